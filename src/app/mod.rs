@@ -1,0 +1,184 @@
+//! Use cases, one module per capability. Typed inputs in, domain/view types or `AppError` out;
+//! no web framework types.
+
+pub mod clients;
+pub mod companies;
+pub mod health;
+pub mod info;
+pub mod interests;
+pub mod reconcile;
+pub mod seed;
+pub mod stats;
+pub mod validation;
+
+use crate::config::Settings;
+use crate::domain::free_form::FieldIssue;
+use crate::store::mongo::{InfoError, InfoStore};
+use crate::store::pg::{violated_constraint, Db, DbError, ViolationKind};
+use std::sync::Arc;
+
+/// Everything a use case needs; cheap to clone into each worker.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub info: InfoStore,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    pub async fn from_settings(settings: Settings) -> anyhow::Result<Self> {
+        let db = Db::new(
+            &settings.database_url,
+            settings.pg_pool_size,
+            settings.pg_checkout_timeout,
+        )?;
+        let info = InfoStore::connect(
+            &settings.mongodb_uri,
+            &settings.mongodb_db,
+            settings.mongodb_timeout,
+            settings.mongodb_pool_size,
+        )
+        .await?;
+        Ok(AppState {
+            db,
+            info,
+            settings: Arc::new(settings),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{resource} {id} does not exist")]
+    NotFound { resource: &'static str, id: String },
+    #[error("the request has invalid fields")]
+    Validation(Vec<FieldIssue>),
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        message: String,
+        field: Option<&'static str>,
+    },
+    #[error("the resource changed: current version is {current_version}")]
+    PreconditionFailed { current_version: i32 },
+    #[error("{store} is unavailable")]
+    Unavailable { store: &'static str, detail: String },
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn not_found(resource: &'static str, id: impl ToString) -> Self {
+        AppError::NotFound {
+            resource,
+            id: id.to_string(),
+        }
+    }
+
+    pub fn invalid(
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        AppError::Validation(vec![FieldIssue::new(field, code, message)])
+    }
+
+    pub fn conflict(
+        code: &'static str,
+        field: Option<&'static str>,
+        message: impl Into<String>,
+    ) -> Self {
+        AppError::Conflict {
+            code,
+            message: message.into(),
+            field,
+        }
+    }
+}
+
+/// Constraint names from `migrations/` and what a violation means to the caller. Deletes that
+/// hit a foreign key are mapped by their use case (the same key means "in use" there).
+fn constraint_error(kind: ViolationKind, constraint: &str) -> Option<AppError> {
+    let error = match (kind, constraint) {
+        (ViolationKind::Unique, "companies_legal_name_key") => AppError::conflict(
+            "legal_name_taken",
+            Some("legal_name"),
+            "a company with this legal name exists",
+        ),
+        (ViolationKind::Unique, "companies_tax_id_key") => AppError::conflict(
+            "tax_id_taken",
+            Some("tax_id"),
+            "a company with this tax id exists",
+        ),
+        (ViolationKind::Unique, "interests_name_key") => AppError::conflict(
+            "name_taken",
+            Some("name"),
+            "an interest with this name exists",
+        ),
+        (ViolationKind::Unique, "clients_email_key") => AppError::conflict(
+            "email_taken",
+            Some("email"),
+            "a client with this email exists",
+        ),
+        (ViolationKind::ForeignKey, "clients_company_id_fkey") => {
+            AppError::invalid("company_id", "unknown_company", "no company has this id")
+        }
+        (ViolationKind::ForeignKey, "client_interests_interest_id_fkey") => AppError::invalid(
+            "interest_ids",
+            "unknown_interest",
+            "an interest id does not exist",
+        ),
+        (ViolationKind::Check, "clients_b2b_requires_company") => AppError::invalid(
+            "company_id",
+            "required_for_b2b",
+            "b2b clients need a company",
+        ),
+        _ => return None,
+    };
+    Some(error)
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(err: diesel::result::Error) -> Self {
+        if let Some(mapped) =
+            violated_constraint(&err).and_then(|(kind, name)| constraint_error(kind, &name))
+        {
+            return mapped;
+        }
+        AppError::Internal(anyhow::Error::new(err).context("PostgreSQL query failed"))
+    }
+}
+
+impl From<DbError> for AppError {
+    fn from(err: DbError) -> Self {
+        match err {
+            DbError::Unavailable(detail) => AppError::Unavailable {
+                store: "postgresql",
+                detail,
+            },
+            DbError::Query(err) => err.into(),
+            DbError::Panicked => AppError::Internal(anyhow::anyhow!("a database task panicked")),
+        }
+    }
+}
+
+impl From<InfoError> for AppError {
+    fn from(err: InfoError) -> Self {
+        match err {
+            InfoError::Unavailable(detail) => AppError::Unavailable {
+                store: "mongodb",
+                detail,
+            },
+            InfoError::CommentLimit => {
+                AppError::conflict("comment_limit_reached", None, err.to_string())
+            }
+            InfoError::Rejected(issues) => AppError::Validation(issues),
+            InfoError::Contended => AppError::conflict("concurrent_update", None, err.to_string()),
+            InfoError::Other(detail) => {
+                AppError::Internal(anyhow::anyhow!(detail).context("MongoDB operation failed"))
+            }
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

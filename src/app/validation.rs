@@ -1,0 +1,122 @@
+//! Turns `validator` results and custom checks into `FieldIssue`s with dotted field paths.
+
+use super::AppError;
+use crate::domain::free_form::FieldIssue;
+use std::borrow::Cow;
+use validator::{Validate, ValidationError, ValidationErrors, ValidationErrorsKind};
+
+pub fn validate<T: Validate>(input: &T) -> Result<(), AppError> {
+    input
+        .validate()
+        .map_err(|errors| AppError::Validation(issues(&errors)))
+}
+
+pub fn issues(errors: &ValidationErrors) -> Vec<FieldIssue> {
+    let mut out = Vec::new();
+    collect("", errors, &mut out);
+    out.sort_by(|a, b| a.field.cmp(&b.field));
+    out
+}
+
+fn collect(prefix: &str, errors: &ValidationErrors, out: &mut Vec<FieldIssue>) {
+    for (field, kind) in errors.errors() {
+        let path = if prefix.is_empty() {
+            field.to_string()
+        } else {
+            format!("{prefix}.{field}")
+        };
+        match kind {
+            ValidationErrorsKind::Field(list) => {
+                out.extend(list.iter().map(|error| to_issue(&path, error)));
+            }
+            ValidationErrorsKind::Struct(nested) => collect(&path, nested, out),
+            ValidationErrorsKind::List(items) => {
+                for (index, nested) in items {
+                    collect(&format!("{path}[{index}]"), nested, out);
+                }
+            }
+        }
+    }
+}
+
+fn to_issue(path: &str, error: &ValidationError) -> FieldIssue {
+    let message = error
+        .message
+        .clone()
+        .map(Cow::into_owned)
+        .unwrap_or_else(|| describe(error));
+    let code: &'static str = match error.code.as_ref() {
+        "length" => "invalid_length",
+        "email" => "invalid_email",
+        "range" => "out_of_range",
+        "phone" => "invalid_phone",
+        "blank" => "blank",
+        "too_many" => "too_many",
+        _ => "invalid",
+    };
+    FieldIssue::new(path, code, message)
+}
+
+fn describe(error: &ValidationError) -> String {
+    let param = |name: &str| error.params.get(name).map(|v| v.to_string());
+    match (error.code.as_ref(), param("min"), param("max")) {
+        ("length", Some(min), Some(max)) => format!("must be {min} to {max} characters long"),
+        ("length", None, Some(max)) => format!("must be at most {max} characters long"),
+        ("length", Some(min), None) => format!("must be at least {min} characters long"),
+        ("range", Some(min), Some(max)) => format!("must be between {min} and {max}"),
+        ("email", ..) => "must be a valid email address".into(),
+        _ => format!("is invalid ({})", error.code),
+    }
+}
+
+/// Phone numbers: digits with optional `+`, spaces, dashes, dots and parentheses; 6–40 chars
+/// and at least 6 digits.
+pub fn phone(value: &str) -> Result<(), ValidationError> {
+    let allowed = value
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    if allowed && digits >= 6 && value.chars().count() <= 40 {
+        Ok(())
+    } else {
+        Err(ValidationError::new("phone")
+            .with_message("must be a phone number such as +1 555 0100 200".into()))
+    }
+}
+
+/// Text that is not only white space.
+pub fn not_blank(value: &str) -> Result<(), ValidationError> {
+    if value.trim().is_empty() {
+        Err(ValidationError::new("blank").with_message("must not be blank".into()))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_numbers_need_digits_and_no_letters() {
+        assert!(phone("+1 (555) 010-0200").is_ok());
+        assert!(phone("12345").is_err());
+        assert!(phone("555-CALL-NOW").is_err());
+    }
+
+    #[test]
+    fn blank_text_is_refused() {
+        assert!(not_blank("  \t").is_err());
+        assert!(not_blank(" a ").is_ok());
+    }
+}
+
+/// For PATCH bodies: a present key (even `null`) becomes `Some(..)`, an absent key stays `None`
+/// through `#[serde(default)]`, so `null` can clear a nullable field.
+pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}

@@ -1,0 +1,113 @@
+//! Client enumerations and their textual forms (stored as TEXT with CHECK constraints).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),* }
+            }
+
+            /// Parses the stored text; `None` means the database holds a value this build
+            /// does not know, which callers treat as corrupt data.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// `b2c`: a person buying for themself; `b2b`: someone buying for a company (requires one).
+    ClientKind { B2c => "b2c", B2b => "b2b" }
+);
+text_enum!(
+    /// The client's subscription plan.
+    Plan { Basic => "basic", Premium => "premium", Enterprise => "enterprise" }
+);
+text_enum!(
+    /// Where the plan's billing stands.
+    PlanStatus { Trial => "trial", Active => "active", PastDue => "past_due", Cancelled => "cancelled" }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_round_trips_through_its_text() {
+        for kind in ClientKind::ALL {
+            assert_eq!(ClientKind::parse(kind.as_str()), Some(*kind));
+        }
+        for plan in Plan::ALL {
+            assert_eq!(Plan::parse(plan.as_str()), Some(*plan));
+        }
+        for status in PlanStatus::ALL {
+            assert_eq!(PlanStatus::parse(status.as_str()), Some(*status));
+        }
+        assert_eq!(Plan::parse("gold"), None);
+    }
+
+    #[test]
+    fn serde_names_match_the_stored_text() {
+        assert_eq!(
+            serde_json::to_string(&PlanStatus::PastDue).unwrap(),
+            "\"past_due\""
+        );
+        assert_eq!(serde_json::to_string(&ClientKind::B2b).unwrap(), "\"b2b\"");
+    }
+}
+
+pub use records::*;
+
+mod records {
+    use super::{ClientKind, Plan, PlanStatus};
+    use crate::domain::ids::{ClientId, CompanyId, InterestId};
+    use chrono::{DateTime, Utc};
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Company {
+        pub id: CompanyId,
+        pub legal_name: String,
+        pub tax_id: String,
+        pub address: Option<String>,
+        pub phone: Option<String>,
+        pub created_at: DateTime<Utc>,
+        pub updated_at: DateTime<Utc>,
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Interest {
+        pub id: InterestId,
+        pub name: String,
+        pub description: Option<String>,
+        pub created_at: DateTime<Utc>,
+        pub updated_at: DateTime<Utc>,
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Client {
+        pub id: ClientId,
+        pub name: String,
+        pub email: String,
+        pub phone: Option<String>,
+        pub kind: ClientKind,
+        pub company_id: Option<CompanyId>,
+        pub interest_ids: Vec<InterestId>,
+        pub plan: Plan,
+        pub plan_status: PlanStatus,
+        pub active: bool,
+        pub version: i32,
+        pub created_at: DateTime<Utc>,
+        pub updated_at: DateTime<Utc>,
+    }
+}

@@ -1,0 +1,39 @@
+//! Version 1 of the API, mounted under `/api/v1`.
+
+pub mod clients;
+pub mod companies;
+pub mod info;
+pub mod interests;
+pub mod stats;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Every handler goes through `.service(...)` so utoipa-actix-web puts it in the spec.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(companies::create_company)
+        .service(companies::list_companies)
+        .service(companies::get_company)
+        .service(companies::update_company)
+        .service(companies::delete_company)
+        .service(interests::create_interest)
+        .service(interests::list_interests)
+        .service(interests::get_interest)
+        .service(interests::update_interest)
+        .service(interests::delete_interest)
+        .service(clients::create_client)
+        .service(clients::list_clients)
+        .service(clients::get_client)
+        .service(clients::update_client)
+        .service(clients::delete_client)
+        .service(clients::client_view)
+        .service(info::add_comment)
+        .service(info::list_comments)
+        .service(info::delete_comment)
+        .service(info::get_preferences)
+        .service(info::replace_preferences)
+        .service(info::merge_preferences)
+        .service(info::get_attributes)
+        .service(info::replace_attributes)
+        .service(info::merge_attributes)
+        .service(stats::client_stats);
+}
