@@ -28,9 +28,7 @@ pub struct Settings {
 }
 
 fn var(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .filter(|value| !value.trim().is_empty())
+    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
 }
 
 fn parsed<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
@@ -39,10 +37,7 @@ where
 {
     match var(name) {
         None => Ok(default),
-        Some(raw) => raw
-            .trim()
-            .parse()
-            .map_err(|err| anyhow::anyhow!("{name}={raw:?} is not valid: {err}")),
+        Some(raw) => raw.trim().parse().map_err(|err| anyhow::anyhow!("{name}={raw:?} is not valid: {err}")),
     }
 }
 
@@ -70,24 +65,14 @@ impl Settings {
                 .context("DATABASE_URL is required, e.g. postgres://crm:crm@127.0.0.1:5432/crm")?,
             pg_pool_size: parsed("PG_POOL_SIZE", 16)?,
             pg_checkout_timeout: millis("PG_CHECKOUT_TIMEOUT_MS", 2_000)?,
-            mongodb_uri: var("MONGODB_URI")
-                .context("MONGODB_URI is required, e.g. mongodb://127.0.0.1:27017")?,
+            mongodb_uri: var("MONGODB_URI").context("MONGODB_URI is required, e.g. mongodb://127.0.0.1:27017")?,
             mongodb_db: var("MONGODB_DB").unwrap_or_else(|| "crm".into()),
             mongodb_timeout: millis("MONGODB_TIMEOUT_MS", 2_000)?,
             mongodb_pool_size: parsed("MONGODB_POOL_SIZE", 32)?,
-            workers: parsed(
-                "WORKERS",
-                std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(2),
-            )?,
+            workers: parsed("WORKERS", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))?,
             body_limit_bytes: parsed("BODY_LIMIT_BYTES", 64 * 1024)?,
             shutdown_timeout: Duration::from_secs(parsed("SHUTDOWN_TIMEOUT_SECS", 10)?),
-            log_format: match var("LOG_FORMAT")
-                .as_deref()
-                .map(str::to_ascii_lowercase)
-                .as_deref()
-            {
+            log_format: match var("LOG_FORMAT").as_deref().map(str::to_ascii_lowercase).as_deref() {
                 None | Some("pretty") => LogFormat::Pretty,
                 Some("json") => LogFormat::Json,
                 Some(other) => bail!("LOG_FORMAT={other:?} is not valid: use pretty or json"),
@@ -98,21 +83,14 @@ impl Settings {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        if !(self.database_url.starts_with("postgres://")
-            || self.database_url.starts_with("postgresql://"))
-        {
+        if !(self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")) {
             bail!("DATABASE_URL must start with postgres:// or postgresql://");
         }
-        if !(self.mongodb_uri.starts_with("mongodb://")
-            || self.mongodb_uri.starts_with("mongodb+srv://"))
-        {
+        if !(self.mongodb_uri.starts_with("mongodb://") || self.mongodb_uri.starts_with("mongodb+srv://")) {
             bail!("MONGODB_URI must start with mongodb:// or mongodb+srv://");
         }
         if self.mongodb_db.is_empty() || self.mongodb_db.contains(['/', '\\', '.', ' ', '"', '$']) {
-            bail!(
-                "MONGODB_DB={:?} is not a valid database name",
-                self.mongodb_db
-            );
+            bail!("MONGODB_DB={:?} is not a valid database name", self.mongodb_db);
         }
         if self.pg_pool_size == 0 || self.mongodb_pool_size == 0 || self.workers == 0 {
             bail!("PG_POOL_SIZE, MONGODB_POOL_SIZE and WORKERS must be at least 1");

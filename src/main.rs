@@ -8,11 +8,7 @@ use hybrid_crm::{http, telemetry};
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(
-    name = "hybrid-crm",
-    version,
-    about = "Hybrid CRM API server and tools"
-)]
+#[command(name = "hybrid-crm", version, about = "Hybrid CRM API server and tools")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -70,23 +66,13 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate => {
             migrate(&state).await?;
-            state
-                .info
-                .ensure_indexes()
-                .await
-                .context("creating MongoDB indexes")?;
+            state.info.ensure_indexes().await.context("creating MongoDB indexes")?;
             Ok(())
         }
         Command::Seed { clients, reset } => {
             migrate(&state).await?;
-            state
-                .info
-                .ensure_indexes()
-                .await
-                .context("creating MongoDB indexes")?;
-            let report = seed::run(&state, clients, reset)
-                .await
-                .map_err(|e| anyhow::anyhow!("seeding failed: {e}"))?;
+            state.info.ensure_indexes().await.context("creating MongoDB indexes")?;
+            let report = seed::run(&state, clients, reset).await.map_err(|e| anyhow::anyhow!("seeding failed: {e}"))?;
             println!(
                 "seeded: {} companies, {} interests, {} new clients (of {clients} requested)",
                 report.companies, report.interests, report.clients_added
@@ -94,18 +80,13 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Reconcile { dry_run } => {
-            let report = reconcile::run(&state, !dry_run)
-                .await
-                .map_err(|e| anyhow::anyhow!("reconcile failed: {e}"))?;
+            let report =
+                reconcile::run(&state, !dry_run).await.map_err(|e| anyhow::anyhow!("reconcile failed: {e}"))?;
             println!(
                 "clients without a document: {}; documents without a client: {}; {}",
                 report.clients_without_document.len(),
                 report.orphan_documents.len(),
-                if report.repaired {
-                    "repaired"
-                } else {
-                    "dry run, nothing changed"
-                }
+                if report.repaired { "repaired" } else { "dry run, nothing changed" }
             );
             Ok(())
         }

@@ -151,9 +151,7 @@ fn dedup(ids: &[Uuid]) -> Vec<Uuid> {
 fn check_tags(tags: &[String]) -> Vec<FieldIssue> {
     tags.iter()
         .enumerate()
-        .filter(|(_, tag)| {
-            tag.trim().is_empty() || tag.chars().count() > 50 || tag.starts_with('$')
-        })
+        .filter(|(_, tag)| tag.trim().is_empty() || tag.chars().count() > 50 || tag.starts_with('$'))
         .map(|(i, _)| {
             FieldIssue::new(
                 format!("tags[{i}]"),
@@ -165,18 +163,12 @@ fn check_tags(tags: &[String]) -> Vec<FieldIssue> {
 }
 
 fn with_interests(conn: &mut diesel::PgConnection, row: ClientRow) -> AppResult<Client> {
-    let ids = repo::interest_ids_of(conn, &[row.id])?
-        .remove(&row.id)
-        .unwrap_or_default();
+    let ids = repo::interest_ids_of(conn, &[row.id])?.remove(&row.id).unwrap_or_default();
     Ok(row.into_client(ids)?)
 }
 
 pub async fn create(state: &AppState, input: NewClientInput) -> AppResult<Client> {
-    let mut issues = input
-        .validate()
-        .err()
-        .map(|e| super::validation::issues(&e))
-        .unwrap_or_default();
+    let mut issues = input.validate().err().map(|e| super::validation::issues(&e)).unwrap_or_default();
     let preferences = input.preferences.clone().unwrap_or_default();
     let attributes = input.attributes.clone().unwrap_or_default();
     let tags = input.tags.clone().unwrap_or_default();
@@ -184,11 +176,7 @@ pub async fn create(state: &AppState, input: NewClientInput) -> AppResult<Client
     issues.extend(check_object("attributes", &attributes));
     issues.extend(check_tags(&tags));
     if input.kind == ClientKind::B2b && input.company_id.is_none() {
-        issues.push(FieldIssue::new(
-            "company_id",
-            "required_for_b2b",
-            "b2b clients need a company",
-        ));
+        issues.push(FieldIssue::new("company_id", "required_for_b2b", "b2b clients need a company"));
     }
     if !issues.is_empty() {
         return Err(AppError::Validation(issues));
@@ -217,16 +205,9 @@ pub async fn create(state: &AppState, input: NewClientInput) -> AppResult<Client
         })
         .await?;
 
-    if let Err(err) = state
-        .info
-        .create(id, &preferences, &attributes, &tags, &[])
-        .await
-    {
+    if let Err(err) = state.info.create(id, &preferences, &attributes, &tags, &[]).await {
         tracing::warn!(client_id = %id, error = %err, "client document write failed; removing the PostgreSQL row");
-        let compensated = state
-            .db
-            .run(move |conn| Ok::<_, AppError>(repo::delete(conn, id.0)?))
-            .await;
+        let compensated = state.db.run(move |conn| Ok::<_, AppError>(repo::delete(conn, id.0)?)).await;
         if let Err(undo) = compensated {
             tracing::error!(client_id = %id, error = %undo, "compensation failed: client has no document until reconcile runs");
         }
@@ -248,18 +229,10 @@ pub async fn get(state: &AppState, id: ClientId) -> AppResult<Client> {
 pub async fn list(state: &AppState, params: ClientListParams) -> AppResult<Page<Client>> {
     let limit = params.limit.unwrap_or(crate::domain::page::DEFAULT_LIMIT);
     if !(1..=crate::domain::page::MAX_LIMIT).contains(&limit) {
-        return Err(AppError::invalid(
-            "limit",
-            "out_of_range",
-            "must be between 1 and 100",
-        ));
+        return Err(AppError::invalid("limit", "out_of_range", "must be between 1 and 100"));
     }
     if params.q.as_deref().is_some_and(|q| q.chars().count() > 100) {
-        return Err(AppError::invalid(
-            "q",
-            "invalid_length",
-            "must be at most 100 characters long",
-        ));
+        return Err(AppError::invalid("q", "invalid_length", "must be at most 100 characters long"));
     }
     let sort = params.sort.unwrap_or_default();
     let (key, descending) = match sort {
@@ -272,9 +245,7 @@ pub async fn list(state: &AppState, params: ClientListParams) -> AppResult<Page<
         None => None,
         Some(text) => match (decode_cursor::<ClientCursor>(text), key) {
             (Some(ClientCursor::Name { v, id }), SortKey::Name) => Some(Position::Name(v, id)),
-            (Some(ClientCursor::CreatedAt { v, id }), SortKey::CreatedAt) => {
-                Some(Position::CreatedAt(v, id))
-            }
+            (Some(ClientCursor::CreatedAt { v, id }), SortKey::CreatedAt) => Some(Position::CreatedAt(v, id)),
             _ => {
                 return Err(AppError::invalid(
                     "cursor",
@@ -308,51 +279,30 @@ pub async fn list(state: &AppState, params: ClientListParams) -> AppResult<Page<
         .await?;
     Ok(Page::from_overfetch(rows, limit, |client| {
         encode_cursor(&match key {
-            SortKey::Name => ClientCursor::Name {
-                v: client.name.clone(),
-                id: client.id.0,
-            },
-            SortKey::CreatedAt => ClientCursor::CreatedAt {
-                v: client.created_at,
-                id: client.id.0,
-            },
+            SortKey::Name => ClientCursor::Name { v: client.name.clone(), id: client.id.0 },
+            SortKey::CreatedAt => ClientCursor::CreatedAt { v: client.created_at, id: client.id.0 },
         })
     }))
 }
 
 /// Applies a patch. With `if_match`, refuses (412) unless it equals the stored version; the
 /// row lock makes the check and the write one atomic step.
-pub async fn update(
-    state: &AppState,
-    id: ClientId,
-    patch: ClientPatch,
-    if_match: Option<i32>,
-) -> AppResult<Client> {
+pub async fn update(state: &AppState, id: ClientId, patch: ClientPatch, if_match: Option<i32>) -> AppResult<Client> {
     validate(&patch)?;
     state
         .db
         .run(move |conn| {
             conn.transaction(|conn| {
-                let current = repo::find_for_update(conn, id.0)?
-                    .ok_or_else(|| AppError::not_found("client", id))?;
+                let current = repo::find_for_update(conn, id.0)?.ok_or_else(|| AppError::not_found("client", id))?;
                 if let Some(expected) = if_match {
                     if expected != current.version {
-                        return Err(AppError::PreconditionFailed {
-                            current_version: current.version,
-                        });
+                        return Err(AppError::PreconditionFailed { current_version: current.version });
                     }
                 }
-                let kind = patch
-                    .kind
-                    .map(ClientKind::as_str)
-                    .unwrap_or(current.kind.as_str());
+                let kind = patch.kind.map(ClientKind::as_str).unwrap_or(current.kind.as_str());
                 let company = patch.company_id.unwrap_or(current.company_id);
                 if kind == ClientKind::B2b.as_str() && company.is_none() {
-                    return Err(AppError::invalid(
-                        "company_id",
-                        "required_for_b2b",
-                        "b2b clients need a company",
-                    ));
+                    return Err(AppError::invalid("company_id", "required_for_b2b", "b2b clients need a company"));
                 }
                 let changes = ClientChangeset {
                     name: patch.name.clone(),
@@ -375,10 +325,7 @@ pub async fn update(
 }
 
 pub async fn delete(state: &AppState, id: ClientId) -> AppResult<()> {
-    let deleted = state
-        .db
-        .run(move |conn| Ok::<_, AppError>(repo::delete(conn, id.0)?))
-        .await?;
+    let deleted = state.db.run(move |conn| Ok::<_, AppError>(repo::delete(conn, id.0)?)).await?;
     if !deleted {
         return Err(AppError::not_found("client", id));
     }
@@ -390,9 +337,7 @@ pub async fn delete(state: &AppState, id: ClientId) -> AppResult<()> {
 
 /// The complete client view: both stores queried concurrently, then merged.
 pub async fn view(state: &AppState, id: ClientId) -> AppResult<ClientView> {
-    let pg = state
-        .db
-        .run(move |conn| Ok::<_, AppError>(repo::view_parts(conn, id.0)?));
+    let pg = state.db.run(move |conn| Ok::<_, AppError>(repo::view_parts(conn, id.0)?));
     let mongo = state.info.get(id, Some(VIEW_COMMENTS));
     let (pg, mongo) = tokio::join!(pg, mongo);
     let Some((row, company, interests)) = pg? else {
@@ -406,27 +351,17 @@ pub async fn view(state: &AppState, id: ClientId) -> AppResult<ClientView> {
         Err(err) => {
             tracing::warn!(client_id = %id, error = %err, "client view degraded: MongoDB part missing");
             InfoLookup::Unavailable(match err {
-                crate::store::mongo::InfoError::Unavailable(_) => {
-                    "MongoDB is unavailable".to_string()
-                }
+                crate::store::mongo::InfoError::Unavailable(_) => "MongoDB is unavailable".to_string(),
                 _ => "MongoDB could not be read".to_string(),
             })
         }
     };
-    Ok(merge_view(
-        client,
-        company.map(Into::into),
-        interests.into_iter().map(Into::into).collect(),
-        lookup,
-    ))
+    Ok(merge_view(client, company.map(Into::into), interests.into_iter().map(Into::into).collect(), lookup))
 }
 
 /// 404 unless the client exists (for the document endpoints, whose data lives in MongoDB).
 pub async fn ensure_exists(state: &AppState, id: ClientId) -> AppResult<()> {
-    let found = state
-        .db
-        .run(move |conn| Ok::<_, AppError>(repo::find(conn, id.0)?.is_some()))
-        .await?;
+    let found = state.db.run(move |conn| Ok::<_, AppError>(repo::find(conn, id.0)?.is_some())).await?;
     if found {
         Ok(())
     } else {

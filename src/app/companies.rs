@@ -70,9 +70,7 @@ pub async fn get(state: &AppState, id: CompanyId) -> AppResult<Company> {
     state
         .db
         .run(move |conn| {
-            companies::find(conn, id.0)?
-                .map(Company::from)
-                .ok_or_else(|| AppError::not_found("company", id))
+            companies::find(conn, id.0)?.map(Company::from).ok_or_else(|| AppError::not_found("company", id))
         })
         .await
 }
@@ -86,9 +84,7 @@ pub async fn list(
     let after = decode_id_cursor(cursor.as_deref())?;
     let rows = state
         .db
-        .run(move |conn| {
-            Ok::<_, AppError>(companies::list(conn, search.as_deref(), after, limit + 1)?)
-        })
+        .run(move |conn| Ok::<_, AppError>(companies::list(conn, search.as_deref(), after, limit + 1)?))
         .await?;
     Ok(Page::from_overfetch(rows, limit, |row| encode_cursor(&row.id)).map(Company::from))
 }
@@ -118,17 +114,8 @@ pub async fn delete(state: &AppState, id: CompanyId) -> AppResult<()> {
         .run(move |conn| match companies::delete(conn, id.0) {
             Ok(true) => Ok(()),
             Ok(false) => Err(AppError::not_found("company", id)),
-            Err(err)
-                if matches!(
-                    violated_constraint(&err),
-                    Some((ViolationKind::ForeignKey, _))
-                ) =>
-            {
-                Err(AppError::conflict(
-                    "company_in_use",
-                    None,
-                    "clients still belong to this company",
-                ))
+            Err(err) if matches!(violated_constraint(&err), Some((ViolationKind::ForeignKey, _))) => {
+                Err(AppError::conflict("company_in_use", None, "clients still belong to this company"))
             }
             Err(err) => Err(err.into()),
         })
@@ -139,9 +126,8 @@ pub async fn delete(state: &AppState, id: CompanyId) -> AppResult<()> {
 pub(crate) fn decode_id_cursor(cursor: Option<&str>) -> AppResult<Option<Uuid>> {
     cursor
         .map(|text| {
-            decode_cursor::<Uuid>(text).ok_or_else(|| {
-                AppError::invalid("cursor", "invalid_cursor", "is not a cursor from this API")
-            })
+            decode_cursor::<Uuid>(text)
+                .ok_or_else(|| AppError::invalid("cursor", "invalid_cursor", "is not a cursor from this API"))
         })
         .transpose()
 }

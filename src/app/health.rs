@@ -13,15 +13,7 @@ pub struct StoreStatus {
 pub async fn readiness(state: &AppState) -> Vec<StoreStatus> {
     let (pg, mongo) = tokio::join!(state.db.ping(), state.info.ping());
     vec![
-        StoreStatus {
-            store: "postgresql",
-            ok: pg.is_ok(),
-            error: pg.err().map(|e| e.to_string()),
-        },
-        StoreStatus {
-            store: "mongodb",
-            ok: mongo.is_ok(),
-            error: mongo.err().map(|e| e.to_string()),
-        },
+        StoreStatus { store: "postgresql", ok: pg.is_ok(), error: pg.err().map(|e| e.to_string()) },
+        StoreStatus { store: "mongodb", ok: mongo.is_ok(), error: mongo.err().map(|e| e.to_string()) },
     ]
 }

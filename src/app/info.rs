@@ -19,11 +19,7 @@ use validator::Validate;
 #[serde(deny_unknown_fields)]
 pub struct NewCommentInput {
     #[validate(length(min = 1, max = 2000), custom(function = crate::app::validation::not_blank))]
-    #[schema(
-        min_length = 1,
-        max_length = 2000,
-        example = "Asked about the spring woodworking workshop."
-    )]
+    #[schema(min_length = 1, max_length = 2000, example = "Asked about the spring woodworking workshop.")]
     pub text: String,
 }
 
@@ -34,18 +30,10 @@ fn check_map(which: InfoMap, map: &Map<String, Value>) -> Vec<FieldIssue> {
     }
 }
 
-pub async fn add_comment(
-    state: &AppState,
-    client_id: ClientId,
-    input: NewCommentInput,
-) -> AppResult<Comment> {
+pub async fn add_comment(state: &AppState, client_id: ClientId, input: NewCommentInput) -> AppResult<Comment> {
     super::validation::validate(&input)?;
     ensure_exists(state, client_id).await?;
-    let comment = Comment {
-        id: CommentId::new(),
-        text: input.text,
-        created_at: chrono::Utc::now(),
-    };
+    let comment = Comment { id: CommentId::new(), text: input.text, created_at: chrono::Utc::now() };
     state.info.add_comment(client_id, &comment).await?;
     Ok(comment)
 }
@@ -60,41 +48,21 @@ pub async fn list_comments(
     let after = cursor
         .as_deref()
         .map(|text| {
-            decode_cursor::<Uuid>(text).ok_or_else(|| {
-                AppError::invalid("cursor", "invalid_cursor", "is not a cursor from this API")
-            })
+            decode_cursor::<Uuid>(text)
+                .ok_or_else(|| AppError::invalid("cursor", "invalid_cursor", "is not a cursor from this API"))
         })
         .transpose()?;
     ensure_exists(state, client_id).await?;
-    let comments = state
-        .info
-        .get(client_id, None)
-        .await?
-        .map(|info| info.comments)
-        .unwrap_or_default();
+    let comments = state.info.get(client_id, None).await?.map(|info| info.comments).unwrap_or_default();
     let start = match after {
-        Some(id) => comments
-            .iter()
-            .position(|c| c.id.0 == id)
-            .map(|i| i + 1)
-            .unwrap_or(comments.len()),
+        Some(id) => comments.iter().position(|c| c.id.0 == id).map(|i| i + 1).unwrap_or(comments.len()),
         None => 0,
     };
-    let window: Vec<Comment> = comments
-        .into_iter()
-        .skip(start)
-        .take(usize::try_from(limit + 1).unwrap_or(0))
-        .collect();
-    Ok(Page::from_overfetch(window, limit, |c| {
-        encode_cursor(&c.id.0)
-    }))
+    let window: Vec<Comment> = comments.into_iter().skip(start).take(usize::try_from(limit + 1).unwrap_or(0)).collect();
+    Ok(Page::from_overfetch(window, limit, |c| encode_cursor(&c.id.0)))
 }
 
-pub async fn delete_comment(
-    state: &AppState,
-    client_id: ClientId,
-    comment_id: CommentId,
-) -> AppResult<()> {
+pub async fn delete_comment(state: &AppState, client_id: ClientId, comment_id: CommentId) -> AppResult<()> {
     ensure_exists(state, client_id).await?;
     if state.info.delete_comment(client_id, comment_id).await? {
         Ok(())
@@ -103,17 +71,9 @@ pub async fn delete_comment(
     }
 }
 
-pub async fn get_map(
-    state: &AppState,
-    client_id: ClientId,
-    which: InfoMap,
-) -> AppResult<Map<String, Value>> {
+pub async fn get_map(state: &AppState, client_id: ClientId, which: InfoMap) -> AppResult<Map<String, Value>> {
     ensure_exists(state, client_id).await?;
-    let info = state
-        .info
-        .get(client_id, Some(0))
-        .await?
-        .unwrap_or_default();
+    let info = state.info.get(client_id, Some(0)).await?.unwrap_or_default();
     Ok(match which {
         InfoMap::Preferences => info.preferences,
         InfoMap::Attributes => info.attributes,
@@ -148,8 +108,5 @@ pub async fn merge_map(
         return Err(AppError::Validation(issues));
     }
     ensure_exists(state, client_id).await?;
-    Ok(state
-        .info
-        .merge_map(client_id, which, &patch, |merged| check_map(which, merged))
-        .await?)
+    Ok(state.info.merge_map(client_id, which, &patch, |merged| check_map(which, merged)).await?)
 }

@@ -42,11 +42,8 @@ pub async fn create(state: &AppState, input: InterestInput) -> AppResult<Interes
     state
         .db
         .run(move |conn| {
-            let new = NewInterest {
-                id: InterestId::new().0,
-                name: &input.name,
-                description: input.description.as_deref(),
-            };
+            let new =
+                NewInterest { id: InterestId::new().0, name: &input.name, description: input.description.as_deref() };
             Ok(interests::insert(conn, &new)?.into())
         })
         .await
@@ -56,9 +53,7 @@ pub async fn get(state: &AppState, id: InterestId) -> AppResult<Interest> {
     state
         .db
         .run(move |conn| {
-            interests::find(conn, id.0)?
-                .map(Interest::from)
-                .ok_or_else(|| AppError::not_found("interest", id))
+            interests::find(conn, id.0)?.map(Interest::from).ok_or_else(|| AppError::not_found("interest", id))
         })
         .await
 }
@@ -72,20 +67,15 @@ pub async fn list(
     let after = decode_id_cursor(cursor.as_deref())?;
     let rows = state
         .db
-        .run(move |conn| {
-            Ok::<_, AppError>(interests::list(conn, search.as_deref(), after, limit + 1)?)
-        })
+        .run(move |conn| Ok::<_, AppError>(interests::list(conn, search.as_deref(), after, limit + 1)?))
         .await?;
     Ok(Page::from_overfetch(rows, limit, |row| encode_cursor(&row.id)).map(Interest::from))
 }
 
 pub async fn update(state: &AppState, id: InterestId, patch: InterestPatch) -> AppResult<Interest> {
     validate(&patch)?;
-    let changes = InterestChangeset {
-        name: patch.name,
-        description: patch.description,
-        updated_at: Some(chrono::Utc::now()),
-    };
+    let changes =
+        InterestChangeset { name: patch.name, description: patch.description, updated_at: Some(chrono::Utc::now()) };
     state
         .db
         .run(move |conn| {
@@ -102,17 +92,8 @@ pub async fn delete(state: &AppState, id: InterestId) -> AppResult<()> {
         .run(move |conn| match interests::delete(conn, id.0) {
             Ok(true) => Ok(()),
             Ok(false) => Err(AppError::not_found("interest", id)),
-            Err(err)
-                if matches!(
-                    violated_constraint(&err),
-                    Some((ViolationKind::ForeignKey, _))
-                ) =>
-            {
-                Err(AppError::conflict(
-                    "interest_in_use",
-                    None,
-                    "clients still have this interest",
-                ))
+            Err(err) if matches!(violated_constraint(&err), Some((ViolationKind::ForeignKey, _))) => {
+                Err(AppError::conflict("interest_in_use", None, "clients still have this interest"))
             }
             Err(err) => Err(err.into()),
         })

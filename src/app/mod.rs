@@ -27,11 +27,7 @@ pub struct AppState {
 
 impl AppState {
     pub async fn from_settings(settings: Settings) -> anyhow::Result<Self> {
-        let db = Db::new(
-            &settings.database_url,
-            settings.pg_pool_size,
-            settings.pg_checkout_timeout,
-        )?;
+        let db = Db::new(&settings.database_url, settings.pg_pool_size, settings.pg_checkout_timeout)?;
         let info = InfoStore::connect(
             &settings.mongodb_uri,
             &settings.mongodb_db,
@@ -39,11 +35,7 @@ impl AppState {
             settings.mongodb_pool_size,
         )
         .await?;
-        Ok(AppState {
-            db,
-            info,
-            settings: Arc::new(settings),
-        })
+        Ok(AppState { db, info, settings: Arc::new(settings) })
     }
 }
 
@@ -54,11 +46,7 @@ pub enum AppError {
     #[error("the request has invalid fields")]
     Validation(Vec<FieldIssue>),
     #[error("{message}")]
-    Conflict {
-        code: &'static str,
-        message: String,
-        field: Option<&'static str>,
-    },
+    Conflict { code: &'static str, message: String, field: Option<&'static str> },
     #[error("the resource changed: current version is {current_version}")]
     PreconditionFailed { current_version: i32 },
     #[error("{store} is unavailable")]
@@ -69,30 +57,15 @@ pub enum AppError {
 
 impl AppError {
     pub fn not_found(resource: &'static str, id: impl ToString) -> Self {
-        AppError::NotFound {
-            resource,
-            id: id.to_string(),
-        }
+        AppError::NotFound { resource, id: id.to_string() }
     }
 
-    pub fn invalid(
-        field: impl Into<String>,
-        code: &'static str,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn invalid(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
         AppError::Validation(vec![FieldIssue::new(field, code, message)])
     }
 
-    pub fn conflict(
-        code: &'static str,
-        field: Option<&'static str>,
-        message: impl Into<String>,
-    ) -> Self {
-        AppError::Conflict {
-            code,
-            message: message.into(),
-            field,
-        }
+    pub fn conflict(code: &'static str, field: Option<&'static str>, message: impl Into<String>) -> Self {
+        AppError::Conflict { code, message: message.into(), field }
     }
 }
 
@@ -100,39 +73,27 @@ impl AppError {
 /// hit a foreign key are mapped by their use case (the same key means "in use" there).
 fn constraint_error(kind: ViolationKind, constraint: &str) -> Option<AppError> {
     let error = match (kind, constraint) {
-        (ViolationKind::Unique, "companies_legal_name_key") => AppError::conflict(
-            "legal_name_taken",
-            Some("legal_name"),
-            "a company with this legal name exists",
-        ),
-        (ViolationKind::Unique, "companies_tax_id_key") => AppError::conflict(
-            "tax_id_taken",
-            Some("tax_id"),
-            "a company with this tax id exists",
-        ),
-        (ViolationKind::Unique, "interests_name_key") => AppError::conflict(
-            "name_taken",
-            Some("name"),
-            "an interest with this name exists",
-        ),
-        (ViolationKind::Unique, "clients_email_key") => AppError::conflict(
-            "email_taken",
-            Some("email"),
-            "a client with this email exists",
-        ),
+        (ViolationKind::Unique, "companies_legal_name_key") => {
+            AppError::conflict("legal_name_taken", Some("legal_name"), "a company with this legal name exists")
+        }
+        (ViolationKind::Unique, "companies_tax_id_key") => {
+            AppError::conflict("tax_id_taken", Some("tax_id"), "a company with this tax id exists")
+        }
+        (ViolationKind::Unique, "interests_name_key") => {
+            AppError::conflict("name_taken", Some("name"), "an interest with this name exists")
+        }
+        (ViolationKind::Unique, "clients_email_key") => {
+            AppError::conflict("email_taken", Some("email"), "a client with this email exists")
+        }
         (ViolationKind::ForeignKey, "clients_company_id_fkey") => {
             AppError::invalid("company_id", "unknown_company", "no company has this id")
         }
-        (ViolationKind::ForeignKey, "client_interests_interest_id_fkey") => AppError::invalid(
-            "interest_ids",
-            "unknown_interest",
-            "an interest id does not exist",
-        ),
-        (ViolationKind::Check, "clients_b2b_requires_company") => AppError::invalid(
-            "company_id",
-            "required_for_b2b",
-            "b2b clients need a company",
-        ),
+        (ViolationKind::ForeignKey, "client_interests_interest_id_fkey") => {
+            AppError::invalid("interest_ids", "unknown_interest", "an interest id does not exist")
+        }
+        (ViolationKind::Check, "clients_b2b_requires_company") => {
+            AppError::invalid("company_id", "required_for_b2b", "b2b clients need a company")
+        }
         _ => return None,
     };
     Some(error)
@@ -140,9 +101,7 @@ fn constraint_error(kind: ViolationKind, constraint: &str) -> Option<AppError> {
 
 impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
-        if let Some(mapped) =
-            violated_constraint(&err).and_then(|(kind, name)| constraint_error(kind, &name))
-        {
+        if let Some(mapped) = violated_constraint(&err).and_then(|(kind, name)| constraint_error(kind, &name)) {
             return mapped;
         }
         AppError::Internal(anyhow::Error::new(err).context("PostgreSQL query failed"))
@@ -152,10 +111,7 @@ impl From<diesel::result::Error> for AppError {
 impl From<DbError> for AppError {
     fn from(err: DbError) -> Self {
         match err {
-            DbError::Unavailable(detail) => AppError::Unavailable {
-                store: "postgresql",
-                detail,
-            },
+            DbError::Unavailable(detail) => AppError::Unavailable { store: "postgresql", detail },
             DbError::Query(err) => err.into(),
             DbError::Panicked => AppError::Internal(anyhow::anyhow!("a database task panicked")),
         }
@@ -165,18 +121,11 @@ impl From<DbError> for AppError {
 impl From<InfoError> for AppError {
     fn from(err: InfoError) -> Self {
         match err {
-            InfoError::Unavailable(detail) => AppError::Unavailable {
-                store: "mongodb",
-                detail,
-            },
-            InfoError::CommentLimit => {
-                AppError::conflict("comment_limit_reached", None, err.to_string())
-            }
+            InfoError::Unavailable(detail) => AppError::Unavailable { store: "mongodb", detail },
+            InfoError::CommentLimit => AppError::conflict("comment_limit_reached", None, err.to_string()),
             InfoError::Rejected(issues) => AppError::Validation(issues),
             InfoError::Contended => AppError::conflict("concurrent_update", None, err.to_string()),
-            InfoError::Other(detail) => {
-                AppError::Internal(anyhow::anyhow!(detail).context("MongoDB operation failed"))
-            }
+            InfoError::Other(detail) => AppError::Internal(anyhow::anyhow!(detail).context("MongoDB operation failed")),
         }
     }
 }

@@ -22,17 +22,11 @@ pub struct ReconcileReport {
 pub async fn run(state: &AppState, repair: bool) -> AppResult<ReconcileReport> {
     let documented: HashSet<String> = state.info.client_ids().await?.into_iter().collect();
 
-    let mut report = ReconcileReport {
-        repaired: repair,
-        ..Default::default()
-    };
+    let mut report = ReconcileReport { repaired: repair, ..Default::default() };
     let mut seen = HashSet::new();
     let mut after: Option<Uuid> = None;
     loop {
-        let batch = state
-            .db
-            .run(move |conn| Ok::<_, AppError>(repo::ids_after(conn, after, BATCH)?))
-            .await?;
+        let batch = state.db.run(move |conn| Ok::<_, AppError>(repo::ids_after(conn, after, BATCH)?)).await?;
         let Some(last) = batch.last().copied() else {
             break;
         };
@@ -47,14 +41,8 @@ pub async fn run(state: &AppState, repair: bool) -> AppResult<ReconcileReport> {
     }
 
     // Documents not matched above may belong to clients created meanwhile: confirm in PostgreSQL.
-    let candidates: Vec<String> = documented
-        .into_iter()
-        .filter(|id| !seen.contains(id))
-        .collect();
-    let parsed: Vec<Uuid> = candidates
-        .iter()
-        .filter_map(|id| Uuid::parse_str(id).ok())
-        .collect();
+    let candidates: Vec<String> = documented.into_iter().filter(|id| !seen.contains(id)).collect();
+    let parsed: Vec<Uuid> = candidates.iter().filter_map(|id| Uuid::parse_str(id).ok()).collect();
     let existing: HashSet<String> = state
         .db
         .run(move |conn| Ok::<_, AppError>(repo::existing_ids(conn, &parsed)?))
@@ -62,20 +50,14 @@ pub async fn run(state: &AppState, repair: bool) -> AppResult<ReconcileReport> {
         .into_iter()
         .map(|id| id.to_string())
         .collect();
-    report.orphan_documents = candidates
-        .into_iter()
-        .filter(|id| !existing.contains(id))
-        .collect();
+    report.orphan_documents = candidates.into_iter().filter(|id| !existing.contains(id)).collect();
     report.orphan_documents.sort();
 
     if repair {
         for id in &report.clients_without_document {
             state.info.ensure(*id).await?;
         }
-        state
-            .info
-            .delete_by_raw_ids(&report.orphan_documents)
-            .await?;
+        state.info.delete_by_raw_ids(&report.orphan_documents).await?;
     }
     Ok(report)
 }

@@ -107,6 +107,11 @@ pub struct SeedReport {
     pub clients_added: usize,
 }
 
+/// id, name, email, phone, is b2b, company, plan, plan status, active.
+type ClientRowSeed = (Uuid, String, String, Option<String>, bool, Option<Uuid>, &'static str, &'static str, bool);
+/// client, preferences, attributes, tags, comments.
+type DocumentSeed = (ClientId, Map<String, Value>, Map<String, Value>, Vec<String>, Vec<Comment>);
+
 struct DemoClient {
     id: Uuid,
     name: String,
@@ -122,10 +127,7 @@ struct DemoClient {
 
 pub async fn run(state: &AppState, clients: usize, reset: bool) -> AppResult<SeedReport> {
     if reset {
-        state
-            .db
-            .run(|conn| Ok::<_, AppError>(repo::reset(conn)?))
-            .await?;
+        state.db.run(|conn| Ok::<_, AppError>(repo::reset(conn)?)).await?;
         state.info.drop_collection().await?;
         state.info.ensure_indexes().await?;
     }
@@ -136,11 +138,7 @@ pub async fn run(state: &AppState, clients: usize, reset: bool) -> AppResult<See
             let company_names: Vec<(String, String, String)> = (0..COMPANIES)
                 .map(|i| {
                     (
-                        format!(
-                            "{} {} Ltd.",
-                            LAST[i % LAST.len()],
-                            ["Tools", "Crafts", "Labs", "Works"][i % 4]
-                        ),
+                        format!("{} {} Ltd.", LAST[i % LAST.len()], ["Tools", "Crafts", "Labs", "Works"][i % 4]),
                         format!("TAX-{:06}", 100_000 + i),
                         format!("{} Market Street, Springfield", 10 + i),
                     )
@@ -176,51 +174,26 @@ pub async fn run(state: &AppState, clients: usize, reset: bool) -> AppResult<See
         .map(|i| {
             let (first, last) = (FIRST[rng.below(FIRST.len())], LAST[rng.below(LAST.len())]);
             let b2b = rng.chance(30);
-            let plan = [
-                "basic",
-                "basic",
-                "basic",
-                "premium",
-                "premium",
-                "enterprise",
-            ][rng.below(6)];
+            let plan = ["basic", "basic", "basic", "premium", "premium", "enterprise"][rng.below(6)];
             let interest_count = rng.below(4);
             DemoClient {
                 id: ClientId::new().0,
                 name: format!("{first} {last}"),
-                email: format!(
-                    "{}.{}.{i}@example.com",
-                    first.to_lowercase(),
-                    last.to_lowercase().replace(' ', "")
-                ),
-                phone: rng
-                    .chance(80)
-                    .then(|| format!("+1 555 {:04} {:03}", rng.below(10_000), rng.below(1_000))),
+                email: format!("{}.{}.{i}@example.com", first.to_lowercase(), last.to_lowercase().replace(' ', "")),
+                phone: rng.chance(80).then(|| format!("+1 555 {:04} {:03}", rng.below(10_000), rng.below(1_000))),
                 b2b,
                 company: rng.below(companies.len().max(1)),
                 plan,
                 plan_status: ["active", "active", "active", "trial", "past_due"][rng.below(5)],
                 active: rng.chance(92),
-                interests: (0..interest_count)
-                    .map(|_| rng.below(interests.len().max(1)))
-                    .collect(),
+                interests: (0..interest_count).map(|_| rng.below(interests.len().max(1))).collect(),
             }
         })
         .collect();
 
     let company_ids: Vec<Uuid> = companies.iter().map(|c| c.id).collect();
     let interest_ids: Vec<Uuid> = interests.iter().map(|i| i.id).collect();
-    let rows: Vec<(
-        Uuid,
-        String,
-        String,
-        Option<String>,
-        bool,
-        Option<Uuid>,
-        &'static str,
-        &'static str,
-        bool,
-    )> = demo
+    let rows: Vec<ClientRowSeed> = demo
         .iter()
         .map(|c| {
             let company = (c.b2b && !company_ids.is_empty()).then(|| company_ids[c.company]);
@@ -243,10 +216,7 @@ pub async fn run(state: &AppState, clients: usize, reset: bool) -> AppResult<See
             c.interests
                 .iter()
                 .filter_map(|&i| interest_ids.get(i))
-                .map(move |&interest_id| NewClientInterest {
-                    client_id: c.id,
-                    interest_id,
-                })
+                .map(move |&interest_id| NewClientInterest { client_id: c.id, interest_id })
         })
         .collect();
     let inserted = state
@@ -254,32 +224,24 @@ pub async fn run(state: &AppState, clients: usize, reset: bool) -> AppResult<See
         .run(move |conn| {
             let new: Vec<NewClient> = rows
                 .iter()
-                .map(
-                    |(id, name, email, phone, b2b, company, plan, status, active)| NewClient {
-                        id: *id,
-                        name,
-                        email,
-                        phone: phone.as_deref(),
-                        kind: if *b2b { "b2b" } else { "b2c" },
-                        company_id: *company,
-                        plan,
-                        plan_status: status,
-                        active: *active,
-                    },
-                )
+                .map(|(id, name, email, phone, b2b, company, plan, status, active)| NewClient {
+                    id: *id,
+                    name,
+                    email,
+                    phone: phone.as_deref(),
+                    kind: if *b2b { "b2b" } else { "b2c" },
+                    company_id: *company,
+                    plan,
+                    plan_status: status,
+                    active: *active,
+                })
                 .collect();
             Ok::<_, AppError>(repo::insert_clients(conn, &new, &links)?)
         })
         .await?;
 
     let fresh: std::collections::HashSet<Uuid> = inserted.iter().copied().collect();
-    let documents: Vec<(
-        ClientId,
-        Map<String, Value>,
-        Map<String, Value>,
-        Vec<String>,
-        Vec<Comment>,
-    )> = demo
+    let documents: Vec<DocumentSeed> = demo
         .iter()
         .filter(|c| fresh.contains(&c.id))
         .map(|c| {
@@ -306,31 +268,18 @@ pub async fn run(state: &AppState, clients: usize, reset: bool) -> AppResult<See
                 })
                 .collect();
             let as_map = |v: Value| v.as_object().cloned().unwrap_or_default();
-            (
-                ClientId(c.id),
-                as_map(preferences),
-                as_map(attributes),
-                tags,
-                comments,
-            )
+            (ClientId(c.id), as_map(preferences), as_map(attributes), tags, comments)
         })
         .collect();
     let info = state.info.clone();
     stream::iter(documents)
         .map(|(id, preferences, attributes, tags, comments)| {
             let info = info.clone();
-            async move {
-                info.create(id, &preferences, &attributes, &tags, &comments)
-                    .await
-            }
+            async move { info.create(id, &preferences, &attributes, &tags, &comments).await }
         })
         .buffer_unordered(32)
         .try_collect::<Vec<()>>()
         .await?;
 
-    Ok(SeedReport {
-        companies: companies.len(),
-        interests: interests.len(),
-        clients_added: inserted.len(),
-    })
+    Ok(SeedReport { companies: companies.len(), interests: interests.len(), clients_added: inserted.len() })
 }

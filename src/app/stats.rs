@@ -35,9 +35,7 @@ fn round2(value: f64) -> f64 {
 }
 
 pub async fn clients(state: &AppState) -> AppResult<ClientStats> {
-    let pg = state
-        .db
-        .run(|conn| Ok::<_, AppError>(repo::counts_by_kind_and_plan(conn)?));
+    let pg = state.db.run(|conn| Ok::<_, AppError>(repo::counts_by_kind_and_plan(conn)?));
     let (groups, totals) = tokio::join!(pg, state.info.totals());
     let groups = groups?;
     let mut by_kind = BTreeMap::new();
@@ -50,16 +48,8 @@ pub async fn clients(state: &AppState) -> AppResult<ClientStats> {
     let (documents, degraded) = match totals {
         Ok(totals) => {
             let with_document = totals.documents.min(total_clients);
-            let percent = if total_clients == 0 {
-                0.0
-            } else {
-                100.0 * with_document as f64 / total_clients as f64
-            };
-            let average = if total_clients == 0 {
-                0.0
-            } else {
-                totals.comments as f64 / total_clients as f64
-            };
+            let percent = if total_clients == 0 { 0.0 } else { 100.0 * with_document as f64 / total_clients as f64 };
+            let average = if total_clients == 0 { 0.0 } else { totals.comments as f64 / total_clients as f64 };
             (
                 Some(DocumentStats {
                     clients_with_info_document: with_document,
@@ -72,13 +62,7 @@ pub async fn clients(state: &AppState) -> AppResult<ClientStats> {
         }
         Err(err) => {
             tracing::warn!(error = %err, "client stats degraded: MongoDB part missing");
-            (
-                None,
-                Some(Degraded {
-                    missing: vec!["documents"],
-                    reason: "MongoDB is unavailable".into(),
-                }),
-            )
+            (None, Some(Degraded { missing: vec!["documents"], reason: "MongoDB is unavailable".into() }))
         }
     };
     Ok(ClientStats {
@@ -87,11 +71,7 @@ pub async fn clients(state: &AppState) -> AppResult<ClientStats> {
         by_plan,
         by_kind_and_plan: groups
             .into_iter()
-            .map(|(kind, plan, clients)| KindPlanCount {
-                kind,
-                plan,
-                clients,
-            })
+            .map(|(kind, plan, clients)| KindPlanCount { kind, plan, clients })
             .collect(),
         documents,
         degraded,

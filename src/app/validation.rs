@@ -6,9 +6,7 @@ use std::borrow::Cow;
 use validator::{Validate, ValidationError, ValidationErrors, ValidationErrorsKind};
 
 pub fn validate<T: Validate>(input: &T) -> Result<(), AppError> {
-    input
-        .validate()
-        .map_err(|errors| AppError::Validation(issues(&errors)))
+    input.validate().map_err(|errors| AppError::Validation(issues(&errors)))
 }
 
 pub fn issues(errors: &ValidationErrors) -> Vec<FieldIssue> {
@@ -20,11 +18,7 @@ pub fn issues(errors: &ValidationErrors) -> Vec<FieldIssue> {
 
 fn collect(prefix: &str, errors: &ValidationErrors, out: &mut Vec<FieldIssue>) {
     for (field, kind) in errors.errors() {
-        let path = if prefix.is_empty() {
-            field.to_string()
-        } else {
-            format!("{prefix}.{field}")
-        };
+        let path = if prefix.is_empty() { field.to_string() } else { format!("{prefix}.{field}") };
         match kind {
             ValidationErrorsKind::Field(list) => {
                 out.extend(list.iter().map(|error| to_issue(&path, error)));
@@ -40,11 +34,7 @@ fn collect(prefix: &str, errors: &ValidationErrors, out: &mut Vec<FieldIssue>) {
 }
 
 fn to_issue(path: &str, error: &ValidationError) -> FieldIssue {
-    let message = error
-        .message
-        .clone()
-        .map(Cow::into_owned)
-        .unwrap_or_else(|| describe(error));
+    let message = error.message.clone().map(Cow::into_owned).unwrap_or_else(|| describe(error));
     let code: &'static str = match error.code.as_ref() {
         "length" => "invalid_length",
         "email" => "invalid_email",
@@ -72,25 +62,32 @@ fn describe(error: &ValidationError) -> String {
 /// Phone numbers: digits with optional `+`, spaces, dashes, dots and parentheses; 6–40 chars
 /// and at least 6 digits.
 pub fn phone(value: &str) -> Result<(), ValidationError> {
-    let allowed = value
-        .chars()
-        .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    let allowed = value.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
     let digits = value.chars().filter(char::is_ascii_digit).count();
     if allowed && digits >= 6 && value.chars().count() <= 40 {
         Ok(())
     } else {
-        Err(ValidationError::new("phone")
-            .with_message("must be a phone number such as +1 555 0100 200".into()))
+        Err(ValidationError::new("phone").with_message("must be a phone number such as +1 555 0100 200".into()))
     }
 }
 
-/// Text that is not only white space.
+/// Text that is not only white space (empty text is left to the length rule, to report it once).
 pub fn not_blank(value: &str) -> Result<(), ValidationError> {
-    if value.trim().is_empty() {
+    if !value.is_empty() && value.trim().is_empty() {
         Err(ValidationError::new("blank").with_message("must not be blank".into()))
     } else {
         Ok(())
     }
+}
+
+/// For PATCH bodies: a present key (even `null`) becomes `Some(..)`, an absent key stays `None`
+/// through `#[serde(default)]`, so `null` can clear a nullable field.
+pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
 }
 
 #[cfg(test)]
@@ -109,14 +106,4 @@ mod tests {
         assert!(not_blank("  \t").is_err());
         assert!(not_blank(" a ").is_ok());
     }
-}
-
-/// For PATCH bodies: a present key (even `null`) becomes `Some(..)`, an absent key stays `None`
-/// through `#[serde(default)]`, so `null` can clear a nullable field.
-pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    serde::Deserialize::deserialize(deserializer).map(Some)
 }

@@ -59,10 +59,7 @@ mod tests {
 
     #[test]
     fn serde_names_match_the_stored_text() {
-        assert_eq!(
-            serde_json::to_string(&PlanStatus::PastDue).unwrap(),
-            "\"past_due\""
-        );
+        assert_eq!(serde_json::to_string(&PlanStatus::PastDue).unwrap(), "\"past_due\"");
         assert_eq!(serde_json::to_string(&ClientKind::B2b).unwrap(), "\"b2b\"");
     }
 }

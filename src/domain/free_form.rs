@@ -23,11 +23,7 @@ pub struct FieldIssue {
 
 impl FieldIssue {
     pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            code,
-            message: message.into(),
-        }
+        Self { field: field.into(), code, message: message.into() }
     }
 }
 
@@ -36,9 +32,7 @@ pub fn check_object(root: &str, object: &Map<String, Value>) -> Vec<FieldIssue> 
     let mut issues = Vec::new();
     check_map(root, object, 1, &mut issues);
     if issues.is_empty() {
-        let size = serde_json::to_vec(object)
-            .map(|bytes| bytes.len())
-            .unwrap_or(usize::MAX);
+        let size = serde_json::to_vec(object).map(|bytes| bytes.len()).unwrap_or(usize::MAX);
         if size > MAX_OBJECT_BYTES {
             issues.push(FieldIssue::new(
                 root,
@@ -52,11 +46,7 @@ pub fn check_object(root: &str, object: &Map<String, Value>) -> Vec<FieldIssue> 
 
 fn check_map(path: &str, map: &Map<String, Value>, depth: usize, issues: &mut Vec<FieldIssue>) {
     if depth > MAX_DEPTH {
-        issues.push(FieldIssue::new(
-            path,
-            "too_deep",
-            format!("nests deeper than {MAX_DEPTH} levels"),
-        ));
+        issues.push(FieldIssue::new(path, "too_deep", format!("nests deeper than {MAX_DEPTH} levels")));
         return;
     }
     for (key, value) in map {
@@ -74,11 +64,7 @@ fn check_value(path: &str, value: &Value, depth: usize, issues: &mut Vec<FieldIs
         Value::Object(map) => check_map(path, map, depth + 1, issues),
         Value::Array(items) => {
             if depth + 1 > MAX_DEPTH {
-                issues.push(FieldIssue::new(
-                    path,
-                    "too_deep",
-                    format!("nests deeper than {MAX_DEPTH} levels"),
-                ));
+                issues.push(FieldIssue::new(path, "too_deep", format!("nests deeper than {MAX_DEPTH} levels")));
                 return;
             }
             for (index, item) in items.iter().enumerate() {
@@ -86,19 +72,11 @@ fn check_value(path: &str, value: &Value, depth: usize, issues: &mut Vec<FieldIs
             }
         }
         Value::String(text) if text.contains('\0') => {
-            issues.push(FieldIssue::new(
-                path,
-                "invalid_value",
-                "must not contain NUL characters",
-            ));
+            issues.push(FieldIssue::new(path, "invalid_value", "must not contain NUL characters"));
         }
         Value::Number(number) if number.is_u64() && number.as_i64().is_none() => {
             // BSON has no unsigned 64-bit integers.
-            issues.push(FieldIssue::new(
-                path,
-                "invalid_value",
-                "number is out of range",
-            ));
+            issues.push(FieldIssue::new(path, "invalid_value", "number is out of range"));
         }
         _ => {}
     }
@@ -155,11 +133,9 @@ pub fn check_preferences(preferences: &Map<String, Value>) -> Vec<FieldIssue> {
 
 fn is_language_tag(tag: &str) -> bool {
     let mut parts = tag.split('-');
-    let primary_ok = parts
-        .next()
-        .is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
-    primary_ok
-        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+    let primary_ok =
+        parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
+    primary_ok && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 /// RFC 7396 JSON Merge Patch: `null` removes a key, objects merge recursively, anything else
@@ -171,9 +147,7 @@ pub fn merge_patch(target: &mut Map<String, Value>, patch: &Map<String, Value>) 
                 target.remove(key);
             }
             Value::Object(patch_map) => {
-                let entry = target
-                    .entry(key.clone())
-                    .or_insert_with(|| Value::Object(Map::new()));
+                let entry = target.entry(key.clone()).or_insert_with(|| Value::Object(Map::new()));
                 if !entry.is_object() {
                     *entry = Value::Object(Map::new());
                 }
@@ -199,19 +173,9 @@ mod tests {
 
     #[test]
     fn operator_and_dotted_keys_are_rejected_at_any_depth() {
-        let issues = check_object(
-            "attributes",
-            &object(json!({"ok": {"$where": 1, "a.b": 2}, "$set": 3})),
-        );
+        let issues = check_object("attributes", &object(json!({"ok": {"$where": 1, "a.b": 2}, "$set": 3})));
         let fields: Vec<_> = issues.iter().map(|i| i.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            vec![
-                "attributes.ok.$where",
-                "attributes.ok.a.b",
-                "attributes.$set"
-            ]
-        );
+        assert_eq!(fields, vec!["attributes.ok.$where", "attributes.ok.a.b", "attributes.$set"]);
         assert!(issues.iter().all(|i| i.code == "invalid_key"));
     }
 
@@ -223,11 +187,7 @@ mod tests {
 
     #[test]
     fn plain_nested_objects_pass() {
-        assert!(check_object(
-            "attributes",
-            &object(json!({"size": "M", "shoe": {"eu": 42}}))
-        )
-        .is_empty());
+        assert!(check_object("attributes", &object(json!({"size": "M", "shoe": {"eu": 42}}))).is_empty());
     }
 
     #[test]
@@ -249,30 +209,17 @@ mod tests {
 
     #[test]
     fn well_known_preferences_are_type_checked() {
-        let issues = check_preferences(&object(
-            json!({"language": 5, "notifications": {"email": "yes"}, "theme": "dark"}),
-        ));
+        let issues =
+            check_preferences(&object(json!({"language": 5, "notifications": {"email": "yes"}, "theme": "dark"})));
         let fields: Vec<_> = issues.iter().map(|i| i.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            vec!["preferences.language", "preferences.notifications"]
-        );
-        assert!(
-            check_preferences(&object(json!({"language": "pt-BR", "notifications": true})))
-                .is_empty()
-        );
+        assert_eq!(fields, vec!["preferences.language", "preferences.notifications"]);
+        assert!(check_preferences(&object(json!({"language": "pt-BR", "notifications": true}))).is_empty());
     }
 
     #[test]
     fn merge_patch_follows_rfc_7396() {
         let mut target = object(json!({"a": "b", "c": {"d": "e", "f": "g"}, "scalar": 1}));
-        merge_patch(
-            &mut target,
-            &object(json!({"a": "z", "c": {"f": null}, "scalar": {"now": "object"}, "new": [1]})),
-        );
-        assert_eq!(
-            Value::Object(target),
-            json!({"a": "z", "c": {"d": "e"}, "scalar": {"now": "object"}, "new": [1]})
-        );
+        merge_patch(&mut target, &object(json!({"a": "z", "c": {"f": null}, "scalar": {"now": "object"}, "new": [1]})));
+        assert_eq!(Value::Object(target), json!({"a": "z", "c": {"d": "e"}, "scalar": {"now": "object"}, "new": [1]}));
     }
 }

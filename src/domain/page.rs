@@ -38,17 +38,11 @@ impl<T> Page<T> {
         } else {
             None
         };
-        Page {
-            items: rows,
-            next_cursor,
-        }
+        Page { items: rows, next_cursor }
     }
 
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            next_cursor: self.next_cursor,
-        }
+        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
     }
 }
 
@@ -59,10 +53,7 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
         let cursor = encode_cursor(&("Ann", 7));
-        assert_eq!(
-            decode_cursor::<(String, i32)>(&cursor),
-            Some(("Ann".to_string(), 7))
-        );
+        assert_eq!(decode_cursor::<(String, i32)>(&cursor), Some(("Ann".to_string(), 7)));
         assert_eq!(decode_cursor::<(String, i32)>("not a cursor!"), None);
     }
 

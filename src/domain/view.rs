@@ -53,30 +53,13 @@ pub struct ClientView {
 }
 
 /// Merges the PostgreSQL part and the MongoDB lookup into one view.
-pub fn merge_view(
-    client: Client,
-    company: Option<Company>,
-    interests: Vec<Interest>,
-    info: InfoLookup,
-) -> ClientView {
+pub fn merge_view(client: Client, company: Option<Company>, interests: Vec<Interest>, info: InfoLookup) -> ClientView {
     let (info, degraded) = match info {
         InfoLookup::Found(info) => (Some(info), None),
         InfoLookup::Missing => (Some(ClientInfo::default()), None),
-        InfoLookup::Unavailable(reason) => (
-            None,
-            Some(Degraded {
-                missing: vec!["info"],
-                reason,
-            }),
-        ),
+        InfoLookup::Unavailable(reason) => (None, Some(Degraded { missing: vec!["info"], reason })),
     };
-    ClientView {
-        client,
-        company,
-        interests,
-        info,
-        degraded,
-    }
+    ClientView { client, company, interests, info, degraded }
 }
 
 #[cfg(test)]
@@ -105,11 +88,7 @@ mod tests {
 
     #[test]
     fn a_found_document_is_merged_without_degradation() {
-        let info = ClientInfo {
-            tags: vec!["vip".into()],
-            comments_count: 2,
-            ..Default::default()
-        };
+        let info = ClientInfo { tags: vec!["vip".into()], comments_count: 2, ..Default::default() };
         let view = merge_view(client(), None, vec![], InfoLookup::Found(info.clone()));
         assert_eq!(view.info, Some(info));
         assert_eq!(view.degraded, None);
@@ -124,12 +103,7 @@ mod tests {
 
     #[test]
     fn an_unavailable_store_degrades_the_view_and_names_what_is_missing() {
-        let view = merge_view(
-            client(),
-            None,
-            vec![],
-            InfoLookup::Unavailable("timeout".into()),
-        );
+        let view = merge_view(client(), None, vec![], InfoLookup::Unavailable("timeout".into()));
         assert_eq!(view.info, None);
         let degraded = view.degraded.expect("view is degraded");
         assert_eq!(degraded.missing, vec!["info"]);

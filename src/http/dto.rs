@@ -20,10 +20,7 @@ pub struct PageOf<T: ToSchema> {
 
 impl<T: ToSchema> PageOf<T> {
     pub fn from_page<D>(page: Page<D>, map: impl FnMut(D) -> T) -> Self {
-        PageOf {
-            items: page.items.into_iter().map(map).collect(),
-            next_cursor: page.next_cursor,
-        }
+        PageOf { items: page.items.into_iter().map(map).collect(), next_cursor: page.next_cursor }
     }
 }
 
@@ -127,11 +124,7 @@ pub struct CommentResponse {
 
 impl From<Comment> for CommentResponse {
     fn from(c: Comment) -> Self {
-        CommentResponse {
-            id: c.id.0,
-            text: c.text,
-            created_at: c.created_at,
-        }
+        CommentResponse { id: c.id.0, text: c.text, created_at: c.created_at }
     }
 }
 
@@ -176,10 +169,7 @@ pub struct DegradedResponse {
 
 impl From<Degraded> for DegradedResponse {
     fn from(d: Degraded) -> Self {
-        DegradedResponse {
-            missing: d.missing.into_iter().map(str::to_string).collect(),
-            reason: d.reason,
-        }
+        DegradedResponse { missing: d.missing.into_iter().map(str::to_string).collect(), reason: d.reason }
     }
 }
 

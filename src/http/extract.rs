@@ -21,14 +21,8 @@ fn is_json(req: &HttpRequest) -> bool {
     let Some(Ok(value)) = req.headers().get(header::CONTENT_TYPE).map(|v| v.to_str()) else {
         return false;
     };
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
@@ -47,58 +41,42 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 )
                 .into());
             }
-            let bytes = body
-                .await
-                .map_err(|err| match err.as_error::<PayloadError>() {
-                    Some(PayloadError::Overflow) => Problem::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "payload_too_large",
-                        "the body is larger than allowed",
-                    ),
-                    _ => Problem::new(
-                        StatusCode::BAD_REQUEST,
-                        "unreadable_body",
-                        "the body could not be read",
-                    ),
-                })?;
-            parse_json(&bytes).map(JsonBody).map_err(ApiError::from)
+            let bytes = body.await.map_err(|err| match err.as_error::<PayloadError>() {
+                Some(PayloadError::Overflow) => {
+                    Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the body is larger than allowed")
+                }
+                _ => Problem::new(StatusCode::BAD_REQUEST, "unreadable_body", "the body could not be read"),
+            })?;
+            parse_json(&bytes).map(JsonBody)
         })
     }
 }
 
 /// Deserializes with the path of a failing field (`items[2].quantity`) kept for the message.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-        let inner = err.inner();
-        if inner.is_syntax() || inner.is_eof() || bytes.is_empty() {
-            return Problem::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                format!("the body is not valid JSON: {inner}"),
-            );
-        }
-        let path = err.path().to_string();
-        let field = if path == "." { String::new() } else { path };
-        let message = inner.to_string();
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_string();
-        let field = if field.is_empty() {
-            unknown_field_name(&message).unwrap_or_else(|| "body".into())
-        } else {
-            field
-        };
-        Problem::invalid(vec![FieldIssue::new(field, "invalid_type", message)])
-    })?;
-    deserializer.end().map_err(|err| {
-        Problem::new(
+/// Every body of this API is a JSON object: syntax is checked first (400), then the top level
+/// must be an object (serde would otherwise accept an array for a struct, by position).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        return Err(Problem::new(
             StatusCode::BAD_REQUEST,
             "malformed_json",
             format!("the body is not valid JSON: {err}"),
         )
+        .into());
+    }
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Problem::invalid(vec![FieldIssue::new("body", "invalid_type", "must be a JSON object")]).into());
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let inner = err.inner();
+        let path = err.path().to_string();
+        let field = if path == "." { String::new() } else { path };
+        let message = inner.to_string();
+        let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+        let field =
+            if field.is_empty() { unknown_field_name(&message).unwrap_or_else(|| "body".into()) } else { field };
+        ApiError::from(Problem::invalid(vec![FieldIssue::new(field, "invalid_type", message)]))
     })?;
     Ok(value)
 }
@@ -125,12 +103,7 @@ impl FromRequest for IfMatch {
             if text == "*" {
                 return None;
             }
-            Some(
-                text.trim_start_matches("W/")
-                    .trim_matches('"')
-                    .parse::<i32>()
-                    .unwrap_or(NEVER_MATCHES),
-            )
+            Some(text.trim_start_matches("W/").trim_matches('"').parse::<i32>().unwrap_or(NEVER_MATCHES))
         });
         std::future::ready(Ok(IfMatch(version.flatten())))
     }
@@ -160,12 +133,9 @@ impl PageParams {
     pub fn limit(&self) -> Result<i64, ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(Problem::invalid(vec![FieldIssue::new(
-                "limit",
-                "out_of_range",
-                "must be between 1 and 100",
-            )])
-            .into());
+            return Err(
+                Problem::invalid(vec![FieldIssue::new("limit", "out_of_range", "must be between 1 and 100")]).into()
+            );
         }
         if self.q.as_deref().is_some_and(|q| q.chars().count() > 100) {
             return Err(Problem::invalid(vec![FieldIssue::new(
@@ -185,13 +155,8 @@ impl PageParams {
 
 pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
     let message = err.to_string();
-    let field = message
-        .split('`')
-        .nth(1)
-        .filter(|_| message.contains("field"))
-        .unwrap_or("query")
-        .to_string();
-    ApiError(Problem::invalid(vec![FieldIssue::new(
+    let field = message.split('`').nth(1).filter(|_| message.contains("field")).unwrap_or("query").to_string();
+    ApiError::from(Problem::invalid(vec![FieldIssue::new(
         field,
         "invalid_query",
         message.replace("Query deserialize error: ", ""),
@@ -200,7 +165,7 @@ pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) ->
 }
 
 pub fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
-    ApiError(Problem::new(
+    ApiError::from(Problem::new(
         StatusCode::BAD_REQUEST,
         "invalid_path_parameter",
         format!("a path parameter is invalid: {err}"),
@@ -219,11 +184,7 @@ impl RouteTable {
             .paths
             .iter()
             .map(|(path, item)| {
-                let segments = path
-                    .trim_matches('/')
-                    .split('/')
-                    .map(str::to_string)
-                    .collect();
+                let segments = path.trim_matches('/').split('/').map(str::to_string).collect();
                 let mut methods = Vec::new();
                 let operations = [
                     ("GET", &item.get),
@@ -247,10 +208,7 @@ impl RouteTable {
         let wanted: Vec<&str> = path.trim_matches('/').split('/').collect();
         self.0.iter().find_map(|(segments, methods)| {
             let matches = segments.len() == wanted.len()
-                && segments
-                    .iter()
-                    .zip(&wanted)
-                    .all(|(s, w)| (s.starts_with('{') && !w.is_empty()) || s == w);
+                && segments.iter().zip(&wanted).all(|(s, w)| (s.starts_with('{') && !w.is_empty()) || s == w);
             matches.then(|| methods.clone())
         })
     }
@@ -261,7 +219,7 @@ pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpRe
     use actix_web::ResponseError;
     if let Some(methods) = routes.allowed(req.path()) {
         let allow = methods.join(", ");
-        let mut response = ApiError(Problem::new(
+        let mut response = ApiError::from(Problem::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
             format!("{} is not allowed here; use {allow}", req.method()),
@@ -272,12 +230,8 @@ pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpRe
         }
         return response;
     }
-    ApiError(Problem::new(
-        StatusCode::NOT_FOUND,
-        "route_not_found",
-        format!("no route for {}", req.path()),
-    ))
-    .error_response()
+    ApiError::from(Problem::new(StatusCode::NOT_FOUND, "route_not_found", format!("no route for {}", req.path())))
+        .error_response()
 }
 
 #[cfg(test)]
@@ -301,28 +255,22 @@ mod tests {
     #[test]
     fn type_errors_name_the_nested_field() {
         let problem =
-            parse_json::<Body>(br#"{"name": "a", "items": [{"quantity": 1}, {"quantity": "x"}]}"#)
-                .unwrap_err();
+            parse_json::<Body>(br#"{"name": "a", "items": [{"quantity": 1}, {"quantity": "x"}]}"#).unwrap_err().0;
         assert_eq!(problem.status, 422);
         assert_eq!(problem.errors[0].field, "items[1].quantity");
     }
 
     #[test]
     fn unknown_fields_are_named() {
-        let problem =
-            parse_json::<Body>(br#"{"name": "a", "items": [], "admin": true}"#).unwrap_err();
+        let problem = parse_json::<Body>(br#"{"name": "a", "items": [], "admin": true}"#).unwrap_err().0;
         assert_eq!(problem.errors[0].field, "admin");
     }
 
     #[test]
     fn broken_json_is_a_400() {
-        assert_eq!(parse_json::<Body>(br#"{"name": "#).unwrap_err().status, 400);
-        assert_eq!(parse_json::<Body>(b"").unwrap_err().status, 400);
-        assert_eq!(
-            parse_json::<Body>(br#"{"name":"a","items":[]} trailing"#)
-                .unwrap_err()
-                .status,
-            400
-        );
+        assert_eq!(parse_json::<Body>(br#"{"name": "#).unwrap_err().0.status, 400);
+        assert_eq!(parse_json::<Body>(b"").unwrap_err().0.status, 400);
+        assert_eq!(parse_json::<Body>(br#"{"name":"a","items":[]} trailing"#).unwrap_err().0.status, 400);
+        assert_eq!(parse_json::<Body>(br#"["a", []]"#).unwrap_err().0.status, 422);
     }
 }

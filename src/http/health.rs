@@ -11,10 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 )]
 #[get("/health/live")]
 pub async fn live() -> web::Json<HealthResponse> {
-    web::Json(HealthResponse {
-        status: "ok".into(),
-        stores: Vec::new(),
-    })
+    web::Json(HealthResponse { status: "ok".into(), stores: Vec::new() })
 }
 
 #[utoipa::path(

@@ -45,9 +45,7 @@ fn register<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
 where
     T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
 {
-    app.openapi(ApiDoc::openapi())
-        .configure(health::routes)
-        .service(scope::scope("/api/v1").configure(v1::routes))
+    app.openapi(ApiDoc::openapi()).configure(health::routes).service(scope::scope("/api/v1").configure(v1::routes))
 }
 
 /// Adds the error responses every operation can give, so each handler lists only its own.
@@ -55,60 +53,33 @@ fn add_common_responses(spec: &mut OpenApi) {
     let problem = |description: &str| {
         ResponseBuilder::new()
             .description(description)
-            .content(
-                PROBLEM_JSON,
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Problem")))
-                    .build(),
-            )
+            .content(PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
             .build()
     };
     let operations = spec.paths.paths.iter_mut().flat_map(|(_, item)| {
-        [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
+        [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
     });
     for operation in operations {
-        let Operation {
-            responses,
-            request_body,
-            parameters,
-            ..
-        } = operation;
+        let Operation { responses, request_body, parameters, .. } = operation;
         let has_params = parameters.as_ref().is_some_and(|p| !p.is_empty());
         let mut add = |status: &str, description: &str| {
-            responses
-                .responses
-                .entry(status.to_string())
-                .or_insert_with(|| problem(description).into());
+            responses.responses.entry(status.to_string()).or_insert_with(|| problem(description).into());
         };
         if has_params || request_body.is_some() {
-            add(
-                "400",
-                "`malformed_json`, `invalid_path_parameter` or another unreadable request",
-            );
+            add("400", "`malformed_json`, `invalid_path_parameter` or another unreadable request");
         }
         if request_body.is_some() {
             add("413", "`payload_too_large`");
             add("415", "`unsupported_media_type`: send application/json");
             add("422", "`validation_failed`: `errors` names each field");
         }
-        if parameters.as_ref().is_some_and(|p| {
-            p.iter()
-                .any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query)
-        }) {
+        if parameters
+            .as_ref()
+            .is_some_and(|p| p.iter().any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query))
+        {
             add("422", "`validation_failed`: a query parameter is invalid");
         }
-        add(
-            "503",
-            "`store_unavailable`: a database does not answer; retry later",
-        );
+        add("503", "`store_unavailable`: a database does not answer; retry later");
     }
 }
 

@@ -23,11 +23,7 @@ pub struct FieldError {
 
 impl From<FieldIssue> for FieldError {
     fn from(issue: FieldIssue) -> Self {
-        FieldError {
-            field: issue.field,
-            code: issue.code.to_string(),
-            message: issue.message,
-        }
+        FieldError { field: issue.field, code: issue.code.to_string(), message: issue.message }
     }
 }
 
@@ -78,11 +74,8 @@ impl Problem {
     }
 
     pub fn invalid(issues: Vec<FieldIssue>) -> Self {
-        let mut problem = Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            "the request has invalid fields",
-        );
+        let mut problem =
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "the request has invalid fields");
         problem.errors = issues.into_iter().map(FieldError::from).collect();
         problem
     }
@@ -94,7 +87,7 @@ impl Problem {
 
 /// What handlers and extractors return on failure.
 #[derive(Debug)]
-pub struct ApiError(pub Problem);
+pub struct ApiError(pub Box<Problem>);
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -119,7 +112,7 @@ impl ResponseError for ApiError {
 
 impl From<Problem> for ApiError {
     fn from(problem: Problem) -> Self {
-        ApiError(problem)
+        ApiError(Box::new(problem))
     }
 }
 
@@ -132,18 +125,10 @@ impl From<AppError> for ApiError {
                 format!("{resource} {id} does not exist"),
             ),
             AppError::Validation(issues) => Problem::invalid(issues),
-            AppError::Conflict {
-                code,
-                message,
-                field,
-            } => {
+            AppError::Conflict { code, message, field } => {
                 let mut problem = Problem::new(StatusCode::CONFLICT, code, message.clone());
                 if let Some(field) = field {
-                    problem.errors.push(FieldError {
-                        field: field.into(),
-                        code: code.into(),
-                        message,
-                    });
+                    problem.errors.push(FieldError { field: field.into(), code: code.into(), message });
                 }
                 problem
             }
@@ -167,14 +152,10 @@ impl From<AppError> for ApiError {
             AppError::Internal(err) => {
                 // Logged once here with the whole cause chain; the caller sees an opaque message.
                 tracing::error!(error = format!("{err:#}"), "internal error");
-                Problem::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
-                    "an unexpected error occurred",
-                )
+                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "an unexpected error occurred")
             }
         };
-        ApiError(problem)
+        ApiError(Box::new(problem))
     }
 }
 

@@ -11,9 +11,7 @@ use actix_web::{delete, get, patch, post, web, HttpResponse};
 use uuid::Uuid;
 
 fn with_etag(mut response: actix_web::HttpResponseBuilder, client: ClientResponse) -> HttpResponse {
-    response
-        .insert_header((header::ETAG, etag(client.version)))
-        .json(client)
+    response.insert_header((header::ETAG, etag(client.version))).json(client)
 }
 
 #[utoipa::path(
@@ -64,10 +62,7 @@ pub async fn list_clients(
     )
 )]
 #[get("/clients/{id}")]
-pub async fn get_client(
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
+pub async fn get_client(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     let client = clients::get(&state, ClientId(*id)).await?;
     Ok(with_etag(HttpResponse::Ok(), client.into()))
 }
@@ -108,10 +103,7 @@ pub async fn update_client(
     )
 )]
 #[delete("/clients/{id}")]
-pub async fn delete_client(
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
+pub async fn delete_client(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     clients::delete(&state, ClientId(*id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -125,11 +117,6 @@ pub async fn delete_client(
     )
 )]
 #[get("/clients/{id}/view")]
-pub async fn client_view(
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> ApiResult<web::Json<ClientViewResponse>> {
-    Ok(web::Json(
-        clients::view(&state, ClientId(*id)).await?.into(),
-    ))
+pub async fn client_view(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<ClientViewResponse>> {
+    Ok(web::Json(clients::view(&state, ClientId(*id)).await?.into()))
 }

@@ -57,13 +57,8 @@ pub async fn list_companies(
     )
 )]
 #[get("/companies/{id}")]
-pub async fn get_company(
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> ApiResult<web::Json<CompanyResponse>> {
-    Ok(web::Json(
-        companies::get(&state, CompanyId(*id)).await?.into(),
-    ))
+pub async fn get_company(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<CompanyResponse>> {
+    Ok(web::Json(companies::get(&state, CompanyId(*id)).await?.into()))
 }
 
 #[utoipa::path(
@@ -83,11 +78,7 @@ pub async fn update_company(
     id: web::Path<Uuid>,
     JsonBody(patch): JsonBody<CompanyPatch>,
 ) -> ApiResult<web::Json<CompanyResponse>> {
-    Ok(web::Json(
-        companies::update(&state, CompanyId(*id), patch)
-            .await?
-            .into(),
-    ))
+    Ok(web::Json(companies::update(&state, CompanyId(*id), patch).await?.into()))
 }
 
 #[utoipa::path(
@@ -100,10 +91,7 @@ pub async fn update_company(
     )
 )]
 #[delete("/companies/{id}")]
-pub async fn delete_company(
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
+pub async fn delete_company(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     companies::delete(&state, CompanyId(*id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

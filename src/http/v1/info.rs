@@ -31,10 +31,7 @@ pub async fn add_comment(
 ) -> ApiResult<HttpResponse> {
     let comment = info::add_comment(&state, ClientId(*id), input).await?;
     Ok(HttpResponse::Created()
-        .insert_header((
-            "Location",
-            format!("/api/v1/clients/{}/comments/{}", *id, comment.id),
-        ))
+        .insert_header(("Location", format!("/api/v1/clients/{}/comments/{}", *id, comment.id)))
         .json(CommentResponse::from(comment)))
 }
 
@@ -67,10 +64,7 @@ pub async fn list_comments(
     )
 )]
 #[delete("/clients/{id}/comments/{comment_id}")]
-pub async fn delete_comment(
-    state: web::Data<AppState>,
-    path: web::Path<(Uuid, Uuid)>,
-) -> ApiResult<HttpResponse> {
+pub async fn delete_comment(state: web::Data<AppState>, path: web::Path<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (id, comment_id) = path.into_inner();
     info::delete_comment(&state, ClientId(id), CommentId(comment_id)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -132,10 +126,4 @@ map_endpoints!(
     replace_preferences,
     merge_preferences
 );
-map_endpoints!(
-    InfoMap::Attributes,
-    "/clients/{id}/attributes",
-    get_attributes,
-    replace_attributes,
-    merge_attributes
-);
+map_endpoints!(InfoMap::Attributes, "/clients/{id}/attributes", get_attributes, replace_attributes, merge_attributes);

@@ -57,13 +57,8 @@ pub async fn list_interests(
     )
 )]
 #[get("/interests/{id}")]
-pub async fn get_interest(
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> ApiResult<web::Json<InterestResponse>> {
-    Ok(web::Json(
-        interests::get(&state, InterestId(*id)).await?.into(),
-    ))
+pub async fn get_interest(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<InterestResponse>> {
+    Ok(web::Json(interests::get(&state, InterestId(*id)).await?.into()))
 }
 
 #[utoipa::path(
@@ -83,11 +78,7 @@ pub async fn update_interest(
     id: web::Path<Uuid>,
     JsonBody(patch): JsonBody<InterestPatch>,
 ) -> ApiResult<web::Json<InterestResponse>> {
-    Ok(web::Json(
-        interests::update(&state, InterestId(*id), patch)
-            .await?
-            .into(),
-    ))
+    Ok(web::Json(interests::update(&state, InterestId(*id), patch).await?.into()))
 }
 
 #[utoipa::path(
@@ -100,10 +91,7 @@ pub async fn update_interest(
     )
 )]
 #[delete("/interests/{id}")]
-pub async fn delete_interest(
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
+pub async fn delete_interest(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     interests::delete(&state, InterestId(*id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

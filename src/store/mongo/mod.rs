@@ -40,9 +40,9 @@ pub enum InfoError {
 impl From<mongodb::error::Error> for InfoError {
     fn from(err: mongodb::error::Error) -> Self {
         match *err.kind {
-            ErrorKind::ServerSelection { .. }
-            | ErrorKind::Io(_)
-            | ErrorKind::ConnectionPoolCleared { .. } => InfoError::Unavailable(err.to_string()),
+            ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) | ErrorKind::ConnectionPoolCleared { .. } => {
+                InfoError::Unavailable(err.to_string())
+            }
             _ => InfoError::Other(err.to_string()),
         }
     }
@@ -87,22 +87,14 @@ impl From<CommentDoc> for Option<Comment> {
     fn from(doc: CommentDoc) -> Self {
         // A comment whose id is not a UUID was not written by this API; it is skipped.
         let id = uuid::Uuid::parse_str(&doc.id).ok()?;
-        Some(Comment {
-            id: CommentId(id),
-            text: doc.text,
-            created_at: doc.created_at.to_chrono(),
-        })
+        Some(Comment { id: CommentId(id), text: doc.text, created_at: doc.created_at.to_chrono() })
     }
 }
 
 impl From<InfoDoc> for ClientInfo {
     fn from(doc: InfoDoc) -> Self {
         ClientInfo {
-            comments: doc
-                .comments
-                .into_iter()
-                .filter_map(Option::<Comment>::from)
-                .collect(),
+            comments: doc.comments.into_iter().filter_map(Option::<Comment>::from).collect(),
             comments_count: doc.comments_count,
             preferences: doc.preferences,
             attributes: doc.attributes,
@@ -150,9 +142,7 @@ fn on_insert(client_id: ClientId, now: bson::DateTime, skip: &[&str]) -> Documen
 fn to_document(map: &Map<String, Value>) -> Result<Document, InfoError> {
     match bson::to_bson(map).map_err(|err| InfoError::Other(err.to_string()))? {
         Bson::Document(document) => Ok(document),
-        _ => Err(InfoError::Other(
-            "a JSON object did not become a BSON document".into(),
-        )),
+        _ => Err(InfoError::Other("a JSON object did not become a BSON document".into())),
     }
 }
 
@@ -180,12 +170,7 @@ pub struct InfoStore {
 
 impl InfoStore {
     /// Builds the client without connecting (the driver connects lazily, in the background).
-    pub async fn connect(
-        uri: &str,
-        database: &str,
-        timeout: Duration,
-        pool_size: u32,
-    ) -> anyhow::Result<Self> {
+    pub async fn connect(uri: &str, database: &str, timeout: Duration, pool_size: u32) -> anyhow::Result<Self> {
         let mut options = ClientOptions::parse(uri).await?;
         options.app_name = Some("hybrid-crm".into());
         options.server_selection_timeout = Some(timeout);
@@ -197,45 +182,25 @@ impl InfoStore {
 
     pub fn from_database(database: Database, timeout: Duration) -> Self {
         let collection = database.collection::<Document>(COLLECTION);
-        InfoStore {
-            database,
-            collection,
-            timeout,
-        }
+        InfoStore { database, collection, timeout }
     }
 
-    async fn bounded<T>(
-        &self,
-        op: impl Future<Output = Result<T, InfoError>>,
-    ) -> Result<T, InfoError> {
-        tokio::time::timeout(self.timeout, op).await.map_err(|_| {
-            InfoError::Unavailable(format!("no answer within {} ms", self.timeout.as_millis()))
-        })?
+    async fn bounded<T>(&self, op: impl Future<Output = Result<T, InfoError>>) -> Result<T, InfoError> {
+        tokio::time::timeout(self.timeout, op)
+            .await
+            .map_err(|_| InfoError::Unavailable(format!("no answer within {} ms", self.timeout.as_millis())))?
     }
 
     pub async fn ensure_indexes(&self) -> Result<(), InfoError> {
         let index = IndexModel::builder()
             .keys(doc! { "client_id": 1 })
-            .options(
-                IndexOptions::builder()
-                    .unique(true)
-                    .name("client_id_unique".to_string())
-                    .build(),
-            )
+            .options(IndexOptions::builder().unique(true).name("client_id_unique".to_string()).build())
             .build();
-        self.bounded(async { Ok(self.collection.create_index(index).await.map(|_| ())?) })
-            .await
+        self.bounded(async { Ok(self.collection.create_index(index).await.map(|_| ())?) }).await
     }
 
     pub async fn ping(&self) -> Result<(), InfoError> {
-        self.bounded(async {
-            Ok(self
-                .database
-                .run_command(doc! { "ping": 1 })
-                .await
-                .map(|_| ())?)
-        })
-        .await
+        self.bounded(async { Ok(self.database.run_command(doc! { "ping": 1 }).await.map(|_| ())?) }).await
     }
 
     /// Writes the initial content of a new client's document (idempotent: an upsert that sets
@@ -257,20 +222,14 @@ impl InfoStore {
         };
         let mut skip = vec!["preferences", "attributes", "tags"];
         if !comments.is_empty() {
-            let entries = comments
-                .iter()
-                .map(comment_bson)
-                .collect::<Result<Vec<_>, _>>()?;
+            let entries = comments.iter().map(comment_bson).collect::<Result<Vec<_>, _>>()?;
             set.insert("comments", entries);
             set.insert("comments_count", comments.len() as i64);
             skip.extend(["comments", "comments_count"]);
         }
         let update = doc! { "$setOnInsert": on_insert(client_id, now, &skip), "$set": set };
         self.bounded(async {
-            self.collection
-                .update_one(doc! { "client_id": client_id.to_string() }, update)
-                .upsert(true)
-                .await?;
+            self.collection.update_one(doc! { "client_id": client_id.to_string() }, update).upsert(true).await?;
             Ok(())
         })
         .await
@@ -285,10 +244,7 @@ impl InfoStore {
             doc! { "$setOnInsert": fields }
         };
         self.bounded(async {
-            self.collection
-                .update_one(doc! { "client_id": client_id.to_string() }, update)
-                .upsert(true)
-                .await?;
+            self.collection.update_one(doc! { "client_id": client_id.to_string() }, update).upsert(true).await?;
             Ok(())
         })
         .await
@@ -317,11 +273,7 @@ impl InfoStore {
     }
 
     /// Prepends a comment (newest first) and counts it.
-    pub async fn add_comment(
-        &self,
-        client_id: ClientId,
-        comment: &Comment,
-    ) -> Result<(), InfoError> {
+    pub async fn add_comment(&self, client_id: ClientId, comment: &Comment) -> Result<(), InfoError> {
         let now = bson::DateTime::now();
         let entry = comment_bson(comment)?;
         let update = doc! {
@@ -332,15 +284,9 @@ impl InfoStore {
         };
         // A full document does not match the filter, so the upsert tries a second document for
         // the same client and the unique index refuses it: that refusal means "limit reached".
-        let filter =
-            doc! { "client_id": client_id.to_string(), "comments_count": { "$lt": MAX_COMMENTS } };
+        let filter = doc! { "client_id": client_id.to_string(), "comments_count": { "$lt": MAX_COMMENTS } };
         self.bounded(async {
-            match self
-                .collection
-                .update_one(filter, update)
-                .upsert(true)
-                .await
-            {
+            match self.collection.update_one(filter, update).upsert(true).await {
                 Ok(_) => Ok(()),
                 Err(err) if is_duplicate_key(&err) => Err(InfoError::CommentLimit),
                 Err(err) => Err(err.into()),
@@ -350,27 +296,14 @@ impl InfoStore {
     }
 
     /// Removes one comment; `false` when the client has no such comment.
-    pub async fn delete_comment(
-        &self,
-        client_id: ClientId,
-        comment_id: CommentId,
-    ) -> Result<bool, InfoError> {
-        let filter =
-            doc! { "client_id": client_id.to_string(), "comments.id": comment_id.to_string() };
+    pub async fn delete_comment(&self, client_id: ClientId, comment_id: CommentId) -> Result<bool, InfoError> {
+        let filter = doc! { "client_id": client_id.to_string(), "comments.id": comment_id.to_string() };
         let update = doc! {
             "$pull": { "comments": { "id": comment_id.to_string() } },
             "$inc": { "comments_count": -1_i64 },
             "$set": { "updated_at": bson::DateTime::now() },
         };
-        self.bounded(async {
-            Ok(self
-                .collection
-                .update_one(filter, update)
-                .await?
-                .modified_count
-                > 0)
-        })
-        .await
+        self.bounded(async { Ok(self.collection.update_one(filter, update).await?.modified_count > 0) }).await
     }
 
     /// Replaces preferences or attributes as a whole.
@@ -390,10 +323,7 @@ impl InfoStore {
             "$inc": { "rev": 1_i64 },
         };
         self.bounded(async {
-            self.collection
-                .update_one(doc! { "client_id": client_id.to_string() }, update)
-                .upsert(true)
-                .await?;
+            self.collection.update_one(doc! { "client_id": client_id.to_string() }, update).upsert(true).await?;
             Ok(())
         })
         .await
@@ -427,19 +357,10 @@ impl InfoStore {
                 "$inc": { "rev": 1_i64 },
             };
             let filter = doc! { "client_id": client_id.to_string(), "rev": rev };
-            let outcome = self
-                .bounded(async {
-                    Ok(self
-                        .collection
-                        .update_one(filter, update)
-                        .upsert(!exists)
-                        .await)
-                })
-                .await?;
+            let outcome =
+                self.bounded(async { Ok(self.collection.update_one(filter, update).upsert(!exists).await) }).await?;
             match outcome {
-                Ok(result) if result.matched_count > 0 || result.upserted_id.is_some() => {
-                    return Ok(merged)
-                }
+                Ok(result) if result.matched_count > 0 || result.upserted_id.is_some() => return Ok(merged),
                 Ok(_) => continue,
                 Err(err) if is_duplicate_key(&err) => continue,
                 Err(err) => return Err(err.into()),
@@ -474,23 +395,14 @@ impl InfoStore {
 
     pub async fn delete(&self, client_id: ClientId) -> Result<bool, InfoError> {
         self.bounded(async {
-            Ok(self
-                .collection
-                .delete_one(doc! { "client_id": client_id.to_string() })
-                .await?
-                .deleted_count
-                > 0)
+            Ok(self.collection.delete_one(doc! { "client_id": client_id.to_string() }).await?.deleted_count > 0)
         })
         .await
     }
 
     /// Every `client_id` that has a document (for reconcile; ids only, streamed).
     pub async fn client_ids(&self) -> Result<Vec<String>, InfoError> {
-        let mut cursor = self
-            .collection
-            .find(doc! {})
-            .projection(doc! { "_id": 0, "client_id": 1 })
-            .await?;
+        let mut cursor = self.collection.find(doc! {}).projection(doc! { "_id": 0, "client_id": 1 }).await?;
         let mut ids = Vec::new();
         while let Some(document) = cursor.try_next().await? {
             if let Ok(id) = document.get_str("client_id") {
@@ -505,11 +417,7 @@ impl InfoStore {
             return Ok(0);
         }
         self.bounded(async {
-            Ok(self
-                .collection
-                .delete_many(doc! { "client_id": { "$in": client_ids } })
-                .await?
-                .deleted_count)
+            Ok(self.collection.delete_many(doc! { "client_id": { "$in": client_ids } }).await?.deleted_count)
         })
         .await
     }
@@ -530,22 +438,17 @@ impl InfoStore {
                 Some(Bson::Double(n)) => *n as i64,
                 _ => 0,
             };
-            Ok(InfoTotals {
-                documents: number("documents"),
-                comments: number("comments"),
-            })
+            Ok(InfoTotals { documents: number("documents"), comments: number("comments") })
         })
         .await
     }
 
     /// Drops the whole database (test and `seed --reset` clean-up).
     pub async fn drop_database(&self) -> Result<(), InfoError> {
-        self.bounded(async { Ok(self.database.drop().await?) })
-            .await
+        self.bounded(async { Ok(self.database.drop().await?) }).await
     }
 
     pub async fn drop_collection(&self) -> Result<(), InfoError> {
-        self.bounded(async { Ok(self.collection.drop().await?) })
-            .await
+        self.bounded(async { Ok(self.collection.drop().await?) }).await
     }
 }

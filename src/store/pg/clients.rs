@@ -1,8 +1,6 @@
 //! Repository functions for `clients` and `client_interests`.
 
-use super::models::{
-    ClientChangeset, ClientRow, CompanyRow, InterestRow, NewClient, NewClientInterest,
-};
+use super::models::{ClientChangeset, ClientRow, CompanyRow, InterestRow, NewClient, NewClientInterest};
 use super::schema::{client_interests, clients, companies, interests};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -32,56 +30,28 @@ pub enum Position {
     CreatedAt(DateTime<Utc>, Uuid),
 }
 
-pub fn insert(
-    conn: &mut PgConnection,
-    new: &NewClient<'_>,
-    interest_ids: &[Uuid],
-) -> QueryResult<ClientRow> {
-    let row = diesel::insert_into(clients::table)
-        .values(new)
-        .returning(ClientRow::as_returning())
-        .get_result(conn)?;
+pub fn insert(conn: &mut PgConnection, new: &NewClient<'_>, interest_ids: &[Uuid]) -> QueryResult<ClientRow> {
+    let row = diesel::insert_into(clients::table).values(new).returning(ClientRow::as_returning()).get_result(conn)?;
     insert_interests(conn, row.id, interest_ids)?;
     Ok(row)
 }
 
-fn insert_interests(
-    conn: &mut PgConnection,
-    client_id: Uuid,
-    interest_ids: &[Uuid],
-) -> QueryResult<()> {
+fn insert_interests(conn: &mut PgConnection, client_id: Uuid, interest_ids: &[Uuid]) -> QueryResult<()> {
     if interest_ids.is_empty() {
         return Ok(());
     }
-    let links: Vec<_> = interest_ids
-        .iter()
-        .map(|&interest_id| NewClientInterest {
-            client_id,
-            interest_id,
-        })
-        .collect();
-    diesel::insert_into(client_interests::table)
-        .values(&links)
-        .on_conflict_do_nothing()
-        .execute(conn)?;
+    let links: Vec<_> = interest_ids.iter().map(|&interest_id| NewClientInterest { client_id, interest_id }).collect();
+    diesel::insert_into(client_interests::table).values(&links).on_conflict_do_nothing().execute(conn)?;
     Ok(())
 }
 
-pub fn replace_interests(
-    conn: &mut PgConnection,
-    client_id: Uuid,
-    interest_ids: &[Uuid],
-) -> QueryResult<()> {
-    diesel::delete(client_interests::table.filter(client_interests::client_id.eq(client_id)))
-        .execute(conn)?;
+pub fn replace_interests(conn: &mut PgConnection, client_id: Uuid, interest_ids: &[Uuid]) -> QueryResult<()> {
+    diesel::delete(client_interests::table.filter(client_interests::client_id.eq(client_id))).execute(conn)?;
     insert_interests(conn, client_id, interest_ids)
 }
 
 /// Interest ids per client, for a page of clients in one query.
-pub fn interest_ids_of(
-    conn: &mut PgConnection,
-    client_ids: &[Uuid],
-) -> QueryResult<HashMap<Uuid, Vec<Uuid>>> {
+pub fn interest_ids_of(conn: &mut PgConnection, client_ids: &[Uuid]) -> QueryResult<HashMap<Uuid, Vec<Uuid>>> {
     let pairs: Vec<(Uuid, Uuid)> = client_interests::table
         .filter(client_interests::client_id.eq_any(client_ids))
         .select((client_interests::client_id, client_interests::interest_id))
@@ -95,21 +65,12 @@ pub fn interest_ids_of(
 }
 
 pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ClientRow>> {
-    clients::table
-        .find(id)
-        .select(ClientRow::as_select())
-        .first(conn)
-        .optional()
+    clients::table.find(id).select(ClientRow::as_select()).first(conn).optional()
 }
 
 /// Reads and row-locks the client for the rest of the transaction.
 pub fn find_for_update(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ClientRow>> {
-    clients::table
-        .find(id)
-        .select(ClientRow::as_select())
-        .for_update()
-        .first(conn)
-        .optional()
+    clients::table.find(id).select(ClientRow::as_select()).for_update().first(conn).optional()
 }
 
 pub fn list(
@@ -120,10 +81,7 @@ pub fn list(
     after: Option<&Position>,
     limit: i64,
 ) -> QueryResult<Vec<ClientRow>> {
-    let mut query = clients::table
-        .select(ClientRow::as_select())
-        .limit(limit)
-        .into_boxed();
+    let mut query = clients::table.select(ClientRow::as_select()).limit(limit).into_boxed();
     if let Some(kind) = filter.kind {
         query = query.filter(clients::kind.eq(kind));
     }
@@ -144,11 +102,7 @@ pub fn list(
     }
     if let Some(text) = &filter.search {
         let pattern = super::like_pattern(text);
-        query = query.filter(
-            clients::name
-                .ilike(pattern.clone())
-                .or(clients::email.ilike(pattern)),
-        );
+        query = query.filter(clients::name.ilike(pattern.clone()).or(clients::email.ilike(pattern)));
     }
     query = match (sort, descending) {
         (SortKey::Name, false) => query.order((clients::name.asc(), clients::id.asc())),
@@ -158,50 +112,32 @@ pub fn list(
     };
     query = match (after, descending) {
         (None, _) => query,
-        (Some(Position::Name(name, id)), false) => query.filter(
-            clients::name
-                .gt(name.clone())
-                .or(clients::name.eq(name.clone()).and(clients::id.gt(*id))),
-        ),
-        (Some(Position::Name(name, id)), true) => query.filter(
-            clients::name
-                .lt(name.clone())
-                .or(clients::name.eq(name.clone()).and(clients::id.lt(*id))),
-        ),
-        (Some(Position::CreatedAt(at, id)), false) => query.filter(
-            clients::created_at
-                .gt(*at)
-                .or(clients::created_at.eq(*at).and(clients::id.gt(*id))),
-        ),
-        (Some(Position::CreatedAt(at, id)), true) => query.filter(
-            clients::created_at
-                .lt(*at)
-                .or(clients::created_at.eq(*at).and(clients::id.lt(*id))),
-        ),
+        (Some(Position::Name(name, id)), false) => {
+            query.filter(clients::name.gt(name.clone()).or(clients::name.eq(name.clone()).and(clients::id.gt(*id))))
+        }
+        (Some(Position::Name(name, id)), true) => {
+            query.filter(clients::name.lt(name.clone()).or(clients::name.eq(name.clone()).and(clients::id.lt(*id))))
+        }
+        (Some(Position::CreatedAt(at, id)), false) => {
+            query.filter(clients::created_at.gt(*at).or(clients::created_at.eq(*at).and(clients::id.gt(*id))))
+        }
+        (Some(Position::CreatedAt(at, id)), true) => {
+            query.filter(clients::created_at.lt(*at).or(clients::created_at.eq(*at).and(clients::id.lt(*id))))
+        }
     };
     query.load(conn)
 }
 
 /// Applies the changes and bumps the version (the `ETag`) in the same statement.
-pub fn update(
-    conn: &mut PgConnection,
-    id: Uuid,
-    changes: &ClientChangeset,
-) -> QueryResult<ClientRow> {
+pub fn update(conn: &mut PgConnection, id: Uuid, changes: &ClientChangeset) -> QueryResult<ClientRow> {
     diesel::update(clients::table.find(id))
-        .set((
-            changes,
-            clients::version.eq(clients::version + 1),
-            clients::updated_at.eq(diesel::dsl::now),
-        ))
+        .set((changes, clients::version.eq(clients::version + 1), clients::updated_at.eq(diesel::dsl::now)))
         .returning(ClientRow::as_returning())
         .get_result(conn)
 }
 
 pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
-    diesel::delete(clients::table.find(id))
-        .execute(conn)
-        .map(|n| n > 0)
+    diesel::delete(clients::table.find(id)).execute(conn).map(|n| n > 0)
 }
 
 /// The PostgreSQL half of the complete view: the client with its company, and its interests.
@@ -227,16 +163,8 @@ pub fn view_parts(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ViewP
 }
 
 /// Client ids in id order after `after` (batches for reconcile).
-pub fn ids_after(
-    conn: &mut PgConnection,
-    after: Option<Uuid>,
-    limit: i64,
-) -> QueryResult<Vec<Uuid>> {
-    let mut query = clients::table
-        .select(clients::id)
-        .order(clients::id.asc())
-        .limit(limit)
-        .into_boxed();
+pub fn ids_after(conn: &mut PgConnection, after: Option<Uuid>, limit: i64) -> QueryResult<Vec<Uuid>> {
+    let mut query = clients::table.select(clients::id).order(clients::id.asc()).limit(limit).into_boxed();
     if let Some(after) = after {
         query = query.filter(clients::id.gt(after));
     }
@@ -245,10 +173,7 @@ pub fn ids_after(
 
 /// Which of `ids` exist as clients.
 pub fn existing_ids(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
-    clients::table
-        .filter(clients::id.eq_any(ids))
-        .select(clients::id)
-        .load(conn)
+    clients::table.filter(clients::id.eq_any(ids)).select(clients::id).load(conn)
 }
 
 /// Client counts grouped by kind and plan, computed by PostgreSQL.

@@ -6,18 +6,11 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 pub fn insert(conn: &mut PgConnection, new: &NewCompany<'_>) -> QueryResult<CompanyRow> {
-    diesel::insert_into(companies::table)
-        .values(new)
-        .returning(CompanyRow::as_returning())
-        .get_result(conn)
+    diesel::insert_into(companies::table).values(new).returning(CompanyRow::as_returning()).get_result(conn)
 }
 
 pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<CompanyRow>> {
-    companies::table
-        .find(id)
-        .select(CompanyRow::as_select())
-        .first(conn)
-        .optional()
+    companies::table.find(id).select(CompanyRow::as_select()).first(conn).optional()
 }
 
 pub fn exists(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
@@ -31,30 +24,19 @@ pub fn list(
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<CompanyRow>> {
-    let mut query = companies::table
-        .select(CompanyRow::as_select())
-        .order(companies::id.asc())
-        .limit(limit)
-        .into_boxed();
+    let mut query =
+        companies::table.select(CompanyRow::as_select()).order(companies::id.asc()).limit(limit).into_boxed();
     if let Some(after) = after {
         query = query.filter(companies::id.gt(after));
     }
     if let Some(text) = search {
         let pattern = super::like_pattern(text);
-        query = query.filter(
-            companies::legal_name
-                .ilike(pattern.clone())
-                .or(companies::tax_id.ilike(pattern)),
-        );
+        query = query.filter(companies::legal_name.ilike(pattern.clone()).or(companies::tax_id.ilike(pattern)));
     }
     query.load(conn)
 }
 
-pub fn update(
-    conn: &mut PgConnection,
-    id: Uuid,
-    changes: &CompanyChangeset,
-) -> QueryResult<Option<CompanyRow>> {
+pub fn update(conn: &mut PgConnection, id: Uuid, changes: &CompanyChangeset) -> QueryResult<Option<CompanyRow>> {
     diesel::update(companies::table.find(id))
         .set(changes)
         .returning(CompanyRow::as_returning())
@@ -64,7 +46,5 @@ pub fn update(
 
 /// Deletes the company; the foreign key refuses while clients still reference it.
 pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
-    diesel::delete(companies::table.find(id))
-        .execute(conn)
-        .map(|n| n > 0)
+    diesel::delete(companies::table.find(id)).execute(conn).map(|n| n > 0)
 }

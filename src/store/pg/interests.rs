@@ -6,18 +6,11 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 pub fn insert(conn: &mut PgConnection, new: &NewInterest<'_>) -> QueryResult<InterestRow> {
-    diesel::insert_into(interests::table)
-        .values(new)
-        .returning(InterestRow::as_returning())
-        .get_result(conn)
+    diesel::insert_into(interests::table).values(new).returning(InterestRow::as_returning()).get_result(conn)
 }
 
 pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<InterestRow>> {
-    interests::table
-        .find(id)
-        .select(InterestRow::as_select())
-        .first(conn)
-        .optional()
+    interests::table.find(id).select(InterestRow::as_select()).first(conn).optional()
 }
 
 pub fn exists(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
@@ -31,11 +24,8 @@ pub fn list(
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<InterestRow>> {
-    let mut query = interests::table
-        .select(InterestRow::as_select())
-        .order(interests::id.asc())
-        .limit(limit)
-        .into_boxed();
+    let mut query =
+        interests::table.select(InterestRow::as_select()).order(interests::id.asc()).limit(limit).into_boxed();
     if let Some(after) = after {
         query = query.filter(interests::id.gt(after));
     }
@@ -45,11 +35,7 @@ pub fn list(
     query.load(conn)
 }
 
-pub fn update(
-    conn: &mut PgConnection,
-    id: Uuid,
-    changes: &InterestChangeset,
-) -> QueryResult<Option<InterestRow>> {
+pub fn update(conn: &mut PgConnection, id: Uuid, changes: &InterestChangeset) -> QueryResult<Option<InterestRow>> {
     diesel::update(interests::table.find(id))
         .set(changes)
         .returning(InterestRow::as_returning())
@@ -59,9 +45,7 @@ pub fn update(
 
 /// Deletes the interest; the foreign key refuses while clients still reference it.
 pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
-    diesel::delete(interests::table.find(id))
-        .execute(conn)
-        .map(|n| n > 0)
+    diesel::delete(interests::table.find(id)).execute(conn).map(|n| n > 0)
 }
 
 /// The interests among `ids` that exist, by name.

@@ -47,11 +47,8 @@ impl Db {
         Ok(Db { pool })
     }
 
-    fn checkout(
-        pool: &PgPool,
-    ) -> Result<PooledConnection<ConnectionManager<PgConnection>>, DbError> {
-        pool.get()
-            .map_err(|err| DbError::Unavailable(err.to_string()))
+    fn checkout(pool: &PgPool) -> Result<PooledConnection<ConnectionManager<PgConnection>>, DbError> {
+        pool.get().map_err(|err| DbError::Unavailable(err.to_string()))
     }
 
     /// Runs one unit of database work on the blocking pool. The connection is checked out
@@ -87,13 +84,7 @@ impl Db {
     /// `SELECT 1` for readiness.
     pub async fn ping(&self) -> Result<(), DbError> {
         use diesel::RunQueryDsl;
-        self.run(|conn| {
-            diesel::sql_query("SELECT 1")
-                .execute(conn)
-                .map(|_| ())
-                .map_err(DbError::from)
-        })
-        .await
+        self.run(|conn| diesel::sql_query("SELECT 1").execute(conn).map(|_| ()).map_err(DbError::from)).await
     }
 }
 

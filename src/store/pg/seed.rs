@@ -1,8 +1,6 @@
 //! Bulk statements used only by the demo-data seeder.
 
-use super::models::{
-    CompanyRow, InterestRow, NewClient, NewClientInterest, NewCompany, NewInterest,
-};
+use super::models::{CompanyRow, InterestRow, NewClient, NewClientInterest, NewCompany, NewInterest};
 use super::schema::{client_interests, clients, companies, interests};
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -14,14 +12,8 @@ pub fn reset(conn: &mut PgConnection) -> QueryResult<()> {
 }
 
 /// Inserts the companies that do not exist yet and returns all of them by legal name.
-pub fn upsert_companies(
-    conn: &mut PgConnection,
-    new: &[NewCompany<'_>],
-) -> QueryResult<Vec<CompanyRow>> {
-    diesel::insert_into(companies::table)
-        .values(new)
-        .on_conflict_do_nothing()
-        .execute(conn)?;
+pub fn upsert_companies(conn: &mut PgConnection, new: &[NewCompany<'_>]) -> QueryResult<Vec<CompanyRow>> {
+    diesel::insert_into(companies::table).values(new).on_conflict_do_nothing().execute(conn)?;
     let names: Vec<&str> = new.iter().map(|c| c.legal_name).collect();
     companies::table
         .filter(companies::legal_name.eq_any(names))
@@ -30,14 +22,8 @@ pub fn upsert_companies(
         .load(conn)
 }
 
-pub fn upsert_interests(
-    conn: &mut PgConnection,
-    new: &[NewInterest<'_>],
-) -> QueryResult<Vec<InterestRow>> {
-    diesel::insert_into(interests::table)
-        .values(new)
-        .on_conflict_do_nothing()
-        .execute(conn)?;
+pub fn upsert_interests(conn: &mut PgConnection, new: &[NewInterest<'_>]) -> QueryResult<Vec<InterestRow>> {
+    diesel::insert_into(interests::table).values(new).on_conflict_do_nothing().execute(conn)?;
     let names: Vec<&str> = new.iter().map(|i| i.name).collect();
     interests::table
         .filter(interests::name.eq_any(names))
@@ -63,22 +49,11 @@ pub fn insert_clients(
         inserted.extend(ids);
     }
     let fresh: std::collections::HashSet<Uuid> = inserted.iter().copied().collect();
-    let fresh_links: Vec<&NewClientInterest> = links
-        .iter()
-        .filter(|l| fresh.contains(&l.client_id))
-        .collect();
+    let fresh_links: Vec<&NewClientInterest> = links.iter().filter(|l| fresh.contains(&l.client_id)).collect();
     for chunk in fresh_links.chunks(10_000) {
-        let rows: Vec<NewClientInterest> = chunk
-            .iter()
-            .map(|l| NewClientInterest {
-                client_id: l.client_id,
-                interest_id: l.interest_id,
-            })
-            .collect();
-        diesel::insert_into(client_interests::table)
-            .values(&rows)
-            .on_conflict_do_nothing()
-            .execute(conn)?;
+        let rows: Vec<NewClientInterest> =
+            chunk.iter().map(|l| NewClientInterest { client_id: l.client_id, interest_id: l.interest_id }).collect();
+        diesel::insert_into(client_interests::table).values(&rows).on_conflict_do_nothing().execute(conn)?;
     }
     Ok(inserted)
 }

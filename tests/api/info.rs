@@ -1,0 +1,128 @@
+use crate::harness::{delete, get, json, raw, send, TestContext};
+use crate::{app, create_client};
+use actix_web::http::Method;
+use serde_json::{json, Value};
+
+#[actix_web::test]
+async fn comments_are_added_listed_newest_first_paginated_and_deleted() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let id = create_client(&app, "Commenter", "c@example.com").await;
+    let base = format!("/api/v1/clients/{id}/comments");
+
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let reply = send(&app, json(Method::POST, &base, json!({"text": format!("comment {i}")}))).await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        assert_eq!(reply.header("location").unwrap(), format!("{base}/{}", reply.body["id"].as_str().unwrap()));
+        ids.push(reply.body["id"].as_str().unwrap().to_string());
+    }
+
+    let first = send(&app, get(&format!("{base}?limit=2"))).await;
+    let texts = |body: &Value| -> Vec<String> {
+        body["items"].as_array().unwrap().iter().map(|c| c["text"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(texts(&first.body), vec!["comment 4", "comment 3"]);
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    let second = send(&app, get(&format!("{base}?limit=2&cursor={cursor}"))).await;
+    assert_eq!(texts(&second.body), vec!["comment 2", "comment 1"]);
+    let cursor = second.body["next_cursor"].as_str().unwrap();
+    let last = send(&app, get(&format!("{base}?limit=2&cursor={cursor}"))).await;
+    assert_eq!(texts(&last.body), vec!["comment 0"]);
+    assert_eq!(last.body["next_cursor"], Value::Null);
+
+    assert_eq!(send(&app, delete(&format!("{base}/{}", ids[2]))).await.status, 204);
+    send(&app, delete(&format!("{base}/{}", ids[2]))).await.problem(404, "comment_not_found");
+    let view = send(&app, get(&format!("/api/v1/clients/{id}/view"))).await;
+    assert_eq!(view.body["info"]["comments_count"], 4);
+    assert_eq!(view.body["info"]["recent_comments"][0]["text"], "comment 4");
+
+    send(&app, json(Method::POST, &base, json!({"text": "  "}))).await.problem(422, "validation_failed");
+    send(&app, json(Method::POST, &base, json!({"text": "x".repeat(2001)}))).await.problem(422, "validation_failed");
+    let missing = format!("/api/v1/clients/{}/comments", uuid::Uuid::now_v7());
+    send(&app, json(Method::POST, &missing, json!({"text": "hi"}))).await.problem(404, "client_not_found");
+    send(&app, get(&missing)).await.problem(404, "client_not_found");
+}
+
+#[actix_web::test]
+async fn preferences_can_be_read_replaced_and_merge_patched() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let id = create_client(&app, "Prefs", "prefs@example.com").await;
+    let uri = format!("/api/v1/clients/{id}/preferences");
+
+    assert_eq!(send(&app, get(&uri)).await.body, json!({}));
+    let replaced = send(
+        &app,
+        json(
+            Method::PUT,
+            &uri,
+            json!({"language": "es", "payment_method": "card", "notifications": {"email": true, "sms": true}}),
+        ),
+    )
+    .await;
+    assert_eq!(replaced.status, 200, "{}", replaced.body);
+
+    let merged = send(
+        &app,
+        raw(
+            Method::PATCH,
+            &uri,
+            "application/merge-patch+json",
+            r#"{"language": "pt-BR", "notifications": {"sms": null}, "payment_method": null, "theme": "dark"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(merged.status, 200, "{}", merged.body);
+    let expected = json!({"language": "pt-BR", "notifications": {"email": true}, "theme": "dark"});
+    assert_eq!(merged.body, expected);
+    assert_eq!(send(&app, get(&uri)).await.body, expected);
+
+    let bad = send(&app, json(Method::PATCH, &uri, json!({"language": 12}))).await;
+    bad.problem(422, "validation_failed");
+    assert_eq!(bad.error_fields(), vec!["preferences.language"]);
+    assert_eq!(send(&app, get(&uri)).await.body, expected, "a refused merge writes nothing");
+}
+
+#[actix_web::test]
+async fn attributes_refuse_operator_keys_dotted_keys_and_oversized_documents() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let id = create_client(&app, "Attrs", "attrs@example.com").await;
+    let uri = format!("/api/v1/clients/{id}/attributes");
+    assert_eq!(send(&app, json(Method::PUT, &uri, json!({"size": "M"}))).await.status, 200);
+
+    for body in [
+        json!({"$set": {"size": "XL"}}),
+        json!({"a.b": 1}),
+        json!({"nested": {"$gt": ""}}),
+        json!({"list": [{"$ne": 1}]}),
+    ] {
+        send(&app, json(Method::PUT, &uri, body.clone())).await.problem(422, "validation_failed");
+        send(&app, json(Method::PATCH, &uri, body)).await.problem(422, "validation_failed");
+    }
+    let huge = send(&app, json(Method::PUT, &uri, json!({"blob": "x".repeat(20_000)}))).await;
+    assert_eq!(huge.body["errors"][0]["code"], "too_large");
+    // Each patch is small; together they would pass the cap: the merged result is checked.
+    assert_eq!(send(&app, json(Method::PATCH, &uri, json!({"one": "x".repeat(9_000)}))).await.status, 200);
+    let over = send(&app, json(Method::PATCH, &uri, json!({"two": "x".repeat(9_000)}))).await;
+    assert_eq!(over.body["errors"][0]["code"], "too_large");
+
+    let stored = send(&app, get(&uri)).await.body;
+    assert_eq!(stored["size"], "M");
+    assert!(stored.get("two").is_none());
+    send(&app, json(Method::PUT, &uri, json!(["not", "an", "object"]))).await.problem(422, "validation_failed");
+}
+
+#[actix_web::test]
+async fn simultaneous_merge_patches_all_land() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let id = create_client(&app, "Merge", "merge@example.com").await;
+    let uri = format!("/api/v1/clients/{id}/attributes");
+    let patches = (0..6).map(|i| send(&app, json(Method::PATCH, &uri, json!({ format!("k{i}"): i }))));
+    let replies = futures_util::future::join_all(patches).await;
+    assert!(replies.iter().all(|r| r.status == 200), "{:?}", replies.iter().map(|r| &r.body).collect::<Vec<_>>());
+    let stored = send(&app, get(&uri)).await.body;
+    assert_eq!(stored.as_object().unwrap().len(), 6, "{stored}");
+}
