@@ -10,7 +10,7 @@ pub mod v1;
 use crate::app::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App, HttpResponse, HttpServer};
 use extract::RouteTable;
 use problem::{Problem, PROBLEM_JSON};
 use tracing_actix_web::TracingLogger;
@@ -112,6 +112,12 @@ pub fn build_app(
         .app_data(web::PathConfig::default().error_handler(extract::path_error))
         .app_data(web::Data::new(routes))
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", spec))
+        .route(
+            "/swagger-ui",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect().insert_header(("Location", "/swagger-ui/")).finish()
+            }),
+        )
         .default_service(web::to(extract::fallback))
         .wrap(TracingLogger::default())
 }
