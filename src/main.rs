@@ -48,7 +48,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve { no_migrate: false });
     if let Command::Openapi = command {
-        println!("{}", http::openapi().to_pretty_json()?);
+        println!("{}", serde_json::to_string_pretty(&http::openapi())?);
         return Ok(());
     }
 

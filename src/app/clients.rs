@@ -12,7 +12,7 @@
 use super::validation::{double_option, validate};
 use super::{AppError, AppResult, AppState};
 use crate::domain::client::{Client, ClientKind, Plan, PlanStatus};
-use crate::domain::free_form::{check_object, check_preferences, FieldIssue};
+use crate::domain::free_form::{check_object, check_preferences, is_valid_tag, FieldIssue};
 use crate::domain::ids::ClientId;
 use crate::domain::page::{decode_cursor, encode_cursor, Page};
 use crate::domain::view::{merge_view, ClientView, InfoLookup};
@@ -36,14 +36,19 @@ pub const VIEW_COMMENTS: i64 = 10;
 #[serde(deny_unknown_fields)]
 pub struct NewClientInput {
     #[validate(length(min = 1, max = 200), custom(function = crate::app::validation::not_blank))]
-    #[schema(min_length = 1, max_length = 200, example = "Ada Lovelace")]
+    #[schema(
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+        min_length = 1,
+        max_length = 200,
+        example = "Ada Lovelace"
+    )]
     pub name: String,
     /// Unique regardless of case.
     #[validate(email, length(max = 254))]
     #[schema(format = Email, max_length = 254, example = "ada@example.com")]
     pub email: String,
     #[validate(custom(function = crate::app::validation::phone))]
-    #[schema(max_length = 40, example = "+44 20 7946 0000")]
+    #[schema(max_length = 40, pattern = r"^(?:[ +().-]*[0-9]){6}[0-9 +().-]*$", example = "+44 20 7946 0000")]
     pub phone: Option<String>,
     pub kind: ClientKind,
     /// Required when `kind` is `b2b`.
@@ -60,13 +65,13 @@ pub struct NewClientInput {
     pub active: Option<bool>,
     /// Stored in MongoDB. Known keys: `language` (tag like "en"), `payment_method` (string),
     /// `notifications` (boolean or object of booleans); any other key is kept as given.
-    #[schema(value_type = Option<Object>, example = json!({"language": "en", "notifications": {"email": true}}))]
+    #[schema(value_type = Option<crate::domain::free_form::Preferences>)]
     pub preferences: Option<Map<String, Value>>,
     /// Free-form, stored in MongoDB. Keys must not start with `$` or contain `.`; 16 KiB at most.
-    #[schema(value_type = Option<Object>, example = json!({"shirt_size": "M"}))]
+    #[schema(value_type = Option<crate::domain::free_form::FreeFormObject>)]
     pub attributes: Option<Map<String, Value>>,
     #[validate(length(max = 50, code = "too_many"))]
-    #[schema(max_items = 50, example = json!(["newsletter"]))]
+    #[schema(value_type = Option<Vec<crate::domain::free_form::Tag>>, max_items = 50)]
     pub tags: Option<Vec<String>>,
 }
 
@@ -75,14 +80,14 @@ pub struct NewClientInput {
 #[serde(deny_unknown_fields)]
 pub struct ClientPatch {
     #[validate(length(min = 1, max = 200), custom(function = crate::app::validation::not_blank))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$", min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[validate(email, length(max = 254))]
     #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(custom(function = crate::app::validation::phone))]
-    #[schema(value_type = Option<String>, max_length = 40)]
+    #[schema(value_type = Option<String>, max_length = 40, pattern = r"^(?:[ +().-]*[0-9]){6}[0-9 +().-]*$")]
     pub phone: Option<Option<String>>,
     pub kind: Option<ClientKind>,
     #[serde(default, deserialize_with = "double_option")]
@@ -115,7 +120,9 @@ pub enum ClientSort {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ClientListParams {
+    #[param(inline)]
     pub kind: Option<ClientKind>,
+    #[param(inline)]
     pub plan: Option<Plan>,
     pub company_id: Option<Uuid>,
     pub interest_id: Option<Uuid>,
@@ -124,6 +131,7 @@ pub struct ClientListParams {
     #[param(max_length = 100)]
     pub q: Option<String>,
     /// `created_at` (default), `-created_at`, `name` or `-name`.
+    #[param(inline)]
     pub sort: Option<ClientSort>,
     /// Page size, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
@@ -151,12 +159,12 @@ fn dedup(ids: &[Uuid]) -> Vec<Uuid> {
 fn check_tags(tags: &[String]) -> Vec<FieldIssue> {
     tags.iter()
         .enumerate()
-        .filter(|(_, tag)| tag.trim().is_empty() || tag.chars().count() > 50 || tag.starts_with('$'))
+        .filter(|(_, tag)| !is_valid_tag(tag))
         .map(|(i, _)| {
             FieldIssue::new(
                 format!("tags[{i}]"),
                 "invalid_tag",
-                "tags are 1 to 50 characters and do not start with '$'",
+                "tags are 1 to 50 characters and start with neither white space nor '$'",
             )
         })
         .collect()
@@ -231,8 +239,8 @@ pub async fn list(state: &AppState, params: ClientListParams) -> AppResult<Page<
     if !(1..=crate::domain::page::MAX_LIMIT).contains(&limit) {
         return Err(AppError::invalid("limit", "out_of_range", "must be between 1 and 100"));
     }
-    if params.q.as_deref().is_some_and(|q| q.chars().count() > 100) {
-        return Err(AppError::invalid("q", "invalid_length", "must be at most 100 characters long"));
+    if let Some(issue) = params.q.as_deref().and_then(crate::domain::page::search_text_issue) {
+        return Err(AppError::Validation(vec![issue]));
     }
     let sort = params.sort.unwrap_or_default();
     let (key, descending) = match sort {
@@ -241,7 +249,7 @@ pub async fn list(state: &AppState, params: ClientListParams) -> AppResult<Page<
         ClientSort::Name => (SortKey::Name, false),
         ClientSort::NameDesc => (SortKey::Name, true),
     };
-    let after = match params.cursor.as_deref() {
+    let after = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => None,
         Some(text) => match (decode_cursor::<ClientCursor>(text), key) {
             (Some(ClientCursor::Name { v, id }), SortKey::Name) => Some(Position::Name(v, id)),

@@ -16,16 +16,26 @@ use validator::Validate;
 #[serde(deny_unknown_fields)]
 pub struct CompanyInput {
     #[validate(length(min = 1, max = 200), custom(function = crate::app::validation::not_blank))]
-    #[schema(min_length = 1, max_length = 200, example = "Acme Tools S.A.")]
+    #[schema(
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+        min_length = 1,
+        max_length = 200,
+        example = "Acme Tools S.A."
+    )]
     pub legal_name: String,
     #[validate(length(min = 1, max = 50), custom(function = crate::app::validation::not_blank))]
-    #[schema(min_length = 1, max_length = 50, example = "30-71234567-9")]
+    #[schema(
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+        min_length = 1,
+        max_length = 50,
+        example = "30-71234567-9"
+    )]
     pub tax_id: String,
     #[validate(length(max = 500))]
     #[schema(max_length = 500, example = "Av. Corrientes 1234, Buenos Aires")]
     pub address: Option<String>,
     #[validate(custom(function = crate::app::validation::phone))]
-    #[schema(max_length = 40, example = "+54 11 4000 1000")]
+    #[schema(max_length = 40, pattern = r"^(?:[ +().-]*[0-9]){6}[0-9 +().-]*$", example = "+54 11 4000 1000")]
     pub phone: Option<String>,
 }
 
@@ -34,10 +44,10 @@ pub struct CompanyInput {
 #[serde(deny_unknown_fields)]
 pub struct CompanyPatch {
     #[validate(length(min = 1, max = 200), custom(function = crate::app::validation::not_blank))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$", min_length = 1, max_length = 200)]
     pub legal_name: Option<String>,
     #[validate(length(min = 1, max = 50), custom(function = crate::app::validation::not_blank))]
-    #[schema(min_length = 1, max_length = 50)]
+    #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$", min_length = 1, max_length = 50)]
     pub tax_id: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(max = 500))]
@@ -45,7 +55,7 @@ pub struct CompanyPatch {
     pub address: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(custom(function = crate::app::validation::phone))]
-    #[schema(value_type = Option<String>, max_length = 40)]
+    #[schema(value_type = Option<String>, max_length = 40, pattern = r"^(?:[ +().-]*[0-9]){6}[0-9 +().-]*$")]
     pub phone: Option<Option<String>>,
 }
 
@@ -125,6 +135,7 @@ pub async fn delete(state: &AppState, id: CompanyId) -> AppResult<()> {
 /// Cursors of id-ordered lists are the last id seen.
 pub(crate) fn decode_id_cursor(cursor: Option<&str>) -> AppResult<Option<Uuid>> {
     cursor
+        .filter(|text| !text.is_empty())
         .map(|text| {
             decode_cursor::<Uuid>(text)
                 .ok_or_else(|| AppError::invalid("cursor", "invalid_cursor", "is not a cursor from this API"))

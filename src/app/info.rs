@@ -19,7 +19,12 @@ use validator::Validate;
 #[serde(deny_unknown_fields)]
 pub struct NewCommentInput {
     #[validate(length(min = 1, max = 2000), custom(function = crate::app::validation::not_blank))]
-    #[schema(min_length = 1, max_length = 2000, example = "Asked about the spring woodworking workshop.")]
+    #[schema(
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+        min_length = 1,
+        max_length = 2000,
+        example = "Asked about the spring woodworking workshop."
+    )]
     pub text: String,
 }
 
@@ -47,6 +52,7 @@ pub async fn list_comments(
 ) -> AppResult<Page<Comment>> {
     let after = cursor
         .as_deref()
+        .filter(|c| !c.is_empty())
         .map(|text| {
             decode_cursor::<Uuid>(text)
                 .ok_or_else(|| AppError::invalid("cursor", "invalid_cursor", "is not a cursor from this API"))

@@ -17,7 +17,12 @@ use validator::Validate;
 pub struct InterestInput {
     /// Unique regardless of case.
     #[validate(length(min = 1, max = 100), custom(function = crate::app::validation::not_blank))]
-    #[schema(min_length = 1, max_length = 100, example = "Woodworking")]
+    #[schema(
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+        min_length = 1,
+        max_length = 100,
+        example = "Woodworking"
+    )]
     pub name: String,
     #[validate(length(max = 1000))]
     #[schema(max_length = 1000, example = "Hand tools, joinery and finishing")]
@@ -29,7 +34,7 @@ pub struct InterestInput {
 #[serde(deny_unknown_fields)]
 pub struct InterestPatch {
     #[validate(length(min = 1, max = 100), custom(function = crate::app::validation::not_blank))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$", min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(max = 1000))]

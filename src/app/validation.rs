@@ -73,7 +73,7 @@ pub fn phone(value: &str) -> Result<(), ValidationError> {
 
 /// Text that is not only white space (empty text is left to the length rule, to report it once).
 pub fn not_blank(value: &str) -> Result<(), ValidationError> {
-    if !value.is_empty() && value.trim().is_empty() {
+    if !value.is_empty() && value.chars().all(crate::domain::free_form::is_ecma_space) {
         Err(ValidationError::new("blank").with_message("must not be blank".into()))
     } else {
         Ok(())

@@ -5,6 +5,10 @@
 //! so one client cannot grow a document towards MongoDB's 16 MiB limit.
 
 use serde_json::{Map, Value};
+use std::borrow::Cow;
+use utoipa::openapi::schema::{ObjectBuilder, Schema};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 
 /// Largest serialized size of one free-form object (preferences or attributes).
 pub const MAX_OBJECT_BYTES: usize = 16 * 1024;
@@ -12,6 +16,66 @@ pub const MAX_OBJECT_BYTES: usize = 16 * 1024;
 pub const MAX_DEPTH: usize = 8;
 /// Longest key.
 pub const MAX_KEY_CHARS: usize = 100;
+
+// Names for the OpenAPI schemas of free-form documents; the HTTP layer's spec module fills in
+// their full JSON Schema (key rules, known preference keys).
+macro_rules! named_object_schema {
+    ($name:ident, $description:literal) => {
+        #[doc = $description]
+        pub struct $name;
+
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                ObjectBuilder::new().description(Some($description)).into()
+            }
+        }
+
+        impl ToSchema for $name {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed(stringify!($name))
+            }
+        }
+    };
+}
+
+named_object_schema!(FreeFormObject, "Free-form JSON object stored in MongoDB.");
+named_object_schema!(Preferences, "Client preferences stored in MongoDB.");
+
+/// A client tag: 1 to 50 characters, starting with neither white space nor `$`, without NUL.
+pub struct Tag;
+
+pub const TAG_PATTERN: &str = r"^[^$\s\u0000][^\u0000]{0,49}$";
+
+impl PartialSchema for Tag {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .min_length(Some(1))
+            .max_length(Some(50))
+            .pattern(Some(TAG_PATTERN))
+            .examples([serde_json::json!("newsletter")])
+            .into()
+    }
+}
+
+impl ToSchema for Tag {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Tag")
+    }
+}
+
+/// Whether a tag follows `TAG_PATTERN`.
+pub fn is_valid_tag(tag: &str) -> bool {
+    let count = tag.chars().count();
+    let first_ok = tag.chars().next().is_some_and(|c| c != '$' && !crate::domain::free_form::is_ecma_space(c));
+    first_ok && count <= 50 && !tag.contains('\0')
+}
+
+/// White space as JavaScript's `\s` defines it, which is what the spec's patterns use.
+pub fn is_ecma_space(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}')
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}' | '\u{feff}')
+}
 
 /// One problem found in user input, addressed by a JSON-pointer-like dotted path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,13 +134,6 @@ fn check_value(path: &str, value: &Value, depth: usize, issues: &mut Vec<FieldIs
             for (index, item) in items.iter().enumerate() {
                 check_value(&format!("{path}[{index}]"), item, depth + 1, issues);
             }
-        }
-        Value::String(text) if text.contains('\0') => {
-            issues.push(FieldIssue::new(path, "invalid_value", "must not contain NUL characters"));
-        }
-        Value::Number(number) if number.is_u64() && number.as_i64().is_none() => {
-            // BSON has no unsigned 64-bit integers.
-            issues.push(FieldIssue::new(path, "invalid_value", "number is out of range"));
         }
         _ => {}
     }

@@ -64,6 +64,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         )
         .into());
     }
+    if let Some(field) = nul_character_path(bytes) {
+        let issue = FieldIssue::new(field, "invalid_character", "text must not contain NUL characters");
+        return Err(Problem::invalid(vec![issue]).into());
+    }
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(Problem::invalid(vec![FieldIssue::new("body", "invalid_type", "must be a JSON object")]).into());
     }
@@ -79,6 +83,33 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ApiError::from(Problem::invalid(vec![FieldIssue::new(field, "invalid_type", message)]))
     })?;
     Ok(value)
+}
+
+/// Where a NUL character (`\u0000`) stands in the body, if anywhere: PostgreSQL cannot store it
+/// and MongoDB keys cannot hold it. The full parse runs only when the escape appears at all.
+fn nul_character_path(bytes: &[u8]) -> Option<String> {
+    if !bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        return None;
+    }
+    fn find(value: &serde_json::Value, path: String) -> Option<String> {
+        match value {
+            serde_json::Value::String(text) if text.contains('\0') => Some(path),
+            serde_json::Value::Array(items) => {
+                items.iter().enumerate().find_map(|(i, v)| find(v, format!("{path}[{i}]")))
+            }
+            serde_json::Value::Object(map) => map.iter().find_map(|(key, v)| {
+                let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                if key.contains('\0') {
+                    Some(child)
+                } else {
+                    find(v, child)
+                }
+            }),
+            _ => None,
+        }
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    find(&value, String::new()).map(|path| if path.is_empty() { "body".into() } else { path })
 }
 
 /// serde names unknown fields only in the message: "unknown field `x`, expected ...".
@@ -150,6 +181,11 @@ impl PageParams {
 
     pub fn search(&self) -> Option<String> {
         self.q.clone().filter(|q| !q.trim().is_empty())
+    }
+
+    /// An empty `cursor=` means the first page.
+    pub fn cursor(&self) -> Option<String> {
+        self.cursor.clone().filter(|c| !c.is_empty())
     }
 }
 
@@ -272,5 +308,13 @@ mod tests {
         assert_eq!(parse_json::<Body>(b"").unwrap_err().0.status, 400);
         assert_eq!(parse_json::<Body>(br#"{"name":"a","items":[]} trailing"#).unwrap_err().0.status, 400);
         assert_eq!(parse_json::<Body>(br#"["a", []]"#).unwrap_err().0.status, 422);
+    }
+
+    #[test]
+    fn nul_characters_are_refused_with_their_path() {
+        let problem = parse_json::<Body>(br#"{"name": "a\u0000b", "items": []}"#).unwrap_err().0;
+        assert_eq!((problem.status, problem.errors[0].field.as_str()), (422, "name"));
+        let escaped = parse_json::<Body>(br#"{"name": "a\\u0000b", "items": []}"#);
+        assert!(escaped.is_ok(), "an escaped backslash before u0000 is plain text");
     }
 }

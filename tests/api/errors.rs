@@ -70,3 +70,17 @@ async fn sql_injection_attempts_are_plain_text() {
     let found = send(&app, get("/api/v1/clients?q=DROP%20TABLE")).await;
     assert_eq!(found.body["items"].as_array().unwrap().len(), 1);
 }
+
+#[actix_web::test]
+async fn nul_characters_are_refused_instead_of_reaching_the_database() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let reply =
+        send(&app, raw(Method::POST, "/api/v1/interests", "application/json", r#"{"name": "Wood\u0000work"}"#)).await;
+    reply.problem(422, "validation_failed");
+    assert_eq!(reply.error_fields(), vec!["name"]);
+    send(&app, get("/api/v1/clients?q=a%00b")).await.problem(422, "validation_failed");
+    send(&app, get("/api/v1/interests?q=a%00b")).await.problem(422, "validation_failed");
+    assert_eq!(send(&app, get("/api/v1/interests?cursor=")).await.status, 200, "an empty cursor is the first page");
+    assert_eq!(send(&app, get("/api/v1/clients?cursor=")).await.status, 200);
+}

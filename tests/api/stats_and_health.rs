@@ -63,6 +63,8 @@ async fn readiness_is_ok_when_both_stores_answer() {
     let ready = send(&app, get("/health/ready")).await;
     assert_eq!(ready.status, 200, "{}", ready.body);
     assert_eq!(ready.body["status"], "ok");
+    let request_id = ready.header("x-request-id").expect("every response carries its request id");
+    assert!(uuid::Uuid::parse_str(&request_id).is_ok());
 }
 
 #[actix_web::test]

@@ -44,7 +44,7 @@ pub async fn list_companies(
     query: web::Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<CompanyResponse>>> {
     let limit = query.limit()?;
-    let page = companies::list(&state, query.search(), query.cursor.clone(), limit).await?;
+    let page = companies::list(&state, query.search(), query.cursor(), limit).await?;
     Ok(web::Json(PageOf::from_page(page, CompanyResponse::from)))
 }
 

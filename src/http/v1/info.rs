@@ -2,6 +2,7 @@
 
 use crate::app::info::{self, NewCommentInput};
 use crate::app::AppState;
+use crate::domain::free_form::{FreeFormObject, Preferences};
 use crate::domain::ids::{ClientId, CommentId};
 use crate::http::dto::{CommentResponse, PageOf};
 use crate::http::extract::{JsonBody, PageParams};
@@ -51,7 +52,7 @@ pub async fn list_comments(
     query: web::Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<CommentResponse>>> {
     let limit = query.limit()?;
-    let page = info::list_comments(&state, ClientId(*id), query.cursor.clone(), limit).await?;
+    let page = info::list_comments(&state, ClientId(*id), query.cursor(), limit).await?;
     Ok(web::Json(PageOf::from_page(page, CommentResponse::from)))
 }
 
@@ -72,12 +73,12 @@ pub async fn delete_comment(state: web::Data<AppState>, path: web::Path<(Uuid, U
 
 /// GET (read), PUT (replace) and PATCH (RFC 7396 merge) for one free-form map of the document.
 macro_rules! map_endpoints {
-    ($which:expr, $path:tt, $get:ident, $put:ident, $patch:ident) => {
+    ($which:expr, $schema:ty, $path:tt, $get:ident, $put:ident, $patch:ident) => {
         #[utoipa::path(
             tag = "client info",
             params(("id" = Uuid, Path, description = "Client id")),
             responses(
-                (status = 200, description = "The stored object (empty when never set)", body = Object),
+                (status = 200, description = "The stored object (empty when never set)", body = $schema),
                 (status = 404, description = "`client_not_found`", body = Problem, content_type = "application/problem+json"),
             )
         )]
@@ -89,9 +90,9 @@ macro_rules! map_endpoints {
         #[utoipa::path(
             tag = "client info",
             params(("id" = Uuid, Path, description = "Client id")),
-            request_body(content = Object, description = "The new object: keys must not start with `$` or contain `.`; 16 KiB at most"),
+            request_body(content = $schema, description = "The new object: keys must not start with `$` or contain `.`; 16 KiB at most"),
             responses(
-                (status = 200, description = "The stored object", body = Object),
+                (status = 200, description = "The stored object", body = $schema),
                 (status = 404, description = "`client_not_found`", body = Problem, content_type = "application/problem+json"),
                 (status = 422, description = "Invalid keys, values or size", body = Problem, content_type = "application/problem+json"),
             )
@@ -104,9 +105,9 @@ macro_rules! map_endpoints {
         #[utoipa::path(
             tag = "client info",
             params(("id" = Uuid, Path, description = "Client id")),
-            request_body(content = Object, description = "An RFC 7396 merge patch: `null` removes a key, objects merge", content_type = "application/merge-patch+json"),
+            request_body(content = $schema, description = "An RFC 7396 merge patch: `null` removes a key, objects merge", content_type = "application/merge-patch+json"),
             responses(
-                (status = 200, description = "The merged object", body = Object),
+                (status = 200, description = "The merged object", body = $schema),
                 (status = 404, description = "`client_not_found`", body = Problem, content_type = "application/problem+json"),
                 (status = 409, description = "`concurrent_update`: too many simultaneous changes; retry", body = Problem, content_type = "application/problem+json"),
                 (status = 422, description = "Invalid keys, values or size", body = Problem, content_type = "application/problem+json"),
@@ -121,9 +122,17 @@ macro_rules! map_endpoints {
 
 map_endpoints!(
     InfoMap::Preferences,
+    Preferences,
     "/clients/{id}/preferences",
     get_preferences,
     replace_preferences,
     merge_preferences
 );
-map_endpoints!(InfoMap::Attributes, "/clients/{id}/attributes", get_attributes, replace_attributes, merge_attributes);
+map_endpoints!(
+    InfoMap::Attributes,
+    FreeFormObject,
+    "/clients/{id}/attributes",
+    get_attributes,
+    replace_attributes,
+    merge_attributes
+);

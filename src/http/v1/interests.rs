@@ -44,7 +44,7 @@ pub async fn list_interests(
     query: web::Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<InterestResponse>>> {
     let limit = query.limit()?;
-    let page = interests::list(&state, query.search(), query.cursor.clone(), limit).await?;
+    let page = interests::list(&state, query.search(), query.cursor(), limit).await?;
     Ok(web::Json(PageOf::from_page(page, InterestResponse::from)))
 }
 

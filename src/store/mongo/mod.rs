@@ -140,9 +140,22 @@ fn on_insert(client_id: ClientId, now: bson::DateTime, skip: &[&str]) -> Documen
 }
 
 fn to_document(map: &Map<String, Value>) -> Result<Document, InfoError> {
-    match bson::to_bson(map).map_err(|err| InfoError::Other(err.to_string()))? {
-        Bson::Document(document) => Ok(document),
-        _ => Err(InfoError::Other("a JSON object did not become a BSON document".into())),
+    Ok(map.iter().map(|(key, value)| (key.clone(), to_bson(value))).collect())
+}
+
+/// JSON to BSON without failure: BSON has no unsigned 64-bit integers, so integers beyond
+/// `i64` are stored as doubles (as JavaScript clients read them anyway).
+fn to_bson(value: &Value) -> Bson {
+    match value {
+        Value::Null => Bson::Null,
+        Value::Bool(flag) => Bson::Boolean(*flag),
+        Value::Number(number) => match number.as_i64() {
+            Some(integer) => Bson::Int64(integer),
+            None => Bson::Double(number.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(text) => Bson::String(text.clone()),
+        Value::Array(items) => Bson::Array(items.iter().map(to_bson).collect()),
+        Value::Object(map) => Bson::Document(map.iter().map(|(k, v)| (k.clone(), to_bson(v))).collect()),
     }
 }
 
@@ -443,11 +456,7 @@ impl InfoStore {
         .await
     }
 
-    /// Drops the whole database (test and `seed --reset` clean-up).
-    pub async fn drop_database(&self) -> Result<(), InfoError> {
-        self.bounded(async { Ok(self.database.drop().await?) }).await
-    }
-
+    /// Drops the collection (`seed --reset`).
     pub async fn drop_collection(&self) -> Result<(), InfoError> {
         self.bounded(async { Ok(self.collection.drop().await?) }).await
     }

@@ -1,0 +1,171 @@
+//! The OpenAPI document: generated from the handlers by utoipa, then completed here.
+
+use super::health;
+use super::problem::{Problem, PROBLEM_JSON};
+use super::v1;
+use crate::domain::free_form::{FreeFormObject, Preferences};
+use actix_web::dev::{ServiceFactory, ServiceRequest};
+use actix_web::App;
+use serde_json::{json, Value};
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, ResponseBuilder};
+use utoipa::{OpenApi as _, ToSchema};
+use utoipa_actix_web::{scope, AppExt, UtoipaApp};
+
+/// Free-form keys: not empty, no leading `$`, no `.`, no NUL, at most 100 characters.
+pub const KEY_PATTERN: &str = r"^[^$.\u0000][^.\u0000]{0,99}$";
+/// Text without NUL characters.
+pub const TEXT_PATTERN: &str = r"^[^\u0000]*$";
+
+fn free_form_value() -> Value {
+    json!({
+        "description": "Any JSON value; object keys follow the free-form key rules.",
+        "anyOf": [
+            {"type": ["string", "number", "boolean", "null"]},
+            {"type": "array", "items": {"$ref": "#/components/schemas/FreeFormValue"}},
+            {"$ref": "#/components/schemas/FreeFormObject"}
+        ]
+    })
+}
+
+fn free_form_object() -> Value {
+    json!({
+        "type": "object",
+        "description": "Free-form JSON object stored in MongoDB. Keys must not be empty, start with `$`, \
+            contain `.` or NUL, or exceed 100 characters; nesting is capped at 8 levels and the whole \
+            object at 16 KiB serialized (checked on the merged result for PATCH).",
+        "propertyNames": {"pattern": KEY_PATTERN},
+        "additionalProperties": {"$ref": "#/components/schemas/FreeFormValue"},
+        "example": {"shirt_size": "M", "newsletter": true}
+    })
+}
+
+fn preferences() -> Value {
+    json!({
+        "type": "object",
+        "description": "Client preferences stored in MongoDB. The known keys are typed; any other key is \
+            free-form (same rules as FreeFormObject). `null` values clear a key in a merge patch.",
+        "properties": {
+            "language": {"type": ["string", "null"], "pattern": "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$", "example": "pt-BR"},
+            "payment_method": {"type": ["string", "null"], "minLength": 1, "maxLength": 50, "pattern": TEXT_PATTERN, "example": "card"},
+            "notifications": {
+                "description": "On/off for all channels, or per channel.",
+                "anyOf": [
+                    {"type": ["boolean", "null"]},
+                    {"type": "object", "propertyNames": {"pattern": KEY_PATTERN}, "additionalProperties": {"type": "boolean"}}
+                ]
+            }
+        },
+        "propertyNames": {"pattern": KEY_PATTERN},
+        "additionalProperties": {"$ref": "#/components/schemas/FreeFormValue"},
+        "example": {"language": "en", "payment_method": "card", "notifications": {"email": true, "sms": false}}
+    })
+}
+
+/// Adds the NUL-free pattern to every plain text schema (no format, enum or pattern of its own).
+fn forbid_nul_in_text(node: &mut Value) {
+    match node {
+        Value::Object(map) => {
+            let is_text = match map.get("type") {
+                Some(Value::String(t)) => t == "string",
+                Some(Value::Array(types)) => types.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            if is_text && !map.contains_key("format") && !map.contains_key("enum") && !map.contains_key("pattern") {
+                map.insert("pattern".into(), Value::String(TEXT_PATTERN.into()));
+            }
+            for (key, child) in map.iter_mut() {
+                // Examples are data, not schemas.
+                if key != "example" && key != "examples" {
+                    forbid_nul_in_text(child);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(forbid_nul_in_text),
+        _ => {}
+    }
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Hybrid CRM API",
+        description = "Clients (PostgreSQL) with their flexible info (MongoDB), merged into complete views.\n\n\
+            Errors are `application/problem+json` (RFC 9457) with a stable `code`; validation errors list \
+            the failing fields in `errors`. Lists use cursor pagination: pass `next_cursor` back as `cursor`.",
+        license(name = "MIT")
+    ),
+    components(schemas(Problem)),
+    tags(
+        (name = "clients", description = "Clients and the complete client view"),
+        (name = "client info", description = "The client's MongoDB document: comments, preferences, attributes"),
+        (name = "companies", description = "B2B companies"),
+        (name = "interests", description = "Interests clients can have"),
+        (name = "stats", description = "Statistics computed by both databases"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+struct ApiDoc;
+
+pub fn register<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    app.openapi(ApiDoc::openapi()).configure(health::routes).service(scope::scope("/api/v1").configure(v1::routes))
+}
+
+/// Adds the error responses every operation can give, so each handler lists only its own.
+fn add_common_responses(spec: &mut OpenApi) {
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+            .build()
+    };
+    let operations = spec.paths.paths.iter_mut().flat_map(|(_, item)| {
+        [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+    });
+    for operation in operations {
+        let Operation { responses, request_body, parameters, .. } = operation;
+        let has_params = parameters.as_ref().is_some_and(|p| !p.is_empty());
+        let mut add = |status: &str, description: &str| {
+            responses.responses.entry(status.to_string()).or_insert_with(|| problem(description).into());
+        };
+        if has_params || request_body.is_some() {
+            add("400", "`malformed_json`, `invalid_path_parameter` or another unreadable request");
+        }
+        if request_body.is_some() {
+            add("413", "`payload_too_large`");
+            add("415", "`unsupported_media_type`: send application/json");
+            add("422", "`validation_failed`: `errors` names each field");
+        }
+        if parameters
+            .as_ref()
+            .is_some_and(|p| p.iter().any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query))
+        {
+            add("422", "`validation_failed`: a query parameter is invalid");
+        }
+        add("503", "`store_unavailable`: a database does not answer; retry later");
+    }
+}
+
+/// The OpenAPI document generated from the handlers: what `openapi` prints and the server serves.
+pub fn openapi() -> Value {
+    let (_, spec) = register(App::new().into_utoipa_app()).split_for_parts();
+    finish(spec)
+}
+
+/// Completes the generated document with what utoipa cannot express from the types: the
+/// common error responses, the rules of free-form objects, and "no NUL characters" for text
+/// (PostgreSQL cannot store them).
+pub fn finish(mut spec: OpenApi) -> Value {
+    add_common_responses(&mut spec);
+    let mut document = serde_json::to_value(&spec).unwrap_or(Value::Null);
+    if let Some(schemas) = document.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        schemas.insert(FreeFormObject::name().into_owned(), free_form_object());
+        schemas.insert("FreeFormValue".into(), free_form_value());
+        schemas.insert(Preferences::name().into_owned(), preferences());
+    }
+    forbid_nul_in_text(&mut document);
+    document
+}
