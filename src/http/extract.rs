@@ -168,13 +168,8 @@ impl PageParams {
                 Problem::invalid(vec![FieldIssue::new("limit", "out_of_range", "must be between 1 and 100")]).into()
             );
         }
-        if self.q.as_deref().is_some_and(|q| q.chars().count() > 100) {
-            return Err(Problem::invalid(vec![FieldIssue::new(
-                "q",
-                "invalid_length",
-                "must be at most 100 characters long",
-            )])
-            .into());
+        if let Some(issue) = self.q.as_deref().and_then(crate::domain::page::search_text_issue) {
+            return Err(Problem::invalid(vec![issue]).into());
         }
         Ok(limit)
     }
