@@ -23,7 +23,17 @@ pub struct FieldError {
 
 impl From<FieldIssue> for FieldError {
     fn from(issue: FieldIssue) -> Self {
-        FieldError { field: issue.field, code: issue.code.to_string(), message: issue.message }
+        FieldError { field: printable(issue.field), code: issue.code.to_string(), message: printable(issue.message) }
+    }
+}
+
+/// Problems echo field names and input, which may hold NUL characters; they are written as the
+/// escape text `\u0000` so that no response carries a NUL.
+fn printable(text: String) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "\\u0000")
+    } else {
+        text
     }
 }
 
@@ -66,7 +76,7 @@ impl Problem {
             problem_type: format!("urn:hybrid-crm:problem:{code}"),
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             status: status.as_u16(),
-            detail: detail.into(),
+            detail: printable(detail.into()),
             code,
             errors: Vec::new(),
             current_version: None,

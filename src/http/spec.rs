@@ -17,25 +17,14 @@ pub const KEY_PATTERN: &str = r"^[^$.\u0000][^.\u0000]{0,99}$";
 /// Text without NUL characters.
 pub const TEXT_PATTERN: &str = r"^[^\u0000]*$";
 
-fn free_form_value() -> Value {
-    json!({
-        "description": "Any JSON value; object keys follow the free-form key rules.",
-        "anyOf": [
-            {"type": ["string", "number", "boolean", "null"]},
-            {"type": "array", "items": {"$ref": "#/components/schemas/FreeFormValue"}},
-            {"$ref": "#/components/schemas/FreeFormObject"}
-        ]
-    })
-}
-
 fn free_form_object() -> Value {
     json!({
         "type": "object",
-        "description": "Free-form JSON object stored in MongoDB. Keys must not be empty, start with `$`, \
-            contain `.` or NUL, or exceed 100 characters; nesting is capped at 8 levels and the whole \
+        "description": "Free-form JSON object stored in MongoDB. Keys, at every depth, must not be empty, \
+            start with `$`, contain `.` or NUL, or exceed 100 characters; text must not contain NUL; nesting is capped at 8 levels and the whole \
             object at 16 KiB serialized (checked on the merged result for PATCH).",
         "propertyNames": {"pattern": KEY_PATTERN},
-        "additionalProperties": {"$ref": "#/components/schemas/FreeFormValue"},
+        "additionalProperties": true,
         "example": {"shirt_size": "M", "newsletter": true}
     })
 }
@@ -57,7 +46,7 @@ fn preferences() -> Value {
             }
         },
         "propertyNames": {"pattern": KEY_PATTERN},
-        "additionalProperties": {"$ref": "#/components/schemas/FreeFormValue"},
+        "additionalProperties": true,
         "example": {"language": "en", "payment_method": "card", "notifications": {"email": true, "sms": false}}
     })
 }
@@ -163,7 +152,6 @@ pub fn finish(mut spec: OpenApi) -> Value {
     let mut document = serde_json::to_value(&spec).unwrap_or(Value::Null);
     if let Some(schemas) = document.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
         schemas.insert(FreeFormObject::name().into_owned(), free_form_object());
-        schemas.insert("FreeFormValue".into(), free_form_value());
         schemas.insert(Preferences::name().into_owned(), preferences());
     }
     forbid_nul_in_text(&mut document);

@@ -1,0 +1,25 @@
+# Sourced by scripts that need a running API on a fresh pair of databases:
+#   start_live_server PORT NAME   starts it (debug build) and waits until it is ready; stopped on exit.
+start_live_server() {
+    local port="$1" db="$2"
+    scripts/services.sh up
+    cargo build --locked
+    local psql=(psql)
+    if [ "$(id -u)" = 0 ]; then psql=(runuser -u postgres -- psql); else psql=(sudo -u postgres psql); fi
+    "${psql[@]}" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+    "${psql[@]}" -qc "CREATE DATABASE $db OWNER crm" >/dev/null
+
+    export HOST=127.0.0.1 PORT="$port" DATABASE_URL="postgres://crm:crm@127.0.0.1:5432/$db"
+    export MONGODB_URI="mongodb://127.0.0.1:27017/?directConnection=true" MONGODB_DB="$db" RUST_LOG=warn
+    target/debug/hybrid-crm migrate
+    target/debug/hybrid-crm seed --clients 50 --reset
+    target/debug/hybrid-crm serve --no-migrate >".data/$db-server.log" 2>&1 &
+    LIVE_SERVER_PID=$!
+    trap 'kill $LIVE_SERVER_PID 2>/dev/null || true' EXIT
+    for _ in $(seq 1 50); do
+        curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null && return 0
+        sleep 0.2
+    done
+    echo "the server did not become ready; see .data/$db-server.log" >&2
+    return 1
+}
