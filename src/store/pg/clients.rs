@@ -143,22 +143,21 @@ pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
 /// The PostgreSQL half of the complete view: the client with its company, and its interests.
 pub type ViewParts = (ClientRow, Option<CompanyRow>, Vec<InterestRow>);
 
+/// One round trip: the client joined with its company and each of its interests (one row per
+/// interest, or one row with no interest).
 pub fn view_parts(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ViewParts>> {
-    let Some((client, company)) = clients::table
-        .find(id)
+    let rows: Vec<(ClientRow, Option<CompanyRow>, Option<InterestRow>)> = clients::table
+        .filter(clients::id.eq(id))
         .left_join(companies::table)
-        .select((ClientRow::as_select(), Option::<CompanyRow>::as_select()))
-        .first::<(ClientRow, Option<CompanyRow>)>(conn)
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let interests = client_interests::table
-        .inner_join(interests::table)
-        .filter(client_interests::client_id.eq(id))
-        .select(InterestRow::as_select())
+        .left_join(client_interests::table.inner_join(interests::table))
+        .select((ClientRow::as_select(), Option::<CompanyRow>::as_select(), Option::<InterestRow>::as_select()))
         .order(interests::name.asc())
         .load(conn)?;
+    let mut rows = rows.into_iter();
+    let Some((client, company, first)) = rows.next() else {
+        return Ok(None);
+    };
+    let interests = first.into_iter().chain(rows.filter_map(|(_, _, interest)| interest)).collect();
     Ok(Some((client, company, interests)))
 }
 
