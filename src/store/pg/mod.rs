@@ -38,9 +38,12 @@ impl Db {
     /// Builds the pool without connecting: the server starts even when PostgreSQL is late.
     pub fn new(database_url: &str, size: u32, checkout_timeout: Duration) -> anyhow::Result<Self> {
         let manager = ConnectionManager::<PgConnection>::new(database_url);
+        // Connections are opened on demand (min_idle 0): r2d2 would otherwise open them on
+        // background threads at once, and a short command (migrate, seed) exiting while libpq is
+        // still connecting on another thread crashes in libpq's TLS/Kerberos teardown.
         let pool = Pool::builder()
             .max_size(size)
-            .min_idle(Some(size.min(4)))
+            .min_idle(Some(0))
             .connection_timeout(checkout_timeout)
             .test_on_check_out(false)
             .build_unchecked(manager);
