@@ -170,7 +170,7 @@ fn check_tags(tags: &[String]) -> Vec<FieldIssue> {
         .collect()
 }
 
-fn with_interests(conn: &mut diesel::PgConnection, row: ClientRow) -> AppResult<Client> {
+pub(crate) fn with_interests(conn: &mut diesel::PgConnection, row: ClientRow) -> AppResult<Client> {
     let ids = repo::interest_ids_of(conn, &[row.id])?.remove(&row.id).unwrap_or_default();
     Ok(row.into_client(ids)?)
 }
@@ -235,13 +235,7 @@ pub async fn get(state: &AppState, id: ClientId) -> AppResult<Client> {
 }
 
 pub async fn list(state: &AppState, params: ClientListParams) -> AppResult<Page<Client>> {
-    let limit = params.limit.unwrap_or(crate::domain::page::DEFAULT_LIMIT);
-    if !(1..=crate::domain::page::MAX_LIMIT).contains(&limit) {
-        return Err(AppError::invalid("limit", "out_of_range", "must be between 1 and 100"));
-    }
-    if let Some(issue) = params.q.as_deref().and_then(crate::domain::page::search_text_issue) {
-        return Err(AppError::Validation(vec![issue]));
-    }
+    let limit = super::page_limit(params.limit, params.q.as_deref())?;
     let sort = params.sort.unwrap_or_default();
     let (key, descending) = match sort {
         ClientSort::CreatedAt => (SortKey::CreatedAt, false),
@@ -254,13 +248,7 @@ pub async fn list(state: &AppState, params: ClientListParams) -> AppResult<Page<
         Some(text) => match (decode_cursor::<ClientCursor>(text), key) {
             (Some(ClientCursor::Name { v, id }), SortKey::Name) => Some(Position::Name(v, id)),
             (Some(ClientCursor::CreatedAt { v, id }), SortKey::CreatedAt) => Some(Position::CreatedAt(v, id)),
-            _ => {
-                return Err(AppError::invalid(
-                    "cursor",
-                    "invalid_cursor",
-                    "is not a cursor from this API for this sort",
-                ))
-            }
+            _ => return Err(super::invalid_cursor()),
         },
     };
     let filter = ClientFilter {
@@ -358,10 +346,7 @@ pub async fn view(state: &AppState, id: ClientId) -> AppResult<ClientView> {
         Ok(None) => InfoLookup::Missing,
         Err(err) => {
             tracing::warn!(client_id = %id, error = %err, "client view degraded: MongoDB part missing");
-            InfoLookup::Unavailable(match err {
-                crate::store::mongo::InfoError::Unavailable(_) => "MongoDB is unavailable".to_string(),
-                _ => "MongoDB could not be read".to_string(),
-            })
+            InfoLookup::Unavailable(super::degraded_reason(&err))
         }
     };
     Ok(merge_view(client, company.map(Into::into), interests.into_iter().map(Into::into).collect(), lookup))

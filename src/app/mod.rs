@@ -1,11 +1,14 @@
 //! Use cases, one module per capability. Typed inputs in, domain/view types or `AppError` out;
 //! no web framework types.
 
+pub mod catalog;
 pub mod clients;
 pub mod companies;
+pub mod coupons;
 pub mod health;
 pub mod info;
 pub mod interests;
+pub mod orders;
 pub mod reconcile;
 pub mod seed;
 pub mod stats;
@@ -46,7 +49,7 @@ pub enum AppError {
     #[error("the request has invalid fields")]
     Validation(Vec<FieldIssue>),
     #[error("{message}")]
-    Conflict { code: &'static str, message: String, field: Option<&'static str> },
+    Conflict { code: &'static str, message: String, field: Option<String>, details: Option<Box<serde_json::Value>> },
     #[error("the resource changed: current version is {current_version}")]
     PreconditionFailed { current_version: i32 },
     #[error("{store} is unavailable")]
@@ -64,8 +67,49 @@ impl AppError {
         AppError::Validation(vec![FieldIssue::new(field, code, message)])
     }
 
-    pub fn conflict(code: &'static str, field: Option<&'static str>, message: impl Into<String>) -> Self {
-        AppError::Conflict { code, message: message.into(), field }
+    pub fn conflict(code: &'static str, field: Option<&str>, message: impl Into<String>) -> Self {
+        AppError::Conflict { code, message: message.into(), field: field.map(str::to_string), details: None }
+    }
+
+    /// A conflict with machine-readable facts (what is available, which transitions are allowed).
+    pub fn conflict_with(
+        code: &'static str,
+        field: Option<String>,
+        message: impl Into<String>,
+        details: serde_json::Value,
+    ) -> Self {
+        AppError::Conflict { code, message: message.into(), field, details: Some(Box::new(details)) }
+    }
+}
+
+/// The page size of a list request (default 20, 1 to 100) once its `q` search text is checked.
+pub(crate) fn page_limit(limit: Option<i64>, search: Option<&str>) -> AppResult<i64> {
+    let limit = limit.unwrap_or(crate::domain::page::DEFAULT_LIMIT);
+    if !(1..=crate::domain::page::MAX_LIMIT).contains(&limit) {
+        return Err(AppError::invalid("limit", "out_of_range", "must be between 1 and 100"));
+    }
+    if let Some(issue) = search.and_then(crate::domain::page::search_text_issue) {
+        return Err(AppError::Validation(vec![issue]));
+    }
+    Ok(limit)
+}
+
+pub(crate) fn invalid_cursor() -> AppError {
+    AppError::invalid("cursor", "invalid_cursor", "is not a cursor from this API for this sort")
+}
+
+/// The current time at PostgreSQL's precision (microseconds), so what a create returns equals
+/// what a later read returns.
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}
+
+/// What a degraded view tells the caller about a failed MongoDB read.
+pub(crate) fn degraded_reason(err: &InfoError) -> String {
+    match err {
+        InfoError::Unavailable(_) => "MongoDB is unavailable".into(),
+        _ => "MongoDB could not be read".into(),
     }
 }
 
@@ -90,6 +134,37 @@ fn constraint_error(kind: ViolationKind, constraint: &str) -> Option<AppError> {
         }
         (ViolationKind::ForeignKey, "client_interests_interest_id_fkey") => {
             AppError::invalid("interest_ids", "unknown_interest", "an interest id does not exist")
+        }
+        (ViolationKind::Unique, "categories_slug_key" | "products_slug_key") => {
+            AppError::conflict("slug_taken", Some("slug"), "this slug is taken")
+        }
+        (ViolationKind::Unique, "categories_name_key") => {
+            AppError::conflict("name_taken", Some("name"), "a category with this name exists")
+        }
+        (ViolationKind::ForeignKey, "products_category_id_fkey") => {
+            AppError::invalid("category_id", "unknown_category", "no category has this id")
+        }
+        (ViolationKind::Unique, "coupons_code_key") => {
+            AppError::conflict("code_taken", Some("code"), "a coupon with this code exists")
+        }
+        (ViolationKind::Check, "coupons_redemptions_within_max") => AppError::conflict(
+            "max_redemptions_below_used",
+            Some("max_redemptions"),
+            "more orders already redeemed this coupon",
+        ),
+        (ViolationKind::Check, "coupons_percentage_at_most_100") => {
+            AppError::invalid("value", "out_of_range", "a percentage is at most 100")
+        }
+        (ViolationKind::Check, "coupons_window_ordered") => {
+            AppError::invalid("valid_until", "out_of_range", "must be after valid_from")
+        }
+        (ViolationKind::Unique, "coupon_redemptions_once_per_client") => AppError::conflict(
+            "coupon_already_used",
+            Some("coupon_code"),
+            "this client already used this coupon, which is valid once per client",
+        ),
+        (ViolationKind::ForeignKey, "orders_client_id_fkey" | "coupon_redemptions_client_id_fkey") => {
+            AppError::conflict("client_in_use", None, "the client has orders; deactivate the client instead")
         }
         (ViolationKind::Check, "clients_b2b_requires_company") => {
             AppError::invalid("company_id", "required_for_b2b", "b2b clients need a company")

@@ -2,6 +2,7 @@
 
 use super::AppError;
 use crate::domain::free_form::FieldIssue;
+use crate::domain::money::Money;
 use std::borrow::Cow;
 use validator::{Validate, ValidationError, ValidationErrors, ValidationErrorsKind};
 
@@ -42,6 +43,7 @@ fn to_issue(path: &str, error: &ValidationError) -> FieldIssue {
         "phone" => "invalid_phone",
         "blank" => "blank",
         "too_many" => "too_many",
+        "slug" => "invalid_slug",
         _ => "invalid",
     };
     FieldIssue::new(path, code, message)
@@ -80,6 +82,53 @@ pub fn not_blank(value: &str) -> Result<(), ValidationError> {
     }
 }
 
+/// URL slugs: lowercase letters and digits in words joined by single dashes.
+pub fn slug(value: &str) -> Result<(), ValidationError> {
+    let shaped = !value.is_empty()
+        && value
+            .split('-')
+            .all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+    if shaped {
+        Ok(())
+    } else {
+        Err(ValidationError::new("slug").with_message("must be lowercase words of a-z and 0-9 joined by dashes".into()))
+    }
+}
+
+/// The slug a name gives when none is sent: `"Dovetail Kit (2)"` → `"dovetail-kit-2"`.
+pub fn slugify(name: &str) -> String {
+    let mut slug = String::with_capacity(name.len());
+    for ch in name.chars().flat_map(char::to_lowercase) {
+        if ch.is_ascii_alphanumeric() {
+            slug.push(ch);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').chars().take(100).collect::<String>().trim_end_matches('-').to_string()
+}
+
+/// Largest price or fixed amount the shop handles.
+pub const MAX_PRICE: Money = Money::from_cents_const(100_000_000);
+
+/// Prices: more than zero, at most 1,000,000.00.
+pub fn price(value: &Money) -> Result<(), ValidationError> {
+    if value.is_zero() || *value > MAX_PRICE {
+        Err(ValidationError::new("range").with_message("must be more than 0 and at most 1000000.00".into()))
+    } else {
+        Ok(())
+    }
+}
+
+/// Amounts that may be zero (minimums), at most 1,000,000.00.
+pub fn amount(value: &Money) -> Result<(), ValidationError> {
+    if *value > MAX_PRICE {
+        Err(ValidationError::new("range").with_message("must be at most 1000000.00".into()))
+    } else {
+        Ok(())
+    }
+}
+
 /// For PATCH bodies: a present key (even `null`) becomes `Some(..)`, an absent key stays `None`
 /// through `#[serde(default)]`, so `null` can clear a nullable field.
 pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
@@ -99,6 +148,17 @@ mod tests {
         assert!(phone("+1 (555) 010-0200").is_ok());
         assert!(phone("12345").is_err());
         assert!(phone("555-CALL-NOW").is_err());
+    }
+
+    #[test]
+    fn slugs_are_checked_and_derived_from_names() {
+        assert!(slug("dovetail-kit-2").is_ok());
+        for bad in ["", "-a", "a-", "a--b", "A", "a b", "ñ"] {
+            assert!(slug(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(slugify("Dovetail Kit (2)"), "dovetail-kit-2");
+        assert_eq!(slugify("  ¡Olé!  "), "ol");
+        assert_eq!(slugify("!!!"), "");
     }
 
     #[test]

@@ -1,31 +1,5 @@
 //! Client enumerations and their textual forms (stored as TEXT with CHECK constraints).
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),* }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),* }
-            }
-
-            /// Parses the stored text; `None` means the database holds a value this build
-            /// does not know, which callers treat as corrupt data.
-            pub fn parse(text: &str) -> Option<Self> {
-                match text { $($text => Some($name::$variant),)* _ => None }
-            }
-        }
-    };
-}
-
 text_enum!(
     /// `b2c`: a person buying for themself; `b2b`: someone buying for a company (requires one).
     ClientKind { B2c => "b2c", B2b => "b2b" }

@@ -28,6 +28,17 @@ macro_rules! typed_id {
             }
         }
 
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Uuid)))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+
         impl From<Uuid> for $name {
             fn from(id: Uuid) -> Self {
                 Self(id)
@@ -36,4 +47,15 @@ macro_rules! typed_id {
     )*};
 }
 
-typed_id!(ClientId, CompanyId, InterestId, CommentId);
+typed_id!(
+    ClientId,
+    CompanyId,
+    InterestId,
+    CommentId,
+    CategoryId,
+    ProductId,
+    StockMovementId,
+    CouponId,
+    OrderId,
+    StatusChangeId,
+);

@@ -34,22 +34,55 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             if !json {
-                return Err(Problem::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "send the body as application/json",
-                )
-                .into());
+                return Err(unsupported_media_type());
             }
-            let bytes = body.await.map_err(|err| match err.as_error::<PayloadError>() {
-                Some(PayloadError::Overflow) => {
-                    Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the body is larger than allowed")
-                }
-                _ => Problem::new(StatusCode::BAD_REQUEST, "unreadable_body", "the body could not be read"),
-            })?;
+            let bytes = body.await.map_err(unreadable)?;
             parse_json(&bytes).map(JsonBody)
         })
     }
+}
+
+/// A JSON body that may be left out (no body and no content type) or sent as `null`:
+/// then `T::default()`.
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let declared = req.headers().contains_key(header::CONTENT_TYPE);
+        let json = is_json(req);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = body.await.map_err(unreadable)?;
+            if bytes.is_empty() && !declared {
+                return Ok(OptionalJsonBody(T::default()));
+            }
+            if !json {
+                return Err(unsupported_media_type());
+            }
+            if bytes.trim_ascii() == b"null" {
+                return Ok(OptionalJsonBody(T::default()));
+            }
+            parse_json(&bytes).map(OptionalJsonBody)
+        })
+    }
+}
+
+fn unsupported_media_type() -> ApiError {
+    Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as application/json")
+        .into()
+}
+
+fn unreadable(err: actix_web::Error) -> ApiError {
+    match err.as_error::<PayloadError>() {
+        Some(PayloadError::Overflow) => {
+            Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the body is larger than allowed")
+        }
+        _ => Problem::new(StatusCode::BAD_REQUEST, "unreadable_body", "the body could not be read"),
+    }
+    .into()
 }
 
 /// Deserializes with the path of a failing field (`items[2].quantity`) kept for the message.

@@ -67,6 +67,11 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub current_version: Option<i32>,
+    /// Machine-readable facts about a conflict (409 only), e.g. `{"product_id": "…",
+    /// "requested": 3, "available": 1}` or `{"status": "shipped", "allowed": ["delivered"]}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, nullable = false)]
+    pub details: Option<serde_json::Value>,
 }
 
 impl Problem {
@@ -80,6 +85,7 @@ impl Problem {
             code,
             errors: Vec::new(),
             current_version: None,
+            details: None,
         }
     }
 
@@ -135,11 +141,12 @@ impl From<AppError> for ApiError {
                 format!("{resource} {id} does not exist"),
             ),
             AppError::Validation(issues) => Problem::invalid(issues),
-            AppError::Conflict { code, message, field } => {
+            AppError::Conflict { code, message, field, details } => {
                 let mut problem = Problem::new(StatusCode::CONFLICT, code, message.clone());
                 if let Some(field) = field {
-                    problem.errors.push(FieldError { field: field.into(), code: code.into(), message });
+                    problem.errors.push(FieldError { field, code: code.into(), message });
                 }
+                problem.details = details.map(|details| *details);
                 problem
             }
             AppError::PreconditionFailed { current_version } => {

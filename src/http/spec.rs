@@ -90,6 +90,9 @@ fn forbid_nul_in_text(node: &mut Value) {
         (name = "client info", description = "The client's MongoDB document: comments, preferences, attributes"),
         (name = "companies", description = "B2B companies"),
         (name = "interests", description = "Interests clients can have"),
+        (name = "catalog", description = "Categories, products and stock movements"),
+        (name = "coupons", description = "Discount codes for orders"),
+        (name = "orders", description = "Orders, their status machine and the complete order view"),
         (name = "stats", description = "Statistics computed by both databases"),
         (name = "health", description = "Liveness and readiness"),
     )

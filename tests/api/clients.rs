@@ -293,25 +293,7 @@ async fn with_mongodb_down_the_view_is_degraded_and_creation_leaves_nothing_behi
     assert_eq!(send(&app, get("/api/v1/clients")).await.body["items"], json!([]), "the PostgreSQL row was rolled back");
 
     // A client that exists only in PostgreSQL (as if its document write had been lost).
-    let id = ClientId::new();
-    ctx.state
-        .db
-        .run(move |conn| {
-            let new = hybrid_crm::store::pg::models::NewClient {
-                id: id.0,
-                name: "Only PG",
-                email: "only@example.com",
-                phone: None,
-                kind: "b2c",
-                company_id: None,
-                plan: "basic",
-                plan_status: "active",
-                active: true,
-            };
-            hybrid_crm::store::pg::clients::insert(conn, &new, &[]).map(|_| ()).map_err(hybrid_crm::app::AppError::from)
-        })
-        .await
-        .expect("insert");
+    let id = ctx.insert_client_without_document("Only PG", "only@example.com").await;
 
     let started = std::time::Instant::now();
     let view = send(&app, get(&format!("/api/v1/clients/{id}/view"))).await;

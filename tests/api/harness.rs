@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use diesel_migrations::MigrationHarness;
 use hybrid_crm::app::AppState;
 use hybrid_crm::config::{LogFormat, Settings};
+use hybrid_crm::domain::ids::ClientId;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -130,6 +131,32 @@ impl TestContext {
             state.info.ensure_indexes().await.expect("indexes");
         }
         TestContext { state, pg_database, mongo_database }
+    }
+
+    /// Writes a client to PostgreSQL only, as if its document write had been lost.
+    pub async fn insert_client_without_document(&self, name: &'static str, email: &'static str) -> ClientId {
+        let id = ClientId::new();
+        self.state
+            .db
+            .run(move |conn| {
+                let new = hybrid_crm::store::pg::models::NewClient {
+                    id: id.0,
+                    name,
+                    email,
+                    phone: None,
+                    kind: "b2c",
+                    company_id: None,
+                    plan: "basic",
+                    plan_status: "active",
+                    active: true,
+                };
+                hybrid_crm::store::pg::clients::insert(conn, &new, &[])
+                    .map(|_| ())
+                    .map_err(hybrid_crm::app::AppError::from)
+            })
+            .await
+            .expect("insert client");
+        id
     }
 
     pub fn data(&self) -> web::Data<AppState> {

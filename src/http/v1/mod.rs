@@ -1,9 +1,12 @@
 //! Version 1 of the API, mounted under `/api/v1`.
 
+pub mod catalog;
 pub mod clients;
 pub mod companies;
+pub mod coupons;
 pub mod info;
 pub mod interests;
+pub mod orders;
 pub mod stats;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -35,5 +38,28 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(info::get_attributes)
         .service(info::replace_attributes)
         .service(info::merge_attributes)
-        .service(stats::client_stats);
+        .service(stats::client_stats)
+        .service(catalog::create_category)
+        .service(catalog::list_categories)
+        .service(catalog::get_category)
+        .service(catalog::update_category)
+        .service(catalog::delete_category)
+        .service(catalog::create_product)
+        .service(catalog::list_products)
+        .service(catalog::get_product)
+        .service(catalog::update_product)
+        .service(catalog::delete_product)
+        .service(catalog::record_movement)
+        .service(catalog::list_movements)
+        .service(coupons::create_coupon)
+        .service(coupons::list_coupons)
+        .service(coupons::get_coupon)
+        .service(coupons::update_coupon)
+        .service(coupons::delete_coupon)
+        .service(orders::place_order)
+        .service(orders::list_orders)
+        .service(orders::get_order)
+        .service(orders::order_view)
+        .service(orders::change_order_status)
+        .service(orders::cancel_order);
 }

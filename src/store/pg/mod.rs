@@ -1,10 +1,12 @@
 //! diesel on PostgreSQL: the pool, the one helper that runs diesel off the async workers,
 //! embedded migrations and the repository functions per table.
 
+pub mod catalog;
 pub mod clients;
 pub mod companies;
 pub mod interests;
 pub mod models;
+pub mod orders;
 pub mod schema;
 pub mod seed;
 

@@ -46,8 +46,139 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    categories (id) {
+        id -> Uuid,
+        name -> Text,
+        slug -> Text,
+        description -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    products (id) {
+        id -> Uuid,
+        category_id -> Nullable<Uuid>,
+        name -> Text,
+        slug -> Text,
+        description -> Nullable<Text>,
+        price -> Numeric,
+        stock -> Int4,
+        reorder_point -> Int4,
+        active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    stock_movements (id) {
+        id -> Uuid,
+        product_id -> Uuid,
+        kind -> Text,
+        quantity -> Int4,
+        delta -> Int4,
+        resulting_stock -> Int4,
+        reason -> Text,
+        order_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    coupons (id) {
+        id -> Uuid,
+        code -> Text,
+        description -> Nullable<Text>,
+        kind -> Text,
+        value -> Numeric,
+        valid_from -> Nullable<Timestamptz>,
+        valid_until -> Nullable<Timestamptz>,
+        min_order_amount -> Numeric,
+        max_redemptions -> Nullable<Int4>,
+        redemptions -> Int4,
+        once_per_client -> Bool,
+        active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        status -> Text,
+        shipping_address -> Text,
+        payment_method -> Text,
+        coupon_id -> Nullable<Uuid>,
+        coupon_code -> Nullable<Text>,
+        subtotal -> Numeric,
+        discount -> Numeric,
+        total -> Numeric,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    order_items (order_id, product_id) {
+        order_id -> Uuid,
+        product_id -> Uuid,
+        product_name -> Text,
+        product_slug -> Text,
+        unit_price -> Numeric,
+        quantity -> Int4,
+        line_total -> Numeric,
+    }
+}
+
+diesel::table! {
+    order_status_history (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        note -> Nullable<Text>,
+        changed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    coupon_redemptions (order_id) {
+        order_id -> Uuid,
+        coupon_id -> Uuid,
+        client_id -> Uuid,
+        once_per_client -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(client_interests -> clients (client_id));
 diesel::joinable!(client_interests -> interests (interest_id));
 diesel::joinable!(clients -> companies (company_id));
+diesel::joinable!(products -> categories (category_id));
+diesel::joinable!(stock_movements -> products (product_id));
+diesel::joinable!(orders -> clients (client_id));
+diesel::joinable!(orders -> coupons (coupon_id));
+diesel::joinable!(order_items -> orders (order_id));
+diesel::joinable!(order_items -> products (product_id));
+diesel::joinable!(order_status_history -> orders (order_id));
 
-diesel::allow_tables_to_appear_in_same_query!(client_interests, clients, companies, interests);
+diesel::allow_tables_to_appear_in_same_query!(
+    categories,
+    client_interests,
+    clients,
+    companies,
+    coupon_redemptions,
+    coupons,
+    interests,
+    order_items,
+    order_status_history,
+    orders,
+    products,
+    stock_movements,
+);

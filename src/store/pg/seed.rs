@@ -5,9 +5,14 @@ use super::schema::{client_interests, clients, companies, interests};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-/// Empties every table of the foundation schema.
+/// Empties every table.
 pub fn reset(conn: &mut PgConnection) -> QueryResult<()> {
-    diesel::sql_query("TRUNCATE client_interests, clients, companies, interests").execute(conn)?;
+    diesel::sql_query(
+        "TRUNCATE coupon_redemptions, order_status_history, \
+         order_items, stock_movements, orders, coupons, products, categories, client_interests, clients, \
+         companies, interests",
+    )
+    .execute(conn)?;
     Ok(())
 }
 
