@@ -144,6 +144,98 @@ folders = [
         request("Attributes with a dotted key", "PATCH", "/api/v1/clients/{{clientId}}/attributes", status(422) + PROBLEM + code("validation_failed"),
             {"a.b": 1}),
     ]),
+    ("Catalog", [
+        request("Create category (slug derived from the name)", "POST", "/api/v1/categories", status(201) + save("categoryId") + [
+            "pm.test('slug derived', () => pm.expect(pm.response.json().slug).to.eql('postman-kits-' + pm.collectionVariables.get('runId')));"],
+            {"name": f"Postman Kits {R}"}),
+        request("Create category with a taken name", "POST", "/api/v1/categories", status(409) + PROBLEM + code("name_taken"),
+            {"name": f"POSTMAN KITS {R}", "slug": f"other-{R}"}),
+        request("List categories", "GET", "/api/v1/categories?q=postman", status(200) + [
+            "pm.test('finds the category', () => pm.expect(pm.response.json().items.map(c => c.id)).to.include(pm.collectionVariables.get('categoryId')));"]),
+        request("Get category", "GET", "/api/v1/categories/{{categoryId}}", status(200)),
+        request("Update category", "PATCH", "/api/v1/categories/{{categoryId}}", status(200) + [
+            "pm.test('description set', () => pm.expect(pm.response.json().description).to.eql('Kits for the Postman run'));"],
+            {"description": "Kits for the Postman run"}),
+        request("Create product", "POST", "/api/v1/products", status(201) + save("productId") + [
+            "pm.test('money is a decimal string', () => pm.expect(pm.response.json().price).to.eql('24.90'));",
+            "pm.test('stock status derived', () => pm.expect(pm.response.json().stock_status).to.eql('optimal'));"],
+            {"name": f"Postman Dovetail Kit {R}", "price": "24.90", "stock": 10, "reorder_point": 2, "category_id": "{{categoryId}}"}),
+        request("Create product with a float price", "POST", "/api/v1/products", status(422) + PROBLEM + [
+            "pm.test('names price', () => pm.expect(pm.response.json().errors.map(e => e.field)).to.eql(['price']));"],
+            {"name": "Float", "price": 19.99}),
+        request("List products (filtered, sorted)", "GET", "/api/v1/products?category_id={{categoryId}}&sort=-price&limit=10", status(200) + [
+            "pm.test('finds the product', () => pm.expect(pm.response.json().items.map(p => p.id)).to.include(pm.collectionVariables.get('productId')));"]),
+        request("Get product", "GET", "/api/v1/products/{{productId}}", status(200) + [
+            "pm.test('stock', () => pm.expect(pm.response.json().stock).to.eql(10));"]),
+        request("Update product", "PATCH", "/api/v1/products/{{productId}}", status(200) + [
+            "pm.test('critical at the reorder point', () => pm.expect(pm.response.json().stock_status).to.eql('critical'));"],
+            {"reorder_point": 10}),
+        request("Stock movement in", "POST", "/api/v1/products/{{productId}}/stock-movements", status(201) + [
+            "pm.test('resulting stock', () => pm.expect(pm.response.json().resulting_stock).to.eql(15));"],
+            {"kind": "in", "quantity": 5, "reason": "supplier delivery"}),
+        request("Stock movement out beyond the stock", "POST", "/api/v1/products/{{productId}}/stock-movements", status(409) + PROBLEM + code("insufficient_stock"),
+            {"kind": "out", "quantity": 16, "reason": "breakage"}),
+        request("List stock movements", "GET", "/api/v1/products/{{productId}}/stock-movements", status(200) + [
+            "pm.test('newest first, initial stock last', () => { const items = pm.response.json().items; pm.expect(items[0].kind).to.eql('in'); pm.expect(items[items.length - 1].reason).to.eql('initial stock'); });"]),
+        request("Create throwaway product", "POST", "/api/v1/products", status(201) + save("throwawayProductId"),
+            {"name": f"Postman Throwaway {R}", "price": "1.00"}),
+        request("Delete product", "DELETE", "/api/v1/products/{{throwawayProductId}}", status(204)),
+        request("Delete category in use", "DELETE", "/api/v1/categories/{{categoryId}}", status(409) + PROBLEM + code("category_in_use")),
+        request("Create throwaway category", "POST", "/api/v1/categories", status(201) + save("throwawayCategoryId"),
+            {"name": f"Postman Throwaway {R}"}),
+        request("Delete category", "DELETE", "/api/v1/categories/{{throwawayCategoryId}}", status(204)),
+    ]),
+    ("Coupons", [
+        request("Create coupon", "POST", "/api/v1/coupons", status(201) + save("couponId") + [
+            "pm.test('no redemptions yet', () => pm.expect(pm.response.json().redemptions).to.eql(0));"],
+            {"code": f"PM{R}", "kind": "percentage", "value": "10", "max_redemptions": 100, "once_per_client": True}),
+        request("Create coupon with a taken code (any case)", "POST", "/api/v1/coupons", status(409) + PROBLEM + code("code_taken"),
+            {"code": f"pm{R}", "kind": "fixed_amount", "value": "5"}),
+        request("List coupons", "GET", "/api/v1/coupons?q=pm", status(200) + [
+            "pm.test('a page', () => pm.expect(pm.response.json().items).to.be.an('array'));"]),
+        request("Get coupon", "GET", "/api/v1/coupons/{{couponId}}", status(200)),
+        request("Update coupon", "PATCH", "/api/v1/coupons/{{couponId}}", status(200) + [
+            "pm.test('description set', () => pm.expect(pm.response.json().description).to.eql('Postman run'));"],
+            {"description": "Postman run"}),
+        request("Create throwaway coupon", "POST", "/api/v1/coupons", status(201) + save("throwawayCouponId"),
+            {"code": f"TMP{R}", "kind": "fixed_amount", "value": "1"}),
+        request("Delete coupon", "DELETE", "/api/v1/coupons/{{throwawayCouponId}}", status(204)),
+    ]),
+    ("Orders", [
+        request("Create ordering client", "POST", "/api/v1/clients", status(201) + save("orderClientId"),
+            {"name": "Postman Buyer", "email": f"buyer.{R}@example.com", "kind": "b2c", "preferences": {"language": "pt-BR"}}),
+        request("Place order with a coupon", "POST", "/api/v1/orders", status(201) + save("orderId") + [
+            "pm.test('exact totals', () => { const b = pm.response.json(); pm.expect([b.subtotal, b.discount, b.total]).to.eql(['49.80', '4.98', '44.82']); });",
+            "pm.test('pending', () => pm.expect(pm.response.json().status).to.eql('pending'));"],
+            {"client_id": "{{orderClientId}}", "items": [{"product_id": "{{productId}}", "quantity": 2}],
+             "shipping_address": "1 Test Street", "payment_method": "card", "coupon_code": f"pm{R}"}),
+        request("Place order beyond the stock", "POST", "/api/v1/orders", status(409) + PROBLEM + code("insufficient_stock") + [
+            "pm.test('names what is available', () => pm.expect(pm.response.json().details.available).to.eql(13));"],
+            {"client_id": "{{orderClientId}}", "items": [{"product_id": "{{productId}}", "quantity": 99}],
+             "shipping_address": "1 Test Street", "payment_method": "card"}),
+        request("List orders of a client", "GET", "/api/v1/orders?client_id={{orderClientId}}", status(200) + [
+            "pm.test('finds the order', () => pm.expect(pm.response.json().items.map(o => o.id)).to.eql([pm.collectionVariables.get('orderId')]));"]),
+        request("Get order", "GET", "/api/v1/orders/{{orderId}}", status(200) + [
+            "pm.test('price snapshot', () => pm.expect(pm.response.json().items[0].unit_price).to.eql('24.90'));"]),
+        request("Complete order view", "GET", "/api/v1/orders/{{orderId}}/view", status(200) + [
+            "pm.test('merged from both stores', () => { const b = pm.response.json(); pm.expect(b.client.id).to.eql(pm.collectionVariables.get('orderClientId')); pm.expect(b.client_preferences.language).to.eql('pt-BR'); pm.expect(b.degraded).to.eql(null); });"]),
+        request("Confirm order", "POST", "/api/v1/orders/{{orderId}}/status", status(200) + [
+            "pm.test('confirmed', () => pm.expect(pm.response.json().status).to.eql('confirmed'));"],
+            {"status": "confirmed", "note": "paid by card"}),
+        request("Invalid transition", "POST", "/api/v1/orders/{{orderId}}/status", status(409) + PROBLEM + code("invalid_transition") + [
+            "pm.test('lists the allowed ones', () => pm.expect(pm.response.json().details.allowed).to.eql(['processing', 'cancelled']));"],
+            {"status": "delivered"}),
+        request("Cancel order", "POST", "/api/v1/orders/{{orderId}}/cancel", status(200) + [
+            "pm.test('cancelled with history', () => { const b = pm.response.json(); pm.expect(b.status).to.eql('cancelled'); pm.expect(b.status_history.length).to.eql(3); });"],
+            {"note": "changed their mind"}),
+        request("Stock is back after the cancellation", "GET", "/api/v1/products/{{productId}}", status(200) + [
+            "pm.test('stock restored', () => pm.expect(pm.response.json().stock).to.eql(15));"]),
+        request("Delete a product that was ordered", "DELETE", "/api/v1/products/{{productId}}", status(409) + PROBLEM + code("product_in_use")),
+        request("Delete a coupon that was used", "DELETE", "/api/v1/coupons/{{couponId}}", status(409) + PROBLEM + code("coupon_in_use")),
+        request("Delete a client with orders", "DELETE", "/api/v1/clients/{{orderClientId}}", status(409) + PROBLEM + code("client_in_use")),
+        request("Deactivate the ordering client instead", "PATCH", "/api/v1/clients/{{orderClientId}}", status(200) + [
+            "pm.test('inactive', () => pm.expect(pm.response.json().active).to.eql(false));"], {"active": False}),
+    ]),
     ("Stats and errors", [
         request("Client stats", "GET", "/api/v1/stats/clients", status(200) + [
             "pm.test('combined', () => { const b = pm.response.json(); pm.expect(b.total_clients).to.be.above(0); pm.expect(b.documents.info_coverage_percent).to.be.within(0, 100); });"]),

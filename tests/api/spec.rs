@@ -39,3 +39,36 @@ fn free_form_schemas_forbid_operator_and_dotted_keys() {
     assert_eq!(pattern, r"^[^$.\u0000][^.\u0000]{0,99}$");
     assert_eq!(spec["components"]["schemas"]["Preferences"]["propertyNames"]["pattern"], pattern);
 }
+
+#[test]
+fn the_postman_collection_calls_every_operation_of_the_spec() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("postman/hybrid-crm.postman_collection.json");
+    let collection: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("collection")).expect("collection is JSON");
+    // (method, path segments) of every request; `{{variable}}` segments match any path parameter.
+    let mut requests = Vec::new();
+    for folder in collection["item"].as_array().expect("folders") {
+        for item in folder["item"].as_array().expect("requests") {
+            let method = item["request"]["method"].as_str().expect("method").to_ascii_lowercase();
+            let segments: Vec<String> = item["request"]["url"]["path"]
+                .as_array()
+                .expect("path")
+                .iter()
+                .map(|s| s.as_str().unwrap_or("").to_string())
+                .collect();
+            requests.push((method, segments));
+        }
+    }
+    let spec = hybrid_crm::http::openapi();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        let wanted: Vec<&str> = path.trim_matches('/').split('/').collect();
+        for method in item.as_object().expect("path item").keys() {
+            let covered = requests.iter().any(|(m, segments)| {
+                m == method
+                    && segments.iter().filter(|s| !s.is_empty()).count() == wanted.len()
+                    && segments.iter().zip(&wanted).all(|(s, w)| s == w || (w.starts_with('{') && s.starts_with("{{")))
+            });
+            assert!(covered, "the Postman collection never calls {} {path}", method.to_uppercase());
+        }
+    }
+}
