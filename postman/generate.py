@@ -236,6 +236,53 @@ folders = [
         request("Deactivate the ordering client instead", "PATCH", "/api/v1/clients/{{orderClientId}}", status(200) + [
             "pm.test('inactive', () => pm.expect(pm.response.json().active).to.eql(false));"], {"active": False}),
     ]),
+    ("Workshops and enrollments", [
+        request("Create workshop", "POST", "/api/v1/workshops", status(201) + save("workshopId") + [
+            "pm.test('all seats free', () => pm.expect(pm.response.json().seats_available).to.eql(2));"],
+            {"name": f"Postman Dovetails {R}", "category_id": "{{interestId}}", "starts_at": "2099-06-01T15:00:00Z",
+             "duration_minutes": 180, "modality": "in_person", "location": "12 Mill Lane", "price": "80.00", "capacity": 2}),
+        request("Create online workshop without a link", "POST", "/api/v1/workshops", status(422) + PROBLEM + [
+            "pm.test('names link', () => pm.expect(pm.response.json().errors.map(e => e.field)).to.eql(['link']));"],
+            {"name": f"Postman Online {R}", "category_id": "{{interestId}}", "starts_at": "2099-06-01T15:00:00Z",
+             "duration_minutes": 60, "modality": "online", "price": "10.00", "capacity": 10}),
+        request("List upcoming workshops with seats", "GET", "/api/v1/workshops?category_id={{interestId}}&upcoming=true&has_seats=true", status(200) + [
+            "pm.test('finds the workshop', () => pm.expect(pm.response.json().items.map(w => w.id)).to.include(pm.collectionVariables.get('workshopId')));"]),
+        request("Get workshop", "GET", "/api/v1/workshops/{{workshopId}}", status(200)),
+        request("Update workshop", "PATCH", "/api/v1/workshops/{{workshopId}}", status(200) + [
+            "pm.test('duration changed', () => pm.expect(pm.response.json().duration_minutes).to.eql(240));"], {"duration_minutes": 240}),
+        request("Create enrolling client", "POST", "/api/v1/clients", status(201) + save("enrollClientId"),
+            {"name": "Postman Learner", "email": f"learner.{R}@example.com", "kind": "b2c"}),
+        request("Enroll", "POST", "/api/v1/workshops/{{workshopId}}/enrollments", status(201) + save("enrollmentId") + [
+            "pm.test('pending payment', () => pm.expect(pm.response.json().status).to.eql('pending_payment'));"],
+            {"client_id": "{{enrollClientId}}"}),
+        request("Enroll twice", "POST", "/api/v1/workshops/{{workshopId}}/enrollments", status(409) + PROBLEM + code("already_enrolled"),
+            {"client_id": "{{enrollClientId}}"}),
+        request("Pay part of the enrollment", "POST", "/api/v1/enrollments/{{enrollmentId}}/payments", status(201) + [
+            "pm.test('partially paid', () => { const b = pm.response.json(); pm.expect(b.status).to.eql('partially_paid'); pm.expect(b.balance).to.eql('50.00'); });"],
+            {"amount": "30.00", "method": "cash"}),
+        request("Overpay", "POST", "/api/v1/enrollments/{{enrollmentId}}/payments", status(409) + PROBLEM + code("overpayment") + [
+            "pm.test('says the balance', () => pm.expect(pm.response.json().details.balance).to.eql('50.00'));"],
+            {"amount": "60.00", "method": "card"}),
+        request("List payments", "GET", "/api/v1/enrollments/{{enrollmentId}}/payments", status(200) + [
+            "pm.test('one payment', () => pm.expect(pm.response.json().length).to.eql(1));"]),
+        request("Debtors list", "GET", "/api/v1/enrollments?unpaid=true&workshop_id={{workshopId}}", status(200) + [
+            "pm.test('lists the enrollment', () => pm.expect(pm.response.json().items.map(e => e.id)).to.eql([pm.collectionVariables.get('enrollmentId')]));"]),
+        request("Get enrollment", "GET", "/api/v1/enrollments/{{enrollmentId}}", status(200)),
+        request("Client view shows the enrollment", "GET", "/api/v1/clients/{{enrollClientId}}/view", status(200) + [
+            "pm.test('upcoming and unpaid', () => { const a = pm.response.json().activity; pm.expect(a.upcoming_workshops[0].workshop_id).to.eql(pm.collectionVariables.get('workshopId')); pm.expect(a.unpaid_enrollments[0].balance).to.eql('50.00'); });"]),
+        request("Cancel enrollment", "POST", "/api/v1/enrollments/{{enrollmentId}}/cancel", status(200) + [
+            "pm.test('cancelled', () => pm.expect(pm.response.json().status).to.eql('cancelled'));"]),
+        request("Cancel enrollment again", "POST", "/api/v1/enrollments/{{enrollmentId}}/cancel", status(409) + PROBLEM + code("already_cancelled")),
+        request("Seat is free again", "GET", "/api/v1/workshops/{{workshopId}}", status(200) + [
+            "pm.test('released', () => pm.expect(pm.response.json().seats_available).to.eql(2));"]),
+        request("Delete a workshop with enrollments", "DELETE", "/api/v1/workshops/{{workshopId}}", status(409) + PROBLEM + code("workshop_in_use")),
+        request("Deactivate workshop", "PATCH", "/api/v1/workshops/{{workshopId}}", status(200), {"active": False}),
+        request("Deactivate the enrolling client", "PATCH", "/api/v1/clients/{{enrollClientId}}", status(200), {"active": False}),
+        request("Create throwaway workshop", "POST", "/api/v1/workshops", status(201) + save("throwawayWorkshopId"),
+            {"name": f"Postman Throwaway {R}", "category_id": "{{interestId}}", "starts_at": "2099-06-01T15:00:00Z",
+             "duration_minutes": 60, "modality": "online", "link": "https://meet.example.com/x", "price": "5.00", "capacity": 5}),
+        request("Delete workshop", "DELETE", "/api/v1/workshops/{{throwawayWorkshopId}}", status(204)),
+    ]),
     ("Stats and errors", [
         request("Client stats", "GET", "/api/v1/stats/clients", status(200) + [
             "pm.test('combined', () => { const b = pm.response.json(); pm.expect(b.total_clients).to.be.above(0); pm.expect(b.documents.info_coverage_percent).to.be.within(0, 100); });"]),
@@ -246,7 +293,7 @@ folders = [
     ("Clean-up", [
         request("Delete client", "DELETE", "/api/v1/clients/{{clientId}}", status(204)),
         request("Deleted client is gone", "GET", "/api/v1/clients/{{clientId}}", status(404) + PROBLEM + code("client_not_found")),
-        request("Delete interest", "DELETE", "/api/v1/interests/{{interestId}}", status(204)),
+        request("Delete an interest workshops use", "DELETE", "/api/v1/interests/{{interestId}}", status(409) + PROBLEM + code("interest_in_use")),
         request("Delete company", "DELETE", "/api/v1/companies/{{companyId}}", status(204)),
     ]),
 ]

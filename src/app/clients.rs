@@ -333,10 +333,13 @@ pub async fn delete(state: &AppState, id: ClientId) -> AppResult<()> {
 
 /// The complete client view: both stores queried concurrently, then merged.
 pub async fn view(state: &AppState, id: ClientId) -> AppResult<ClientView> {
-    let pg = state.db.run(move |conn| Ok::<_, AppError>(repo::view_parts(conn, id.0)?));
+    let pg = state.db.run(move |conn| match repo::view_parts(conn, id.0)? {
+        Some(parts) => Ok(Some((parts, super::workshops::activity(conn, id)?))),
+        None => Ok::<_, AppError>(None),
+    });
     let mongo = state.info.get(id, Some(VIEW_COMMENTS));
     let (pg, mongo) = tokio::join!(pg, mongo);
-    let Some((row, company, interests)) = pg? else {
+    let Some(((row, company, interests), activity)) = pg? else {
         return Err(AppError::not_found("client", id));
     };
     let interest_ids = interests.iter().map(|interest| interest.id).collect();
@@ -349,7 +352,8 @@ pub async fn view(state: &AppState, id: ClientId) -> AppResult<ClientView> {
             InfoLookup::Unavailable(super::degraded_reason(&err))
         }
     };
-    Ok(merge_view(client, company.map(Into::into), interests.into_iter().map(Into::into).collect(), lookup))
+    let interests = interests.into_iter().map(Into::into).collect();
+    Ok(merge_view(client, company.map(Into::into), interests, activity, lookup))
 }
 
 /// 404 unless the client exists (for the document endpoints, whose data lives in MongoDB).

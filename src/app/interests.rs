@@ -98,7 +98,7 @@ pub async fn delete(state: &AppState, id: InterestId) -> AppResult<()> {
             Ok(true) => Ok(()),
             Ok(false) => Err(AppError::not_found("interest", id)),
             Err(err) if matches!(violated_constraint(&err), Some((ViolationKind::ForeignKey, _))) => {
-                Err(AppError::conflict("interest_in_use", None, "clients still have this interest"))
+                Err(AppError::conflict("interest_in_use", None, "clients or workshops still use this interest"))
             }
             Err(err) => Err(err.into()),
         })

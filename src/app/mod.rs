@@ -13,6 +13,7 @@ pub mod reconcile;
 pub mod seed;
 pub mod stats;
 pub mod validation;
+pub mod workshops;
 
 use crate::config::Settings;
 use crate::domain::free_form::FieldIssue;
@@ -166,6 +167,26 @@ fn constraint_error(kind: ViolationKind, constraint: &str) -> Option<AppError> {
         (ViolationKind::ForeignKey, "orders_client_id_fkey" | "coupon_redemptions_client_id_fkey") => {
             AppError::conflict("client_in_use", None, "the client has orders; deactivate the client instead")
         }
+        (ViolationKind::Check, "products_stock_within_limit") => AppError::conflict(
+            "stock_limit",
+            None,
+            format!("a product's stock cannot exceed {} units", crate::domain::catalog::MAX_STOCK),
+        ),
+        (ViolationKind::Unique, "workshops_name_key") => {
+            AppError::conflict("name_taken", Some("name"), "a workshop with this name exists")
+        }
+        (ViolationKind::ForeignKey, "workshops_category_id_fkey") => {
+            AppError::invalid("category_id", "unknown_category", "no interest has this id")
+        }
+        (ViolationKind::Check, "workshops_seats_within_capacity") => AppError::conflict(
+            "capacity_below_seats_taken",
+            Some("capacity"),
+            "more seats are already taken than this capacity",
+        ),
+        (ViolationKind::Check, "workshops_place_matches_modality") => {
+            AppError::invalid("location", "required", "in_person workshops need a location, online workshops a link")
+        }
+        (ViolationKind::Unique, "enrollments_one_per_client") => workshops::already_enrolled(),
         (ViolationKind::Check, "clients_b2b_requires_company") => {
             AppError::invalid("company_id", "required_for_b2b", "b2b clients need a company")
         }

@@ -58,4 +58,7 @@ typed_id!(
     CouponId,
     OrderId,
     StatusChangeId,
+    WorkshopId,
+    EnrollmentId,
+    PaymentId,
 );

@@ -39,3 +39,4 @@ pub mod money;
 pub mod orders;
 pub mod page;
 pub mod view;
+pub mod workshops;

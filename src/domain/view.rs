@@ -3,6 +3,7 @@
 
 use crate::domain::client::{Client, Company, Interest};
 use crate::domain::ids::CommentId;
+use crate::domain::workshops::ClientActivity;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
@@ -48,18 +49,26 @@ pub struct ClientView {
     pub client: Client,
     pub company: Option<Company>,
     pub interests: Vec<Interest>,
+    /// Orders and enrollments at a glance (PostgreSQL).
+    pub activity: ClientActivity,
     pub info: Option<ClientInfo>,
     pub degraded: Option<Degraded>,
 }
 
 /// Merges the PostgreSQL part and the MongoDB lookup into one view.
-pub fn merge_view(client: Client, company: Option<Company>, interests: Vec<Interest>, info: InfoLookup) -> ClientView {
+pub fn merge_view(
+    client: Client,
+    company: Option<Company>,
+    interests: Vec<Interest>,
+    activity: ClientActivity,
+    info: InfoLookup,
+) -> ClientView {
     let (info, degraded) = match info {
         InfoLookup::Found(info) => (Some(info), None),
         InfoLookup::Missing => (Some(ClientInfo::default()), None),
         InfoLookup::Unavailable(reason) => (None, Some(Degraded { missing: vec!["info"], reason })),
     };
-    ClientView { client, company, interests, info, degraded }
+    ClientView { client, company, interests, activity, info, degraded }
 }
 
 #[cfg(test)]
@@ -89,21 +98,22 @@ mod tests {
     #[test]
     fn a_found_document_is_merged_without_degradation() {
         let info = ClientInfo { tags: vec!["vip".into()], comments_count: 2, ..Default::default() };
-        let view = merge_view(client(), None, vec![], InfoLookup::Found(info.clone()));
+        let view = merge_view(client(), None, vec![], ClientActivity::default(), InfoLookup::Found(info.clone()));
         assert_eq!(view.info, Some(info));
         assert_eq!(view.degraded, None);
     }
 
     #[test]
     fn a_missing_document_reads_as_empty_info() {
-        let view = merge_view(client(), None, vec![], InfoLookup::Missing);
+        let view = merge_view(client(), None, vec![], ClientActivity::default(), InfoLookup::Missing);
         assert_eq!(view.info, Some(ClientInfo::default()));
         assert_eq!(view.degraded, None);
     }
 
     #[test]
     fn an_unavailable_store_degrades_the_view_and_names_what_is_missing() {
-        let view = merge_view(client(), None, vec![], InfoLookup::Unavailable("timeout".into()));
+        let view =
+            merge_view(client(), None, vec![], ClientActivity::default(), InfoLookup::Unavailable("timeout".into()));
         assert_eq!(view.info, None);
         let degraded = view.degraded.expect("view is degraded");
         assert_eq!(degraded.missing, vec!["info"]);

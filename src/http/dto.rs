@@ -4,6 +4,7 @@ use crate::app::stats::ClientStats;
 use crate::domain::client::{Client, ClientKind, Company, Interest, Plan, PlanStatus};
 use crate::domain::page::Page;
 use crate::domain::view::{ClientInfo, ClientView, Comment, Degraded};
+use crate::domain::workshops::ClientActivity;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -179,6 +180,8 @@ pub struct ClientViewResponse {
     pub client: ClientResponse,
     pub company: Option<CompanyResponse>,
     pub interests: Vec<InterestResponse>,
+    /// Order count, total spent, last order, upcoming workshops and unpaid enrollments.
+    pub activity: ClientActivity,
     /// `null` only when the view is degraded.
     pub info: Option<ClientInfoResponse>,
     /// `null` when both stores answered.
@@ -191,6 +194,7 @@ impl From<ClientView> for ClientViewResponse {
             client: view.client.into(),
             company: view.company.map(Into::into),
             interests: view.interests.into_iter().map(Into::into).collect(),
+            activity: view.activity,
             info: view.info.map(Into::into),
             degraded: view.degraded.map(Into::into),
         }

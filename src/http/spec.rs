@@ -93,6 +93,8 @@ fn forbid_nul_in_text(node: &mut Value) {
         (name = "catalog", description = "Categories, products and stock movements"),
         (name = "coupons", description = "Discount codes for orders"),
         (name = "orders", description = "Orders, their status machine and the complete order view"),
+        (name = "workshops", description = "Workshops with limited seats, and enrolling in them"),
+        (name = "enrollments", description = "Enrollments, their payments and the debtors list"),
         (name = "stats", description = "Statistics computed by both databases"),
         (name = "health", description = "Liveness and readiness"),
     )

@@ -88,6 +88,12 @@ async fn categories_and_products_have_full_crud_with_derived_slugs_and_stock_sta
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
     let none = send(&app, get("/api/v1/products?stock_status=optimal")).await;
     assert_eq!(none.body["items"], json!([]));
+    // Bands are computed without overflow at the largest reorder point.
+    let huge = json!({"name": "Huge", "price": "1", "stock": 1_000_000_000, "reorder_point": 1_000_000_000});
+    assert_eq!(post(&app, "/api/v1/products", huge).await.status, 201);
+    for band in ["low", "optimal"] {
+        assert_eq!(send(&app, get(&format!("/api/v1/products?stock_status={band}"))).await.status, 200);
+    }
 
     send(&app, crate::harness::delete(&format!("/api/v1/categories/{category_id}")))
         .await

@@ -9,6 +9,7 @@ mod info;
 mod reconcile;
 mod spec;
 mod stats_and_health;
+mod workshops;
 
 use actix_web::http::Method;
 use harness::{json, send, Reply};

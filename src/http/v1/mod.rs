@@ -8,6 +8,7 @@ pub mod info;
 pub mod interests;
 pub mod orders;
 pub mod stats;
+pub mod workshops;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -61,5 +62,16 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(orders::get_order)
         .service(orders::order_view)
         .service(orders::change_order_status)
-        .service(orders::cancel_order);
+        .service(orders::cancel_order)
+        .service(workshops::create_workshop)
+        .service(workshops::list_workshops)
+        .service(workshops::get_workshop)
+        .service(workshops::update_workshop)
+        .service(workshops::delete_workshop)
+        .service(workshops::enroll)
+        .service(workshops::list_enrollments)
+        .service(workshops::get_enrollment)
+        .service(workshops::cancel_enrollment)
+        .service(workshops::pay_enrollment)
+        .service(workshops::list_payments);
 }

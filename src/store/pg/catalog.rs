@@ -114,14 +114,17 @@ pub fn list_products(
     if let Some(active) = filter.active {
         query = query.filter(products::active.eq(active));
     }
-    // `low` is stock ≤ 1.5 × reorder point, written in integers as 2·stock ≤ 3·reorder point.
+    // `low` is stock ≤ 1.5 × reorder point, written in integers as 2·stock ≤ 3·reorder point
+    // (in bigint: 3 × a reorder point near the limit overflows an integer).
     query = match filter.stock {
         None => query,
         Some(StockBand::Critical) => query.filter(products::stock.le(products::reorder_point)),
         Some(StockBand::Low) => query
             .filter(products::stock.gt(products::reorder_point))
-            .filter(sql::<Bool>("2 * products.stock <= 3 * products.reorder_point")),
-        Some(StockBand::Optimal) => query.filter(sql::<Bool>("2 * products.stock > 3 * products.reorder_point")),
+            .filter(sql::<Bool>("2 * products.stock::bigint <= 3 * products.reorder_point::bigint")),
+        Some(StockBand::Optimal) => {
+            query.filter(sql::<Bool>("2 * products.stock::bigint > 3 * products.reorder_point::bigint"))
+        }
     };
     if let Some(text) = &filter.search {
         let pattern = super::like_pattern(text);

@@ -9,6 +9,7 @@ pub mod models;
 pub mod orders;
 pub mod schema;
 pub mod seed;
+pub mod workshops;
 
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};

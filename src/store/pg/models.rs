@@ -174,7 +174,8 @@ pub struct NewClientInterest {
 // --- Commerce: catalog, coupons, orders ---------------------------------------------------
 
 use super::schema::{
-    categories, coupon_redemptions, coupons, order_items, order_status_history, orders, products, stock_movements,
+    categories, coupon_redemptions, coupons, enrollment_payments, enrollments, order_items, order_status_history,
+    orders, products, stock_movements, workshops,
 };
 use crate::domain::money::Money;
 use rust_decimal::Decimal;
@@ -457,6 +458,124 @@ impl OrderRow {
             version: self.version,
             created_at: self.created_at,
             updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = workshops, check_for_backend(diesel::pg::Pg))]
+pub struct WorkshopRow {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub category_id: Uuid,
+    pub starts_at: DateTime<Utc>,
+    pub duration_minutes: i32,
+    pub modality: String,
+    pub location: Option<String>,
+    pub link: Option<String>,
+    pub price: Decimal,
+    pub capacity: i32,
+    pub seats_taken: i32,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = workshops)]
+pub struct WorkshopChangeset {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub category_id: Option<Uuid>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub duration_minutes: Option<i32>,
+    pub modality: Option<String>,
+    pub location: Option<Option<String>>,
+    pub link: Option<Option<String>>,
+    pub price: Option<Decimal>,
+    pub capacity: Option<i32>,
+    pub active: Option<bool>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = enrollments, check_for_backend(diesel::pg::Pg))]
+pub struct EnrollmentRow {
+    pub id: Uuid,
+    pub workshop_id: Uuid,
+    pub client_id: Uuid,
+    pub status: String,
+    pub price: Decimal,
+    pub amount_paid: Decimal,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = enrollment_payments, check_for_backend(diesel::pg::Pg))]
+pub struct PaymentRow {
+    pub id: Uuid,
+    pub enrollment_id: Uuid,
+    pub amount: Decimal,
+    pub method: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl WorkshopRow {
+    pub fn into_domain(self) -> QueryResult<crate::domain::workshops::Workshop> {
+        use crate::domain::workshops::{Modality, Workshop};
+        Ok(Workshop {
+            id: self.id.into(),
+            modality: parse_text("workshops.modality", &self.modality, Modality::parse)?,
+            name: self.name,
+            description: self.description,
+            category_id: self.category_id.into(),
+            starts_at: self.starts_at,
+            duration_minutes: self.duration_minutes,
+            location: self.location,
+            link: self.link,
+            price: Money::from_decimal(self.price),
+            capacity: self.capacity,
+            seats_taken: self.seats_taken,
+            seats_available: self.capacity - self.seats_taken,
+            active: self.active,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+impl EnrollmentRow {
+    pub fn into_domain(self) -> QueryResult<crate::domain::workshops::Enrollment> {
+        use crate::domain::workshops::{Enrollment, EnrollmentStatus};
+        let status = parse_text("enrollments.status", &self.status, EnrollmentStatus::parse)?;
+        let (price, paid) = (Money::from_decimal(self.price), Money::from_decimal(self.amount_paid));
+        Ok(Enrollment {
+            id: self.id.into(),
+            workshop_id: self.workshop_id.into(),
+            client_id: self.client_id.into(),
+            balance: if status == EnrollmentStatus::Cancelled { Money::ZERO } else { price.saturating_sub(paid) },
+            status,
+            price,
+            amount_paid: paid,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            cancelled_at: self.cancelled_at,
+        })
+    }
+}
+
+impl PaymentRow {
+    pub fn into_domain(self) -> QueryResult<crate::domain::workshops::Payment> {
+        use crate::domain::orders::PaymentMethod;
+        Ok(crate::domain::workshops::Payment {
+            id: self.id.into(),
+            enrollment_id: self.enrollment_id.into(),
+            amount: Money::from_decimal(self.amount),
+            method: parse_text("enrollment_payments.method", &self.method, PaymentMethod::parse)?,
+            created_at: self.created_at,
         })
     }
 }

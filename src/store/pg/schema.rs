@@ -157,6 +157,50 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    workshops (id) {
+        id -> Uuid,
+        name -> Text,
+        description -> Nullable<Text>,
+        category_id -> Uuid,
+        starts_at -> Timestamptz,
+        duration_minutes -> Int4,
+        modality -> Text,
+        location -> Nullable<Text>,
+        link -> Nullable<Text>,
+        price -> Numeric,
+        capacity -> Int4,
+        seats_taken -> Int4,
+        active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    enrollments (id) {
+        id -> Uuid,
+        workshop_id -> Uuid,
+        client_id -> Uuid,
+        status -> Text,
+        price -> Numeric,
+        amount_paid -> Numeric,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        cancelled_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    enrollment_payments (id) {
+        id -> Uuid,
+        enrollment_id -> Uuid,
+        amount -> Numeric,
+        method -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(client_interests -> clients (client_id));
 diesel::joinable!(client_interests -> interests (interest_id));
 diesel::joinable!(clients -> companies (company_id));
@@ -167,6 +211,10 @@ diesel::joinable!(orders -> coupons (coupon_id));
 diesel::joinable!(order_items -> orders (order_id));
 diesel::joinable!(order_items -> products (product_id));
 diesel::joinable!(order_status_history -> orders (order_id));
+diesel::joinable!(workshops -> interests (category_id));
+diesel::joinable!(enrollments -> workshops (workshop_id));
+diesel::joinable!(enrollments -> clients (client_id));
+diesel::joinable!(enrollment_payments -> enrollments (enrollment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     categories,
@@ -175,10 +223,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     companies,
     coupon_redemptions,
     coupons,
+    enrollment_payments,
+    enrollments,
     interests,
     order_items,
     order_status_history,
     orders,
     products,
     stock_movements,
+    workshops,
 );

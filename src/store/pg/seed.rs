@@ -8,7 +8,7 @@ use uuid::Uuid;
 /// Empties every table.
 pub fn reset(conn: &mut PgConnection) -> QueryResult<()> {
     diesel::sql_query(
-        "TRUNCATE coupon_redemptions, order_status_history, \
+        "TRUNCATE enrollment_payments, enrollments, workshops, coupon_redemptions, order_status_history, \
          order_items, stock_movements, orders, coupons, products, categories, client_interests, clients, \
          companies, interests",
     )

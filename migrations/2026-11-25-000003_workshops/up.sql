@@ -1,0 +1,58 @@
+-- Workshops with limited seats, enrollments and their payments. Seats are a counter guarded by
+-- CHECK (seats_taken <= capacity): however many requests race, a workshop is never overbooked.
+
+CREATE TABLE workshops (
+    id               UUID PRIMARY KEY,
+    name             TEXT NOT NULL CHECK (char_length(name) BETWEEN 1 AND 200),
+    description      TEXT CHECK (char_length(description) <= 5000),
+    category_id      UUID NOT NULL REFERENCES interests (id) ON DELETE RESTRICT,
+    starts_at        TIMESTAMPTZ NOT NULL,
+    duration_minutes INTEGER NOT NULL CHECK (duration_minutes BETWEEN 1 AND 10080),
+    modality         TEXT NOT NULL CHECK (modality IN ('in_person', 'online')),
+    location         TEXT CHECK (char_length(location) BETWEEN 1 AND 500),
+    link             TEXT CHECK (char_length(link) BETWEEN 1 AND 500),
+    price            NUMERIC(12, 2) NOT NULL CHECK (price > 0 AND price <= 1000000),
+    capacity         INTEGER NOT NULL CHECK (capacity BETWEEN 1 AND 100000),
+    seats_taken      INTEGER NOT NULL DEFAULT 0,
+    active           BOOLEAN NOT NULL DEFAULT TRUE,
+    created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
+    updated_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
+    CONSTRAINT workshops_place_matches_modality
+        CHECK ((modality = 'in_person' AND location IS NOT NULL) OR (modality = 'online' AND link IS NOT NULL)),
+    CONSTRAINT workshops_seats_within_capacity CHECK (seats_taken >= 0 AND seats_taken <= capacity)
+);
+CREATE UNIQUE INDEX workshops_name_key ON workshops (lower(name));
+CREATE INDEX workshops_starts_at_id_idx ON workshops (starts_at, id);
+CREATE INDEX workshops_category_id_idx ON workshops (category_id);
+
+CREATE TABLE enrollments (
+    id           UUID PRIMARY KEY,
+    workshop_id  UUID NOT NULL REFERENCES workshops (id) ON DELETE RESTRICT,
+    client_id    UUID NOT NULL REFERENCES clients (id) ON DELETE RESTRICT,
+    status       TEXT NOT NULL DEFAULT 'pending_payment'
+        CHECK (status IN ('pending_payment', 'partially_paid', 'paid', 'cancelled')),
+    price        NUMERIC(12, 2) NOT NULL CHECK (price > 0),
+    amount_paid  NUMERIC(12, 2) NOT NULL DEFAULT 0,
+    created_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+    updated_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+    cancelled_at TIMESTAMPTZ,
+    CONSTRAINT enrollments_paid_within_price CHECK (amount_paid >= 0 AND amount_paid <= price),
+    CONSTRAINT enrollments_status_matches_payment CHECK (
+        status = 'cancelled'
+        OR (status = 'pending_payment' AND amount_paid = 0)
+        OR (status = 'partially_paid' AND amount_paid > 0 AND amount_paid < price)
+        OR (status = 'paid' AND amount_paid = price))
+);
+-- One live enrollment per client and workshop; a cancelled one does not block enrolling again.
+CREATE UNIQUE INDEX enrollments_one_per_client ON enrollments (workshop_id, client_id) WHERE status <> 'cancelled';
+CREATE INDEX enrollments_client_id_idx ON enrollments (client_id);
+CREATE INDEX enrollments_created_at_id_idx ON enrollments (created_at, id);
+
+CREATE TABLE enrollment_payments (
+    id            UUID PRIMARY KEY,
+    enrollment_id UUID NOT NULL REFERENCES enrollments (id) ON DELETE CASCADE,
+    amount        NUMERIC(12, 2) NOT NULL CHECK (amount > 0),
+    method        TEXT NOT NULL CHECK (method IN ('card', 'bank_transfer', 'cash', 'paypal')),
+    created_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX enrollment_payments_enrollment_id_idx ON enrollment_payments (enrollment_id, id);

@@ -1,0 +1,471 @@
+//! Workshops with limited seats, enrollments and their payments.
+//!
+//! A seat is taken by one conditional `UPDATE … SET seats_taken = seats_taken + 1 WHERE
+//! seats_taken < capacity AND active AND starts_at > now()`, so concurrent enrollments can never
+//! overbook; a partial unique index keeps one live enrollment per client and workshop (a second
+//! concurrent attempt fails on it and its seat is rolled back with it). Cancelling an enrollment
+//! locks it first, so its seat is released once.
+
+use super::companies::decode_id_cursor;
+use super::validation::{double_option, validate};
+use super::{AppError, AppResult, AppState};
+use crate::domain::ids::{ClientId, EnrollmentId, PaymentId, WorkshopId};
+use crate::domain::money::Money;
+use crate::domain::orders::{OrderStatus, PaymentMethod};
+use crate::domain::page::{encode_cursor, Page};
+use crate::domain::workshops::{
+    ClientActivity, Enrollment, EnrollmentStatus, EnrollmentSummary, Modality, OrderSummary, Payment, Workshop,
+};
+use crate::store::pg::models::{EnrollmentRow, PaymentRow, WorkshopChangeset, WorkshopRow};
+use crate::store::pg::workshops::{self as repo, EnrollmentFilter, WorkshopFilter};
+use crate::store::pg::{clients, violated_constraint, ViolationKind};
+use chrono::{DateTime, Utc};
+use diesel::{Connection, PgConnection};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct WorkshopInput {
+    /// Unique regardless of case.
+    #[validate(length(min = 1, max = 200), custom(function = super::validation::not_blank))]
+    #[schema(
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+        min_length = 1,
+        max_length = 200,
+        example = "Hand-cut dovetails"
+    )]
+    pub name: String,
+    #[validate(length(max = 5000))]
+    #[schema(max_length = 5000)]
+    pub description: Option<String>,
+    /// An interest id.
+    pub category_id: Uuid,
+    /// Must be in the future.
+    pub starts_at: DateTime<Utc>,
+    #[validate(range(min = 1, max = 10080))]
+    #[schema(minimum = 1, maximum = 10080, example = 180)]
+    pub duration_minutes: i32,
+    pub modality: Modality,
+    /// Required for `in_person`.
+    #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1, max_length = 500, example = "Workshop hall, 12 Mill Lane")]
+    pub location: Option<String>,
+    /// Required for `online`.
+    #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1, max_length = 500, example = "https://meet.example.com/dovetails")]
+    pub link: Option<String>,
+    #[validate(custom(function = super::validation::price))]
+    #[schema(example = "85.00")]
+    pub price: Money,
+    #[validate(range(min = 1, max = 100_000))]
+    #[schema(minimum = 1, maximum = 100_000, example = 12)]
+    pub capacity: i32,
+    /// Default `true`; inactive workshops take no enrollments.
+    pub active: Option<bool>,
+}
+
+/// Only the fields present change; `null` clears `description`, `location` or `link`.
+/// Lowering `capacity` below the seats taken is a 409.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct WorkshopPatch {
+    #[validate(length(min = 1, max = 200), custom(function = super::validation::not_blank))]
+    #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$", min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 5000))]
+    #[schema(value_type = Option<String>, max_length = 5000)]
+    pub description: Option<Option<String>>,
+    pub category_id: Option<Uuid>,
+    pub starts_at: Option<DateTime<Utc>>,
+    #[validate(range(min = 1, max = 10080))]
+    #[schema(minimum = 1, maximum = 10080)]
+    pub duration_minutes: Option<i32>,
+    pub modality: Option<Modality>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(min = 1, max = 500))]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 500)]
+    pub location: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(min = 1, max = 500))]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 500)]
+    pub link: Option<Option<String>>,
+    #[validate(custom(function = super::validation::price))]
+    pub price: Option<Money>,
+    #[validate(range(min = 1, max = 100_000))]
+    #[schema(minimum = 1, maximum = 100_000)]
+    pub capacity: Option<i32>,
+    pub active: Option<bool>,
+}
+
+/// Filters for `GET /workshops`, ordered by start time.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct WorkshopListParams {
+    pub category_id: Option<Uuid>,
+    #[param(inline)]
+    pub modality: Option<Modality>,
+    /// `true`: only workshops that have not started.
+    pub upcoming: Option<bool>,
+    /// `true`: only workshops with a free seat; `false`: only sold-out ones.
+    pub has_seats: Option<bool>,
+    pub active: Option<bool>,
+    /// Case-insensitive text search in name and description.
+    #[param(max_length = 100)]
+    pub q: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollInput {
+    pub client_id: Uuid,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentInput {
+    /// More than 0 and at most the enrollment's balance.
+    #[validate(custom(function = super::validation::price))]
+    #[schema(example = "40.00")]
+    pub amount: Money,
+    pub method: PaymentMethod,
+}
+
+/// Filters for `GET /enrollments`, newest first.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EnrollmentListParams {
+    pub workshop_id: Option<Uuid>,
+    pub client_id: Option<Uuid>,
+    #[param(inline)]
+    pub status: Option<EnrollmentStatus>,
+    /// `true`: only `pending_payment` and `partially_paid` — the debtors list.
+    pub unpaid: Option<bool>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct WorkshopCursor {
+    at: DateTime<Utc>,
+    id: Uuid,
+}
+
+fn check_place(modality: Modality, location: Option<&String>, link: Option<&String>) -> AppResult<()> {
+    match modality {
+        Modality::InPerson if location.is_none() => {
+            Err(AppError::invalid("location", "required", "in_person workshops need a location"))
+        }
+        Modality::Online if link.is_none() => {
+            Err(AppError::invalid("link", "required", "online workshops need a link"))
+        }
+        _ => Ok(()),
+    }
+}
+
+pub async fn create(state: &AppState, input: WorkshopInput) -> AppResult<Workshop> {
+    validate(&input)?;
+    check_place(input.modality, input.location.as_ref(), input.link.as_ref())?;
+    let now = super::now();
+    if input.starts_at <= now {
+        return Err(AppError::invalid("starts_at", "in_the_past", "must be in the future"));
+    }
+    let row = WorkshopRow {
+        id: WorkshopId::new().0,
+        name: input.name,
+        description: input.description,
+        category_id: input.category_id,
+        starts_at: input.starts_at,
+        duration_minutes: input.duration_minutes,
+        modality: input.modality.as_str().to_string(),
+        location: input.location,
+        link: input.link,
+        price: input.price.amount(),
+        capacity: input.capacity,
+        seats_taken: 0,
+        active: input.active.unwrap_or(true),
+        created_at: now,
+        updated_at: now,
+    };
+    state.db.run(move |conn| Ok(repo::insert_workshop(conn, &row)?.into_domain()?)).await
+}
+
+pub async fn get(state: &AppState, id: WorkshopId) -> AppResult<Workshop> {
+    state
+        .db
+        .run(move |conn| match repo::find_workshop(conn, id.0)? {
+            Some(row) => Ok(row.into_domain()?),
+            None => Err(AppError::not_found("workshop", id)),
+        })
+        .await
+}
+
+pub async fn list(state: &AppState, params: WorkshopListParams) -> AppResult<Page<Workshop>> {
+    let limit = super::page_limit(params.limit, params.q.as_deref())?;
+    let after = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(text) => {
+            let cursor =
+                crate::domain::page::decode_cursor::<WorkshopCursor>(text).ok_or_else(super::invalid_cursor)?;
+            Some((cursor.at, cursor.id))
+        }
+    };
+    let filter = WorkshopFilter {
+        category_id: params.category_id,
+        modality: params.modality.map(Modality::as_str),
+        starting_after: params.upcoming.filter(|upcoming| *upcoming).map(|_| super::now()),
+        has_seats: params.has_seats,
+        active: params.active,
+        search: params.q.filter(|q| !q.trim().is_empty()),
+    };
+    let rows =
+        state.db.run(move |conn| Ok::<_, AppError>(repo::list_workshops(conn, &filter, after, limit + 1)?)).await?;
+    let page =
+        Page::from_overfetch(rows, limit, |row| encode_cursor(&WorkshopCursor { at: row.starts_at, id: row.id }));
+    let items = page.items.into_iter().map(WorkshopRow::into_domain).collect::<Result<_, _>>()?;
+    Ok(Page { items, next_cursor: page.next_cursor })
+}
+
+pub async fn update(state: &AppState, id: WorkshopId, patch: WorkshopPatch) -> AppResult<Workshop> {
+    validate(&patch)?;
+    let changes = WorkshopChangeset {
+        name: patch.name,
+        description: patch.description,
+        category_id: patch.category_id,
+        starts_at: patch.starts_at,
+        duration_minutes: patch.duration_minutes,
+        modality: patch.modality.map(|m| m.as_str().to_string()),
+        location: patch.location,
+        link: patch.link,
+        price: patch.price.map(Money::amount),
+        capacity: patch.capacity,
+        active: patch.active,
+        updated_at: Some(super::now()),
+    };
+    // The modality/place rule and capacity ≥ seats taken are CHECK constraints on the merged row.
+    state
+        .db
+        .run(move |conn| match repo::update_workshop(conn, id.0, &changes)? {
+            Some(row) => Ok(row.into_domain()?),
+            None => Err(AppError::not_found("workshop", id)),
+        })
+        .await
+}
+
+pub async fn delete(state: &AppState, id: WorkshopId) -> AppResult<()> {
+    state
+        .db
+        .run(move |conn| match repo::delete_workshop(conn, id.0) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(AppError::not_found("workshop", id)),
+            Err(err) if matches!(violated_constraint(&err), Some((ViolationKind::ForeignKey, _))) => {
+                Err(AppError::conflict("workshop_in_use", None, "the workshop has enrollments; deactivate it instead"))
+            }
+            Err(err) => Err(err.into()),
+        })
+        .await
+}
+
+pub async fn enroll(state: &AppState, workshop: WorkshopId, input: EnrollInput) -> AppResult<Enrollment> {
+    state.db.run(move |conn| conn.transaction(|conn| enroll_in(conn, workshop, input.client_id))).await
+}
+
+fn enroll_in(conn: &mut PgConnection, workshop: WorkshopId, client_id: Uuid) -> AppResult<Enrollment> {
+    let client = clients::find(conn, client_id)?
+        .ok_or_else(|| AppError::invalid("client_id", "unknown_client", "no client has this id"))?;
+    if !client.active {
+        return Err(AppError::conflict("client_inactive", Some("client_id"), "inactive clients cannot enroll"));
+    }
+    if repo::live_enrollment_exists(conn, workshop.0, client_id)? {
+        return Err(already_enrolled());
+    }
+    let now = super::now();
+    let Some(taken) = repo::take_seat(conn, workshop.0, now)? else {
+        let row = repo::find_workshop(conn, workshop.0)?.ok_or_else(|| AppError::not_found("workshop", workshop))?;
+        return Err(if !row.active {
+            AppError::conflict("workshop_inactive", None, "this workshop takes no enrollments")
+        } else if row.starts_at <= now {
+            AppError::conflict("workshop_started", None, "this workshop has already started")
+        } else {
+            AppError::conflict_with(
+                "sold_out",
+                None,
+                "every seat of this workshop is taken",
+                json!({"capacity": row.capacity, "seats_available": 0}),
+            )
+        });
+    };
+    let row = EnrollmentRow {
+        id: EnrollmentId::new().0,
+        workshop_id: workshop.0,
+        client_id,
+        status: EnrollmentStatus::PendingPayment.as_str().to_string(),
+        price: taken.price,
+        amount_paid: rust_decimal::Decimal::ZERO,
+        created_at: now,
+        updated_at: now,
+        cancelled_at: None,
+    };
+    repo::insert_enrollment(conn, &row)?;
+    repo::add_client_interest(conn, client_id, taken.category_id)?;
+    Ok(row.into_domain()?)
+}
+
+pub(crate) fn already_enrolled() -> AppError {
+    AppError::conflict("already_enrolled", Some("client_id"), "the client is already enrolled in this workshop")
+}
+
+pub async fn get_enrollment(state: &AppState, id: EnrollmentId) -> AppResult<Enrollment> {
+    state
+        .db
+        .run(move |conn| match repo::find_enrollment(conn, id.0)? {
+            Some(row) => Ok(row.into_domain()?),
+            None => Err(AppError::not_found("enrollment", id)),
+        })
+        .await
+}
+
+pub async fn list_enrollments(state: &AppState, params: EnrollmentListParams) -> AppResult<Page<Enrollment>> {
+    let limit = super::page_limit(params.limit, None)?;
+    let before = decode_id_cursor(params.cursor.as_deref())?;
+    let mut statuses: Vec<&'static str> = params.status.map(EnrollmentStatus::as_str).into_iter().collect();
+    match params.unpaid {
+        Some(true) if statuses.is_empty() => statuses = EnrollmentStatus::UNPAID.map(EnrollmentStatus::as_str).to_vec(),
+        Some(true) => statuses.retain(|s| EnrollmentStatus::UNPAID.iter().any(|u| u.as_str() == *s)),
+        Some(false) if statuses.is_empty() => statuses = vec!["paid", "cancelled"],
+        Some(false) => statuses.retain(|s| !EnrollmentStatus::UNPAID.iter().any(|u| u.as_str() == *s)),
+        None => {}
+    }
+    if params.status.is_some() && statuses.is_empty() {
+        return Ok(Page { items: Vec::new(), next_cursor: None });
+    }
+    let filter = EnrollmentFilter { workshop_id: params.workshop_id, client_id: params.client_id, statuses };
+    let rows =
+        state.db.run(move |conn| Ok::<_, AppError>(repo::list_enrollments(conn, &filter, before, limit + 1)?)).await?;
+    let page = Page::from_overfetch(rows, limit, |row| encode_cursor(&row.id));
+    let items = page.items.into_iter().map(EnrollmentRow::into_domain).collect::<Result<_, _>>()?;
+    Ok(Page { items, next_cursor: page.next_cursor })
+}
+
+/// Cancels the enrollment and releases its seat, once: a second cancel is a 409. Payments
+/// already made stay recorded (refunds belong to payments).
+pub async fn cancel_enrollment(state: &AppState, id: EnrollmentId) -> AppResult<Enrollment> {
+    state
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let row = repo::lock_enrollment(conn, id.0)?.ok_or_else(|| AppError::not_found("enrollment", id))?;
+                if row.status == EnrollmentStatus::Cancelled.as_str() {
+                    return Err(AppError::conflict("already_cancelled", None, "this enrollment is already cancelled"));
+                }
+                let cancelled = repo::cancel_enrollment(conn, id.0)?;
+                repo::release_seat(conn, row.workshop_id)?;
+                Ok(cancelled.into_domain()?)
+            })
+        })
+        .await
+}
+
+/// Records a payment under the enrollment's row lock; the status follows the amount paid.
+pub async fn pay(state: &AppState, id: EnrollmentId, input: PaymentInput) -> AppResult<Enrollment> {
+    validate(&input)?;
+    state
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let row = repo::lock_enrollment(conn, id.0)?.ok_or_else(|| AppError::not_found("enrollment", id))?;
+                let enrollment = row.into_domain()?;
+                if enrollment.status == EnrollmentStatus::Cancelled {
+                    return Err(AppError::conflict("enrollment_cancelled", None, "this enrollment is cancelled"));
+                }
+                if input.amount > enrollment.balance {
+                    return Err(AppError::conflict_with(
+                        "overpayment",
+                        Some("amount".into()),
+                        format!("the balance is {}", enrollment.balance),
+                        json!({"balance": enrollment.balance}),
+                    ));
+                }
+                let paid = enrollment.amount_paid + input.amount;
+                let payment = PaymentRow {
+                    id: PaymentId::new().0,
+                    enrollment_id: id.0,
+                    amount: input.amount.amount(),
+                    method: input.method.as_str().to_string(),
+                    created_at: super::now(),
+                };
+                let status = EnrollmentStatus::for_payment(paid, enrollment.price);
+                Ok(repo::record_payment(conn, &payment, paid.amount(), status.as_str())?.into_domain()?)
+            })
+        })
+        .await
+}
+
+pub async fn payments(state: &AppState, id: EnrollmentId) -> AppResult<Vec<Payment>> {
+    state
+        .db
+        .run(move |conn| {
+            if repo::find_enrollment(conn, id.0)?.is_none() {
+                return Err(AppError::not_found("enrollment", id));
+            }
+            Ok(repo::list_payments(conn, id.0)?.into_iter().map(PaymentRow::into_domain).collect::<Result<_, _>>()?)
+        })
+        .await
+}
+
+/// Orders and enrollments of one client, summarized for the complete client view.
+pub(crate) fn activity(conn: &mut PgConnection, client: ClientId) -> AppResult<ClientActivity> {
+    let (order_count, spent, last) = repo::order_totals(conn, client.0)?;
+    let last_order = match last {
+        Some(row) => Some(OrderSummary {
+            id: row.id.into(),
+            status: OrderStatus::parse(&row.status)
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("orders.status holds {:?}", row.status)))?,
+            total: Money::from_decimal(row.total),
+            created_at: row.created_at,
+        }),
+        None => None,
+    };
+    let now = super::now();
+    let mut upcoming_workshops = Vec::new();
+    let mut unpaid_enrollments = Vec::new();
+    for (enrollment, workshop) in repo::open_enrollments(conn, client.0, now)? {
+        let enrollment = enrollment.into_domain()?;
+        let summary = EnrollmentSummary {
+            enrollment_id: enrollment.id,
+            workshop_id: enrollment.workshop_id,
+            workshop_name: workshop.name,
+            starts_at: workshop.starts_at,
+            status: enrollment.status,
+            balance: enrollment.balance,
+        };
+        if EnrollmentStatus::UNPAID.contains(&enrollment.status) {
+            unpaid_enrollments.push(summary.clone());
+        }
+        if workshop.starts_at > now {
+            upcoming_workshops.push(summary);
+        }
+    }
+    unpaid_enrollments.sort_by_key(|s| s.enrollment_id);
+    Ok(ClientActivity {
+        order_count,
+        total_spent: Money::from_decimal(spent),
+        last_order,
+        upcoming_workshops,
+        unpaid_enrollments,
+    })
+}
