@@ -29,6 +29,12 @@ enum Command {
         /// How many clients to have.
         #[arg(long, default_value_t = 200)]
         clients: usize,
+        /// How many products to have.
+        #[arg(long, default_value_t = 60)]
+        products: usize,
+        /// How many orders to have (placed through the same rules as the API).
+        #[arg(long, default_value_t = 300)]
+        orders: usize,
         /// Empty both stores first.
         #[arg(long)]
         reset: bool,
@@ -69,13 +75,21 @@ async fn main() -> anyhow::Result<()> {
             state.info.ensure_indexes().await.context("creating MongoDB indexes")?;
             Ok(())
         }
-        Command::Seed { clients, reset } => {
+        Command::Seed { clients, products, orders, reset } => {
             migrate(&state).await?;
             state.info.ensure_indexes().await.context("creating MongoDB indexes")?;
-            let report = seed::run(&state, clients, reset).await.map_err(|e| anyhow::anyhow!("seeding failed: {e}"))?;
+            let size = seed::SeedSize { clients, products, orders, reset };
+            let report = seed::run(&state, size).await.map_err(|e| anyhow::anyhow!("seeding failed: {e}"))?;
             println!(
-                "seeded: {} companies, {} interests, {} new clients (of {clients} requested)",
-                report.companies, report.interests, report.clients_added
+                "seeded: {} companies, {} interests, {} new clients (of {clients} requested), {} products, \
+                 {} workshops, {} new orders (of {orders}), {} new enrollments",
+                report.companies,
+                report.interests,
+                report.clients_added,
+                report.products,
+                report.workshops,
+                report.orders_added,
+                report.enrollments_added
             );
             Ok(())
         }

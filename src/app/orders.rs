@@ -110,7 +110,7 @@ pub async fn place(state: &AppState, input: OrderInput) -> AppResult<Order> {
     state.db.run(move |conn| conn.transaction(|conn| place_in(conn, &input))).await
 }
 
-fn place_in(conn: &mut PgConnection, input: &OrderInput) -> AppResult<Order> {
+pub(crate) fn place_in(conn: &mut PgConnection, input: &OrderInput) -> AppResult<Order> {
     let client = clients::find(conn, input.client_id)?
         .ok_or_else(|| AppError::invalid("client_id", "unknown_client", "no client has this id"))?;
     if !client.active {
@@ -292,7 +292,12 @@ pub async fn cancel(state: &AppState, id: OrderId, input: CancelInput) -> AppRes
     change_status(state, id, StatusInput { status: OrderStatus::Cancelled, note: input.note }).await
 }
 
-fn change_status_in(conn: &mut PgConnection, id: OrderId, to: OrderStatus, note: Option<String>) -> AppResult<Order> {
+pub(crate) fn change_status_in(
+    conn: &mut PgConnection,
+    id: OrderId,
+    to: OrderStatus,
+    note: Option<String>,
+) -> AppResult<Order> {
     let order = repo::lock_order(conn, id.0)?.ok_or_else(|| AppError::not_found("order", id))?;
     let from = OrderStatus::parse(&order.status)
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("orders.status holds {:?}", order.status)))?;

@@ -1,9 +1,12 @@
-//! Demo data: companies, interests and clients with comments, preferences and attributes.
-//! Deterministic (the same N gives the same data) and idempotent: clients are keyed by email,
-//! so a second run adds only what is missing. `reset` empties both stores first.
+//! Demo data: companies, interests and clients with comments, preferences and attributes; then
+//! categories, products, workshops, orders and enrollments. Deterministic (the same numbers give
+//! the same data) and idempotent: clients are keyed by email, catalog rows by slug or name, and
+//! orders and enrollments are added only up to the requested totals. `reset` empties both stores
+//! first. Orders and enrollments go through the same rules as the API (stock, seats, history).
 
 use super::{AppError, AppResult, AppState};
 use crate::domain::ids::{ClientId, CommentId, CompanyId, InterestId};
+use crate::domain::money::Money;
 use crate::domain::view::Comment;
 use crate::store::pg::models::{NewClient, NewClientInterest, NewCompany, NewInterest};
 use crate::store::pg::seed as repo;
@@ -105,6 +108,19 @@ pub struct SeedReport {
     pub companies: usize,
     pub interests: usize,
     pub clients_added: usize,
+    pub products: usize,
+    pub workshops: usize,
+    pub orders_added: usize,
+    pub enrollments_added: usize,
+}
+
+/// How much demo data to have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeedSize {
+    pub clients: usize,
+    pub products: usize,
+    pub orders: usize,
+    pub reset: bool,
 }
 
 /// id, name, email, phone, is b2b, company, plan, plan status, active.
@@ -125,7 +141,8 @@ struct DemoClient {
     interests: Vec<usize>,
 }
 
-pub async fn run(state: &AppState, clients: usize, reset: bool) -> AppResult<SeedReport> {
+pub async fn run(state: &AppState, size: SeedSize) -> AppResult<SeedReport> {
+    let SeedSize { clients, reset, .. } = size;
     if reset {
         state.db.run(|conn| Ok::<_, AppError>(repo::reset(conn)?)).await?;
         state.info.drop_collection().await?;
@@ -281,5 +298,182 @@ pub async fn run(state: &AppState, clients: usize, reset: bool) -> AppResult<See
         .try_collect::<Vec<()>>()
         .await?;
 
-    Ok(SeedReport { companies: companies.len(), interests: interests.len(), clients_added: inserted.len() })
+    let commerce = state.db.run(move |conn| commerce(conn, size.products, size.orders)).await?;
+    Ok(SeedReport { companies: companies.len(), interests: interests.len(), clients_added: inserted.len(), ..commerce })
+}
+
+const CATEGORIES: &[&str] =
+    &["Woodworking kits", "Ceramics supplies", "Electronics kits", "Textiles", "Tools", "Books"];
+const PRODUCT_WORDS: &[&str] = &["Starter", "Pro", "Classic", "Deluxe", "Mini", "Travel", "Studio", "Family"];
+const WORKSHOPS: usize = 12;
+
+/// Catalog, workshops, orders and enrollments, in PostgreSQL only. Orders spread over existing
+/// clients (about one in ten is cancelled and gives its stock back; most move along the status
+/// machine); enrollments fill upcoming workshops partly, some paid, some partly paid.
+fn commerce(conn: &mut diesel::PgConnection, products: usize, orders: usize) -> AppResult<SeedReport> {
+    use super::{orders as order_rules, workshops as workshop_rules};
+    use crate::domain::catalog::MovementKind;
+    use crate::domain::orders::{CouponKind, OrderStatus, PaymentMethod};
+    use crate::store::pg::models::{CategoryRow, CouponRow, ProductRow, WorkshopRow};
+    use diesel::Connection;
+    let now = super::now();
+    let mut rng = Rng(0xC0FFEE);
+
+    let category_rows: Vec<CategoryRow> = CATEGORIES
+        .iter()
+        .map(|name| CategoryRow {
+            id: crate::domain::ids::CategoryId::new().0,
+            name: name.to_string(),
+            slug: super::validation::slugify(name),
+            description: None,
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
+    let category_ids = repo::upsert_categories(conn, &category_rows)?;
+    let product_rows: Vec<ProductRow> = (0..products)
+        .map(|i| {
+            let category = category_ids[i % category_ids.len()];
+            let word = PRODUCT_WORDS[rng.below(PRODUCT_WORDS.len())];
+            let cents = 500 + rng.below(20_000) as i64;
+            let reorder_point = 5 + rng.below(20) as i32;
+            ProductRow {
+                id: crate::domain::ids::ProductId::new().0,
+                category_id: Some(category),
+                name: format!("{word} kit {i:04}"),
+                slug: format!("kit-{i:04}"),
+                description: Some(format!("{word} kit number {i}")),
+                price: Money::from_cents(cents).amount(),
+                stock: 50 + rng.below(500) as i32,
+                reorder_point,
+                active: rng.chance(95),
+                created_at: now,
+                updated_at: now,
+            }
+        })
+        .collect();
+    let initial =
+        |id, stock| super::catalog::movement(id, MovementKind::In, stock, stock, stock, "initial stock", None);
+    let product_ids = repo::upsert_products(conn, &product_rows, initial)?;
+
+    let coupon = |code: &str, kind: CouponKind, cents: i64, min_cents: i64| CouponRow {
+        id: crate::domain::ids::CouponId::new().0,
+        code: code.to_string(),
+        description: Some("Demo coupon".into()),
+        kind: kind.as_str().to_string(),
+        value: Money::from_cents(cents).amount(),
+        valid_from: None,
+        valid_until: None,
+        min_order_amount: Money::from_cents(min_cents).amount(),
+        max_redemptions: None,
+        redemptions: 0,
+        once_per_client: false,
+        active: true,
+        created_at: now,
+        updated_at: now,
+    };
+    repo::upsert_coupons(
+        conn,
+        &[
+            coupon("WELCOME10", CouponKind::Percentage, 1_000, 0),
+            coupon("FIVEOFF", CouponKind::FixedAmount, 500, 3_000),
+        ],
+    )?;
+
+    let interest_ids = repo::interest_ids(conn)?;
+    let workshop_rows: Vec<WorkshopRow> = (0..WORKSHOPS)
+        .map(|i| {
+            let online = i % 3 == 0;
+            WorkshopRow {
+                id: crate::domain::ids::WorkshopId::new().0,
+                name: format!("{} workshop {}", INTERESTS[i % INTERESTS.len()].0, i + 1),
+                description: Some(INTERESTS[i % INTERESTS.len()].1.to_string()),
+                category_id: interest_ids[i % interest_ids.len().max(1)],
+                starts_at: now + chrono::Duration::days(7 + 7 * i as i64),
+                duration_minutes: 120 + 60 * (i as i32 % 3),
+                modality: if online { "online" } else { "in_person" }.to_string(),
+                location: (!online).then(|| "Workshop hall, 12 Mill Lane".to_string()),
+                link: online.then(|| format!("https://meet.example.com/workshop-{}", i + 1)),
+                price: Money::from_cents(4_000 + 1_000 * (i as i64 % 6)).amount(),
+                capacity: 8 + (i as i32 % 4) * 4,
+                seats_taken: 0,
+                active: true,
+                created_at: now,
+                updated_at: now,
+            }
+        })
+        .collect();
+    let workshop_ids = repo::upsert_workshops(conn, &workshop_rows)?;
+
+    let client_ids = repo::active_client_ids(conn)?;
+    let mut report = SeedReport { products: product_ids.len(), workshops: workshop_ids.len(), ..Default::default() };
+    if client_ids.is_empty() || product_ids.is_empty() {
+        return Ok(report);
+    }
+    let existing_orders = repo::order_count(conn)?;
+    let methods = PaymentMethod::ALL;
+    for chunk in (existing_orders..orders).collect::<Vec<_>>().chunks(200) {
+        report.orders_added += conn.transaction(|conn| {
+            let mut added = 0;
+            for _ in chunk {
+                let lines = (0..1 + rng.below(3))
+                    .map(|_| order_rules::OrderLineInput {
+                        product_id: product_ids[rng.below(product_ids.len())],
+                        quantity: 1 + rng.below(3) as i32,
+                    })
+                    .collect();
+                let input = order_rules::OrderInput {
+                    client_id: client_ids[rng.below(client_ids.len())],
+                    items: lines,
+                    shipping_address: format!("{} Market Street, Springfield", 1 + rng.below(500)),
+                    payment_method: methods[rng.below(methods.len())],
+                    coupon_code: rng.chance(10).then(|| "WELCOME10".to_string()),
+                };
+                // Savepoint per order: one refused (e.g. an inactive product) skips that order only.
+                let Ok(order) = conn.transaction(|conn| order_rules::place_in(conn, &input)) else { continue };
+                added += 1;
+                let path: &[OrderStatus] = match rng.below(10) {
+                    0 => &[OrderStatus::Cancelled],
+                    1..=2 => &[],
+                    3..=4 => &[OrderStatus::Confirmed],
+                    5 => &[OrderStatus::Confirmed, OrderStatus::Processing],
+                    6 => &[OrderStatus::Confirmed, OrderStatus::Processing, OrderStatus::Shipped],
+                    _ => {
+                        &[OrderStatus::Confirmed, OrderStatus::Processing, OrderStatus::Shipped, OrderStatus::Delivered]
+                    }
+                };
+                for status in path {
+                    order_rules::change_status_in(conn, order.id, *status, None)?;
+                }
+            }
+            Ok::<_, AppError>(added)
+        })?;
+    }
+
+    let wanted_enrollments = (orders / 4).min(workshop_rows.iter().map(|w| w.capacity as usize * 3 / 4).sum());
+    let mut enrollments = repo::enrollment_count(conn)?;
+    // Random picks may hit a client already enrolled; keep drawing (a bounded number of times).
+    for _ in 0..wanted_enrollments.saturating_sub(enrollments) * 5 {
+        if enrollments >= wanted_enrollments {
+            break;
+        }
+        let workshop = crate::domain::ids::WorkshopId(workshop_ids[rng.below(workshop_ids.len())]);
+        let client = client_ids[rng.below(client_ids.len())];
+        let paid = rng.below(3);
+        let method = methods[rng.below(methods.len())];
+        let enrolled = conn.transaction(|conn| {
+            let enrollment = workshop_rules::enroll_in(conn, workshop, client)?;
+            if paid > 0 {
+                let amount = if paid == 2 { enrollment.price } else { Money::from_cents(2_000) };
+                workshop_rules::pay_in(conn, enrollment.id, amount, method)?;
+            }
+            Ok::<_, AppError>(())
+        });
+        // Already enrolled or sold out: skip, like the API would refuse it.
+        if enrolled.is_ok() {
+            report.enrollments_added += 1;
+            enrollments += 1;
+        }
+    }
+    Ok(report)
 }

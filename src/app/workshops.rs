@@ -284,7 +284,7 @@ pub async fn enroll(state: &AppState, workshop: WorkshopId, input: EnrollInput) 
     state.db.run(move |conn| conn.transaction(|conn| enroll_in(conn, workshop, input.client_id))).await
 }
 
-fn enroll_in(conn: &mut PgConnection, workshop: WorkshopId, client_id: Uuid) -> AppResult<Enrollment> {
+pub(crate) fn enroll_in(conn: &mut PgConnection, workshop: WorkshopId, client_id: Uuid) -> AppResult<Enrollment> {
     let client = clients::find(conn, client_id)?
         .ok_or_else(|| AppError::invalid("client_id", "unknown_client", "no client has this id"))?;
     if !client.active {
@@ -383,36 +383,38 @@ pub async fn cancel_enrollment(state: &AppState, id: EnrollmentId) -> AppResult<
 /// Records a payment under the enrollment's row lock; the status follows the amount paid.
 pub async fn pay(state: &AppState, id: EnrollmentId, input: PaymentInput) -> AppResult<Enrollment> {
     validate(&input)?;
-    state
-        .db
-        .run(move |conn| {
-            conn.transaction(|conn| {
-                let row = repo::lock_enrollment(conn, id.0)?.ok_or_else(|| AppError::not_found("enrollment", id))?;
-                let enrollment = row.into_domain()?;
-                if enrollment.status == EnrollmentStatus::Cancelled {
-                    return Err(AppError::conflict("enrollment_cancelled", None, "this enrollment is cancelled"));
-                }
-                if input.amount > enrollment.balance {
-                    return Err(AppError::conflict_with(
-                        "overpayment",
-                        Some("amount".into()),
-                        format!("the balance is {}", enrollment.balance),
-                        json!({"balance": enrollment.balance}),
-                    ));
-                }
-                let paid = enrollment.amount_paid + input.amount;
-                let payment = PaymentRow {
-                    id: PaymentId::new().0,
-                    enrollment_id: id.0,
-                    amount: input.amount.amount(),
-                    method: input.method.as_str().to_string(),
-                    created_at: super::now(),
-                };
-                let status = EnrollmentStatus::for_payment(paid, enrollment.price);
-                Ok(repo::record_payment(conn, &payment, paid.amount(), status.as_str())?.into_domain()?)
-            })
-        })
-        .await
+    state.db.run(move |conn| conn.transaction(|conn| pay_in(conn, id, input.amount, input.method))).await
+}
+
+pub(crate) fn pay_in(
+    conn: &mut PgConnection,
+    id: EnrollmentId,
+    amount: Money,
+    method: PaymentMethod,
+) -> AppResult<Enrollment> {
+    let row = repo::lock_enrollment(conn, id.0)?.ok_or_else(|| AppError::not_found("enrollment", id))?;
+    let enrollment = row.into_domain()?;
+    if enrollment.status == EnrollmentStatus::Cancelled {
+        return Err(AppError::conflict("enrollment_cancelled", None, "this enrollment is cancelled"));
+    }
+    if amount > enrollment.balance {
+        return Err(AppError::conflict_with(
+            "overpayment",
+            Some("amount".into()),
+            format!("the balance is {}", enrollment.balance),
+            json!({"balance": enrollment.balance}),
+        ));
+    }
+    let paid = enrollment.amount_paid + amount;
+    let payment = PaymentRow {
+        id: PaymentId::new().0,
+        enrollment_id: id.0,
+        amount: amount.amount(),
+        method: method.as_str().to_string(),
+        created_at: super::now(),
+    };
+    let status = EnrollmentStatus::for_payment(paid, enrollment.price);
+    Ok(repo::record_payment(conn, &payment, paid.amount(), status.as_str())?.into_domain()?)
 }
 
 pub async fn payments(state: &AppState, id: EnrollmentId) -> AppResult<Vec<Payment>> {

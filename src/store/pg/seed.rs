@@ -1,7 +1,12 @@
 //! Bulk statements used only by the demo-data seeder.
 
-use super::models::{CompanyRow, InterestRow, NewClient, NewClientInterest, NewCompany, NewInterest};
-use super::schema::{client_interests, clients, companies, interests};
+use super::models::{
+    CategoryRow, CompanyRow, CouponRow, InterestRow, NewClient, NewClientInterest, NewCompany, NewInterest, ProductRow,
+    StockMovementRow, WorkshopRow,
+};
+use super::schema::{
+    categories, client_interests, clients, companies, coupons, enrollments, interests, orders, products, workshops,
+};
 use diesel::prelude::*;
 use uuid::Uuid;
 
@@ -61,4 +66,62 @@ pub fn insert_clients(
         diesel::insert_into(client_interests::table).values(&rows).on_conflict_do_nothing().execute(conn)?;
     }
     Ok(inserted)
+}
+
+/// Inserts categories whose slug is new; returns every seeded category's id in slug order given.
+pub fn upsert_categories(conn: &mut PgConnection, rows: &[CategoryRow]) -> QueryResult<Vec<Uuid>> {
+    diesel::insert_into(categories::table).values(rows).on_conflict_do_nothing().execute(conn)?;
+    let slugs: Vec<&str> = rows.iter().map(|r| r.slug.as_str()).collect();
+    categories::table.filter(categories::slug.eq_any(slugs)).select(categories::id).order(categories::slug).load(conn)
+}
+
+/// Inserts products whose slug is new, each with its initial stock as an `in` movement (built
+/// by `initial`); returns the active seeded products' ids.
+pub fn upsert_products(
+    conn: &mut PgConnection,
+    rows: &[ProductRow],
+    initial: impl Fn(Uuid, i32) -> StockMovementRow,
+) -> QueryResult<Vec<Uuid>> {
+    for chunk in rows.chunks(2_000) {
+        let added: Vec<(Uuid, i32)> = diesel::insert_into(products::table)
+            .values(chunk)
+            .on_conflict_do_nothing()
+            .returning((products::id, products::stock))
+            .get_results(conn)?;
+        let movements: Vec<StockMovementRow> = added.into_iter().map(|(id, stock)| initial(id, stock)).collect();
+        super::catalog::insert_movements(conn, &movements)?;
+    }
+    let slugs: Vec<&str> = rows.iter().map(|r| r.slug.as_str()).collect();
+    products::table
+        .filter(products::slug.eq_any(slugs))
+        .filter(products::active.eq(true))
+        .select(products::id)
+        .order(products::slug)
+        .load(conn)
+}
+
+pub fn upsert_workshops(conn: &mut PgConnection, rows: &[WorkshopRow]) -> QueryResult<Vec<Uuid>> {
+    diesel::insert_into(workshops::table).values(rows).on_conflict_do_nothing().execute(conn)?;
+    let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+    workshops::table.filter(workshops::name.eq_any(names)).select(workshops::id).order(workshops::name).load(conn)
+}
+
+pub fn interest_ids(conn: &mut PgConnection) -> QueryResult<Vec<Uuid>> {
+    interests::table.select(interests::id).order(interests::name).load(conn)
+}
+
+pub fn active_client_ids(conn: &mut PgConnection) -> QueryResult<Vec<Uuid>> {
+    clients::table.filter(clients::active.eq(true)).select(clients::id).order(clients::id).load(conn)
+}
+
+pub fn order_count(conn: &mut PgConnection) -> QueryResult<usize> {
+    orders::table.count().get_result::<i64>(conn).map(|n| n as usize)
+}
+
+pub fn enrollment_count(conn: &mut PgConnection) -> QueryResult<usize> {
+    enrollments::table.count().get_result::<i64>(conn).map(|n| n as usize)
+}
+
+pub fn upsert_coupons(conn: &mut PgConnection, rows: &[CouponRow]) -> QueryResult<()> {
+    diesel::insert_into(coupons::table).values(rows).on_conflict_do_nothing().execute(conn).map(|_| ())
 }
