@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks of docs/BENCHMARKS.md: an optimized server on its own databases with 10,000 seeded
 # clients, loaded by oha on this machine. Results go to .data/bench/. Not part of the tests.
-#   DURATION (default 20s) per run; CLIENTS (default 10000).
+#   DURATION (default 20s) per run; CLIENTS (default 10000); PRODUCTS (default 1000).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/services.sh up
@@ -17,7 +17,7 @@ psql=(psql); if [ "$(id -u)" = 0 ]; then psql=(runuser -u postgres -- psql); els
 export HOST=127.0.0.1 PORT="$port" DATABASE_URL="postgres://crm:crm@127.0.0.1:5432/$db"
 export MONGODB_URI="mongodb://127.0.0.1:27017/?directConnection=true" MONGODB_DB="$db" RUST_LOG=warn
 target/release/hybrid-crm migrate
-target/release/hybrid-crm seed --clients "${CLIENTS:-10000}"
+target/release/hybrid-crm seed --clients "${CLIENTS:-10000}" --products "${PRODUCTS:-1000}"
 target/release/hybrid-crm serve --no-migrate >"$out/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
@@ -41,5 +41,36 @@ run view-max-64 -c 64 --urls-from-file "$out/view-urls.txt"
 run view-2000rps-64 -c 64 -q 2000 --latency-correction --urls-from-file "$out/view-urls.txt"
 run list50-max-64 -c 64 "http://127.0.0.1:$port/api/v1/clients?limit=50"
 run list50-2000rps-64 -c 64 -q 2000 --latency-correction "http://127.0.0.1:$port/api/v1/clients?limit=50"
+# Enrollment rush: 2,000 distinct clients at 256 connections for a new 100-seat workshop.
+sql() { "${psql[@]}" -d "$db" -qtAc "$1"; }
+interest=$(sql "SELECT id FROM interests ORDER BY name LIMIT 1")
+workshop=$(curl -fs -X POST -H 'content-type: application/json' "http://127.0.0.1:$port/api/v1/workshops" \
+    -d "{\"name\": \"Rush $(date +%s%N)\", \"category_id\": \"$interest\", \"starts_at\": \"2099-01-01T10:00:00Z\",
+         \"duration_minutes\": 60, \"modality\": \"online\", \"link\": \"https://meet.example.com/rush\",
+         \"price\": \"50.00\", \"capacity\": 100}" | sed -E 's/.*"id":"([^"]+)".*/\1/')
+sql "SELECT '{\"client_id\": \"' || id || '\"}' FROM clients WHERE active ORDER BY random() LIMIT 2000" >"$out/rush-bodies.txt"
+echo "== enrollment-rush (2000 requests, 256 connections, 100 seats)"
+oha --no-tui -n 2000 -c 256 -m POST -H 'content-type: application/json' -Z "$out/rush-bodies.txt" \
+    "http://127.0.0.1:$port/api/v1/workshops/$workshop/enrollments" | tee "$out/enrollment-rush.txt" |
+    grep -E "Success rate|Total:|Requests/sec|50.00%|99.00%|Slowest|\[[0-9]{3}\]"
+echo "seats taken: $(sql "SELECT seats_taken FROM workshops WHERE id = '$workshop'"), enrollments: $(sql "SELECT count(*) FROM enrollments WHERE workshop_id = '$workshop'")"
+
+# Order placement: 3 distinct active products per order, random active clients. Stock is topped
+# up first (as recorded `adjust` movements) so runs measure placement, not sold-out refusals.
+sql "WITH old AS (SELECT id, stock FROM products WHERE active FOR UPDATE),
+          upd AS (UPDATE products p SET stock = 1000000 FROM old WHERE p.id = old.id RETURNING p.id, old.stock AS before)
+     INSERT INTO stock_movements (id, product_id, kind, quantity, delta, resulting_stock, reason)
+     SELECT gen_random_uuid(), id, 'adjust', 1000000, 1000000 - before, 1000000, 'benchmark top-up' FROM upd" >/dev/null
+sql "WITH c AS (SELECT id, row_number() OVER (ORDER BY random()) AS n FROM clients WHERE active LIMIT 5000),
+          p AS (SELECT array_agg(id ORDER BY random()) AS ids FROM products WHERE active)
+     SELECT json_build_object('client_id', c.id, 'shipping_address', '1 Bench Street', 'payment_method', 'card',
+                              'items', json_build_array(
+                                  json_build_object('product_id', p.ids[1 + (c.n * 3) % array_length(p.ids, 1)], 'quantity', 1),
+                                  json_build_object('product_id', p.ids[1 + (c.n * 3 + 1) % array_length(p.ids, 1)], 'quantity', 1),
+                                  json_build_object('product_id', p.ids[1 + (c.n * 3 + 2) % array_length(p.ids, 1)], 'quantity', 1)))
+     FROM c, p" >"$out/order-bodies.txt"
+run orders-max-64 -c 64 -m POST -H 'content-type: application/json' -Z "$out/order-bodies.txt" \
+    "http://127.0.0.1:$port/api/v1/orders"
+
 echo "== server resident memory after the runs"
 grep -E "VmRSS|VmHWM" "/proc/$server/status" | tee "$out/memory.txt"
