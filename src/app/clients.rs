@@ -333,15 +333,15 @@ pub async fn delete(state: &AppState, id: ClientId) -> AppResult<()> {
 
 /// The complete client view: both stores queried concurrently, then merged.
 pub async fn view(state: &AppState, id: ClientId) -> AppResult<ClientView> {
-    let pg = state.db.run(move |conn| match repo::view_parts(conn, id.0)? {
-        Some(parts) => Ok(Some((parts, super::workshops::activity(conn, id)?))),
-        None => Ok::<_, AppError>(None),
-    });
+    let now = super::now();
+    let pg = state.db.run(move |conn| Ok::<_, AppError>(repo::view(conn, id.0, now)?));
     let mongo = state.info.get(id, Some(VIEW_COMMENTS));
     let (pg, mongo) = tokio::join!(pg, mongo);
-    let Some(((row, company, interests), activity)) = pg? else {
+    let Some(record) = pg? else {
         return Err(AppError::not_found("client", id));
     };
+    let activity = super::workshops::activity(&record, now)?;
+    let repo::ViewRecord { client: row, company, interests, .. } = record;
     let interest_ids = interests.iter().map(|interest| interest.id).collect();
     let client = row.into_client(interest_ids)?;
     let lookup = match mongo {

@@ -9,7 +9,7 @@
 use super::companies::decode_id_cursor;
 use super::validation::{double_option, validate};
 use super::{AppError, AppResult, AppState};
-use crate::domain::ids::{ClientId, EnrollmentId, PaymentId, WorkshopId};
+use crate::domain::ids::{EnrollmentId, PaymentId, WorkshopId};
 use crate::domain::money::Money;
 use crate::domain::orders::{OrderStatus, PaymentMethod};
 use crate::domain::page::{encode_cursor, Page};
@@ -293,36 +293,55 @@ pub(crate) fn enroll_in(conn: &mut PgConnection, workshop: WorkshopId, client_id
     if repo::live_enrollment_exists(conn, workshop.0, client_id)? {
         return Err(already_enrolled());
     }
+    // A plain read answers what it can (missing, inactive, started, full) without waiting behind
+    // the transactions that are taking seats: a rush on a sold-out workshop is refused at once.
     let now = super::now();
-    let Some(taken) = repo::take_seat(conn, workshop.0, now)? else {
-        let row = repo::find_workshop(conn, workshop.0)?.ok_or_else(|| AppError::not_found("workshop", workshop))?;
-        return Err(if !row.active {
-            AppError::conflict("workshop_inactive", None, "this workshop takes no enrollments")
-        } else if row.starts_at <= now {
-            AppError::conflict("workshop_started", None, "this workshop has already started")
-        } else {
-            AppError::conflict_with(
-                "sold_out",
-                None,
-                "every seat of this workshop is taken",
-                json!({"capacity": row.capacity, "seats_available": 0}),
-            )
-        });
-    };
+    let current = repo::find_workshop(conn, workshop.0)?.ok_or_else(|| AppError::not_found("workshop", workshop))?;
+    if let Some(refusal) = seat_refusal(&current, now) {
+        return Err(refusal);
+    }
     let row = EnrollmentRow {
         id: EnrollmentId::new().0,
         workshop_id: workshop.0,
         client_id,
         status: EnrollmentStatus::PendingPayment.as_str().to_string(),
-        price: taken.price,
+        price: current.price,
         amount_paid: rust_decimal::Decimal::ZERO,
         created_at: now,
         updated_at: now,
         cancelled_at: None,
     };
     repo::insert_enrollment(conn, &row)?;
-    repo::add_client_interest(conn, client_id, taken.category_id)?;
+    repo::add_client_interest(conn, client_id, current.category_id)?;
+    // Taking the seat is the last statement: the workshop row stays locked only until the commit
+    // right after it, so concurrent enrollments queue on it as briefly as possible.
+    if !repo::take_seat(conn, workshop.0, now)? {
+        let latest = repo::find_workshop(conn, workshop.0)?.ok_or_else(|| AppError::not_found("workshop", workshop))?;
+        return Err(seat_refusal(&latest, now).unwrap_or_else(|| sold_out(&latest)));
+    }
     Ok(row.into_domain()?)
+}
+
+/// Why a workshop takes no enrollment now, if it does not.
+fn seat_refusal(workshop: &WorkshopRow, now: DateTime<Utc>) -> Option<AppError> {
+    if !workshop.active {
+        Some(AppError::conflict("workshop_inactive", None, "this workshop takes no enrollments"))
+    } else if workshop.starts_at <= now {
+        Some(AppError::conflict("workshop_started", None, "this workshop has already started"))
+    } else if workshop.seats_taken >= workshop.capacity {
+        Some(sold_out(workshop))
+    } else {
+        None
+    }
+}
+
+fn sold_out(workshop: &WorkshopRow) -> AppError {
+    AppError::conflict_with(
+        "sold_out",
+        None,
+        "every seat of this workshop is taken",
+        json!({"capacity": workshop.capacity, "seats_available": 0}),
+    )
 }
 
 pub(crate) fn already_enrolled() -> AppError {
@@ -430,42 +449,44 @@ pub async fn payments(state: &AppState, id: EnrollmentId) -> AppResult<Vec<Payme
 }
 
 /// Orders and enrollments of one client, summarized for the complete client view.
-pub(crate) fn activity(conn: &mut PgConnection, client: ClientId) -> AppResult<ClientActivity> {
-    let (order_count, spent, last) = repo::order_totals(conn, client.0)?;
-    let last_order = match last {
-        Some(row) => Some(OrderSummary {
-            id: row.id.into(),
-            status: OrderStatus::parse(&row.status)
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("orders.status holds {:?}", row.status)))?,
-            total: Money::from_decimal(row.total),
-            created_at: row.created_at,
+pub(crate) fn activity(
+    record: &crate::store::pg::clients::ViewRecord,
+    now: DateTime<Utc>,
+) -> AppResult<ClientActivity> {
+    let corrupt = |column: &str, value: &str| AppError::Internal(anyhow::anyhow!("{column} holds {value:?}"));
+    let last_order = match &record.last_order {
+        Some(order) => Some(OrderSummary {
+            id: order.id.into(),
+            status: OrderStatus::parse(&order.status).ok_or_else(|| corrupt("orders.status", &order.status))?,
+            total: Money::from_decimal(order.total),
+            created_at: order.created_at,
         }),
         None => None,
     };
-    let now = super::now();
     let mut upcoming_workshops = Vec::new();
     let mut unpaid_enrollments = Vec::new();
-    for (enrollment, workshop) in repo::open_enrollments(conn, client.0, now)? {
-        let enrollment = enrollment.into_domain()?;
+    for open in &record.open_enrollments {
+        let status =
+            EnrollmentStatus::parse(&open.status).ok_or_else(|| corrupt("enrollments.status", &open.status))?;
         let summary = EnrollmentSummary {
-            enrollment_id: enrollment.id,
-            workshop_id: enrollment.workshop_id,
-            workshop_name: workshop.name,
-            starts_at: workshop.starts_at,
-            status: enrollment.status,
-            balance: enrollment.balance,
+            enrollment_id: open.enrollment_id.into(),
+            workshop_id: open.workshop_id.into(),
+            workshop_name: open.workshop_name.clone(),
+            starts_at: open.starts_at,
+            status,
+            balance: Money::from_decimal(open.price).saturating_sub(Money::from_decimal(open.amount_paid)),
         };
-        if EnrollmentStatus::UNPAID.contains(&enrollment.status) {
+        if EnrollmentStatus::UNPAID.contains(&status) {
             unpaid_enrollments.push(summary.clone());
         }
-        if workshop.starts_at > now {
+        if open.starts_at > now {
             upcoming_workshops.push(summary);
         }
     }
     unpaid_enrollments.sort_by_key(|s| s.enrollment_id);
     Ok(ClientActivity {
-        order_count,
-        total_spent: Money::from_decimal(spent),
+        order_count: record.order_count,
+        total_spent: Money::from_decimal(record.total_spent),
         last_order,
         upcoming_workshops,
         unpaid_enrollments,

@@ -1,7 +1,7 @@
 //! Repository functions for `clients` and `client_interests`.
 
 use super::models::{ClientChangeset, ClientRow, CompanyRow, InterestRow, NewClient, NewClientInterest};
-use super::schema::{client_interests, clients, companies, interests};
+use super::schema::{client_interests, clients};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use std::collections::HashMap;
@@ -140,25 +140,112 @@ pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
     diesel::delete(clients::table.find(id)).execute(conn).map(|n| n > 0)
 }
 
-/// The PostgreSQL half of the complete view: the client with its company, and its interests.
-pub type ViewParts = (ClientRow, Option<CompanyRow>, Vec<InterestRow>);
+/// The client's newest order, as the complete view summarizes it.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct LastOrderRow {
+    pub id: Uuid,
+    pub status: String,
+    pub total: rust_decimal::Decimal,
+    pub created_at: DateTime<Utc>,
+}
 
-/// One round trip: the client joined with its company and each of its interests (one row per
-/// interest, or one row with no interest).
-pub fn view_parts(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ViewParts>> {
-    let rows: Vec<(ClientRow, Option<CompanyRow>, Option<InterestRow>)> = clients::table
-        .filter(clients::id.eq(id))
-        .left_join(companies::table)
-        .left_join(client_interests::table.inner_join(interests::table))
-        .select((ClientRow::as_select(), Option::<CompanyRow>::as_select(), Option::<InterestRow>::as_select()))
-        .order(interests::name.asc())
-        .load(conn)?;
-    let mut rows = rows.into_iter();
-    let Some((client, company, first)) = rows.next() else {
+/// A live enrollment that is upcoming or unpaid, with its workshop's name and start.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct OpenEnrollmentRow {
+    pub enrollment_id: Uuid,
+    pub workshop_id: Uuid,
+    pub workshop_name: String,
+    pub starts_at: DateTime<Utc>,
+    pub status: String,
+    pub price: rust_decimal::Decimal,
+    pub amount_paid: rust_decimal::Decimal,
+}
+
+/// The PostgreSQL half of the complete view.
+#[derive(Debug, Clone)]
+pub struct ViewRecord {
+    pub client: ClientRow,
+    pub company: Option<CompanyRow>,
+    pub interests: Vec<InterestRow>,
+    pub order_count: i64,
+    pub total_spent: rust_decimal::Decimal,
+    pub last_order: Option<LastOrderRow>,
+    pub open_enrollments: Vec<OpenEnrollmentRow>,
+}
+
+#[derive(QueryableByName)]
+struct ViewSqlRow {
+    #[diesel(embed)]
+    client: ClientRow,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    company: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    interests: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    order_count: i64,
+    #[diesel(sql_type = diesel::sql_types::Numeric)]
+    total_spent: rust_decimal::Decimal,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    last_order: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    open_enrollments: String,
+}
+
+/// Everything the complete view needs from PostgreSQL in one statement (one round trip; the
+/// prepared statement is cached by its text): the client, its company, its interests, its order
+/// totals and newest order, and its live enrollments that are upcoming (after `now`) or unpaid.
+/// Nested parts come back as JSON and are decoded here.
+const VIEW_SQL: &str = "
+SELECT c.id, c.name, c.email, c.phone, c.kind, c.company_id, c.plan, c.plan_status, c.active, c.version,
+       c.created_at, c.updated_at,
+       (SELECT json_build_object('id', co.id, 'legal_name', co.legal_name, 'tax_id', co.tax_id,
+                                 'address', co.address, 'phone', co.phone,
+                                 'created_at', co.created_at, 'updated_at', co.updated_at)::text
+          FROM companies co WHERE co.id = c.company_id) AS company,
+       (SELECT coalesce(json_agg(json_build_object('id', i.id, 'name', i.name, 'description', i.description,
+                                                   'created_at', i.created_at, 'updated_at', i.updated_at)
+                                 ORDER BY i.name), '[]'::json)::text
+          FROM client_interests ci JOIN interests i ON i.id = ci.interest_id WHERE ci.client_id = c.id) AS interests,
+       o.order_count, o.total_spent,
+       (SELECT json_build_object('id', lo.id, 'status', lo.status, 'total', lo.total::text,
+                                 'created_at', lo.created_at)::text
+          FROM orders lo WHERE lo.client_id = c.id ORDER BY lo.id DESC LIMIT 1) AS last_order,
+       (SELECT coalesce(json_agg(json_build_object('enrollment_id', e.id, 'workshop_id', w.id,
+                                                   'workshop_name', w.name, 'starts_at', w.starts_at,
+                                                   'status', e.status, 'price', e.price::text,
+                                                   'amount_paid', e.amount_paid::text)
+                                 ORDER BY w.starts_at, e.id), '[]'::json)::text
+          FROM enrollments e JOIN workshops w ON w.id = e.workshop_id
+         WHERE e.client_id = c.id AND e.status <> 'cancelled' AND (w.starts_at > $2 OR e.status <> 'paid'))
+         AS open_enrollments
+  FROM clients c
+ CROSS JOIN LATERAL (SELECT count(*) AS order_count,
+                            coalesce(sum(total) FILTER (WHERE status <> 'cancelled'), 0) AS total_spent
+                       FROM orders WHERE client_id = c.id) o
+ WHERE c.id = $1";
+
+pub fn view(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<Option<ViewRecord>> {
+    let row: Option<ViewSqlRow> = diesel::sql_query(VIEW_SQL)
+        .bind::<diesel::sql_types::Uuid, _>(id)
+        .bind::<diesel::sql_types::Timestamptz, _>(now)
+        .get_result(conn)
+        .optional()?;
+    let Some(row) = row else {
         return Ok(None);
     };
-    let interests = first.into_iter().chain(rows.filter_map(|(_, _, interest)| interest)).collect();
-    Ok(Some((client, company, interests)))
+    fn decode<T: serde::de::DeserializeOwned>(part: &str, json: &str) -> QueryResult<T> {
+        serde_json::from_str(json)
+            .map_err(|err| diesel::result::Error::DeserializationError(format!("client view {part}: {err}").into()))
+    }
+    Ok(Some(ViewRecord {
+        client: row.client,
+        company: row.company.as_deref().map(|json| decode("company", json)).transpose()?,
+        interests: decode("interests", &row.interests)?,
+        order_count: row.order_count,
+        total_spent: row.total_spent,
+        last_order: row.last_order.as_deref().map(|json| decode("last order", json)).transpose()?,
+        open_enrollments: decode("enrollments", &row.open_enrollments)?,
+    }))
 }
 
 /// Client ids in id order after `after` (batches for reconcile).

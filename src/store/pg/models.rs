@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Deserialize)]
 #[diesel(table_name = companies, check_for_backend(diesel::pg::Pg))]
 pub struct CompanyRow {
     pub id: Uuid,
@@ -54,7 +54,7 @@ pub struct CompanyChangeset {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Deserialize)]
 #[diesel(table_name = interests, check_for_backend(diesel::pg::Pg))]
 pub struct InterestRow {
     pub id: Uuid,
@@ -92,7 +92,7 @@ pub struct InterestChangeset {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
 #[diesel(table_name = clients, check_for_backend(diesel::pg::Pg))]
 pub struct ClientRow {
     pub id: Uuid,

@@ -1,7 +1,7 @@
 //! Repository functions for `workshops`, `enrollments` and `enrollment_payments`.
 
-use super::models::{EnrollmentRow, OrderRow, PaymentRow, WorkshopChangeset, WorkshopRow};
-use super::schema::{client_interests, clients, enrollment_payments, enrollments, orders, workshops};
+use super::models::{EnrollmentRow, PaymentRow, WorkshopChangeset, WorkshopRow};
+use super::schema::{client_interests, clients, enrollment_payments, enrollments, workshops};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
@@ -82,9 +82,9 @@ pub fn delete_workshop(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
 }
 
 /// Takes one seat of an active workshop that has not started, in one conditional statement:
-/// however many enrollments race, `seats_taken` never passes `capacity`. `None` when the
+/// however many enrollments race, `seats_taken` never passes `capacity`. `false` when the
 /// workshop is missing, inactive, started or sold out; the caller reads the row to say which.
-pub fn take_seat(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<Option<WorkshopRow>> {
+pub fn take_seat(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<bool> {
     diesel::update(
         workshops::table
             .find(id)
@@ -93,9 +93,8 @@ pub fn take_seat(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> Query
             .filter(workshops::seats_taken.lt(workshops::capacity)),
     )
     .set(workshops::seats_taken.eq(workshops::seats_taken + 1))
-    .returning(WorkshopRow::as_returning())
-    .get_result(conn)
-    .optional()
+    .execute(conn)
+    .map(|n| n == 1)
 }
 
 pub fn release_seat(conn: &mut PgConnection, id: Uuid) -> QueryResult<()> {
@@ -208,41 +207,4 @@ pub fn list_enrollments(
         query = query.filter(enrollments::status.eq_any(filter.statuses.clone()));
     }
     query.load(conn)
-}
-
-/// The client's order count, total spent (orders not cancelled) and newest order.
-pub fn order_totals(conn: &mut PgConnection, client_id: Uuid) -> QueryResult<(i64, Decimal, Option<OrderRow>)> {
-    use diesel::dsl::{count_star, sum};
-    let count: i64 = orders::table.filter(orders::client_id.eq(client_id)).select(count_star()).get_result(conn)?;
-    if count == 0 {
-        return Ok((0, Decimal::ZERO, None));
-    }
-    let spent: Option<Decimal> = orders::table
-        .filter(orders::client_id.eq(client_id))
-        .filter(orders::status.ne("cancelled"))
-        .select(sum(orders::total))
-        .get_result(conn)?;
-    let last = orders::table
-        .filter(orders::client_id.eq(client_id))
-        .select(OrderRow::as_select())
-        .order(orders::id.desc())
-        .first(conn)
-        .optional()?;
-    Ok((count, spent.unwrap_or_default(), last))
-}
-
-/// The client's live enrollments that are upcoming or unpaid, with their workshop.
-pub fn open_enrollments(
-    conn: &mut PgConnection,
-    client_id: Uuid,
-    now: DateTime<Utc>,
-) -> QueryResult<Vec<(EnrollmentRow, WorkshopRow)>> {
-    enrollments::table
-        .inner_join(workshops::table)
-        .filter(enrollments::client_id.eq(client_id))
-        .filter(enrollments::status.ne("cancelled"))
-        .filter(workshops::starts_at.gt(now).or(enrollments::status.ne("paid")))
-        .select((EnrollmentRow::as_select(), WorkshopRow::as_select()))
-        .order((workshops::starts_at.asc(), enrollments::id.asc()))
-        .load(conn)
 }
