@@ -162,7 +162,7 @@ pub struct OpenEnrollmentRow {
 }
 
 /// The PostgreSQL half of the complete view.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct ViewRecord {
     pub client: ClientRow,
     pub company: Option<CompanyRow>,
@@ -173,79 +173,21 @@ pub struct ViewRecord {
     pub open_enrollments: Vec<OpenEnrollmentRow>,
 }
 
-#[derive(QueryableByName)]
-struct ViewSqlRow {
-    #[diesel(embed)]
-    client: ClientRow,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    company: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    interests: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    order_count: i64,
-    #[diesel(sql_type = diesel::sql_types::Numeric)]
-    total_spent: rust_decimal::Decimal,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    last_order: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    open_enrollments: String,
+diesel::define_sql_function! {
+    /// `migrations/…_client_view`: the view's PostgreSQL part as JSON text (NULL for no client).
+    fn client_view(id: diesel::sql_types::Uuid, now: diesel::sql_types::Timestamptz)
+        -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
 }
 
-/// Everything the complete view needs from PostgreSQL in one statement (one round trip; the
-/// prepared statement is cached by its text): the client, its company, its interests, its order
-/// totals and newest order, and its live enrollments that are upcoming (after `now`) or unpaid.
-/// Nested parts come back as JSON and are decoded here.
-const VIEW_SQL: &str = "
-SELECT c.id, c.name, c.email, c.phone, c.kind, c.company_id, c.plan, c.plan_status, c.active, c.version,
-       c.created_at, c.updated_at,
-       (SELECT json_build_object('id', co.id, 'legal_name', co.legal_name, 'tax_id', co.tax_id,
-                                 'address', co.address, 'phone', co.phone,
-                                 'created_at', co.created_at, 'updated_at', co.updated_at)::text
-          FROM companies co WHERE co.id = c.company_id) AS company,
-       (SELECT coalesce(json_agg(json_build_object('id', i.id, 'name', i.name, 'description', i.description,
-                                                   'created_at', i.created_at, 'updated_at', i.updated_at)
-                                 ORDER BY i.name), '[]'::json)::text
-          FROM client_interests ci JOIN interests i ON i.id = ci.interest_id WHERE ci.client_id = c.id) AS interests,
-       o.order_count, o.total_spent,
-       (SELECT json_build_object('id', lo.id, 'status', lo.status, 'total', lo.total::text,
-                                 'created_at', lo.created_at)::text
-          FROM orders lo WHERE lo.client_id = c.id ORDER BY lo.id DESC LIMIT 1) AS last_order,
-       (SELECT coalesce(json_agg(json_build_object('enrollment_id', e.id, 'workshop_id', w.id,
-                                                   'workshop_name', w.name, 'starts_at', w.starts_at,
-                                                   'status', e.status, 'price', e.price::text,
-                                                   'amount_paid', e.amount_paid::text)
-                                 ORDER BY w.starts_at, e.id), '[]'::json)::text
-          FROM enrollments e JOIN workshops w ON w.id = e.workshop_id
-         WHERE e.client_id = c.id AND e.status <> 'cancelled' AND (w.starts_at > $2 OR e.status <> 'paid'))
-         AS open_enrollments
-  FROM clients c
- CROSS JOIN LATERAL (SELECT count(*) AS order_count,
-                            coalesce(sum(total) FILTER (WHERE status <> 'cancelled'), 0) AS total_spent
-                       FROM orders WHERE client_id = c.id) o
- WHERE c.id = $1";
-
+/// Everything the complete view needs from PostgreSQL in one call of the `client_view`
+/// function: one round trip, a cached prepared statement, and a plan the function keeps.
 pub fn view(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<Option<ViewRecord>> {
-    let row: Option<ViewSqlRow> = diesel::sql_query(VIEW_SQL)
-        .bind::<diesel::sql_types::Uuid, _>(id)
-        .bind::<diesel::sql_types::Timestamptz, _>(now)
-        .get_result(conn)
-        .optional()?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    fn decode<T: serde::de::DeserializeOwned>(part: &str, json: &str) -> QueryResult<T> {
-        serde_json::from_str(json)
-            .map_err(|err| diesel::result::Error::DeserializationError(format!("client view {part}: {err}").into()))
-    }
-    Ok(Some(ViewRecord {
-        client: row.client,
-        company: row.company.as_deref().map(|json| decode("company", json)).transpose()?,
-        interests: decode("interests", &row.interests)?,
-        order_count: row.order_count,
-        total_spent: row.total_spent,
-        last_order: row.last_order.as_deref().map(|json| decode("last order", json)).transpose()?,
-        open_enrollments: decode("enrollments", &row.open_enrollments)?,
-    }))
+    let json: Option<String> = diesel::select(client_view(id, now)).get_result(conn)?;
+    json.map(|json| {
+        serde_json::from_str(&json)
+            .map_err(|err| diesel::result::Error::DeserializationError(format!("client view: {err}").into()))
+    })
+    .transpose()
 }
 
 /// Client ids in id order after `after` (batches for reconcile).

@@ -92,7 +92,7 @@ pub struct InterestChangeset {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Deserialize)]
 #[diesel(table_name = clients, check_for_backend(diesel::pg::Pg))]
 pub struct ClientRow {
     pub id: Uuid,

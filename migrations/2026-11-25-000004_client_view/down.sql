@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS client_view(uuid, timestamptz);
