@@ -39,6 +39,12 @@ curl -fs -o /dev/null "http://127.0.0.1:$port/api/v1/clients?limit=50"
 oha --no-tui -z 5s -c 64 --urls-from-file "$out/view-urls.txt" >/dev/null # warm-up
 run view-max-64 -c 64 --urls-from-file "$out/view-urls.txt"
 run view-2000rps-64 -c 64 -q 2000 --latency-correction --urls-from-file "$out/view-urls.txt"
+# The same view for clients with orders or enrollments only (their view adds the activity call).
+"${psql[@]}" -d "$db" -qtAc "SELECT 'http://127.0.0.1:$port/api/v1/clients/' || id || '/view' FROM clients WHERE has_activity ORDER BY random()" \
+    >"$out/active-view-urls.txt"
+echo "clients with activity: $(wc -l <"$out/active-view-urls.txt")"
+run view-active-max-64 -c 64 --urls-from-file "$out/active-view-urls.txt"
+run view-active-2000rps-64 -c 64 -q 2000 --latency-correction --urls-from-file "$out/active-view-urls.txt"
 run list50-max-64 -c 64 "http://127.0.0.1:$port/api/v1/clients?limit=50"
 run list50-2000rps-64 -c 64 -q 2000 --latency-correction "http://127.0.0.1:$port/api/v1/clients?limit=50"
 # Enrollment rush: 2,000 distinct clients at 256 connections for a new 100-seat workshop.

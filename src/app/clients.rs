@@ -340,7 +340,7 @@ pub async fn view(state: &AppState, id: ClientId) -> AppResult<ClientView> {
     let Some(record) = pg? else {
         return Err(AppError::not_found("client", id));
     };
-    let activity = super::workshops::activity(&record, now)?;
+    let activity = super::workshops::activity(&record.activity, now)?;
     let repo::ViewRecord { client: row, company, interests, .. } = record;
     let interest_ids = interests.iter().map(|interest| interest.id).collect();
     let client = row.into_client(interest_ids)?;

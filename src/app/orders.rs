@@ -207,6 +207,7 @@ pub(crate) fn place_in(conn: &mut PgConnection, input: &OrderInput) -> AppResult
     };
     let created = history_row(order_id.0, None, OrderStatus::Pending, Some("order placed".into()));
     repo::insert_order(conn, &order, &items, &created)?;
+    clients::mark_active(conn, client.id)?;
     if let Some(coupon) = &coupon_used {
         let redemption = NewRedemption {
             order_id: order_id.0,

@@ -313,6 +313,7 @@ pub(crate) fn enroll_in(conn: &mut PgConnection, workshop: WorkshopId, client_id
     };
     repo::insert_enrollment(conn, &row)?;
     repo::add_client_interest(conn, client_id, current.category_id)?;
+    clients::mark_active(conn, client_id)?;
     // Taking the seat is the last statement: the workshop row stays locked only until the commit
     // right after it, so concurrent enrollments queue on it as briefly as possible.
     if !repo::take_seat(conn, workshop.0, now)? {
@@ -450,7 +451,7 @@ pub async fn payments(state: &AppState, id: EnrollmentId) -> AppResult<Vec<Payme
 
 /// Orders and enrollments of one client, summarized for the complete client view.
 pub(crate) fn activity(
-    record: &crate::store::pg::clients::ViewRecord,
+    record: &crate::store::pg::clients::ActivityRecord,
     now: DateTime<Utc>,
 ) -> AppResult<ClientActivity> {
     let corrupt = |column: &str, value: &str| AppError::Internal(anyhow::anyhow!("{column} holds {value:?}"));

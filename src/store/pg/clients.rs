@@ -1,7 +1,7 @@
 //! Repository functions for `clients` and `client_interests`.
 
 use super::models::{ClientChangeset, ClientRow, CompanyRow, InterestRow, NewClient, NewClientInterest};
-use super::schema::{client_interests, clients};
+use super::schema::{client_interests, clients, companies, interests};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use std::collections::HashMap;
@@ -161,33 +161,69 @@ pub struct OpenEnrollmentRow {
     pub amount_paid: rust_decimal::Decimal,
 }
 
-/// The PostgreSQL half of the complete view.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct ViewRecord {
-    pub client: ClientRow,
-    pub company: Option<CompanyRow>,
-    pub interests: Vec<InterestRow>,
+/// A client's orders and enrollments at a glance.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct ActivityRecord {
     pub order_count: i64,
     pub total_spent: rust_decimal::Decimal,
     pub last_order: Option<LastOrderRow>,
     pub open_enrollments: Vec<OpenEnrollmentRow>,
 }
 
-diesel::define_sql_function! {
-    /// `migrations/…_client_view`: the view's PostgreSQL part as JSON text (NULL for no client).
-    fn client_view(id: diesel::sql_types::Uuid, now: diesel::sql_types::Timestamptz)
-        -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+/// The PostgreSQL half of the complete view.
+#[derive(Debug, Clone)]
+pub struct ViewRecord {
+    pub client: ClientRow,
+    pub company: Option<CompanyRow>,
+    pub interests: Vec<InterestRow>,
+    pub activity: ActivityRecord,
 }
 
-/// Everything the complete view needs from PostgreSQL in one call of the `client_view`
-/// function: one round trip, a cached prepared statement, and a plan the function keeps.
+diesel::define_sql_function! {
+    /// `migrations/…_client_activity`: the summary as JSON text.
+    fn client_activity(id: diesel::sql_types::Uuid, now: diesel::sql_types::Timestamptz) -> diesel::sql_types::Text;
+}
+
+/// The client's activity from one call of the `client_activity` function (a cached prepared
+/// statement; the function keeps its plan).
+pub fn activity(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<ActivityRecord> {
+    let json: String = diesel::select(client_activity(id, now)).get_result(conn)?;
+    serde_json::from_str(&json)
+        .map_err(|err| diesel::result::Error::DeserializationError(format!("client activity: {err}").into()))
+}
+
+/// Marks the client as having orders or enrollments (once; the view reads their summary only
+/// for such clients). Runs in the transaction that creates the first one.
+pub fn mark_active(conn: &mut PgConnection, id: Uuid) -> QueryResult<()> {
+    diesel::update(clients::table.find(id).filter(clients::has_activity.eq(false)))
+        .set(clients::has_activity.eq(true))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The complete view's PostgreSQL part: the client joined with its company and each of its
+/// interests in one query (one row per interest, or one row with none); the activity summary
+/// in a second call only for clients that have any.
 pub fn view(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<Option<ViewRecord>> {
-    let json: Option<String> = diesel::select(client_view(id, now)).get_result(conn)?;
-    json.map(|json| {
-        serde_json::from_str(&json)
-            .map_err(|err| diesel::result::Error::DeserializationError(format!("client view: {err}").into()))
-    })
-    .transpose()
+    let rows: Vec<(ClientRow, bool, Option<CompanyRow>, Option<InterestRow>)> = clients::table
+        .filter(clients::id.eq(id))
+        .left_join(companies::table)
+        .left_join(client_interests::table.inner_join(interests::table))
+        .select((
+            ClientRow::as_select(),
+            clients::has_activity,
+            Option::<CompanyRow>::as_select(),
+            Option::<InterestRow>::as_select(),
+        ))
+        .order(interests::name.asc())
+        .load(conn)?;
+    let mut rows = rows.into_iter();
+    let Some((client, has_activity, company, first)) = rows.next() else {
+        return Ok(None);
+    };
+    let interests = first.into_iter().chain(rows.filter_map(|(_, _, _, interest)| interest)).collect();
+    let activity = if has_activity { activity(conn, id, now)? } else { ActivityRecord::default() };
+    Ok(Some(ViewRecord { client, company, interests, activity }))
 }
 
 /// Client ids in id order after `after` (batches for reconcile).

@@ -14,7 +14,9 @@ pub mod workshops;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
@@ -35,6 +37,11 @@ pub enum DbError {
 #[derive(Clone)]
 pub struct Db {
     pool: PgPool,
+    /// One permit per pooled connection. Requests wait for a permit here, in a fair (FIFO)
+    /// async queue, instead of as blocked threads racing for r2d2's condition variable — which
+    /// serves waiters in no particular order and stretches the latency tail under load.
+    permits: Arc<Semaphore>,
+    checkout_timeout: Duration,
 }
 
 impl Db {
@@ -50,7 +57,7 @@ impl Db {
             .connection_timeout(checkout_timeout)
             .test_on_check_out(false)
             .build_unchecked(manager);
-        Ok(Db { pool })
+        Ok(Db { pool, permits: Arc::new(Semaphore::new(size as usize)), checkout_timeout })
     }
 
     fn checkout(pool: &PgPool) -> Result<PooledConnection<ConnectionManager<PgConnection>>, DbError> {
@@ -68,8 +75,13 @@ impl Db {
     {
         let pool = self.pool.clone();
         let span = tracing::Span::current();
+        let permit = tokio::time::timeout(self.checkout_timeout, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| E::from(DbError::Unavailable("no database connection was free in time".into())))?
+            .map_err(|_| E::from(DbError::Unavailable("the connection pool is closed".into())))?;
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
+            let _permit = permit;
             let mut conn = Self::checkout(&pool)?;
             work(&mut conn)
         })

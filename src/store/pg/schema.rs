@@ -21,6 +21,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        has_activity -> Bool,
     }
 }
 

@@ -1,1 +1,0 @@
-DROP FUNCTION IF EXISTS client_view(uuid, timestamptz);
