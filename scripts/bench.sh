@@ -11,13 +11,15 @@ cargo build --release --locked
 db=crm_bench port="${BENCH_PORT:-18090}" duration="${DURATION:-20s}" out=.data/bench
 mkdir -p "$out"
 psql=(psql); if [ "$(id -u)" = 0 ]; then psql=(runuser -u postgres -- psql); else psql=(sudo -u postgres psql); fi
-"${psql[@]}" -qtAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 ||
-    "${psql[@]}" -qc "CREATE DATABASE $db OWNER crm" >/dev/null
+# A fresh database each time: the order runs add tens of thousands of orders, which would change
+# what the next run's views read.
+"${psql[@]}" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+"${psql[@]}" -qc "CREATE DATABASE $db OWNER crm" >/dev/null
 
 export HOST=127.0.0.1 PORT="$port" DATABASE_URL="postgres://crm:crm@127.0.0.1:5432/$db"
 export MONGODB_URI="mongodb://127.0.0.1:27017/?directConnection=true" MONGODB_DB="$db" RUST_LOG=warn
 target/release/hybrid-crm migrate
-target/release/hybrid-crm seed --clients "${CLIENTS:-10000}" --products "${PRODUCTS:-1000}"
+target/release/hybrid-crm seed --reset --clients "${CLIENTS:-10000}" --products "${PRODUCTS:-1000}"
 target/release/hybrid-crm serve --no-migrate >"$out/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT

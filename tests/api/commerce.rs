@@ -484,16 +484,26 @@ async fn concurrent_cancel_and_advance_of_one_order_let_exactly_one_win() {
     let app = app!(ctx);
     let client = create_client(&app, "Ada", "ada@example.com").await;
     let item = product(&app, "Kit", "1.00", 100).await;
-    for _ in 0..10 {
-        let id = order_in(&app, &client, &item, "confirmed").await;
-        let (cancel_uri, status_uri) = (format!("/api/v1/orders/{id}/cancel"), format!("/api/v1/orders/{id}/status"));
-        let cancel = post(&app, &cancel_uri, json!({}));
-        let advance = post(&app, &status_uri, json!({"status": "processing"}));
-        let (cancel, advance) = futures_util::join!(cancel, advance);
-        let winners = [&cancel, &advance].iter().filter(|r| r.status == 200).count();
-        assert_eq!(winners, 1, "cancel: {} / advance: {}", cancel.body, advance.body);
-        let loser = if cancel.status == 200 { &advance } else { &cancel };
-        loser.problem(409, "invalid_transition");
+    // From `confirmed` both may win alone (cancel, or move on to processing); from `processing`
+    // shipping wins and cancelling is refused. Either way exactly one of the two lands.
+    for (from, next) in [("confirmed", "processing"), ("processing", "shipped")] {
+        for _ in 0..5 {
+            let id = order_in(&app, &client, &item, from).await;
+            let (cancel_uri, status_uri) =
+                (format!("/api/v1/orders/{id}/cancel"), format!("/api/v1/orders/{id}/status"));
+            let cancel = post(&app, &cancel_uri, json!({}));
+            let advance = post(&app, &status_uri, json!({"status": next}));
+            let (cancel, advance) = futures_util::join!(cancel, advance);
+            let winners = [&cancel, &advance].iter().filter(|r| r.status == 200).count();
+            assert_eq!(winners, 1, "{from}: cancel {} / {next} {}", cancel.body, advance.body);
+            let loser = if cancel.status == 200 { &advance } else { &cancel };
+            loser.problem(409, "invalid_transition");
+            let order = send(&app, get(&format!("/api/v1/orders/{id}"))).await;
+            assert_eq!(
+                order.body["status_history"].as_array().unwrap().len(),
+                order.body["version"].as_i64().unwrap() as usize
+            );
+        }
     }
     let cancelled =
         send(&app, get("/api/v1/orders?status=cancelled&limit=100")).await.body["items"].as_array().unwrap().len();
