@@ -13,7 +13,6 @@ use crate::domain::money::Money;
 use crate::domain::page::{decode_cursor, encode_cursor, Page};
 use crate::store::pg::catalog::{self as repo, ProductFilter, ProductPosition, ProductSort, StockBand};
 use crate::store::pg::models::{CategoryChangeset, CategoryRow, ProductChangeset, ProductRow, StockMovementRow};
-use crate::store::pg::{violated_constraint, ViolationKind};
 use diesel::{Connection, PgConnection};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -264,13 +263,14 @@ pub async fn update_category(state: &AppState, id: CategoryId, patch: CategoryPa
 pub async fn delete_category(state: &AppState, id: CategoryId) -> AppResult<()> {
     state
         .db
-        .run(move |conn| match repo::delete_category(conn, id.0) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(AppError::not_found("category", id)),
-            Err(err) if matches!(violated_constraint(&err), Some((ViolationKind::ForeignKey, _))) => {
-                Err(AppError::conflict("category_in_use", None, "products still belong to this category"))
-            }
-            Err(err) => Err(err.into()),
+        .run(move |conn| {
+            super::deleted(
+                repo::delete_category(conn, id.0),
+                "category",
+                id,
+                "category_in_use",
+                "products still belong to this category",
+            )
         })
         .await
 }
@@ -386,13 +386,14 @@ pub async fn update_product(state: &AppState, id: ProductId, patch: ProductPatch
 pub async fn delete_product(state: &AppState, id: ProductId) -> AppResult<()> {
     state
         .db
-        .run(move |conn| match repo::delete_product(conn, id.0) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(AppError::not_found("product", id)),
-            Err(err) if matches!(violated_constraint(&err), Some((ViolationKind::ForeignKey, _))) => {
-                Err(AppError::conflict("product_in_use", None, "orders include this product; deactivate it instead"))
-            }
-            Err(err) => Err(err.into()),
+        .run(move |conn| {
+            super::deleted(
+                repo::delete_product(conn, id.0),
+                "product",
+                id,
+                "product_in_use",
+                "orders include this product; deactivate it instead",
+            )
         })
         .await
 }

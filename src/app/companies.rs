@@ -5,8 +5,8 @@ use super::{AppError, AppResult, AppState};
 use crate::domain::client::Company;
 use crate::domain::ids::CompanyId;
 use crate::domain::page::{decode_cursor, encode_cursor, Page};
+use crate::store::pg::companies;
 use crate::store::pg::models::{CompanyChangeset, NewCompany};
-use crate::store::pg::{companies, violated_constraint, ViolationKind};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -121,13 +121,14 @@ pub async fn update(state: &AppState, id: CompanyId, patch: CompanyPatch) -> App
 pub async fn delete(state: &AppState, id: CompanyId) -> AppResult<()> {
     state
         .db
-        .run(move |conn| match companies::delete(conn, id.0) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(AppError::not_found("company", id)),
-            Err(err) if matches!(violated_constraint(&err), Some((ViolationKind::ForeignKey, _))) => {
-                Err(AppError::conflict("company_in_use", None, "clients still belong to this company"))
-            }
-            Err(err) => Err(err.into()),
+        .run(move |conn| {
+            super::deleted(
+                companies::delete(conn, id.0),
+                "company",
+                id,
+                "company_in_use",
+                "clients still belong to this company",
+            )
         })
         .await
 }

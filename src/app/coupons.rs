@@ -9,7 +9,6 @@ use crate::domain::orders::{Coupon, CouponKind};
 use crate::domain::page::{encode_cursor, Page};
 use crate::store::pg::models::{CouponChangeset, CouponRow};
 use crate::store::pg::orders as repo;
-use crate::store::pg::{violated_constraint, ViolationKind};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -177,13 +176,14 @@ pub async fn update(state: &AppState, id: CouponId, patch: CouponPatch) -> AppRe
 pub async fn delete(state: &AppState, id: CouponId) -> AppResult<()> {
     state
         .db
-        .run(move |conn| match repo::delete_coupon(conn, id.0) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(AppError::not_found("coupon", id)),
-            Err(err) if matches!(violated_constraint(&err), Some((ViolationKind::ForeignKey, _))) => {
-                Err(AppError::conflict("coupon_in_use", None, "orders used this coupon; deactivate it instead"))
-            }
-            Err(err) => Err(err.into()),
+        .run(move |conn| {
+            super::deleted(
+                repo::delete_coupon(conn, id.0),
+                "coupon",
+                id,
+                "coupon_in_use",
+                "orders used this coupon; deactivate it instead",
+            )
         })
         .await
 }

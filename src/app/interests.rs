@@ -6,8 +6,8 @@ use super::{AppError, AppResult, AppState};
 use crate::domain::client::Interest;
 use crate::domain::ids::InterestId;
 use crate::domain::page::{encode_cursor, Page};
+use crate::store::pg::interests;
 use crate::store::pg::models::{InterestChangeset, NewInterest};
-use crate::store::pg::{interests, violated_constraint, ViolationKind};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -94,13 +94,14 @@ pub async fn update(state: &AppState, id: InterestId, patch: InterestPatch) -> A
 pub async fn delete(state: &AppState, id: InterestId) -> AppResult<()> {
     state
         .db
-        .run(move |conn| match interests::delete(conn, id.0) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(AppError::not_found("interest", id)),
-            Err(err) if matches!(violated_constraint(&err), Some((ViolationKind::ForeignKey, _))) => {
-                Err(AppError::conflict("interest_in_use", None, "clients or workshops still use this interest"))
-            }
-            Err(err) => Err(err.into()),
+        .run(move |conn| {
+            super::deleted(
+                interests::delete(conn, id.0),
+                "interest",
+                id,
+                "interest_in_use",
+                "clients or workshops still use this interest",
+            )
         })
         .await
 }

@@ -99,6 +99,25 @@ pub(crate) fn invalid_cursor() -> AppError {
     AppError::invalid("cursor", "invalid_cursor", "is not a cursor from this API for this sort")
 }
 
+/// The outcome of deleting one row: gone, never there (404), or still referenced — a foreign key
+/// refused it, which to the caller means "in use" (409 with `in_use_code`).
+pub(crate) fn deleted(
+    outcome: diesel::QueryResult<bool>,
+    resource: &'static str,
+    id: impl ToString,
+    in_use_code: &'static str,
+    in_use_message: &'static str,
+) -> AppResult<()> {
+    match outcome {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(AppError::not_found(resource, id)),
+        Err(err) if matches!(violated_constraint(&err), Some((ViolationKind::ForeignKey, _))) => {
+            Err(AppError::conflict(in_use_code, None, in_use_message))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
 /// The current time at PostgreSQL's precision (microseconds), so what a create returns equals
 /// what a later read returns.
 pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {

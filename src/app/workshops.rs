@@ -16,9 +16,9 @@ use crate::domain::page::{encode_cursor, Page};
 use crate::domain::workshops::{
     ClientActivity, Enrollment, EnrollmentStatus, EnrollmentSummary, Modality, OrderSummary, Payment, Workshop,
 };
+use crate::store::pg::clients;
 use crate::store::pg::models::{EnrollmentRow, PaymentRow, WorkshopChangeset, WorkshopRow};
 use crate::store::pg::workshops::{self as repo, EnrollmentFilter, WorkshopFilter};
-use crate::store::pg::{clients, violated_constraint, ViolationKind};
 use chrono::{DateTime, Utc};
 use diesel::{Connection, PgConnection};
 use serde::{Deserialize, Serialize};
@@ -269,13 +269,14 @@ pub async fn update(state: &AppState, id: WorkshopId, patch: WorkshopPatch) -> A
 pub async fn delete(state: &AppState, id: WorkshopId) -> AppResult<()> {
     state
         .db
-        .run(move |conn| match repo::delete_workshop(conn, id.0) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(AppError::not_found("workshop", id)),
-            Err(err) if matches!(violated_constraint(&err), Some((ViolationKind::ForeignKey, _))) => {
-                Err(AppError::conflict("workshop_in_use", None, "the workshop has enrollments; deactivate it instead"))
-            }
-            Err(err) => Err(err.into()),
+        .run(move |conn| {
+            super::deleted(
+                repo::delete_workshop(conn, id.0),
+                "workshop",
+                id,
+                "workshop_in_use",
+                "the workshop has enrollments; deactivate it instead",
+            )
         })
         .await
 }
