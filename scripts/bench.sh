@@ -61,7 +61,7 @@ echo "== enrollment-rush (2000 requests, 256 connections, 100 seats)"
 oha --no-tui -n 2000 -c 256 -m POST -H 'content-type: application/json' -Z "$out/rush-bodies.txt" \
     "http://127.0.0.1:$port/api/v1/workshops/$workshop/enrollments" | tee "$out/enrollment-rush.txt" |
     grep -E "Success rate|Total:|Requests/sec|50.00%|99.00%|Slowest|\[[0-9]{3}\]"
-echo "seats taken: $(sql "SELECT seats_taken FROM workshops WHERE id = '$workshop'"), enrollments: $(sql "SELECT count(*) FROM enrollments WHERE workshop_id = '$workshop'")"
+echo "seats taken: $(sql "SELECT count(enrollment_id) FROM workshop_seats WHERE workshop_id = '$workshop'"), enrollments: $(sql "SELECT count(*) FROM enrollments WHERE workshop_id = '$workshop'")"
 
 # Order placement: 3 distinct active products per order, random active clients. Stock is topped
 # up first (as recorded `adjust` movements) so runs measure placement, not sold-out refusals.

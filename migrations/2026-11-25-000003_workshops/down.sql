@@ -1,1 +1,1 @@
-DROP TABLE IF EXISTS enrollment_payments, enrollments, workshops;
+DROP TABLE IF EXISTS enrollment_payments, workshop_seats, enrollments, workshops;

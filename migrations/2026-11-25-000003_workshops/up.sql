@@ -1,5 +1,7 @@
--- Workshops with limited seats, enrollments and their payments. Seats are a counter guarded by
--- CHECK (seats_taken <= capacity): however many requests race, a workshop is never overbooked.
+-- Workshops with limited seats, enrollments and their payments. Each seat is a row of
+-- `workshop_seats`: enrolling claims a free one (`FOR UPDATE SKIP LOCKED`), so there are never
+-- more enrollments than seats, and concurrent enrollments lock different rows and commit in
+-- parallel instead of queueing on one counter.
 
 CREATE TABLE workshops (
     id               UUID PRIMARY KEY,
@@ -13,13 +15,11 @@ CREATE TABLE workshops (
     link             TEXT CHECK (char_length(link) BETWEEN 1 AND 500),
     price            NUMERIC(12, 2) NOT NULL CHECK (price > 0 AND price <= 1000000),
     capacity         INTEGER NOT NULL CHECK (capacity BETWEEN 1 AND 100000),
-    seats_taken      INTEGER NOT NULL DEFAULT 0,
     active           BOOLEAN NOT NULL DEFAULT TRUE,
     created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT workshops_place_matches_modality
-        CHECK ((modality = 'in_person' AND location IS NOT NULL) OR (modality = 'online' AND link IS NOT NULL)),
-    CONSTRAINT workshops_seats_within_capacity CHECK (seats_taken >= 0 AND seats_taken <= capacity)
+        CHECK ((modality = 'in_person' AND location IS NOT NULL) OR (modality = 'online' AND link IS NOT NULL))
 );
 CREATE UNIQUE INDEX workshops_name_key ON workshops (lower(name));
 CREATE INDEX workshops_starts_at_id_idx ON workshops (starts_at, id);
@@ -47,6 +47,16 @@ CREATE TABLE enrollments (
 CREATE UNIQUE INDEX enrollments_one_per_client ON enrollments (workshop_id, client_id) WHERE status <> 'cancelled';
 CREATE INDEX enrollments_client_id_idx ON enrollments (client_id);
 CREATE INDEX enrollments_created_at_id_idx ON enrollments (created_at, id);
+
+-- `capacity` rows per workshop; `enrollment_id` is set while a live enrollment holds the seat.
+CREATE TABLE workshop_seats (
+    workshop_id   UUID NOT NULL REFERENCES workshops (id) ON DELETE CASCADE,
+    seat_no       INTEGER NOT NULL,
+    enrollment_id UUID REFERENCES enrollments (id) ON DELETE SET NULL,
+    PRIMARY KEY (workshop_id, seat_no)
+);
+CREATE UNIQUE INDEX workshop_seats_enrollment_key ON workshop_seats (enrollment_id);
+CREATE INDEX workshop_seats_free_idx ON workshop_seats (workshop_id, seat_no) WHERE enrollment_id IS NULL;
 
 CREATE TABLE enrollment_payments (
     id            UUID PRIMARY KEY,

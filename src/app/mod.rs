@@ -197,11 +197,6 @@ fn constraint_error(kind: ViolationKind, constraint: &str) -> Option<AppError> {
         (ViolationKind::ForeignKey, "workshops_category_id_fkey") => {
             AppError::invalid("category_id", "unknown_category", "no interest has this id")
         }
-        (ViolationKind::Check, "workshops_seats_within_capacity") => AppError::conflict(
-            "capacity_below_seats_taken",
-            Some("capacity"),
-            "more seats are already taken than this capacity",
-        ),
         (ViolationKind::Check, "workshops_place_matches_modality") => {
             AppError::invalid("location", "required", "in_person workshops need a location, online workshops a link")
         }

@@ -396,7 +396,6 @@ fn commerce(conn: &mut diesel::PgConnection, products: usize, orders: usize) -> 
                 link: online.then(|| format!("https://meet.example.com/workshop-{}", i + 1)),
                 price: Money::from_cents(4_000 + 1_000 * (i as i64 % 6)).amount(),
                 capacity: 8 + (i as i32 % 4) * 4,
-                seats_taken: 0,
                 active: true,
                 created_at: now,
                 updated_at: now,

@@ -1,10 +1,11 @@
 //! Workshops with limited seats, enrollments and their payments.
 //!
-//! A seat is taken by one conditional `UPDATE … SET seats_taken = seats_taken + 1 WHERE
-//! seats_taken < capacity AND active AND starts_at > now()`, so concurrent enrollments can never
-//! overbook; a partial unique index keeps one live enrollment per client and workshop (a second
-//! concurrent attempt fails on it and its seat is rolled back with it). Cancelling an enrollment
-//! locks it first, so its seat is released once.
+//! Every seat is a row (`workshop_seats`); enrolling claims a free one with `FOR UPDATE SKIP
+//! LOCKED`, so there are never more enrollments than seats, and simultaneous enrollments claim
+//! different rows and commit in parallel rather than queueing on one counter row. A partial
+//! unique index keeps one live enrollment per client and workshop (a second concurrent attempt
+//! fails on it, and its claim is rolled back with it). Cancelling locks the enrollment first, so
+//! its seat is freed once. Capacity changes lock the workshop and add or remove free seats.
 
 use super::companies::decode_id_cursor;
 use super::validation::{double_option, validate};
@@ -196,19 +197,27 @@ pub async fn create(state: &AppState, input: WorkshopInput) -> AppResult<Worksho
         link: input.link,
         price: input.price.amount(),
         capacity: input.capacity,
-        seats_taken: 0,
         active: input.active.unwrap_or(true),
         created_at: now,
         updated_at: now,
     };
-    state.db.run(move |conn| Ok(repo::insert_workshop(conn, &row)?.into_domain()?)).await
+    state
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let workshop = repo::insert_workshop(conn, &row)?;
+                repo::add_seats(conn, workshop.id, workshop.capacity)?;
+                Ok(workshop.into_domain(0)?)
+            })
+        })
+        .await
 }
 
 pub async fn get(state: &AppState, id: WorkshopId) -> AppResult<Workshop> {
     state
         .db
         .run(move |conn| match repo::find_workshop(conn, id.0)? {
-            Some(row) => Ok(row.into_domain()?),
+            Some(row) => with_seats(conn, row),
             None => Err(AppError::not_found("workshop", id)),
         })
         .await
@@ -232,12 +241,26 @@ pub async fn list(state: &AppState, params: WorkshopListParams) -> AppResult<Pag
         active: params.active,
         search: params.q.filter(|q| !q.trim().is_empty()),
     };
-    let rows =
-        state.db.run(move |conn| Ok::<_, AppError>(repo::list_workshops(conn, &filter, after, limit + 1)?)).await?;
-    let page =
-        Page::from_overfetch(rows, limit, |row| encode_cursor(&WorkshopCursor { at: row.starts_at, id: row.id }));
-    let items = page.items.into_iter().map(WorkshopRow::into_domain).collect::<Result<_, _>>()?;
-    Ok(Page { items, next_cursor: page.next_cursor })
+    state
+        .db
+        .run(move |conn| {
+            let rows = repo::list_workshops(conn, &filter, after, limit + 1)?;
+            let page = Page::from_overfetch(rows, limit, |row| {
+                encode_cursor(&WorkshopCursor { at: row.starts_at, id: row.id })
+            });
+            let ids: Vec<Uuid> = page.items.iter().map(|row| row.id).collect();
+            let taken = repo::seats_taken(conn, &ids)?;
+            let items = page
+                .items
+                .into_iter()
+                .map(|row| {
+                    let seats = taken.get(&row.id).copied().unwrap_or(0);
+                    row.into_domain(seats)
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(Page { items, next_cursor: page.next_cursor })
+        })
+        .await
 }
 
 pub async fn update(state: &AppState, id: WorkshopId, patch: WorkshopPatch) -> AppResult<Workshop> {
@@ -256,14 +279,38 @@ pub async fn update(state: &AppState, id: WorkshopId, patch: WorkshopPatch) -> A
         active: patch.active,
         updated_at: Some(super::now()),
     };
-    // The modality/place rule and capacity ≥ seats taken are CHECK constraints on the merged row.
+    // The modality/place rule is a CHECK constraint on the merged row. A new capacity adds or
+    // removes free seats under the workshop's lock; removing fewer than needed means more
+    // seats are taken than the new capacity (the error rolls everything back).
     state
         .db
-        .run(move |conn| match repo::update_workshop(conn, id.0, &changes)? {
-            Some(row) => Ok(row.into_domain()?),
-            None => Err(AppError::not_found("workshop", id)),
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let current = repo::lock_workshop(conn, id.0)?.ok_or_else(|| AppError::not_found("workshop", id))?;
+                if let Some(capacity) = changes.capacity {
+                    let change = capacity - current.capacity;
+                    if change > 0 {
+                        repo::add_seats(conn, id.0, change)?;
+                    } else if change < 0 && repo::remove_free_seats(conn, id.0, -change)? < -change {
+                        return Err(AppError::conflict(
+                            "capacity_below_seats_taken",
+                            Some("capacity"),
+                            "more seats are already taken than this capacity",
+                        ));
+                    }
+                }
+                let row =
+                    repo::update_workshop(conn, id.0, &changes)?.ok_or_else(|| AppError::not_found("workshop", id))?;
+                with_seats(conn, row)
+            })
         })
         .await
+}
+
+/// The workshop with its seats taken.
+fn with_seats(conn: &mut PgConnection, row: WorkshopRow) -> AppResult<Workshop> {
+    let taken = repo::seats_taken(conn, &[row.id])?.get(&row.id).copied().unwrap_or(0);
+    Ok(row.into_domain(taken)?)
 }
 
 pub async fn delete(state: &AppState, id: WorkshopId) -> AppResult<()> {
@@ -301,6 +348,9 @@ pub(crate) fn enroll_in(conn: &mut PgConnection, workshop: WorkshopId, client_id
     if let Some(refusal) = seat_refusal(&current, now) {
         return Err(refusal);
     }
+    if !repo::has_free_seat(conn, workshop.0)? {
+        return Err(sold_out(&current));
+    }
     let row = EnrollmentRow {
         id: EnrollmentId::new().0,
         workshop_id: workshop.0,
@@ -315,23 +365,19 @@ pub(crate) fn enroll_in(conn: &mut PgConnection, workshop: WorkshopId, client_id
     repo::insert_enrollment(conn, &row)?;
     repo::add_client_interest(conn, client_id, current.category_id)?;
     clients::mark_active(conn, client_id)?;
-    // Taking the seat is the last statement: the workshop row stays locked only until the commit
-    // right after it, so concurrent enrollments queue on it as briefly as possible.
-    if !repo::take_seat(conn, workshop.0, now)? {
-        let latest = repo::find_workshop(conn, workshop.0)?.ok_or_else(|| AppError::not_found("workshop", workshop))?;
-        return Err(seat_refusal(&latest, now).unwrap_or_else(|| sold_out(&latest)));
+    // Claiming the seat comes last: the seat row stays locked only until the commit after it.
+    if !repo::take_seat(conn, workshop.0, row.id)? {
+        return Err(sold_out(&current));
     }
     Ok(row.into_domain()?)
 }
 
-/// Why a workshop takes no enrollment now, if it does not.
+/// Why a workshop takes no enrollment now (other than being full), if it does not.
 fn seat_refusal(workshop: &WorkshopRow, now: DateTime<Utc>) -> Option<AppError> {
     if !workshop.active {
         Some(AppError::conflict("workshop_inactive", None, "this workshop takes no enrollments"))
     } else if workshop.starts_at <= now {
         Some(AppError::conflict("workshop_started", None, "this workshop has already started"))
-    } else if workshop.seats_taken >= workshop.capacity {
-        Some(sold_out(workshop))
     } else {
         None
     }
@@ -394,7 +440,7 @@ pub async fn cancel_enrollment(state: &AppState, id: EnrollmentId) -> AppResult<
                     return Err(AppError::conflict("already_cancelled", None, "this enrollment is already cancelled"));
                 }
                 let cancelled = repo::cancel_enrollment(conn, id.0)?;
-                repo::release_seat(conn, row.workshop_id)?;
+                repo::release_seat(conn, id.0)?;
                 Ok(cancelled.into_domain()?)
             })
         })

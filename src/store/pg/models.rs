@@ -476,7 +476,6 @@ pub struct WorkshopRow {
     pub link: Option<String>,
     pub price: Decimal,
     pub capacity: i32,
-    pub seats_taken: i32,
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -524,7 +523,8 @@ pub struct PaymentRow {
 }
 
 impl WorkshopRow {
-    pub fn into_domain(self) -> QueryResult<crate::domain::workshops::Workshop> {
+    /// The workshop with `seats_taken` live enrollments holding seats.
+    pub fn into_domain(self, seats_taken: i32) -> QueryResult<crate::domain::workshops::Workshop> {
         use crate::domain::workshops::{Modality, Workshop};
         Ok(Workshop {
             id: self.id.into(),
@@ -538,8 +538,8 @@ impl WorkshopRow {
             link: self.link,
             price: Money::from_decimal(self.price),
             capacity: self.capacity,
-            seats_taken: self.seats_taken,
-            seats_available: self.capacity - self.seats_taken,
+            seats_taken,
+            seats_available: self.capacity - seats_taken,
             active: self.active,
             created_at: self.created_at,
             updated_at: self.updated_at,

@@ -171,7 +171,6 @@ diesel::table! {
         link -> Nullable<Text>,
         price -> Numeric,
         capacity -> Int4,
-        seats_taken -> Int4,
         active -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
@@ -202,6 +201,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    workshop_seats (workshop_id, seat_no) {
+        workshop_id -> Uuid,
+        seat_no -> Int4,
+        enrollment_id -> Nullable<Uuid>,
+    }
+}
+
 diesel::joinable!(client_interests -> clients (client_id));
 diesel::joinable!(client_interests -> interests (interest_id));
 diesel::joinable!(clients -> companies (company_id));
@@ -216,6 +223,7 @@ diesel::joinable!(workshops -> interests (category_id));
 diesel::joinable!(enrollments -> workshops (workshop_id));
 diesel::joinable!(enrollments -> clients (client_id));
 diesel::joinable!(enrollment_payments -> enrollments (enrollment_id));
+diesel::joinable!(workshop_seats -> workshops (workshop_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     categories,
@@ -232,5 +240,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders,
     products,
     stock_movements,
+    workshop_seats,
     workshops,
 );

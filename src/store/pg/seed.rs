@@ -13,7 +13,7 @@ use uuid::Uuid;
 /// Empties every table.
 pub fn reset(conn: &mut PgConnection) -> QueryResult<()> {
     diesel::sql_query(
-        "TRUNCATE enrollment_payments, enrollments, workshops, coupon_redemptions, order_status_history, \
+        "TRUNCATE enrollment_payments, workshop_seats, enrollments, workshops, coupon_redemptions, order_status_history, \
          order_items, stock_movements, orders, coupons, products, categories, client_interests, clients, \
          companies, interests",
     )
@@ -100,8 +100,16 @@ pub fn upsert_products(
         .load(conn)
 }
 
+/// Inserts workshops whose name is new, each with its seats; returns every seeded workshop's id.
 pub fn upsert_workshops(conn: &mut PgConnection, rows: &[WorkshopRow]) -> QueryResult<Vec<Uuid>> {
-    diesel::insert_into(workshops::table).values(rows).on_conflict_do_nothing().execute(conn)?;
+    let added: Vec<(Uuid, i32)> = diesel::insert_into(workshops::table)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning((workshops::id, workshops::capacity))
+        .get_results(conn)?;
+    for (id, capacity) in added {
+        super::workshops::add_seats(conn, id, capacity)?;
+    }
     let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
     workshops::table.filter(workshops::name.eq_any(names)).select(workshops::id).order(workshops::name).load(conn)
 }

@@ -1,10 +1,11 @@
 //! Repository functions for `workshops`, `enrollments` and `enrollment_payments`.
 
 use super::models::{EnrollmentRow, PaymentRow, WorkshopChangeset, WorkshopRow};
-use super::schema::{client_interests, clients, enrollment_payments, enrollments, workshops};
+use super::schema::{client_interests, clients, enrollment_payments, enrollments, workshop_seats, workshops};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 pub fn insert_workshop(conn: &mut PgConnection, row: &WorkshopRow) -> QueryResult<WorkshopRow> {
@@ -50,9 +51,12 @@ pub fn list_workshops(
     if let Some(after) = filter.starting_after {
         query = query.filter(workshops::starts_at.gt(after));
     }
+    let free_seat = workshop_seats::table
+        .filter(workshop_seats::workshop_id.eq(workshops::id))
+        .filter(workshop_seats::enrollment_id.is_null());
     match filter.has_seats {
-        Some(true) => query = query.filter(workshops::seats_taken.lt(workshops::capacity)),
-        Some(false) => query = query.filter(workshops::seats_taken.ge(workshops::capacity)),
+        Some(true) => query = query.filter(diesel::dsl::exists(free_seat)),
+        Some(false) => query = query.filter(diesel::dsl::not(diesel::dsl::exists(free_seat))),
         None => {}
     }
     if let Some(active) = filter.active {
@@ -81,25 +85,86 @@ pub fn delete_workshop(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
     diesel::delete(workshops::table.find(id)).execute(conn).map(|n| n > 0)
 }
 
-/// Takes one seat of an active workshop that has not started, in one conditional statement:
-/// however many enrollments race, `seats_taken` never passes `capacity`. `false` when the
-/// workshop is missing, inactive, started or sold out; the caller reads the row to say which.
-pub fn take_seat(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<bool> {
-    diesel::update(
-        workshops::table
-            .find(id)
-            .filter(workshops::active.eq(true))
-            .filter(workshops::starts_at.gt(now))
-            .filter(workshops::seats_taken.lt(workshops::capacity)),
-    )
-    .set(workshops::seats_taken.eq(workshops::seats_taken + 1))
-    .execute(conn)
-    .map(|n| n == 1)
+/// Reads and row-locks the workshop (capacity changes run one at a time).
+pub fn lock_workshop(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<WorkshopRow>> {
+    workshops::table.find(id).select(WorkshopRow::as_select()).for_update().first(conn).optional()
 }
 
-pub fn release_seat(conn: &mut PgConnection, id: Uuid) -> QueryResult<()> {
-    diesel::update(workshops::table.find(id))
-        .set(workshops::seats_taken.eq(workshops::seats_taken - 1))
+/// Seats held by live enrollments, per workshop.
+pub fn seats_taken(conn: &mut PgConnection, workshop_ids: &[Uuid]) -> QueryResult<HashMap<Uuid, i32>> {
+    let counts: Vec<(Uuid, i64)> = workshop_seats::table
+        .filter(workshop_seats::workshop_id.eq_any(workshop_ids))
+        .filter(workshop_seats::enrollment_id.is_not_null())
+        .group_by(workshop_seats::workshop_id)
+        .select((workshop_seats::workshop_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(counts.into_iter().map(|(id, n)| (id, i32::try_from(n).unwrap_or(i32::MAX))).collect())
+}
+
+pub fn has_free_seat(conn: &mut PgConnection, workshop_id: Uuid) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        workshop_seats::table
+            .filter(workshop_seats::workshop_id.eq(workshop_id))
+            .filter(workshop_seats::enrollment_id.is_null()),
+    ))
+    .get_result(conn)
+}
+
+/// Adds `count` free seats after the highest seat number.
+pub fn add_seats(conn: &mut PgConnection, workshop_id: Uuid, count: i32) -> QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO workshop_seats (workshop_id, seat_no)
+         SELECT $1, n FROM generate_series(
+             (SELECT coalesce(max(seat_no), 0) + 1 FROM workshop_seats WHERE workshop_id = $1),
+             (SELECT coalesce(max(seat_no), 0) + $2 FROM workshop_seats WHERE workshop_id = $1)) AS n",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(workshop_id)
+    .bind::<diesel::sql_types::Integer, _>(count)
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// Removes up to `count` free seats (waiting for seats other transactions are claiming, so a
+/// seat claimed meanwhile is not removed); returns how many were removed.
+pub fn remove_free_seats(conn: &mut PgConnection, workshop_id: Uuid, count: i32) -> QueryResult<i32> {
+    diesel::sql_query(
+        "DELETE FROM workshop_seats WHERE (workshop_id, seat_no) IN (
+             SELECT workshop_id, seat_no FROM workshop_seats
+              WHERE workshop_id = $1 AND enrollment_id IS NULL
+              ORDER BY seat_no DESC LIMIT $2 FOR UPDATE)",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(workshop_id)
+    .bind::<diesel::sql_types::Integer, _>(count)
+    .execute(conn)
+    .map(|n| i32::try_from(n).unwrap_or(i32::MAX))
+}
+
+/// Claims a free seat for the enrollment. Concurrent claims skip seats another transaction is
+/// claiming (`SKIP LOCKED`), so they proceed — and commit — in parallel. Only when no unclaimed
+/// seat is left does a claim wait for the others' outcome, so a seat released by a transaction
+/// that rolls back is still found. `false`: every seat is taken.
+pub fn take_seat(conn: &mut PgConnection, workshop_id: Uuid, enrollment_id: Uuid) -> QueryResult<bool> {
+    for lock in ["FOR UPDATE SKIP LOCKED", "FOR UPDATE"] {
+        let claimed = diesel::sql_query(format!(
+            "UPDATE workshop_seats SET enrollment_id = $2 WHERE (workshop_id, seat_no) = (
+                 SELECT workshop_id, seat_no FROM workshop_seats
+                  WHERE workshop_id = $1 AND enrollment_id IS NULL
+                  ORDER BY seat_no LIMIT 1 {lock})"
+        ))
+        .bind::<diesel::sql_types::Uuid, _>(workshop_id)
+        .bind::<diesel::sql_types::Uuid, _>(enrollment_id)
+        .execute(conn)?;
+        if claimed == 1 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Frees the seat the enrollment holds.
+pub fn release_seat(conn: &mut PgConnection, enrollment_id: Uuid) -> QueryResult<()> {
+    diesel::update(workshop_seats::table.filter(workshop_seats::enrollment_id.eq(enrollment_id)))
+        .set(workshop_seats::enrollment_id.eq(None::<Uuid>))
         .execute(conn)
         .map(|_| ())
 }
