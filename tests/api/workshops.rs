@@ -257,3 +257,30 @@ async fn the_client_view_summarizes_orders_and_enrollments() {
     assert_eq!(activity["unpaid_enrollments"][0]["balance"], "80.00");
     assert_eq!(view.body["interests"][0]["name"], "Woodworking");
 }
+
+#[actix_web::test]
+async fn lowering_capacity_while_clients_enroll_never_leaves_more_enrollments_than_seats() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let interest = create_interest(&app, "Textiles").await;
+    let id = workshop(&app, "Weaving", &interest, 10).await;
+    let mut clients = Vec::new();
+    for i in 0..20 {
+        clients.push(create_client(&app, "Weaver", &format!("weaver{i}@example.com")).await);
+    }
+    let uri = format!("/api/v1/workshops/{id}/enrollments");
+    let patch_uri = format!("/api/v1/workshops/{id}");
+    let enrollments = join_all(clients.iter().map(|client| post(&app, &uri, json!({"client_id": client}))));
+    let shrink = send(&app, json(Method::PATCH, &patch_uri, json!({"capacity": 5})));
+    let (replies, shrunk) = futures_util::join!(enrollments, shrink);
+    let enrolled = replies.iter().filter(|r| r.status == 201).count() as i64;
+    let read = send(&app, get(&patch_uri)).await;
+    let capacity = read.body["capacity"].as_i64().unwrap();
+    assert_eq!(read.body["seats_taken"], enrolled, "every enrollment holds exactly one seat");
+    assert!(enrolled <= capacity, "{enrolled} enrollments for {capacity} seats");
+    match shrunk.status.as_u16() {
+        200 => assert_eq!((capacity, enrolled), (5, 5)),
+        409 => assert_eq!((capacity, enrolled), (10, 10)),
+        other => panic!("unexpected {other}: {}", shrunk.body),
+    }
+}
