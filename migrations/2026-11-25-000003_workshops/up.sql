@@ -14,7 +14,7 @@ CREATE TABLE workshops (
     location         TEXT CHECK (char_length(location) BETWEEN 1 AND 500),
     link             TEXT CHECK (char_length(link) BETWEEN 1 AND 500),
     price            NUMERIC(12, 2) NOT NULL CHECK (price > 0 AND price <= 1000000),
-    capacity         INTEGER NOT NULL CHECK (capacity BETWEEN 1 AND 100000),
+    capacity         INTEGER NOT NULL CHECK (capacity BETWEEN 1 AND 10000),
     active           BOOLEAN NOT NULL DEFAULT TRUE,
     created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at       TIMESTAMPTZ NOT NULL DEFAULT now(),

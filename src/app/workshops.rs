@@ -62,8 +62,8 @@ pub struct WorkshopInput {
     #[validate(custom(function = super::validation::price))]
     #[schema(example = "85.00")]
     pub price: Money,
-    #[validate(range(min = 1, max = 100_000))]
-    #[schema(minimum = 1, maximum = 100_000, example = 12)]
+    #[validate(range(min = 1, max = 10_000))]
+    #[schema(minimum = 1, maximum = 10_000, example = 12)]
     pub capacity: i32,
     /// Default `true`; inactive workshops take no enrollments.
     pub active: Option<bool>,
@@ -97,8 +97,8 @@ pub struct WorkshopPatch {
     pub link: Option<Option<String>>,
     #[validate(custom(function = super::validation::price))]
     pub price: Option<Money>,
-    #[validate(range(min = 1, max = 100_000))]
-    #[schema(minimum = 1, maximum = 100_000)]
+    #[validate(range(min = 1, max = 10_000))]
+    #[schema(minimum = 1, maximum = 10_000)]
     pub capacity: Option<i32>,
     pub active: Option<bool>,
 }
