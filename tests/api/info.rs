@@ -45,6 +45,41 @@ async fn comments_are_added_listed_newest_first_paginated_and_deleted() {
 }
 
 #[actix_web::test]
+async fn a_client_keeps_at_most_a_thousand_comments() {
+    use hybrid_crm::domain::{ids::CommentId, view::Comment};
+    use hybrid_crm::store::mongo::MAX_COMMENTS;
+
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let id = create_client(&app, "Talkative", "talk@example.com").await;
+    let client_id = hybrid_crm::domain::ids::ClientId(id.parse().unwrap());
+    // One short of the cap, written straight to the document rather than by 999 requests.
+    let earlier: Vec<Comment> = (1..MAX_COMMENTS)
+        .map(|i| Comment { id: CommentId::new(), text: format!("earlier {i}"), created_at: chrono::Utc::now() })
+        .collect();
+    let empty = serde_json::Map::new();
+    ctx.state.info.create(client_id, &empty, &empty, &[], &earlier).await.expect("prefill comments");
+    let base = format!("/api/v1/clients/{id}/comments");
+
+    let last = send(&app, json(Method::POST, &base, json!({"text": "the thousandth"}))).await;
+    assert_eq!(last.status, 201, "{}", last.body);
+    send(&app, json(Method::POST, &base, json!({"text": "one too many"}))).await.problem(409, "comment_limit_reached");
+    let view = send(&app, get(&format!("/api/v1/clients/{id}/view"))).await;
+    assert_eq!(view.body["info"]["comments_count"], MAX_COMMENTS);
+    assert_eq!(view.body["info"]["recent_comments"][0]["text"], "the thousandth");
+
+    // Deleting one makes room for exactly one more.
+    let removed = last.body["id"].as_str().unwrap();
+    assert_eq!(send(&app, delete(&format!("{base}/{removed}"))).await.status, 204);
+    assert_eq!(send(&app, json(Method::POST, &base, json!({"text": "room again"}))).await.status, 201);
+    send(&app, json(Method::POST, &base, json!({"text": "full again"}))).await.problem(409, "comment_limit_reached");
+    let stats = send(&app, get("/api/v1/stats/clients")).await;
+    // The refused upserts created no second document for the client.
+    assert_eq!(stats.body["documents"]["clients_with_info_document"], 1, "{}", stats.body);
+    assert_eq!(stats.body["documents"]["comments_total"], MAX_COMMENTS, "{}", stats.body);
+}
+
+#[actix_web::test]
 async fn preferences_can_be_read_replaced_and_merge_patched() {
     let ctx = TestContext::new().await;
     let app = app!(ctx);
