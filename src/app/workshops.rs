@@ -341,15 +341,20 @@ pub(crate) fn enroll_in(conn: &mut PgConnection, workshop: WorkshopId, client_id
     if repo::live_enrollment_exists(conn, workshop.0, client_id)? {
         return Err(already_enrolled());
     }
-    // A plain read answers what it can (missing, inactive, started, full) without waiting behind
-    // the transactions that are taking seats: a rush on a sold-out workshop is refused at once.
+    // A plain read of the free seats refuses a rush on a sold-out workshop at once, without
+    // waiting behind the transactions that are taking the last seats.
     let now = super::now();
-    let current = repo::find_workshop(conn, workshop.0)?.ok_or_else(|| AppError::not_found("workshop", workshop))?;
+    if !repo::has_free_seat(conn, workshop.0)? {
+        let current =
+            repo::find_workshop(conn, workshop.0)?.ok_or_else(|| AppError::not_found("workshop", workshop))?;
+        return Err(seat_refusal(&current, now).unwrap_or_else(|| sold_out(&current)));
+    }
+    // The terms (price, activity, start) are read under a share lock, so a concurrent change to
+    // the workshop commits either wholly before this enrollment or wholly after it.
+    let current =
+        repo::share_lock_workshop(conn, workshop.0)?.ok_or_else(|| AppError::not_found("workshop", workshop))?;
     if let Some(refusal) = seat_refusal(&current, now) {
         return Err(refusal);
-    }
-    if !repo::has_free_seat(conn, workshop.0)? {
-        return Err(sold_out(&current));
     }
     let row = EnrollmentRow {
         id: EnrollmentId::new().0,

@@ -284,3 +284,45 @@ async fn lowering_capacity_while_clients_enroll_never_leaves_more_enrollments_th
         other => panic!("unexpected {other}: {}", shrunk.body),
     }
 }
+
+#[actix_web::test]
+async fn an_enrollment_racing_a_price_change_commits_with_the_price_in_force() {
+    use diesel::prelude::*;
+
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let interest = create_interest(&app, "Ceramics").await;
+    let id = workshop(&app, "Glazing", &interest, 5).await;
+    let client = create_client(&app, "Potter", "potter@example.com").await;
+    let workshop_id: uuid::Uuid = id.parse().unwrap();
+
+    // Another transaction raises the price and holds its commit back until told.
+    let (changed_tx, changed_rx) = tokio::sync::oneshot::channel();
+    let (commit_tx, commit_rx) = std::sync::mpsc::channel::<()>();
+    let db = ctx.state.db.clone();
+    let holder = actix_web::rt::spawn(async move {
+        db.run(move |conn| {
+            conn.transaction(|conn| {
+                diesel::sql_query("UPDATE workshops SET price = 95.50 WHERE id = $1")
+                    .bind::<diesel::sql_types::Uuid, _>(workshop_id)
+                    .execute(conn)?;
+                let _ = changed_tx.send(());
+                let _ = commit_rx.recv();
+                Ok::<_, hybrid_crm::app::AppError>(())
+            })
+        })
+        .await
+    });
+    changed_rx.await.expect("price changed");
+    let release = actix_web::rt::spawn(async move {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+        let _ = commit_tx.send(());
+    });
+
+    // The enrollment waits for the change rather than reading the old price beside it.
+    let enrolled = post(&app, &format!("/api/v1/workshops/{id}/enrollments"), json!({"client_id": client})).await;
+    assert_eq!(enrolled.status, 201, "{}", enrolled.body);
+    assert_eq!(enrolled.body["price"], "95.50");
+    release.await.unwrap();
+    holder.await.unwrap().expect("price change committed");
+}

@@ -16,6 +16,13 @@ pub fn find_workshop(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<Wo
     workshops::table.find(id).select(WorkshopRow::as_select()).first(conn).optional()
 }
 
+/// Reads the workshop and holds a share lock on it until the transaction ends: enrollments do
+/// not block each other, but a change to the workshop (price, activity, start) waits for them,
+/// and they for it, so an enrollment never commits with terms the workshop no longer has.
+pub fn share_lock_workshop(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<WorkshopRow>> {
+    workshops::table.find(id).select(WorkshopRow::as_select()).for_share().first(conn).optional()
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct WorkshopFilter {
     pub category_id: Option<Uuid>,
