@@ -7,8 +7,8 @@ use crate::domain::free_form::{FreeFormObject, Preferences};
 use actix_web::dev::{ServiceFactory, ServiceRequest};
 use actix_web::App;
 use serde_json::{json, Value};
-use utoipa::openapi::path::Operation;
-use utoipa::openapi::{ContentBuilder, OpenApi, Ref, ResponseBuilder};
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 use utoipa::{OpenApi as _, ToSchema};
 use utoipa_actix_web::{scope, AppExt, UtoipaApp};
 
@@ -135,7 +135,7 @@ fn add_common_responses(spec: &mut OpenApi) {
         }
         if parameters
             .as_ref()
-            .is_some_and(|p| p.iter().any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query))
+            .is_some_and(|p| p.iter().any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query)))
         {
             add("422", "`validation_failed`: a query parameter is invalid");
         }
