@@ -10,7 +10,7 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     pub host: String,
     pub port: u16,
@@ -25,6 +25,54 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     pub shutdown_timeout: Duration,
     pub log_format: LogFormat,
+    /// How often the server reconciles the two stores; `None` (0) turns it off.
+    pub reconcile_interval: Option<Duration>,
+    /// How often the server refreshes the client statistics snapshot; `None` (0) turns it off.
+    pub stats_refresh_interval: Option<Duration>,
+}
+
+/// Connection strings carry passwords: `Debug` (and so every log line) shows them masked.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("pg_pool_size", &self.pg_pool_size)
+            .field("pg_checkout_timeout", &self.pg_checkout_timeout)
+            .field("mongodb_uri", &redact_url(&self.mongodb_uri))
+            .field("mongodb_db", &self.mongodb_db)
+            .field("mongodb_timeout", &self.mongodb_timeout)
+            .field("mongodb_pool_size", &self.mongodb_pool_size)
+            .field("workers", &self.workers)
+            .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("log_format", &self.log_format)
+            .field("reconcile_interval", &self.reconcile_interval)
+            .field("stats_refresh_interval", &self.stats_refresh_interval)
+            .finish()
+    }
+}
+
+/// `scheme://user:secret@host/…` → `scheme://user:***@host/…` (and any `password=` query value).
+pub fn redact_url(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some(scheme_end) = out.find("://") {
+        let rest_start = scheme_end + 3;
+        let authority_end = out[rest_start..].find(['/', '?']).map_or(out.len(), |i| rest_start + i);
+        if let Some(at) = out[rest_start..authority_end].rfind('@') {
+            let userinfo = &out[rest_start..rest_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                out.replace_range(rest_start + colon + 1..rest_start + at, "***");
+            }
+        }
+    }
+    if let Some(start) = out.find("password=") {
+        let value_start = start + "password=".len();
+        let value_end = out[value_start..].find('&').map_or(out.len(), |i| value_start + i);
+        out.replace_range(value_start..value_end, "***");
+    }
+    out
 }
 
 fn var(name: &str) -> Option<String> {
@@ -39,6 +87,12 @@ where
         None => Ok(default),
         Some(raw) => raw.trim().parse().map_err(|err| anyhow::anyhow!("{name}={raw:?} is not valid: {err}")),
     }
+}
+
+/// Seconds between runs of a background job; 0 turns it off.
+fn every(name: &str, default_secs: u64) -> anyhow::Result<Option<Duration>> {
+    let secs: u64 = parsed(name, default_secs)?;
+    Ok((secs > 0).then(|| Duration::from_secs(secs)))
 }
 
 fn millis(name: &str, default_ms: u64) -> anyhow::Result<Duration> {
@@ -77,6 +131,8 @@ impl Settings {
                 Some("json") => LogFormat::Json,
                 Some(other) => bail!("LOG_FORMAT={other:?} is not valid: use pretty or json"),
             },
+            reconcile_interval: every("RECONCILE_INTERVAL_SECS", 300)?,
+            stats_refresh_interval: every("STATS_REFRESH_SECS", 60)?,
         };
         settings.validate()?;
         Ok(settings)
@@ -99,5 +155,21 @@ impl Settings {
             bail!("BODY_LIMIT_BYTES must be at least 1024");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_in_connection_strings_are_masked() {
+        assert_eq!(redact_url("postgres://crm:s3cret@db:5432/crm"), "postgres://crm:***@db:5432/crm");
+        assert_eq!(
+            redact_url("mongodb://app:p%40ss@mongo:27017/?authSource=admin"),
+            "mongodb://app:***@mongo:27017/?authSource=admin"
+        );
+        assert_eq!(redact_url("postgres://db/crm?user=a&password=b&x=1"), "postgres://db/crm?user=a&password=***&x=1");
+        assert_eq!(redact_url("mongodb://127.0.0.1:27017/"), "mongodb://127.0.0.1:27017/");
     }
 }

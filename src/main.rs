@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use hybrid_crm::app::{reconcile, seed, AppState};
+use hybrid_crm::app::{jobs, reconcile, seed, AppState};
 use hybrid_crm::config::Settings;
 use hybrid_crm::{http, telemetry};
 use std::time::Duration;
@@ -39,7 +39,8 @@ enum Command {
         #[arg(long)]
         reset: bool,
     },
-    /// Find clients without a MongoDB document and documents without a client, and repair them.
+    /// Find clients without a MongoDB document and documents without a client, and repair them
+    /// (the server also does this every RECONCILE_INTERVAL_SECS).
     Reconcile {
         /// Only report; change nothing.
         #[arg(long)]
@@ -68,6 +69,7 @@ async fn main() -> anyhow::Result<()> {
                 migrate(&state).await?;
             }
             spawn_index_setup(state.clone());
+            jobs::spawn(&state);
             http::serve(state).await
         }
         Command::Migrate => {
@@ -97,11 +99,18 @@ async fn main() -> anyhow::Result<()> {
             let report =
                 reconcile::run(&state, !dry_run).await.map_err(|e| anyhow::anyhow!("reconcile failed: {e}"))?;
             println!(
-                "clients without a document: {}; documents without a client: {}; {}",
-                report.clients_without_document.len(),
-                report.orphan_documents.len(),
+                "clients checked: {}; without a document: {}; documents without a client: {}; {}",
+                report.clients_checked,
+                report.clients_without_document,
+                report.orphan_documents,
                 if report.repaired { "repaired" } else { "dry run, nothing changed" }
             );
+            for id in &report.missing_sample {
+                println!("  client without a document: {id}");
+            }
+            for id in &report.orphan_sample {
+                println!("  document without a client: {id}");
+            }
             Ok(())
         }
         Command::Openapi => unreachable!("handled before settings are read"),

@@ -1,145 +1,63 @@
-//! Companies (B2B customers' legal entities).
+//! Companies: the legal entities B2B clients buy for.
 
-use super::validation::{double_option, validate};
-use super::{AppError, AppResult, AppState};
-use crate::domain::client::Company;
+use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::{clock, id_page, AppResult, AppState, Found, Keyed};
+use crate::domain::client::{Company, CompanyChanges, NewCompany};
 use crate::domain::ids::CompanyId;
-use crate::domain::page::{decode_cursor, encode_cursor, Page};
-use crate::store::pg::companies;
-use crate::store::pg::models::{CompanyChangeset, NewCompany};
-use serde::Deserialize;
-use utoipa::ToSchema;
-use uuid::Uuid;
-use validator::Validate;
+use crate::domain::page::{Page, PageRequest};
+use crate::store::pg::companies as repo;
 
-#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
-#[serde(deny_unknown_fields)]
-pub struct CompanyInput {
-    #[validate(length(min = 1, max = 200), custom(function = crate::app::validation::not_blank))]
-    #[schema(
-        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
-        min_length = 1,
-        max_length = 200,
-        example = "Acme Tools S.A."
-    )]
-    pub legal_name: String,
-    #[validate(length(min = 1, max = 50), custom(function = crate::app::validation::not_blank))]
-    #[schema(
-        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
-        min_length = 1,
-        max_length = 50,
-        example = "30-71234567-9"
-    )]
-    pub tax_id: String,
-    #[validate(length(max = 500))]
-    #[schema(max_length = 500, example = "Av. Corrientes 1234, Buenos Aires")]
-    pub address: Option<String>,
-    #[validate(custom(function = crate::app::validation::phone))]
-    #[schema(max_length = 40, pattern = r"^(?:[ +().-]*[0-9]){6}[0-9 +().-]*$", example = "+54 11 4000 1000")]
-    pub phone: Option<String>,
+pub const CONSTRAINTS: &[Rule] = &[
+    Rule::Unique(
+        "companies_legal_name_key",
+        conflict("legal_name_taken", Some("legal_name"), "a company with this legal name exists"),
+    ),
+    Rule::Unique("companies_tax_id_key", conflict("tax_id_taken", Some("tax_id"), "a company with this tax id exists")),
+    Rule::Check(
+        "companies_legal_name_check",
+        invalid("legal_name", "invalid_length", "must be 1 to 200 characters long"),
+    ),
+    Rule::Check("companies_tax_id_check", invalid("tax_id", "invalid_length", "must be 1 to 50 characters long")),
+    Rule::Check("companies_address_check", invalid("address", "invalid_length", "must be at most 500 characters long")),
+    Rule::Check("companies_phone_check", invalid("phone", "invalid_phone", "must be at most 40 characters long")),
+];
+
+/// Clients that belong to a company keep it from being deleted.
+pub(crate) const IN_USE: Meaning = conflict("company_in_use", None, "clients still belong to this company");
+
+impl Keyed for Company {
+    fn key(&self) -> uuid::Uuid {
+        self.id.0
+    }
 }
 
-/// Only the fields present change; `null` clears `address` or `phone`.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema, Validate)]
-#[serde(deny_unknown_fields)]
-pub struct CompanyPatch {
-    #[validate(length(min = 1, max = 200), custom(function = crate::app::validation::not_blank))]
-    #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$", min_length = 1, max_length = 200)]
-    pub legal_name: Option<String>,
-    #[validate(length(min = 1, max = 50), custom(function = crate::app::validation::not_blank))]
-    #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$", min_length = 1, max_length = 50)]
-    pub tax_id: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[validate(length(max = 500))]
-    #[schema(value_type = Option<String>, max_length = 500)]
-    pub address: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[validate(custom(function = crate::app::validation::phone))]
-    #[schema(value_type = Option<String>, max_length = 40, pattern = r"^(?:[ +().-]*[0-9]){6}[0-9 +().-]*$")]
-    pub phone: Option<Option<String>>,
-}
-
-pub async fn create(state: &AppState, input: CompanyInput) -> AppResult<Company> {
-    validate(&input)?;
-    state
-        .db
-        .run(move |conn| {
-            let new = NewCompany {
-                id: CompanyId::new().0,
-                legal_name: &input.legal_name,
-                tax_id: &input.tax_id,
-                address: input.address.as_deref(),
-                phone: input.phone.as_deref(),
-            };
-            Ok(companies::insert(conn, &new)?.into())
-        })
-        .await
+pub async fn create(state: &AppState, input: NewCompany) -> AppResult<Company> {
+    let now = clock::now();
+    let company = Company {
+        id: CompanyId::new(),
+        legal_name: input.legal_name,
+        tax_id: input.tax_id,
+        address: input.address,
+        phone: input.phone,
+        created_at: now,
+        updated_at: now,
+    };
+    state.db.run(move |conn| Ok(repo::insert(conn, &company)?)).await
 }
 
 pub async fn get(state: &AppState, id: CompanyId) -> AppResult<Company> {
-    state
-        .db
-        .run(move |conn| {
-            companies::find(conn, id.0)?.map(Company::from).ok_or_else(|| AppError::not_found("company", id))
-        })
-        .await
+    state.db.run(move |conn| repo::find(conn, id)?.found(id)).await
 }
 
-pub async fn list(
-    state: &AppState,
-    search: Option<String>,
-    cursor: Option<String>,
-    limit: i64,
-) -> AppResult<Page<Company>> {
-    let after = decode_id_cursor(cursor.as_deref())?;
-    let rows = state
-        .db
-        .run(move |conn| Ok::<_, AppError>(companies::list(conn, search.as_deref(), after, limit + 1)?))
-        .await?;
-    Ok(Page::from_overfetch(rows, limit, |row| encode_cursor(&row.id)).map(Company::from))
+pub async fn list(state: &AppState, search: Option<String>, page: PageRequest) -> AppResult<Page<Company>> {
+    id_page(state, page, move |conn, after, limit| Ok(repo::list(conn, search.as_deref(), after, limit)?)).await
 }
 
-pub async fn update(state: &AppState, id: CompanyId, patch: CompanyPatch) -> AppResult<Company> {
-    validate(&patch)?;
-    let changes = CompanyChangeset {
-        legal_name: patch.legal_name,
-        tax_id: patch.tax_id,
-        address: patch.address,
-        phone: patch.phone,
-        updated_at: Some(chrono::Utc::now()),
-    };
-    state
-        .db
-        .run(move |conn| {
-            companies::update(conn, id.0, &changes)?
-                .map(Company::from)
-                .ok_or_else(|| AppError::not_found("company", id))
-        })
-        .await
+pub async fn update(state: &AppState, id: CompanyId, changes: CompanyChanges) -> AppResult<Company> {
+    let now = clock::now();
+    state.db.run(move |conn| repo::update(conn, id, &changes, now)?.found(id)).await
 }
 
 pub async fn delete(state: &AppState, id: CompanyId) -> AppResult<()> {
-    state
-        .db
-        .run(move |conn| {
-            super::deleted(
-                companies::delete(conn, id.0),
-                "company",
-                id,
-                "company_in_use",
-                "clients still belong to this company",
-            )
-        })
-        .await
-}
-
-/// Cursors of id-ordered lists are the last id seen.
-pub(crate) fn decode_id_cursor(cursor: Option<&str>) -> AppResult<Option<Uuid>> {
-    cursor
-        .filter(|text| !text.is_empty())
-        .map(|text| {
-            decode_cursor::<Uuid>(text)
-                .ok_or_else(|| AppError::invalid("cursor", "invalid_cursor", "is not a cursor from this API"))
-        })
-        .transpose()
+    state.db.run(move |conn| repo::delete(conn, id)?.then_some(()).found(id)).await
 }

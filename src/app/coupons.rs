@@ -1,88 +1,66 @@
 //! Coupons: codes that take a percentage or a fixed amount off an order.
 
-use super::companies::decode_id_cursor;
-use super::validation::{double_option, validate};
-use super::{AppError, AppResult, AppState};
+use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::ids::CouponId;
 use crate::domain::money::Money;
-use crate::domain::orders::{Coupon, CouponKind};
-use crate::domain::page::{encode_cursor, Page};
-use crate::store::pg::models::{CouponChangeset, CouponRow};
-use crate::store::pg::orders as repo;
+use crate::domain::orders::{Coupon, CouponChanges, CouponKind, NewCoupon};
+use crate::domain::page::{Page, PageRequest};
+use crate::store::pg::coupons as repo;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use utoipa::ToSchema;
-use validator::Validate;
 
-#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
-#[serde(deny_unknown_fields)]
-pub struct CouponInput {
-    /// 3 to 40 letters, digits, `-` or `_`; unique regardless of case.
-    #[validate(custom(function = coupon_code))]
-    #[schema(pattern = r"^[A-Za-z0-9_-]{3,40}$", example = "SPRING10")]
-    pub code: String,
-    #[validate(length(max = 500))]
-    #[schema(max_length = 500)]
-    pub description: Option<String>,
-    pub kind: CouponKind,
-    /// Percent off (more than 0, at most 100) or amount off (more than 0).
-    #[validate(custom(function = super::validation::price))]
-    #[schema(example = "10")]
-    pub value: Money,
-    pub valid_from: Option<DateTime<Utc>>,
-    /// Exclusive end; after `valid_from` when both are set.
-    pub valid_until: Option<DateTime<Utc>>,
-    /// Default 0.
-    #[validate(custom(function = super::validation::amount))]
-    pub min_order_amount: Option<Money>,
-    /// `null` or absent: unlimited.
-    #[validate(range(min = 1, max = 100_000_000))]
-    #[schema(minimum = 1, maximum = 100_000_000)]
-    pub max_redemptions: Option<i32>,
-    /// Default `false`.
-    pub once_per_client: Option<bool>,
-    /// Default `true`.
-    pub active: Option<bool>,
-}
+pub const CONSTRAINTS: &[Rule] = &[
+    Rule::Unique("coupons_code_key", conflict("code_taken", Some("code"), "a coupon with this code exists")),
+    Rule::Check("coupons_code_check", invalid("code", "invalid", "must be 3 to 40 letters, digits, '-' or '_'")),
+    Rule::Check(
+        "coupons_description_check",
+        invalid("description", "invalid_length", "must be at most 500 characters long"),
+    ),
+    Rule::Check("coupons_kind_check", invalid("kind", "invalid", "must be percentage or fixed_amount")),
+    Rule::Check("coupons_value_check", invalid("value", "out_of_range", "must be more than 0 and at most 1000000.00")),
+    Rule::Check("coupons_min_order_amount_check", invalid("min_order_amount", "out_of_range", "must be 0 or more")),
+    Rule::Check("coupons_max_redemptions_check", invalid("max_redemptions", "out_of_range", "must be at least 1")),
+    Rule::Check("coupons_percentage_at_most_100", invalid("value", "out_of_range", "a percentage is at most 100")),
+    Rule::Check("coupons_window_ordered", invalid("valid_until", "out_of_range", "must be after valid_from")),
+    Rule::Check(
+        "coupons_redemptions_within_max",
+        conflict("max_redemptions_below_used", Some("max_redemptions"), "more orders already redeemed this coupon"),
+    ),
+    Rule::Unique(
+        "coupon_redemptions_once_per_client",
+        conflict(
+            "coupon_already_used",
+            Some("coupon_code"),
+            "this client already used this coupon, which is valid once per client",
+        ),
+    ),
+    Rule::ForeignKey {
+        name: "coupon_redemptions_coupon_id_fkey",
+        missing: Meaning::Gone { resource: "coupon" },
+        in_use: Some(IN_USE),
+    },
+    Rule::ForeignKey {
+        name: "coupon_redemptions_client_id_fkey",
+        missing: invalid("client_id", "unknown_client", "no client has this id"),
+        in_use: Some(super::clients::IN_USE),
+    },
+    Rule::ForeignKey {
+        name: "coupon_redemptions_order_id_fkey",
+        missing: Meaning::Gone { resource: "order" },
+        in_use: None,
+    },
+];
 
-/// Only the fields present change; `null` clears the nullable ones. The code cannot change.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema, Validate)]
-#[serde(deny_unknown_fields)]
-pub struct CouponPatch {
-    #[serde(default, deserialize_with = "double_option")]
-    #[validate(length(max = 500))]
-    #[schema(value_type = Option<String>, max_length = 500)]
-    pub description: Option<Option<String>>,
-    pub kind: Option<CouponKind>,
-    #[validate(custom(function = super::validation::price))]
-    pub value: Option<Money>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<DateTime<Utc>>)]
-    pub valid_from: Option<Option<DateTime<Utc>>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<DateTime<Utc>>)]
-    pub valid_until: Option<Option<DateTime<Utc>>>,
-    #[validate(custom(function = super::validation::amount))]
-    pub min_order_amount: Option<Money>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[validate(range(min = 1, max = 100_000_000))]
-    #[schema(value_type = Option<i32>, minimum = 1, maximum = 100_000_000)]
-    pub max_redemptions: Option<Option<i32>>,
-    pub once_per_client: Option<bool>,
-    pub active: Option<bool>,
-}
+/// Coupons that orders used are kept for those orders: deactivate them instead.
+pub(crate) const IN_USE: Meaning = conflict("coupon_in_use", None, "orders used this coupon; deactivate it instead");
 
-fn coupon_code(code: &str) -> Result<(), validator::ValidationError> {
-    let shaped =
-        (3..=40).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if shaped {
-        Ok(())
-    } else {
-        Err(validator::ValidationError::new("code").with_message("must be 3 to 40 letters, digits, '-' or '_'".into()))
+impl Keyed for Coupon {
+    fn key(&self) -> uuid::Uuid {
+        self.id.0
     }
 }
 
-/// Rules that span fields; the schema's CHECK constraints repeat them for updates.
+/// Rules that span fields; the schema's CHECK constraints repeat them for patches.
 fn check_terms(
     kind: CouponKind,
     value: Money,
@@ -100,90 +78,43 @@ fn check_terms(
     Ok(())
 }
 
-pub async fn create(state: &AppState, input: CouponInput) -> AppResult<Coupon> {
-    validate(&input)?;
+pub async fn create(state: &AppState, input: NewCoupon) -> AppResult<Coupon> {
     check_terms(input.kind, input.value, input.valid_from, input.valid_until)?;
-    let now = super::now();
-    let row = CouponRow {
-        id: CouponId::new().0,
+    let now = clock::now();
+    let coupon = Coupon {
+        id: CouponId::new(),
         code: input.code,
         description: input.description,
-        kind: input.kind.as_str().to_string(),
-        value: input.value.amount(),
+        kind: input.kind,
+        value: input.value,
         valid_from: input.valid_from,
         valid_until: input.valid_until,
-        min_order_amount: input.min_order_amount.unwrap_or(Money::ZERO).amount(),
+        min_order_amount: input.min_order_amount,
         max_redemptions: input.max_redemptions,
         redemptions: 0,
-        once_per_client: input.once_per_client.unwrap_or(false),
-        active: input.active.unwrap_or(true),
+        once_per_client: input.once_per_client,
+        active: input.active,
         created_at: now,
         updated_at: now,
     };
-    state.db.run(move |conn| Ok(repo::insert_coupon(conn, &row)?.into_domain()?)).await
+    state.db.run(move |conn| Ok(repo::insert(conn, &coupon)?)).await
 }
 
 pub async fn get(state: &AppState, id: CouponId) -> AppResult<Coupon> {
-    state
-        .db
-        .run(move |conn| match repo::find_coupon(conn, id.0)? {
-            Some(row) => Ok(row.into_domain()?),
-            None => Err(AppError::not_found("coupon", id)),
-        })
-        .await
+    state.db.run(move |conn| repo::find(conn, id)?.found(id)).await
 }
 
-pub async fn list(
-    state: &AppState,
-    search: Option<String>,
-    cursor: Option<String>,
-    limit: i64,
-) -> AppResult<Page<Coupon>> {
-    let after = decode_id_cursor(cursor.as_deref())?;
-    let rows = state
-        .db
-        .run(move |conn| Ok::<_, AppError>(repo::list_coupons(conn, search.as_deref(), after, limit + 1)?))
-        .await?;
-    let page = Page::from_overfetch(rows, limit, |row| encode_cursor(&row.id));
-    let items = page.items.into_iter().map(CouponRow::into_domain).collect::<Result<_, _>>()?;
-    Ok(Page { items, next_cursor: page.next_cursor })
+pub async fn list(state: &AppState, search: Option<String>, page: PageRequest) -> AppResult<Page<Coupon>> {
+    id_page(state, page, move |conn, after, limit| Ok(repo::list(conn, search.as_deref(), after, limit)?)).await
 }
 
-pub async fn update(state: &AppState, id: CouponId, patch: CouponPatch) -> AppResult<Coupon> {
-    validate(&patch)?;
-    let changes = CouponChangeset {
-        description: patch.description,
-        kind: patch.kind.map(|k| k.as_str().to_string()),
-        value: patch.value.map(Money::amount),
-        valid_from: patch.valid_from,
-        valid_until: patch.valid_until,
-        min_order_amount: patch.min_order_amount.map(Money::amount),
-        max_redemptions: patch.max_redemptions,
-        once_per_client: patch.once_per_client,
-        active: patch.active,
-        updated_at: Some(super::now()),
-    };
-    // Rules across fields are checked on the merged row by the schema's CHECK constraints.
-    state
-        .db
-        .run(move |conn| match repo::update_coupon(conn, id.0, &changes)? {
-            Some(row) => Ok(row.into_domain()?),
-            None => Err(AppError::not_found("coupon", id)),
-        })
-        .await
+/// Rules across fields are checked on the merged row by the schema's CHECK constraints. The
+/// update waits for orders that are redeeming the coupon, and orders after it see the new terms.
+pub async fn update(state: &AppState, id: CouponId, changes: CouponChanges) -> AppResult<Coupon> {
+    let now = clock::now();
+    state.db.run(move |conn| repo::update(conn, id, &changes, now)?.found(id)).await
 }
 
 pub async fn delete(state: &AppState, id: CouponId) -> AppResult<()> {
-    state
-        .db
-        .run(move |conn| {
-            super::deleted(
-                repo::delete_coupon(conn, id.0),
-                "coupon",
-                id,
-                "coupon_in_use",
-                "orders used this coupon; deactivate it instead",
-            )
-        })
-        .await
+    state.db.run(move |conn| repo::delete(conn, id)?.then_some(()).found(id)).await
 }

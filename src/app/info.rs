@@ -1,32 +1,15 @@
-//! The client's MongoDB document: comments, preferences and attributes.
-//! Every operation first checks the client exists in PostgreSQL (the system of record), so no
-//! document is ever created for a client that does not exist.
+//! The client's MongoDB document: comments, preferences and attributes. Every operation checks
+//! the client in PostgreSQL (the system of record); writes never create a document (see
+//! `clients::with_document`), so none can outlive its client.
 
-use super::clients::ensure_exists;
-use super::{AppError, AppResult, AppState};
+use super::clients::{ensure_exists, with_document};
+use super::{clock, cursor_position, AppError, AppResult, AppState};
 use crate::domain::free_form::{check_object, check_preferences, FieldIssue};
 use crate::domain::ids::{ClientId, CommentId};
-use crate::domain::page::{decode_cursor, encode_cursor, Page};
+use crate::domain::page::{encode_cursor, Page, PageRequest};
 use crate::domain::view::Comment;
-use crate::store::mongo::InfoMap;
-use serde::Deserialize;
+use crate::domain::view::InfoMap;
 use serde_json::{Map, Value};
-use utoipa::ToSchema;
-use uuid::Uuid;
-use validator::Validate;
-
-#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
-#[serde(deny_unknown_fields)]
-pub struct NewCommentInput {
-    #[validate(length(min = 1, max = 2000), custom(function = crate::app::validation::not_blank))]
-    #[schema(
-        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
-        min_length = 1,
-        max_length = 2000,
-        example = "Asked about the spring woodworking workshop."
-    )]
-    pub text: String,
-}
 
 fn check_map(which: InfoMap, map: &Map<String, Value>) -> Vec<FieldIssue> {
     match which {
@@ -35,37 +18,25 @@ fn check_map(which: InfoMap, map: &Map<String, Value>) -> Vec<FieldIssue> {
     }
 }
 
-pub async fn add_comment(state: &AppState, client_id: ClientId, input: NewCommentInput) -> AppResult<Comment> {
-    super::validation::validate(&input)?;
-    ensure_exists(state, client_id).await?;
-    let comment = Comment { id: CommentId::new(), text: input.text, created_at: chrono::Utc::now() };
-    state.info.add_comment(client_id, &comment).await?;
+/// Adds a comment; its `created_at` has MongoDB's precision (milliseconds), so what this returns
+/// is what later reads return.
+pub async fn add_comment(state: &AppState, client_id: ClientId, text: String) -> AppResult<Comment> {
+    let comment = Comment { id: CommentId::new(), text, created_at: clock::now_millis() };
+    with_document(state, client_id, || state.info.add_comment(client_id, &comment)).await?;
     Ok(comment)
 }
 
-/// Comments newest first; the cursor is the last comment id seen.
-pub async fn list_comments(
-    state: &AppState,
-    client_id: ClientId,
-    cursor: Option<String>,
-    limit: i64,
-) -> AppResult<Page<Comment>> {
-    let after = cursor
-        .as_deref()
-        .filter(|c| !c.is_empty())
-        .map(|text| {
-            decode_cursor::<Uuid>(text)
-                .ok_or_else(|| AppError::invalid("cursor", "invalid_cursor", "is not a cursor from this API"))
-        })
-        .transpose()?;
-    ensure_exists(state, client_id).await?;
-    let comments = state.info.get(client_id, None).await?.map(|info| info.comments).unwrap_or_default();
-    let start = match after {
-        Some(id) => comments.iter().position(|c| c.id.0 == id).map(|i| i + 1).unwrap_or(comments.len()),
-        None => 0,
-    };
-    let window: Vec<Comment> = comments.into_iter().skip(start).take(usize::try_from(limit + 1).unwrap_or(0)).collect();
-    Ok(Page::from_overfetch(window, limit, |c| encode_cursor(&c.id.0)))
+/// Comments newest first; each page reads only that page from MongoDB. The cursor is the last
+/// comment id seen: comments are ordered by their (time-ordered) ids, so a page after a comment
+/// deleted meanwhile still continues where it stood.
+pub async fn list_comments(state: &AppState, client_id: ClientId, page: PageRequest) -> AppResult<Page<Comment>> {
+    let before = cursor_position::<uuid::Uuid>(&page)?.map(CommentId);
+    let limit = page.overfetch();
+    let (exists, comments) =
+        tokio::join!(ensure_exists(state, client_id), state.info.comments_page(client_id, before, limit));
+    exists?;
+    let comments = comments?.unwrap_or_default();
+    Ok(Page::from_overfetch(comments, limit - 1, |c| encode_cursor(&c.id.0)))
 }
 
 pub async fn delete_comment(state: &AppState, client_id: ClientId, comment_id: CommentId) -> AppResult<()> {
@@ -73,13 +44,17 @@ pub async fn delete_comment(state: &AppState, client_id: ClientId, comment_id: C
     if state.info.delete_comment(client_id, comment_id).await? {
         Ok(())
     } else {
-        Err(AppError::not_found("comment", comment_id))
+        Err(AppError::not_found(comment_id))
     }
 }
 
+/// Preferences or attributes. A client whose document was lost answers 404
+/// `client_info_not_found` rather than an empty map that would pass for data; a PUT or PATCH
+/// recreates the document, and so does reconcile.
 pub async fn get_map(state: &AppState, client_id: ClientId, which: InfoMap) -> AppResult<Map<String, Value>> {
-    ensure_exists(state, client_id).await?;
-    let info = state.info.get(client_id, Some(0)).await?.unwrap_or_default();
+    let (exists, info) = tokio::join!(ensure_exists(state, client_id), state.info.get(client_id, Some(0)));
+    exists?;
+    let info = info?.ok_or_else(|| AppError::NotFound { resource: "client_info", id: client_id.to_string() })?;
     Ok(match which {
         InfoMap::Preferences => info.preferences,
         InfoMap::Attributes => info.attributes,
@@ -96,8 +71,7 @@ pub async fn replace_map(
     if !issues.is_empty() {
         return Err(AppError::Validation(issues));
     }
-    ensure_exists(state, client_id).await?;
-    state.info.replace_map(client_id, which, &map).await?;
+    with_document(state, client_id, || state.info.replace_map(client_id, which, &map)).await?;
     Ok(map)
 }
 
@@ -113,6 +87,8 @@ pub async fn merge_map(
     if !issues.is_empty() {
         return Err(AppError::Validation(issues));
     }
-    ensure_exists(state, client_id).await?;
-    Ok(state.info.merge_map(client_id, which, &patch, |merged| check_map(which, merged)).await?)
+    with_document(state, client_id, || {
+        state.info.merge_map(client_id, which, &patch, |merged| check_map(which, merged))
+    })
+    .await
 }

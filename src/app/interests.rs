@@ -1,107 +1,55 @@
 //! Interests: topics clients care about (workshop categories, product lines).
 
-use super::companies::decode_id_cursor;
-use super::validation::{double_option, validate};
-use super::{AppError, AppResult, AppState};
-use crate::domain::client::Interest;
+use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::{clock, id_page, AppResult, AppState, Found, Keyed};
+use crate::domain::client::{Interest, InterestChanges, NewInterest};
 use crate::domain::ids::InterestId;
-use crate::domain::page::{encode_cursor, Page};
-use crate::store::pg::interests;
-use crate::store::pg::models::{InterestChangeset, NewInterest};
-use serde::Deserialize;
-use utoipa::ToSchema;
-use validator::Validate;
+use crate::domain::page::{Page, PageRequest};
+use crate::store::pg::interests as repo;
 
-#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
-#[serde(deny_unknown_fields)]
-pub struct InterestInput {
-    /// Unique regardless of case.
-    #[validate(length(min = 1, max = 100), custom(function = crate::app::validation::not_blank))]
-    #[schema(
-        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
-        min_length = 1,
-        max_length = 100,
-        example = "Woodworking"
-    )]
-    pub name: String,
-    #[validate(length(max = 1000))]
-    #[schema(max_length = 1000, example = "Hand tools, joinery and finishing")]
-    pub description: Option<String>,
+pub const CONSTRAINTS: &[Rule] = &[
+    Rule::Unique("interests_name_key", conflict("name_taken", Some("name"), "an interest with this name exists")),
+    Rule::Check("interests_name_check", invalid("name", "invalid_length", "must be 1 to 100 characters long")),
+    Rule::Check(
+        "interests_description_check",
+        invalid("description", "invalid_length", "must be at most 1000 characters long"),
+    ),
+];
+
+/// Clients or workshops that have an interest keep it from being deleted.
+pub(crate) const IN_USE: Meaning = conflict("interest_in_use", None, "clients or workshops still use this interest");
+
+impl Keyed for Interest {
+    fn key(&self) -> uuid::Uuid {
+        self.id.0
+    }
 }
 
-/// Only the fields present change; `null` clears `description`.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema, Validate)]
-#[serde(deny_unknown_fields)]
-pub struct InterestPatch {
-    #[validate(length(min = 1, max = 100), custom(function = crate::app::validation::not_blank))]
-    #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$", min_length = 1, max_length = 100)]
-    pub name: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[validate(length(max = 1000))]
-    #[schema(value_type = Option<String>, max_length = 1000)]
-    pub description: Option<Option<String>>,
-}
-
-pub async fn create(state: &AppState, input: InterestInput) -> AppResult<Interest> {
-    validate(&input)?;
-    state
-        .db
-        .run(move |conn| {
-            let new =
-                NewInterest { id: InterestId::new().0, name: &input.name, description: input.description.as_deref() };
-            Ok(interests::insert(conn, &new)?.into())
-        })
-        .await
+pub async fn create(state: &AppState, input: NewInterest) -> AppResult<Interest> {
+    let now = clock::now();
+    let interest = Interest {
+        id: InterestId::new(),
+        name: input.name,
+        description: input.description,
+        created_at: now,
+        updated_at: now,
+    };
+    state.db.run(move |conn| Ok(repo::insert(conn, &interest)?)).await
 }
 
 pub async fn get(state: &AppState, id: InterestId) -> AppResult<Interest> {
-    state
-        .db
-        .run(move |conn| {
-            interests::find(conn, id.0)?.map(Interest::from).ok_or_else(|| AppError::not_found("interest", id))
-        })
-        .await
+    state.db.run(move |conn| repo::find(conn, id)?.found(id)).await
 }
 
-pub async fn list(
-    state: &AppState,
-    search: Option<String>,
-    cursor: Option<String>,
-    limit: i64,
-) -> AppResult<Page<Interest>> {
-    let after = decode_id_cursor(cursor.as_deref())?;
-    let rows = state
-        .db
-        .run(move |conn| Ok::<_, AppError>(interests::list(conn, search.as_deref(), after, limit + 1)?))
-        .await?;
-    Ok(Page::from_overfetch(rows, limit, |row| encode_cursor(&row.id)).map(Interest::from))
+pub async fn list(state: &AppState, search: Option<String>, page: PageRequest) -> AppResult<Page<Interest>> {
+    id_page(state, page, move |conn, after, limit| Ok(repo::list(conn, search.as_deref(), after, limit)?)).await
 }
 
-pub async fn update(state: &AppState, id: InterestId, patch: InterestPatch) -> AppResult<Interest> {
-    validate(&patch)?;
-    let changes =
-        InterestChangeset { name: patch.name, description: patch.description, updated_at: Some(chrono::Utc::now()) };
-    state
-        .db
-        .run(move |conn| {
-            interests::update(conn, id.0, &changes)?
-                .map(Interest::from)
-                .ok_or_else(|| AppError::not_found("interest", id))
-        })
-        .await
+pub async fn update(state: &AppState, id: InterestId, changes: InterestChanges) -> AppResult<Interest> {
+    let now = clock::now();
+    state.db.run(move |conn| repo::update(conn, id, &changes, now)?.found(id)).await
 }
 
 pub async fn delete(state: &AppState, id: InterestId) -> AppResult<()> {
-    state
-        .db
-        .run(move |conn| {
-            super::deleted(
-                interests::delete(conn, id.0),
-                "interest",
-                id,
-                "interest_in_use",
-                "clients or workshops still use this interest",
-            )
-        })
-        .await
+    state.db.run(move |conn| repo::delete(conn, id)?.then_some(()).found(id)).await
 }

@@ -1,228 +1,202 @@
 //! Orders: placed in one transaction that takes stock, prices the lines exactly, redeems the
 //! coupon and records everything; then moved through the status machine.
 //!
-//! Races: each line's stock is taken by one conditional `UPDATE … WHERE stock >= quantity`, in
-//! product id order (so two orders never wait on each other in a cycle); the coupon's
-//! redemption is another conditional `UPDATE`; "once per client" is a partial unique index.
-//! Status changes lock the order row, so of two concurrent changes the second sees the first.
-//! Repeated products in one request are merged (quantities added).
+//! Races: the client is read under a lock that holds until commit (a concurrent delete or
+//! deactivation waits for the order, or the order for it); each line's stock is taken by one
+//! conditional `UPDATE … WHERE stock >= quantity`, in product id order (so two orders never wait
+//! on each other in a cycle); the coupon's redemption and its terms come from one conditional
+//! `UPDATE … RETURNING`, so an order never commits with terms the coupon no longer has; "once
+//! per client" is a partial unique index. Status changes lock the order row, so of two
+//! concurrent changes the second sees the first. Repeated products in one request are merged.
 
-use super::catalog::movement;
-use super::validation::validate;
-use super::{AppError, AppResult, AppState};
+use super::catalog::{order_movement, PRODUCT_IN_USE};
+use super::constraints::{invalid, Meaning, Rule};
+use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::catalog::MovementKind;
-use crate::domain::ids::{OrderId, StatusChangeId};
+use crate::domain::client::Client;
+use crate::domain::ids::{ClientId, OrderId, ProductId, StatusChangeId};
 use crate::domain::money::Money;
-use crate::domain::orders::{merge_lines, CouponRefusal, Order, OrderStatus, PaymentMethod, PricedLine};
-use crate::domain::page::{encode_cursor, Page};
-use crate::store::pg::models::{NewRedemption, OrderItemRow, OrderRow, StatusChangeRow};
-use crate::store::pg::orders::{self as repo, OrderFilter};
-use crate::store::pg::{catalog, clients};
+use crate::domain::orders::{
+    merge_lines, Coupon, CouponRefusal, NewOrder, Order, OrderFilter, OrderItem, OrderStatus, PricedLine, StatusChange,
+};
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::view::Degraded;
+use crate::store::pg::{catalog, clients, coupons, orders as repo};
 use chrono::{DateTime, Utc};
-use diesel::{Connection, PgConnection};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
-use validator::Validate;
+use diesel::PgConnection;
+use serde_json::{json, Map, Value};
 
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema, Validate)]
-#[serde(deny_unknown_fields)]
-pub struct OrderLineInput {
-    pub product_id: Uuid,
-    #[validate(range(min = 1, max = 10_000))]
-    #[schema(minimum = 1, maximum = 10_000, example = 2)]
-    pub quantity: i32,
-}
+pub const CONSTRAINTS: &[Rule] = &[
+    Rule::Check("orders_status_check", Meaning::Invariant),
+    Rule::Check(
+        "orders_payment_method_check",
+        invalid("payment_method", "invalid", "must be card, bank_transfer, cash or paypal"),
+    ),
+    Rule::Check(
+        "orders_shipping_address_check",
+        invalid("shipping_address", "invalid_length", "must be 1 to 500 characters long"),
+    ),
+    Rule::Check("orders_subtotal_check", Meaning::Invariant),
+    Rule::Check("orders_discount_within_subtotal", Meaning::Invariant),
+    Rule::Check("orders_total_is_subtotal_less_discount", Meaning::Invariant),
+    Rule::ForeignKey {
+        name: "orders_client_id_fkey",
+        missing: invalid("client_id", "unknown_client", "no client has this id"),
+        in_use: Some(super::clients::IN_USE),
+    },
+    Rule::ForeignKey {
+        name: "orders_coupon_id_fkey",
+        missing: invalid("coupon_code", "unknown_coupon", "no coupon has this code"),
+        in_use: Some(super::coupons::IN_USE),
+    },
+    Rule::Check("order_items_line_total_exact", Meaning::Invariant),
+    Rule::Check("order_items_quantity_check", invalid("items", "out_of_range", "quantities must be at least 1")),
+    Rule::Check("order_items_unit_price_check", Meaning::Invariant),
+    Rule::ForeignKey { name: "order_items_order_id_fkey", missing: Meaning::Gone { resource: "order" }, in_use: None },
+    Rule::ForeignKey {
+        name: "order_items_product_id_fkey",
+        missing: invalid("items", "unknown_product", "a product id does not exist"),
+        in_use: Some(PRODUCT_IN_USE),
+    },
+    Rule::Check(
+        "order_status_history_note_check",
+        invalid("note", "invalid_length", "must be at most 500 characters long"),
+    ),
+    Rule::ForeignKey {
+        name: "order_status_history_order_id_fkey",
+        missing: Meaning::Gone { resource: "order" },
+        in_use: None,
+    },
+];
 
-#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
-#[serde(deny_unknown_fields)]
-pub struct OrderInput {
-    pub client_id: Uuid,
-    /// 1 to 50 lines; the same product twice is merged into one line.
-    #[validate(length(min = 1, max = 50), nested)]
-    #[schema(min_items = 1, max_items = 50)]
-    pub items: Vec<OrderLineInput>,
-    #[validate(length(min = 1, max = 500), custom(function = super::validation::not_blank))]
-    #[schema(
-        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
-        min_length = 1,
-        max_length = 500,
-        example = "221B Baker Street, London"
-    )]
-    pub shipping_address: String,
-    pub payment_method: PaymentMethod,
-    /// Matched regardless of case.
-    #[validate(length(min = 1, max = 40))]
-    #[schema(min_length = 1, max_length = 40, example = "SPRING10")]
-    pub coupon_code: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
-#[serde(deny_unknown_fields)]
-pub struct StatusInput {
-    pub status: OrderStatus,
-    #[validate(length(max = 500))]
-    #[schema(max_length = 500, example = "Handed to the carrier")]
-    pub note: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, ToSchema, Validate)]
-#[serde(deny_unknown_fields)]
-pub struct CancelInput {
-    #[validate(length(max = 500))]
-    #[schema(max_length = 500, example = "Client changed their mind")]
-    pub note: Option<String>,
-}
-
-/// Filters for `GET /orders`; newest first.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct OrderListParams {
-    pub client_id: Option<Uuid>,
-    #[param(inline)]
-    pub status: Option<OrderStatus>,
-    /// Orders created at or after this instant (RFC 3339).
-    pub created_from: Option<DateTime<Utc>>,
-    /// Orders created before this instant (RFC 3339).
-    pub created_until: Option<DateTime<Utc>>,
-    /// Page size, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-fn history_row(order: Uuid, from: Option<OrderStatus>, to: OrderStatus, note: Option<String>) -> StatusChangeRow {
-    StatusChangeRow {
-        id: StatusChangeId::new().0,
-        order_id: order,
-        from_status: from.map(|s| s.as_str().to_string()),
-        to_status: to.as_str().to_string(),
-        note,
-        changed_at: super::now(),
+impl Keyed for Order {
+    fn key(&self) -> uuid::Uuid {
+        self.id.0
     }
 }
 
-pub async fn place(state: &AppState, input: OrderInput) -> AppResult<Order> {
-    validate(&input)?;
-    state.db.run(move |conn| conn.transaction(|conn| place_in(conn, &input))).await
+fn history_entry(from: Option<OrderStatus>, to: OrderStatus, note: Option<String>, at: DateTime<Utc>) -> StatusChange {
+    StatusChange { id: StatusChangeId::new(), from, to, note, changed_at: at }
 }
 
-pub(crate) fn place_in(conn: &mut PgConnection, input: &OrderInput) -> AppResult<Order> {
-    let client = clients::find(conn, input.client_id)?
+pub async fn place(state: &AppState, input: NewOrder) -> AppResult<Order> {
+    let now = clock::now();
+    state.db.tx(move |conn| place_in(conn, &input, now)).await
+}
+
+/// The client an order or enrollment is for, locked until the transaction ends.
+pub(crate) fn lock_buyer(conn: &mut PgConnection, client: ClientId, action: &str) -> AppResult<()> {
+    let gate = clients::lock_for_purchase(conn, client)?
         .ok_or_else(|| AppError::invalid("client_id", "unknown_client", "no client has this id"))?;
-    if !client.active {
-        return Err(AppError::conflict("client_inactive", Some("client_id"), "inactive clients cannot order"));
+    if !gate.active {
+        return Err(AppError::conflict(
+            "client_inactive",
+            Some("client_id"),
+            format!("inactive clients cannot {action}"),
+        ));
     }
-    let requested: Vec<(Uuid, u32)> =
-        input.items.iter().map(|line| (line.product_id, line.quantity.unsigned_abs())).collect();
-    let field_of = |product: Uuid| {
-        let index = input.items.iter().position(|line| line.product_id == product).unwrap_or(0);
+    if !gate.has_activity {
+        clients::mark_active(conn, client)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn place_in(conn: &mut PgConnection, input: &NewOrder, now: DateTime<Utc>) -> AppResult<Order> {
+    lock_buyer(conn, input.client_id, "order")?;
+    let field_of = |product: ProductId| {
+        let index = input.lines.iter().position(|line| line.product_id == product).unwrap_or(0);
         format!("items[{index}]")
     };
     let order_id = OrderId::new();
     let mut lines = Vec::new();
     let mut items = Vec::new();
     let mut movements = Vec::new();
-    for (product_id, quantity) in merge_lines(&requested) {
-        let quantity = i32::try_from(quantity).unwrap_or(i32::MAX);
-        let Some(product) = catalog::take_stock(conn, product_id, quantity)? else {
-            return Err(refuse_line(conn, product_id, quantity, field_of(product_id))?);
+    for line in merge_lines(&input.lines) {
+        let quantity = i32::try_from(line.quantity).unwrap_or(i32::MAX);
+        let Some(product) = catalog::take_stock(conn, line.product_id, quantity, now)? else {
+            return Err(refuse_line(conn, line.product_id, quantity, field_of(line.product_id))?);
         };
-        let unit_price = Money::from_decimal(product.price);
-        let line = PricedLine::new(product_id, unit_price, quantity.unsigned_abs());
-        items.push(OrderItemRow {
-            order_id: order_id.0,
-            product_id,
+        let priced = PricedLine::new(line.product_id, product.price, line.quantity);
+        items.push(OrderItem {
+            product_id: line.product_id,
             product_name: product.name.clone(),
             product_slug: product.slug.clone(),
-            unit_price: unit_price.amount(),
+            unit_price: product.price,
             quantity,
-            line_total: line.line_total.amount(),
+            line_total: priced.line_total,
         });
-        let reason = format!("order {order_id}");
-        movements.push(movement(
-            product_id,
-            MovementKind::Out,
-            quantity,
-            -quantity,
-            product.stock,
-            &reason,
-            Some(order_id),
-        ));
-        lines.push(line);
+        movements.push(order_movement(line.product_id, order_id, MovementKind::Out, quantity, product.stock, now));
+        lines.push(priced);
     }
     let subtotal: Money = lines.iter().map(|line| line.line_total).sum();
 
-    let mut discount = Money::ZERO;
-    let mut coupon_used = None;
-    if let Some(code) = input.coupon_code.as_deref() {
-        let coupon = repo::find_coupon_by_code(conn, code)?
-            .ok_or_else(|| AppError::invalid("coupon_code", "unknown_coupon", "no coupon has this code"))?
-            .into_domain()?;
-        discount = coupon.terms().discount(subtotal, super::now()).map_err(|refusal| match refusal {
-            CouponRefusal::Inactive => {
-                AppError::conflict("coupon_inactive", Some("coupon_code"), "this coupon is not active")
-            }
-            CouponRefusal::NotYetValid => {
-                AppError::conflict("coupon_not_yet_valid", Some("coupon_code"), "this coupon is not valid yet")
-            }
-            CouponRefusal::Expired => {
-                AppError::conflict("coupon_expired", Some("coupon_code"), "this coupon has expired")
-            }
-            CouponRefusal::BelowMinimum(minimum) => AppError::conflict_with(
-                "coupon_minimum_not_met",
-                Some("coupon_code".into()),
-                format!("this coupon needs a subtotal of at least {minimum}"),
-                json!({"min_order_amount": minimum, "subtotal": subtotal}),
-            ),
-        })?;
-        if !repo::take_redemption(conn, coupon.id.0)? {
-            return Err(AppError::conflict(
-                "coupon_exhausted",
-                Some("coupon_code"),
-                "this coupon has no redemptions left",
-            ));
+    let (coupon, discount) = match input.coupon_code.as_deref() {
+        Some(code) => {
+            let (coupon, discount) = redeem(conn, code, subtotal, now)?;
+            (Some(coupon), discount)
         }
-        coupon_used = Some(coupon);
-    }
+        None => (None, Money::ZERO),
+    };
 
-    let now = super::now();
-    let order = OrderRow {
-        id: order_id.0,
-        client_id: client.id,
-        status: OrderStatus::Pending.as_str().to_string(),
+    let order = Order {
+        id: order_id,
+        client_id: input.client_id,
+        status: OrderStatus::Pending,
+        allowed_transitions: OrderStatus::Pending.next().to_vec(),
         shipping_address: input.shipping_address.clone(),
-        payment_method: input.payment_method.as_str().to_string(),
-        coupon_id: coupon_used.as_ref().map(|c| c.id.0),
-        coupon_code: coupon_used.as_ref().map(|c| c.code.clone()),
-        subtotal: subtotal.amount(),
-        discount: discount.amount(),
-        total: subtotal.saturating_sub(discount).amount(),
+        payment_method: input.payment_method,
+        coupon_code: coupon.as_ref().map(|c| c.code.clone()),
+        subtotal,
+        discount,
+        total: subtotal.saturating_sub(discount),
+        items,
+        status_history: vec![history_entry(None, OrderStatus::Pending, Some("order placed".into()), now)],
         version: 1,
         created_at: now,
         updated_at: now,
     };
-    let created = history_row(order_id.0, None, OrderStatus::Pending, Some("order placed".into()));
-    repo::insert_order(conn, &order, &items, &created)?;
-    clients::mark_active(conn, client.id)?;
-    if let Some(coupon) = &coupon_used {
-        let redemption = NewRedemption {
-            order_id: order_id.0,
-            coupon_id: coupon.id.0,
-            client_id: client.id,
-            once_per_client: coupon.once_per_client,
-        };
-        repo::insert_redemption(conn, &redemption)?;
+    repo::insert(conn, &order, coupon.as_ref().map(|c| c.id))?;
+    if let Some(coupon) = &coupon {
+        coupons::insert_redemption(conn, order_id, coupon, input.client_id, now)?;
     }
     catalog::insert_movements(conn, &movements)?;
-    Ok(order.into_domain(items, vec![created])?)
+    Ok(order)
+}
+
+/// Redeems the coupon and prices the discount with its terms as locked by the redemption; a
+/// refusal rolls the redemption back with the rest of the order.
+fn redeem(conn: &mut PgConnection, code: &str, subtotal: Money, now: DateTime<Utc>) -> AppResult<(Coupon, Money)> {
+    if let Some(coupon) = coupons::redeem(conn, code)? {
+        let discount = coupon.terms().discount(subtotal, now).map_err(|refusal| coupon_refusal(refusal, subtotal))?;
+        return Ok((coupon, discount));
+    }
+    // Nothing was redeemed: say why (an unknown code, terms that refuse, or none left).
+    let coupon = coupons::find_by_code(conn, code)?
+        .ok_or_else(|| AppError::invalid("coupon_code", "unknown_coupon", "no coupon has this code"))?;
+    coupon.terms().discount(subtotal, now).map_err(|refusal| coupon_refusal(refusal, subtotal))?;
+    Err(AppError::conflict("coupon_exhausted", Some("coupon_code"), "this coupon has no redemptions left"))
+}
+
+fn coupon_refusal(refusal: CouponRefusal, subtotal: Money) -> AppError {
+    match refusal {
+        CouponRefusal::Inactive => {
+            AppError::conflict("coupon_inactive", Some("coupon_code"), "this coupon is not active")
+        }
+        CouponRefusal::NotYetValid => {
+            AppError::conflict("coupon_not_yet_valid", Some("coupon_code"), "this coupon is not valid yet")
+        }
+        CouponRefusal::Expired => AppError::conflict("coupon_expired", Some("coupon_code"), "this coupon has expired"),
+        CouponRefusal::BelowMinimum(minimum) => AppError::conflict_with(
+            "coupon_minimum_not_met",
+            Some("coupon_code".into()),
+            format!("this coupon needs a subtotal of at least {minimum}"),
+            json!({"min_order_amount": minimum, "subtotal": subtotal}),
+        ),
+    }
 }
 
 /// Why a line's stock could not be taken: unknown or inactive product, or not enough units.
-fn refuse_line(conn: &mut PgConnection, product_id: Uuid, quantity: i32, field: String) -> AppResult<AppError> {
+fn refuse_line(conn: &mut PgConnection, product_id: ProductId, quantity: i32, field: String) -> AppResult<AppError> {
     let Some(product) = catalog::find_product(conn, product_id)? else {
         return Ok(AppError::invalid(format!("{field}.product_id"), "unknown_product", "no product has this id"));
     };
@@ -242,55 +216,20 @@ fn refuse_line(conn: &mut PgConnection, product_id: Uuid, quantity: i32, field: 
     ))
 }
 
+/// The order, its items and its history from one snapshot.
 pub async fn get(state: &AppState, id: OrderId) -> AppResult<Order> {
-    state.db.run(move |conn| load(conn, id)).await
+    state.db.read(move |conn| repo::find(conn, id)?.found(id)).await
 }
 
-pub(crate) fn load(conn: &mut PgConnection, id: OrderId) -> AppResult<Order> {
-    let order = repo::find_order(conn, id.0)?.ok_or_else(|| AppError::not_found("order", id))?;
-    let (mut items, mut history) = repo::details_of(conn, &[id.0])?;
-    Ok(order.into_domain(items.remove(&id.0).unwrap_or_default(), history.remove(&id.0).unwrap_or_default())?)
-}
-
-pub async fn list(state: &AppState, params: OrderListParams) -> AppResult<Page<Order>> {
-    let limit = super::page_limit(params.limit, None)?;
-    let before = super::companies::decode_id_cursor(params.cursor.as_deref())?;
-    let filter = OrderFilter {
-        client_id: params.client_id,
-        status: params.status.map(OrderStatus::as_str),
-        created_from: params.created_from,
-        created_until: params.created_until,
-    };
-    state
-        .db
-        .run(move |conn| {
-            let rows = repo::list_orders(conn, &filter, before, limit + 1)?;
-            let page = Page::from_overfetch(rows, limit, |row| encode_cursor(&row.id));
-            let ids: Vec<Uuid> = page.items.iter().map(|row| row.id).collect();
-            let (mut items, mut history) = repo::details_of(conn, &ids)?;
-            let orders = page
-                .items
-                .into_iter()
-                .map(|row| {
-                    let id = row.id;
-                    row.into_domain(items.remove(&id).unwrap_or_default(), history.remove(&id).unwrap_or_default())
-                })
-                .collect::<Result<_, _>>()?;
-            Ok(Page { items: orders, next_cursor: page.next_cursor })
-        })
-        .await
+pub async fn list(state: &AppState, filter: OrderFilter, page: PageRequest) -> AppResult<Page<Order>> {
+    id_page(state, page, move |conn, before, limit| Ok(repo::list(conn, &filter, before, limit)?)).await
 }
 
 /// Moves the order to `to` under its row lock. Cancelling puts the stock back (recorded as
 /// `in` movements) and gives the coupon redemption back.
-pub async fn change_status(state: &AppState, id: OrderId, input: StatusInput) -> AppResult<Order> {
-    validate(&input)?;
-    state.db.run(move |conn| conn.transaction(|conn| change_status_in(conn, id, input.status, input.note))).await
-}
-
-pub async fn cancel(state: &AppState, id: OrderId, input: CancelInput) -> AppResult<Order> {
-    validate(&input)?;
-    change_status(state, id, StatusInput { status: OrderStatus::Cancelled, note: input.note }).await
+pub async fn change_status(state: &AppState, id: OrderId, to: OrderStatus, note: Option<String>) -> AppResult<Order> {
+    let now = clock::now();
+    state.db.tx(move |conn| change_status_in(conn, id, to, note, now)).await
 }
 
 pub(crate) fn change_status_in(
@@ -298,10 +237,9 @@ pub(crate) fn change_status_in(
     id: OrderId,
     to: OrderStatus,
     note: Option<String>,
+    now: DateTime<Utc>,
 ) -> AppResult<Order> {
-    let order = repo::lock_order(conn, id.0)?.ok_or_else(|| AppError::not_found("order", id))?;
-    let from = OrderStatus::parse(&order.status)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("orders.status holds {:?}", order.status)))?;
+    let from = repo::lock_status(conn, id)?.found(id)?;
     if !from.can_become(to) {
         let allowed: Vec<&str> = from.next().iter().map(|s| s.as_str()).collect();
         return Err(AppError::conflict_with(
@@ -314,27 +252,17 @@ pub(crate) fn change_status_in(
             json!({"status": from, "requested": to, "allowed": allowed}),
         ));
     }
-    repo::set_status(conn, id.0, to.as_str(), &history_row(id.0, Some(from), to, note))?;
+    repo::set_status(conn, id, &history_entry(Some(from), to, note, now))?;
     if to == OrderStatus::Cancelled {
-        let (mut items, _) = repo::details_of(conn, &[id.0])?;
         let mut movements = Vec::new();
-        for item in items.remove(&id.0).unwrap_or_default() {
-            let stock = catalog::return_stock(conn, item.product_id, item.quantity)?;
-            let reason = format!("order {id} cancelled");
-            movements.push(movement(
-                item.product_id,
-                MovementKind::In,
-                item.quantity,
-                item.quantity,
-                stock,
-                &reason,
-                Some(id),
-            ));
+        for item in repo::items_of(conn, id)? {
+            let stock = catalog::return_stock(conn, item.product_id, item.quantity, now)?;
+            movements.push(order_movement(item.product_id, id, MovementKind::In, item.quantity, stock, now));
         }
         catalog::insert_movements(conn, &movements)?;
-        repo::release_redemption(conn, id.0)?;
+        coupons::release_redemption(conn, id)?;
     }
-    load(conn, id)
+    repo::find(conn, id)?.found(id)
 }
 
 /// The complete order: the order (items with product snapshots, history), its client, and the
@@ -342,31 +270,34 @@ pub(crate) fn change_status_in(
 #[derive(Debug, Clone)]
 pub struct OrderView {
     pub order: Order,
-    pub client: crate::domain::client::Client,
-    /// `None` only when degraded.
-    pub preferences: Option<serde_json::Map<String, serde_json::Value>>,
-    pub degraded: Option<crate::domain::view::Degraded>,
+    pub client: Client,
+    /// `None` when degraded or when the client's document is missing.
+    pub preferences: Option<Map<String, Value>>,
+    pub info_status: crate::domain::view::InfoStatus,
+    pub degraded: Option<Degraded>,
 }
 
-/// PostgreSQL first (the order names the client), then the client's document; MongoDB being
-/// down degrades the view instead of failing it.
+/// PostgreSQL first, in one snapshot (the order names the client), then the client's
+/// document; MongoDB being down degrades the view instead of failing it.
 pub async fn view(state: &AppState, id: OrderId) -> AppResult<OrderView> {
+    use crate::domain::view::InfoStatus;
     let (order, client) = state
         .db
-        .run(move |conn| {
-            let order = load(conn, id)?;
-            let row = clients::find(conn, order.client_id.0)?
+        .read(move |conn| {
+            let order = repo::find(conn, id)?.found(id)?;
+            let client = clients::find(conn, order.client_id)?
                 .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order {id} has no client")))?;
-            Ok::<_, AppError>((order, super::clients::with_interests(conn, row)?))
+            Ok((order, client))
         })
         .await?;
-    let (preferences, degraded) = match state.info.get(client.id, Some(0)).await {
-        Ok(info) => (Some(info.unwrap_or_default().preferences), None),
+    let (preferences, info_status, degraded) = match state.info.get(client.id, Some(0)).await {
+        Ok(Some(info)) => (Some(info.preferences), InfoStatus::Present, None),
+        Ok(None) => (None, InfoStatus::Missing, None),
         Err(err) => {
             tracing::warn!(order_id = %id, error = %err, "order view degraded: MongoDB part missing");
             let reason = super::degraded_reason(&err);
-            (None, Some(crate::domain::view::Degraded { missing: vec!["client_preferences"], reason }))
+            (None, InfoStatus::Unavailable, Some(Degraded { missing: vec!["client_preferences"], reason }))
         }
     };
-    Ok(OrderView { order, client, preferences, degraded })
+    Ok(OrderView { order, client, preferences, info_status, degraded })
 }

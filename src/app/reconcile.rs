@@ -1,63 +1,160 @@
-//! Finds and repairs disagreements between the two stores:
-//! clients without a document get an empty one; documents without a client are removed.
-//! Safe to run while the API serves: both repairs are idempotent, documents are read before
-//! clients (a client is always written before its document), and a document is only removed
-//! after PostgreSQL confirmed its client is gone.
+//! Finds and repairs disagreements between the two stores: clients without a live document get
+//! an empty one; live documents without a client become tombstones; tombstones older than an
+//! hour are purged. It walks both stores' ids in order, a batch at a time (memory stays flat at
+//! any size), and is safe while the API serves: a client created in the last minute is not
+//! judged (its document may still be on its way), a document is judged an orphan only after
+//! PostgreSQL confirmed its client is gone, and both repairs are idempotent and respect
+//! tombstones. The server runs it periodically (`jobs`); `hybrid-crm reconcile` runs it once.
 
-use super::{AppError, AppResult, AppState};
+use super::{clock, AppResult, AppState};
 use crate::domain::ids::ClientId;
-use crate::store::pg::clients as repo;
-use std::collections::HashSet;
+use crate::store::mongo::InfoError;
+use crate::store::pg::{clients as repo, jobs};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashSet, VecDeque};
 use uuid::Uuid;
 
 const BATCH: i64 = 5_000;
+/// Clients younger than this are not judged: their document write may be in flight.
+const GRACE: chrono::Duration = chrono::Duration::seconds(60);
+/// Tombstones are kept this long, far beyond any request that could race the delete.
+const TOMBSTONE_RETENTION: chrono::Duration = chrono::Duration::hours(1);
+/// Ids listed in a report (the counts are complete).
+const SAMPLE: usize = 20;
+pub const JOB: &str = "reconcile";
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReconcileReport {
-    pub clients_without_document: Vec<ClientId>,
-    pub orphan_documents: Vec<String>,
+    pub clients_checked: u64,
+    pub clients_without_document: u64,
+    pub orphan_documents: u64,
+    /// The first few of each, for the log.
+    pub missing_sample: Vec<String>,
+    pub orphan_sample: Vec<String>,
     pub repaired: bool,
+    pub tombstones_purged: u64,
+}
+
+/// Whether a client id (UUIDv7) was minted within `GRACE` of `now`.
+fn recent(id: &str, now: chrono::DateTime<chrono::Utc>) -> bool {
+    let Some(created) = Uuid::parse_str(id).ok().and_then(|id| id.get_timestamp()) else {
+        return false;
+    };
+    let (seconds, nanos) = created.to_unix();
+    let created = chrono::DateTime::from_timestamp(seconds as i64, nanos).unwrap_or_default();
+    now - created < GRACE
 }
 
 pub async fn run(state: &AppState, repair: bool) -> AppResult<ReconcileReport> {
-    let documented: HashSet<String> = state.info.client_ids().await?.into_iter().collect();
-
+    let now = clock::now();
     let mut report = ReconcileReport { repaired: repair, ..Default::default() };
-    let mut seen = HashSet::new();
-    let mut after: Option<Uuid> = None;
+    let (mut pg, mut mongo) = (VecDeque::<String>::new(), VecDeque::<String>::new());
+    let (mut pg_after, mut mongo_after): (Option<Uuid>, Option<String>) = (None, None);
+    let (mut pg_done, mut mongo_done) = (false, false);
+    let (mut missing, mut orphans) = (Vec::new(), Vec::new());
     loop {
-        let batch = state.db.run(move |conn| Ok::<_, AppError>(repo::ids_after(conn, after, BATCH)?)).await?;
-        let Some(last) = batch.last().copied() else {
-            break;
-        };
-        for id in batch {
-            let text = id.to_string();
-            if !documented.contains(&text) {
-                report.clients_without_document.push(ClientId(id));
-            }
-            seen.insert(text);
+        if pg.is_empty() && !pg_done {
+            let after = pg_after;
+            let batch = state.db.run(move |conn| Ok(repo::ids_after(conn, after, BATCH)?)).await?;
+            pg_done = (batch.len() as i64) < BATCH;
+            pg_after = batch.last().copied();
+            report.clients_checked += batch.len() as u64;
+            pg.extend(batch.iter().map(Uuid::to_string));
         }
-        after = Some(last);
+        if mongo.is_empty() && !mongo_done {
+            let batch = state.info.client_ids_after(mongo_after.as_deref(), BATCH).await?;
+            mongo_done = (batch.len() as i64) < BATCH;
+            mongo_after = batch.last().cloned();
+            mongo.extend(batch);
+        }
+        // Canonical UUID text sorts like the UUID's bytes, so both walks share one order.
+        match (pg.front(), mongo.front()) {
+            (None, None) => break,
+            (Some(_), None) => missing.extend(pg.pop_front()),
+            (None, Some(_)) => orphans.extend(mongo.pop_front()),
+            (Some(a), Some(b)) => match a.cmp(b) {
+                std::cmp::Ordering::Equal => {
+                    pg.pop_front();
+                    mongo.pop_front();
+                }
+                std::cmp::Ordering::Less => missing.extend(pg.pop_front()),
+                std::cmp::Ordering::Greater => orphans.extend(mongo.pop_front()),
+            },
+        }
+        if missing.len() as i64 >= BATCH {
+            settle_missing(state, std::mem::take(&mut missing), now, &mut report).await?;
+        }
+        if orphans.len() as i64 >= BATCH {
+            settle_orphans(state, std::mem::take(&mut orphans), &mut report).await?;
+        }
     }
+    settle_missing(state, missing, now, &mut report).await?;
+    settle_orphans(state, orphans, &mut report).await?;
+    if repair {
+        report.tombstones_purged = state.info.purge_tombstones(now - TOMBSTONE_RETENTION).await?;
+    }
+    let saved = serde_json::to_string(&report).unwrap_or_default();
+    state.db.run(move |conn| Ok(jobs::save_report(conn, JOB, now, &saved)?)).await?;
+    Ok(report)
+}
 
-    // Documents not matched above may belong to clients created meanwhile: confirm in PostgreSQL.
-    let candidates: Vec<String> = documented.into_iter().filter(|id| !seen.contains(id)).collect();
-    let parsed: Vec<Uuid> = candidates.iter().filter_map(|id| Uuid::parse_str(id).ok()).collect();
+/// Clients that had no live document when their id came up.
+async fn settle_missing(
+    state: &AppState,
+    ids: Vec<String>,
+    now: chrono::DateTime<chrono::Utc>,
+    report: &mut ReconcileReport,
+) -> AppResult<()> {
+    for id in ids.into_iter().filter(|id| !recent(id, now)) {
+        let Ok(uuid) = Uuid::parse_str(&id) else { continue };
+        if report.repaired {
+            match state.info.ensure(ClientId(uuid)).await {
+                // Deleted meanwhile: the tombstone is the right state.
+                Err(InfoError::Deleted) => continue,
+                other => other?,
+            }
+            tracing::warn!(client_id = %id, "reconcile: recreated the missing document");
+        }
+        report.clients_without_document += 1;
+        if report.missing_sample.len() < SAMPLE {
+            report.missing_sample.push(id);
+        }
+    }
+    Ok(())
+}
+
+/// Live documents whose id PostgreSQL did not list: orphans once PostgreSQL confirms.
+async fn settle_orphans(state: &AppState, ids: Vec<String>, report: &mut ReconcileReport) -> AppResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let parsed: Vec<Uuid> = ids.iter().filter_map(|id| Uuid::parse_str(id).ok()).collect();
     let existing: HashSet<String> = state
         .db
-        .run(move |conn| Ok::<_, AppError>(repo::existing_ids(conn, &parsed)?))
+        .run(move |conn| Ok(repo::existing_ids(conn, &parsed)?))
         .await?
         .into_iter()
         .map(|id| id.to_string())
         .collect();
-    report.orphan_documents = candidates.into_iter().filter(|id| !existing.contains(id)).collect();
-    report.orphan_documents.sort();
-
-    if repair {
-        for id in &report.clients_without_document {
-            state.info.ensure(*id).await?;
+    for id in ids.into_iter().filter(|id| !existing.contains(id)) {
+        if report.repaired {
+            match Uuid::parse_str(&id) {
+                Ok(uuid) => state.info.delete(ClientId(uuid)).await?,
+                // Not an id this API wrote: remove the document outright.
+                Err(_) => state.info.delete_raw(&id).await?,
+            }
+            tracing::warn!(client_id = %id, "reconcile: tombstoned an orphan document");
         }
-        state.info.delete_by_raw_ids(&report.orphan_documents).await?;
+        report.orphan_documents += 1;
+        if report.orphan_sample.len() < SAMPLE {
+            report.orphan_sample.push(id);
+        }
     }
-    Ok(report)
+    Ok(())
+}
+
+/// The latest reconcile report and when it finished, if any ran.
+pub async fn last(state: &AppState) -> AppResult<Option<(chrono::DateTime<chrono::Utc>, ReconcileReport)>> {
+    let saved = state.db.run(|conn| Ok(jobs::last_report(conn, JOB)?)).await?;
+    Ok(saved.and_then(|(at, text)| serde_json::from_str(&text).ok().map(|report| (at, report))))
 }

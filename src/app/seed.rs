@@ -3,16 +3,21 @@
 //! the same data) and idempotent: clients are keyed by email, catalog rows by slug or name, and
 //! orders and enrollments are added only up to the requested totals. `reset` empties both stores
 //! first. Orders and enrollments go through the same rules as the API (stock, seats, history).
+//! Clients are generated, written and forgotten a batch at a time, so seeding a million of them
+//! holds one batch in memory, and a progress line is logged after each.
 
-use super::{AppError, AppResult, AppState};
-use crate::domain::ids::{ClientId, CommentId, CompanyId, InterestId};
+use super::{clock, AppError, AppResult, AppState};
+use crate::domain::catalog::{slugify, Category, MovementKind, Product, StockStatus};
+use crate::domain::client::{Client, ClientKind, Company, Interest, Plan, PlanStatus};
+use crate::domain::ids::{CategoryId, ClientId, CommentId, CompanyId, CouponId, InterestId, ProductId, WorkshopId};
 use crate::domain::money::Money;
+use crate::domain::orders::{Coupon, CouponKind, NewOrder, OrderLine, OrderStatus, PaymentMethod};
 use crate::domain::view::Comment;
-use crate::store::pg::models::{NewClient, NewClientInterest, NewCompany, NewInterest};
+use crate::domain::workshops::{Modality, NewPayment, Workshop};
+use crate::store::mongo::NewDocument;
 use crate::store::pg::seed as repo;
-use futures_util::{stream, StreamExt, TryStreamExt};
-use serde_json::{json, Map, Value};
-use uuid::Uuid;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
 
 const FIRST: &[&str] = &[
     "Ada",
@@ -123,183 +128,132 @@ pub struct SeedSize {
     pub reset: bool,
 }
 
-/// id, name, email, phone, is b2b, company, plan, plan status, active.
-type ClientRowSeed = (Uuid, String, String, Option<String>, bool, Option<Uuid>, &'static str, &'static str, bool);
-/// client, preferences, attributes, tags, comments.
-type DocumentSeed = (ClientId, Map<String, Value>, Map<String, Value>, Vec<String>, Vec<Comment>);
-
-struct DemoClient {
-    id: Uuid,
-    name: String,
-    email: String,
-    phone: Option<String>,
-    b2b: bool,
-    company: usize,
-    plan: &'static str,
-    plan_status: &'static str,
-    active: bool,
-    interests: Vec<usize>,
-}
+/// Clients written per round trip to each store.
+const CLIENT_BATCH: usize = 5_000;
+/// Buyers orders and enrollments are spread over.
+const BUYERS: i64 = 20_000;
 
 pub async fn run(state: &AppState, size: SeedSize) -> AppResult<SeedReport> {
-    let SeedSize { clients, reset, .. } = size;
-    if reset {
-        state.db.run(|conn| Ok::<_, AppError>(repo::reset(conn)?)).await?;
+    if size.reset {
+        state.db.run(|conn| Ok(repo::reset(conn)?)).await?;
         state.info.drop_collection().await?;
         state.info.ensure_indexes().await?;
     }
-
+    let now = clock::now();
+    let companies: Vec<Company> = (0..COMPANIES)
+        .map(|i| Company {
+            id: CompanyId::new(),
+            legal_name: format!("{} {} Ltd.", LAST[i % LAST.len()], ["Tools", "Crafts", "Labs", "Works"][i % 4]),
+            tax_id: format!("TAX-{:06}", 100_000 + i),
+            address: Some(format!("{} Market Street, Springfield", 10 + i)),
+            phone: Some("+1 555 0100 200".into()),
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
+    let interests: Vec<Interest> = INTERESTS
+        .iter()
+        .map(|(name, description)| Interest {
+            id: InterestId::new(),
+            name: name.to_string(),
+            description: Some(description.to_string()),
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
     let (companies, interests) = state
         .db
-        .run(|conn| {
-            let company_names: Vec<(String, String, String)> = (0..COMPANIES)
-                .map(|i| {
-                    (
-                        format!("{} {} Ltd.", LAST[i % LAST.len()], ["Tools", "Crafts", "Labs", "Works"][i % 4]),
-                        format!("TAX-{:06}", 100_000 + i),
-                        format!("{} Market Street, Springfield", 10 + i),
-                    )
-                })
-                .collect();
-            let new_companies: Vec<NewCompany> = company_names
-                .iter()
-                .map(|(name, tax, address)| NewCompany {
-                    id: CompanyId::new().0,
-                    legal_name: name,
-                    tax_id: tax,
-                    address: Some(address),
-                    phone: Some("+1 555 0100 200"),
-                })
-                .collect();
-            let new_interests: Vec<NewInterest> = INTERESTS
-                .iter()
-                .map(|(name, description)| NewInterest {
-                    id: InterestId::new().0,
-                    name,
-                    description: Some(description),
-                })
-                .collect();
-            Ok::<_, AppError>((
-                repo::upsert_companies(conn, &new_companies)?,
-                repo::upsert_interests(conn, &new_interests)?,
-            ))
-        })
+        .tx(move |conn| Ok((repo::upsert_companies(conn, &companies)?, repo::upsert_interests(conn, &interests)?)))
         .await?;
+    let company_ids: Vec<CompanyId> = companies.iter().map(|c| c.id).collect();
+    let interest_ids: Vec<InterestId> = interests.iter().map(|i| i.id).collect();
 
     let mut rng = Rng(0x5EED);
-    let demo: Vec<DemoClient> = (0..clients)
-        .map(|i| {
-            let (first, last) = (FIRST[rng.below(FIRST.len())], LAST[rng.below(LAST.len())]);
-            let b2b = rng.chance(30);
-            let plan = ["basic", "basic", "basic", "premium", "premium", "enterprise"][rng.below(6)];
-            let interest_count = rng.below(4);
-            DemoClient {
-                id: ClientId::new().0,
-                name: format!("{first} {last}"),
-                email: format!("{}.{}.{i}@example.com", first.to_lowercase(), last.to_lowercase().replace(' ', "")),
-                phone: rng.chance(80).then(|| format!("+1 555 {:04} {:03}", rng.below(10_000), rng.below(1_000))),
-                b2b,
-                company: rng.below(companies.len().max(1)),
-                plan,
-                plan_status: ["active", "active", "active", "trial", "past_due"][rng.below(5)],
-                active: rng.chance(92),
-                interests: (0..interest_count).map(|_| rng.below(interests.len().max(1))).collect(),
-            }
-        })
-        .collect();
+    let mut clients_added = 0;
+    let mut done = 0;
+    while done < size.clients {
+        let batch: Vec<(Client, NewDocument)> = (done..size.clients.min(done + CLIENT_BATCH))
+            .map(|i| demo_client(&mut rng, i, &company_ids, &interest_ids, now))
+            .collect();
+        done += batch.len();
+        let (rows, mut documents): (Vec<Client>, Vec<NewDocument>) = batch.into_iter().unzip();
+        let inserted = state.db.tx(move |conn| Ok(repo::insert_clients(conn, &rows)?)).await?;
+        let fresh: std::collections::HashSet<ClientId> = inserted.iter().copied().collect();
+        documents.retain(|d| fresh.contains(&d.client_id));
+        state.info.insert_new(documents).await?;
+        clients_added += inserted.len();
+        if size.clients > CLIENT_BATCH {
+            tracing::info!("seeded {done} of {} clients ({clients_added} new)", size.clients);
+        }
+    }
 
-    let company_ids: Vec<Uuid> = companies.iter().map(|c| c.id).collect();
-    let interest_ids: Vec<Uuid> = interests.iter().map(|i| i.id).collect();
-    let rows: Vec<ClientRowSeed> = demo
-        .iter()
-        .map(|c| {
-            let company = (c.b2b && !company_ids.is_empty()).then(|| company_ids[c.company]);
-            (
-                c.id,
-                c.name.clone(),
-                c.email.clone(),
-                c.phone.clone(),
-                company.is_some(),
-                company,
-                c.plan,
-                c.plan_status,
-                c.active,
-            )
-        })
-        .collect();
-    let links: Vec<NewClientInterest> = demo
-        .iter()
-        .flat_map(|c| {
-            c.interests
-                .iter()
-                .filter_map(|&i| interest_ids.get(i))
-                .map(move |&interest_id| NewClientInterest { client_id: c.id, interest_id })
-        })
-        .collect();
-    let inserted = state
-        .db
-        .run(move |conn| {
-            let new: Vec<NewClient> = rows
-                .iter()
-                .map(|(id, name, email, phone, b2b, company, plan, status, active)| NewClient {
-                    id: *id,
-                    name,
-                    email,
-                    phone: phone.as_deref(),
-                    kind: if *b2b { "b2b" } else { "b2c" },
-                    company_id: *company,
-                    plan,
-                    plan_status: status,
-                    active: *active,
-                })
-                .collect();
-            Ok::<_, AppError>(repo::insert_clients(conn, &new, &links)?)
-        })
-        .await?;
+    let commerce = commerce(state, size.products, size.orders, now).await?;
+    Ok(SeedReport { companies: companies.len(), interests: interests.len(), clients_added, ..commerce })
+}
 
-    let fresh: std::collections::HashSet<Uuid> = inserted.iter().copied().collect();
-    let documents: Vec<DocumentSeed> = demo
-        .iter()
-        .filter(|c| fresh.contains(&c.id))
-        .map(|c| {
-            let mut rng = Rng(c.id.as_u128() as u64);
-            let language = ["en", "es", "pt-BR", "fr", "de"][rng.below(5)];
-            let payment_method = ["card", "bank_transfer", "cash", "paypal"][rng.below(4)];
-            let source = ["web", "store", "referral", "fair"][rng.below(4)];
-            let preferences = json!({
-                "language": language,
-                "payment_method": payment_method,
-                "notifications": { "email": rng.chance(80), "sms": rng.chance(30) },
-            });
-            let attributes = json!({ "source": source, "newsletter": rng.chance(60) });
-            let tags: Vec<String> = ["vip", "early_adopter", "wholesale", "teacher"]
-                .iter()
-                .filter(|_| rng.chance(20))
-                .map(|t| t.to_string())
-                .collect();
-            let comments: Vec<Comment> = (0..rng.below(4))
-                .map(|_| Comment {
-                    id: CommentId::new(),
-                    text: COMMENTS[rng.below(COMMENTS.len())].to_string(),
-                    created_at: chrono::Utc::now(),
-                })
-                .collect();
-            let as_map = |v: Value| v.as_object().cloned().unwrap_or_default();
-            (ClientId(c.id), as_map(preferences), as_map(attributes), tags, comments)
-        })
-        .collect();
-    let info = state.info.clone();
-    stream::iter(documents)
-        .map(|(id, preferences, attributes, tags, comments)| {
-            let info = info.clone();
-            async move { info.create(id, &preferences, &attributes, &tags, &comments).await }
-        })
-        .buffer_unordered(32)
-        .try_collect::<Vec<()>>()
-        .await?;
-
-    let commerce = state.db.run(move |conn| commerce(conn, size.products, size.orders)).await?;
-    Ok(SeedReport { companies: companies.len(), interests: interests.len(), clients_added: inserted.len(), ..commerce })
+/// One demo client and its document, drawn from `rng`.
+fn demo_client(
+    rng: &mut Rng,
+    i: usize,
+    company_ids: &[CompanyId],
+    interest_ids: &[InterestId],
+    now: DateTime<Utc>,
+) -> (Client, NewDocument) {
+    let (first, last) = (FIRST[rng.below(FIRST.len())], LAST[rng.below(LAST.len())]);
+    let b2b = rng.chance(30) && !company_ids.is_empty();
+    let plan = [Plan::Basic, Plan::Basic, Plan::Basic, Plan::Premium, Plan::Premium, Plan::Enterprise][rng.below(6)];
+    let interest_count = if interest_ids.is_empty() { 0 } else { rng.below(4) };
+    let mut interests: Vec<InterestId> =
+        (0..interest_count).map(|_| interest_ids[rng.below(interest_ids.len())]).collect();
+    interests.sort_unstable();
+    interests.dedup();
+    let client = Client {
+        id: ClientId::new(),
+        name: format!("{first} {last}"),
+        email: format!("{}.{}.{i}@example.com", first.to_lowercase(), last.to_lowercase().replace(' ', "")),
+        phone: rng.chance(80).then(|| format!("+1 555 {:04} {:03}", rng.below(10_000), rng.below(1_000))),
+        kind: if b2b { ClientKind::B2b } else { ClientKind::B2c },
+        company_id: b2b.then(|| company_ids[rng.below(company_ids.len())]),
+        interest_ids: interests,
+        plan,
+        plan_status: [
+            PlanStatus::Active,
+            PlanStatus::Active,
+            PlanStatus::Active,
+            PlanStatus::Trial,
+            PlanStatus::PastDue,
+        ][rng.below(5)],
+        active: rng.chance(92),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let language = ["en", "es", "pt-BR", "fr", "de"][rng.below(5)];
+    let payment_method = ["card", "bank_transfer", "cash", "paypal"][rng.below(4)];
+    let source = ["web", "store", "referral", "fair"][rng.below(4)];
+    let as_map = |v: Value| v.as_object().cloned().unwrap_or_default();
+    let document = NewDocument {
+        client_id: client.id,
+        preferences: as_map(json!({
+            "language": language,
+            "payment_method": payment_method,
+            "notifications": { "email": rng.chance(80), "sms": rng.chance(30) },
+        })),
+        attributes: as_map(json!({ "source": source, "newsletter": rng.chance(60) })),
+        tags: ["vip", "early_adopter", "wholesale", "teacher"]
+            .iter()
+            .filter(|_| rng.chance(20))
+            .map(|t| t.to_string())
+            .collect(),
+        comments: (0..rng.below(4))
+            .map(|_| Comment {
+                id: CommentId::new(),
+                text: COMMENTS[rng.below(COMMENTS.len())].to_string(),
+                created_at: clock::now_millis(),
+            })
+            .collect(),
+    };
+    (client, document)
 }
 
 const CATEGORIES: &[&str] =
@@ -307,45 +261,50 @@ const CATEGORIES: &[&str] =
 const PRODUCT_WORDS: &[&str] = &["Starter", "Pro", "Classic", "Deluxe", "Mini", "Travel", "Studio", "Family"];
 const WORKSHOPS: usize = 12;
 
-/// Catalog, workshops, orders and enrollments, in PostgreSQL only. Orders spread over existing
+/// Catalog, workshops, orders and enrollments, in PostgreSQL only. Orders spread over active
 /// clients (about one in ten is cancelled and gives its stock back; most move along the status
 /// machine); enrollments fill upcoming workshops partly, some paid, some partly paid.
-fn commerce(conn: &mut diesel::PgConnection, products: usize, orders: usize) -> AppResult<SeedReport> {
-    use super::{orders as order_rules, workshops as workshop_rules};
-    use crate::domain::catalog::MovementKind;
-    use crate::domain::orders::{CouponKind, OrderStatus, PaymentMethod};
-    use crate::store::pg::models::{CategoryRow, CouponRow, ProductRow, WorkshopRow};
+async fn commerce(state: &AppState, products: usize, orders: usize, now: DateTime<Utc>) -> AppResult<SeedReport> {
+    state.db.run(move |conn| commerce_in(conn, products, orders, now)).await
+}
+
+fn commerce_in(
+    conn: &mut diesel::PgConnection,
+    products: usize,
+    orders: usize,
+    now: DateTime<Utc>,
+) -> AppResult<SeedReport> {
+    use super::{enrollment_payments, enrollments, orders as order_rules};
     use diesel::Connection;
-    let now = super::now();
     let mut rng = Rng(0xC0FFEE);
 
-    let category_rows: Vec<CategoryRow> = CATEGORIES
+    let categories: Vec<Category> = CATEGORIES
         .iter()
-        .map(|name| CategoryRow {
-            id: crate::domain::ids::CategoryId::new().0,
+        .map(|name| Category {
+            id: CategoryId::new(),
             name: name.to_string(),
-            slug: super::validation::slugify(name),
+            slug: slugify(name),
             description: None,
             created_at: now,
             updated_at: now,
         })
         .collect();
-    let category_ids = repo::upsert_categories(conn, &category_rows)?;
-    let product_rows: Vec<ProductRow> = (0..products)
+    let category_ids = repo::upsert_categories(conn, &categories)?;
+    let catalog: Vec<Product> = (0..products)
         .map(|i| {
-            let category = category_ids[i % category_ids.len()];
             let word = PRODUCT_WORDS[rng.below(PRODUCT_WORDS.len())];
-            let cents = 500 + rng.below(20_000) as i64;
+            let stock = 50 + rng.below(500) as i32;
             let reorder_point = 5 + rng.below(20) as i32;
-            ProductRow {
-                id: crate::domain::ids::ProductId::new().0,
-                category_id: Some(category),
+            Product {
+                id: ProductId::new(),
+                category_id: category_ids.get(i % category_ids.len().max(1)).copied(),
                 name: format!("{word} kit {i:04}"),
                 slug: format!("kit-{i:04}"),
                 description: Some(format!("{word} kit number {i}")),
-                price: Money::from_cents(cents).amount(),
-                stock: 50 + rng.below(500) as i32,
+                price: Money::from_cents(500 + rng.below(20_000) as i64),
+                stock,
                 reorder_point,
+                stock_status: StockStatus::of(stock, reorder_point),
                 active: rng.chance(95),
                 created_at: now,
                 updated_at: now,
@@ -353,18 +312,18 @@ fn commerce(conn: &mut diesel::PgConnection, products: usize, orders: usize) -> 
         })
         .collect();
     let initial =
-        |id, stock| super::catalog::movement(id, MovementKind::In, stock, stock, stock, "initial stock", None);
-    let product_ids = repo::upsert_products(conn, &product_rows, initial)?;
+        |id, stock| super::catalog::movement(id, MovementKind::In, stock, stock, stock, "initial stock".into(), now);
+    let product_ids = repo::upsert_products(conn, &catalog, initial)?;
 
-    let coupon = |code: &str, kind: CouponKind, cents: i64, min_cents: i64| CouponRow {
-        id: crate::domain::ids::CouponId::new().0,
+    let coupon = |code: &str, kind: CouponKind, cents: i64, min_cents: i64| Coupon {
+        id: CouponId::new(),
         code: code.to_string(),
         description: Some("Demo coupon".into()),
-        kind: kind.as_str().to_string(),
-        value: Money::from_cents(cents).amount(),
+        kind,
+        value: Money::from_cents(cents),
         valid_from: None,
         valid_until: None,
-        min_order_amount: Money::from_cents(min_cents).amount(),
+        min_order_amount: Money::from_cents(min_cents),
         max_redemptions: None,
         redemptions: 0,
         once_per_client: false,
@@ -381,32 +340,36 @@ fn commerce(conn: &mut diesel::PgConnection, products: usize, orders: usize) -> 
     )?;
 
     let interest_ids = repo::interest_ids(conn)?;
-    let workshop_rows: Vec<WorkshopRow> = (0..WORKSHOPS)
+    let workshops: Vec<Workshop> = (0..WORKSHOPS)
+        .filter(|_| !interest_ids.is_empty())
         .map(|i| {
             let online = i % 3 == 0;
-            WorkshopRow {
-                id: crate::domain::ids::WorkshopId::new().0,
+            let capacity = 8 + (i as i32 % 4) * 4;
+            Workshop {
+                id: WorkshopId::new(),
                 name: format!("{} workshop {}", INTERESTS[i % INTERESTS.len()].0, i + 1),
                 description: Some(INTERESTS[i % INTERESTS.len()].1.to_string()),
-                category_id: interest_ids[i % interest_ids.len().max(1)],
+                category_id: interest_ids[i % interest_ids.len()],
                 starts_at: now + chrono::Duration::days(7 + 7 * i as i64),
                 duration_minutes: 120 + 60 * (i as i32 % 3),
-                modality: if online { "online" } else { "in_person" }.to_string(),
+                modality: if online { Modality::Online } else { Modality::InPerson },
                 location: (!online).then(|| "Workshop hall, 12 Mill Lane".to_string()),
                 link: online.then(|| format!("https://meet.example.com/workshop-{}", i + 1)),
-                price: Money::from_cents(4_000 + 1_000 * (i as i64 % 6)).amount(),
-                capacity: 8 + (i as i32 % 4) * 4,
+                price: Money::from_cents(4_000 + 1_000 * (i as i64 % 6)),
+                capacity,
+                seats_taken: 0,
+                seats_available: capacity,
                 active: true,
                 created_at: now,
                 updated_at: now,
             }
         })
         .collect();
-    let workshop_ids = repo::upsert_workshops(conn, &workshop_rows)?;
+    let workshop_ids = repo::upsert_workshops(conn, &workshops)?;
 
-    let client_ids = repo::active_client_ids(conn)?;
+    let buyers = repo::sample_active_client_ids(conn, BUYERS)?;
     let mut report = SeedReport { products: product_ids.len(), workshops: workshop_ids.len(), ..Default::default() };
-    if client_ids.is_empty() || product_ids.is_empty() {
+    if buyers.is_empty() || product_ids.is_empty() {
         return Ok(report);
     }
     let existing_orders = repo::order_count(conn)?;
@@ -415,21 +378,20 @@ fn commerce(conn: &mut diesel::PgConnection, products: usize, orders: usize) -> 
         report.orders_added += conn.transaction(|conn| {
             let mut added = 0;
             for _ in chunk {
-                let lines = (0..1 + rng.below(3))
-                    .map(|_| order_rules::OrderLineInput {
-                        product_id: product_ids[rng.below(product_ids.len())],
-                        quantity: 1 + rng.below(3) as i32,
-                    })
-                    .collect();
-                let input = order_rules::OrderInput {
-                    client_id: client_ids[rng.below(client_ids.len())],
-                    items: lines,
+                let order = NewOrder {
+                    client_id: buyers[rng.below(buyers.len())],
+                    lines: (0..1 + rng.below(3))
+                        .map(|_| OrderLine {
+                            product_id: product_ids[rng.below(product_ids.len())],
+                            quantity: 1 + rng.below(3) as u32,
+                        })
+                        .collect(),
                     shipping_address: format!("{} Market Street, Springfield", 1 + rng.below(500)),
                     payment_method: methods[rng.below(methods.len())],
                     coupon_code: rng.chance(10).then(|| "WELCOME10".to_string()),
                 };
                 // Savepoint per order: one refused (e.g. an inactive product) skips that order only.
-                let Ok(order) = conn.transaction(|conn| order_rules::place_in(conn, &input)) else { continue };
+                let Ok(placed) = conn.transaction(|conn| order_rules::place_in(conn, &order, now)) else { continue };
                 added += 1;
                 let path: &[OrderStatus] = match rng.below(10) {
                     0 => &[OrderStatus::Cancelled],
@@ -442,36 +404,36 @@ fn commerce(conn: &mut diesel::PgConnection, products: usize, orders: usize) -> 
                     }
                 };
                 for status in path {
-                    order_rules::change_status_in(conn, order.id, *status, None)?;
+                    order_rules::change_status_in(conn, placed.id, *status, None, now)?;
                 }
             }
             Ok::<_, AppError>(added)
         })?;
     }
 
-    let wanted_enrollments = (orders / 4).min(workshop_rows.iter().map(|w| w.capacity as usize * 3 / 4).sum());
-    let mut enrollments = repo::enrollment_count(conn)?;
+    let wanted_enrollments = (orders / 4).min(workshops.iter().map(|w| w.capacity as usize * 3 / 4).sum());
+    let mut enrolled = repo::enrollment_count(conn)?;
     // Random picks may hit a client already enrolled; keep drawing (a bounded number of times).
-    for _ in 0..wanted_enrollments.saturating_sub(enrollments) * 5 {
-        if enrollments >= wanted_enrollments {
+    for _ in 0..wanted_enrollments.saturating_sub(enrolled) * 5 {
+        if enrolled >= wanted_enrollments || workshop_ids.is_empty() {
             break;
         }
-        let workshop = crate::domain::ids::WorkshopId(workshop_ids[rng.below(workshop_ids.len())]);
-        let client = client_ids[rng.below(client_ids.len())];
+        let workshop = workshop_ids[rng.below(workshop_ids.len())];
+        let client = buyers[rng.below(buyers.len())];
         let paid = rng.below(3);
         let method = methods[rng.below(methods.len())];
-        let enrolled = conn.transaction(|conn| {
-            let enrollment = workshop_rules::enroll_in(conn, workshop, client)?;
+        let outcome = conn.transaction(|conn| {
+            let enrollment = enrollments::enroll_in(conn, workshop, client, now)?;
             if paid > 0 {
                 let amount = if paid == 2 { enrollment.price } else { Money::from_cents(2_000) };
-                workshop_rules::pay_in(conn, enrollment.id, amount, method)?;
+                enrollment_payments::pay_in(conn, enrollment.id, NewPayment { amount, method }, now)?;
             }
             Ok::<_, AppError>(())
         });
         // Already enrolled or sold out: skip, like the API would refuse it.
-        if enrolled.is_ok() {
+        if outcome.is_ok() {
             report.enrollments_added += 1;
-            enrollments += 1;
+            enrolled += 1;
         }
     }
     Ok(report)

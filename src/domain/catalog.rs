@@ -3,8 +3,6 @@
 use crate::domain::ids::{CategoryId, OrderId, ProductId, StockMovementId};
 use crate::domain::money::Money;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 text_enum!(
     /// Derived on read: `critical` at or below the reorder point, `low` up to 1.5 × the reorder
@@ -59,32 +57,26 @@ impl MovementKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Category {
     pub id: CategoryId,
-    #[schema(example = "Woodworking kits")]
     pub name: String,
-    #[schema(example = "woodworking-kits")]
     pub slug: String,
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Product {
     pub id: ProductId,
     pub category_id: Option<CategoryId>,
-    #[schema(example = "Dovetail starter kit")]
     pub name: String,
-    #[schema(example = "dovetail-starter-kit")]
     pub slug: String,
     pub description: Option<String>,
     pub price: Money,
     /// Units on hand; changed only by stock movements (manual, orders, cancellations).
-    #[schema(example = 42)]
     pub stock: i32,
-    #[schema(example = 10)]
     pub reorder_point: i32,
     pub stock_status: StockStatus,
     pub active: bool,
@@ -93,7 +85,7 @@ pub struct Product {
 }
 
 /// One change of a product's stock and the stock it left.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StockMovement {
     pub id: StockMovementId,
     pub product_id: ProductId,
@@ -101,19 +93,106 @@ pub struct StockMovement {
     /// As requested: units in or out, or the counted stock for `adjust`.
     pub quantity: i32,
     /// The signed change it made.
-    #[schema(example = -2)]
     pub delta: i32,
     pub resulting_stock: i32,
-    #[schema(example = "order 0192f5e2-7a1c-7cc0-b1d4-2f1e9a6c1a10")]
     pub reason: String,
     /// The order that caused it, for order and cancellation movements.
     pub order_id: Option<OrderId>,
     pub created_at: DateTime<Utc>,
 }
 
+/// Orders of `GET /products`: by creation, name or price, each either way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ProductSort {
+    #[default]
+    CreatedAt,
+    CreatedAtDesc,
+    Name,
+    NameDesc,
+    Price,
+    PriceDesc,
+}
+
+/// Filters of `GET /products`; `search` matches name, slug or description, ignoring case.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProductFilter {
+    pub category_id: Option<CategoryId>,
+    pub active: Option<bool>,
+    pub stock_status: Option<StockStatus>,
+    pub search: Option<String>,
+}
+
+/// A new category; the slug is derived from the name when absent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCategory {
+    pub name: String,
+    pub slug: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CategoryChanges {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub description: Option<Option<String>>,
+}
+
+/// A new product; its initial stock is recorded as the first `in` movement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewProduct {
+    pub category_id: Option<CategoryId>,
+    pub name: String,
+    pub slug: Option<String>,
+    pub description: Option<String>,
+    pub price: Money,
+    pub stock: i32,
+    pub reorder_point: i32,
+    pub active: bool,
+}
+
+/// Stock never changes through a patch: only movements change it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProductChanges {
+    pub category_id: Option<Option<CategoryId>>,
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub description: Option<Option<String>>,
+    pub price: Option<Money>,
+    pub reorder_point: Option<i32>,
+    pub active: Option<bool>,
+}
+
+/// A manual stock movement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMovement {
+    pub kind: MovementKind,
+    pub quantity: i32,
+    pub reason: String,
+}
+
+/// The slug a name gives when none is sent: `"Dovetail Kit (2)"` → `"dovetail-kit-2"`.
+pub fn slugify(name: &str) -> String {
+    let mut slug = String::with_capacity(name.len());
+    for ch in name.chars().flat_map(char::to_lowercase) {
+        if ch.is_ascii_alphanumeric() {
+            slug.push(ch);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').chars().take(100).collect::<String>().trim_end_matches('-').to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slugs_are_derived_from_names() {
+        assert_eq!(slugify("Dovetail Kit (2)"), "dovetail-kit-2");
+        assert_eq!(slugify("  ¡Olé!  "), "ol");
+        assert_eq!(slugify("!!!"), "");
+    }
 
     #[test]
     fn stock_status_follows_the_reorder_point() {

@@ -40,6 +40,27 @@ mod tests {
 
 pub use records::*;
 
+/// Orders of `GET /clients`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClientSort {
+    #[default]
+    CreatedAt,
+    CreatedAtDesc,
+    Name,
+    NameDesc,
+}
+
+/// Filters of `GET /clients`; `search` matches name or email, ignoring case.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClientFilter {
+    pub kind: Option<ClientKind>,
+    pub plan: Option<Plan>,
+    pub company_id: Option<crate::domain::ids::CompanyId>,
+    pub interest_id: Option<crate::domain::ids::InterestId>,
+    pub active: Option<bool>,
+    pub search: Option<String>,
+}
+
 mod records {
     use super::{ClientKind, Plan, PlanStatus};
     use crate::domain::ids::{ClientId, CompanyId, InterestId};
@@ -80,5 +101,66 @@ mod records {
         pub version: i32,
         pub created_at: DateTime<Utc>,
         pub updated_at: DateTime<Utc>,
+    }
+
+    /// What a new company is made of (id and timestamps are added when it is created).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NewCompany {
+        pub legal_name: String,
+        pub tax_id: String,
+        pub address: Option<String>,
+        pub phone: Option<String>,
+    }
+
+    /// The fields a patch changes; `Some(None)` clears a nullable one.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct CompanyChanges {
+        pub legal_name: Option<String>,
+        pub tax_id: Option<String>,
+        pub address: Option<Option<String>>,
+        pub phone: Option<Option<String>>,
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NewInterest {
+        pub name: String,
+        pub description: Option<String>,
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct InterestChanges {
+        pub name: Option<String>,
+        pub description: Option<Option<String>>,
+    }
+
+    /// A new client: the PostgreSQL record and the initial content of its MongoDB document.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NewClient {
+        pub name: String,
+        pub email: String,
+        pub phone: Option<String>,
+        pub kind: ClientKind,
+        pub company_id: Option<CompanyId>,
+        pub interest_ids: Vec<InterestId>,
+        pub plan: Plan,
+        pub plan_status: PlanStatus,
+        pub active: bool,
+        pub preferences: serde_json::Map<String, serde_json::Value>,
+        pub attributes: serde_json::Map<String, serde_json::Value>,
+        pub tags: Vec<String>,
+    }
+
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct ClientChanges {
+        pub name: Option<String>,
+        pub email: Option<String>,
+        pub phone: Option<Option<String>>,
+        pub kind: Option<ClientKind>,
+        pub company_id: Option<Option<CompanyId>>,
+        /// Replaces the client's interests when present.
+        pub interest_ids: Option<Vec<InterestId>>,
+        pub plan: Option<Plan>,
+        pub plan_status: Option<PlanStatus>,
+        pub active: Option<bool>,
     }
 }

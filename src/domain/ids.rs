@@ -3,8 +3,13 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// A kind of resource, named the way errors name it (`client_not_found`).
+pub trait Resource: std::fmt::Display {
+    const NAME: &'static str;
+}
+
 macro_rules! typed_id {
-    ($($name:ident),* $(,)?) => {$(
+    ($($name:ident => $resource:literal),* $(,)?) => {$(
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(pub Uuid);
@@ -44,21 +49,25 @@ macro_rules! typed_id {
                 Self(id)
             }
         }
+
+        impl Resource for $name {
+            const NAME: &'static str = $resource;
+        }
     )*};
 }
 
 typed_id!(
-    ClientId,
-    CompanyId,
-    InterestId,
-    CommentId,
-    CategoryId,
-    ProductId,
-    StockMovementId,
-    CouponId,
-    OrderId,
-    StatusChangeId,
-    WorkshopId,
-    EnrollmentId,
-    PaymentId,
+    ClientId => "client",
+    CompanyId => "company",
+    InterestId => "interest",
+    CommentId => "comment",
+    CategoryId => "category",
+    ProductId => "product",
+    StockMovementId => "stock_movement",
+    CouponId => "coupon",
+    OrderId => "order",
+    StatusChangeId => "status_change",
+    WorkshopId => "workshop",
+    EnrollmentId => "enrollment",
+    PaymentId => "payment",
 );

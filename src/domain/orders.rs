@@ -1,11 +1,8 @@
 //! Order rules: the status machine, exact pricing, coupon discounts.
 
-use crate::domain::ids::{ClientId, CouponId, OrderId, ProductId};
+use crate::domain::ids::{ClientId, CouponId, OrderId, ProductId, StatusChangeId};
 use crate::domain::money::Money;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use utoipa::ToSchema;
-use uuid::Uuid;
 
 text_enum!(
     /// `pending` → `confirmed` → `processing` → `shipped` → `delivered`; `cancelled` from
@@ -95,39 +92,37 @@ impl CouponTerms {
 /// One priced line of an order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PricedLine {
-    pub product_id: Uuid,
+    pub product_id: ProductId,
     pub unit_price: Money,
     pub quantity: u32,
     pub line_total: Money,
 }
 
 impl PricedLine {
-    pub fn new(product_id: Uuid, unit_price: Money, quantity: u32) -> Self {
+    pub fn new(product_id: ProductId, unit_price: Money, quantity: u32) -> Self {
         PricedLine { product_id, unit_price, quantity, line_total: unit_price.times(quantity) }
     }
 }
 
 /// Requested lines with the same product twice are merged (quantities added), in product id
 /// order — the order in which their stock rows are locked, so concurrent orders cannot deadlock.
-pub fn merge_lines(lines: &[(Uuid, u32)]) -> Vec<(Uuid, u32)> {
-    let mut merged: std::collections::BTreeMap<Uuid, u32> = std::collections::BTreeMap::new();
-    for &(product, quantity) in lines {
-        let entry = merged.entry(product).or_default();
-        *entry = entry.saturating_add(quantity);
+pub fn merge_lines(lines: &[OrderLine]) -> Vec<OrderLine> {
+    let mut merged: std::collections::BTreeMap<ProductId, u32> = std::collections::BTreeMap::new();
+    for line in lines {
+        let entry = merged.entry(line.product_id).or_default();
+        *entry = entry.saturating_add(line.quantity);
     }
-    merged.into_iter().collect()
+    merged.into_iter().map(|(product_id, quantity)| OrderLine { product_id, quantity }).collect()
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Coupon {
     pub id: CouponId,
     /// Unique regardless of case; clients type it at checkout.
-    #[schema(example = "SPRING10")]
     pub code: String,
     pub description: Option<String>,
     pub kind: CouponKind,
     /// Percent off (up to 100) for `percentage`, amount off for `fixed_amount`.
-    #[schema(example = "10.00")]
     pub value: Money,
     pub valid_from: Option<DateTime<Utc>>,
     /// Exclusive: the coupon stops working at this instant.
@@ -157,24 +152,79 @@ impl Coupon {
     }
 }
 
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCoupon {
+    pub code: String,
+    pub description: Option<String>,
+    pub kind: CouponKind,
+    pub value: Money,
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub min_order_amount: Money,
+    pub max_redemptions: Option<i32>,
+    pub once_per_client: bool,
+    pub active: bool,
+}
+
+/// The code cannot change.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CouponChanges {
+    pub description: Option<Option<String>>,
+    pub kind: Option<CouponKind>,
+    pub value: Option<Money>,
+    pub valid_from: Option<Option<DateTime<Utc>>>,
+    pub valid_until: Option<Option<DateTime<Utc>>>,
+    pub min_order_amount: Option<Money>,
+    pub max_redemptions: Option<Option<i32>>,
+    pub once_per_client: Option<bool>,
+    pub active: Option<bool>,
+}
+
+/// One requested line: a product and how many units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderLine {
+    pub product_id: ProductId,
+    pub quantity: u32,
+}
+
+/// An order as a client places it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOrder {
+    pub client_id: ClientId,
+    pub lines: Vec<OrderLine>,
+    pub shipping_address: String,
+    pub payment_method: PaymentMethod,
+    pub coupon_code: Option<String>,
+}
+
+/// Filters of `GET /orders` (newest first).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrderFilter {
+    pub client_id: Option<ClientId>,
+    pub status: Option<OrderStatus>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_until: Option<DateTime<Utc>>,
+}
+
 /// One line of an order, with the product as it was sold.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrderItem {
     pub product_id: ProductId,
     /// Snapshot at the time of the order.
-    #[schema(example = "Dovetail starter kit")]
     pub product_name: String,
     pub product_slug: String,
     /// Snapshot at the time of the order.
     pub unit_price: Money,
-    #[schema(example = 2)]
     pub quantity: i32,
     /// `unit_price × quantity`, exact.
     pub line_total: Money,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StatusChange {
+    pub id: StatusChangeId,
     /// `null` for the order's creation.
     pub from: Option<OrderStatus>,
     pub to: OrderStatus,
@@ -182,14 +232,13 @@ pub struct StatusChange {
     pub changed_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Order {
     pub id: OrderId,
     pub client_id: ClientId,
     pub status: OrderStatus,
     /// The statuses `POST /orders/{id}/status` accepts now.
     pub allowed_transitions: Vec<OrderStatus>,
-    #[schema(example = "221B Baker Street, London")]
     pub shipping_address: String,
     pub payment_method: PaymentMethod,
     pub coupon_code: Option<String>,
@@ -210,6 +259,7 @@ pub struct Order {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     fn money(text: &str) -> Money {
         Money::parse(text).unwrap()
@@ -273,12 +323,13 @@ mod tests {
 
     #[test]
     fn repeated_products_are_merged_in_id_order() {
-        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        assert_eq!(merge_lines(&[(b, 1), (a, 2), (b, 3)]), vec![(a, 2), (b, 4)]);
+        let (a, b) = (ProductId(Uuid::from_u128(1)), ProductId(Uuid::from_u128(2)));
+        let line = |product_id, quantity| OrderLine { product_id, quantity };
+        assert_eq!(merge_lines(&[line(b, 1), line(a, 2), line(b, 3)]), vec![line(a, 2), line(b, 4)]);
     }
 
     #[test]
     fn line_totals_multiply_exactly() {
-        assert_eq!(PricedLine::new(Uuid::nil(), money("0.10"), 3).line_total, money("0.30"));
+        assert_eq!(PricedLine::new(ProductId(Uuid::nil()), money("0.10"), 3).line_total, money("0.30"));
     }
 }

@@ -27,15 +27,39 @@ pub struct ClientInfo {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
+/// Which free-form map of the document an operation addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InfoMap {
+    Preferences,
+    Attributes,
+}
+
+impl InfoMap {
+    pub fn field(self) -> &'static str {
+        match self {
+            InfoMap::Preferences => "preferences",
+            InfoMap::Attributes => "attributes",
+        }
+    }
+}
+
 /// What the MongoDB side of a read produced.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InfoLookup {
     Found(ClientInfo),
-    /// The client has no document yet: a valid, empty state (documents are created lazily).
+    /// MongoDB answered, but the client has no document: it was lost (every client gets one when
+    /// it is created). Shown as such, never as empty data; reconcile recreates it.
     Missing,
     /// MongoDB did not answer in time; the reason is shown to the caller.
     Unavailable(String),
 }
+
+text_enum!(
+    /// Where the client's MongoDB part stands in a view: `present`; `missing` (MongoDB answered
+    /// but holds no document for the client — reconcile recreates an empty one); `unavailable`
+    /// (MongoDB did not answer; the view is degraded).
+    InfoStatus { Present => "present", Missing => "missing", Unavailable => "unavailable" }
+);
 
 /// Marks a view that could only be answered in part.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +76,7 @@ pub struct ClientView {
     /// Orders and enrollments at a glance (PostgreSQL).
     pub activity: ClientActivity,
     pub info: Option<ClientInfo>,
+    pub info_status: InfoStatus,
     pub degraded: Option<Degraded>,
 }
 
@@ -63,12 +88,14 @@ pub fn merge_view(
     activity: ClientActivity,
     info: InfoLookup,
 ) -> ClientView {
-    let (info, degraded) = match info {
-        InfoLookup::Found(info) => (Some(info), None),
-        InfoLookup::Missing => (Some(ClientInfo::default()), None),
-        InfoLookup::Unavailable(reason) => (None, Some(Degraded { missing: vec!["info"], reason })),
+    let (info, info_status, degraded) = match info {
+        InfoLookup::Found(info) => (Some(info), InfoStatus::Present, None),
+        InfoLookup::Missing => (None, InfoStatus::Missing, None),
+        InfoLookup::Unavailable(reason) => {
+            (None, InfoStatus::Unavailable, Some(Degraded { missing: vec!["info"], reason }))
+        }
     };
-    ClientView { client, company, interests, activity, info, degraded }
+    ClientView { client, company, interests, activity, info, info_status, degraded }
 }
 
 #[cfg(test)]
@@ -100,13 +127,15 @@ mod tests {
         let info = ClientInfo { tags: vec!["vip".into()], comments_count: 2, ..Default::default() };
         let view = merge_view(client(), None, vec![], ClientActivity::default(), InfoLookup::Found(info.clone()));
         assert_eq!(view.info, Some(info));
+        assert_eq!(view.info_status, InfoStatus::Present);
         assert_eq!(view.degraded, None);
     }
 
     #[test]
-    fn a_missing_document_reads_as_empty_info() {
+    fn a_missing_document_is_stated_not_shown_as_empty_info() {
         let view = merge_view(client(), None, vec![], ClientActivity::default(), InfoLookup::Missing);
-        assert_eq!(view.info, Some(ClientInfo::default()));
+        assert_eq!(view.info, None);
+        assert_eq!(view.info_status, InfoStatus::Missing);
         assert_eq!(view.degraded, None);
     }
 

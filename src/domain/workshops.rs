@@ -4,8 +4,6 @@ use crate::domain::ids::{ClientId, EnrollmentId, InterestId, OrderId, PaymentId,
 use crate::domain::money::Money;
 use crate::domain::orders::{OrderStatus, PaymentMethod};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 text_enum!(
     /// Where a workshop happens: `in_person` needs a `location`, `online` a `link`.
@@ -38,38 +36,109 @@ impl EnrollmentStatus {
     pub const UNPAID: [EnrollmentStatus; 2] = [EnrollmentStatus::PendingPayment, EnrollmentStatus::PartiallyPaid];
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewWorkshop {
+    pub name: String,
+    pub description: Option<String>,
+    pub category_id: InterestId,
+    pub starts_at: DateTime<Utc>,
+    pub duration_minutes: i32,
+    pub modality: Modality,
+    pub location: Option<String>,
+    pub link: Option<String>,
+    pub price: Money,
+    pub capacity: i32,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WorkshopChanges {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub category_id: Option<InterestId>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub duration_minutes: Option<i32>,
+    pub modality: Option<Modality>,
+    pub location: Option<Option<String>>,
+    pub link: Option<Option<String>>,
+    pub price: Option<Money>,
+    pub capacity: Option<i32>,
+    pub active: Option<bool>,
+}
+
+/// Filters of `GET /workshops` (ordered by start).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WorkshopFilter {
+    pub category_id: Option<InterestId>,
+    pub modality: Option<Modality>,
+    /// Only workshops that have not started.
+    pub upcoming: bool,
+    /// `true`: only workshops with a free seat; `false`: only sold-out ones.
+    pub has_seats: Option<bool>,
+    pub active: Option<bool>,
+    /// Matches name or description, ignoring case.
+    pub search: Option<String>,
+}
+
+/// Filters of `GET /enrollments` (newest first).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnrollmentFilter {
+    pub workshop_id: Option<WorkshopId>,
+    pub client_id: Option<ClientId>,
+    /// Any of these statuses; empty means any status.
+    pub statuses: Vec<EnrollmentStatus>,
+}
+
+impl EnrollmentFilter {
+    /// The statuses a `status` and an `unpaid` filter select together; `None` when they
+    /// exclude each other (the list is empty).
+    pub fn statuses(status: Option<EnrollmentStatus>, unpaid: Option<bool>) -> Option<Vec<EnrollmentStatus>> {
+        let candidates: Vec<EnrollmentStatus> = match status {
+            Some(status) => vec![status],
+            None if unpaid.is_none() => return Some(Vec::new()),
+            None => EnrollmentStatus::ALL.to_vec(),
+        };
+        let selected: Vec<EnrollmentStatus> = candidates
+            .into_iter()
+            .filter(|s| unpaid.is_none_or(|unpaid| EnrollmentStatus::UNPAID.contains(s) == unpaid))
+            .collect();
+        (!selected.is_empty()).then_some(selected)
+    }
+}
+
+/// A payment towards an enrollment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewPayment {
+    pub amount: Money,
+    pub method: PaymentMethod,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Workshop {
     pub id: WorkshopId,
-    #[schema(example = "Hand-cut dovetails")]
     pub name: String,
     pub description: Option<String>,
     /// The interest this workshop belongs to; enrolling adds it to the client's interests.
     pub category_id: InterestId,
     pub starts_at: DateTime<Utc>,
-    #[schema(example = 180)]
     pub duration_minutes: i32,
     pub modality: Modality,
     /// For `in_person` workshops.
-    #[schema(example = "Workshop hall, 12 Mill Lane")]
     pub location: Option<String>,
     /// For `online` workshops.
     pub link: Option<String>,
     pub price: Money,
-    #[schema(example = 12)]
     pub capacity: i32,
     /// Live (not cancelled) enrollments.
-    #[schema(example = 9)]
     pub seats_taken: i32,
     /// `capacity - seats_taken`.
-    #[schema(example = 3)]
     pub seats_available: i32,
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Enrollment {
     pub id: EnrollmentId,
     pub workshop_id: WorkshopId,
@@ -85,7 +154,7 @@ pub struct Enrollment {
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Payment {
     pub id: PaymentId,
     pub enrollment_id: EnrollmentId,
@@ -95,7 +164,7 @@ pub struct Payment {
 }
 
 /// The client's commerce at a glance, for the complete client view.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClientActivity {
     /// All orders, cancelled ones included.
     pub order_count: i64,
@@ -108,7 +177,7 @@ pub struct ClientActivity {
     pub unpaid_enrollments: Vec<EnrollmentSummary>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrderSummary {
     pub id: OrderId,
     pub status: OrderStatus,
@@ -116,7 +185,7 @@ pub struct OrderSummary {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EnrollmentSummary {
     pub enrollment_id: EnrollmentId,
     pub workshop_id: WorkshopId,
@@ -126,9 +195,39 @@ pub struct EnrollmentSummary {
     pub balance: Money,
 }
 
+impl ClientActivity {
+    /// The summary from its parts: live enrollments split into those in workshops that have not
+    /// started at `now` (soonest first) and those not fully paid (oldest first).
+    pub fn new(
+        order_count: i64,
+        total_spent: Money,
+        last_order: Option<OrderSummary>,
+        open_enrollments: Vec<EnrollmentSummary>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let mut unpaid_enrollments: Vec<EnrollmentSummary> =
+            open_enrollments.iter().filter(|e| EnrollmentStatus::UNPAID.contains(&e.status)).cloned().collect();
+        unpaid_enrollments.sort_by_key(|e| e.enrollment_id);
+        let mut upcoming_workshops: Vec<EnrollmentSummary> =
+            open_enrollments.into_iter().filter(|e| e.starts_at > now).collect();
+        upcoming_workshops.sort_by_key(|e| (e.starts_at, e.enrollment_id));
+        ClientActivity { order_count, total_spent, last_order, upcoming_workshops, unpaid_enrollments }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_and_unpaid_filters_combine() {
+        use EnrollmentStatus::*;
+        assert_eq!(EnrollmentFilter::statuses(None, None), Some(vec![]));
+        assert_eq!(EnrollmentFilter::statuses(None, Some(true)), Some(vec![PendingPayment, PartiallyPaid]));
+        assert_eq!(EnrollmentFilter::statuses(None, Some(false)), Some(vec![Paid, Cancelled]));
+        assert_eq!(EnrollmentFilter::statuses(Some(Paid), Some(true)), None);
+        assert_eq!(EnrollmentFilter::statuses(Some(Paid), None), Some(vec![Paid]));
+    }
 
     #[test]
     fn payment_status_follows_the_amount_paid() {

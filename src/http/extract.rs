@@ -1,20 +1,27 @@
-//! Extractors whose failures are problem documents: JSON bodies (with the failing field named),
-//! `If-Match`, pagination, and the handlers for framework query/path errors and unknown routes.
+//! Extractors whose failures are problem documents: JSON bodies and query strings (parsed, then
+//! validated, with every failing field named), `If-Match`, and the handlers for framework
+//! query/path errors and unknown routes.
 
 use super::problem::{ApiError, Problem};
+use super::validation::issues;
 use crate::domain::free_form::FieldIssue;
-use crate::domain::page::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::domain::page::{PageRequest, DEFAULT_LIMIT};
+use crate::domain::precondition::Precondition;
+use crate::domain::time::OUT_OF_RANGE;
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header::{self, EntityTag, Header};
+use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use utoipa::IntoParams;
+use validator::Validate;
 
-/// A JSON body. Wrong content type → 415, too large → 413, not JSON → 400 `malformed_json`,
-/// wrong shape (types, unknown or missing fields) → 422 naming the field.
+/// A JSON body, parsed and validated. Wrong content type → 415, too large → 413, not JSON → 400
+/// `malformed_json`, wrong shape (types, unknown or missing fields) or invalid values → 422
+/// naming each field.
 pub struct JsonBody<T>(pub T);
 
 fn is_json(req: &HttpRequest) -> bool {
@@ -25,7 +32,25 @@ fn is_json(req: &HttpRequest) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+/// Rules a body must meet beyond its fields' own constraints (rules across fields, or inside
+/// free-form values), so that one 422 names every failing field. Most bodies have none.
+pub trait BodyRules {
+    fn rule_issues(&self) -> Vec<FieldIssue> {
+        Vec::new()
+    }
+}
+
+fn checked<T: Validate + BodyRules>(value: T) -> Result<T, ApiError> {
+    let mut found = value.validate().err().map(|errors| issues(&errors)).unwrap_or_default();
+    found.extend(value.rule_issues());
+    if found.is_empty() {
+        Ok(value)
+    } else {
+        Err(Problem::invalid(found).into())
+    }
+}
+
+impl<T: DeserializeOwned + Validate + BodyRules + 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
@@ -37,7 +62,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 return Err(unsupported_media_type());
             }
             let bytes = body.await.map_err(unreadable)?;
-            parse_json(&bytes).map(JsonBody)
+            parse_json(&bytes).and_then(checked).map(JsonBody)
         })
     }
 }
@@ -46,7 +71,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 /// then `T::default()`.
 pub struct OptionalJsonBody<T>(pub T);
 
-impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJsonBody<T> {
+impl<T: DeserializeOwned + Validate + BodyRules + Default + 'static> FromRequest for OptionalJsonBody<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
@@ -65,7 +90,23 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJsonBody<T
             if bytes.trim_ascii() == b"null" {
                 return Ok(OptionalJsonBody(T::default()));
             }
-            parse_json(&bytes).map(OptionalJsonBody)
+            parse_json(&bytes).and_then(checked).map(OptionalJsonBody)
+        })
+    }
+}
+
+/// Query parameters, parsed (errors go through `query_error`) and validated.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned + Validate + BodyRules + 'static> FromRequest for Query<T> {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let parsed = web::Query::<T>::from_request(req, payload).into_inner();
+        std::future::ready(match parsed {
+            Ok(query) => checked(query.into_inner()).map(Query).map_err(Into::into),
+            Err(err) => Err(err),
         })
     }
 }
@@ -83,6 +124,15 @@ fn unreadable(err: actix_web::Error) -> ApiError {
         _ => Problem::new(StatusCode::BAD_REQUEST, "unreadable_body", "the body could not be read"),
     }
     .into()
+}
+
+/// The code for a value serde refused: `out_of_range` for timestamps the API cannot store.
+fn type_error_code(message: &str, default: &'static str) -> &'static str {
+    if message.contains(OUT_OF_RANGE) {
+        "out_of_range"
+    } else {
+        default
+    }
 }
 
 /// Deserializes with the path of a failing field (`items[2].quantity`) kept for the message.
@@ -113,7 +163,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let message = message.split(" at line ").next().unwrap_or(&message).to_string();
         let field =
             if field.is_empty() { unknown_field_name(&message).unwrap_or_else(|| "body".into()) } else { field };
-        ApiError::from(Problem::invalid(vec![FieldIssue::new(field, "invalid_type", message)]))
+        let code = type_error_code(&message, "invalid_type");
+        ApiError::from(Problem::invalid(vec![FieldIssue::new(field, code, message)]))
     })?;
     Ok(value)
 }
@@ -151,81 +202,105 @@ fn unknown_field_name(message: &str) -> Option<String> {
     Some(rest.split('`').next()?.to_string())
 }
 
-/// `If-Match` carrying a version ETag (`"3"` or `W/"3"`); `*` matches any version.
-pub struct IfMatch(pub Option<i32>);
-
-/// A stale or malformed `If-Match` can never match: the sentinel makes the update answer 412.
-const NEVER_MATCHES: i32 = -1;
+/// `If-Match` (RFC 9110 §13.1.1) as a precondition on a version: `*` allows any; a list of
+/// entity tags allows the versions its strong tags name. Weak tags never match (strong
+/// comparison), and a header that does not parse matches nothing: the write answers 412.
+pub struct IfMatch(pub Precondition);
 
 impl FromRequest for IfMatch {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let version = req.headers().get(header::IF_MATCH).map(|value| {
-            let text = value.to_str().unwrap_or("").trim();
-            if text == "*" {
-                return None;
+        let precondition = if !req.headers().contains_key(header::IF_MATCH) {
+            Precondition::Unconditional
+        } else {
+            match header::IfMatch::parse(req) {
+                Ok(header::IfMatch::Any) => Precondition::Any,
+                Ok(header::IfMatch::Items(tags)) => Precondition::OneOf(
+                    tags.iter().filter(|tag| !tag.weak).filter_map(|tag| tag.tag().parse::<i32>().ok()).collect(),
+                ),
+                Err(_) => Precondition::OneOf(Vec::new()),
             }
-            Some(text.trim_start_matches("W/").trim_matches('"').parse::<i32>().unwrap_or(NEVER_MATCHES))
-        });
-        std::future::ready(Ok(IfMatch(version.flatten())))
+        };
+        std::future::ready(Ok(IfMatch(precondition)))
     }
 }
 
-/// The ETag of a versioned resource.
-pub fn etag(version: i32) -> String {
-    format!("\"{version}\"")
+/// The strong ETag of a versioned resource.
+pub fn etag(version: i32) -> EntityTag {
+    EntityTag::new_strong(version.to_string())
 }
 
-/// `limit` and `cursor` for list endpoints.
-#[derive(Debug, Clone, Deserialize, IntoParams)]
+/// The page a list request asks for (`limit` default 20; validated by the query types).
+pub fn page_request(limit: Option<i64>, cursor: &Option<String>) -> PageRequest {
+    PageRequest { limit: limit.unwrap_or(DEFAULT_LIMIT), cursor: cursor.clone() }
+}
+
+/// `limit` and `cursor`: the query of lists without filters.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Page size, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
+    #[validate(range(min = 1, max = 100))]
     pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page; empty or absent for the first page.
+    #[param(max_length = 1024)]
+    #[validate(length(max = 1024))]
     pub cursor: Option<String>,
-    /// Case-insensitive text search, where the list supports it.
-    #[param(max_length = 100)]
-    pub q: Option<String>,
 }
 
+impl BodyRules for PageParams {}
+
 impl PageParams {
-    pub fn limit(&self) -> Result<i64, ApiError> {
-        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(
-                Problem::invalid(vec![FieldIssue::new("limit", "out_of_range", "must be between 1 and 100")]).into()
-            );
-        }
-        if let Some(issue) = self.q.as_deref().and_then(crate::domain::page::search_text_issue) {
-            return Err(Problem::invalid(vec![issue]).into());
-        }
-        Ok(limit)
+    pub fn page(&self) -> PageRequest {
+        page_request(self.limit, &self.cursor)
     }
+}
 
+/// `q`, `limit` and `cursor`: the query of lists whose only filter is a text search.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Case-insensitive text search (what it searches depends on the list).
+    #[param(max_length = 100)]
+    #[validate(length(max = 100), custom(function = super::validation::no_nul))]
+    pub q: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    #[validate(range(min = 1, max = 100))]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page; empty or absent for the first page.
+    #[param(max_length = 1024)]
+    #[validate(length(max = 1024))]
+    pub cursor: Option<String>,
+}
+
+impl BodyRules for SearchParams {}
+
+impl SearchParams {
     pub fn search(&self) -> Option<String> {
-        self.q.clone().filter(|q| !q.trim().is_empty())
+        search_text(&self.q)
     }
 
-    /// An empty `cursor=` means the first page.
-    pub fn cursor(&self) -> Option<String> {
-        self.cursor.clone().filter(|c| !c.is_empty())
+    pub fn page(&self) -> PageRequest {
+        page_request(self.limit, &self.cursor)
     }
+}
+
+/// A `q` worth searching for: not blank.
+pub fn search_text(q: &Option<String>) -> Option<String> {
+    q.clone().filter(|q| !q.trim().is_empty())
 }
 
 pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-    let message = err.to_string();
+    let message = err.to_string().replace("Query deserialize error: ", "");
     let field = message.split('`').nth(1).filter(|_| message.contains("field")).unwrap_or("query").to_string();
-    ApiError::from(Problem::invalid(vec![FieldIssue::new(
-        field,
-        "invalid_query",
-        message.replace("Query deserialize error: ", ""),
-    )]))
-    .into()
+    let code = type_error_code(&message, "invalid_query");
+    ApiError::from(Problem::invalid(vec![FieldIssue::new(field, code, message)])).into()
 }
 
 pub fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
@@ -301,6 +376,7 @@ pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpRe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::test::TestRequest;
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -344,5 +420,39 @@ mod tests {
         assert_eq!((problem.status, problem.errors[0].field.as_str()), (422, "name"));
         let escaped = parse_json::<Body>(br#"{"name": "a\\u0000b", "items": []}"#);
         assert!(escaped.is_ok(), "an escaped backslash before u0000 is plain text");
+    }
+
+    #[test]
+    fn unstorable_timestamps_are_out_of_range() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Dated {
+            at: crate::domain::time::Timestamp,
+        }
+        let problem = parse_json::<Dated>(br#"{"at": "-10000-01-01T00:00:00Z"}"#).unwrap_err().0;
+        assert_eq!((problem.errors[0].field.as_str(), problem.errors[0].code.as_str()), ("at", "out_of_range"));
+    }
+
+    fn if_match(value: Option<&str>) -> Precondition {
+        let mut request = TestRequest::default();
+        if let Some(value) = value {
+            request = request.insert_header((header::IF_MATCH, value));
+        }
+        let (req, mut payload) = request.to_http_parts();
+        futures_util::FutureExt::now_or_never(IfMatch::from_request(&req, &mut payload))
+            .and_then(Result::ok)
+            .map(|m| m.0)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn if_match_compares_strong_tags_only() {
+        assert_eq!(if_match(None), Precondition::Unconditional);
+        assert_eq!(if_match(Some("*")), Precondition::Any);
+        assert_eq!(if_match(Some(r#""3""#)), Precondition::OneOf(vec![3]));
+        assert_eq!(if_match(Some(r#""2", "3""#)), Precondition::OneOf(vec![2, 3]));
+        assert_eq!(if_match(Some(r#"W/"3""#)), Precondition::OneOf(vec![]), "weak tags never match");
+        assert_eq!(if_match(Some(r#"W/"2", "3""#)), Precondition::OneOf(vec![3]));
+        assert_eq!(if_match(Some("3")), Precondition::OneOf(vec![]), "an unquoted tag does not parse");
     }
 }

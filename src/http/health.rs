@@ -1,10 +1,31 @@
 //! `/health/live` and `/health/ready` (outside the versioned API, for orchestrators).
 
 use crate::app::{health, AppState};
-use crate::http::dto::{HealthResponse, StoreHealth};
 use actix_web::{get, web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoreHealth {
+    #[schema(example = "postgresql")]
+    pub store: String,
+    /// `up` or `down`; why a store is down goes to the server's log.
+    #[schema(example = "up")]
+    pub status: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthResponse {
+    /// `ok` when every store answers, `unavailable` otherwise.
+    #[schema(example = "ok")]
+    pub status: String,
+    pub stores: Vec<StoreHealth>,
+}
+
+/// Liveness
+///
+/// 200 while the process serves requests; it does not look at the stores.
 #[utoipa::path(
     tag = "health",
     responses((status = 200, description = "The process is up", body = HealthResponse))
@@ -14,6 +35,10 @@ pub async fn live() -> web::Json<HealthResponse> {
     web::Json(HealthResponse { status: "ok".into(), stores: Vec::new() })
 }
 
+/// Readiness
+///
+/// 200 when both PostgreSQL and MongoDB answer a ping (each within its timeout), 503 otherwise,
+/// with each store `up` or `down`.
 #[utoipa::path(
     tag = "health",
     responses(
@@ -24,19 +49,15 @@ pub async fn live() -> web::Json<HealthResponse> {
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let stores = health::readiness(&state).await;
-    let all_ok = stores.iter().all(|s| s.ok);
+    let all_up = stores.iter().all(|s| s.up);
     let body = HealthResponse {
-        status: if all_ok { "ok" } else { "unavailable" }.into(),
+        status: if all_up { "ok" } else { "unavailable" }.into(),
         stores: stores
             .into_iter()
-            .map(|s| StoreHealth {
-                store: s.store.into(),
-                status: if s.ok { "up" } else { "down" }.into(),
-                error: s.error,
-            })
+            .map(|s| StoreHealth { store: s.store.into(), status: if s.up { "up" } else { "down" }.into() })
             .collect(),
     };
-    if all_ok {
+    if all_up {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)

@@ -7,6 +7,7 @@ pub mod health;
 pub mod problem;
 pub mod spec;
 pub mod v1;
+pub mod validation;
 
 use crate::app::AppState;
 use actix_web::body::MessageBody;
@@ -53,6 +54,8 @@ pub fn build_app(
             }),
         )
         .default_service(web::to(extract::fallback))
+        // Lists can run to tens of kilobytes: callers that accept gzip (mobile clients) get it.
+        .wrap(actix_web::middleware::Compress::default())
         .wrap_fn(|req, srv| {
             // Echo the request id of the tracing span so callers can quote it in bug reports.
             let request_id = req.extensions().get::<RequestId>().map(ToString::to_string);

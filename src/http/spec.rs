@@ -82,8 +82,9 @@ fn forbid_nul_in_text(node: &mut Value) {
         description = "Clients (PostgreSQL) with their flexible info (MongoDB), merged into complete views.\n\n\
             Errors are `application/problem+json` (RFC 9457) with a stable `code`; validation errors list \
             the failing fields in `errors`. Lists use cursor pagination: pass `next_cursor` back as `cursor`.",
-        license(name = "MIT")
+        license(name = "MIT", identifier = "MIT")
     ),
+    servers((url = "/", description = "The server this document was fetched from")),
     components(schemas(Problem)),
     tags(
         (name = "clients", description = "Clients and the complete client view"),

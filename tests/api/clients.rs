@@ -107,7 +107,7 @@ async fn invalid_clients_are_refused_with_every_field_named_and_nothing_written(
 
     let listed = send(&app, get("/api/v1/clients")).await;
     assert_eq!(listed.body["items"], json!([]));
-    assert_eq!(ctx.state.info.client_ids().await.unwrap(), Vec::<String>::new());
+    assert_eq!(ctx.live_document_ids().await, Vec::<String>::new());
 }
 
 #[actix_web::test]
@@ -139,9 +139,16 @@ async fn patch_honours_if_match_and_bumps_the_version() {
     let without_if_match =
         send(&app, json(Method::PATCH, &format!("/api/v1/clients/{id}"), json!({"phone": "+1 555 0100 300"}))).await;
     assert_eq!(without_if_match.body["version"], 3);
-    let cleared = send(&app, patch("W/\"3\"", json!({"phone": null, "active": false}))).await;
-    assert_eq!(cleared.body["phone"], Value::Null);
-    assert_eq!(cleared.body["active"], false);
+    // RFC 9110 strong comparison: a weak tag never matches, even of the current version.
+    send(&app, patch("W/\"3\"", json!({"active": false}))).await.problem(412, "version_mismatch");
+    // A list matches when any strong tag in it is current; `*` matches any version.
+    let listed = send(&app, patch("\"1\", W/\"3\", \"3\"", json!({"phone": null}))).await;
+    assert_eq!((listed.status.as_u16(), listed.body["version"].as_i64()), (200, Some(4)), "{}", listed.body);
+    assert_eq!(listed.body["phone"], Value::Null);
+    let any = send(&app, patch("*", json!({"active": false}))).await;
+    assert_eq!((any.body["version"].as_i64(), any.body["active"].as_bool()), (Some(5), Some(false)));
+    send(&app, patch("\"4\", \"6\"", json!({"active": true}))).await.problem(412, "version_mismatch");
+    send(&app, patch("not a tag", json!({"active": true}))).await.problem(412, "version_mismatch");
 }
 
 #[actix_web::test]

@@ -1,5 +1,8 @@
 //! Test harness: every test gets its own PostgreSQL database (a copy of a migrated template)
-//! and its own MongoDB database, so tests run in parallel against the real servers.
+//! and its own MongoDB database, so tests run in parallel against the real servers. Helpers
+//! reach the stores directly where a test must set up a state the API cannot produce (a lost
+//! document, a lock held by another session) and put a cuttable TCP proxy between the app and
+//! a store to try outages for real.
 
 use actix_http::Request;
 use actix_web::body::MessageBody;
@@ -12,6 +15,8 @@ use hybrid_crm::app::AppState;
 use hybrid_crm::config::{LogFormat, Settings};
 use hybrid_crm::domain::ids::ClientId;
 use serde_json::Value;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 fn admin_url() -> String {
@@ -55,9 +60,8 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-fn create_database() -> String {
+fn ensure_template() -> PgConnection {
     let template = template_name();
-    let name = format!("crm_test_{}", uuid::Uuid::new_v4().simple());
     let mut admin = PgConnection::establish(&admin_url()).expect("connect to PostgreSQL (run scripts/services.sh up)");
     // One process at a time builds the template; the others wait on the advisory lock.
     diesel::sql_query("SELECT pg_advisory_lock(7262001)").execute(&mut admin).expect("lock");
@@ -76,91 +80,189 @@ fn create_database() -> String {
         let mut conn = PgConnection::establish(&url_for(&template)).expect("connect to template");
         conn.run_pending_migrations(hybrid_crm::store::pg::MIGRATIONS).expect("migrate template");
     }
+    diesel::sql_query("SELECT pg_advisory_unlock(7262001)").execute(&mut admin).expect("unlock");
+    admin
+}
+
+fn create_database() -> String {
+    let template = template_name();
+    let name = format!("crm_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = ensure_template();
     let mut attempts = 0;
     loop {
+        // Copying a template needs it to have no other sessions: retry while one is open.
         match diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}")).execute(&mut admin) {
             Ok(_) => break,
-            Err(err) if attempts < 50 => {
+            Err(err) if attempts < 100 => {
                 attempts += 1;
-                eprintln!("retrying test database creation: {err}");
+                if attempts % 10 == 0 {
+                    eprintln!("retrying test database creation: {err}");
+                }
                 std::thread::sleep(Duration::from_millis(100));
             }
             Err(err) => panic!("create test database: {err}"),
         }
     }
-    diesel::sql_query("SELECT pg_advisory_unlock(7262001)").execute(&mut admin).expect("unlock");
     name
+}
+
+/// How the app reaches its stores in a test.
+#[derive(Debug, Clone)]
+struct Reach {
+    mongodb_uri: String,
+    mongodb_timeout: Duration,
+    pg_url: Option<String>,
+    pg_checkout_timeout: Duration,
 }
 
 pub struct TestContext {
     pub state: AppState,
     pg_database: String,
     mongo_database: String,
+    /// Proxies between the app and the stores, when the test cuts them.
+    pub pg_proxy: Option<Proxy>,
+    pub mongo_proxy: Option<Proxy>,
 }
 
 impl TestContext {
     pub async fn new() -> Self {
-        Self::with_mongodb(&mongodb_uri(), Duration::from_secs(5)).await
+        Self::build(Reach {
+            mongodb_uri: mongodb_uri(),
+            mongodb_timeout: Duration::from_secs(5),
+            pg_url: None,
+            pg_checkout_timeout: Duration::from_secs(10),
+        })
+        .await
     }
 
     /// A context whose MongoDB is unreachable (nothing listens on the port).
     pub async fn with_mongodb_down() -> Self {
-        Self::with_mongodb("mongodb://127.0.0.1:9/?directConnection=true", Duration::from_millis(500)).await
+        Self::build(Reach {
+            mongodb_uri: "mongodb://127.0.0.1:9/?directConnection=true".into(),
+            mongodb_timeout: Duration::from_millis(500),
+            pg_url: None,
+            pg_checkout_timeout: Duration::from_secs(10),
+        })
+        .await
     }
 
-    async fn with_mongodb(uri: &str, timeout: Duration) -> Self {
+    /// A context that reaches both stores through proxies the test can cut and restore.
+    pub async fn behind_proxies() -> Self {
+        let pg_proxy = Proxy::start("127.0.0.1:5432".parse().expect("address")).await;
+        let mongo_upstream = mongodb_uri()
+            .trim_start_matches("mongodb://")
+            .split(['/', '?'])
+            .next()
+            .unwrap_or("127.0.0.1:27017")
+            .parse()
+            .expect("MongoDB address");
+        let mongo_proxy = Proxy::start(mongo_upstream).await;
+        let mut ctx = Self::build(Reach {
+            mongodb_uri: format!("mongodb://{}/?directConnection=true", mongo_proxy.addr),
+            mongodb_timeout: Duration::from_millis(800),
+            pg_url: Some(pg_proxy.addr.to_string()),
+            pg_checkout_timeout: Duration::from_millis(800),
+        })
+        .await;
+        ctx.pg_proxy = Some(pg_proxy);
+        ctx.mongo_proxy = Some(mongo_proxy);
+        ctx
+    }
+
+    async fn build(reach: Reach) -> Self {
         let pg_database = tokio::task::spawn_blocking(create_database).await.expect("create database");
         let mongo_database = format!("crm_test_{}", uuid::Uuid::new_v4().simple());
+        let database_url = match &reach.pg_url {
+            Some(host) => url_for(&pg_database).replace("127.0.0.1:5432", host),
+            None => url_for(&pg_database),
+        };
         let settings = Settings {
             host: "127.0.0.1".into(),
             port: 0,
-            database_url: url_for(&pg_database),
+            database_url,
             pg_pool_size: 8,
-            pg_checkout_timeout: Duration::from_secs(10),
-            mongodb_uri: uri.into(),
+            pg_checkout_timeout: reach.pg_checkout_timeout,
+            mongodb_uri: reach.mongodb_uri.clone(),
             mongodb_db: mongo_database.clone(),
-            mongodb_timeout: timeout,
+            mongodb_timeout: reach.mongodb_timeout,
             mongodb_pool_size: 8,
             workers: 1,
             body_limit_bytes: 64 * 1024,
             shutdown_timeout: Duration::from_secs(1),
             log_format: LogFormat::Pretty,
+            reconcile_interval: None,
+            stats_refresh_interval: None,
         };
         let state = AppState::from_settings(settings).await.expect("state");
-        if timeout > Duration::from_secs(1) {
+        if reach.mongodb_timeout > Duration::from_millis(600) {
             state.info.ensure_indexes().await.expect("indexes");
         }
-        TestContext { state, pg_database, mongo_database }
-    }
-
-    /// Writes a client to PostgreSQL only, as if its document write had been lost.
-    pub async fn insert_client_without_document(&self, name: &'static str, email: &'static str) -> ClientId {
-        let id = ClientId::new();
-        self.state
-            .db
-            .run(move |conn| {
-                let new = hybrid_crm::store::pg::models::NewClient {
-                    id: id.0,
-                    name,
-                    email,
-                    phone: None,
-                    kind: "b2c",
-                    company_id: None,
-                    plan: "basic",
-                    plan_status: "active",
-                    active: true,
-                };
-                hybrid_crm::store::pg::clients::insert(conn, &new, &[])
-                    .map(|_| ())
-                    .map_err(hybrid_crm::app::AppError::from)
-            })
-            .await
-            .expect("insert client");
-        id
+        TestContext { state, pg_database, mongo_database, pg_proxy: None, mongo_proxy: None }
     }
 
     pub fn data(&self) -> web::Data<AppState> {
         web::Data::new(self.state.clone())
+    }
+
+    /// A PostgreSQL session of the test's own on the test database (not the app's pool).
+    pub async fn side_connection(&self) -> SideConnection {
+        let url = url_for(&self.pg_database);
+        let conn = tokio::task::spawn_blocking(move || PgConnection::establish(&url).expect("side connection"))
+            .await
+            .expect("connect");
+        SideConnection { conn: Arc::new(Mutex::new(conn)) }
+    }
+
+    /// Writes a client to PostgreSQL only, as if its document write had been lost.
+    pub async fn insert_client_without_document(&self, name: &str, email: &str) -> ClientId {
+        let id = ClientId::new();
+        let side = self.side_connection().await;
+        side.execute(&format!(
+            "INSERT INTO clients (id, name, email, kind) VALUES ('{}', '{}', '{}', 'b2c')",
+            id.0,
+            name.replace('\'', "''"),
+            email.replace('\'', "''")
+        ))
+        .await;
+        id
+    }
+
+    /// The test's MongoDB collection, reached directly (not through the app).
+    pub async fn documents(&self) -> mongodb::Collection<mongodb::bson::Document> {
+        let client = mongodb::Client::with_uri_str(mongodb_uri()).await.expect("MongoDB client");
+        client.database(&self.mongo_database).collection(hybrid_crm::store::mongo::COLLECTION)
+    }
+
+    /// Deletes the client's document outright, as if MongoDB had lost it.
+    pub async fn lose_document(&self, id: ClientId) {
+        let filter = mongodb::bson::doc! { "client_id": id.to_string() };
+        self.documents().await.delete_one(filter).await.expect("delete the document");
+    }
+
+    /// Writes a live document for a client id without going through the app (an orphan when no
+    /// such client exists).
+    pub async fn plant_document(&self, id: ClientId) {
+        let document = mongodb::bson::doc! {
+            "client_id": id.to_string(), "comments": [], "comments_count": 0_i64,
+            "preferences": {}, "attributes": {}, "tags": [], "rev": 0_i64,
+        };
+        self.documents().await.insert_one(document).await.expect("insert the document");
+    }
+
+    /// Every document of the client: live, tombstone, or none.
+    pub async fn document_of(&self, id: ClientId) -> Option<mongodb::bson::Document> {
+        let filter = mongodb::bson::doc! { "client_id": id.to_string() };
+        self.documents().await.find_one(filter).await.expect("find the document")
+    }
+
+    /// `client_id`s of live documents, in order.
+    pub async fn live_document_ids(&self) -> Vec<String> {
+        use futures_util::TryStreamExt;
+        let filter = mongodb::bson::doc! { "deleted": { "$ne": true } };
+        let cursor =
+            self.documents().await.find(filter).sort(mongodb::bson::doc! {"client_id": 1}).await.expect("find");
+        let documents: Vec<mongodb::bson::Document> = cursor.try_collect().await.expect("documents");
+        documents.iter().filter_map(|d| d.get_str("client_id").ok().map(str::to_string)).collect()
     }
 }
 
@@ -182,6 +284,100 @@ impl Drop for TestContext {
             }
         })
         .join();
+    }
+}
+
+/// A session of the test's own, for holding locks and uncommitted changes while requests run.
+#[derive(Clone)]
+pub struct SideConnection {
+    conn: Arc<Mutex<PgConnection>>,
+}
+
+impl SideConnection {
+    pub async fn execute(&self, sql: &str) -> usize {
+        let conn = self.conn.clone();
+        let sql = sql.to_string();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().expect("side connection");
+            diesel::sql_query(&sql).execute(&mut *conn).unwrap_or_else(|err| panic!("{sql}: {err}"))
+        })
+        .await
+        .expect("side statement")
+    }
+
+    /// How many other sessions of this database wait for a lock now.
+    pub async fn sessions_waiting_for_locks(&self) -> i64 {
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().expect("side connection");
+            diesel::sql_query(
+                "SELECT count(*) AS n FROM pg_stat_activity
+                  WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'",
+            )
+            .get_result::<Count>(&mut *conn)
+            .expect("pg_stat_activity")
+            .n
+        })
+        .await
+        .expect("count waiters")
+    }
+
+    /// Waits until `n` sessions wait for a lock (the requests under test are blocked where the
+    /// test wants them), or `limit` passes; returns whether they did.
+    pub async fn until_waiting(&self, n: i64, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while tokio::time::Instant::now() < deadline {
+            if self.sessions_waiting_for_locks().await >= n {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+}
+
+/// A TCP proxy to a store. `cut` drops every open connection and refuses new ones (as a
+/// stopped server would); `restore` lets connections through again.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    open: tokio::sync::watch::Sender<bool>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: SocketAddr) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("proxy listener");
+        let addr = listener.local_addr().expect("proxy address");
+        let (open, watch) = tokio::sync::watch::channel(true);
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !*watch.borrow() {
+                    drop(inbound);
+                    continue;
+                }
+                let mut cut = watch.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.wait_for(|open| !*open) => {}
+                    }
+                });
+            }
+        });
+        Proxy { addr, open }
+    }
+
+    pub fn cut(&self) {
+        let _ = self.open.send(false);
+    }
+
+    pub fn restore(&self) {
+        let _ = self.open.send(true);
     }
 }
 
@@ -212,6 +408,14 @@ impl Reply {
         self.body["errors"]
             .as_array()
             .map(|errors| errors.iter().filter_map(|e| e["field"].as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    }
+
+    /// The codes listed in a validation problem.
+    pub fn error_codes(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| errors.iter().filter_map(|e| e["code"].as_str().map(str::to_string)).collect())
             .unwrap_or_default()
     }
 }

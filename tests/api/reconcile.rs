@@ -2,33 +2,51 @@ use crate::harness::{get, send, TestContext};
 use crate::{app, create_client};
 use hybrid_crm::app::reconcile;
 use hybrid_crm::domain::ids::ClientId;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 #[actix_web::test]
 async fn reconcile_finds_and_repairs_missing_and_orphan_documents() {
     let ctx = TestContext::new().await;
     let app = app!(ctx);
     let healthy = create_client(&app, "Healthy", "healthy@example.com").await;
-    let lost = create_client(&app, "Lost", "lost@example.com").await;
-    let lost_id = ClientId(lost.parse().unwrap());
-    ctx.state.info.delete(lost_id).await.unwrap();
+    // Created more than the reconcile grace period ago: old enough to be judged.
+    let lost = ClientId(uuid::Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, 1_700_000_000, 0)));
+    let side = ctx.side_connection().await;
+    side.execute(&format!(
+        "INSERT INTO clients (id, name, email, kind) VALUES ('{}', 'Lost', 'lost@example.com', 'b2c')",
+        lost.0
+    ))
+    .await;
     let orphan = ClientId::new();
-    ctx.state.info.create(orphan, &Map::new(), &Map::new(), &[], &[]).await.unwrap();
+    ctx.plant_document(orphan).await;
 
     let report = reconcile::run(&ctx.state, false).await.unwrap();
-    assert_eq!(report.clients_without_document, vec![lost_id]);
-    assert_eq!(report.orphan_documents, vec![orphan.to_string()]);
-    assert!(ctx.state.info.get(lost_id, None).await.unwrap().is_none(), "a dry run changes nothing");
+    assert_eq!((report.clients_without_document, report.orphan_documents), (1, 1));
+    assert_eq!(report.missing_sample, vec![lost.to_string()]);
+    assert_eq!(report.orphan_sample, vec![orphan.to_string()]);
+    assert!(ctx.state.info.get(lost, None).await.unwrap().is_none(), "a dry run changes nothing");
 
     let repaired = reconcile::run(&ctx.state, true).await.unwrap();
-    assert_eq!(repaired.clients_without_document.len(), 1);
-    assert!(ctx.state.info.get(lost_id, None).await.unwrap().is_some());
-    assert!(ctx.state.info.get(orphan, None).await.unwrap().is_none());
+    assert_eq!((repaired.clients_without_document, repaired.orphan_documents), (1, 1));
+    assert!(ctx.state.info.get(lost, None).await.unwrap().is_some(), "the missing document is recreated");
+    assert!(ctx.state.info.get(orphan, None).await.unwrap().is_none(), "the orphan is tombstoned");
 
     let clean = reconcile::run(&ctx.state, false).await.unwrap();
-    assert!(clean.clients_without_document.is_empty() && clean.orphan_documents.is_empty());
+    assert_eq!((clean.clients_without_document, clean.orphan_documents), (0, 0));
+    assert_eq!(clean.clients_checked, 2);
     let view = send(&app, get(&format!("/api/v1/clients/{healthy}/view"))).await;
     assert_eq!(view.body["degraded"], Value::Null);
+    assert_eq!(view.body["info_status"], "present");
+}
+
+#[actix_web::test]
+async fn reconcile_leaves_clients_created_a_moment_ago_alone() {
+    let ctx = TestContext::new().await;
+    // A client whose document write may still be on its way.
+    let fresh = ctx.insert_client_without_document("Fresh", "fresh@example.com").await;
+    let report = reconcile::run(&ctx.state, true).await.unwrap();
+    assert_eq!(report.clients_without_document, 0);
+    assert!(ctx.state.info.get(fresh, None).await.unwrap().is_none());
 }
 
 #[actix_web::test]
@@ -46,7 +64,8 @@ async fn seeding_is_idempotent_and_reconciled() {
     let more = run(&ctx.state, size(50, false)).await.unwrap();
     assert_eq!(more.clients_added, 10);
     let report = reconcile::run(&ctx.state, false).await.unwrap();
-    assert!(report.clients_without_document.is_empty() && report.orphan_documents.is_empty());
+    assert_eq!((report.clients_without_document, report.orphan_documents), (0, 0));
+    assert_eq!(report.clients_checked, 50);
 
     // Seeded orders follow the API's rules: stock and history agree for every product.
     let app = actix_web::test::init_service(hybrid_crm::http::build_app(ctx.data())).await;
@@ -60,5 +79,5 @@ async fn seeding_is_idempotent_and_reconciled() {
 
     let reset = run(&ctx.state, size(5, true)).await.unwrap();
     assert_eq!(reset.clients_added, 5);
-    assert_eq!(ctx.state.info.client_ids().await.unwrap().len(), 5);
+    assert_eq!(ctx.live_document_ids().await.len(), 5);
 }

@@ -1,27 +1,352 @@
 //! `/api/v1/categories`, `/api/v1/products` and `/api/v1/products/{id}/stock-movements`
 
-use crate::app::catalog::{
-    self, CategoryInput, CategoryPatch, MovementInput, ProductInput, ProductListParams, ProductPatch,
+use crate::app::{catalog, AppState};
+use crate::domain::catalog::{
+    Category, CategoryChanges, MovementKind, NewCategory, NewMovement, NewProduct, Product, ProductChanges,
+    ProductFilter, ProductSort, StockMovement, StockStatus,
 };
-use crate::app::AppState;
-use crate::domain::catalog::{Category, Product, StockMovement};
-use crate::domain::ids::{CategoryId, ProductId};
-use crate::http::dto::PageOf;
-use crate::http::extract::{JsonBody, PageParams};
+use crate::domain::ids::{CategoryId, OrderId, ProductId, StockMovementId};
+use crate::domain::money::Money;
+use crate::http::dto::{created, no_content, PageOf};
+use crate::http::extract::{page_request, search_text, BodyRules, JsonBody, PageParams, Query, SearchParams};
 use crate::http::problem::{ApiResult, Problem};
+use crate::http::validation::double_option;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use validator::Validate;
 
-/// 201 with the new resource's `Location`.
-pub(crate) fn created<T: serde::Serialize>(location: String, body: &T) -> HttpResponse {
-    HttpResponse::Created().insert_header(("Location", location)).json(body)
+// Bodies and queries whose only rules are their fields\' own.
+impl BodyRules for CategoryRequest {}
+impl BodyRules for CategoryPatchRequest {}
+impl BodyRules for ProductRequest {}
+impl BodyRules for ProductPatchRequest {}
+impl BodyRules for ProductListQuery {}
+impl BodyRules for MovementRequest {}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryRequest {
+    /// Unique regardless of case.
+    #[validate(length(min = 1, max = 100), custom(function = crate::http::validation::not_blank))]
+    #[schema(
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+        min_length = 1,
+        max_length = 100,
+        example = "Woodworking kits"
+    )]
+    pub name: String,
+    /// Unique; derived from `name` when absent.
+    #[validate(length(max = 100), custom(function = crate::http::validation::slug))]
+    #[schema(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 100, example = "woodworking-kits")]
+    pub slug: Option<String>,
+    #[validate(length(max = 1000))]
+    #[schema(max_length = 1000)]
+    pub description: Option<String>,
 }
 
+impl From<CategoryRequest> for NewCategory {
+    fn from(r: CategoryRequest) -> Self {
+        NewCategory { name: r.name, slug: r.slug, description: r.description }
+    }
+}
+
+/// Only the fields present change; `null` clears `description`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryPatchRequest {
+    #[validate(length(min = 1, max = 100), custom(function = crate::http::validation::not_blank))]
+    #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$", min_length = 1, max_length = 100)]
+    pub name: Option<String>,
+    #[validate(length(max = 100), custom(function = crate::http::validation::slug))]
+    #[schema(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 100)]
+    pub slug: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 1000))]
+    #[schema(value_type = Option<String>, max_length = 1000)]
+    pub description: Option<Option<String>>,
+}
+
+impl From<CategoryPatchRequest> for CategoryChanges {
+    fn from(r: CategoryPatchRequest) -> Self {
+        CategoryChanges { name: r.name, slug: r.slug, description: r.description }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryResponse {
+    pub id: CategoryId,
+    #[schema(example = "Woodworking kits")]
+    pub name: String,
+    #[schema(example = "woodworking-kits")]
+    pub slug: String,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Category> for CategoryResponse {
+    fn from(c: Category) -> Self {
+        CategoryResponse {
+            id: c.id,
+            name: c.name,
+            slug: c.slug,
+            description: c.description,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ProductRequest {
+    pub category_id: Option<CategoryId>,
+    #[validate(length(min = 1, max = 200), custom(function = crate::http::validation::not_blank))]
+    #[schema(
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+        min_length = 1,
+        max_length = 200,
+        example = "Dovetail starter kit"
+    )]
+    pub name: String,
+    /// Unique; derived from `name` when absent.
+    #[validate(length(max = 200), custom(function = crate::http::validation::slug))]
+    #[schema(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 200, example = "dovetail-starter-kit")]
+    pub slug: Option<String>,
+    #[validate(length(max = 5000))]
+    #[schema(max_length = 5000)]
+    pub description: Option<String>,
+    /// More than 0, at most 1000000.00.
+    #[validate(custom(function = crate::http::validation::price))]
+    #[schema(example = "24.90")]
+    pub price: Money,
+    /// Initial stock (default 0), recorded as the first `in` movement.
+    #[validate(range(min = 0, max = 1_000_000_000))]
+    #[schema(minimum = 0, maximum = 1_000_000_000, example = 40)]
+    pub stock: Option<i32>,
+    /// Default 0.
+    #[validate(range(min = 0, max = 1_000_000_000))]
+    #[schema(minimum = 0, maximum = 1_000_000_000, example = 10)]
+    pub reorder_point: Option<i32>,
+    /// Default `true`; inactive products cannot be ordered.
+    pub active: Option<bool>,
+}
+
+impl From<ProductRequest> for NewProduct {
+    fn from(r: ProductRequest) -> Self {
+        NewProduct {
+            category_id: r.category_id,
+            name: r.name,
+            slug: r.slug,
+            description: r.description,
+            price: r.price,
+            stock: r.stock.unwrap_or(0),
+            reorder_point: r.reorder_point.unwrap_or(0),
+            active: r.active.unwrap_or(true),
+        }
+    }
+}
+
+/// Only the fields present change; `null` clears `category_id` or `description`. Stock changes
+/// through `/stock-movements` only.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ProductPatchRequest {
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub category_id: Option<Option<CategoryId>>,
+    #[validate(length(min = 1, max = 200), custom(function = crate::http::validation::not_blank))]
+    #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$", min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    #[validate(length(max = 200), custom(function = crate::http::validation::slug))]
+    #[schema(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 200)]
+    pub slug: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 5000))]
+    #[schema(value_type = Option<String>, max_length = 5000)]
+    pub description: Option<Option<String>>,
+    #[validate(custom(function = crate::http::validation::price))]
+    pub price: Option<Money>,
+    #[validate(range(min = 0, max = 1_000_000_000))]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub reorder_point: Option<i32>,
+    pub active: Option<bool>,
+}
+
+impl From<ProductPatchRequest> for ProductChanges {
+    fn from(r: ProductPatchRequest) -> Self {
+        ProductChanges {
+            category_id: r.category_id,
+            name: r.name,
+            slug: r.slug,
+            description: r.description,
+            price: r.price,
+            reorder_point: r.reorder_point,
+            active: r.active,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductResponse {
+    pub id: ProductId,
+    pub category_id: Option<CategoryId>,
+    #[schema(example = "Dovetail starter kit")]
+    pub name: String,
+    #[schema(example = "dovetail-starter-kit")]
+    pub slug: String,
+    pub description: Option<String>,
+    pub price: Money,
+    /// Units on hand; changed only by stock movements (manual, orders, cancellations).
+    #[schema(example = 42)]
+    pub stock: i32,
+    #[schema(example = 10)]
+    pub reorder_point: i32,
+    pub stock_status: StockStatus,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Product> for ProductResponse {
+    fn from(p: Product) -> Self {
+        ProductResponse {
+            id: p.id,
+            category_id: p.category_id,
+            name: p.name,
+            slug: p.slug,
+            description: p.description,
+            price: p.price,
+            stock: p.stock,
+            reorder_point: p.reorder_point,
+            stock_status: p.stock_status,
+            active: p.active,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// `created_at` (default), `-created_at`, `name`, `-name`, `price` or `-price`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+pub enum ProductSortParam {
+    #[default]
+    #[serde(rename = "created_at")]
+    CreatedAt,
+    #[serde(rename = "-created_at")]
+    CreatedAtDesc,
+    #[serde(rename = "name")]
+    Name,
+    #[serde(rename = "-name")]
+    NameDesc,
+    #[serde(rename = "price")]
+    Price,
+    #[serde(rename = "-price")]
+    PriceDesc,
+}
+
+impl From<ProductSortParam> for ProductSort {
+    fn from(sort: ProductSortParam) -> Self {
+        match sort {
+            ProductSortParam::CreatedAt => ProductSort::CreatedAt,
+            ProductSortParam::CreatedAtDesc => ProductSort::CreatedAtDesc,
+            ProductSortParam::Name => ProductSort::Name,
+            ProductSortParam::NameDesc => ProductSort::NameDesc,
+            ProductSortParam::Price => ProductSort::Price,
+            ProductSortParam::PriceDesc => ProductSort::PriceDesc,
+        }
+    }
+}
+
+/// Filters and sort for `GET /products`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ProductListQuery {
+    pub category_id: Option<Uuid>,
+    pub active: Option<bool>,
+    #[param(inline)]
+    pub stock_status: Option<StockStatus>,
+    /// Case-insensitive text search in name, slug and description.
+    #[param(max_length = 100)]
+    #[validate(length(max = 100), custom(function = crate::http::validation::no_nul))]
+    pub q: Option<String>,
+    #[param(inline)]
+    pub sort: Option<ProductSortParam>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    #[validate(range(min = 1, max = 100))]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page, for the same sort.
+    #[param(max_length = 1024)]
+    #[validate(length(max = 1024))]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct MovementRequest {
+    pub kind: MovementKind,
+    /// Units in or out (at least 1), or the counted stock for `adjust` (0 or more).
+    #[validate(range(min = 0, max = 1_000_000_000))]
+    #[schema(minimum = 0, maximum = 1_000_000_000, example = 12)]
+    pub quantity: i32,
+    #[validate(length(min = 1, max = 500), custom(function = crate::http::validation::not_blank))]
+    #[schema(
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+        min_length = 1,
+        max_length = 500,
+        example = "supplier delivery 2026-11"
+    )]
+    pub reason: String,
+}
+
+/// One change of a product's stock and the stock it left.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StockMovementResponse {
+    pub id: StockMovementId,
+    pub product_id: ProductId,
+    pub kind: MovementKind,
+    /// As requested: units in or out, or the counted stock for `adjust`.
+    pub quantity: i32,
+    /// The signed change it made.
+    #[schema(example = -2)]
+    pub delta: i32,
+    pub resulting_stock: i32,
+    #[schema(example = "order 0192f5e2-7a1c-7cc0-b1d4-2f1e9a6c1a10")]
+    pub reason: String,
+    /// The order that caused it, for order and cancellation movements.
+    pub order_id: Option<OrderId>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<StockMovement> for StockMovementResponse {
+    fn from(m: StockMovement) -> Self {
+        StockMovementResponse {
+            id: m.id,
+            product_id: m.product_id,
+            kind: m.kind,
+            quantity: m.quantity,
+            delta: m.delta,
+            resulting_stock: m.resulting_stock,
+            reason: m.reason,
+            order_id: m.order_id,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// Create a category
+///
+/// Names are unique regardless of case; the slug (unique) is derived from the name when absent.
 #[utoipa::path(
     tag = "catalog",
-    request_body = CategoryInput,
+    request_body = CategoryRequest,
     responses(
-        (status = 201, description = "Category created", body = Category,
+        (status = 201, description = "Category created", body = CategoryResponse,
             headers(("Location" = String, description = "URL of the new category"))),
         (status = 409, description = "`name_taken` or `slug_taken`", body = Problem, content_type = "application/problem+json"),
     )
@@ -29,46 +354,52 @@ pub(crate) fn created<T: serde::Serialize>(location: String, body: &T) -> HttpRe
 #[post("/categories")]
 pub async fn create_category(
     state: web::Data<AppState>,
-    JsonBody(input): JsonBody<CategoryInput>,
+    JsonBody(input): JsonBody<CategoryRequest>,
 ) -> ApiResult<HttpResponse> {
-    let category = catalog::create_category(&state, input).await?;
-    Ok(created(format!("/api/v1/categories/{}", category.id), &category))
+    let category = catalog::create_category(&state, input.into()).await?;
+    Ok(created(format!("/api/v1/categories/{}", category.id), &CategoryResponse::from(category)))
 }
 
+/// List categories
+///
+/// Categories in creation order, a page at a time; `q` searches name and slug.
 #[utoipa::path(
     tag = "catalog",
-    params(PageParams),
-    responses((status = 200, description = "Categories in creation order; `q` searches name and slug", body = PageOf<Category>))
+    params(SearchParams),
+    responses((status = 200, description = "A page of categories", body = PageOf<CategoryResponse>))
 )]
 #[get("/categories")]
 pub async fn list_categories(
     state: web::Data<AppState>,
-    query: web::Query<PageParams>,
-) -> ApiResult<web::Json<PageOf<Category>>> {
-    let limit = query.limit()?;
-    let page = catalog::list_categories(&state, query.search(), query.cursor(), limit).await?;
-    Ok(web::Json(PageOf::from_page(page, |c| c)))
+    Query(query): Query<SearchParams>,
+) -> ApiResult<web::Json<PageOf<CategoryResponse>>> {
+    let page = catalog::list_categories(&state, query.search(), query.page()).await?;
+    Ok(web::Json(PageOf::from_page(page, CategoryResponse::from)))
 }
 
+/// Get a category
 #[utoipa::path(
     tag = "catalog",
     params(("id" = Uuid, Path, description = "Category id")),
     responses(
-        (status = 200, description = "The category", body = Category),
+        (status = 200, description = "The category", body = CategoryResponse),
         (status = 404, description = "`category_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/categories/{id}")]
-pub async fn get_category(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<Category>> {
-    Ok(web::Json(catalog::get_category(&state, CategoryId(*id)).await?))
+pub async fn get_category(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<CategoryResponse>> {
+    Ok(web::Json(catalog::get_category(&state, CategoryId(*id)).await?.into()))
 }
 
+/// Update a category
+///
+/// Changes only the fields sent; `null` clears `description`.
 #[utoipa::path(
     tag = "catalog",
     params(("id" = Uuid, Path, description = "Category id")),
-    request_body = CategoryPatch,
+    request_body = CategoryPatchRequest,
     responses(
-        (status = 200, description = "The updated category", body = Category),
+        (status = 200, description = "The updated category", body = CategoryResponse),
         (status = 404, description = "`category_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`name_taken` or `slug_taken`", body = Problem, content_type = "application/problem+json"),
     )
@@ -77,11 +408,14 @@ pub async fn get_category(state: web::Data<AppState>, id: web::Path<Uuid>) -> Ap
 pub async fn update_category(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    JsonBody(patch): JsonBody<CategoryPatch>,
-) -> ApiResult<web::Json<Category>> {
-    Ok(web::Json(catalog::update_category(&state, CategoryId(*id), patch).await?))
+    JsonBody(patch): JsonBody<CategoryPatchRequest>,
+) -> ApiResult<web::Json<CategoryResponse>> {
+    Ok(web::Json(catalog::update_category(&state, CategoryId(*id), patch.into()).await?.into()))
 }
 
+/// Delete a category
+///
+/// Refused while products belong to the category (409 `category_in_use`).
 #[utoipa::path(
     tag = "catalog",
     params(("id" = Uuid, Path, description = "Category id")),
@@ -94,14 +428,18 @@ pub async fn update_category(
 #[delete("/categories/{id}")]
 pub async fn delete_category(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     catalog::delete_category(&state, CategoryId(*id)).await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(no_content())
 }
 
+/// Create a product
+///
+/// The price is a decimal string; the slug (unique) is derived from the name when absent. An
+/// initial stock is recorded as the product's first `in` movement.
 #[utoipa::path(
     tag = "catalog",
-    request_body = ProductInput,
+    request_body = ProductRequest,
     responses(
-        (status = 201, description = "Product created; an initial stock is recorded as an `in` movement", body = Product,
+        (status = 201, description = "Product created", body = ProductResponse,
             headers(("Location" = String, description = "URL of the new product"))),
         (status = 409, description = "`slug_taken`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or `unknown_category`", body = Problem, content_type = "application/problem+json"),
@@ -110,45 +448,64 @@ pub async fn delete_category(state: web::Data<AppState>, id: web::Path<Uuid>) ->
 #[post("/products")]
 pub async fn create_product(
     state: web::Data<AppState>,
-    JsonBody(input): JsonBody<ProductInput>,
+    JsonBody(input): JsonBody<ProductRequest>,
 ) -> ApiResult<HttpResponse> {
-    let product = catalog::create_product(&state, input).await?;
-    Ok(created(format!("/api/v1/products/{}", product.id), &product))
+    let product = catalog::create_product(&state, input.into()).await?;
+    Ok(created(format!("/api/v1/products/{}", product.id), &ProductResponse::from(product)))
 }
 
+/// List products
+///
+/// Filter by category, activity and stock status (`critical` at or below the reorder point,
+/// `low` up to 1.5 × it, `optimal` above); `q` searches name, slug and description. Sorted by
+/// creation (default), name or price, either way.
 #[utoipa::path(
     tag = "catalog",
-    params(ProductListParams),
-    responses((status = 200, description = "Products, filtered and sorted", body = PageOf<Product>))
+    params(ProductListQuery),
+    responses((status = 200, description = "A page of products", body = PageOf<ProductResponse>))
 )]
 #[get("/products")]
 pub async fn list_products(
     state: web::Data<AppState>,
-    query: web::Query<ProductListParams>,
-) -> ApiResult<web::Json<PageOf<Product>>> {
-    let page = catalog::list_products(&state, query.into_inner()).await?;
-    Ok(web::Json(PageOf::from_page(page, |p| p)))
+    Query(query): Query<ProductListQuery>,
+) -> ApiResult<web::Json<PageOf<ProductResponse>>> {
+    let filter = ProductFilter {
+        category_id: query.category_id.map(CategoryId),
+        active: query.active,
+        stock_status: query.stock_status,
+        search: search_text(&query.q),
+    };
+    let sort = query.sort.unwrap_or_default().into();
+    let page = catalog::list_products(&state, filter, sort, page_request(query.limit, &query.cursor)).await?;
+    Ok(web::Json(PageOf::from_page(page, ProductResponse::from)))
 }
 
+/// Get a product
+///
+/// The product with its stock and the `stock_status` derived from it.
 #[utoipa::path(
     tag = "catalog",
     params(("id" = Uuid, Path, description = "Product id")),
     responses(
-        (status = 200, description = "The product with its derived `stock_status`", body = Product),
+        (status = 200, description = "The product", body = ProductResponse),
         (status = 404, description = "`product_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/products/{id}")]
-pub async fn get_product(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<Product>> {
-    Ok(web::Json(catalog::get_product(&state, ProductId(*id)).await?))
+pub async fn get_product(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<ProductResponse>> {
+    Ok(web::Json(catalog::get_product(&state, ProductId(*id)).await?.into()))
 }
 
+/// Update a product
+///
+/// Changes only the fields sent; `null` clears `category_id` or `description`. The stock
+/// changes through stock movements only.
 #[utoipa::path(
     tag = "catalog",
     params(("id" = Uuid, Path, description = "Product id")),
-    request_body = ProductPatch,
+    request_body = ProductPatchRequest,
     responses(
-        (status = 200, description = "The updated product", body = Product),
+        (status = 200, description = "The updated product", body = ProductResponse),
         (status = 404, description = "`product_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`slug_taken`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or `unknown_category`", body = Problem, content_type = "application/problem+json"),
@@ -158,11 +515,15 @@ pub async fn get_product(state: web::Data<AppState>, id: web::Path<Uuid>) -> Api
 pub async fn update_product(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    JsonBody(patch): JsonBody<ProductPatch>,
-) -> ApiResult<web::Json<Product>> {
-    Ok(web::Json(catalog::update_product(&state, ProductId(*id), patch).await?))
+    JsonBody(patch): JsonBody<ProductPatchRequest>,
+) -> ApiResult<web::Json<ProductResponse>> {
+    Ok(web::Json(catalog::update_product(&state, ProductId(*id), patch.into()).await?.into()))
 }
 
+/// Delete a product
+///
+/// Deletes the product with its stock history. Products that orders include are kept for those
+/// orders (409 `product_in_use`): deactivate them instead.
 #[utoipa::path(
     tag = "catalog",
     params(("id" = Uuid, Path, description = "Product id")),
@@ -175,15 +536,20 @@ pub async fn update_product(
 #[delete("/products/{id}")]
 pub async fn delete_product(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     catalog::delete_product(&state, ProductId(*id)).await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(no_content())
 }
 
+/// Record a stock movement
+///
+/// `in` adds units, `out` removes them (409 `insufficient_stock` beyond the stock on hand),
+/// `adjust` sets the stock to a physical count. Recorded with the stock it leaves, under the
+/// product's lock, so concurrent movements and orders see each other.
 #[utoipa::path(
     tag = "catalog",
     params(("id" = Uuid, Path, description = "Product id")),
-    request_body = MovementInput,
+    request_body = MovementRequest,
     responses(
-        (status = 201, description = "Movement recorded with the resulting stock", body = StockMovement),
+        (status = 201, description = "Movement recorded with the resulting stock", body = StockMovementResponse),
         (status = 404, description = "`product_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`insufficient_stock` (an `out` beyond the stock) or `stock_limit`", body = Problem, content_type = "application/problem+json"),
     )
@@ -192,17 +558,22 @@ pub async fn delete_product(state: web::Data<AppState>, id: web::Path<Uuid>) -> 
 pub async fn record_movement(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    JsonBody(input): JsonBody<MovementInput>,
+    JsonBody(input): JsonBody<MovementRequest>,
 ) -> ApiResult<HttpResponse> {
-    let movement = catalog::record_movement(&state, ProductId(*id), input).await?;
-    Ok(HttpResponse::Created().json(movement))
+    let movement = NewMovement { kind: input.kind, quantity: input.quantity, reason: input.reason };
+    let movement = catalog::record_movement(&state, ProductId(*id), movement).await?;
+    Ok(created(format!("/api/v1/products/{}/stock-movements", *id), &StockMovementResponse::from(movement)))
 }
 
+/// List a product's stock movements
+///
+/// The stock history, newest first: manual movements, orders (`out`) and cancellations (`in`),
+/// each with the stock it left.
 #[utoipa::path(
     tag = "catalog",
     params(("id" = Uuid, Path, description = "Product id"), PageParams),
     responses(
-        (status = 200, description = "The product's stock history, newest first", body = PageOf<StockMovement>),
+        (status = 200, description = "The product's stock history, newest first", body = PageOf<StockMovementResponse>),
         (status = 404, description = "`product_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -210,9 +581,8 @@ pub async fn record_movement(
 pub async fn list_movements(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    query: web::Query<PageParams>,
-) -> ApiResult<web::Json<PageOf<StockMovement>>> {
-    let limit = query.limit()?;
-    let page = catalog::list_movements(&state, ProductId(*id), query.cursor(), limit).await?;
-    Ok(web::Json(PageOf::from_page(page, |m| m)))
+    Query(query): Query<PageParams>,
+) -> ApiResult<web::Json<PageOf<StockMovementResponse>>> {
+    let page = catalog::list_movements(&state, ProductId(*id), query.page()).await?;
+    Ok(web::Json(PageOf::from_page(page, StockMovementResponse::from)))
 }

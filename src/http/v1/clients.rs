@@ -1,57 +1,428 @@
 //! `/api/v1/clients` and the complete client view.
 
-use crate::app::clients::{self, ClientListParams, ClientPatch, NewClientInput};
-use crate::app::AppState;
-use crate::domain::ids::ClientId;
-use crate::http::dto::{ClientResponse, ClientViewResponse, PageOf};
-use crate::http::extract::{etag, IfMatch, JsonBody};
+use super::companies::CompanyResponse;
+use super::info::CommentResponse;
+use super::interests::InterestResponse;
+use crate::app::{clients, AppState};
+use crate::domain::client::{Client, ClientChanges, ClientFilter, ClientKind, ClientSort, NewClient, Plan, PlanStatus};
+use crate::domain::free_form::{check_object, check_preferences, FieldIssue, FreeFormObject, Preferences, Tag};
+use crate::domain::ids::{ClientId, CompanyId, EnrollmentId, InterestId, OrderId, WorkshopId};
+use crate::domain::money::Money;
+use crate::domain::orders::OrderStatus;
+use crate::domain::view::{ClientInfo, ClientView, InfoStatus};
+use crate::domain::workshops::{ClientActivity, EnrollmentStatus, EnrollmentSummary, OrderSummary};
+use crate::http::dto::{no_content, DegradedResponse, PageOf};
+use crate::http::extract::{etag, page_request, search_text, BodyRules, IfMatch, JsonBody, Query};
 use crate::http::problem::{ApiResult, Problem};
+use crate::http::validation::double_option;
 use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use validator::Validate;
 
-fn with_etag(mut response: actix_web::HttpResponseBuilder, client: ClientResponse) -> HttpResponse {
-    response.insert_header((header::ETAG, etag(client.version))).json(client)
+// Bodies and queries whose only rules are their fields\' own.
+impl BodyRules for ClientPatchRequest {}
+impl BodyRules for ClientListQuery {}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct NewClientRequest {
+    #[validate(length(min = 1, max = 200), custom(function = crate::http::validation::not_blank))]
+    #[schema(
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+        min_length = 1,
+        max_length = 200,
+        example = "Ada Lovelace"
+    )]
+    pub name: String,
+    /// Unique regardless of case.
+    #[validate(email, length(max = 254))]
+    #[schema(format = Email, max_length = 254, example = "ada@example.com")]
+    pub email: String,
+    #[validate(custom(function = crate::http::validation::phone))]
+    #[schema(max_length = 40, pattern = r"^(?:[ +().-]*[0-9]){6}[0-9 +().-]*$", example = "+44 20 7946 0000")]
+    pub phone: Option<String>,
+    pub kind: ClientKind,
+    /// Required when `kind` is `b2b`.
+    pub company_id: Option<CompanyId>,
+    #[serde(default)]
+    #[validate(length(max = 50, code = "too_many"))]
+    #[schema(max_items = 50)]
+    pub interest_ids: Vec<InterestId>,
+    /// Defaults to `basic`.
+    pub plan: Option<Plan>,
+    /// Defaults to `active`.
+    pub plan_status: Option<PlanStatus>,
+    /// Defaults to `true`.
+    pub active: Option<bool>,
+    /// Stored in MongoDB. Known keys: `language` (tag like "en"), `payment_method` (string),
+    /// `notifications` (boolean or object of booleans); any other key is kept as given.
+    #[schema(value_type = Option<Preferences>)]
+    pub preferences: Option<Map<String, Value>>,
+    /// Free-form, stored in MongoDB. Keys must not start with `$` or contain `.`; 16 KiB at most.
+    #[schema(value_type = Option<FreeFormObject>)]
+    pub attributes: Option<Map<String, Value>>,
+    #[validate(length(max = 50, code = "too_many"))]
+    #[schema(value_type = Option<Vec<Tag>>, max_items = 50)]
+    pub tags: Option<Vec<String>>,
 }
 
+/// The client's free-form parts and its company rule are checked with its fields, so one 422
+/// names everything wrong with the body (the use case applies the same domain rules again).
+impl BodyRules for NewClientRequest {
+    fn rule_issues(&self) -> Vec<FieldIssue> {
+        let mut issues = self.preferences.as_ref().map(check_preferences).unwrap_or_default();
+        issues.extend(self.attributes.as_ref().map(|a| check_object("attributes", a)).unwrap_or_default());
+        issues.extend(clients::tag_issues(self.tags.as_deref().unwrap_or_default()));
+        if self.kind == ClientKind::B2b && self.company_id.is_none() {
+            issues.push(FieldIssue::new("company_id", "required_for_b2b", "b2b clients need a company"));
+        }
+        issues
+    }
+}
+
+impl From<NewClientRequest> for NewClient {
+    fn from(r: NewClientRequest) -> Self {
+        NewClient {
+            name: r.name,
+            email: r.email,
+            phone: r.phone,
+            kind: r.kind,
+            company_id: r.company_id,
+            interest_ids: r.interest_ids,
+            plan: r.plan.unwrap_or(Plan::Basic),
+            plan_status: r.plan_status.unwrap_or(PlanStatus::Active),
+            active: r.active.unwrap_or(true),
+            preferences: r.preferences.unwrap_or_default(),
+            attributes: r.attributes.unwrap_or_default(),
+            tags: r.tags.unwrap_or_default(),
+        }
+    }
+}
+
+/// Only the fields present change; `null` clears `phone` or `company_id`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ClientPatchRequest {
+    #[validate(length(min = 1, max = 200), custom(function = crate::http::validation::not_blank))]
+    #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$", min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    #[validate(email, length(max = 254))]
+    #[schema(format = Email, max_length = 254)]
+    pub email: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(custom(function = crate::http::validation::phone))]
+    #[schema(value_type = Option<String>, max_length = 40, pattern = r"^(?:[ +().-]*[0-9]){6}[0-9 +().-]*$")]
+    pub phone: Option<Option<String>>,
+    pub kind: Option<ClientKind>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub company_id: Option<Option<CompanyId>>,
+    /// Replaces the client's interests when present.
+    #[validate(length(max = 50, code = "too_many"))]
+    #[schema(max_items = 50)]
+    pub interest_ids: Option<Vec<InterestId>>,
+    pub plan: Option<Plan>,
+    pub plan_status: Option<PlanStatus>,
+    pub active: Option<bool>,
+}
+
+impl From<ClientPatchRequest> for ClientChanges {
+    fn from(r: ClientPatchRequest) -> Self {
+        ClientChanges {
+            name: r.name,
+            email: r.email,
+            phone: r.phone,
+            kind: r.kind,
+            company_id: r.company_id,
+            interest_ids: r.interest_ids,
+            plan: r.plan,
+            plan_status: r.plan_status,
+            active: r.active,
+        }
+    }
+}
+
+/// `created_at` (default), `-created_at`, `name` or `-name`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+pub enum ClientSortParam {
+    #[default]
+    #[serde(rename = "created_at")]
+    CreatedAt,
+    #[serde(rename = "-created_at")]
+    CreatedAtDesc,
+    #[serde(rename = "name")]
+    Name,
+    #[serde(rename = "-name")]
+    NameDesc,
+}
+
+impl From<ClientSortParam> for ClientSort {
+    fn from(sort: ClientSortParam) -> Self {
+        match sort {
+            ClientSortParam::CreatedAt => ClientSort::CreatedAt,
+            ClientSortParam::CreatedAtDesc => ClientSort::CreatedAtDesc,
+            ClientSortParam::Name => ClientSort::Name,
+            ClientSortParam::NameDesc => ClientSort::NameDesc,
+        }
+    }
+}
+
+/// Filters and sort for `GET /clients`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ClientListQuery {
+    #[param(inline)]
+    pub kind: Option<ClientKind>,
+    #[param(inline)]
+    pub plan: Option<Plan>,
+    pub company_id: Option<Uuid>,
+    pub interest_id: Option<Uuid>,
+    pub active: Option<bool>,
+    /// Case-insensitive text search in name and email (indexed for 3 characters or more).
+    #[param(max_length = 100)]
+    #[validate(length(max = 100), custom(function = crate::http::validation::no_nul))]
+    pub q: Option<String>,
+    #[param(inline)]
+    pub sort: Option<ClientSortParam>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    #[validate(range(min = 1, max = 100))]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page, for the same sort.
+    #[param(max_length = 1024)]
+    #[validate(length(max = 1024))]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientResponse {
+    pub id: Uuid,
+    #[schema(example = "Ada Lovelace")]
+    pub name: String,
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    pub phone: Option<String>,
+    pub kind: ClientKind,
+    pub company_id: Option<Uuid>,
+    pub interest_ids: Vec<Uuid>,
+    pub plan: Plan,
+    pub plan_status: PlanStatus,
+    pub active: bool,
+    /// Increases with every change; sent as the `ETag` and expected back in `If-Match`.
+    #[schema(example = 1)]
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Client> for ClientResponse {
+    fn from(c: Client) -> Self {
+        ClientResponse {
+            id: c.id.0,
+            name: c.name,
+            email: c.email,
+            phone: c.phone,
+            kind: c.kind,
+            company_id: c.company_id.map(|id| id.0),
+            interest_ids: c.interest_ids.into_iter().map(|id| id.0).collect(),
+            plan: c.plan,
+            plan_status: c.plan_status,
+            active: c.active,
+            version: c.version,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// The client's MongoDB document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientInfoResponse {
+    /// The newest comments (up to 10); page through all with `/clients/{id}/comments`.
+    pub recent_comments: Vec<CommentResponse>,
+    pub comments_count: i64,
+    #[schema(value_type = Object, example = json!({"language": "en", "payment_method": "card", "notifications": {"email": true}}))]
+    pub preferences: Map<String, Value>,
+    #[schema(value_type = Object, example = json!({"shirt_size": "M"}))]
+    pub attributes: Map<String, Value>,
+    pub tags: Vec<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl From<ClientInfo> for ClientInfoResponse {
+    fn from(info: ClientInfo) -> Self {
+        ClientInfoResponse {
+            recent_comments: info.comments.into_iter().map(Into::into).collect(),
+            comments_count: info.comments_count,
+            preferences: info.preferences,
+            attributes: info.attributes,
+            tags: info.tags,
+            created_at: info.created_at,
+            updated_at: info.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderSummaryResponse {
+    pub id: OrderId,
+    pub status: OrderStatus,
+    pub total: Money,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<OrderSummary> for OrderSummaryResponse {
+    fn from(o: OrderSummary) -> Self {
+        OrderSummaryResponse { id: o.id, status: o.status, total: o.total, created_at: o.created_at }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnrollmentSummaryResponse {
+    pub enrollment_id: EnrollmentId,
+    pub workshop_id: WorkshopId,
+    #[schema(example = "Hand-cut dovetails")]
+    pub workshop_name: String,
+    pub starts_at: DateTime<Utc>,
+    pub status: EnrollmentStatus,
+    /// What is still owed.
+    pub balance: Money,
+}
+
+impl From<EnrollmentSummary> for EnrollmentSummaryResponse {
+    fn from(e: EnrollmentSummary) -> Self {
+        EnrollmentSummaryResponse {
+            enrollment_id: e.enrollment_id,
+            workshop_id: e.workshop_id,
+            workshop_name: e.workshop_name,
+            starts_at: e.starts_at,
+            status: e.status,
+            balance: e.balance,
+        }
+    }
+}
+
+/// The client's commerce at a glance.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityResponse {
+    /// All orders, cancelled ones included.
+    pub order_count: i64,
+    /// Sum of the totals of orders that are not cancelled.
+    pub total_spent: Money,
+    pub last_order: Option<OrderSummaryResponse>,
+    /// Live enrollments in workshops that have not started, soonest first.
+    pub upcoming_workshops: Vec<EnrollmentSummaryResponse>,
+    /// Enrollments not fully paid (the client's debts), oldest first.
+    pub unpaid_enrollments: Vec<EnrollmentSummaryResponse>,
+}
+
+impl From<ClientActivity> for ActivityResponse {
+    fn from(a: ClientActivity) -> Self {
+        ActivityResponse {
+            order_count: a.order_count,
+            total_spent: a.total_spent,
+            last_order: a.last_order.map(Into::into),
+            upcoming_workshops: a.upcoming_workshops.into_iter().map(Into::into).collect(),
+            unpaid_enrollments: a.unpaid_enrollments.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// The complete client: PostgreSQL record, company and interests, plus the MongoDB document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientViewResponse {
+    pub client: ClientResponse,
+    pub company: Option<CompanyResponse>,
+    pub interests: Vec<InterestResponse>,
+    pub activity: ActivityResponse,
+    /// The MongoDB document; `null` unless `info_status` is `present`.
+    pub info: Option<ClientInfoResponse>,
+    pub info_status: InfoStatus,
+    /// `null` when both stores answered.
+    pub degraded: Option<DegradedResponse>,
+}
+
+impl From<ClientView> for ClientViewResponse {
+    fn from(view: ClientView) -> Self {
+        ClientViewResponse {
+            client: view.client.into(),
+            company: view.company.map(Into::into),
+            interests: view.interests.into_iter().map(Into::into).collect(),
+            activity: view.activity.into(),
+            info: view.info.map(Into::into),
+            info_status: view.info_status,
+            degraded: view.degraded.map(Into::into),
+        }
+    }
+}
+
+fn with_etag(mut response: actix_web::HttpResponseBuilder, client: Client) -> HttpResponse {
+    response.insert_header(header::ETag(etag(client.version))).json(ClientResponse::from(client))
+}
+
+/// Create a client
+///
+/// Writes the client (with its interests) to PostgreSQL, then its document (preferences,
+/// attributes, tags) to MongoDB. If MongoDB does not take the document, the client is removed
+/// again and the answer is 503: there is never a client without its document.
 #[utoipa::path(
     tag = "clients",
-    request_body = NewClientInput,
+    request_body = NewClientRequest,
     responses(
         (status = 201, description = "Client created in PostgreSQL, with its MongoDB document", body = ClientResponse,
             headers(("Location" = String, description = "URL of the new client"), ("ETag" = String, description = "Version tag for If-Match"))),
         (status = 409, description = "`email_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, unknown `company_id`/`interest_ids`, or b2b without a company", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, `unknown_company`, `unknown_interest`, or `required_for_b2b`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/clients")]
 pub async fn create_client(
     state: web::Data<AppState>,
-    JsonBody(input): JsonBody<NewClientInput>,
+    JsonBody(input): JsonBody<NewClientRequest>,
 ) -> ApiResult<HttpResponse> {
-    let client = clients::create(&state, input).await?;
+    let client = clients::create(&state, input.into()).await?;
     let mut response = HttpResponse::Created();
     response.insert_header((header::LOCATION, format!("/api/v1/clients/{}", client.id)));
-    Ok(with_etag(response, client.into()))
+    Ok(with_etag(response, client))
 }
 
+/// List clients
+///
+/// Filter by kind, plan, company, interest and activity; `q` searches name and email. Sorted by
+/// creation (default) or name, either way; keyset pages stay stable while clients are added.
 #[utoipa::path(
     tag = "clients",
-    params(ClientListParams),
-    responses(
-        (status = 200, description = "A page of clients", body = PageOf<ClientResponse>),
-        (status = 422, description = "Invalid filter, `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
-    )
+    params(ClientListQuery),
+    responses((status = 200, description = "A page of clients", body = PageOf<ClientResponse>))
 )]
 #[get("/clients")]
 pub async fn list_clients(
     state: web::Data<AppState>,
-    query: web::Query<ClientListParams>,
+    Query(query): Query<ClientListQuery>,
 ) -> ApiResult<web::Json<PageOf<ClientResponse>>> {
-    let page = clients::list(&state, query.into_inner()).await?;
+    let filter = ClientFilter {
+        kind: query.kind,
+        plan: query.plan,
+        company_id: query.company_id.map(CompanyId),
+        interest_id: query.interest_id.map(InterestId),
+        active: query.active,
+        search: search_text(&query.q),
+    };
+    let sort = query.sort.unwrap_or_default().into();
+    let page = clients::list(&state, filter, sort, page_request(query.limit, &query.cursor)).await?;
     Ok(web::Json(PageOf::from_page(page, ClientResponse::from)))
 }
 
+/// Get a client
+///
+/// The PostgreSQL record with its interest ids; the `ETag` is the version to send in `If-Match`.
 #[utoipa::path(
     tag = "clients",
     params(("id" = Uuid, Path, description = "Client id")),
@@ -64,55 +435,72 @@ pub async fn list_clients(
 #[get("/clients/{id}")]
 pub async fn get_client(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     let client = clients::get(&state, ClientId(*id)).await?;
-    Ok(with_etag(HttpResponse::Ok(), client.into()))
+    Ok(with_etag(HttpResponse::Ok(), client))
 }
 
+/// Update a client
+///
+/// Changes only the fields sent (`null` clears `phone` or `company_id`; `interest_ids` replaces
+/// the interests). With `If-Match`, the update applies only to the version it names (RFC 9110
+/// strong comparison; `*` matches any); otherwise 412 `version_mismatch` with `current_version`.
 #[utoipa::path(
     tag = "clients",
     params(
         ("id" = Uuid, Path, description = "Client id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; the update is refused with 412 if the client changed since"),
+        ("If-Match" = Option<String>, Header, description = "ETags last read (`\"3\"`, a list, or `*`); weak tags never match"),
     ),
-    request_body = ClientPatch,
+    request_body = ClientPatchRequest,
     responses(
         (status = 200, description = "The updated client", body = ClientResponse,
             headers(("ETag" = String, description = "The new version tag"))),
         (status = 404, description = "`client_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`email_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`version_mismatch`: `If-Match` is stale", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`version_mismatch`: `If-Match` does not name the current version", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/clients/{id}")]
 pub async fn update_client(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    if_match: IfMatch,
-    JsonBody(patch): JsonBody<ClientPatch>,
+    IfMatch(precondition): IfMatch,
+    JsonBody(patch): JsonBody<ClientPatchRequest>,
 ) -> ApiResult<HttpResponse> {
-    let client = clients::update(&state, ClientId(*id), patch, if_match.0).await?;
-    Ok(with_etag(HttpResponse::Ok(), client.into()))
+    let client = clients::update(&state, ClientId(*id), patch.into(), precondition).await?;
+    Ok(with_etag(HttpResponse::Ok(), client))
 }
 
+/// Delete a client
+///
+/// Removes the client from PostgreSQL, then tombstones its MongoDB document. Clients with
+/// orders, enrollments or coupon redemptions (cancelled ones too) are kept for that history:
+/// 409 `client_in_use` — deactivate them instead.
 #[utoipa::path(
     tag = "clients",
     params(("id" = Uuid, Path, description = "Client id")),
     responses(
         (status = 204, description = "Deleted from PostgreSQL and MongoDB"),
         (status = 404, description = "`client_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`client_in_use`: orders or enrollments reference the client", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/clients/{id}")]
 pub async fn delete_client(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     clients::delete(&state, ClientId(*id)).await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(no_content())
 }
 
+/// Get the complete client
+///
+/// The client, its company and interests, its orders and enrollments at a glance (one
+/// PostgreSQL snapshot), and its MongoDB document with the 10 newest comments, both stores read
+/// concurrently. If MongoDB does not answer: still 200, `info: null`, `info_status:
+/// unavailable` and `degraded` naming what is missing. If MongoDB answers but has no document
+/// for the client (lost data): `info: null`, `info_status: missing`.
 #[utoipa::path(
     tag = "clients",
     params(("id" = Uuid, Path, description = "Client id")),
     responses(
-        (status = 200, description = "The complete client. If MongoDB is unavailable: still 200, with `info: null` and `degraded` naming what is missing", body = ClientViewResponse),
+        (status = 200, description = "The complete client", body = ClientViewResponse),
         (status = 404, description = "`client_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]

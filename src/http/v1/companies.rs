@@ -1,53 +1,150 @@
 //! `/api/v1/companies`
 
-use crate::app::companies::{self, CompanyInput, CompanyPatch};
-use crate::app::AppState;
+use crate::app::{companies, AppState};
+use crate::domain::client::{Company, CompanyChanges, NewCompany};
 use crate::domain::ids::CompanyId;
-use crate::http::dto::{CompanyResponse, PageOf};
-use crate::http::extract::{JsonBody, PageParams};
+use crate::http::dto::{created, no_content, PageOf};
+use crate::http::extract::{BodyRules, JsonBody, Query, SearchParams};
 use crate::http::problem::{ApiResult, Problem};
+use crate::http::validation::double_option;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
+use validator::Validate;
 
+// Bodies and queries whose only rules are their fields\' own.
+impl BodyRules for CompanyRequest {}
+impl BodyRules for CompanyPatchRequest {}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyRequest {
+    /// Unique.
+    #[validate(length(min = 1, max = 200), custom(function = crate::http::validation::not_blank))]
+    #[schema(
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+        min_length = 1,
+        max_length = 200,
+        example = "Acme Tools S.A."
+    )]
+    pub legal_name: String,
+    /// Unique.
+    #[validate(length(min = 1, max = 50), custom(function = crate::http::validation::not_blank))]
+    #[schema(
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+        min_length = 1,
+        max_length = 50,
+        example = "30-71234567-9"
+    )]
+    pub tax_id: String,
+    #[validate(length(max = 500))]
+    #[schema(max_length = 500, example = "Av. Corrientes 1234, Buenos Aires")]
+    pub address: Option<String>,
+    #[validate(custom(function = crate::http::validation::phone))]
+    #[schema(max_length = 40, pattern = r"^(?:[ +().-]*[0-9]){6}[0-9 +().-]*$", example = "+54 11 4000 1000")]
+    pub phone: Option<String>,
+}
+
+impl From<CompanyRequest> for NewCompany {
+    fn from(r: CompanyRequest) -> Self {
+        NewCompany { legal_name: r.legal_name, tax_id: r.tax_id, address: r.address, phone: r.phone }
+    }
+}
+
+/// Only the fields present change; `null` clears `address` or `phone`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyPatchRequest {
+    #[validate(length(min = 1, max = 200), custom(function = crate::http::validation::not_blank))]
+    #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$", min_length = 1, max_length = 200)]
+    pub legal_name: Option<String>,
+    #[validate(length(min = 1, max = 50), custom(function = crate::http::validation::not_blank))]
+    #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$", min_length = 1, max_length = 50)]
+    pub tax_id: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 500))]
+    #[schema(value_type = Option<String>, max_length = 500)]
+    pub address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(custom(function = crate::http::validation::phone))]
+    #[schema(value_type = Option<String>, max_length = 40, pattern = r"^(?:[ +().-]*[0-9]){6}[0-9 +().-]*$")]
+    pub phone: Option<Option<String>>,
+}
+
+impl From<CompanyPatchRequest> for CompanyChanges {
+    fn from(r: CompanyPatchRequest) -> Self {
+        CompanyChanges { legal_name: r.legal_name, tax_id: r.tax_id, address: r.address, phone: r.phone }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompanyResponse {
+    pub id: Uuid,
+    #[schema(example = "Acme Tools S.A.")]
+    pub legal_name: String,
+    #[schema(example = "30-71234567-9")]
+    pub tax_id: String,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Company> for CompanyResponse {
+    fn from(c: Company) -> Self {
+        CompanyResponse {
+            id: c.id.0,
+            legal_name: c.legal_name,
+            tax_id: c.tax_id,
+            address: c.address,
+            phone: c.phone,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// Create a company
+///
+/// Registers the legal entity a B2B client buys for. `legal_name` and `tax_id` are each unique.
 #[utoipa::path(
     tag = "companies",
-    request_body = CompanyInput,
+    request_body = CompanyRequest,
     responses(
         (status = 201, description = "Company created", body = CompanyResponse,
             headers(("Location" = String, description = "URL of the new company"))),
         (status = 409, description = "`legal_name_taken` or `tax_id_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/companies")]
 pub async fn create_company(
     state: web::Data<AppState>,
-    JsonBody(input): JsonBody<CompanyInput>,
+    JsonBody(input): JsonBody<CompanyRequest>,
 ) -> ApiResult<HttpResponse> {
-    let company = companies::create(&state, input).await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/companies/{}", company.id)))
-        .json(CompanyResponse::from(company)))
+    let company = companies::create(&state, input.into()).await?;
+    Ok(created(format!("/api/v1/companies/{}", company.id), &CompanyResponse::from(company)))
 }
 
+/// List companies
+///
+/// Companies in creation order, a page at a time; `q` searches legal name and tax id.
 #[utoipa::path(
     tag = "companies",
-    params(PageParams),
-    responses(
-        (status = 200, description = "Companies in creation order; `q` searches legal name and tax id", body = PageOf<CompanyResponse>),
-        (status = 422, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
-    )
+    params(SearchParams),
+    responses((status = 200, description = "A page of companies", body = PageOf<CompanyResponse>))
 )]
 #[get("/companies")]
 pub async fn list_companies(
     state: web::Data<AppState>,
-    query: web::Query<PageParams>,
+    Query(query): Query<SearchParams>,
 ) -> ApiResult<web::Json<PageOf<CompanyResponse>>> {
-    let limit = query.limit()?;
-    let page = companies::list(&state, query.search(), query.cursor(), limit).await?;
+    let page = companies::list(&state, query.search(), query.page()).await?;
     Ok(web::Json(PageOf::from_page(page, CompanyResponse::from)))
 }
 
+/// Get a company
 #[utoipa::path(
     tag = "companies",
     params(("id" = Uuid, Path, description = "Company id")),
@@ -61,26 +158,31 @@ pub async fn get_company(state: web::Data<AppState>, id: web::Path<Uuid>) -> Api
     Ok(web::Json(companies::get(&state, CompanyId(*id)).await?.into()))
 }
 
+/// Update a company
+///
+/// Changes only the fields sent; `null` clears `address` or `phone`.
 #[utoipa::path(
     tag = "companies",
     params(("id" = Uuid, Path, description = "Company id")),
-    request_body = CompanyPatch,
+    request_body = CompanyPatchRequest,
     responses(
         (status = 200, description = "The updated company", body = CompanyResponse),
         (status = 404, description = "`company_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`legal_name_taken` or `tax_id_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/companies/{id}")]
 pub async fn update_company(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    JsonBody(patch): JsonBody<CompanyPatch>,
+    JsonBody(patch): JsonBody<CompanyPatchRequest>,
 ) -> ApiResult<web::Json<CompanyResponse>> {
-    Ok(web::Json(companies::update(&state, CompanyId(*id), patch).await?.into()))
+    Ok(web::Json(companies::update(&state, CompanyId(*id), patch.into()).await?.into()))
 }
 
+/// Delete a company
+///
+/// Refused while clients belong to the company (409 `company_in_use`): move or delete them first.
 #[utoipa::path(
     tag = "companies",
     params(("id" = Uuid, Path, description = "Company id")),
@@ -93,5 +195,5 @@ pub async fn update_company(
 #[delete("/companies/{id}")]
 pub async fn delete_company(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     companies::delete(&state, CompanyId(*id)).await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(no_content())
 }

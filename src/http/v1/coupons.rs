@@ -1,21 +1,182 @@
 //! `/api/v1/coupons`
 
-use super::catalog::created;
-use crate::app::coupons::{self, CouponInput, CouponPatch};
-use crate::app::AppState;
+use crate::app::{coupons, AppState};
 use crate::domain::ids::CouponId;
-use crate::domain::orders::Coupon;
-use crate::http::dto::PageOf;
-use crate::http::extract::{JsonBody, PageParams};
+use crate::domain::money::Money;
+use crate::domain::orders::{Coupon, CouponChanges, CouponKind, NewCoupon};
+use crate::domain::time::Timestamp;
+use crate::http::dto::{created, no_content, PageOf};
+use crate::http::extract::{BodyRules, JsonBody, Query, SearchParams};
 use crate::http::problem::{ApiResult, Problem};
+use crate::http::validation::double_option;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
+use validator::{Validate, ValidationError};
 
+// Bodies and queries whose only rules are their fields\' own.
+impl BodyRules for CouponRequest {}
+impl BodyRules for CouponPatchRequest {}
+
+fn coupon_code(code: &str) -> Result<(), ValidationError> {
+    let shaped =
+        (3..=40).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if shaped {
+        Ok(())
+    } else {
+        Err(ValidationError::new("code").with_message("must be 3 to 40 letters, digits, '-' or '_'".into()))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CouponRequest {
+    /// 3 to 40 letters, digits, `-` or `_`; unique regardless of case.
+    #[validate(custom(function = coupon_code))]
+    #[schema(pattern = r"^[A-Za-z0-9_-]{3,40}$", example = "SPRING10")]
+    pub code: String,
+    #[validate(length(max = 500))]
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+    pub kind: CouponKind,
+    /// Percent off (more than 0, at most 100) or amount off (more than 0).
+    #[validate(custom(function = crate::http::validation::price))]
+    #[schema(example = "10")]
+    pub value: Money,
+    pub valid_from: Option<Timestamp>,
+    /// Exclusive end; after `valid_from` when both are set.
+    pub valid_until: Option<Timestamp>,
+    /// Default 0.
+    #[validate(custom(function = crate::http::validation::amount))]
+    pub min_order_amount: Option<Money>,
+    /// `null` or absent: unlimited.
+    #[validate(range(min = 1, max = 100_000_000))]
+    #[schema(minimum = 1, maximum = 100_000_000)]
+    pub max_redemptions: Option<i32>,
+    /// Default `false`.
+    pub once_per_client: Option<bool>,
+    /// Default `true`.
+    pub active: Option<bool>,
+}
+
+impl From<CouponRequest> for NewCoupon {
+    fn from(r: CouponRequest) -> Self {
+        NewCoupon {
+            code: r.code,
+            description: r.description,
+            kind: r.kind,
+            value: r.value,
+            valid_from: r.valid_from.map(Timestamp::get),
+            valid_until: r.valid_until.map(Timestamp::get),
+            min_order_amount: r.min_order_amount.unwrap_or(Money::ZERO),
+            max_redemptions: r.max_redemptions,
+            once_per_client: r.once_per_client.unwrap_or(false),
+            active: r.active.unwrap_or(true),
+        }
+    }
+}
+
+/// Only the fields present change; `null` clears the nullable ones. The code cannot change.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CouponPatchRequest {
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 500))]
+    #[schema(value_type = Option<String>, max_length = 500)]
+    pub description: Option<Option<String>>,
+    pub kind: Option<CouponKind>,
+    #[validate(custom(function = crate::http::validation::price))]
+    pub value: Option<Money>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Timestamp>)]
+    pub valid_from: Option<Option<Timestamp>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Timestamp>)]
+    pub valid_until: Option<Option<Timestamp>>,
+    #[validate(custom(function = crate::http::validation::amount))]
+    pub min_order_amount: Option<Money>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(range(min = 1, max = 100_000_000))]
+    #[schema(value_type = Option<i32>, minimum = 1, maximum = 100_000_000)]
+    pub max_redemptions: Option<Option<i32>>,
+    pub once_per_client: Option<bool>,
+    pub active: Option<bool>,
+}
+
+impl From<CouponPatchRequest> for CouponChanges {
+    fn from(r: CouponPatchRequest) -> Self {
+        CouponChanges {
+            description: r.description,
+            kind: r.kind,
+            value: r.value,
+            valid_from: r.valid_from.map(|at| at.map(Timestamp::get)),
+            valid_until: r.valid_until.map(|at| at.map(Timestamp::get)),
+            min_order_amount: r.min_order_amount,
+            max_redemptions: r.max_redemptions,
+            once_per_client: r.once_per_client,
+            active: r.active,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CouponResponse {
+    pub id: CouponId,
+    /// Unique regardless of case; clients type it at checkout.
+    #[schema(example = "SPRING10")]
+    pub code: String,
+    pub description: Option<String>,
+    pub kind: CouponKind,
+    /// Percent off (up to 100) for `percentage`, amount off for `fixed_amount`.
+    #[schema(example = "10.00")]
+    pub value: Money,
+    pub valid_from: Option<DateTime<Utc>>,
+    /// Exclusive: the coupon stops working at this instant.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// The subtotal an order needs for the coupon to apply.
+    pub min_order_amount: Money,
+    /// `null`: unlimited.
+    pub max_redemptions: Option<i32>,
+    /// Orders currently holding a redemption (cancelling an order gives its redemption back).
+    pub redemptions: i32,
+    pub once_per_client: bool,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Coupon> for CouponResponse {
+    fn from(c: Coupon) -> Self {
+        CouponResponse {
+            id: c.id,
+            code: c.code,
+            description: c.description,
+            kind: c.kind,
+            value: c.value,
+            valid_from: c.valid_from,
+            valid_until: c.valid_until,
+            min_order_amount: c.min_order_amount,
+            max_redemptions: c.max_redemptions,
+            redemptions: c.redemptions,
+            once_per_client: c.once_per_client,
+            active: c.active,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// Create a coupon
+///
+/// A percentage (at most 100) or a fixed amount off, with an optional validity window, minimum
+/// order amount, maximum number of redemptions and once-per-client rule.
 #[utoipa::path(
     tag = "coupons",
-    request_body = CouponInput,
+    request_body = CouponRequest,
     responses(
-        (status = 201, description = "Coupon created", body = Coupon,
+        (status = 201, description = "Coupon created", body = CouponResponse,
             headers(("Location" = String, description = "URL of the new coupon"))),
         (status = 409, description = "`code_taken` (codes are unique regardless of case)", body = Problem, content_type = "application/problem+json"),
     )
@@ -23,46 +184,55 @@ use uuid::Uuid;
 #[post("/coupons")]
 pub async fn create_coupon(
     state: web::Data<AppState>,
-    JsonBody(input): JsonBody<CouponInput>,
+    JsonBody(input): JsonBody<CouponRequest>,
 ) -> ApiResult<HttpResponse> {
-    let coupon = coupons::create(&state, input).await?;
-    Ok(created(format!("/api/v1/coupons/{}", coupon.id), &coupon))
+    let coupon = coupons::create(&state, input.into()).await?;
+    Ok(created(format!("/api/v1/coupons/{}", coupon.id), &CouponResponse::from(coupon)))
 }
 
+/// List coupons
+///
+/// Coupons in creation order, a page at a time; `q` searches code and description.
 #[utoipa::path(
     tag = "coupons",
-    params(PageParams),
-    responses((status = 200, description = "Coupons in creation order; `q` searches code and description", body = PageOf<Coupon>))
+    params(SearchParams),
+    responses((status = 200, description = "A page of coupons", body = PageOf<CouponResponse>))
 )]
 #[get("/coupons")]
 pub async fn list_coupons(
     state: web::Data<AppState>,
-    query: web::Query<PageParams>,
-) -> ApiResult<web::Json<PageOf<Coupon>>> {
-    let limit = query.limit()?;
-    let page = coupons::list(&state, query.search(), query.cursor(), limit).await?;
-    Ok(web::Json(PageOf::from_page(page, |c| c)))
+    Query(query): Query<SearchParams>,
+) -> ApiResult<web::Json<PageOf<CouponResponse>>> {
+    let page = coupons::list(&state, query.search(), query.page()).await?;
+    Ok(web::Json(PageOf::from_page(page, CouponResponse::from)))
 }
 
+/// Get a coupon
+///
+/// The coupon with the number of orders that hold a redemption of it.
 #[utoipa::path(
     tag = "coupons",
     params(("id" = Uuid, Path, description = "Coupon id")),
     responses(
-        (status = 200, description = "The coupon with its redemption count", body = Coupon),
+        (status = 200, description = "The coupon", body = CouponResponse),
         (status = 404, description = "`coupon_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/coupons/{id}")]
-pub async fn get_coupon(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<Coupon>> {
-    Ok(web::Json(coupons::get(&state, CouponId(*id)).await?))
+pub async fn get_coupon(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<CouponResponse>> {
+    Ok(web::Json(coupons::get(&state, CouponId(*id)).await?.into()))
 }
 
+/// Update a coupon
+///
+/// Changes only the fields sent (the code cannot change). Orders placed after the update see the
+/// new terms; an update waits for orders that are redeeming the coupon at that moment.
 #[utoipa::path(
     tag = "coupons",
     params(("id" = Uuid, Path, description = "Coupon id")),
-    request_body = CouponPatch,
+    request_body = CouponPatchRequest,
     responses(
-        (status = 200, description = "The updated coupon", body = Coupon),
+        (status = 200, description = "The updated coupon", body = CouponResponse),
         (status = 404, description = "`coupon_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`max_redemptions_below_used`", body = Problem, content_type = "application/problem+json"),
     )
@@ -71,11 +241,14 @@ pub async fn get_coupon(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiR
 pub async fn update_coupon(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    JsonBody(patch): JsonBody<CouponPatch>,
-) -> ApiResult<web::Json<Coupon>> {
-    Ok(web::Json(coupons::update(&state, CouponId(*id), patch).await?))
+    JsonBody(patch): JsonBody<CouponPatchRequest>,
+) -> ApiResult<web::Json<CouponResponse>> {
+    Ok(web::Json(coupons::update(&state, CouponId(*id), patch.into()).await?.into()))
 }
 
+/// Delete a coupon
+///
+/// Coupons that orders used are kept for those orders (409 `coupon_in_use`): deactivate them.
 #[utoipa::path(
     tag = "coupons",
     params(("id" = Uuid, Path, description = "Coupon id")),
@@ -88,5 +261,5 @@ pub async fn update_coupon(
 #[delete("/coupons/{id}")]
 pub async fn delete_coupon(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     coupons::delete(&state, CouponId(*id)).await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(no_content())
 }

@@ -1,61 +1,112 @@
 //! `/api/v1/clients/{id}/comments`, `/preferences` and `/attributes` (the MongoDB document).
 
-use crate::app::info::{self, NewCommentInput};
-use crate::app::AppState;
+use crate::app::{info, AppState};
 use crate::domain::free_form::{FreeFormObject, Preferences};
 use crate::domain::ids::{ClientId, CommentId};
-use crate::http::dto::{CommentResponse, PageOf};
-use crate::http::extract::{JsonBody, PageParams};
+use crate::domain::view::{Comment, InfoMap};
+use crate::http::dto::{created, no_content, PageOf};
+use crate::http::extract::{BodyRules, JsonBody, PageParams, Query};
 use crate::http::problem::{ApiResult, Problem};
-use crate::store::mongo::InfoMap;
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
+use validator::Validate;
 
+// Bodies and queries whose only rules are their fields\' own.
+impl BodyRules for NewCommentRequest {}
+impl BodyRules for FreeFormBody {}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct NewCommentRequest {
+    #[validate(length(min = 1, max = 2000), custom(function = crate::http::validation::not_blank))]
+    #[schema(
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+        min_length = 1,
+        max_length = 2000,
+        example = "Asked about the spring woodworking workshop."
+    )]
+    pub text: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommentResponse {
+    pub id: Uuid,
+    #[schema(example = "Asked about the spring woodworking workshop.")]
+    pub text: String,
+    /// Millisecond precision, as stored.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Comment> for CommentResponse {
+    fn from(c: Comment) -> Self {
+        CommentResponse { id: c.id.0, text: c.text, created_at: c.created_at }
+    }
+}
+
+/// A free-form JSON object; its keys and size are checked by the use case (domain rules), so
+/// the body itself has no shape to validate.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct FreeFormBody(pub Map<String, Value>);
+
+impl Validate for FreeFormBody {
+    fn validate(&self) -> Result<(), validator::ValidationErrors> {
+        Ok(())
+    }
+}
+
+/// Add a comment
+///
+/// Adds a comment to the client's MongoDB document (newest first). A client keeps at most 1,000
+/// comments: 409 `comment_limit_reached` beyond that — delete one to make room.
 #[utoipa::path(
     tag = "client info",
     params(("id" = Uuid, Path, description = "Client id")),
-    request_body = NewCommentInput,
+    request_body = NewCommentRequest,
     responses(
         (status = 201, description = "Comment added", body = CommentResponse,
             headers(("Location" = String, description = "URL of the comment"))),
         (status = 404, description = "`client_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`comment_limit_reached`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid text", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/clients/{id}/comments")]
 pub async fn add_comment(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    JsonBody(input): JsonBody<NewCommentInput>,
+    JsonBody(input): JsonBody<NewCommentRequest>,
 ) -> ApiResult<HttpResponse> {
-    let comment = info::add_comment(&state, ClientId(*id), input).await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/clients/{}/comments/{}", *id, comment.id)))
-        .json(CommentResponse::from(comment)))
+    let comment = info::add_comment(&state, ClientId(*id), input.text).await?;
+    Ok(created(format!("/api/v1/clients/{}/comments/{}", *id, comment.id), &CommentResponse::from(comment)))
 }
 
+/// List a client's comments
+///
+/// Newest first, a page at a time; each page reads only that page from MongoDB. A cursor keeps
+/// its place even if the comment it names is deleted meanwhile.
 #[utoipa::path(
     tag = "client info",
     params(("id" = Uuid, Path, description = "Client id"), PageParams),
     responses(
         (status = 200, description = "Comments, newest first", body = PageOf<CommentResponse>),
         (status = 404, description = "`client_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/clients/{id}/comments")]
 pub async fn list_comments(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    query: web::Query<PageParams>,
+    Query(query): Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<CommentResponse>>> {
-    let limit = query.limit()?;
-    let page = info::list_comments(&state, ClientId(*id), query.cursor(), limit).await?;
+    let page = info::list_comments(&state, ClientId(*id), query.page()).await?;
     Ok(web::Json(PageOf::from_page(page, CommentResponse::from)))
 }
 
+/// Delete a comment
 #[utoipa::path(
     tag = "client info",
     params(("id" = Uuid, Path, description = "Client id"), ("comment_id" = Uuid, Path, description = "Comment id")),
@@ -68,18 +119,19 @@ pub async fn list_comments(
 pub async fn delete_comment(state: web::Data<AppState>, path: web::Path<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (id, comment_id) = path.into_inner();
     info::delete_comment(&state, ClientId(id), CommentId(comment_id)).await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(no_content())
 }
 
 /// GET (read), PUT (replace) and PATCH (RFC 7396 merge) for one free-form map of the document.
 macro_rules! map_endpoints {
-    ($which:expr, $schema:ty, $path:tt, $get:ident, $put:ident, $patch:ident) => {
+    ($which:expr, $schema:ty, $path:tt, $get:ident, $put:ident, $patch:ident, $get_doc:literal, $put_doc:literal, $patch_doc:literal) => {
+        #[doc = $get_doc]
         #[utoipa::path(
             tag = "client info",
             params(("id" = Uuid, Path, description = "Client id")),
             responses(
                 (status = 200, description = "The stored object (empty when never set)", body = $schema),
-                (status = 404, description = "`client_not_found`", body = Problem, content_type = "application/problem+json"),
+                (status = 404, description = "`client_not_found`, or `client_info_not_found` when the client's document was lost (PUT or PATCH recreates it)", body = Problem, content_type = "application/problem+json"),
             )
         )]
         #[get($path)]
@@ -87,6 +139,7 @@ macro_rules! map_endpoints {
             Ok(web::Json(info::get_map(&state, ClientId(*id), $which).await?))
         }
 
+        #[doc = $put_doc]
         #[utoipa::path(
             tag = "client info",
             params(("id" = Uuid, Path, description = "Client id")),
@@ -94,14 +147,14 @@ macro_rules! map_endpoints {
             responses(
                 (status = 200, description = "The stored object", body = $schema),
                 (status = 404, description = "`client_not_found`", body = Problem, content_type = "application/problem+json"),
-                (status = 422, description = "Invalid keys, values or size", body = Problem, content_type = "application/problem+json"),
             )
         )]
         #[put($path)]
-        pub async fn $put(state: web::Data<AppState>, id: web::Path<Uuid>, JsonBody(body): JsonBody<Map<String, Value>>) -> ApiResult<web::Json<Map<String, Value>>> {
-            Ok(web::Json(info::replace_map(&state, ClientId(*id), $which, body).await?))
+        pub async fn $put(state: web::Data<AppState>, id: web::Path<Uuid>, JsonBody(body): JsonBody<FreeFormBody>) -> ApiResult<web::Json<Map<String, Value>>> {
+            Ok(web::Json(info::replace_map(&state, ClientId(*id), $which, body.0).await?))
         }
 
+        #[doc = $patch_doc]
         #[utoipa::path(
             tag = "client info",
             params(("id" = Uuid, Path, description = "Client id")),
@@ -110,12 +163,11 @@ macro_rules! map_endpoints {
                 (status = 200, description = "The merged object", body = $schema),
                 (status = 404, description = "`client_not_found`", body = Problem, content_type = "application/problem+json"),
                 (status = 409, description = "`concurrent_update`: too many simultaneous changes; retry", body = Problem, content_type = "application/problem+json"),
-                (status = 422, description = "Invalid keys, values or size", body = Problem, content_type = "application/problem+json"),
             )
         )]
         #[patch($path)]
-        pub async fn $patch(state: web::Data<AppState>, id: web::Path<Uuid>, JsonBody(body): JsonBody<Map<String, Value>>) -> ApiResult<web::Json<Map<String, Value>>> {
-            Ok(web::Json(info::merge_map(&state, ClientId(*id), $which, body).await?))
+        pub async fn $patch(state: web::Data<AppState>, id: web::Path<Uuid>, JsonBody(body): JsonBody<FreeFormBody>) -> ApiResult<web::Json<Map<String, Value>>> {
+            Ok(web::Json(info::merge_map(&state, ClientId(*id), $which, body.0).await?))
         }
     };
 }
@@ -126,7 +178,10 @@ map_endpoints!(
     "/clients/{id}/preferences",
     get_preferences,
     replace_preferences,
-    merge_preferences
+    merge_preferences,
+    "Get a client's preferences\n\nThe `preferences` object of the client's MongoDB document.",
+    "Replace a client's preferences\n\nReplaces the whole object. Known keys are typed (`language`, `payment_method`, `notifications`); keys must not start with `$` or contain `.`, nesting stops at 8 levels, and the object at 16 KiB.",
+    "Merge into a client's preferences\n\nApplies an RFC 7396 merge patch (`null` removes a key, objects merge); the merged result must satisfy the same rules as a replacement. Simultaneous patches all land."
 );
 map_endpoints!(
     InfoMap::Attributes,
@@ -134,5 +189,8 @@ map_endpoints!(
     "/clients/{id}/attributes",
     get_attributes,
     replace_attributes,
-    merge_attributes
+    merge_attributes,
+    "Get a client's attributes\n\nThe free-form `attributes` object of the client's MongoDB document.",
+    "Replace a client's attributes\n\nReplaces the whole object: keys must not start with `$` or contain `.`, nesting stops at 8 levels, and the object at 16 KiB.",
+    "Merge into a client's attributes\n\nApplies an RFC 7396 merge patch (`null` removes a key, objects merge); the merged result must satisfy the same rules as a replacement. Simultaneous patches all land."
 );

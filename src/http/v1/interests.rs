@@ -1,53 +1,126 @@
 //! `/api/v1/interests`
 
-use crate::app::interests::{self, InterestInput, InterestPatch};
-use crate::app::AppState;
+use crate::app::{interests, AppState};
+use crate::domain::client::{Interest, InterestChanges, NewInterest};
 use crate::domain::ids::InterestId;
-use crate::http::dto::{InterestResponse, PageOf};
-use crate::http::extract::{JsonBody, PageParams};
+use crate::http::dto::{created, no_content, PageOf};
+use crate::http::extract::{BodyRules, JsonBody, Query, SearchParams};
 use crate::http::problem::{ApiResult, Problem};
+use crate::http::validation::double_option;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
+use validator::Validate;
 
+// Bodies and queries whose only rules are their fields\' own.
+impl BodyRules for InterestRequest {}
+impl BodyRules for InterestPatchRequest {}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct InterestRequest {
+    /// Unique regardless of case.
+    #[validate(length(min = 1, max = 100), custom(function = crate::http::validation::not_blank))]
+    #[schema(
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+        min_length = 1,
+        max_length = 100,
+        example = "Woodworking"
+    )]
+    pub name: String,
+    #[validate(length(max = 1000))]
+    #[schema(max_length = 1000, example = "Hand tools, joinery and finishing")]
+    pub description: Option<String>,
+}
+
+impl From<InterestRequest> for NewInterest {
+    fn from(r: InterestRequest) -> Self {
+        NewInterest { name: r.name, description: r.description }
+    }
+}
+
+/// Only the fields present change; `null` clears `description`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct InterestPatchRequest {
+    #[validate(length(min = 1, max = 100), custom(function = crate::http::validation::not_blank))]
+    #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$", min_length = 1, max_length = 100)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 1000))]
+    #[schema(value_type = Option<String>, max_length = 1000)]
+    pub description: Option<Option<String>>,
+}
+
+impl From<InterestPatchRequest> for InterestChanges {
+    fn from(r: InterestPatchRequest) -> Self {
+        InterestChanges { name: r.name, description: r.description }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InterestResponse {
+    pub id: Uuid,
+    #[schema(example = "Woodworking")]
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Interest> for InterestResponse {
+    fn from(i: Interest) -> Self {
+        InterestResponse {
+            id: i.id.0,
+            name: i.name,
+            description: i.description,
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+        }
+    }
+}
+
+/// Create an interest
+///
+/// A topic clients care about; workshops belong to one. Names are unique regardless of case.
 #[utoipa::path(
     tag = "interests",
-    request_body = InterestInput,
+    request_body = InterestRequest,
     responses(
         (status = 201, description = "Interest created", body = InterestResponse,
             headers(("Location" = String, description = "URL of the new interest"))),
         (status = 409, description = "`name_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/interests")]
 pub async fn create_interest(
     state: web::Data<AppState>,
-    JsonBody(input): JsonBody<InterestInput>,
+    JsonBody(input): JsonBody<InterestRequest>,
 ) -> ApiResult<HttpResponse> {
-    let interest = interests::create(&state, input).await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/interests/{}", interest.id)))
-        .json(InterestResponse::from(interest)))
+    let interest = interests::create(&state, input.into()).await?;
+    Ok(created(format!("/api/v1/interests/{}", interest.id), &InterestResponse::from(interest)))
 }
 
+/// List interests
+///
+/// Interests in creation order, a page at a time; `q` searches the name.
 #[utoipa::path(
     tag = "interests",
-    params(PageParams),
-    responses(
-        (status = 200, description = "Companies in creation order; `q` searches the name", body = PageOf<InterestResponse>),
-        (status = 422, description = "Invalid `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
-    )
+    params(SearchParams),
+    responses((status = 200, description = "A page of interests", body = PageOf<InterestResponse>))
 )]
 #[get("/interests")]
 pub async fn list_interests(
     state: web::Data<AppState>,
-    query: web::Query<PageParams>,
+    Query(query): Query<SearchParams>,
 ) -> ApiResult<web::Json<PageOf<InterestResponse>>> {
-    let limit = query.limit()?;
-    let page = interests::list(&state, query.search(), query.cursor(), limit).await?;
+    let page = interests::list(&state, query.search(), query.page()).await?;
     Ok(web::Json(PageOf::from_page(page, InterestResponse::from)))
 }
 
+/// Get an interest
 #[utoipa::path(
     tag = "interests",
     params(("id" = Uuid, Path, description = "Interest id")),
@@ -61,37 +134,42 @@ pub async fn get_interest(state: web::Data<AppState>, id: web::Path<Uuid>) -> Ap
     Ok(web::Json(interests::get(&state, InterestId(*id)).await?.into()))
 }
 
+/// Update an interest
+///
+/// Changes only the fields sent; `null` clears `description`.
 #[utoipa::path(
     tag = "interests",
     params(("id" = Uuid, Path, description = "Interest id")),
-    request_body = InterestPatch,
+    request_body = InterestPatchRequest,
     responses(
         (status = 200, description = "The updated interest", body = InterestResponse),
         (status = 404, description = "`interest_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`name_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/interests/{id}")]
 pub async fn update_interest(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    JsonBody(patch): JsonBody<InterestPatch>,
+    JsonBody(patch): JsonBody<InterestPatchRequest>,
 ) -> ApiResult<web::Json<InterestResponse>> {
-    Ok(web::Json(interests::update(&state, InterestId(*id), patch).await?.into()))
+    Ok(web::Json(interests::update(&state, InterestId(*id), patch.into()).await?.into()))
 }
 
+/// Delete an interest
+///
+/// Refused while clients have the interest or workshops belong to it (409 `interest_in_use`).
 #[utoipa::path(
     tag = "interests",
     params(("id" = Uuid, Path, description = "Interest id")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "`interest_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`interest_in_use`: clients still have it", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`interest_in_use`: clients or workshops still use it", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/interests/{id}")]
 pub async fn delete_interest(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     interests::delete(&state, InterestId(*id)).await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(no_content())
 }

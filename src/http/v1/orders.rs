@@ -1,28 +1,221 @@
 //! `/api/v1/orders`
 
-use super::catalog::created;
-use crate::app::orders::{self, CancelInput, OrderInput, OrderListParams, OrderView, StatusInput};
+use super::clients::ClientResponse;
+use crate::app::orders::{self, OrderView};
 use crate::app::AppState;
-use crate::domain::ids::OrderId;
-use crate::domain::orders::Order;
-use crate::http::dto::{ClientResponse, DegradedResponse, PageOf};
-use crate::http::extract::{JsonBody, OptionalJsonBody};
+use crate::domain::ids::{ClientId, OrderId, ProductId};
+use crate::domain::money::Money;
+use crate::domain::orders::{
+    NewOrder, Order, OrderFilter, OrderItem, OrderLine, OrderStatus, PaymentMethod, StatusChange,
+};
+use crate::domain::time::Timestamp;
+use crate::domain::view::InfoStatus;
+use crate::http::dto::{created, DegradedResponse, PageOf};
+use crate::http::extract::{page_request, BodyRules, JsonBody, OptionalJsonBody, Query};
 use crate::http::problem::{ApiResult, Problem};
 use actix_web::{get, post, web, HttpResponse};
-use serde::Serialize;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+use validator::Validate;
+
+// Bodies and queries whose only rules are their fields\' own.
+impl BodyRules for OrderLineRequest {}
+impl BodyRules for OrderRequest {}
+impl BodyRules for StatusRequest {}
+impl BodyRules for CancelRequest {}
+impl BodyRules for OrderListQuery {}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct OrderLineRequest {
+    pub product_id: ProductId,
+    #[validate(range(min = 1, max = 10_000))]
+    #[schema(minimum = 1, maximum = 10_000, example = 2)]
+    pub quantity: i32,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRequest {
+    pub client_id: ClientId,
+    /// 1 to 50 lines; the same product twice is merged into one line.
+    #[validate(length(min = 1, max = 50), nested)]
+    #[schema(min_items = 1, max_items = 50)]
+    pub items: Vec<OrderLineRequest>,
+    #[validate(length(min = 1, max = 500), custom(function = crate::http::validation::not_blank))]
+    #[schema(
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+        min_length = 1,
+        max_length = 500,
+        example = "221B Baker Street, London"
+    )]
+    pub shipping_address: String,
+    pub payment_method: PaymentMethod,
+    /// Matched regardless of case.
+    #[validate(length(min = 1, max = 40))]
+    #[schema(min_length = 1, max_length = 40, example = "SPRING10")]
+    pub coupon_code: Option<String>,
+}
+
+impl From<OrderRequest> for NewOrder {
+    fn from(r: OrderRequest) -> Self {
+        NewOrder {
+            client_id: r.client_id,
+            lines: r
+                .items
+                .iter()
+                .map(|line| OrderLine { product_id: line.product_id, quantity: line.quantity.unsigned_abs() })
+                .collect(),
+            shipping_address: r.shipping_address,
+            payment_method: r.payment_method,
+            coupon_code: r.coupon_code,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRequest {
+    pub status: OrderStatus,
+    #[validate(length(max = 500))]
+    #[schema(max_length = 500, example = "Handed to the carrier")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CancelRequest {
+    #[validate(length(max = 500))]
+    #[schema(max_length = 500, example = "Client changed their mind")]
+    pub note: Option<String>,
+}
+
+/// Filters for `GET /orders`; newest first.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OrderListQuery {
+    pub client_id: Option<Uuid>,
+    #[param(inline)]
+    pub status: Option<OrderStatus>,
+    /// Orders created at or after this instant (RFC 3339, years 0001 to 9999).
+    pub created_from: Option<Timestamp>,
+    /// Orders created before this instant (RFC 3339, years 0001 to 9999).
+    pub created_until: Option<Timestamp>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    #[validate(range(min = 1, max = 100))]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(max_length = 1024)]
+    #[validate(length(max = 1024))]
+    pub cursor: Option<String>,
+}
+
+/// One line of an order, with the product as it was sold.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderItemResponse {
+    pub product_id: ProductId,
+    /// Snapshot at the time of the order.
+    #[schema(example = "Dovetail starter kit")]
+    pub product_name: String,
+    pub product_slug: String,
+    /// Snapshot at the time of the order.
+    pub unit_price: Money,
+    #[schema(example = 2)]
+    pub quantity: i32,
+    /// `unit_price × quantity`, exact.
+    pub line_total: Money,
+}
+
+impl From<OrderItem> for OrderItemResponse {
+    fn from(i: OrderItem) -> Self {
+        OrderItemResponse {
+            product_id: i.product_id,
+            product_name: i.product_name,
+            product_slug: i.product_slug,
+            unit_price: i.unit_price,
+            quantity: i.quantity,
+            line_total: i.line_total,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusChangeResponse {
+    /// `null` for the order's creation.
+    pub from: Option<OrderStatus>,
+    pub to: OrderStatus,
+    pub note: Option<String>,
+    pub changed_at: DateTime<Utc>,
+}
+
+impl From<StatusChange> for StatusChangeResponse {
+    fn from(c: StatusChange) -> Self {
+        StatusChangeResponse { from: c.from, to: c.to, note: c.note, changed_at: c.changed_at }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderResponse {
+    pub id: OrderId,
+    pub client_id: ClientId,
+    pub status: OrderStatus,
+    /// The statuses `POST /orders/{id}/status` accepts now.
+    pub allowed_transitions: Vec<OrderStatus>,
+    #[schema(example = "221B Baker Street, London")]
+    pub shipping_address: String,
+    pub payment_method: PaymentMethod,
+    pub coupon_code: Option<String>,
+    /// Sum of the line totals.
+    pub subtotal: Money,
+    pub discount: Money,
+    /// `subtotal - discount`, never negative.
+    pub total: Money,
+    pub items: Vec<OrderItemResponse>,
+    /// Oldest first; the first entry is the order's creation.
+    pub status_history: Vec<StatusChangeResponse>,
+    /// Increases with every status change.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Order> for OrderResponse {
+    fn from(o: Order) -> Self {
+        OrderResponse {
+            id: o.id,
+            client_id: o.client_id,
+            status: o.status,
+            allowed_transitions: o.allowed_transitions,
+            shipping_address: o.shipping_address,
+            payment_method: o.payment_method,
+            coupon_code: o.coupon_code,
+            subtotal: o.subtotal,
+            discount: o.discount,
+            total: o.total,
+            items: o.items.into_iter().map(Into::into).collect(),
+            status_history: o.status_history.into_iter().map(Into::into).collect(),
+            version: o.version,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
 
 /// The complete order: items with product snapshots, status history, the client, and the
 /// client's preferences from MongoDB.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderViewResponse {
-    pub order: Order,
+    pub order: OrderResponse,
     pub client: ClientResponse,
-    /// `null` only when the view is degraded.
+    /// `null` unless `info_status` is `present`.
     #[schema(value_type = Option<Object>, example = json!({"language": "en", "payment_method": "card"}))]
     pub client_preferences: Option<Map<String, Value>>,
+    pub info_status: InfoStatus,
     /// `null` when both stores answered.
     pub degraded: Option<DegradedResponse>,
 }
@@ -30,19 +223,25 @@ pub struct OrderViewResponse {
 impl From<OrderView> for OrderViewResponse {
     fn from(view: OrderView) -> Self {
         OrderViewResponse {
-            order: view.order,
+            order: view.order.into(),
             client: view.client.into(),
             client_preferences: view.preferences,
+            info_status: view.info_status,
             degraded: view.degraded.map(Into::into),
         }
     }
 }
 
+/// Place an order
+///
+/// In one transaction: takes each line's stock (never more than there is), snapshots product
+/// names and prices, computes exact totals, redeems the coupon with its terms as they stand at
+/// that moment, and records the stock movements. Any refusal leaves nothing behind.
 #[utoipa::path(
     tag = "orders",
-    request_body = OrderInput,
+    request_body = OrderRequest,
     responses(
-        (status = 201, description = "Order placed: stock taken, prices snapshotted, totals computed exactly", body = Order,
+        (status = 201, description = "Order placed", body = OrderResponse,
             headers(("Location" = String, description = "URL of the new order"))),
         (status = 409, description = "`insufficient_stock` (`details` names the product and what is available), \
             `product_inactive`, `client_inactive`, `coupon_exhausted`, `coupon_already_used`, `coupon_expired`, \
@@ -51,43 +250,63 @@ impl From<OrderView> for OrderViewResponse {
     )
 )]
 #[post("/orders")]
-pub async fn place_order(state: web::Data<AppState>, JsonBody(input): JsonBody<OrderInput>) -> ApiResult<HttpResponse> {
-    let order = orders::place(&state, input).await?;
-    Ok(created(format!("/api/v1/orders/{}", order.id), &order))
+pub async fn place_order(
+    state: web::Data<AppState>,
+    JsonBody(input): JsonBody<OrderRequest>,
+) -> ApiResult<HttpResponse> {
+    let order = orders::place(&state, input.into()).await?;
+    Ok(created(format!("/api/v1/orders/{}", order.id), &OrderResponse::from(order)))
 }
 
+/// List orders
+///
+/// Newest first, with items and history; filter by client, status and creation time.
 #[utoipa::path(
     tag = "orders",
-    params(OrderListParams),
-    responses((status = 200, description = "Orders, newest first, with items and history", body = PageOf<Order>))
+    params(OrderListQuery),
+    responses((status = 200, description = "A page of orders", body = PageOf<OrderResponse>))
 )]
 #[get("/orders")]
 pub async fn list_orders(
     state: web::Data<AppState>,
-    query: web::Query<OrderListParams>,
-) -> ApiResult<web::Json<PageOf<Order>>> {
-    let page = orders::list(&state, query.into_inner()).await?;
-    Ok(web::Json(PageOf::from_page(page, |o| o)))
+    Query(query): Query<OrderListQuery>,
+) -> ApiResult<web::Json<PageOf<OrderResponse>>> {
+    let filter = OrderFilter {
+        client_id: query.client_id.map(ClientId),
+        status: query.status,
+        created_from: query.created_from.map(Timestamp::get),
+        created_until: query.created_until.map(Timestamp::get),
+    };
+    let page = orders::list(&state, filter, page_request(query.limit, &query.cursor)).await?;
+    Ok(web::Json(PageOf::from_page(page, OrderResponse::from)))
 }
 
+/// Get an order
+///
+/// The order with its items and status history, read in one snapshot (the status always agrees
+/// with its history).
 #[utoipa::path(
     tag = "orders",
     params(("id" = Uuid, Path, description = "Order id")),
     responses(
-        (status = 200, description = "The order with items and status history", body = Order),
+        (status = 200, description = "The order with items and status history", body = OrderResponse),
         (status = 404, description = "`order_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/orders/{id}")]
-pub async fn get_order(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<Order>> {
-    Ok(web::Json(orders::get(&state, OrderId(*id)).await?))
+pub async fn get_order(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<OrderResponse>> {
+    Ok(web::Json(orders::get(&state, OrderId(*id)).await?.into()))
 }
 
+/// Get the complete order
+///
+/// The order, its client and the client's MongoDB preferences. If MongoDB does not answer:
+/// still 200, with `client_preferences: null` and `degraded` naming what is missing.
 #[utoipa::path(
     tag = "orders",
     params(("id" = Uuid, Path, description = "Order id")),
     responses(
-        (status = 200, description = "The complete order; `degraded` names what MongoDB could not give", body = OrderViewResponse),
+        (status = 200, description = "The complete order", body = OrderViewResponse),
         (status = 404, description = "`order_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -96,12 +315,17 @@ pub async fn order_view(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiR
     Ok(web::Json(orders::view(&state, OrderId(*id)).await?.into()))
 }
 
+/// Change an order's status
+///
+/// Along `pending → confirmed → processing → shipped → delivered`; `cancelled` from `pending` or
+/// `confirmed` (stock and coupon redemption are given back). Under the order's lock: of two
+/// simultaneous changes, the second sees the first.
 #[utoipa::path(
     tag = "orders",
     params(("id" = Uuid, Path, description = "Order id")),
-    request_body = StatusInput,
+    request_body = StatusRequest,
     responses(
-        (status = 200, description = "The order in its new status; cancelling restores the stock", body = Order),
+        (status = 200, description = "The order in its new status", body = OrderResponse),
         (status = 404, description = "`order_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition`; `details.allowed` lists the statuses allowed now", body = Problem, content_type = "application/problem+json"),
     )
@@ -110,17 +334,21 @@ pub async fn order_view(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiR
 pub async fn change_order_status(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    JsonBody(input): JsonBody<StatusInput>,
-) -> ApiResult<web::Json<Order>> {
-    Ok(web::Json(orders::change_status(&state, OrderId(*id), input).await?))
+    JsonBody(input): JsonBody<StatusRequest>,
+) -> ApiResult<web::Json<OrderResponse>> {
+    Ok(web::Json(orders::change_status(&state, OrderId(*id), input.status, input.note).await?.into()))
 }
 
+/// Cancel an order
+///
+/// Only pending or confirmed orders; the stock goes back (recorded as `in` movements) and so does
+/// the coupon redemption. The body may be left out.
 #[utoipa::path(
     tag = "orders",
     params(("id" = Uuid, Path, description = "Order id")),
-    request_body(content = Option<CancelInput>, description = "Optional: the body may be left out"),
+    request_body(content = Option<CancelRequest>, description = "Optional: the body may be left out"),
     responses(
-        (status = 200, description = "The cancelled order; its stock and coupon redemption are given back", body = Order),
+        (status = 200, description = "The cancelled order", body = OrderResponse),
         (status = 404, description = "`order_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_transition`: only pending or confirmed orders can be cancelled", body = Problem, content_type = "application/problem+json"),
     )
@@ -129,7 +357,7 @@ pub async fn change_order_status(
 pub async fn cancel_order(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    OptionalJsonBody(input): OptionalJsonBody<CancelInput>,
-) -> ApiResult<web::Json<Order>> {
-    Ok(web::Json(orders::cancel(&state, OrderId(*id), input).await?))
+    OptionalJsonBody(input): OptionalJsonBody<CancelRequest>,
+) -> ApiResult<web::Json<OrderResponse>> {
+    Ok(web::Json(orders::change_status(&state, OrderId(*id), OrderStatus::Cancelled, input.note).await?.into()))
 }

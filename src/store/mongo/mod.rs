@@ -1,15 +1,25 @@
 //! The `client_info` document repository: one document per client, unique on `client_id`.
 //!
-//! Every operation is bounded by the configured timeout, so an unreachable server costs a
-//! request at most that long and surfaces as `InfoError::Unavailable`.
+//! - Every operation is bounded by the configured timeout, so an unreachable server costs a
+//!   request at most that long and surfaces as `InfoError::Unavailable`.
+//! - Writes are acknowledged once journaled (`j: true`) by a majority (`w: majority`; a
+//!   standalone server treats that as itself).
+//! - A document is created only with its client (`create`) or by reconcile (`ensure`). Deleting
+//!   a client replaces its document with a tombstone (`{client_id, deleted: true}`) instead of
+//!   removing it, and every other write matches live documents only and never upserts: a write
+//!   racing a delete either lands before the tombstone (which then replaces it) or finds no
+//!   live document. Creating a document where a tombstone stands fails on the unique index, so
+//!   no path can bring a deleted client's document back. Reconcile purges old tombstones.
+//! - Comments are kept newest first (sorted by their UUIDv7 ids on every push), so a page is
+//!   "the next N comments with an id below the cursor", computed by the server.
 
 use crate::domain::free_form::FieldIssue;
 use crate::domain::ids::{ClientId, CommentId};
-use crate::domain::view::{ClientInfo, Comment};
+use crate::domain::view::{ClientInfo, Comment, InfoMap};
 use futures_util::TryStreamExt;
 use mongodb::bson::{self, doc, Bson, Document};
 use mongodb::error::ErrorKind;
-use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::options::{Acknowledgment, ClientOptions, IndexOptions, WriteConcern};
 use mongodb::{Client, Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -21,6 +31,9 @@ pub const COLLECTION: &str = "client_info";
 pub const MAX_COMMENTS: i64 = 1_000;
 /// Optimistic retries of a read-merge-write before giving up with a conflict.
 const MERGE_ATTEMPTS: usize = 8;
+/// Bound on the whole-collection work of background jobs (totals for stats), which takes
+/// seconds at a million documents where a request's operation takes milliseconds.
+const BACKGROUND_TIMEOUT: Duration = Duration::from_secs(120);
 
 #[derive(Debug, thiserror::Error)]
 pub enum InfoError {
@@ -33,6 +46,12 @@ pub enum InfoError {
     /// The merged document would break a rule (checked against the merged result).
     #[error("the merged document is invalid")]
     Rejected(Vec<FieldIssue>),
+    /// The client has no live document: it was never written, was lost, or is a tombstone.
+    #[error("the client has no document")]
+    NoDocument,
+    /// A tombstone stands for this client: it was deleted.
+    #[error("the client was deleted")]
+    Deleted,
     #[error("MongoDB error: {0}")]
     Other(String),
 }
@@ -105,23 +124,12 @@ impl From<InfoDoc> for ClientInfo {
     }
 }
 
-/// Which free-form map of the document an operation addresses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InfoMap {
-    Preferences,
-    Attributes,
+/// The filter of a client's live document.
+fn live(client_id: ClientId) -> Document {
+    doc! { "client_id": client_id.to_string(), "deleted": { "$ne": true } }
 }
 
-impl InfoMap {
-    pub fn field(self) -> &'static str {
-        match self {
-            InfoMap::Preferences => "preferences",
-            InfoMap::Attributes => "attributes",
-        }
-    }
-}
-
-/// What a fresh document holds; `$setOnInsert` makes every write an idempotent upsert.
+/// What a fresh document holds, minus the fields an upsert sets itself.
 fn on_insert(client_id: ClientId, now: bson::DateTime, skip: &[&str]) -> Document {
     let mut fields = doc! {
         "client_id": client_id.to_string(),
@@ -139,8 +147,8 @@ fn on_insert(client_id: ClientId, now: bson::DateTime, skip: &[&str]) -> Documen
     fields
 }
 
-fn to_document(map: &Map<String, Value>) -> Result<Document, InfoError> {
-    Ok(map.iter().map(|(key, value)| (key.clone(), to_bson(value))).collect())
+fn to_document(map: &Map<String, Value>) -> Document {
+    map.iter().map(|(key, value)| (key.clone(), to_bson(value))).collect()
 }
 
 /// JSON to BSON without failure: BSON has no unsigned 64-bit integers, so integers beyond
@@ -168,8 +176,28 @@ fn comment_bson(comment: &Comment) -> Result<Bson, InfoError> {
     .map_err(|err| InfoError::Other(err.to_string()))
 }
 
+fn number(document: &Document, key: &str) -> i64 {
+    match document.get(key) {
+        Some(Bson::Int32(n)) => i64::from(*n),
+        Some(Bson::Int64(n)) => *n,
+        Some(Bson::Double(n)) => *n as i64,
+        _ => 0,
+    }
+}
+
+/// A new client's document, for bulk inserts.
+#[derive(Debug, Clone, Default)]
+pub struct NewDocument {
+    pub client_id: ClientId,
+    pub preferences: Map<String, Value>,
+    pub attributes: Map<String, Value>,
+    pub tags: Vec<String>,
+    pub comments: Vec<Comment>,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct InfoTotals {
+    /// Live documents (tombstones excluded).
     pub documents: i64,
     pub comments: i64,
 }
@@ -194,14 +222,22 @@ impl InfoStore {
     }
 
     pub fn from_database(database: Database, timeout: Duration) -> Self {
-        let collection = database.collection::<Document>(COLLECTION);
+        let durable = WriteConcern::builder().w(Acknowledgment::Majority).journal(true).build();
+        let collection = database.collection_with_options::<Document>(
+            COLLECTION,
+            mongodb::options::CollectionOptions::builder().write_concern(durable).build(),
+        );
         InfoStore { database, collection, timeout }
     }
 
     async fn bounded<T>(&self, op: impl Future<Output = Result<T, InfoError>>) -> Result<T, InfoError> {
-        tokio::time::timeout(self.timeout, op)
+        Self::within(self.timeout, op).await
+    }
+
+    async fn within<T>(limit: Duration, op: impl Future<Output = Result<T, InfoError>>) -> Result<T, InfoError> {
+        tokio::time::timeout(limit, op)
             .await
-            .map_err(|_| InfoError::Unavailable(format!("no answer within {} ms", self.timeout.as_millis())))?
+            .map_err(|_| InfoError::Unavailable(format!("no answer within {} ms", limit.as_millis())))?
     }
 
     pub async fn ensure_indexes(&self) -> Result<(), InfoError> {
@@ -216,8 +252,20 @@ impl InfoStore {
         self.bounded(async { Ok(self.database.run_command(doc! { "ping": 1 }).await.map(|_| ())?) }).await
     }
 
-    /// Writes the initial content of a new client's document (idempotent: an upsert that sets
-    /// the same values again when repeated). `comments` is for seeding; the API passes none.
+    /// An upsert of the client's live document; a tombstone in the way means "deleted".
+    async fn upsert_live(&self, client_id: ClientId, update: Document) -> Result<(), InfoError> {
+        self.bounded(async {
+            match self.collection.update_one(live(client_id), update).upsert(true).await {
+                Ok(_) => Ok(()),
+                Err(err) if is_duplicate_key(&err) => Err(InfoError::Deleted),
+                Err(err) => Err(err.into()),
+            }
+        })
+        .await
+    }
+
+    /// Writes the initial content of a new client's document (idempotent: repeating it sets the
+    /// same values). `comments` is for seeding; the API passes none.
     pub async fn create(
         &self,
         client_id: ClientId,
@@ -228,42 +276,70 @@ impl InfoStore {
     ) -> Result<(), InfoError> {
         let now = bson::DateTime::now();
         let mut set = doc! {
-            "preferences": to_document(preferences)?,
-            "attributes": to_document(attributes)?,
+            "preferences": to_document(preferences),
+            "attributes": to_document(attributes),
             "tags": tags,
             "updated_at": now,
         };
         let mut skip = vec!["preferences", "attributes", "tags"];
         if !comments.is_empty() {
-            let entries = comments.iter().map(comment_bson).collect::<Result<Vec<_>, _>>()?;
+            let mut sorted: Vec<&Comment> = comments.iter().collect();
+            sorted.sort_by_key(|c| std::cmp::Reverse(c.id));
+            let entries = sorted.into_iter().map(comment_bson).collect::<Result<Vec<_>, _>>()?;
             set.insert("comments", entries);
             set.insert("comments_count", comments.len() as i64);
             skip.extend(["comments", "comments_count"]);
         }
-        let update = doc! { "$setOnInsert": on_insert(client_id, now, &skip), "$set": set };
-        self.bounded(async {
-            self.collection.update_one(doc! { "client_id": client_id.to_string() }, update).upsert(true).await?;
-            Ok(())
+        self.upsert_live(client_id, doc! { "$setOnInsert": on_insert(client_id, now, &skip), "$set": set }).await
+    }
+
+    /// Inserts documents for new clients in bulk (seeding); documents that already exist are
+    /// left as they are.
+    pub async fn insert_new(&self, documents: Vec<NewDocument>) -> Result<(), InfoError> {
+        if documents.is_empty() {
+            return Ok(());
+        }
+        let now = bson::DateTime::now();
+        let mut docs = Vec::with_capacity(documents.len());
+        for new in documents {
+            let mut comments: Vec<&Comment> = new.comments.iter().collect();
+            comments.sort_by_key(|c| std::cmp::Reverse(c.id));
+            let mut document = on_insert(new.client_id, now, &[]);
+            document.insert("preferences", to_document(&new.preferences));
+            document.insert("attributes", to_document(&new.attributes));
+            document.insert("tags", new.tags.clone());
+            document.insert("comments", comments.into_iter().map(comment_bson).collect::<Result<Vec<_>, _>>()?);
+            document.insert("comments_count", new.comments.len() as i64);
+            document.insert("updated_at", now);
+            docs.push(document);
+        }
+        Self::within(BACKGROUND_TIMEOUT.max(self.timeout), async {
+            match self.collection.insert_many(docs).ordered(false).await {
+                Ok(_) => Ok(()),
+                Err(err) => match &*err.kind {
+                    ErrorKind::InsertMany(failure)
+                        if failure.write_concern_error.is_none()
+                            && failure.write_errors.iter().flatten().all(|e| e.code == 11000) =>
+                    {
+                        Ok(())
+                    }
+                    _ => Err(err.into()),
+                },
+            }
         })
         .await
     }
 
-    /// Makes sure an (empty) document exists; used by reconcile.
+    /// Makes sure an (empty) live document exists; reconcile's repair for a lost document.
+    /// `Deleted` when a tombstone says the client is gone.
     pub async fn ensure(&self, client_id: ClientId) -> Result<(), InfoError> {
         let now = bson::DateTime::now();
-        let update = {
-            let mut fields = on_insert(client_id, now, &[]);
-            fields.insert("updated_at", now);
-            doc! { "$setOnInsert": fields }
-        };
-        self.bounded(async {
-            self.collection.update_one(doc! { "client_id": client_id.to_string() }, update).upsert(true).await?;
-            Ok(())
-        })
-        .await
+        let mut fields = on_insert(client_id, now, &[]);
+        fields.insert("updated_at", now);
+        self.upsert_live(client_id, doc! { "$setOnInsert": fields }).await
     }
 
-    /// The document with at most `newest_comments` comments (all when `None`).
+    /// The live document with at most `newest_comments` comments (all when `None`).
     pub async fn get(
         &self,
         client_id: ClientId,
@@ -274,35 +350,63 @@ impl InfoStore {
             None => doc! { "_id": 0, "client_id": 0 },
         };
         self.bounded(async {
-            let found = self
-                .collection
-                .clone_with_type::<InfoDoc>()
-                .find_one(doc! { "client_id": client_id.to_string() })
-                .projection(projection)
-                .await?;
+            let found =
+                self.collection.clone_with_type::<InfoDoc>().find_one(live(client_id)).projection(projection).await?;
             Ok(found.map(ClientInfo::from))
         })
         .await
     }
 
-    /// Prepends a comment (newest first) and counts it.
-    pub async fn add_comment(&self, client_id: ClientId, comment: &Comment) -> Result<(), InfoError> {
-        let now = bson::DateTime::now();
-        let entry = comment_bson(comment)?;
-        let update = doc! {
-            "$setOnInsert": on_insert(client_id, now, &["comments", "comments_count"]),
-            "$push": { "comments": { "$each": [entry], "$position": 0 } },
-            "$inc": { "comments_count": 1_i64 },
-            "$set": { "updated_at": now },
+    /// Up to `limit` comments, newest first, older than the comment `before` (which need not
+    /// exist any more: the ids order the comments, not their positions).
+    pub async fn comments_page(
+        &self,
+        client_id: ClientId,
+        before: Option<CommentId>,
+        limit: i64,
+    ) -> Result<Option<Vec<Comment>>, InfoError> {
+        let source = match before {
+            Some(id) => Bson::Document(doc! {
+                "$filter": { "input": "$comments", "cond": { "$lt": ["$$this.id", id.to_string()] } }
+            }),
+            None => Bson::String("$comments".into()),
         };
-        // A full document does not match the filter, so the upsert tries a second document for
-        // the same client and the unique index refuses it: that refusal means "limit reached".
-        let filter = doc! { "client_id": client_id.to_string(), "comments_count": { "$lt": MAX_COMMENTS } };
+        let pipeline = vec![
+            doc! { "$match": live(client_id) },
+            doc! { "$project": { "_id": 0, "page": { "$slice": [source, limit] } } },
+        ];
         self.bounded(async {
-            match self.collection.update_one(filter, update).upsert(true).await {
-                Ok(_) => Ok(()),
-                Err(err) if is_duplicate_key(&err) => Err(InfoError::CommentLimit),
-                Err(err) => Err(err.into()),
+            let mut cursor = self.collection.aggregate(pipeline).await?;
+            let Some(row) = cursor.try_next().await? else {
+                return Ok(None);
+            };
+            let page: Vec<CommentDoc> = match row.get("page") {
+                Some(page) => bson::from_bson(page.clone()).map_err(|err| InfoError::Other(err.to_string()))?,
+                None => Vec::new(),
+            };
+            Ok(Some(page.into_iter().filter_map(Option::<Comment>::from).collect()))
+        })
+        .await
+    }
+
+    /// Adds a comment (kept sorted newest first) and counts it. `NoDocument` when the client has
+    /// no live document; `CommentLimit` when it has `MAX_COMMENTS` already.
+    pub async fn add_comment(&self, client_id: ClientId, comment: &Comment) -> Result<(), InfoError> {
+        let update = doc! {
+            "$push": { "comments": { "$each": [comment_bson(comment)?], "$sort": { "id": -1 } } },
+            "$inc": { "comments_count": 1_i64 },
+            "$set": { "updated_at": bson::DateTime::now() },
+        };
+        let mut filter = live(client_id);
+        filter.insert("comments_count", doc! { "$lt": MAX_COMMENTS });
+        self.bounded(async {
+            if self.collection.update_one(filter, update).await?.matched_count > 0 {
+                return Ok(());
+            }
+            // Nothing matched: a full document, or none at all.
+            match self.collection.count_documents(live(client_id)).await? {
+                0 => Err(InfoError::NoDocument),
+                _ => Err(InfoError::CommentLimit),
             }
         })
         .await
@@ -310,7 +414,8 @@ impl InfoStore {
 
     /// Removes one comment; `false` when the client has no such comment.
     pub async fn delete_comment(&self, client_id: ClientId, comment_id: CommentId) -> Result<bool, InfoError> {
-        let filter = doc! { "client_id": client_id.to_string(), "comments.id": comment_id.to_string() };
+        let mut filter = live(client_id);
+        filter.insert("comments.id", comment_id.to_string());
         let update = doc! {
             "$pull": { "comments": { "id": comment_id.to_string() } },
             "$inc": { "comments_count": -1_i64 },
@@ -319,25 +424,22 @@ impl InfoStore {
         self.bounded(async { Ok(self.collection.update_one(filter, update).await?.modified_count > 0) }).await
     }
 
-    /// Replaces preferences or attributes as a whole.
+    /// Replaces preferences or attributes as a whole. `NoDocument` when there is no live one.
     pub async fn replace_map(
         &self,
         client_id: ClientId,
         which: InfoMap,
         map: &Map<String, Value>,
     ) -> Result<(), InfoError> {
-        let now = bson::DateTime::now();
         let mut set = Document::new();
-        set.insert(which.field(), to_document(map)?);
-        set.insert("updated_at", now);
-        let update = doc! {
-            "$setOnInsert": on_insert(client_id, now, &[which.field(), "rev"]),
-            "$set": set,
-            "$inc": { "rev": 1_i64 },
-        };
+        set.insert(which.field(), to_document(map));
+        set.insert("updated_at", bson::DateTime::now());
+        let update = doc! { "$set": set, "$inc": { "rev": 1_i64 } };
         self.bounded(async {
-            self.collection.update_one(doc! { "client_id": client_id.to_string() }, update).upsert(true).await?;
-            Ok(())
+            match self.collection.update_one(live(client_id), update).await?.matched_count {
+                0 => Err(InfoError::NoDocument),
+                _ => Ok(()),
+            }
         })
         .await
     }
@@ -352,37 +454,27 @@ impl InfoStore {
         check: impl Fn(&Map<String, Value>) -> Vec<FieldIssue>,
     ) -> Result<Map<String, Value>, InfoError> {
         for _ in 0..MERGE_ATTEMPTS {
-            let current = self.read_map(client_id, which).await?;
-            let exists = current.is_some();
-            let (mut merged, rev) = current.unwrap_or_default();
+            let (mut merged, rev) = self.read_map(client_id, which).await?.ok_or(InfoError::NoDocument)?;
             crate::domain::free_form::merge_patch(&mut merged, patch);
             let issues = check(&merged);
             if !issues.is_empty() {
                 return Err(InfoError::Rejected(issues));
             }
-            let now = bson::DateTime::now();
             let mut set = Document::new();
-            set.insert(which.field(), to_document(&merged)?);
-            set.insert("updated_at", now);
-            let update = doc! {
-                "$setOnInsert": on_insert(client_id, now, &[which.field(), "rev"]),
-                "$set": set,
-                "$inc": { "rev": 1_i64 },
-            };
-            let filter = doc! { "client_id": client_id.to_string(), "rev": rev };
-            let outcome =
-                self.bounded(async { Ok(self.collection.update_one(filter, update).upsert(!exists).await) }).await?;
-            match outcome {
-                Ok(result) if result.matched_count > 0 || result.upserted_id.is_some() => return Ok(merged),
-                Ok(_) => continue,
-                Err(err) if is_duplicate_key(&err) => continue,
-                Err(err) => return Err(err.into()),
+            set.insert(which.field(), to_document(&merged));
+            set.insert("updated_at", bson::DateTime::now());
+            let update = doc! { "$set": set, "$inc": { "rev": 1_i64 } };
+            let mut filter = live(client_id);
+            filter.insert("rev", rev);
+            let matched = self.bounded(async { Ok(self.collection.update_one(filter, update).await?) }).await?;
+            if matched.matched_count > 0 {
+                return Ok(merged);
             }
         }
         Err(InfoError::Contended)
     }
 
-    /// One map of the document and the document's `rev`, read together.
+    /// One map of the live document and the document's `rev`, read together.
     async fn read_map(
         &self,
         client_id: ClientId,
@@ -392,7 +484,7 @@ impl InfoStore {
             let found = self
                 .collection
                 .clone_with_type::<InfoDoc>()
-                .find_one(doc! { "client_id": client_id.to_string() })
+                .find_one(live(client_id))
                 .projection(doc! { "_id": 0, which.field(): 1, "rev": 1 })
                 .await?;
             Ok(found.map(|doc| {
@@ -406,52 +498,70 @@ impl InfoStore {
         .await
     }
 
-    pub async fn delete(&self, client_id: ClientId) -> Result<bool, InfoError> {
+    /// Replaces the client's document with a tombstone (created when there was none), so no
+    /// write still in flight can bring the document back.
+    pub async fn delete(&self, client_id: ClientId) -> Result<(), InfoError> {
+        let tombstone = doc! {
+            "client_id": client_id.to_string(),
+            "deleted": true,
+            "deleted_at": bson::DateTime::now(),
+        };
         self.bounded(async {
-            Ok(self.collection.delete_one(doc! { "client_id": client_id.to_string() }).await?.deleted_count > 0)
+            self.collection.replace_one(doc! { "client_id": client_id.to_string() }, tombstone).upsert(true).await?;
+            Ok(())
         })
         .await
     }
 
-    /// Every `client_id` that has a document (for reconcile; ids only, streamed).
-    pub async fn client_ids(&self) -> Result<Vec<String>, InfoError> {
-        let mut cursor = self.collection.find(doc! {}).projection(doc! { "_id": 0, "client_id": 1 }).await?;
-        let mut ids = Vec::new();
-        while let Some(document) = cursor.try_next().await? {
-            if let Ok(id) = document.get_str("client_id") {
-                ids.push(id.to_string());
+    /// Removes a document whose `client_id` is not an id this API writes.
+    pub async fn delete_raw(&self, client_id: &str) -> Result<(), InfoError> {
+        self.bounded(async { Ok(self.collection.delete_one(doc! { "client_id": client_id }).await.map(|_| ())?) }).await
+    }
+
+    /// Up to `limit` `client_id`s of live documents after `after`, in ascending order (the
+    /// unique index's order): reconcile walks them beside PostgreSQL's ids.
+    pub async fn client_ids_after(&self, after: Option<&str>, limit: i64) -> Result<Vec<String>, InfoError> {
+        let mut filter = doc! { "deleted": { "$ne": true } };
+        if let Some(after) = after {
+            filter.insert("client_id", doc! { "$gt": after });
+        }
+        self.bounded(async {
+            let mut cursor = self
+                .collection
+                .find(filter)
+                .projection(doc! { "_id": 0, "client_id": 1 })
+                .sort(doc! { "client_id": 1 })
+                .limit(limit)
+                .await?;
+            let mut ids = Vec::new();
+            while let Some(document) = cursor.try_next().await? {
+                if let Ok(id) = document.get_str("client_id") {
+                    ids.push(id.to_string());
+                }
             }
-        }
-        Ok(ids)
-    }
-
-    pub async fn delete_by_raw_ids(&self, client_ids: &[String]) -> Result<u64, InfoError> {
-        if client_ids.is_empty() {
-            return Ok(0);
-        }
-        self.bounded(async {
-            Ok(self.collection.delete_many(doc! { "client_id": { "$in": client_ids } }).await?.deleted_count)
+            Ok(ids)
         })
         .await
     }
 
-    /// Documents and comments in total, computed by an aggregation pipeline on the server.
+    /// Deletes tombstones written before `before` (no request can still race those deletes).
+    pub async fn purge_tombstones(&self, before: chrono::DateTime<chrono::Utc>) -> Result<u64, InfoError> {
+        let filter = doc! { "deleted": true, "deleted_at": { "$lt": bson::DateTime::from_chrono(before) } };
+        self.bounded(async { Ok(self.collection.delete_many(filter).await?.deleted_count) }).await
+    }
+
+    /// Live documents and comments in total, computed by an aggregation pipeline on the server.
     pub async fn totals(&self) -> Result<InfoTotals, InfoError> {
-        let pipeline = vec![doc! {
-            "$group": { "_id": Bson::Null, "documents": { "$sum": 1 }, "comments": { "$sum": "$comments_count" } }
-        }];
-        self.bounded(async {
+        let pipeline = vec![
+            doc! { "$match": { "deleted": { "$ne": true } } },
+            doc! { "$group": { "_id": Bson::Null, "documents": { "$sum": 1 }, "comments": { "$sum": "$comments_count" } } },
+        ];
+        Self::within(BACKGROUND_TIMEOUT.max(self.timeout), async {
             let mut cursor = self.collection.aggregate(pipeline).await?;
             let Some(row) = cursor.try_next().await? else {
                 return Ok(InfoTotals::default());
             };
-            let number = |key: &str| match row.get(key) {
-                Some(Bson::Int32(n)) => i64::from(*n),
-                Some(Bson::Int64(n)) => *n,
-                Some(Bson::Double(n)) => *n as i64,
-                _ => 0,
-            };
-            Ok(InfoTotals { documents: number("documents"), comments: number("comments") })
+            Ok(InfoTotals { documents: number(&row, "documents"), comments: number(&row, "comments") })
         })
         .await
     }

@@ -1,19 +1,29 @@
 //! Repository functions for `categories`, `products` and `stock_movements`.
 
+use super::keyset;
 use super::models::{CategoryChangeset, CategoryRow, ProductChangeset, ProductRow, StockMovementRow};
 use super::schema::{categories, products, stock_movements};
+use crate::domain::catalog::{
+    Category, CategoryChanges, Product, ProductChanges, ProductFilter, StockMovement, StockStatus,
+};
+use crate::domain::ids::{CategoryId, ProductId};
+use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-pub fn insert_category(conn: &mut PgConnection, row: &CategoryRow) -> QueryResult<CategoryRow> {
-    diesel::insert_into(categories::table).values(row).returning(CategoryRow::as_returning()).get_result(conn)
+pub fn insert_category(conn: &mut PgConnection, category: &Category) -> QueryResult<Category> {
+    diesel::insert_into(categories::table)
+        .values(CategoryRow::from(category))
+        .returning(CategoryRow::as_returning())
+        .get_result(conn)
+        .map(Into::into)
 }
 
-pub fn find_category(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<CategoryRow>> {
-    categories::table.find(id).select(CategoryRow::as_select()).first(conn).optional()
+pub fn find_category(conn: &mut PgConnection, id: CategoryId) -> QueryResult<Option<Category>> {
+    categories::table.find(id.0).select(CategoryRow::as_select()).first(conn).optional().map(|r| r.map(Into::into))
 }
 
 /// Categories in creation order (UUIDv7 ids) after `after`; `search` matches name or slug.
@@ -22,7 +32,7 @@ pub fn list_categories(
     search: Option<&str>,
     after: Option<Uuid>,
     limit: i64,
-) -> QueryResult<Vec<CategoryRow>> {
+) -> QueryResult<Vec<Category>> {
     let mut query =
         categories::table.select(CategoryRow::as_select()).order(categories::id.asc()).limit(limit).into_boxed();
     if let Some(after) = after {
@@ -32,66 +42,51 @@ pub fn list_categories(
         let pattern = super::like_pattern(text);
         query = query.filter(categories::name.ilike(pattern.clone()).or(categories::slug.ilike(pattern)));
     }
-    query.load(conn)
+    Ok(query.load::<CategoryRow>(conn)?.into_iter().map(Into::into).collect())
 }
 
 pub fn update_category(
     conn: &mut PgConnection,
-    id: Uuid,
-    changes: &CategoryChangeset,
-) -> QueryResult<Option<CategoryRow>> {
-    diesel::update(categories::table.find(id))
-        .set(changes)
+    id: CategoryId,
+    changes: &CategoryChanges,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<Category>> {
+    diesel::update(categories::table.find(id.0))
+        .set(CategoryChangeset::new(changes, now))
         .returning(CategoryRow::as_returning())
         .get_result(conn)
         .optional()
+        .map(|r| r.map(Into::into))
 }
 
-pub fn delete_category(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
-    diesel::delete(categories::table.find(id)).execute(conn).map(|n| n > 0)
+pub fn delete_category(conn: &mut PgConnection, id: CategoryId) -> QueryResult<bool> {
+    diesel::delete(categories::table.find(id.0)).execute(conn).map(|n| n > 0)
 }
 
-pub fn insert_product(conn: &mut PgConnection, row: &ProductRow) -> QueryResult<ProductRow> {
-    diesel::insert_into(products::table).values(row).returning(ProductRow::as_returning()).get_result(conn)
+pub fn insert_product(conn: &mut PgConnection, product: &Product) -> QueryResult<Product> {
+    diesel::insert_into(products::table)
+        .values(ProductRow::from(product))
+        .returning(ProductRow::as_returning())
+        .get_result(conn)
+        .map(Into::into)
 }
 
-pub fn find_product(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ProductRow>> {
-    products::table.find(id).select(ProductRow::as_select()).first(conn).optional()
+pub fn find_product(conn: &mut PgConnection, id: ProductId) -> QueryResult<Option<Product>> {
+    products::table.find(id.0).select(ProductRow::as_select()).first(conn).optional().map(|r| r.map(Into::into))
 }
 
-/// Reads and row-locks the product for the rest of the transaction.
-pub fn lock_product(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ProductRow>> {
-    products::table.find(id).select(ProductRow::as_select()).for_update().first(conn).optional()
+/// Reads and row-locks the product: movements of one product happen one after the other.
+pub fn lock_product(conn: &mut PgConnection, id: ProductId) -> QueryResult<Option<Product>> {
+    products::table
+        .find(id.0)
+        .select(ProductRow::as_select())
+        .for_no_key_update()
+        .first(conn)
+        .optional()
+        .map(|r| r.map(Into::into))
 }
 
-pub fn find_products(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<ProductRow>> {
-    products::table.filter(products::id.eq_any(ids)).select(ProductRow::as_select()).load(conn)
-}
-
-/// Which stock band a list is filtered to (see `StockStatus`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StockBand {
-    Critical,
-    Low,
-    Optimal,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct ProductFilter {
-    pub category_id: Option<Uuid>,
-    pub active: Option<bool>,
-    pub stock: Option<StockBand>,
-    pub search: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProductSort {
-    Created,
-    Name,
-    Price,
-}
-
-/// Where the previous page ended, in the sort's own key (keyset pagination).
+/// Where the previous page of products ended, in the sort's own key.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProductPosition {
     Created(Uuid),
@@ -99,30 +94,37 @@ pub enum ProductPosition {
     Price(Decimal, Uuid),
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductKey {
+    Created,
+    Name,
+    Price,
+}
+
 pub fn list_products(
     conn: &mut PgConnection,
     filter: &ProductFilter,
-    sort: ProductSort,
+    key: ProductKey,
     descending: bool,
     after: Option<&ProductPosition>,
     limit: i64,
-) -> QueryResult<Vec<ProductRow>> {
+) -> QueryResult<Vec<Product>> {
     let mut query = products::table.select(ProductRow::as_select()).limit(limit).into_boxed();
     if let Some(category_id) = filter.category_id {
-        query = query.filter(products::category_id.eq(category_id));
+        query = query.filter(products::category_id.eq(category_id.0));
     }
     if let Some(active) = filter.active {
         query = query.filter(products::active.eq(active));
     }
     // `low` is stock ≤ 1.5 × reorder point, written in integers as 2·stock ≤ 3·reorder point
     // (in bigint: 3 × a reorder point near the limit overflows an integer).
-    query = match filter.stock {
+    query = match filter.stock_status {
         None => query,
-        Some(StockBand::Critical) => query.filter(products::stock.le(products::reorder_point)),
-        Some(StockBand::Low) => query
+        Some(StockStatus::Critical) => query.filter(products::stock.le(products::reorder_point)),
+        Some(StockStatus::Low) => query
             .filter(products::stock.gt(products::reorder_point))
             .filter(sql::<Bool>("2 * products.stock::bigint <= 3 * products.reorder_point::bigint")),
-        Some(StockBand::Optimal) => {
+        Some(StockStatus::Optimal) => {
             query.filter(sql::<Bool>("2 * products.stock::bigint > 3 * products.reorder_point::bigint"))
         }
     };
@@ -135,54 +137,51 @@ pub fn list_products(
                 .or(products::description.ilike(pattern)),
         );
     }
-    query = match (sort, descending) {
-        (ProductSort::Created, false) => query.order(products::id.asc()),
-        (ProductSort::Created, true) => query.order(products::id.desc()),
-        (ProductSort::Name, false) => query.order((products::name.asc(), products::id.asc())),
-        (ProductSort::Name, true) => query.order((products::name.desc(), products::id.desc())),
-        (ProductSort::Price, false) => query.order((products::price.asc(), products::id.asc())),
-        (ProductSort::Price, true) => query.order((products::price.desc(), products::id.desc())),
+    query = match (key, descending) {
+        (ProductKey::Created, false) => query.order(products::id.asc()),
+        (ProductKey::Created, true) => query.order(products::id.desc()),
+        (ProductKey::Name, false) => query.order((products::name.asc(), products::id.asc())),
+        (ProductKey::Name, true) => query.order((products::name.desc(), products::id.desc())),
+        (ProductKey::Price, false) => query.order((products::price.asc(), products::id.asc())),
+        (ProductKey::Price, true) => query.order((products::price.desc(), products::id.desc())),
     };
-    query =
-        match (after, descending) {
-            (None, _) => query,
-            (Some(ProductPosition::Created(id)), false) => query.filter(products::id.gt(*id)),
-            (Some(ProductPosition::Created(id)), true) => query.filter(products::id.lt(*id)),
-            (Some(ProductPosition::Name(name, id)), false) => query
-                .filter(products::name.gt(name.clone()).or(products::name.eq(name.clone()).and(products::id.gt(*id)))),
-            (Some(ProductPosition::Name(name, id)), true) => query
-                .filter(products::name.lt(name.clone()).or(products::name.eq(name.clone()).and(products::id.lt(*id)))),
-            (Some(ProductPosition::Price(price, id)), false) => {
-                query.filter(products::price.gt(*price).or(products::price.eq(*price).and(products::id.gt(*id))))
-            }
-            (Some(ProductPosition::Price(price, id)), true) => {
-                query.filter(products::price.lt(*price).or(products::price.eq(*price).and(products::id.lt(*id))))
-            }
-        };
-    query.load(conn)
+    query = match after {
+        None => query,
+        Some(ProductPosition::Created(id)) if descending => query.filter(products::id.lt(*id)),
+        Some(ProductPosition::Created(id)) => query.filter(products::id.gt(*id)),
+        Some(ProductPosition::Name(name, id)) => {
+            query.filter(keyset::after(products::name, products::id, name.clone(), *id, descending))
+        }
+        Some(ProductPosition::Price(price, id)) => {
+            query.filter(keyset::after(products::price, products::id, *price, *id, descending))
+        }
+    };
+    Ok(query.load::<ProductRow>(conn)?.into_iter().map(Into::into).collect())
 }
 
 pub fn update_product(
     conn: &mut PgConnection,
-    id: Uuid,
-    changes: &ProductChangeset,
-) -> QueryResult<Option<ProductRow>> {
-    diesel::update(products::table.find(id))
-        .set(changes)
+    id: ProductId,
+    changes: &ProductChanges,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<Product>> {
+    diesel::update(products::table.find(id.0))
+        .set(ProductChangeset::new(changes, now))
         .returning(ProductRow::as_returning())
         .get_result(conn)
         .optional()
+        .map(|r| r.map(Into::into))
 }
 
 /// Deletes the product and its stock history; order items referencing it make this fail.
-pub fn delete_product(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
-    diesel::delete(products::table.find(id)).execute(conn).map(|n| n > 0)
+pub fn delete_product(conn: &mut PgConnection, id: ProductId) -> QueryResult<bool> {
+    diesel::delete(products::table.find(id.0)).execute(conn).map(|n| n > 0)
 }
 
 /// Sets the stock of a product the caller has locked.
-pub fn set_stock(conn: &mut PgConnection, id: Uuid, stock: i32) -> QueryResult<()> {
-    diesel::update(products::table.find(id))
-        .set((products::stock.eq(stock), products::updated_at.eq(diesel::dsl::now)))
+pub fn set_stock(conn: &mut PgConnection, id: ProductId, stock: i32, now: DateTime<Utc>) -> QueryResult<()> {
+    diesel::update(products::table.find(id.0))
+        .set((products::stock.eq(stock), products::updated_at.eq(now)))
         .execute(conn)
         .map(|_| ())
 }
@@ -190,35 +189,45 @@ pub fn set_stock(conn: &mut PgConnection, id: Uuid, stock: i32) -> QueryResult<(
 /// Takes `quantity` units of an active product in one conditional statement, so concurrent
 /// orders can never take more than there is. `None` when the product is missing, inactive
 /// or short; the caller reads the row to say which.
-pub fn take_stock(conn: &mut PgConnection, id: Uuid, quantity: i32) -> QueryResult<Option<ProductRow>> {
-    diesel::update(products::table.find(id).filter(products::active.eq(true)).filter(products::stock.ge(quantity)))
-        .set((products::stock.eq(products::stock - quantity), products::updated_at.eq(diesel::dsl::now)))
+pub fn take_stock(
+    conn: &mut PgConnection,
+    id: ProductId,
+    quantity: i32,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<Product>> {
+    diesel::update(products::table.find(id.0).filter(products::active.eq(true)).filter(products::stock.ge(quantity)))
+        .set((products::stock.eq(products::stock - quantity), products::updated_at.eq(now)))
         .returning(ProductRow::as_returning())
         .get_result(conn)
         .optional()
+        .map(|r| r.map(Into::into))
 }
 
 /// Puts `quantity` units back (a cancelled order); returns the new stock.
-pub fn return_stock(conn: &mut PgConnection, id: Uuid, quantity: i32) -> QueryResult<i32> {
-    diesel::update(products::table.find(id))
-        .set((products::stock.eq(products::stock + quantity), products::updated_at.eq(diesel::dsl::now)))
+pub fn return_stock(conn: &mut PgConnection, id: ProductId, quantity: i32, now: DateTime<Utc>) -> QueryResult<i32> {
+    diesel::update(products::table.find(id.0))
+        .set((products::stock.eq(products::stock + quantity), products::updated_at.eq(now)))
         .returning(products::stock)
         .get_result(conn)
 }
 
-pub fn insert_movements(conn: &mut PgConnection, rows: &[StockMovementRow]) -> QueryResult<()> {
-    diesel::insert_into(stock_movements::table).values(rows).execute(conn).map(|_| ())
+pub fn insert_movements(conn: &mut PgConnection, movements: &[StockMovement]) -> QueryResult<()> {
+    if movements.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<StockMovementRow> = movements.iter().map(StockMovementRow::from).collect();
+    diesel::insert_into(stock_movements::table).values(&rows).execute(conn).map(|_| ())
 }
 
 /// A product's movements, newest first, before `before` (a movement id).
 pub fn list_movements(
     conn: &mut PgConnection,
-    product_id: Uuid,
+    product_id: ProductId,
     before: Option<Uuid>,
     limit: i64,
-) -> QueryResult<Vec<StockMovementRow>> {
+) -> QueryResult<Vec<StockMovement>> {
     let mut query = stock_movements::table
-        .filter(stock_movements::product_id.eq(product_id))
+        .filter(stock_movements::product_id.eq(product_id.0))
         .select(StockMovementRow::as_select())
         .order(stock_movements::id.desc())
         .limit(limit)
@@ -226,5 +235,9 @@ pub fn list_movements(
     if let Some(before) = before {
         query = query.filter(stock_movements::id.lt(before));
     }
-    query.load(conn)
+    query.load::<StockMovementRow>(conn)?.into_iter().map(StockMovementRow::into_domain).collect()
+}
+
+pub fn product_exists(conn: &mut PgConnection, id: ProductId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(products::table.find(id.0))).get_result(conn)
 }

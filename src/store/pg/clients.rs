@@ -1,39 +1,30 @@
 //! Repository functions for `clients` and `client_interests`.
 
-use super::models::{ClientChangeset, ClientRow, CompanyRow, InterestRow, NewClient, NewClientInterest};
-use super::schema::{client_interests, clients, companies, interests};
+use super::keyset;
+use super::models::{ClientChangeset, ClientRow, CompanyRow, InterestRow, NewClientInterest, NewClientRow};
+use super::schema::{client_interests, clients};
+use crate::domain::client::{Client, ClientChanges, ClientFilter, ClientKind, Company, Interest, Plan};
+use crate::domain::ids::{ClientId, EnrollmentId, InterestId, OrderId, WorkshopId};
+use crate::domain::money::Money;
+use crate::domain::orders::OrderStatus;
+use crate::domain::workshops::{ClientActivity, EnrollmentStatus, EnrollmentSummary, OrderSummary};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use rust_decimal::Decimal;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Default)]
-pub struct ClientFilter {
-    pub kind: Option<&'static str>,
-    pub plan: Option<&'static str>,
-    pub company_id: Option<Uuid>,
-    pub interest_id: Option<Uuid>,
-    pub active: Option<bool>,
-    pub search: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
-    Name,
-    CreatedAt,
-}
-
-/// Where the previous page ended, in the sort's own key (keyset pagination).
+/// Where the previous page of clients ended, in the sort's own key.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Position {
     Name(String, Uuid),
     CreatedAt(DateTime<Utc>, Uuid),
 }
 
-pub fn insert(conn: &mut PgConnection, new: &NewClient<'_>, interest_ids: &[Uuid]) -> QueryResult<ClientRow> {
-    let row = diesel::insert_into(clients::table).values(new).returning(ClientRow::as_returning()).get_result(conn)?;
-    insert_interests(conn, row.id, interest_ids)?;
-    Ok(row)
+pub fn insert(conn: &mut PgConnection, client: &Client) -> QueryResult<()> {
+    diesel::insert_into(clients::table).values(NewClientRow::from(client)).execute(conn)?;
+    let interest_ids: Vec<Uuid> = client.interest_ids.iter().map(|id| id.0).collect();
+    insert_interests(conn, client.id.0, &interest_ids)
 }
 
 fn insert_interests(conn: &mut PgConnection, client_id: Uuid, interest_ids: &[Uuid]) -> QueryResult<()> {
@@ -45,13 +36,14 @@ fn insert_interests(conn: &mut PgConnection, client_id: Uuid, interest_ids: &[Uu
     Ok(())
 }
 
-pub fn replace_interests(conn: &mut PgConnection, client_id: Uuid, interest_ids: &[Uuid]) -> QueryResult<()> {
-    diesel::delete(client_interests::table.filter(client_interests::client_id.eq(client_id))).execute(conn)?;
-    insert_interests(conn, client_id, interest_ids)
+pub fn replace_interests(conn: &mut PgConnection, id: ClientId, interest_ids: &[InterestId]) -> QueryResult<()> {
+    diesel::delete(client_interests::table.filter(client_interests::client_id.eq(id.0))).execute(conn)?;
+    let ids: Vec<Uuid> = interest_ids.iter().map(|id| id.0).collect();
+    insert_interests(conn, id.0, &ids)
 }
 
 /// Interest ids per client, for a page of clients in one query.
-pub fn interest_ids_of(conn: &mut PgConnection, client_ids: &[Uuid]) -> QueryResult<HashMap<Uuid, Vec<Uuid>>> {
+fn interest_ids_of(conn: &mut PgConnection, client_ids: &[Uuid]) -> QueryResult<HashMap<Uuid, Vec<Uuid>>> {
     let pairs: Vec<(Uuid, Uuid)> = client_interests::table
         .filter(client_interests::client_id.eq_any(client_ids))
         .select((client_interests::client_id, client_interests::interest_id))
@@ -64,169 +56,246 @@ pub fn interest_ids_of(conn: &mut PgConnection, client_ids: &[Uuid]) -> QueryRes
     Ok(by_client)
 }
 
-pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ClientRow>> {
-    clients::table.find(id).select(ClientRow::as_select()).first(conn).optional()
+fn with_interests(conn: &mut PgConnection, rows: Vec<ClientRow>) -> QueryResult<Vec<Client>> {
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let mut interests = interest_ids_of(conn, &ids)?;
+    rows.into_iter()
+        .map(|row| {
+            let ids = interests.remove(&row.id).unwrap_or_default();
+            row.into_client(ids)
+        })
+        .collect()
 }
 
-/// Reads and row-locks the client for the rest of the transaction.
-pub fn find_for_update(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ClientRow>> {
-    clients::table.find(id).select(ClientRow::as_select()).for_update().first(conn).optional()
+/// The client with its interests (two statements: run it in one snapshot or transaction).
+pub fn find(conn: &mut PgConnection, id: ClientId) -> QueryResult<Option<Client>> {
+    let row = clients::table.find(id.0).select(ClientRow::as_select()).first(conn).optional()?;
+    Ok(with_interests(conn, row.into_iter().collect())?.pop())
 }
 
+/// Reads the client with its interests and locks its row for update for the rest of the
+/// transaction (patches of one client happen one after the other).
+pub fn lock_for_update(conn: &mut PgConnection, id: ClientId) -> QueryResult<Option<Client>> {
+    let row = clients::table.find(id.0).select(ClientRow::as_select()).for_update().first(conn).optional()?;
+    Ok(with_interests(conn, row.into_iter().collect())?.pop())
+}
+
+/// What an order or enrollment needs to know of its client, read under a lock that holds until
+/// the transaction ends: a concurrent delete or deactivation waits for the order (and then
+/// fails or applies after it), or the order waits for it (and then sees it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientGate {
+    pub active: bool,
+    pub has_activity: bool,
+}
+
+pub fn lock_for_purchase(conn: &mut PgConnection, id: ClientId) -> QueryResult<Option<ClientGate>> {
+    clients::table
+        .find(id.0)
+        .select((clients::active, clients::has_activity))
+        .for_no_key_update()
+        .first::<(bool, bool)>(conn)
+        .optional()
+        .map(|row| row.map(|(active, has_activity)| ClientGate { active, has_activity }))
+}
+
+/// Marks the client as having orders or enrollments (the view reads their summary only for
+/// such clients). Runs in the transaction that creates the first one, under `lock_for_purchase`.
+pub fn mark_active(conn: &mut PgConnection, id: ClientId) -> QueryResult<()> {
+    diesel::update(clients::table.find(id.0).filter(clients::has_activity.eq(false)))
+        .set(clients::has_activity.eq(true))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Adds the interest to the client unless it is there; a new interest bumps the client's
+/// version (its `ETag`), since the client's representation changed.
+pub fn add_interest(
+    conn: &mut PgConnection,
+    id: ClientId,
+    interest: InterestId,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let added = diesel::insert_into(client_interests::table)
+        .values((client_interests::client_id.eq(id.0), client_interests::interest_id.eq(interest.0)))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    if added > 0 {
+        diesel::update(clients::table.find(id.0))
+            .set((clients::version.eq(clients::version + 1), clients::updated_at.eq(now)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// One page of clients with their interests (two statements: run it in one snapshot).
 pub fn list(
     conn: &mut PgConnection,
     filter: &ClientFilter,
-    sort: SortKey,
+    by_name: bool,
     descending: bool,
     after: Option<&Position>,
     limit: i64,
-) -> QueryResult<Vec<ClientRow>> {
+) -> QueryResult<Vec<Client>> {
     let mut query = clients::table.select(ClientRow::as_select()).limit(limit).into_boxed();
     if let Some(kind) = filter.kind {
-        query = query.filter(clients::kind.eq(kind));
+        query = query.filter(clients::kind.eq(ClientKind::as_str(kind)));
     }
     if let Some(plan) = filter.plan {
-        query = query.filter(clients::plan.eq(plan));
+        query = query.filter(clients::plan.eq(Plan::as_str(plan)));
     }
     if let Some(company_id) = filter.company_id {
-        query = query.filter(clients::company_id.eq(company_id));
+        query = query.filter(clients::company_id.eq(company_id.0));
     }
     if let Some(active) = filter.active {
         query = query.filter(clients::active.eq(active));
     }
     if let Some(interest_id) = filter.interest_id {
         let with_interest = client_interests::table
-            .filter(client_interests::interest_id.eq(interest_id))
+            .filter(client_interests::interest_id.eq(interest_id.0))
             .select(client_interests::client_id);
         query = query.filter(clients::id.eq_any(with_interest));
     }
     if let Some(text) = &filter.search {
+        // Trigram indexes on both columns serve `ILIKE '%…%'` (migration …_search_and_jobs).
         let pattern = super::like_pattern(text);
         query = query.filter(clients::name.ilike(pattern.clone()).or(clients::email.ilike(pattern)));
     }
-    query = match (sort, descending) {
-        (SortKey::Name, false) => query.order((clients::name.asc(), clients::id.asc())),
-        (SortKey::Name, true) => query.order((clients::name.desc(), clients::id.desc())),
-        (SortKey::CreatedAt, false) => query.order((clients::created_at.asc(), clients::id.asc())),
-        (SortKey::CreatedAt, true) => query.order((clients::created_at.desc(), clients::id.desc())),
+    query = match (by_name, descending) {
+        (true, false) => query.order((clients::name.asc(), clients::id.asc())),
+        (true, true) => query.order((clients::name.desc(), clients::id.desc())),
+        (false, false) => query.order((clients::created_at.asc(), clients::id.asc())),
+        (false, true) => query.order((clients::created_at.desc(), clients::id.desc())),
     };
-    query = match (after, descending) {
-        (None, _) => query,
-        (Some(Position::Name(name, id)), false) => {
-            query.filter(clients::name.gt(name.clone()).or(clients::name.eq(name.clone()).and(clients::id.gt(*id))))
+    query = match after {
+        None => query,
+        Some(Position::Name(name, id)) => {
+            query.filter(keyset::after(clients::name, clients::id, name.clone(), *id, descending))
         }
-        (Some(Position::Name(name, id)), true) => {
-            query.filter(clients::name.lt(name.clone()).or(clients::name.eq(name.clone()).and(clients::id.lt(*id))))
-        }
-        (Some(Position::CreatedAt(at, id)), false) => {
-            query.filter(clients::created_at.gt(*at).or(clients::created_at.eq(*at).and(clients::id.gt(*id))))
-        }
-        (Some(Position::CreatedAt(at, id)), true) => {
-            query.filter(clients::created_at.lt(*at).or(clients::created_at.eq(*at).and(clients::id.lt(*id))))
+        Some(Position::CreatedAt(at, id)) => {
+            query.filter(keyset::after(clients::created_at, clients::id, *at, *id, descending))
         }
     };
-    query.load(conn)
+    let rows = query.load(conn)?;
+    with_interests(conn, rows)
 }
 
 /// Applies the changes and bumps the version (the `ETag`) in the same statement.
-pub fn update(conn: &mut PgConnection, id: Uuid, changes: &ClientChangeset) -> QueryResult<ClientRow> {
-    diesel::update(clients::table.find(id))
-        .set((changes, clients::version.eq(clients::version + 1), clients::updated_at.eq(diesel::dsl::now)))
-        .returning(ClientRow::as_returning())
-        .get_result(conn)
+pub fn update(conn: &mut PgConnection, id: ClientId, changes: &ClientChanges, now: DateTime<Utc>) -> QueryResult<()> {
+    diesel::update(clients::table.find(id.0))
+        .set((ClientChangeset::new(changes, now), clients::version.eq(clients::version + 1)))
+        .execute(conn)?;
+    if let Some(ids) = &changes.interest_ids {
+        replace_interests(conn, id, ids)?;
+    }
+    Ok(())
 }
 
-pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
-    diesel::delete(clients::table.find(id)).execute(conn).map(|n| n > 0)
+pub fn delete(conn: &mut PgConnection, id: ClientId) -> QueryResult<bool> {
+    diesel::delete(clients::table.find(id.0)).execute(conn).map(|n| n > 0)
 }
 
-/// The client's newest order, as the complete view summarizes it.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct LastOrderRow {
-    pub id: Uuid,
-    pub status: String,
-    pub total: rust_decimal::Decimal,
-    pub created_at: DateTime<Utc>,
-}
-
-/// A live enrollment that is upcoming or unpaid, with its workshop's name and start.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct OpenEnrollmentRow {
-    pub enrollment_id: Uuid,
-    pub workshop_id: Uuid,
-    pub workshop_name: String,
-    pub starts_at: DateTime<Utc>,
-    pub status: String,
-    pub price: rust_decimal::Decimal,
-    pub amount_paid: rust_decimal::Decimal,
-}
-
-/// A client's orders and enrollments at a glance.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-pub struct ActivityRecord {
-    pub order_count: i64,
-    pub total_spent: rust_decimal::Decimal,
-    pub last_order: Option<LastOrderRow>,
-    pub open_enrollments: Vec<OpenEnrollmentRow>,
-}
-
-/// The PostgreSQL half of the complete view.
+/// The complete view's PostgreSQL part.
 #[derive(Debug, Clone)]
 pub struct ViewRecord {
-    pub client: ClientRow,
-    pub company: Option<CompanyRow>,
-    pub interests: Vec<InterestRow>,
-    pub activity: ActivityRecord,
+    pub client: Client,
+    pub company: Option<Company>,
+    pub interests: Vec<Interest>,
+    pub activity: ClientActivity,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct LastOrderJson {
+    id: Uuid,
+    status: String,
+    total: Decimal,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct OpenEnrollmentJson {
+    enrollment_id: Uuid,
+    workshop_id: Uuid,
+    workshop_name: String,
+    starts_at: DateTime<Utc>,
+    status: String,
+    price: Decimal,
+    amount_paid: Decimal,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct ActivityJson {
+    order_count: i64,
+    total_spent: Decimal,
+    last_order: Option<LastOrderJson>,
+    open_enrollments: Vec<OpenEnrollmentJson>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ViewJson {
+    client: ClientRow,
+    company: Option<CompanyRow>,
+    interests: Vec<InterestRow>,
+    activity: Option<ActivityJson>,
 }
 
 diesel::define_sql_function! {
-    /// `migrations/…_client_activity`: the summary as JSON text.
-    fn client_activity(id: diesel::sql_types::Uuid, now: diesel::sql_types::Timestamptz) -> diesel::sql_types::Text;
+    /// `migrations/…_search_and_jobs`: the view's PostgreSQL part as JSON text, `NULL` when the
+    /// client does not exist. One statement, so one snapshot.
+    fn client_view(id: diesel::sql_types::Uuid, now: diesel::sql_types::Timestamptz) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
 }
 
-/// The client's activity from one call of the `client_activity` function (a cached prepared
-/// statement; the function keeps its plan).
-pub fn activity(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<ActivityRecord> {
-    let json: String = diesel::select(client_activity(id, now)).get_result(conn)?;
-    serde_json::from_str(&json)
-        .map_err(|err| diesel::result::Error::DeserializationError(format!("client activity: {err}").into()))
+fn decode_error(what: &str, err: impl std::fmt::Display) -> diesel::result::Error {
+    diesel::result::Error::DeserializationError(format!("{what}: {err}").into())
 }
 
-/// Marks the client as having orders or enrollments (once; the view reads their summary only
-/// for such clients). Runs in the transaction that creates the first one.
-pub fn mark_active(conn: &mut PgConnection, id: Uuid) -> QueryResult<()> {
-    diesel::update(clients::table.find(id).filter(clients::has_activity.eq(false)))
-        .set(clients::has_activity.eq(true))
-        .execute(conn)
-        .map(|_| ())
-}
-
-/// The complete view's PostgreSQL part: the client joined with its company and each of its
-/// interests in one query (one row per interest, or one row with none); the activity summary
-/// in a second call only for clients that have any.
-pub fn view(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<Option<ViewRecord>> {
-    let rows: Vec<(ClientRow, bool, Option<CompanyRow>, Option<InterestRow>)> = clients::table
-        .filter(clients::id.eq(id))
-        .left_join(companies::table)
-        .left_join(client_interests::table.inner_join(interests::table))
-        .select((
-            ClientRow::as_select(),
-            clients::has_activity,
-            Option::<CompanyRow>::as_select(),
-            Option::<InterestRow>::as_select(),
-        ))
-        .order(interests::name.asc())
-        .load(conn)?;
-    let mut rows = rows.into_iter();
-    let Some((client, has_activity, company, first)) = rows.next() else {
+/// The client, its company and interests, and a summary of its orders and enrollments, from
+/// one call of the `client_view` function (a prepared statement whose plan PostgreSQL keeps).
+pub fn view(conn: &mut PgConnection, id: ClientId, now: DateTime<Utc>) -> QueryResult<Option<ViewRecord>> {
+    let Some(json) = diesel::select(client_view(id.0, now)).get_result::<Option<String>>(conn)? else {
         return Ok(None);
     };
-    let interests = first.into_iter().chain(rows.filter_map(|(_, _, _, interest)| interest)).collect();
-    let activity = if has_activity { activity(conn, id, now)? } else { ActivityRecord::default() };
-    Ok(Some(ViewRecord { client, company, interests, activity }))
+    let view: ViewJson = serde_json::from_str(&json).map_err(|err| decode_error("client view", err))?;
+    let interest_ids = view.interests.iter().map(|i| i.id).collect();
+    let activity = view.activity.unwrap_or_default();
+    let last_order = match activity.last_order {
+        Some(order) => Some(OrderSummary {
+            id: OrderId(order.id),
+            status: super::parse_text("orders.status", &order.status, OrderStatus::parse)?,
+            total: Money::from_decimal(order.total),
+            created_at: order.created_at,
+        }),
+        None => None,
+    };
+    let open = activity
+        .open_enrollments
+        .into_iter()
+        .map(|e| {
+            Ok(EnrollmentSummary {
+                enrollment_id: EnrollmentId(e.enrollment_id),
+                workshop_id: WorkshopId(e.workshop_id),
+                workshop_name: e.workshop_name,
+                starts_at: e.starts_at,
+                status: super::parse_text("enrollments.status", &e.status, EnrollmentStatus::parse)?,
+                balance: Money::from_decimal(e.price).saturating_sub(Money::from_decimal(e.amount_paid)),
+            })
+        })
+        .collect::<QueryResult<Vec<_>>>()?;
+    Ok(Some(ViewRecord {
+        client: view.client.into_client(interest_ids)?,
+        company: view.company.map(Into::into),
+        interests: view.interests.into_iter().map(Into::into).collect(),
+        activity: ClientActivity::new(
+            activity.order_count,
+            Money::from_decimal(activity.total_spent),
+            last_order,
+            open,
+            now,
+        ),
+    }))
 }
 
-/// Client ids in id order after `after` (batches for reconcile).
+/// Client ids in id order after `after` (reconcile walks them beside MongoDB's).
 pub fn ids_after(conn: &mut PgConnection, after: Option<Uuid>, limit: i64) -> QueryResult<Vec<Uuid>> {
     let mut query = clients::table.select(clients::id).order(clients::id.asc()).limit(limit).into_boxed();
     if let Some(after) = after {
@@ -240,11 +309,24 @@ pub fn existing_ids(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Uu
     clients::table.filter(clients::id.eq_any(ids)).select(clients::id).load(conn)
 }
 
+pub fn exists(conn: &mut PgConnection, id: ClientId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(clients::table.find(id.0))).get_result(conn)
+}
+
 /// Client counts grouped by kind and plan, computed by PostgreSQL.
-pub fn counts_by_kind_and_plan(conn: &mut PgConnection) -> QueryResult<Vec<(String, String, i64)>> {
-    clients::table
+pub fn counts_by_kind_and_plan(conn: &mut PgConnection) -> QueryResult<Vec<(ClientKind, Plan, i64)>> {
+    let rows: Vec<(String, String, i64)> = clients::table
         .group_by((clients::kind, clients::plan))
         .select((clients::kind, clients::plan, diesel::dsl::count_star()))
         .order((clients::kind, clients::plan))
-        .load(conn)
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(kind, plan, count)| {
+            Ok((
+                super::parse_text("clients.kind", &kind, ClientKind::parse)?,
+                super::parse_text("clients.plan", &plan, Plan::parse)?,
+                count,
+            ))
+        })
+        .collect()
 }

@@ -1,20 +1,23 @@
 //! Repository functions for `companies`.
 
-use super::models::{CompanyChangeset, CompanyRow, NewCompany};
+use super::models::{CompanyChangeset, CompanyRow};
 use super::schema::companies;
+use crate::domain::client::{Company, CompanyChanges};
+use crate::domain::ids::CompanyId;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-pub fn insert(conn: &mut PgConnection, new: &NewCompany<'_>) -> QueryResult<CompanyRow> {
-    diesel::insert_into(companies::table).values(new).returning(CompanyRow::as_returning()).get_result(conn)
+pub fn insert(conn: &mut PgConnection, company: &Company) -> QueryResult<Company> {
+    diesel::insert_into(companies::table)
+        .values(CompanyRow::from(company))
+        .returning(CompanyRow::as_returning())
+        .get_result(conn)
+        .map(Company::from)
 }
 
-pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<CompanyRow>> {
-    companies::table.find(id).select(CompanyRow::as_select()).first(conn).optional()
-}
-
-pub fn exists(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(companies::table.find(id))).get_result(conn)
+pub fn find(conn: &mut PgConnection, id: CompanyId) -> QueryResult<Option<Company>> {
+    companies::table.find(id.0).select(CompanyRow::as_select()).first(conn).optional().map(|row| row.map(Into::into))
 }
 
 /// Companies in creation order (ids are UUIDv7) after `after`, at most `limit` rows.
@@ -23,7 +26,7 @@ pub fn list(
     search: Option<&str>,
     after: Option<Uuid>,
     limit: i64,
-) -> QueryResult<Vec<CompanyRow>> {
+) -> QueryResult<Vec<Company>> {
     let mut query =
         companies::table.select(CompanyRow::as_select()).order(companies::id.asc()).limit(limit).into_boxed();
     if let Some(after) = after {
@@ -33,18 +36,24 @@ pub fn list(
         let pattern = super::like_pattern(text);
         query = query.filter(companies::legal_name.ilike(pattern.clone()).or(companies::tax_id.ilike(pattern)));
     }
-    query.load(conn)
+    Ok(query.load::<CompanyRow>(conn)?.into_iter().map(Into::into).collect())
 }
 
-pub fn update(conn: &mut PgConnection, id: Uuid, changes: &CompanyChangeset) -> QueryResult<Option<CompanyRow>> {
-    diesel::update(companies::table.find(id))
-        .set(changes)
+pub fn update(
+    conn: &mut PgConnection,
+    id: CompanyId,
+    changes: &CompanyChanges,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<Company>> {
+    diesel::update(companies::table.find(id.0))
+        .set(CompanyChangeset::new(changes, now))
         .returning(CompanyRow::as_returning())
         .get_result(conn)
         .optional()
+        .map(|row| row.map(Into::into))
 }
 
 /// Deletes the company; the foreign key refuses while clients still reference it.
-pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
-    diesel::delete(companies::table.find(id)).execute(conn).map(|n| n > 0)
+pub fn delete(conn: &mut PgConnection, id: CompanyId) -> QueryResult<bool> {
+    diesel::delete(companies::table.find(id.0)).execute(conn).map(|n| n > 0)
 }

@@ -1,20 +1,23 @@
 //! Repository functions for `interests`.
 
-use super::models::{InterestChangeset, InterestRow, NewInterest};
+use super::models::{InterestChangeset, InterestRow};
 use super::schema::interests;
+use crate::domain::client::{Interest, InterestChanges};
+use crate::domain::ids::InterestId;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-pub fn insert(conn: &mut PgConnection, new: &NewInterest<'_>) -> QueryResult<InterestRow> {
-    diesel::insert_into(interests::table).values(new).returning(InterestRow::as_returning()).get_result(conn)
+pub fn insert(conn: &mut PgConnection, interest: &Interest) -> QueryResult<Interest> {
+    diesel::insert_into(interests::table)
+        .values(InterestRow::from(interest))
+        .returning(InterestRow::as_returning())
+        .get_result(conn)
+        .map(Interest::from)
 }
 
-pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<InterestRow>> {
-    interests::table.find(id).select(InterestRow::as_select()).first(conn).optional()
-}
-
-pub fn exists(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(interests::table.find(id))).get_result(conn)
+pub fn find(conn: &mut PgConnection, id: InterestId) -> QueryResult<Option<Interest>> {
+    interests::table.find(id.0).select(InterestRow::as_select()).first(conn).optional().map(|row| row.map(Into::into))
 }
 
 /// Interests in creation order (ids are UUIDv7) after `after`, at most `limit` rows.
@@ -23,7 +26,7 @@ pub fn list(
     search: Option<&str>,
     after: Option<Uuid>,
     limit: i64,
-) -> QueryResult<Vec<InterestRow>> {
+) -> QueryResult<Vec<Interest>> {
     let mut query =
         interests::table.select(InterestRow::as_select()).order(interests::id.asc()).limit(limit).into_boxed();
     if let Some(after) = after {
@@ -32,30 +35,24 @@ pub fn list(
     if let Some(text) = search {
         query = query.filter(interests::name.ilike(super::like_pattern(text)));
     }
-    query.load(conn)
+    Ok(query.load::<InterestRow>(conn)?.into_iter().map(Into::into).collect())
 }
 
-pub fn update(conn: &mut PgConnection, id: Uuid, changes: &InterestChangeset) -> QueryResult<Option<InterestRow>> {
-    diesel::update(interests::table.find(id))
-        .set(changes)
+pub fn update(
+    conn: &mut PgConnection,
+    id: InterestId,
+    changes: &InterestChanges,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<Interest>> {
+    diesel::update(interests::table.find(id.0))
+        .set(InterestChangeset::new(changes, now))
         .returning(InterestRow::as_returning())
         .get_result(conn)
         .optional()
+        .map(|row| row.map(Into::into))
 }
 
-/// Deletes the interest; the foreign key refuses while clients still reference it.
-pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
-    diesel::delete(interests::table.find(id)).execute(conn).map(|n| n > 0)
-}
-
-/// The interests among `ids` that exist, by name.
-pub fn find_many(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<InterestRow>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    interests::table
-        .filter(interests::id.eq_any(ids))
-        .select(InterestRow::as_select())
-        .order(interests::name.asc())
-        .load(conn)
+/// Deletes the interest; the foreign key refuses while clients or workshops still reference it.
+pub fn delete(conn: &mut PgConnection, id: InterestId) -> QueryResult<bool> {
+    diesel::delete(interests::table.find(id.0)).execute(conn).map(|n| n > 0)
 }

@@ -1,41 +1,137 @@
-//! diesel on PostgreSQL: the pool, the one helper that runs diesel off the async workers,
-//! embedded migrations and the repository functions per table.
+//! diesel on PostgreSQL: the pool, the helpers that run diesel off the async workers (`run`,
+//! `tx`, `read`), embedded migrations, and the repository functions per table. Rows are private
+//! to this module tree: repositories take and return domain types.
 
 pub mod catalog;
 pub mod clients;
 pub mod companies;
+pub mod coupons;
+pub mod enrollments;
 pub mod interests;
-pub mod models;
+pub mod jobs;
+pub mod keyset;
+mod models;
 pub mod orders;
 pub mod schema;
 pub mod seed;
 pub mod workshops;
 
+use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
-pub type PgPool = Pool<ConnectionManager<PgConnection>>;
-
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    /// No connection could be checked out in time: the database is down or saturated.
+    /// No connection could be had in time, or the one in use was lost: PostgreSQL is down,
+    /// restarting or saturated.
     #[error("PostgreSQL is unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]
-    Query(#[from] diesel::result::Error),
+    Query(#[from] DieselError),
     #[error("a database task panicked")]
     Panicked,
 }
 
-/// Shared handle to the pool. Cloning is cheap.
-#[derive(Clone)]
-pub struct Db {
+/// Errors that can say their connection to PostgreSQL was lost, so the pool drops it.
+pub trait ConnectionLoss {
+    fn is_connection_loss(&self) -> bool;
+}
+
+impl ConnectionLoss for DbError {
+    fn is_connection_loss(&self) -> bool {
+        match self {
+            DbError::Unavailable(_) => true,
+            DbError::Query(err) => lost_connection(err),
+            DbError::Panicked => false,
+        }
+    }
+}
+
+/// Whether a diesel error means the connection itself is gone (server stopped or restarted,
+/// network cut), as opposed to a statement that failed on a healthy connection.
+pub fn lost_connection(err: &DieselError) -> bool {
+    match err {
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => true,
+        // The server ends sessions with these messages when it shuts down or is terminated;
+        // diesel does not expose SQLSTATE, so the message is what is left to recognise them.
+        DieselError::DatabaseError(_, info) => {
+            let message = info.message();
+            message.contains("terminating connection")
+                || message.contains("server closed the connection")
+                || message.contains("the database system is shutting down")
+                || message.contains("the database system is starting up")
+                || message.contains("no connection to the server")
+        }
+        DieselError::BrokenTransactionManager => true,
+        DieselError::RollbackErrorOnCommit { rollback_error, .. } => lost_connection(rollback_error),
+        _ => false,
+    }
+}
+
+/// A pooled connection that remembers the loss generation it was last known good in.
+pub struct TrackedConnection {
+    conn: PgConnection,
+    generation: u64,
+    lost: bool,
+}
+
+/// r2d2 manager that drops connections known to be lost, and, after any loss was seen, checks
+/// older connections with a ping before handing them out (they may have died with the same
+/// outage). In the normal case a checkout costs no round trip.
+pub struct Manager {
+    url: String,
+    loss_generation: Arc<AtomicU64>,
+}
+
+impl ManageConnection for Manager {
+    type Connection = TrackedConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<TrackedConnection, Self::Error> {
+        let conn = PgConnection::establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
+        Ok(TrackedConnection { conn, generation: self.loss_generation.load(Ordering::Acquire), lost: false })
+    }
+
+    fn is_valid(&self, tracked: &mut TrackedConnection) -> Result<(), Self::Error> {
+        let current = self.loss_generation.load(Ordering::Acquire);
+        if tracked.generation < current {
+            tracked.conn.ping().map_err(diesel::r2d2::Error::QueryError)?;
+            tracked.generation = current;
+        }
+        Ok(())
+    }
+
+    fn has_broken(&self, tracked: &mut TrackedConnection) -> bool {
+        tracked.lost || std::thread::panicking() || tracked.conn.is_broken()
+    }
+}
+
+type PgPool = Pool<Manager>;
+
+/// How a unit of work runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Statements as they come (one statement, or work that manages its own transaction).
+    Plain,
+    /// One read-write transaction (`READ COMMITTED`, row locks taken where the rules need them).
+    Transaction,
+    /// One `REPEATABLE READ READ ONLY` transaction: every statement sees the same snapshot.
+    Snapshot,
+}
+
+/// Shared handle to the pool; `E` is the error type units of work return (the app's error).
+/// Cloning is cheap.
+pub struct Db<E> {
     pool: PgPool,
     /// Two permits per pooled connection. Requests beyond that wait here, in a fair (FIFO) async
     /// queue, instead of as blocked threads racing for r2d2's condition variable — which serves
@@ -43,12 +139,30 @@ pub struct Db {
     /// permit keeps a checked-out-next task ready at r2d2, so no connection idles between jobs.
     permits: Arc<Semaphore>,
     checkout_timeout: Duration,
+    loss_generation: Arc<AtomicU64>,
+    _error: PhantomData<fn() -> E>,
 }
 
-impl Db {
+impl<E> Clone for Db<E> {
+    fn clone(&self) -> Self {
+        Db {
+            pool: self.pool.clone(),
+            permits: self.permits.clone(),
+            checkout_timeout: self.checkout_timeout,
+            loss_generation: self.loss_generation.clone(),
+            _error: PhantomData,
+        }
+    }
+}
+
+impl<E> Db<E>
+where
+    E: From<DbError> + From<DieselError> + ConnectionLoss + Send + 'static,
+{
     /// Builds the pool without connecting: the server starts even when PostgreSQL is late.
-    pub fn new(database_url: &str, size: u32, checkout_timeout: Duration) -> anyhow::Result<Self> {
-        let manager = ConnectionManager::<PgConnection>::new(database_url);
+    pub fn new(database_url: &str, size: u32, checkout_timeout: Duration) -> Self {
+        let loss_generation = Arc::new(AtomicU64::new(0));
+        let manager = Manager { url: database_url.to_string(), loss_generation: loss_generation.clone() };
         // Connections are opened on demand (min_idle 0): r2d2 would otherwise open them on
         // background threads at once, and a short command (migrate, seed) exiting while libpq is
         // still connecting on another thread crashes in libpq's TLS/Kerberos teardown.
@@ -56,25 +170,56 @@ impl Db {
             .max_size(size)
             .min_idle(Some(0))
             .connection_timeout(checkout_timeout)
-            .test_on_check_out(false)
+            .test_on_check_out(true)
             .build_unchecked(manager);
-        Ok(Db { pool, permits: Arc::new(Semaphore::new(2 * size as usize)), checkout_timeout })
+        Db {
+            pool,
+            permits: Arc::new(Semaphore::new(2 * size as usize)),
+            checkout_timeout,
+            loss_generation,
+            _error: PhantomData,
+        }
     }
 
-    fn checkout(pool: &PgPool) -> Result<PooledConnection<ConnectionManager<PgConnection>>, DbError> {
-        pool.get().map_err(|err| DbError::Unavailable(err.to_string()))
-    }
-
-    /// Runs one unit of database work on the blocking pool. The connection is checked out
-    /// inside the closure and returned before the future resolves, so no connection is ever
-    /// held across an `.await`; the caller's tracing span is re-entered on the blocking thread.
-    pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
+    /// Runs work on the blocking pool, statement by statement (no transaction): for one
+    /// statement, or for work such as migrations that manages its own.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, E>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-        E: From<DbError> + Send + 'static,
+    {
+        self.execute(Mode::Plain, work).await
+    }
+
+    /// One unit of work: a write and everything it implies commit together or not at all.
+    pub async fn tx<T, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.execute(Mode::Transaction, work).await
+    }
+
+    /// A read of several statements that must agree with each other: one snapshot.
+    pub async fn read<T, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.execute(Mode::Snapshot, work).await
+    }
+
+    /// The connection is checked out inside the blocking task and returned before the future
+    /// resolves, so no connection is ever held across an `.await`; the caller's tracing span is
+    /// re-entered on the blocking thread. A connection whose work failed because it was lost is
+    /// dropped, and every older connection is pinged before its next use.
+    async fn execute<T, F>(&self, mode: Mode, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let generation = self.loss_generation.clone();
         let span = tracing::Span::current();
         let permit = tokio::time::timeout(self.checkout_timeout, self.permits.clone().acquire_owned())
             .await
@@ -83,52 +228,86 @@ impl Db {
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
             let _permit = permit;
-            let mut conn = Self::checkout(&pool)?;
-            work(&mut conn)
+            let mut tracked: PooledConnection<Manager> =
+                pool.get().map_err(|err| E::from(DbError::Unavailable(err.to_string())))?;
+            let conn = &mut tracked.conn;
+            let outcome = match mode {
+                Mode::Plain => work(conn),
+                Mode::Transaction => conn.transaction(work),
+                Mode::Snapshot => conn.build_transaction().repeatable_read().read_only().run(work),
+            };
+            if let Err(err) = &outcome {
+                if err.is_connection_loss() {
+                    tracked.lost = true;
+                    generation.fetch_add(1, Ordering::AcqRel);
+                }
+            }
+            outcome
         })
         .await
         .map_err(|_| E::from(DbError::Panicked))?
     }
 
     /// Applies pending migrations; returns the names of those applied.
-    pub async fn migrate(&self) -> anyhow::Result<Vec<String>> {
-        self.run(|conn| {
-            conn.run_pending_migrations(MIGRATIONS)
-                .map(|versions| versions.iter().map(|v| v.to_string()).collect())
-                .map_err(|err| anyhow::anyhow!("running migrations failed: {err}"))
-        })
-        .await
+    pub async fn migrate(&self) -> anyhow::Result<Vec<String>>
+    where
+        E: std::error::Error + Sync,
+    {
+        let applied = self
+            .run(|conn| {
+                conn.run_pending_migrations(MIGRATIONS)
+                    .map(|versions| versions.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+                    .map_err(|err| E::from(DbError::Unavailable(format!("running migrations failed: {err}"))))
+            })
+            .await?;
+        Ok(applied)
     }
 
     /// `SELECT 1` for readiness.
-    pub async fn ping(&self) -> Result<(), DbError> {
-        use diesel::RunQueryDsl;
-        self.run(|conn| diesel::sql_query("SELECT 1").execute(conn).map(|_| ()).map_err(DbError::from)).await
+    pub async fn ping(&self) -> Result<(), E> {
+        self.run(|conn| conn.batch_execute("SELECT 1").map_err(E::from)).await
+    }
+}
+
+/// What a refused write violated, and which side of a foreign key it was on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Violation {
+    Unique(String),
+    Check(String),
+    /// An insert or update named a row that does not exist (the child side of a foreign key).
+    MissingReference(String),
+    /// A delete or key update hit rows that still reference it (the parent side).
+    StillReferenced(String),
+}
+
+impl Violation {
+    pub fn constraint(&self) -> &str {
+        match self {
+            Violation::Unique(name)
+            | Violation::Check(name)
+            | Violation::MissingReference(name)
+            | Violation::StillReferenced(name) => name,
+        }
     }
 }
 
 /// The constraint a unique/foreign-key/check violation names, if the error is one.
-pub fn violated_constraint(err: &diesel::result::Error) -> Option<(ViolationKind, String)> {
-    use diesel::result::{DatabaseErrorKind, Error};
-    match err {
-        Error::DatabaseError(kind, info) => {
-            let kind = match kind {
-                DatabaseErrorKind::UniqueViolation => ViolationKind::Unique,
-                DatabaseErrorKind::ForeignKeyViolation => ViolationKind::ForeignKey,
-                DatabaseErrorKind::CheckViolation => ViolationKind::Check,
-                _ => return None,
-            };
-            Some((kind, info.constraint_name().unwrap_or_default().to_string()))
+pub fn violation(err: &DieselError) -> Option<Violation> {
+    let DieselError::DatabaseError(kind, info) = err else {
+        return None;
+    };
+    let name = info.constraint_name()?.to_string();
+    Some(match kind {
+        DatabaseErrorKind::UniqueViolation => Violation::Unique(name),
+        DatabaseErrorKind::CheckViolation => Violation::Check(name),
+        // PostgreSQL words the two sides differently: "insert or update on table … violates
+        // foreign key constraint" (child) and "update or delete on table …" (parent).
+        DatabaseErrorKind::ForeignKeyViolation if info.message().starts_with("update or delete") => {
+            Violation::StillReferenced(name)
         }
-        _ => None,
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ViolationKind {
-    Unique,
-    ForeignKey,
-    Check,
+        DatabaseErrorKind::ForeignKeyViolation => Violation::MissingReference(name),
+        _ => return None,
+    })
 }
 
 /// Escapes `%`, `_` and `\` so user text matches literally inside `ILIKE '%…%'`.
@@ -143,6 +322,16 @@ pub fn like_pattern(text: &str) -> String {
     }
     pattern.push('%');
     pattern
+}
+
+/// Text stored by a CHECK-constrained column that this build cannot parse: a schema it does not
+/// know. Reported as a deserialization error, never guessed.
+pub(crate) fn corrupt(column: &str, value: &str) -> DieselError {
+    DieselError::DeserializationError(format!("{column} holds unknown value {value:?}").into())
+}
+
+pub(crate) fn parse_text<T>(column: &str, value: &str, parse: fn(&str) -> Option<T>) -> diesel::QueryResult<T> {
+    parse(value).ok_or_else(|| corrupt(column, value))
 }
 
 #[cfg(test)]

@@ -1,16 +1,32 @@
-//! Row, insert and changeset structs per table. Rows never leave the store/app boundary as
-//! responses: they become domain types first.
+//! Row, insert and changeset structs per table, and their conversions to and from domain
+//! types. Private to the store: repositories take and return domain types only.
 
-use super::schema::{client_interests, clients, companies, interests};
-use crate::domain::client::{Client, ClientKind, Company, Interest, Plan, PlanStatus};
+use super::parse_text;
+use super::schema::{
+    categories, client_interests, clients, companies, coupon_redemptions, coupons, enrollment_payments, enrollments,
+    interests, order_items, order_status_history, orders, products, stock_movements, workshops,
+};
+use crate::domain::catalog::{
+    Category, CategoryChanges, MovementKind, Product, ProductChanges, StockMovement, StockStatus,
+};
+use crate::domain::client::{Client, ClientChanges, ClientKind, Company, CompanyChanges, Interest, InterestChanges};
+use crate::domain::client::{Plan, PlanStatus};
 use crate::domain::ids::{ClientId, CompanyId, InterestId};
+use crate::domain::money::Money;
+use crate::domain::orders::{
+    Coupon, CouponChanges, CouponKind, Order, OrderItem, OrderStatus, PaymentMethod, StatusChange,
+};
+use crate::domain::workshops::{Enrollment, EnrollmentStatus, Modality, Payment, Workshop, WorkshopChanges};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use rust_decimal::Decimal;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Deserialize)]
+// --- Companies, interests, clients --------------------------------------------------------
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = companies, check_for_backend(diesel::pg::Pg))]
-pub struct CompanyRow {
+pub(super) struct CompanyRow {
     pub id: Uuid,
     pub legal_name: String,
     pub tax_id: String,
@@ -34,29 +50,45 @@ impl From<CompanyRow> for Company {
     }
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = companies)]
-pub struct NewCompany<'a> {
-    pub id: Uuid,
-    pub legal_name: &'a str,
-    pub tax_id: &'a str,
-    pub address: Option<&'a str>,
-    pub phone: Option<&'a str>,
+impl From<&Company> for CompanyRow {
+    fn from(c: &Company) -> Self {
+        CompanyRow {
+            id: c.id.0,
+            legal_name: c.legal_name.clone(),
+            tax_id: c.tax_id.clone(),
+            address: c.address.clone(),
+            phone: c.phone.clone(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
 }
 
-#[derive(Debug, Default, AsChangeset)]
+#[derive(Debug, AsChangeset)]
 #[diesel(table_name = companies)]
-pub struct CompanyChangeset {
-    pub legal_name: Option<String>,
-    pub tax_id: Option<String>,
-    pub address: Option<Option<String>>,
-    pub phone: Option<Option<String>>,
-    pub updated_at: Option<DateTime<Utc>>,
+pub(super) struct CompanyChangeset {
+    legal_name: Option<String>,
+    tax_id: Option<String>,
+    address: Option<Option<String>>,
+    phone: Option<Option<String>>,
+    updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Deserialize)]
+impl CompanyChangeset {
+    pub fn new(changes: &CompanyChanges, now: DateTime<Utc>) -> Self {
+        CompanyChangeset {
+            legal_name: changes.legal_name.clone(),
+            tax_id: changes.tax_id.clone(),
+            address: changes.address.clone(),
+            phone: changes.phone.clone(),
+            updated_at: now,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = interests, check_for_backend(diesel::pg::Pg))]
-pub struct InterestRow {
+pub(super) struct InterestRow {
     pub id: Uuid,
     pub name: String,
     pub description: Option<String>,
@@ -76,25 +108,35 @@ impl From<InterestRow> for Interest {
     }
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = interests)]
-pub struct NewInterest<'a> {
-    pub id: Uuid,
-    pub name: &'a str,
-    pub description: Option<&'a str>,
+impl From<&Interest> for InterestRow {
+    fn from(i: &Interest) -> Self {
+        InterestRow {
+            id: i.id.0,
+            name: i.name.clone(),
+            description: i.description.clone(),
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+        }
+    }
 }
 
-#[derive(Debug, Default, AsChangeset)]
+#[derive(Debug, AsChangeset)]
 #[diesel(table_name = interests)]
-pub struct InterestChangeset {
-    pub name: Option<String>,
-    pub description: Option<Option<String>>,
-    pub updated_at: Option<DateTime<Utc>>,
+pub(super) struct InterestChangeset {
+    name: Option<String>,
+    description: Option<Option<String>>,
+    updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Deserialize)]
+impl InterestChangeset {
+    pub fn new(changes: &InterestChanges, now: DateTime<Utc>) -> Self {
+        InterestChangeset { name: changes.name.clone(), description: changes.description.clone(), updated_at: now }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = clients, check_for_backend(diesel::pg::Pg))]
-pub struct ClientRow {
+pub(super) struct ClientRow {
     pub id: Uuid,
     pub name: String,
     pub email: String,
@@ -110,20 +152,13 @@ pub struct ClientRow {
 }
 
 impl ClientRow {
-    /// Joins the row with its interest ids. Unknown enum text can only come from a schema this
-    /// build does not know; it is reported as a deserialization error, not guessed.
+    /// Joins the row with its interest ids.
     pub fn into_client(self, interest_ids: Vec<Uuid>) -> QueryResult<Client> {
-        let corrupt = |column: &str, value: &str| {
-            diesel::result::Error::DeserializationError(
-                format!("clients.{column} holds unknown value {value:?}").into(),
-            )
-        };
         Ok(Client {
             id: ClientId(self.id),
-            kind: ClientKind::parse(&self.kind).ok_or_else(|| corrupt("kind", &self.kind))?,
-            plan: Plan::parse(&self.plan).ok_or_else(|| corrupt("plan", &self.plan))?,
-            plan_status: PlanStatus::parse(&self.plan_status)
-                .ok_or_else(|| corrupt("plan_status", &self.plan_status))?,
+            kind: parse_text("clients.kind", &self.kind, ClientKind::parse)?,
+            plan: parse_text("clients.plan", &self.plan, Plan::parse)?,
+            plan_status: parse_text("clients.plan_status", &self.plan_status, PlanStatus::parse)?,
             name: self.name,
             email: self.email,
             phone: self.phone,
@@ -139,50 +174,82 @@ impl ClientRow {
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = clients)]
-pub struct NewClient<'a> {
-    pub id: Uuid,
-    pub name: &'a str,
-    pub email: &'a str,
-    pub phone: Option<&'a str>,
-    pub kind: &'a str,
-    pub company_id: Option<Uuid>,
-    pub plan: &'a str,
-    pub plan_status: &'a str,
-    pub active: bool,
+pub(super) struct NewClientRow<'a> {
+    id: Uuid,
+    name: &'a str,
+    email: &'a str,
+    phone: Option<&'a str>,
+    kind: &'static str,
+    company_id: Option<Uuid>,
+    plan: &'static str,
+    plan_status: &'static str,
+    active: bool,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Default, AsChangeset)]
+impl<'a> From<&'a Client> for NewClientRow<'a> {
+    fn from(c: &'a Client) -> Self {
+        NewClientRow {
+            id: c.id.0,
+            name: &c.name,
+            email: &c.email,
+            phone: c.phone.as_deref(),
+            kind: c.kind.as_str(),
+            company_id: c.company_id.map(|id| id.0),
+            plan: c.plan.as_str(),
+            plan_status: c.plan_status.as_str(),
+            active: c.active,
+            version: c.version,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, AsChangeset)]
 #[diesel(table_name = clients)]
-pub struct ClientChangeset {
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<Option<String>>,
-    pub kind: Option<String>,
-    pub company_id: Option<Option<Uuid>>,
-    pub plan: Option<String>,
-    pub plan_status: Option<String>,
-    pub active: Option<bool>,
+pub(super) struct ClientChangeset {
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<Option<String>>,
+    kind: Option<&'static str>,
+    company_id: Option<Option<Uuid>>,
+    plan: Option<&'static str>,
+    plan_status: Option<&'static str>,
+    active: Option<bool>,
+    updated_at: DateTime<Utc>,
+}
+
+impl ClientChangeset {
+    pub fn new(changes: &ClientChanges, now: DateTime<Utc>) -> Self {
+        ClientChangeset {
+            name: changes.name.clone(),
+            email: changes.email.clone(),
+            phone: changes.phone.clone(),
+            kind: changes.kind.map(ClientKind::as_str),
+            company_id: changes.company_id.map(|company| company.map(|id| id.0)),
+            plan: changes.plan.map(Plan::as_str),
+            plan_status: changes.plan_status.map(PlanStatus::as_str),
+            active: changes.active,
+            updated_at: now,
+        }
+    }
 }
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = client_interests)]
-pub struct NewClientInterest {
+pub(super) struct NewClientInterest {
     pub client_id: Uuid,
     pub interest_id: Uuid,
 }
 
-// --- Commerce: catalog, coupons, orders ---------------------------------------------------
-
-use super::schema::{
-    categories, coupon_redemptions, coupons, enrollment_payments, enrollments, order_items, order_status_history,
-    orders, products, stock_movements, workshops,
-};
-use crate::domain::money::Money;
-use rust_decimal::Decimal;
+// --- Catalog ------------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = categories, check_for_backend(diesel::pg::Pg))]
-pub struct CategoryRow {
+pub(super) struct CategoryRow {
     pub id: Uuid,
     pub name: String,
     pub slug: String,
@@ -191,18 +258,55 @@ pub struct CategoryRow {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Default, AsChangeset)]
+impl From<CategoryRow> for Category {
+    fn from(row: CategoryRow) -> Self {
+        Category {
+            id: row.id.into(),
+            name: row.name,
+            slug: row.slug,
+            description: row.description,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+impl From<&Category> for CategoryRow {
+    fn from(c: &Category) -> Self {
+        CategoryRow {
+            id: c.id.0,
+            name: c.name.clone(),
+            slug: c.slug.clone(),
+            description: c.description.clone(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, AsChangeset)]
 #[diesel(table_name = categories)]
-pub struct CategoryChangeset {
-    pub name: Option<String>,
-    pub slug: Option<String>,
-    pub description: Option<Option<String>>,
-    pub updated_at: Option<DateTime<Utc>>,
+pub(super) struct CategoryChangeset {
+    name: Option<String>,
+    slug: Option<String>,
+    description: Option<Option<String>>,
+    updated_at: DateTime<Utc>,
+}
+
+impl CategoryChangeset {
+    pub fn new(changes: &CategoryChanges, now: DateTime<Utc>) -> Self {
+        CategoryChangeset {
+            name: changes.name.clone(),
+            slug: changes.slug.clone(),
+            description: changes.description.clone(),
+            updated_at: now,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = products, check_for_backend(diesel::pg::Pg))]
-pub struct ProductRow {
+pub(super) struct ProductRow {
     pub id: Uuid,
     pub category_id: Option<Uuid>,
     pub name: String,
@@ -216,144 +320,9 @@ pub struct ProductRow {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Stock never changes through a changeset: only movements change it.
-#[derive(Debug, Default, AsChangeset)]
-#[diesel(table_name = products)]
-pub struct ProductChangeset {
-    pub category_id: Option<Option<Uuid>>,
-    pub name: Option<String>,
-    pub slug: Option<String>,
-    pub description: Option<Option<String>>,
-    pub price: Option<Decimal>,
-    pub reorder_point: Option<i32>,
-    pub active: Option<bool>,
-    pub updated_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = stock_movements, check_for_backend(diesel::pg::Pg))]
-pub struct StockMovementRow {
-    pub id: Uuid,
-    pub product_id: Uuid,
-    pub kind: String,
-    pub quantity: i32,
-    pub delta: i32,
-    pub resulting_stock: i32,
-    pub reason: String,
-    pub order_id: Option<Uuid>,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = coupons, check_for_backend(diesel::pg::Pg))]
-pub struct CouponRow {
-    pub id: Uuid,
-    pub code: String,
-    pub description: Option<String>,
-    pub kind: String,
-    pub value: Decimal,
-    pub valid_from: Option<DateTime<Utc>>,
-    pub valid_until: Option<DateTime<Utc>>,
-    pub min_order_amount: Decimal,
-    pub max_redemptions: Option<i32>,
-    pub redemptions: i32,
-    pub once_per_client: bool,
-    pub active: bool,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Default, AsChangeset)]
-#[diesel(table_name = coupons)]
-pub struct CouponChangeset {
-    pub description: Option<Option<String>>,
-    pub kind: Option<String>,
-    pub value: Option<Decimal>,
-    pub valid_from: Option<Option<DateTime<Utc>>>,
-    pub valid_until: Option<Option<DateTime<Utc>>>,
-    pub min_order_amount: Option<Decimal>,
-    pub max_redemptions: Option<Option<i32>>,
-    pub once_per_client: Option<bool>,
-    pub active: Option<bool>,
-    pub updated_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = orders, check_for_backend(diesel::pg::Pg))]
-pub struct OrderRow {
-    pub id: Uuid,
-    pub client_id: Uuid,
-    pub status: String,
-    pub shipping_address: String,
-    pub payment_method: String,
-    pub coupon_id: Option<Uuid>,
-    pub coupon_code: Option<String>,
-    pub subtotal: Decimal,
-    pub discount: Decimal,
-    pub total: Decimal,
-    pub version: i32,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = order_items, check_for_backend(diesel::pg::Pg))]
-pub struct OrderItemRow {
-    pub order_id: Uuid,
-    pub product_id: Uuid,
-    pub product_name: String,
-    pub product_slug: String,
-    pub unit_price: Decimal,
-    pub quantity: i32,
-    pub line_total: Decimal,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = order_status_history, check_for_backend(diesel::pg::Pg))]
-pub struct StatusChangeRow {
-    pub id: Uuid,
-    pub order_id: Uuid,
-    pub from_status: Option<String>,
-    pub to_status: String,
-    pub note: Option<String>,
-    pub changed_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Insertable)]
-#[diesel(table_name = coupon_redemptions)]
-pub struct NewRedemption {
-    pub order_id: Uuid,
-    pub coupon_id: Uuid,
-    pub client_id: Uuid,
-    pub once_per_client: bool,
-}
-
-/// Text a CHECK constraint should have kept out: a schema this build does not know.
-fn corrupt(column: &str, value: &str) -> diesel::result::Error {
-    diesel::result::Error::DeserializationError(format!("{column} holds unknown value {value:?}").into())
-}
-
-fn parse_text<T>(column: &str, value: &str, parse: fn(&str) -> Option<T>) -> QueryResult<T> {
-    parse(value).ok_or_else(|| corrupt(column, value))
-}
-
-impl From<CategoryRow> for crate::domain::catalog::Category {
-    fn from(row: CategoryRow) -> Self {
-        crate::domain::catalog::Category {
-            id: row.id.into(),
-            name: row.name,
-            slug: row.slug,
-            description: row.description,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        }
-    }
-}
-
-impl From<ProductRow> for crate::domain::catalog::Product {
+impl From<ProductRow> for Product {
     fn from(row: ProductRow) -> Self {
-        use crate::domain::catalog::StockStatus;
-        crate::domain::catalog::Product {
+        Product {
             id: row.id.into(),
             category_id: row.category_id.map(Into::into),
             name: row.name,
@@ -370,10 +339,70 @@ impl From<ProductRow> for crate::domain::catalog::Product {
     }
 }
 
+impl From<&Product> for ProductRow {
+    fn from(p: &Product) -> Self {
+        ProductRow {
+            id: p.id.0,
+            category_id: p.category_id.map(|id| id.0),
+            name: p.name.clone(),
+            slug: p.slug.clone(),
+            description: p.description.clone(),
+            price: p.price.amount(),
+            stock: p.stock,
+            reorder_point: p.reorder_point,
+            active: p.active,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// Stock never changes through a changeset: only movements change it.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = products)]
+pub(super) struct ProductChangeset {
+    category_id: Option<Option<Uuid>>,
+    name: Option<String>,
+    slug: Option<String>,
+    description: Option<Option<String>>,
+    price: Option<Decimal>,
+    reorder_point: Option<i32>,
+    active: Option<bool>,
+    updated_at: DateTime<Utc>,
+}
+
+impl ProductChangeset {
+    pub fn new(changes: &ProductChanges, now: DateTime<Utc>) -> Self {
+        ProductChangeset {
+            category_id: changes.category_id.map(|category| category.map(|id| id.0)),
+            name: changes.name.clone(),
+            slug: changes.slug.clone(),
+            description: changes.description.clone(),
+            price: changes.price.map(Money::amount),
+            reorder_point: changes.reorder_point,
+            active: changes.active,
+            updated_at: now,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = stock_movements, check_for_backend(diesel::pg::Pg))]
+pub(super) struct StockMovementRow {
+    pub id: Uuid,
+    pub product_id: Uuid,
+    pub kind: String,
+    pub quantity: i32,
+    pub delta: i32,
+    pub resulting_stock: i32,
+    pub reason: String,
+    pub order_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
 impl StockMovementRow {
-    pub fn into_domain(self) -> QueryResult<crate::domain::catalog::StockMovement> {
-        use crate::domain::catalog::MovementKind;
-        Ok(crate::domain::catalog::StockMovement {
+    pub fn into_domain(self) -> QueryResult<StockMovement> {
+        Ok(StockMovement {
             id: self.id.into(),
             product_id: self.product_id.into(),
             kind: parse_text("stock_movements.kind", &self.kind, MovementKind::parse)?,
@@ -387,10 +416,46 @@ impl StockMovementRow {
     }
 }
 
+impl From<&StockMovement> for StockMovementRow {
+    fn from(m: &StockMovement) -> Self {
+        StockMovementRow {
+            id: m.id.0,
+            product_id: m.product_id.0,
+            kind: m.kind.as_str().to_string(),
+            quantity: m.quantity,
+            delta: m.delta,
+            resulting_stock: m.resulting_stock,
+            reason: m.reason.clone(),
+            order_id: m.order_id.map(|id| id.0),
+            created_at: m.created_at,
+        }
+    }
+}
+
+// --- Coupons and orders -------------------------------------------------------------------
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = coupons, check_for_backend(diesel::pg::Pg))]
+pub(super) struct CouponRow {
+    pub id: Uuid,
+    pub code: String,
+    pub description: Option<String>,
+    pub kind: String,
+    pub value: Decimal,
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub min_order_amount: Decimal,
+    pub max_redemptions: Option<i32>,
+    pub redemptions: i32,
+    pub once_per_client: bool,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
 impl CouponRow {
-    pub fn into_domain(self) -> QueryResult<crate::domain::orders::Coupon> {
-        use crate::domain::orders::CouponKind;
-        Ok(crate::domain::orders::Coupon {
+    pub fn into_domain(self) -> QueryResult<Coupon> {
+        Ok(Coupon {
             id: self.id.into(),
             kind: parse_text("coupons.kind", &self.kind, CouponKind::parse)?,
             code: self.code,
@@ -409,29 +474,148 @@ impl CouponRow {
     }
 }
 
+impl From<&Coupon> for CouponRow {
+    fn from(c: &Coupon) -> Self {
+        CouponRow {
+            id: c.id.0,
+            code: c.code.clone(),
+            description: c.description.clone(),
+            kind: c.kind.as_str().to_string(),
+            value: c.value.amount(),
+            valid_from: c.valid_from,
+            valid_until: c.valid_until,
+            min_order_amount: c.min_order_amount.amount(),
+            max_redemptions: c.max_redemptions,
+            redemptions: c.redemptions,
+            once_per_client: c.once_per_client,
+            active: c.active,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = coupons)]
+pub(super) struct CouponChangeset {
+    description: Option<Option<String>>,
+    kind: Option<&'static str>,
+    value: Option<Decimal>,
+    valid_from: Option<Option<DateTime<Utc>>>,
+    valid_until: Option<Option<DateTime<Utc>>>,
+    min_order_amount: Option<Decimal>,
+    max_redemptions: Option<Option<i32>>,
+    once_per_client: Option<bool>,
+    active: Option<bool>,
+    updated_at: DateTime<Utc>,
+}
+
+impl CouponChangeset {
+    pub fn new(changes: &CouponChanges, now: DateTime<Utc>) -> Self {
+        CouponChangeset {
+            description: changes.description.clone(),
+            kind: changes.kind.map(CouponKind::as_str),
+            value: changes.value.map(Money::amount),
+            valid_from: changes.valid_from,
+            valid_until: changes.valid_until,
+            min_order_amount: changes.min_order_amount.map(Money::amount),
+            max_redemptions: changes.max_redemptions,
+            once_per_client: changes.once_per_client,
+            active: changes.active,
+            updated_at: now,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = orders, check_for_backend(diesel::pg::Pg))]
+pub(super) struct OrderRow {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub status: String,
+    pub shipping_address: String,
+    pub payment_method: String,
+    pub coupon_id: Option<Uuid>,
+    pub coupon_code: Option<String>,
+    pub subtotal: Decimal,
+    pub discount: Decimal,
+    pub total: Decimal,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = order_items, check_for_backend(diesel::pg::Pg))]
+pub(super) struct OrderItemRow {
+    pub order_id: Uuid,
+    pub product_id: Uuid,
+    pub product_name: String,
+    pub product_slug: String,
+    pub unit_price: Decimal,
+    pub quantity: i32,
+    pub line_total: Decimal,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = order_status_history, check_for_backend(diesel::pg::Pg))]
+pub(super) struct StatusChangeRow {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub note: Option<String>,
+    pub changed_at: DateTime<Utc>,
+}
+
+impl StatusChangeRow {
+    pub fn new(order_id: Uuid, change: &StatusChange) -> Self {
+        StatusChangeRow {
+            id: change.id.0,
+            order_id,
+            from_status: change.from.map(|s| s.as_str().to_string()),
+            to_status: change.to.as_str().to_string(),
+            note: change.note.clone(),
+            changed_at: change.changed_at,
+        }
+    }
+
+    fn into_domain(self) -> QueryResult<StatusChange> {
+        Ok(StatusChange {
+            id: self.id.into(),
+            from: match self.from_status.as_deref() {
+                Some(text) => Some(parse_text("order_status_history.from_status", text, OrderStatus::parse)?),
+                None => None,
+            },
+            to: parse_text("order_status_history.to_status", &self.to_status, OrderStatus::parse)?,
+            note: self.note,
+            changed_at: self.changed_at,
+        })
+    }
+}
+
 impl OrderRow {
+    pub fn new(order: &Order, coupon_id: Option<Uuid>) -> Self {
+        OrderRow {
+            id: order.id.0,
+            client_id: order.client_id.0,
+            status: order.status.as_str().to_string(),
+            shipping_address: order.shipping_address.clone(),
+            payment_method: order.payment_method.as_str().to_string(),
+            coupon_id,
+            coupon_code: order.coupon_code.clone(),
+            subtotal: order.subtotal.amount(),
+            discount: order.discount.amount(),
+            total: order.total.amount(),
+            version: order.version,
+            created_at: order.created_at,
+            updated_at: order.updated_at,
+        }
+    }
+
     /// The order with its items and history (rows of this order only).
-    pub fn into_domain(
-        self,
-        items: Vec<OrderItemRow>,
-        history: Vec<StatusChangeRow>,
-    ) -> QueryResult<crate::domain::orders::Order> {
-        use crate::domain::orders::{Order, OrderItem, OrderStatus, PaymentMethod, StatusChange};
+    pub fn into_domain(self, items: Vec<OrderItemRow>, history: Vec<StatusChangeRow>) -> QueryResult<Order> {
         let status = parse_text("orders.status", &self.status, OrderStatus::parse)?;
-        let status_history = history
-            .into_iter()
-            .map(|change| {
-                Ok(StatusChange {
-                    from: match change.from_status.as_deref() {
-                        Some(text) => Some(parse_text("order_status_history.from_status", text, OrderStatus::parse)?),
-                        None => None,
-                    },
-                    to: parse_text("order_status_history.to_status", &change.to_status, OrderStatus::parse)?,
-                    note: change.note,
-                    changed_at: change.changed_at,
-                })
-            })
-            .collect::<QueryResult<_>>()?;
         Ok(Order {
             id: self.id.into(),
             client_id: self.client_id.into(),
@@ -443,18 +627,8 @@ impl OrderRow {
             subtotal: Money::from_decimal(self.subtotal),
             discount: Money::from_decimal(self.discount),
             total: Money::from_decimal(self.total),
-            items: items
-                .into_iter()
-                .map(|item| OrderItem {
-                    product_id: item.product_id.into(),
-                    product_name: item.product_name,
-                    product_slug: item.product_slug,
-                    unit_price: Money::from_decimal(item.unit_price),
-                    quantity: item.quantity,
-                    line_total: Money::from_decimal(item.line_total),
-                })
-                .collect(),
-            status_history,
+            items: items.into_iter().map(OrderItemRow::into_domain).collect(),
+            status_history: history.into_iter().map(StatusChangeRow::into_domain).collect::<QueryResult<_>>()?,
             version: self.version,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -462,9 +636,46 @@ impl OrderRow {
     }
 }
 
+impl OrderItemRow {
+    pub fn into_domain(self) -> OrderItem {
+        OrderItem {
+            product_id: self.product_id.into(),
+            product_name: self.product_name,
+            product_slug: self.product_slug,
+            unit_price: Money::from_decimal(self.unit_price),
+            quantity: self.quantity,
+            line_total: Money::from_decimal(self.line_total),
+        }
+    }
+
+    pub fn new(order_id: Uuid, item: &OrderItem) -> Self {
+        OrderItemRow {
+            order_id,
+            product_id: item.product_id.0,
+            product_name: item.product_name.clone(),
+            product_slug: item.product_slug.clone(),
+            unit_price: item.unit_price.amount(),
+            quantity: item.quantity,
+            line_total: item.line_total.amount(),
+        }
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = coupon_redemptions)]
+pub(super) struct NewRedemption {
+    pub order_id: Uuid,
+    pub coupon_id: Uuid,
+    pub client_id: Uuid,
+    pub once_per_client: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+// --- Workshops and enrollments ------------------------------------------------------------
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = workshops, check_for_backend(diesel::pg::Pg))]
-pub struct WorkshopRow {
+pub(super) struct WorkshopRow {
     pub id: Uuid,
     pub name: String,
     pub description: Option<String>,
@@ -481,51 +692,10 @@ pub struct WorkshopRow {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Default, AsChangeset)]
-#[diesel(table_name = workshops)]
-pub struct WorkshopChangeset {
-    pub name: Option<String>,
-    pub description: Option<Option<String>>,
-    pub category_id: Option<Uuid>,
-    pub starts_at: Option<DateTime<Utc>>,
-    pub duration_minutes: Option<i32>,
-    pub modality: Option<String>,
-    pub location: Option<Option<String>>,
-    pub link: Option<Option<String>>,
-    pub price: Option<Decimal>,
-    pub capacity: Option<i32>,
-    pub active: Option<bool>,
-    pub updated_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = enrollments, check_for_backend(diesel::pg::Pg))]
-pub struct EnrollmentRow {
-    pub id: Uuid,
-    pub workshop_id: Uuid,
-    pub client_id: Uuid,
-    pub status: String,
-    pub price: Decimal,
-    pub amount_paid: Decimal,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub cancelled_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = enrollment_payments, check_for_backend(diesel::pg::Pg))]
-pub struct PaymentRow {
-    pub id: Uuid,
-    pub enrollment_id: Uuid,
-    pub amount: Decimal,
-    pub method: String,
-    pub created_at: DateTime<Utc>,
-}
-
 impl WorkshopRow {
     /// The workshop with `seats_taken` live enrollments holding seats.
-    pub fn into_domain(self, seats_taken: i32) -> QueryResult<crate::domain::workshops::Workshop> {
-        use crate::domain::workshops::{Modality, Workshop};
+    pub fn into_domain(self, seats_taken: i64) -> QueryResult<Workshop> {
+        let seats_taken = i32::try_from(seats_taken).unwrap_or(i32::MAX);
         Ok(Workshop {
             id: self.id.into(),
             modality: parse_text("workshops.modality", &self.modality, Modality::parse)?,
@@ -547,9 +717,79 @@ impl WorkshopRow {
     }
 }
 
+impl From<&Workshop> for WorkshopRow {
+    fn from(w: &Workshop) -> Self {
+        WorkshopRow {
+            id: w.id.0,
+            name: w.name.clone(),
+            description: w.description.clone(),
+            category_id: w.category_id.0,
+            starts_at: w.starts_at,
+            duration_minutes: w.duration_minutes,
+            modality: w.modality.as_str().to_string(),
+            location: w.location.clone(),
+            link: w.link.clone(),
+            price: w.price.amount(),
+            capacity: w.capacity,
+            active: w.active,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = workshops)]
+pub(super) struct WorkshopChangeset {
+    name: Option<String>,
+    description: Option<Option<String>>,
+    category_id: Option<Uuid>,
+    starts_at: Option<DateTime<Utc>>,
+    duration_minutes: Option<i32>,
+    modality: Option<&'static str>,
+    location: Option<Option<String>>,
+    link: Option<Option<String>>,
+    price: Option<Decimal>,
+    capacity: Option<i32>,
+    active: Option<bool>,
+    updated_at: DateTime<Utc>,
+}
+
+impl WorkshopChangeset {
+    pub fn new(changes: &WorkshopChanges, now: DateTime<Utc>) -> Self {
+        WorkshopChangeset {
+            name: changes.name.clone(),
+            description: changes.description.clone(),
+            category_id: changes.category_id.map(|id| id.0),
+            starts_at: changes.starts_at,
+            duration_minutes: changes.duration_minutes,
+            modality: changes.modality.map(Modality::as_str),
+            location: changes.location.clone(),
+            link: changes.link.clone(),
+            price: changes.price.map(Money::amount),
+            capacity: changes.capacity,
+            active: changes.active,
+            updated_at: now,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = enrollments, check_for_backend(diesel::pg::Pg))]
+pub(super) struct EnrollmentRow {
+    pub id: Uuid,
+    pub workshop_id: Uuid,
+    pub client_id: Uuid,
+    pub status: String,
+    pub price: Decimal,
+    pub amount_paid: Decimal,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
 impl EnrollmentRow {
-    pub fn into_domain(self) -> QueryResult<crate::domain::workshops::Enrollment> {
-        use crate::domain::workshops::{Enrollment, EnrollmentStatus};
+    pub fn into_domain(self) -> QueryResult<Enrollment> {
         let status = parse_text("enrollments.status", &self.status, EnrollmentStatus::parse)?;
         let (price, paid) = (Money::from_decimal(self.price), Money::from_decimal(self.amount_paid));
         Ok(Enrollment {
@@ -567,15 +807,52 @@ impl EnrollmentRow {
     }
 }
 
+impl From<&Enrollment> for EnrollmentRow {
+    fn from(e: &Enrollment) -> Self {
+        EnrollmentRow {
+            id: e.id.0,
+            workshop_id: e.workshop_id.0,
+            client_id: e.client_id.0,
+            status: e.status.as_str().to_string(),
+            price: e.price.amount(),
+            amount_paid: e.amount_paid.amount(),
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+            cancelled_at: e.cancelled_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = enrollment_payments, check_for_backend(diesel::pg::Pg))]
+pub(super) struct PaymentRow {
+    pub id: Uuid,
+    pub enrollment_id: Uuid,
+    pub amount: Decimal,
+    pub method: String,
+    pub created_at: DateTime<Utc>,
+}
+
 impl PaymentRow {
-    pub fn into_domain(self) -> QueryResult<crate::domain::workshops::Payment> {
-        use crate::domain::orders::PaymentMethod;
-        Ok(crate::domain::workshops::Payment {
+    pub fn into_domain(self) -> QueryResult<Payment> {
+        Ok(Payment {
             id: self.id.into(),
             enrollment_id: self.enrollment_id.into(),
             amount: Money::from_decimal(self.amount),
             method: parse_text("enrollment_payments.method", &self.method, PaymentMethod::parse)?,
             created_at: self.created_at,
         })
+    }
+}
+
+impl From<&Payment> for PaymentRow {
+    fn from(p: &Payment) -> Self {
+        PaymentRow {
+            id: p.id.0,
+            enrollment_id: p.enrollment_id.0,
+            amount: p.amount.amount(),
+            method: p.method.as_str().to_string(),
+            created_at: p.created_at,
+        }
     }
 }

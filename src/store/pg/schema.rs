@@ -243,3 +243,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     workshop_seats,
     workshops,
 );
+
+diesel::table! {
+    job_reports (job) {
+        job -> Text,
+        finished_at -> Timestamptz,
+        report -> Text,
+    }
+}

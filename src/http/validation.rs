@@ -1,14 +1,9 @@
 //! Turns `validator` results and custom checks into `FieldIssue`s with dotted field paths.
 
-use super::AppError;
 use crate::domain::free_form::FieldIssue;
 use crate::domain::money::Money;
 use std::borrow::Cow;
-use validator::{Validate, ValidationError, ValidationErrors, ValidationErrorsKind};
-
-pub fn validate<T: Validate>(input: &T) -> Result<(), AppError> {
-    input.validate().map_err(|errors| AppError::Validation(issues(&errors)))
-}
+use validator::{ValidationError, ValidationErrors, ValidationErrorsKind};
 
 pub fn issues(errors: &ValidationErrors) -> Vec<FieldIssue> {
     let mut out = Vec::new();
@@ -44,6 +39,7 @@ fn to_issue(path: &str, error: &ValidationError) -> FieldIssue {
         "blank" => "blank",
         "too_many" => "too_many",
         "slug" => "invalid_slug",
+        "invalid_character" => "invalid_character",
         _ => "invalid",
     };
     FieldIssue::new(path, code, message)
@@ -73,6 +69,15 @@ pub fn phone(value: &str) -> Result<(), ValidationError> {
     }
 }
 
+/// Text without NUL characters (PostgreSQL cannot store them).
+pub fn no_nul(value: &str) -> Result<(), ValidationError> {
+    if value.contains('\0') {
+        Err(ValidationError::new("invalid_character").with_message("must not contain NUL characters".into()))
+    } else {
+        Ok(())
+    }
+}
+
 /// Text that is not only white space (empty text is left to the length rule, to report it once).
 pub fn not_blank(value: &str) -> Result<(), ValidationError> {
     if !value.is_empty() && value.chars().all(crate::domain::free_form::is_ecma_space) {
@@ -93,19 +98,6 @@ pub fn slug(value: &str) -> Result<(), ValidationError> {
     } else {
         Err(ValidationError::new("slug").with_message("must be lowercase words of a-z and 0-9 joined by dashes".into()))
     }
-}
-
-/// The slug a name gives when none is sent: `"Dovetail Kit (2)"` → `"dovetail-kit-2"`.
-pub fn slugify(name: &str) -> String {
-    let mut slug = String::with_capacity(name.len());
-    for ch in name.chars().flat_map(char::to_lowercase) {
-        if ch.is_ascii_alphanumeric() {
-            slug.push(ch);
-        } else if !slug.is_empty() && !slug.ends_with('-') {
-            slug.push('-');
-        }
-    }
-    slug.trim_end_matches('-').chars().take(100).collect::<String>().trim_end_matches('-').to_string()
 }
 
 /// Largest price or fixed amount the shop handles.
@@ -156,9 +148,6 @@ mod tests {
         for bad in ["", "-a", "a-", "a--b", "A", "a b", "ñ"] {
             assert!(slug(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(slugify("Dovetail Kit (2)"), "dovetail-kit-2");
-        assert_eq!(slugify("  ¡Olé!  "), "ol");
-        assert_eq!(slugify("!!!"), "");
     }
 
     #[test]

@@ -1,0 +1,10 @@
+DROP TABLE IF EXISTS job_reports;
+DROP FUNCTION IF EXISTS client_view(uuid, timestamptz);
+DROP INDEX IF EXISTS products_price_id_idx;
+DROP INDEX IF EXISTS workshops_description_trgm_idx;
+DROP INDEX IF EXISTS workshops_name_trgm_idx;
+DROP INDEX IF EXISTS products_description_trgm_idx;
+DROP INDEX IF EXISTS products_slug_trgm_idx;
+DROP INDEX IF EXISTS products_name_trgm_idx;
+DROP INDEX IF EXISTS clients_email_trgm_idx;
+DROP INDEX IF EXISTS clients_name_trgm_idx;

@@ -1,0 +1,157 @@
+//! Enrollments: taking a workshop seat race-free, and cancelling (payments:
+//! `enrollment_payments`).
+//!
+//! Enrolling claims a free seat row with `FOR UPDATE SKIP LOCKED`, so there are never more
+//! enrollments than seats, and simultaneous enrollments claim different rows and commit in
+//! parallel rather than queueing on one counter. The client is locked until commit (a
+//! concurrent delete or deactivation waits, or is seen); the workshop's terms are read under a
+//! share lock. A partial unique index keeps one live enrollment per client and workshop (a
+//! second concurrent attempt fails on it, and its claim is rolled back with it). Cancelling locks
+//! the enrollment first, so its seat is freed once.
+
+use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::orders::lock_buyer;
+use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
+use crate::domain::ids::{ClientId, EnrollmentId, WorkshopId};
+use crate::domain::money::Money;
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::workshops::{Enrollment, EnrollmentFilter, EnrollmentStatus, Workshop};
+use crate::store::pg::{clients, enrollments as repo, workshops};
+use chrono::{DateTime, Utc};
+use diesel::PgConnection;
+use serde_json::json;
+
+pub const CONSTRAINTS: &[Rule] = &[
+    Rule::Unique(
+        "enrollments_one_per_client",
+        conflict("already_enrolled", Some("client_id"), "the client is already enrolled in this workshop"),
+    ),
+    Rule::Check("enrollments_status_check", Meaning::Invariant),
+    Rule::Check("enrollments_price_check", Meaning::Invariant),
+    Rule::Check("enrollments_status_matches_payment", Meaning::Invariant),
+    Rule::Check("enrollments_paid_within_price", conflict("overpayment", Some("amount"), "more than the balance")),
+    Rule::ForeignKey {
+        name: "enrollments_client_id_fkey",
+        missing: invalid("client_id", "unknown_client", "no client has this id"),
+        in_use: Some(super::clients::IN_USE),
+    },
+    Rule::ForeignKey {
+        name: "enrollments_workshop_id_fkey",
+        missing: Meaning::Gone { resource: "workshop" },
+        in_use: Some(conflict("workshop_in_use", None, "the workshop has enrollments; deactivate it instead")),
+    },
+    Rule::Check("enrollment_payments_amount_check", invalid("amount", "out_of_range", "must be more than 0")),
+    Rule::Check(
+        "enrollment_payments_method_check",
+        invalid("method", "invalid", "must be card, bank_transfer, cash or paypal"),
+    ),
+    Rule::ForeignKey {
+        name: "enrollment_payments_enrollment_id_fkey",
+        missing: Meaning::Gone { resource: "enrollment" },
+        in_use: None,
+    },
+];
+
+impl Keyed for Enrollment {
+    fn key(&self) -> uuid::Uuid {
+        self.id.0
+    }
+}
+
+pub async fn enroll(state: &AppState, workshop: WorkshopId, client: ClientId) -> AppResult<Enrollment> {
+    let now = clock::now();
+    state.db.tx(move |conn| enroll_in(conn, workshop, client, now)).await
+}
+
+pub(crate) fn enroll_in(
+    conn: &mut PgConnection,
+    workshop: WorkshopId,
+    client: ClientId,
+    now: DateTime<Utc>,
+) -> AppResult<Enrollment> {
+    lock_buyer(conn, client, "enroll")?;
+    if repo::live_exists(conn, workshop, client)? {
+        return Err(already_enrolled());
+    }
+    // A plain read of the free seats refuses a rush on a sold-out workshop at once, without
+    // waiting behind the transactions that are taking the last seats.
+    if !workshops::has_free_seat(conn, workshop)? {
+        let current = workshops::find(conn, workshop)?.found(workshop)?;
+        return Err(seat_refusal(&current, now).unwrap_or_else(|| sold_out(&current)));
+    }
+    // The terms (price, activity, start) are read under a share lock, so a concurrent change to
+    // the workshop commits either wholly before this enrollment or wholly after it.
+    let current = workshops::share_lock(conn, workshop)?.found(workshop)?;
+    if let Some(refusal) = seat_refusal(&current, now) {
+        return Err(refusal);
+    }
+    let enrollment = Enrollment {
+        id: EnrollmentId::new(),
+        workshop_id: workshop,
+        client_id: client,
+        status: EnrollmentStatus::PendingPayment,
+        price: current.price,
+        amount_paid: Money::ZERO,
+        balance: current.price,
+        created_at: now,
+        updated_at: now,
+        cancelled_at: None,
+    };
+    repo::insert(conn, &enrollment)?;
+    clients::add_interest(conn, client, current.category_id, now)?;
+    // Claiming the seat comes last: the seat row stays locked only until the commit after it.
+    if !workshops::take_seat(conn, workshop, enrollment.id)? {
+        return Err(sold_out(&current));
+    }
+    Ok(enrollment)
+}
+
+/// Why a workshop takes no enrollment now (other than being full), if it does not.
+fn seat_refusal(workshop: &Workshop, now: DateTime<Utc>) -> Option<AppError> {
+    if !workshop.active {
+        Some(AppError::conflict("workshop_inactive", None, "this workshop takes no enrollments"))
+    } else if workshop.starts_at <= now {
+        Some(AppError::conflict("workshop_started", None, "this workshop has already started"))
+    } else {
+        None
+    }
+}
+
+fn sold_out(workshop: &Workshop) -> AppError {
+    AppError::conflict_with(
+        "sold_out",
+        None,
+        "every seat of this workshop is taken",
+        json!({"capacity": workshop.capacity, "seats_available": 0}),
+    )
+}
+
+fn already_enrolled() -> AppError {
+    AppError::conflict("already_enrolled", Some("client_id"), "the client is already enrolled in this workshop")
+}
+
+pub async fn get(state: &AppState, id: EnrollmentId) -> AppResult<Enrollment> {
+    state.db.run(move |conn| repo::find(conn, id)?.found(id)).await
+}
+
+pub async fn list(state: &AppState, filter: EnrollmentFilter, page: PageRequest) -> AppResult<Page<Enrollment>> {
+    id_page(state, page, move |conn, before, limit| Ok(repo::list(conn, &filter, before, limit)?)).await
+}
+
+/// Cancels the enrollment and releases its seat, once: a second cancel is a 409. Payments
+/// already made stay recorded (refunds belong to payments).
+pub async fn cancel(state: &AppState, id: EnrollmentId) -> AppResult<Enrollment> {
+    let now = clock::now();
+    state
+        .db
+        .tx(move |conn| {
+            let enrollment = repo::lock(conn, id)?.found(id)?;
+            if enrollment.status == EnrollmentStatus::Cancelled {
+                return Err(AppError::conflict("already_cancelled", None, "this enrollment is already cancelled"));
+            }
+            let cancelled = repo::cancel(conn, id, now)?;
+            workshops::release_seat(conn, id)?;
+            Ok(cancelled)
+        })
+        .await
+}

@@ -1,0 +1,114 @@
+//! Repository functions for `enrollments` and `enrollment_payments`.
+
+use super::models::{EnrollmentRow, PaymentRow};
+use super::schema::{enrollment_payments, enrollments};
+use crate::domain::ids::{ClientId, EnrollmentId, WorkshopId};
+use crate::domain::money::Money;
+use crate::domain::workshops::{Enrollment, EnrollmentFilter, EnrollmentStatus, Payment};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+/// Whether the client holds a live (not cancelled) enrollment in the workshop.
+pub fn live_exists(conn: &mut PgConnection, workshop: WorkshopId, client: ClientId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        enrollments::table
+            .filter(enrollments::workshop_id.eq(workshop.0))
+            .filter(enrollments::client_id.eq(client.0))
+            .filter(enrollments::status.ne(EnrollmentStatus::Cancelled.as_str())),
+    ))
+    .get_result(conn)
+}
+
+pub fn insert(conn: &mut PgConnection, enrollment: &Enrollment) -> QueryResult<()> {
+    diesel::insert_into(enrollments::table).values(EnrollmentRow::from(enrollment)).execute(conn).map(|_| ())
+}
+
+pub fn find(conn: &mut PgConnection, id: EnrollmentId) -> QueryResult<Option<Enrollment>> {
+    enrollments::table
+        .find(id.0)
+        .select(EnrollmentRow::as_select())
+        .first::<EnrollmentRow>(conn)
+        .optional()?
+        .map(EnrollmentRow::into_domain)
+        .transpose()
+}
+
+/// Reads and row-locks the enrollment: its payments and cancellation happen one at a time.
+pub fn lock(conn: &mut PgConnection, id: EnrollmentId) -> QueryResult<Option<Enrollment>> {
+    enrollments::table
+        .find(id.0)
+        .select(EnrollmentRow::as_select())
+        .for_no_key_update()
+        .first::<EnrollmentRow>(conn)
+        .optional()?
+        .map(EnrollmentRow::into_domain)
+        .transpose()
+}
+
+pub fn cancel(conn: &mut PgConnection, id: EnrollmentId, now: DateTime<Utc>) -> QueryResult<Enrollment> {
+    diesel::update(enrollments::table.find(id.0))
+        .set((
+            enrollments::status.eq(EnrollmentStatus::Cancelled.as_str()),
+            enrollments::cancelled_at.eq(now),
+            enrollments::updated_at.eq(now),
+        ))
+        .returning(EnrollmentRow::as_returning())
+        .get_result::<EnrollmentRow>(conn)?
+        .into_domain()
+}
+
+/// Records the payment and the enrollment's new amount paid and status.
+pub fn record_payment(
+    conn: &mut PgConnection,
+    payment: &Payment,
+    amount_paid: Money,
+    status: EnrollmentStatus,
+) -> QueryResult<Enrollment> {
+    diesel::insert_into(enrollment_payments::table).values(PaymentRow::from(payment)).execute(conn)?;
+    diesel::update(enrollments::table.find(payment.enrollment_id.0))
+        .set((
+            enrollments::amount_paid.eq(amount_paid.amount()),
+            enrollments::status.eq(status.as_str()),
+            enrollments::updated_at.eq(payment.created_at),
+        ))
+        .returning(EnrollmentRow::as_returning())
+        .get_result::<EnrollmentRow>(conn)?
+        .into_domain()
+}
+
+pub fn payments(conn: &mut PgConnection, id: EnrollmentId) -> QueryResult<Vec<Payment>> {
+    enrollment_payments::table
+        .filter(enrollment_payments::enrollment_id.eq(id.0))
+        .select(PaymentRow::as_select())
+        .order(enrollment_payments::id.asc())
+        .load::<PaymentRow>(conn)?
+        .into_iter()
+        .map(PaymentRow::into_domain)
+        .collect()
+}
+
+/// Enrollments newest first (UUIDv7 ids) before `before`.
+pub fn list(
+    conn: &mut PgConnection,
+    filter: &EnrollmentFilter,
+    before: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<Enrollment>> {
+    let mut query =
+        enrollments::table.select(EnrollmentRow::as_select()).order(enrollments::id.desc()).limit(limit).into_boxed();
+    if let Some(before) = before {
+        query = query.filter(enrollments::id.lt(before));
+    }
+    if let Some(workshop_id) = filter.workshop_id {
+        query = query.filter(enrollments::workshop_id.eq(workshop_id.0));
+    }
+    if let Some(client_id) = filter.client_id {
+        query = query.filter(enrollments::client_id.eq(client_id.0));
+    }
+    if !filter.statuses.is_empty() {
+        let statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+        query = query.filter(enrollments::status.eq_any(statuses));
+    }
+    query.load::<EnrollmentRow>(conn)?.into_iter().map(EnrollmentRow::into_domain).collect()
+}
