@@ -4,75 +4,94 @@
 //! at a time and the others skip that round; a replica that dies releases the lock with its
 //! session.
 
-use super::{reconcile, stats, AppState};
+use super::{reconcile, stats, AppResult, AppState};
 use crate::store::pg::jobs::{self, JobLock};
-use std::future::Future;
 use std::time::Duration;
 
-/// Advisory lock keys, one per job.
-const RECONCILE_LOCK: i64 = 7_262_101;
-const STATS_LOCK: i64 = 7_262_102;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    Reconcile,
+    ClientStats,
+}
 
-/// Starts the periodic jobs on the current runtime.
-pub fn spawn(state: &AppState) {
-    let settings = &state.settings;
-    if let Some(every) = settings.reconcile_interval {
-        let state = state.clone();
-        tokio::spawn(periodic("reconcile", RECONCILE_LOCK, every, state, |state| async move {
-            let report = reconcile::run(&state, true).await?;
-            if report.clients_without_document > 0 || report.orphan_documents > 0 {
-                tracing::warn!(
-                    missing = report.clients_without_document,
-                    orphans = report.orphan_documents,
-                    purged = report.tombstones_purged,
-                    "reconcile repaired the stores"
-                );
-            } else {
-                tracing::info!(
-                    clients = report.clients_checked,
-                    purged = report.tombstones_purged,
-                    "reconcile: stores agree"
-                );
-            }
-            Ok(())
-        }));
+impl Job {
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::Reconcile => "reconcile",
+            Job::ClientStats => "client_stats",
+        }
     }
-    if let Some(every) = settings.stats_refresh_interval {
-        let state = state.clone();
-        tokio::spawn(periodic("client_stats", STATS_LOCK, every, state, |state| async move {
-            stats::refresh(&state).await.map(|_| ())
-        }));
+
+    /// The job's advisory lock key.
+    pub fn lock_key(self) -> i64 {
+        match self {
+            Job::Reconcile => 7_262_101,
+            Job::ClientStats => 7_262_102,
+        }
+    }
+
+    async fn perform(self, state: &AppState) -> AppResult<()> {
+        match self {
+            Job::Reconcile => {
+                let report = reconcile::run(state, true).await?;
+                if report.clients_without_document > 0 || report.orphan_documents > 0 {
+                    tracing::warn!(
+                        missing = report.clients_without_document,
+                        orphans = report.orphan_documents,
+                        purged = report.tombstones_purged,
+                        "reconcile repaired the stores"
+                    );
+                } else {
+                    tracing::info!(
+                        clients = report.clients_checked,
+                        purged = report.tombstones_purged,
+                        "reconcile: stores agree"
+                    );
+                }
+                Ok(())
+            }
+            Job::ClientStats => stats::refresh(state).await.map(|_| ()),
+        }
     }
 }
 
-/// Runs `job` every `every`, when this replica gets the job's lock.
-async fn periodic<F, Fut>(name: &'static str, key: i64, every: Duration, state: AppState, job: F)
-where
-    F: Fn(AppState) -> Fut,
-    Fut: Future<Output = super::AppResult<()>>,
-{
+/// Starts the periodic jobs on the current runtime.
+pub fn spawn(state: &AppState) {
+    for (job, every) in
+        [(Job::Reconcile, state.settings.reconcile_interval), (Job::ClientStats, state.settings.stats_refresh_interval)]
+    {
+        if let Some(every) = every {
+            tokio::spawn(periodic(job, every, state.clone()));
+        }
+    }
+}
+
+/// Runs `job` every `every`, in the rounds where this replica gets the job's lock.
+async fn periodic(job: Job, every: Duration, state: AppState) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let url = state.settings.database_url.clone();
-        let lock = match tokio::task::spawn_blocking(move || jobs::try_lock(&url, key)).await {
-            Ok(Ok(Some(lock))) => lock,
-            Ok(Ok(None)) => {
-                tracing::debug!(job = name, "another replica runs this job now");
-                continue;
-            }
-            Ok(Err(err)) => {
-                tracing::warn!(job = name, error = %err, "job lock unavailable; skipping this round");
-                continue;
-            }
-            Err(_) => continue,
-        };
-        if let Err(err) = job(state.clone()).await {
-            tracing::warn!(job = name, error = %err, "job failed; it runs again next round");
+        match run_once(&state, job).await {
+            Ok(true) => {}
+            Ok(false) => tracing::debug!(job = job.name(), "another replica runs this job now"),
+            Err(err) => tracing::warn!(job = job.name(), error = %err, "job failed; it runs again next round"),
         }
-        release(lock).await;
     }
+}
+
+/// Runs the job once if no other session holds its lock; `false` when one does.
+pub async fn run_once(state: &AppState, job: Job) -> AppResult<bool> {
+    let url = state.settings.database_url.clone();
+    let lock = tokio::task::spawn_blocking(move || jobs::try_lock(&url, job.lock_key()))
+        .await
+        .map_err(|_| super::AppError::Internal(anyhow::anyhow!("the job lock task panicked")))??;
+    let Some(lock) = lock else {
+        return Ok(false);
+    };
+    let outcome = job.perform(state).await;
+    release(lock).await;
+    outcome.map(|()| true)
 }
 
 /// Closes the lock's connection (which releases the lock) off the async workers.

@@ -95,20 +95,28 @@ impl<T: DeserializeOwned + Validate + BodyRules + Default + 'static> FromRequest
     }
 }
 
-/// Query parameters, parsed (errors go through `query_error`) and validated.
+/// Query parameters, parsed (a failing parameter is named) and validated.
 pub struct Query<T>(pub T);
 
 impl<T: DeserializeOwned + Validate + BodyRules + 'static> FromRequest for Query<T> {
-    type Error = actix_web::Error;
-    type Future = std::future::Ready<Result<Self, actix_web::Error>>;
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
 
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let parsed = web::Query::<T>::from_request(req, payload).into_inner();
-        std::future::ready(match parsed {
-            Ok(query) => checked(query.into_inner()).map(Query).map_err(Into::into),
-            Err(err) => Err(err),
-        })
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).and_then(checked).map(Query))
     }
+}
+
+/// Deserializes a query string, keeping the name of the parameter that failed.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.inner().to_string();
+        let field = if path == "." { unknown_field_name(&message).unwrap_or_else(|| "query".into()) } else { path };
+        let code = type_error_code(&message, "invalid_query");
+        ApiError::from(Problem::invalid(vec![FieldIssue::new(field, code, message)]))
+    })
 }
 
 fn unsupported_media_type() -> ApiError {
@@ -294,13 +302,6 @@ impl SearchParams {
 /// A `q` worth searching for: not blank.
 pub fn search_text(q: &Option<String>) -> Option<String> {
     q.clone().filter(|q| !q.trim().is_empty())
-}
-
-pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-    let message = err.to_string().replace("Query deserialize error: ", "");
-    let field = message.split('`').nth(1).filter(|_| message.contains("field")).unwrap_or("query").to_string();
-    let code = type_error_code(&message, "invalid_query");
-    ApiError::from(Problem::invalid(vec![FieldIssue::new(field, code, message)])).into()
 }
 
 pub fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {

@@ -40,7 +40,6 @@ pub fn build_app(
     let document = spec::finish(spec);
     app.app_data(state)
         .app_data(web::PayloadConfig::new(body_limit))
-        .app_data(web::QueryConfig::default().error_handler(extract::query_error))
         .app_data(web::PathConfig::default().error_handler(extract::path_error))
         .app_data(web::Data::new(routes))
         .service(

@@ -1,45 +1,11 @@
 //! Catalog, stock movements, coupons and orders: exact money, race-free stock and redemptions,
 //! the status machine, and the merged order view.
 
-use crate::harness::{get, json, send, Reply, TestContext};
-use crate::{app, create_client};
-use actix_http::Request;
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
+use crate::harness::{get, json, send, TestContext};
+use crate::{app, create_client, create_product as product, order_body, order_in, post, stock_of};
 use actix_web::http::Method;
 use futures_util::future::join_all;
 use serde_json::{json, Value};
-
-async fn post<S, B>(app: &S, uri: &str, body: Value) -> Reply
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    send(app, json(Method::POST, uri, body)).await
-}
-
-/// Creates a product and returns its id.
-async fn product<S, B>(app: &S, name: &str, price: &str, stock: i32) -> String
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let reply = post(app, "/api/v1/products", json!({"name": name, "price": price, "stock": stock})).await;
-    assert_eq!(reply.status, 201, "{}", reply.body);
-    reply.body["id"].as_str().expect("id").to_string()
-}
-
-async fn stock_of<S, B>(app: &S, product: &str) -> i64
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    send(app, get(&format!("/api/v1/products/{product}"))).await.body["stock"].as_i64().expect("stock")
-}
-
-fn order_body(client: &str, items: Value) -> Value {
-    json!({"client_id": client, "items": items, "shipping_address": "1 Main St", "payment_method": "card"})
-}
 
 #[actix_web::test]
 async fn categories_and_products_have_full_crud_with_derived_slugs_and_stock_status() {
@@ -338,31 +304,6 @@ async fn coupons_discount_exactly_and_respect_their_terms() {
     assert_eq!(listed.body["items"][0]["code"], "BIGFIX");
 }
 
-/// Drives a new order of one unit to `status` along the allowed path; returns its id.
-async fn order_in<S, B>(app: &S, client: &str, product: &str, status: &str) -> String
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let placed = post(app, "/api/v1/orders", order_body(client, json!([{"product_id": product, "quantity": 1}]))).await;
-    assert_eq!(placed.status, 201, "{}", placed.body);
-    let id = placed.body["id"].as_str().unwrap().to_string();
-    let path: &[&str] = match status {
-        "pending" => &[],
-        "confirmed" => &["confirmed"],
-        "processing" => &["confirmed", "processing"],
-        "shipped" => &["confirmed", "processing", "shipped"],
-        "delivered" => &["confirmed", "processing", "shipped", "delivered"],
-        "cancelled" => &["cancelled"],
-        other => panic!("unknown status {other}"),
-    };
-    for step in path {
-        let moved = post(app, &format!("/api/v1/orders/{id}/status"), json!({"status": step})).await;
-        assert_eq!(moved.status, 200, "{}", moved.body);
-    }
-    id
-}
-
 #[actix_web::test]
 async fn every_status_transition_is_allowed_or_refused_as_the_machine_says() {
     let ctx = TestContext::new().await;
@@ -476,38 +417,6 @@ async fn a_coupon_with_five_redemptions_discounts_exactly_five_of_thirty_concurr
     let id = coupon.body["id"].as_str().unwrap();
     assert_eq!(send(&app, get(&format!("/api/v1/coupons/{id}"))).await.body["redemptions"], 5);
     assert_eq!(stock_of(&app, &item).await, 995, "refused orders took no stock");
-}
-
-#[actix_web::test]
-async fn concurrent_cancel_and_advance_of_one_order_let_exactly_one_win() {
-    let ctx = TestContext::new().await;
-    let app = app!(ctx);
-    let client = create_client(&app, "Ada", "ada@example.com").await;
-    let item = product(&app, "Kit", "1.00", 100).await;
-    // From `confirmed` both may win alone (cancel, or move on to processing); from `processing`
-    // shipping wins and cancelling is refused. Either way exactly one of the two lands.
-    for (from, next) in [("confirmed", "processing"), ("processing", "shipped")] {
-        for _ in 0..5 {
-            let id = order_in(&app, &client, &item, from).await;
-            let (cancel_uri, status_uri) =
-                (format!("/api/v1/orders/{id}/cancel"), format!("/api/v1/orders/{id}/status"));
-            let cancel = post(&app, &cancel_uri, json!({}));
-            let advance = post(&app, &status_uri, json!({"status": next}));
-            let (cancel, advance) = futures_util::join!(cancel, advance);
-            let winners = [&cancel, &advance].iter().filter(|r| r.status == 200).count();
-            assert_eq!(winners, 1, "{from}: cancel {} / {next} {}", cancel.body, advance.body);
-            let loser = if cancel.status == 200 { &advance } else { &cancel };
-            loser.problem(409, "invalid_transition");
-            let order = send(&app, get(&format!("/api/v1/orders/{id}"))).await;
-            assert_eq!(
-                order.body["status_history"].as_array().unwrap().len(),
-                order.body["version"].as_i64().unwrap() as usize
-            );
-        }
-    }
-    let cancelled =
-        send(&app, get("/api/v1/orders?status=cancelled&limit=100")).await.body["items"].as_array().unwrap().len();
-    assert_eq!(stock_of(&app, &item).await, 100 - 10 + cancelled as i64, "only cancelled orders gave stock back");
 }
 
 #[actix_web::test]

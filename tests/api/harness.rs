@@ -315,6 +315,9 @@ impl SideConnection {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = conn.lock().expect("side connection");
+            // Inside a transaction PostgreSQL answers statistics views from a snapshot taken at
+            // their first read; clear it to see sessions as they are now.
+            diesel::sql_query("SELECT pg_stat_clear_snapshot()").execute(&mut *conn).expect("clear snapshot");
             diesel::sql_query(
                 "SELECT count(*) AS n FROM pg_stat_activity
                   WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'",
@@ -341,43 +344,84 @@ impl SideConnection {
     }
 }
 
-/// A TCP proxy to a store. `cut` drops every open connection and refuses new ones (as a
-/// stopped server would); `restore` lets connections through again.
+/// What a proxy does with traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Passage {
+    Open,
+    /// Drops every connection and refuses new ones, as a stopped server would.
+    Cut,
+    /// Forwards requests but swallows the answers: the store acts, the caller times out.
+    Mute,
+}
+
+/// A TCP proxy between the app and a store, whose passage the test sets.
 pub struct Proxy {
     pub addr: SocketAddr,
-    open: tokio::sync::watch::Sender<bool>,
+    passage: tokio::sync::watch::Sender<Passage>,
 }
 
 impl Proxy {
+    /// The proxy runs on a thread and runtime of its own, so it keeps forwarding while the
+    /// test's runtime is busy (or blocked, as in `TestContext`'s clean-up).
     pub async fn start(upstream: SocketAddr) -> Proxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("proxy listener");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("proxy listener");
+        listener.set_nonblocking(true).expect("non-blocking listener");
         let addr = listener.local_addr().expect("proxy address");
-        let (open, watch) = tokio::sync::watch::channel(true);
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if !*watch.borrow() {
+        let (passage, watch) = tokio::sync::watch::channel(Passage::Open);
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("proxy runtime");
+            runtime.block_on(Self::serve(listener, upstream, watch));
+        });
+        Proxy { addr, passage }
+    }
+
+    async fn serve(
+        listener: std::net::TcpListener,
+        upstream: SocketAddr,
+        watch: tokio::sync::watch::Receiver<Passage>,
+    ) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+        {
+            while let Ok((inbound, _)) = listener.accept().await {
+                if *watch.borrow() == Passage::Cut {
                     drop(inbound);
                     continue;
                 }
-                let mut cut = watch.clone();
+                let watch = watch.clone();
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await else { return };
+                    let Ok(outbound) = tokio::net::TcpStream::connect(upstream).await else { return };
+                    let (mut client_read, mut client_write) = inbound.into_split();
+                    let (mut server_read, mut server_write) = outbound.into_split();
+                    let requests = async {
+                        let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+                    };
+                    let answers = async {
+                        let mut buffer = vec![0u8; 16 * 1024];
+                        while let Ok(n) = server_read.read(&mut buffer).await {
+                            if n == 0 {
+                                break;
+                            }
+                            if *watch.borrow() == Passage::Mute {
+                                continue;
+                            }
+                            if client_write.write_all(&buffer[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                    };
+                    let mut cut = watch.clone();
                     tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = cut.wait_for(|open| !*open) => {}
+                        _ = async { tokio::join!(requests, answers) } => {}
+                        _ = cut.wait_for(|passage| *passage == Passage::Cut) => {}
                     }
                 });
             }
-        });
-        Proxy { addr, open }
+        }
     }
 
-    pub fn cut(&self) {
-        let _ = self.open.send(false);
-    }
-
-    pub fn restore(&self) {
-        let _ = self.open.send(true);
+    pub fn set(&self, passage: Passage) {
+        let _ = self.passage.send(passage);
     }
 }
 

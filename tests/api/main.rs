@@ -3,10 +3,16 @@
 mod clients;
 mod commerce;
 mod companies_and_interests;
+mod constraints;
+mod documents;
 mod errors;
+mod fuzz;
 mod harness;
 mod info;
+mod outages;
+mod races;
 mod reconcile;
+mod snapshots;
 mod spec;
 mod stats_and_health;
 mod workshops;
@@ -70,6 +76,102 @@ where
     B: actix_web::body::MessageBody,
 {
     let reply = post_client(app, json!({"name": name, "email": email, "kind": "b2c"})).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    reply.body["id"].as_str().expect("id").to_string()
+}
+
+pub async fn post<S, B>(app: &S, uri: &str, body: Value) -> Reply
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    send(app, json(Method::POST, uri, body)).await
+}
+
+/// Creates a product and returns its id.
+pub async fn create_product<S, B>(app: &S, name: &str, price: &str, stock: i32) -> String
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let reply = post(app, "/api/v1/products", json!({"name": name, "price": price, "stock": stock})).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    reply.body["id"].as_str().expect("id").to_string()
+}
+
+pub async fn stock_of<S, B>(app: &S, product: &str) -> i64
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    send(app, harness::get(&format!("/api/v1/products/{product}"))).await.body["stock"].as_i64().expect("stock")
+}
+
+pub fn order_body(client: &str, items: Value) -> Value {
+    json!({"client_id": client, "items": items, "shipping_address": "1 Main St", "payment_method": "card"})
+}
+
+/// Drives a new order of one unit to `status` along the allowed path; returns its id.
+pub async fn order_in<S, B>(app: &S, client: &str, product: &str, status: &str) -> String
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let placed = post(app, "/api/v1/orders", order_body(client, json!([{"product_id": product, "quantity": 1}]))).await;
+    assert_eq!(placed.status, 201, "{}", placed.body);
+    let id = placed.body["id"].as_str().unwrap().to_string();
+    let path: &[&str] = match status {
+        "pending" => &[],
+        "confirmed" => &["confirmed"],
+        "processing" => &["confirmed", "processing"],
+        "shipped" => &["confirmed", "processing", "shipped"],
+        "delivered" => &["confirmed", "processing", "shipped", "delivered"],
+        "cancelled" => &["cancelled"],
+        other => panic!("unknown status {other}"),
+    };
+    for step in path {
+        let moved = post(app, &format!("/api/v1/orders/{id}/status"), json!({"status": step})).await;
+        assert_eq!(moved.status, 200, "{}", moved.body);
+    }
+    id
+}
+
+pub fn in_days(days: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::days(days)).to_rfc3339()
+}
+
+pub fn workshop_body(name: &str, category: &str, capacity: i32) -> Value {
+    json!({"name": name, "category_id": category, "starts_at": in_days(7), "duration_minutes": 120,
+           "modality": "in_person", "location": "12 Mill Lane", "price": "80.00", "capacity": capacity})
+}
+
+/// Creates a workshop and returns its id.
+pub async fn create_workshop<S, B>(app: &S, name: &str, category: &str, capacity: i32) -> String
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let reply = post(app, "/api/v1/workshops", workshop_body(name, category, capacity)).await;
     assert_eq!(reply.status, 201, "{}", reply.body);
     reply.body["id"].as_str().expect("id").to_string()
 }

@@ -1,41 +1,10 @@
 //! Workshops, race-free enrollments, payments and the client view's activity summary.
 
-use crate::harness::{delete, get, json, send, Reply, TestContext};
-use crate::{app, create_client, create_interest};
-use actix_http::Request;
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
+use crate::harness::{delete, get, json, send, TestContext};
+use crate::{app, create_client, create_interest, create_workshop as workshop, in_days, post, workshop_body};
 use actix_web::http::Method;
 use futures_util::future::join_all;
-use serde_json::{json, Value};
-
-async fn post<S, B>(app: &S, uri: &str, body: Value) -> Reply
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    send(app, json(Method::POST, uri, body)).await
-}
-
-fn in_days(days: i64) -> String {
-    (chrono::Utc::now() + chrono::Duration::days(days)).to_rfc3339()
-}
-
-fn workshop_body(name: &str, category: &str, capacity: i32) -> Value {
-    json!({"name": name, "category_id": category, "starts_at": in_days(7), "duration_minutes": 120,
-           "modality": "in_person", "location": "12 Mill Lane", "price": "80.00", "capacity": capacity})
-}
-
-/// Creates a workshop and returns its id.
-async fn workshop<S, B>(app: &S, name: &str, category: &str, capacity: i32) -> String
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let reply = post(app, "/api/v1/workshops", workshop_body(name, category, capacity)).await;
-    assert_eq!(reply.status, 201, "{}", reply.body);
-    reply.body["id"].as_str().expect("id").to_string()
-}
+use serde_json::json;
 
 #[actix_web::test]
 async fn workshops_have_full_crud_with_validation_and_filters() {
@@ -283,46 +252,4 @@ async fn lowering_capacity_while_clients_enroll_never_leaves_more_enrollments_th
         409 => assert_eq!((capacity, enrolled), (10, 10)),
         other => panic!("unexpected {other}: {}", shrunk.body),
     }
-}
-
-#[actix_web::test]
-async fn an_enrollment_racing_a_price_change_commits_with_the_price_in_force() {
-    use diesel::prelude::*;
-
-    let ctx = TestContext::new().await;
-    let app = app!(ctx);
-    let interest = create_interest(&app, "Ceramics").await;
-    let id = workshop(&app, "Glazing", &interest, 5).await;
-    let client = create_client(&app, "Potter", "potter@example.com").await;
-    let workshop_id: uuid::Uuid = id.parse().unwrap();
-
-    // Another transaction raises the price and holds its commit back until told.
-    let (changed_tx, changed_rx) = tokio::sync::oneshot::channel();
-    let (commit_tx, commit_rx) = std::sync::mpsc::channel::<()>();
-    let db = ctx.state.db.clone();
-    let holder = actix_web::rt::spawn(async move {
-        db.run(move |conn| {
-            conn.transaction(|conn| {
-                diesel::sql_query("UPDATE workshops SET price = 95.50 WHERE id = $1")
-                    .bind::<diesel::sql_types::Uuid, _>(workshop_id)
-                    .execute(conn)?;
-                let _ = changed_tx.send(());
-                let _ = commit_rx.recv();
-                Ok::<_, hybrid_crm::app::AppError>(())
-            })
-        })
-        .await
-    });
-    changed_rx.await.expect("price changed");
-    let release = actix_web::rt::spawn(async move {
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
-        let _ = commit_tx.send(());
-    });
-
-    // The enrollment waits for the change rather than reading the old price beside it.
-    let enrolled = post(&app, &format!("/api/v1/workshops/{id}/enrollments"), json!({"client_id": client})).await;
-    assert_eq!(enrolled.status, 201, "{}", enrolled.body);
-    assert_eq!(enrolled.body["price"], "95.50");
-    release.await.unwrap();
-    holder.await.unwrap().expect("price change committed");
 }
