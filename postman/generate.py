@@ -115,7 +115,7 @@ folders = [
             "pm.test('tells the current version', () => pm.expect(pm.response.json().current_version).to.eql(2));"],
             {"plan": "basic"}, headers={"If-Match": "\"1\""}),
         request("Complete client view", "GET", "/api/v1/clients/{{clientId}}/view", status(200) + [
-            "pm.test('merged from both stores', () => { const b = pm.response.json(); pm.expect(b.company.id).to.eql(pm.collectionVariables.get('companyId')); pm.expect(b.info.preferences.language).to.eql('en'); pm.expect(b.degraded).to.eql(null); });"]),
+            "pm.test('merged from both stores', () => { const b = pm.response.json(); pm.expect(b.company.id).to.eql(pm.collectionVariables.get('companyId')); pm.expect(b.info.preferences.language).to.eql('en'); pm.expect(b.info_status).to.eql('present'); pm.expect(b.degraded).to.eql(null); });"]),
         request("Malformed JSON", "POST", "/api/v1/clients", status(400) + PROBLEM + code("malformed_json"), '{"name": '),
         request("Unknown client", "GET", "/api/v1/clients/00000000-0000-7000-8000-000000000000", status(404) + PROBLEM + code("client_not_found")),
     ]),
@@ -218,7 +218,7 @@ folders = [
         request("Get order", "GET", "/api/v1/orders/{{orderId}}", status(200) + [
             "pm.test('price snapshot', () => pm.expect(pm.response.json().items[0].unit_price).to.eql('24.90'));"]),
         request("Complete order view", "GET", "/api/v1/orders/{{orderId}}/view", status(200) + [
-            "pm.test('merged from both stores', () => { const b = pm.response.json(); pm.expect(b.client.id).to.eql(pm.collectionVariables.get('orderClientId')); pm.expect(b.client_preferences.language).to.eql('pt-BR'); pm.expect(b.degraded).to.eql(null); });"]),
+            "pm.test('merged from both stores', () => { const b = pm.response.json(); pm.expect(b.client.id).to.eql(pm.collectionVariables.get('orderClientId')); pm.expect(b.client_preferences.language).to.eql('pt-BR'); pm.expect(b.info_status).to.eql('present'); pm.expect(b.degraded).to.eql(null); });"]),
         request("Confirm order", "POST", "/api/v1/orders/{{orderId}}/status", status(200) + [
             "pm.test('confirmed', () => pm.expect(pm.response.json().status).to.eql('confirmed'));"],
             {"status": "confirmed", "note": "paid by card"}),
@@ -285,12 +285,13 @@ folders = [
     ]),
     ("Stats and errors", [
         request("Client stats", "GET", "/api/v1/stats/clients", status(200) + [
-            "pm.test('combined', () => { const b = pm.response.json(); pm.expect(b.total_clients).to.be.above(0); pm.expect(b.documents.info_coverage_percent).to.be.within(0, 100); });"]),
+            "pm.test('combined', () => { const b = pm.response.json(); pm.expect(b.total_clients).to.be.above(0); pm.expect(b.documents.info_coverage_percent).to.be.within(0, 100); pm.expect(b.age_seconds).to.be.at.least(0); pm.expect(b).to.have.property('computed_at'); pm.expect(b).to.have.property('consistency'); });"]),
         request("Unknown route", "GET", "/api/v1/nothing", status(404) + PROBLEM + code("route_not_found")),
         request("Wrong method", "PUT", "/api/v1/clients", status(405) + PROBLEM + code("method_not_allowed") + [
             "pm.test('Allow header', () => pm.expect(pm.response.headers.get('Allow')).to.eql('GET, POST'));"]),
     ]),
     ("Clean-up", [
+        request("Delete a client with enrollments", "DELETE", "/api/v1/clients/{{enrollClientId}}", status(409) + PROBLEM + code("client_in_use")),
         request("Delete client", "DELETE", "/api/v1/clients/{{clientId}}", status(204)),
         request("Deleted client is gone", "GET", "/api/v1/clients/{{clientId}}", status(404) + PROBLEM + code("client_not_found")),
         request("Delete an interest workshops use", "DELETE", "/api/v1/interests/{{interestId}}", status(409) + PROBLEM + code("interest_in_use")),

@@ -161,3 +161,61 @@ async fn simultaneous_merge_patches_all_land() {
     let stored = send(&app, get(&uri)).await.body;
     assert_eq!(stored.as_object().unwrap().len(), 6, "{stored}");
 }
+
+#[actix_web::test]
+async fn a_cursor_naming_a_deleted_comment_continues_where_it_stood_and_times_read_back_as_written() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let id = create_client(&app, "Commenter", "c@example.com").await;
+    let base = format!("/api/v1/clients/{id}/comments");
+    let mut written = Vec::new();
+    for i in 0..5 {
+        let reply = send(&app, json(Method::POST, &base, json!({"text": format!("comment {i}")}))).await;
+        written.push(reply.body.clone());
+    }
+    let texts = |body: &Value| -> Vec<String> {
+        body["items"].as_array().unwrap().iter().map(|c| c["text"].as_str().unwrap().to_string()).collect()
+    };
+    let first = send(&app, get(&format!("{base}?limit=2"))).await;
+    assert_eq!(texts(&first.body), vec!["comment 4", "comment 3"]);
+    // The comment the cursor names is deleted before the next page is asked for.
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    assert_eq!(send(&app, delete(&format!("{base}/{}", written[3]["id"].as_str().unwrap()))).await.status, 204);
+    let second = send(&app, get(&format!("{base}?limit=2&cursor={cursor}"))).await;
+    assert_eq!(texts(&second.body), vec!["comment 2", "comment 1"], "the list goes on after the deleted comment");
+
+    // What POST returned is what every later read returns, to the millisecond it was stored at.
+    let listed = send(&app, get(&format!("{base}?limit=10"))).await;
+    for comment in listed.body["items"].as_array().unwrap() {
+        let original = written.iter().find(|w| w["id"] == comment["id"]).expect("written");
+        assert_eq!(comment, original, "read back as written");
+    }
+    let view = send(&app, get(&format!("/api/v1/clients/{id}/view"))).await;
+    assert_eq!(view.body["info"]["recent_comments"][0], written[4]);
+}
+
+#[actix_web::test]
+async fn comments_added_at_once_are_listed_newest_first_without_gaps_or_repeats() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let id = create_client(&app, "Busy", "busy@example.com").await;
+    let base = format!("/api/v1/clients/{id}/comments");
+    let replies = futures_util::future::join_all(
+        (0..12).map(|i| send(&app, json(Method::POST, &base, json!({"text": format!("c{i}")})))),
+    )
+    .await;
+    assert!(replies.iter().all(|r| r.status == 201));
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = send(&app, get(&format!("{base}?limit=5&cursor={cursor}"))).await;
+        seen.extend(page.body["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()));
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_string(),
+            None => break,
+        }
+    }
+    let mut expected: Vec<String> = replies.iter().map(|r| r.body["id"].as_str().unwrap().to_string()).collect();
+    expected.sort_by(|a, b| b.cmp(a));
+    assert_eq!(seen, expected, "newest (highest time-ordered id) first, each once");
+}

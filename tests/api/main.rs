@@ -9,6 +9,7 @@ mod errors;
 mod fuzz;
 mod harness;
 mod info;
+mod layers;
 mod outages;
 mod races;
 mod reconcile;

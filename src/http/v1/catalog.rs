@@ -378,6 +378,8 @@ pub async fn list_categories(
 }
 
 /// Get a category
+///
+/// The category with its slug and description.
 #[utoipa::path(
     tag = "catalog",
     params(("id" = Uuid, Path, description = "Category id")),

@@ -145,6 +145,8 @@ pub async fn list_companies(
 }
 
 /// Get a company
+///
+/// The company with its tax id, address and phone.
 #[utoipa::path(
     tag = "companies",
     params(("id" = Uuid, Path, description = "Company id")),

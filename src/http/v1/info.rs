@@ -107,6 +107,9 @@ pub async fn list_comments(
 }
 
 /// Delete a comment
+///
+/// Removes one comment from the client's document; the count drops by one, which makes room
+/// for another when the client was at the limit.
 #[utoipa::path(
     tag = "client info",
     params(("id" = Uuid, Path, description = "Client id"), ("comment_id" = Uuid, Path, description = "Comment id")),
@@ -124,7 +127,9 @@ pub async fn delete_comment(state: web::Data<AppState>, path: web::Path<(Uuid, U
 
 /// GET (read), PUT (replace) and PATCH (RFC 7396 merge) for one free-form map of the document.
 macro_rules! map_endpoints {
-    ($which:expr, $schema:ty, $path:tt, $get:ident, $put:ident, $patch:ident, $get_doc:literal, $put_doc:literal, $patch_doc:literal) => {
+    ($which:expr, $schema:ty, $path:tt, $get:ident, $put:ident, $patch:ident, [$get_summary:literal, $get_doc:literal], [$put_summary:literal, $put_doc:literal], [$patch_summary:literal, $patch_doc:literal]) => {
+        #[doc = $get_summary]
+        #[doc = ""]
         #[doc = $get_doc]
         #[utoipa::path(
             tag = "client info",
@@ -139,6 +144,8 @@ macro_rules! map_endpoints {
             Ok(web::Json(info::get_map(&state, ClientId(*id), $which).await?))
         }
 
+        #[doc = $put_summary]
+        #[doc = ""]
         #[doc = $put_doc]
         #[utoipa::path(
             tag = "client info",
@@ -154,6 +161,8 @@ macro_rules! map_endpoints {
             Ok(web::Json(info::replace_map(&state, ClientId(*id), $which, body.0).await?))
         }
 
+        #[doc = $patch_summary]
+        #[doc = ""]
         #[doc = $patch_doc]
         #[utoipa::path(
             tag = "client info",
@@ -179,9 +188,9 @@ map_endpoints!(
     get_preferences,
     replace_preferences,
     merge_preferences,
-    "Get a client's preferences\n\nThe `preferences` object of the client's MongoDB document.",
-    "Replace a client's preferences\n\nReplaces the whole object. Known keys are typed (`language`, `payment_method`, `notifications`); keys must not start with `$` or contain `.`, nesting stops at 8 levels, and the object at 16 KiB.",
-    "Merge into a client's preferences\n\nApplies an RFC 7396 merge patch (`null` removes a key, objects merge); the merged result must satisfy the same rules as a replacement. Simultaneous patches all land."
+    ["Get a client's preferences", "The `preferences` object of the client's MongoDB document."],
+    ["Replace a client's preferences", "Replaces the whole object. Known keys are typed (`language`, `payment_method`, `notifications`); keys must not start with `$` or contain `.`, nesting stops at 8 levels, and the object at 16 KiB."],
+    ["Merge into a client's preferences", "Applies an RFC 7396 merge patch (`null` removes a key, objects merge); the merged result must satisfy the same rules as a replacement. Simultaneous patches all land."]
 );
 map_endpoints!(
     InfoMap::Attributes,
@@ -190,7 +199,7 @@ map_endpoints!(
     get_attributes,
     replace_attributes,
     merge_attributes,
-    "Get a client's attributes\n\nThe free-form `attributes` object of the client's MongoDB document.",
-    "Replace a client's attributes\n\nReplaces the whole object: keys must not start with `$` or contain `.`, nesting stops at 8 levels, and the object at 16 KiB.",
-    "Merge into a client's attributes\n\nApplies an RFC 7396 merge patch (`null` removes a key, objects merge); the merged result must satisfy the same rules as a replacement. Simultaneous patches all land."
+    ["Get a client's attributes", "The free-form `attributes` object of the client's MongoDB document."],
+    ["Replace a client's attributes", "Replaces the whole object: keys must not start with `$` or contain `.`, nesting stops at 8 levels, and the object at 16 KiB."],
+    ["Merge into a client's attributes", "Applies an RFC 7396 merge patch (`null` removes a key, objects merge); the merged result must satisfy the same rules as a replacement. Simultaneous patches all land."]
 );

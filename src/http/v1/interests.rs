@@ -121,6 +121,8 @@ pub async fn list_interests(
 }
 
 /// Get an interest
+///
+/// The interest with its description.
 #[utoipa::path(
     tag = "interests",
     params(("id" = Uuid, Path, description = "Interest id")),

@@ -473,6 +473,8 @@ pub async fn list_enrollments(
 }
 
 /// Get an enrollment
+///
+/// The enrollment with the price it was taken at, what is paid and the balance.
 #[utoipa::path(
     tag = "enrollments",
     params(("id" = Uuid, Path, description = "Enrollment id")),
@@ -536,6 +538,8 @@ pub async fn pay_enrollment(
 }
 
 /// List an enrollment's payments
+///
+/// Every payment towards the enrollment, oldest first, with its amount and method.
 #[utoipa::path(
     tag = "enrollments",
     params(("id" = Uuid, Path, description = "Enrollment id")),
