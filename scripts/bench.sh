@@ -1,65 +1,151 @@
 #!/usr/bin/env bash
-# Benchmarks of docs/BENCHMARKS.md: an optimized server on its own databases with 10,000 seeded
-# clients, loaded by oha on this machine. Results go to .data/bench/. Not part of the tests.
-#   DURATION (default 20s) per run; CLIENTS (default 10000); PRODUCTS (default 1000).
+# Benchmarks of docs/BENCHMARKS.md: an optimized server on its own databases, loaded by oha on
+# this machine. Results go to .data/bench/. Not part of the tests.
+#
+#   scripts/bench.sh              the full set at CLIENTS clients (default 10,000): view, list,
+#                                 search and stats (most requests/s and at a fixed rate), the
+#                                 floor, the enrollment rush and order placement
+#   scripts/bench.sh scale        view, list, search and stats at a fixed rate at 10,000
+#                                 clients, then the same database grown to SCALE_CLIENTS
+#                                 (default 1,000,000) and the same runs again, with EXPLAIN
+#                                 ANALYZE of the search and the view's statements
+#
+# DURATION (default 20s) per run; RATE (default 1000) requests/s for the fixed-rate runs;
+# BINARY (default target/release/hybrid-crm, built first) to compare builds.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+mode="${1:-full}"
 scripts/services.sh up
 command -v oha >/dev/null 2>&1 || cargo install oha --locked
-cargo build --release --locked
+binary="${BINARY:-target/release/hybrid-crm}"
+[ -n "${BINARY:-}" ] || cargo build --release --locked
 
-db=crm_bench port="${BENCH_PORT:-18090}" duration="${DURATION:-20s}" out=.data/bench
+db=crm_bench port="${BENCH_PORT:-18090}" duration="${DURATION:-20s}" rate="${RATE:-1000}" out=.data/bench/$mode
 mkdir -p "$out"
 psql=(psql); if [ "$(id -u)" = 0 ]; then psql=(runuser -u postgres -- psql); else psql=(sudo -u postgres psql); fi
+sql() { "${psql[@]}" -d "$db" -qtAc "$1"; }
+base="http://127.0.0.1:$port"
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores" | tee "$out/machine.txt"
+
 # A fresh database each time: the order runs add tens of thousands of orders, which would change
 # what the next run's views read.
 "${psql[@]}" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
 "${psql[@]}" -qc "CREATE DATABASE $db OWNER crm" >/dev/null
-
 export HOST=127.0.0.1 PORT="$port" DATABASE_URL="postgres://crm:crm@127.0.0.1:5432/$db"
 export MONGODB_URI="mongodb://127.0.0.1:27017/?directConnection=true" MONGODB_DB="$db" RUST_LOG=warn
-target/release/hybrid-crm migrate
-target/release/hybrid-crm seed --reset --clients "${CLIENTS:-10000}" --products "${PRODUCTS:-1000}"
-target/release/hybrid-crm serve --no-migrate >"$out/server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.2; done
+"$binary" migrate
 
-# Every client's view URL, shuffled: oha picks from the file at random.
-"${psql[@]}" -d "$db" -qtAc "SELECT 'http://127.0.0.1:$port/api/v1/clients/' || id || '/view' FROM clients ORDER BY random()" \
-    >"$out/view-urls.txt"
-echo "view URLs: $(wc -l <"$out/view-urls.txt")"
+seed() {
+    echo "== seed --clients $1"
+    /usr/bin/time -f "seed: %e s wall, %M KiB peak resident" "$binary" seed --clients "$1" --products "${PRODUCTS:-1000}" 2>&1 |
+        grep -v "^\s*$" | tail -3 | tee -a "$out/seed.txt"
+    sql "VACUUM ANALYZE" >/dev/null
+}
+
+server=""
+start_server() {
+    [ -z "$server" ] || { kill "$server"; wait "$server" 2>/dev/null || true; }
+    "$binary" serve --no-migrate >>"$out/server.log" 2>&1 &
+    server=$!
+    for _ in $(seq 1 100); do curl -fs "$base/health/ready" >/dev/null && return; sleep 0.2; done
+    echo "server did not start" >&2; exit 1
+}
+trap '[ -z "$server" ] || kill $server 2>/dev/null || true' EXIT
 
 run() {
     local name="$1"; shift
     echo "== $name"
     oha --no-tui -z "$duration" "$@" | tee "$out/$name.txt" |
-        grep -E "Success rate|Requests/sec|Slowest|Fastest|Average|50.00%|99.00%|99.90%|\[200\]|\[[0-9]{3}\]"
+        grep -E "Success rate|Requests/sec|Slowest|Average|50.00%|99.00%|99.90%|\[[0-9]{3}\]"
 }
 
-curl -fs -o /dev/null "http://127.0.0.1:$port/api/v1/clients?limit=50"
+# URL files: every client's view, shuffled; searches of 3 to 6 characters drawn from names and
+# emails (so they match few or many clients) plus ones that match nothing.
+url_files() {
+    sql "SELECT '$base/api/v1/clients/' || id || '/view' FROM clients ORDER BY random()" >"$out/view-urls.txt"
+    sql "WITH words AS (SELECT lower(substr(x, 1 + (random() * greatest(length(x) - 6, 0))::int, 3 + (random() * 3)::int)) AS q
+                          FROM (SELECT CASE WHEN random() < 0.5 THEN name ELSE email END AS x FROM clients ORDER BY random() LIMIT 2000) t)
+         SELECT '$base/api/v1/clients?q=' || replace(replace(replace(q, ' ', '%20'), '@', '%40'), '+', '%2B') FROM words
+          WHERE length(replace(q, ' ', '')) >= 3
+         UNION ALL SELECT '$base/api/v1/clients?q=' || q FROM unnest(array['zzqxj', 'qqqzz', 'xkcdy', 'jjjwq']) q" \
+        >"$out/search-urls.txt"
+    echo "view URLs: $(wc -l <"$out/view-urls.txt"), search URLs: $(wc -l <"$out/search-urls.txt")"
+}
+
+fixed_rate_runs() {
+    local label="$1"
+    url_files
+    oha --no-tui -z 5s -c 32 --urls-from-file "$out/view-urls.txt" >/dev/null # warm-up
+    run "$label-view-${rate}rps" -c 64 -q "$rate" --latency-correction --urls-from-file "$out/view-urls.txt"
+    run "$label-list-${rate}rps" -c 64 -q "$rate" --latency-correction "$base/api/v1/clients?limit=50"
+    run "$label-search-${rate}rps" -c 64 -q "$rate" --latency-correction --urls-from-file "$out/search-urls.txt"
+    run "$label-search-nomatch-16" -c 16 "$base/api/v1/clients?q=zzqxj"
+    run "$label-stats-${rate}rps" -c 64 -q "$rate" --latency-correction "$base/api/v1/stats/clients"
+}
+
+explain() {
+    local label="$1" id
+    id=$(sql "SELECT id FROM clients ORDER BY random() LIMIT 1")
+    {
+        echo "-- search, no match: GET /clients?q=zzqxj"
+        sql "EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM clients WHERE name ILIKE '%zzqxj%' OR email ILIKE '%zzqxj%' ORDER BY created_at, id LIMIT 21"
+        echo "-- search, common: GET /clients?q=lovelace"
+        sql "EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM clients WHERE name ILIKE '%lovelace%' OR email ILIKE '%lovelace%' ORDER BY created_at, id LIMIT 21"
+        echo "-- the view's statement (client ⟕ company ⟕ interests) for $id"
+        sql "EXPLAIN (ANALYZE, BUFFERS) SELECT c.*, co.*, i.* FROM clients c LEFT JOIN companies co ON co.id = c.company_id
+             LEFT JOIN (client_interests ci JOIN interests i ON i.id = ci.interest_id) ON ci.client_id = c.id
+             WHERE c.id = '$id' ORDER BY i.name, i.id"
+    } >"$out/$label-explain.txt"
+    grep -E "^--|Execution Time|Planning Time|Index|Bitmap|Seq Scan" "$out/$label-explain.txt"
+}
+
+floor() {
+    local label="$1"
+    echo "== $label-floor (the two drivers alone, 64 concurrent, no HTTP)"
+    ../shared/bench/floor/run.sh "$DATABASE_URL" "$MONGODB_URI" "$db" 64 "${duration%s}" | tee "$out/$label-floor.json"
+}
+
+if [ "$mode" = scale ]; then
+    seed 10000
+    start_server
+    fixed_rate_runs 10k
+    explain 10k
+    seed "${SCALE_CLIENTS:-1000000}"
+    start_server
+    fixed_rate_runs 1m
+    explain 1m
+    floor 1m
+    echo "== server resident memory"; grep -E "VmRSS|VmHWM" "/proc/$server/status" | tee "$out/memory.txt"
+    exit 0
+fi
+
+seed "${CLIENTS:-10000}"
+start_server
+url_files
 oha --no-tui -z 5s -c 64 --urls-from-file "$out/view-urls.txt" >/dev/null # warm-up
 run view-max-64 -c 64 --urls-from-file "$out/view-urls.txt"
+floor full
 run view-2000rps-64 -c 64 -q 2000 --latency-correction --urls-from-file "$out/view-urls.txt"
-# The same view for clients with orders or enrollments only (their view adds the activity call).
-"${psql[@]}" -d "$db" -qtAc "SELECT 'http://127.0.0.1:$port/api/v1/clients/' || id || '/view' FROM clients WHERE has_activity ORDER BY random()" \
+# The same view for clients with orders or enrollments only (their view adds the activity).
+sql "SELECT '$base/api/v1/clients/' || id || '/view' FROM clients WHERE has_activity ORDER BY random()" \
     >"$out/active-view-urls.txt"
 echo "clients with activity: $(wc -l <"$out/active-view-urls.txt")"
 run view-active-max-64 -c 64 --urls-from-file "$out/active-view-urls.txt"
-run view-active-2000rps-64 -c 64 -q 2000 --latency-correction --urls-from-file "$out/active-view-urls.txt"
-run list50-max-64 -c 64 "http://127.0.0.1:$port/api/v1/clients?limit=50"
-run list50-2000rps-64 -c 64 -q 2000 --latency-correction "http://127.0.0.1:$port/api/v1/clients?limit=50"
+run list50-max-64 -c 64 "$base/api/v1/clients?limit=50"
+run list50-2000rps-64 -c 64 -q 2000 --latency-correction "$base/api/v1/clients?limit=50"
+run search-max-64 -c 64 --urls-from-file "$out/search-urls.txt"
+run stats-max-64 -c 64 "$base/api/v1/stats/clients"
+
 # Enrollment rush: 2,000 distinct clients at 256 connections for a new 100-seat workshop.
-sql() { "${psql[@]}" -d "$db" -qtAc "$1"; }
 interest=$(sql "SELECT id FROM interests ORDER BY name LIMIT 1")
-workshop=$(curl -fs -X POST -H 'content-type: application/json' "http://127.0.0.1:$port/api/v1/workshops" \
+workshop=$(curl -fs -X POST -H 'content-type: application/json' "$base/api/v1/workshops" \
     -d "{\"name\": \"Rush $(date +%s%N)\", \"category_id\": \"$interest\", \"starts_at\": \"2099-01-01T10:00:00Z\",
          \"duration_minutes\": 60, \"modality\": \"online\", \"link\": \"https://meet.example.com/rush\",
          \"price\": \"50.00\", \"capacity\": 100}" | sed -E 's/.*"id":"([^"]+)".*/\1/')
 sql "SELECT '{\"client_id\": \"' || id || '\"}' FROM clients WHERE active ORDER BY random() LIMIT 2000" >"$out/rush-bodies.txt"
 echo "== enrollment-rush (2000 requests, 256 connections, 100 seats)"
 oha --no-tui -n 2000 -c 256 -m POST -H 'content-type: application/json' -Z "$out/rush-bodies.txt" \
-    "http://127.0.0.1:$port/api/v1/workshops/$workshop/enrollments" | tee "$out/enrollment-rush.txt" |
+    "$base/api/v1/workshops/$workshop/enrollments" | tee "$out/enrollment-rush.txt" |
     grep -E "Success rate|Total:|Requests/sec|50.00%|99.00%|Slowest|\[[0-9]{3}\]"
 echo "seats taken: $(sql "SELECT count(enrollment_id) FROM workshop_seats WHERE workshop_id = '$workshop'"), enrollments: $(sql "SELECT count(*) FROM enrollments WHERE workshop_id = '$workshop'")"
 
@@ -77,8 +163,7 @@ sql "WITH c AS (SELECT id, row_number() OVER (ORDER BY random()) AS n FROM clien
                                   json_build_object('product_id', p.ids[1 + (c.n * 3 + 1) % array_length(p.ids, 1)], 'quantity', 1),
                                   json_build_object('product_id', p.ids[1 + (c.n * 3 + 2) % array_length(p.ids, 1)], 'quantity', 1)))
      FROM c, p" >"$out/order-bodies.txt"
-run orders-max-64 -c 64 -m POST -H 'content-type: application/json' -Z "$out/order-bodies.txt" \
-    "http://127.0.0.1:$port/api/v1/orders"
+run orders-max-64 -c 64 -m POST -H 'content-type: application/json' -Z "$out/order-bodies.txt" "$base/api/v1/orders"
 
 echo "== server resident memory after the runs"
 grep -E "VmRSS|VmHWM" "/proc/$server/status" | tee "$out/memory.txt"

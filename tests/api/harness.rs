@@ -425,6 +425,11 @@ impl Proxy {
     }
 }
 
+/// The application under test, as helpers take it.
+pub trait TestApp<B>: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error> {}
+
+impl<S, B> TestApp<B> for S where S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error> {}
+
 /// A response read whole: status, headers and the body as JSON (`Value::Null` when empty).
 pub struct Reply {
     pub status: StatusCode,
@@ -464,11 +469,7 @@ impl Reply {
     }
 }
 
-pub async fn send<S, B>(app: &S, request: Request) -> Reply
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
+pub async fn send<S: TestApp<B>, B: MessageBody>(app: &S, request: Request) -> Reply {
     let response = test::call_service(app, request).await;
     let status = response.status();
     let headers = response.headers().clone();

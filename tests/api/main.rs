@@ -18,20 +18,13 @@ mod spec;
 mod stats_and_health;
 mod workshops;
 
+use actix_web::body::MessageBody;
 use actix_web::http::Method;
-use harness::{json, send, Reply};
+use harness::{json, send, Reply, TestApp};
 use serde_json::{json, Value};
 
 /// Creates a company and returns its id.
-pub async fn create_company<S, B>(app: &S, legal_name: &str) -> String
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
+pub async fn create_company<S: TestApp<B>, B: MessageBody>(app: &S, legal_name: &str) -> String {
     let tax_id = format!("TAX-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
     let reply =
         send(app, json(Method::POST, "/api/v1/companies", json!({"legal_name": legal_name, "tax_id": tax_id}))).await;
@@ -39,84 +32,36 @@ where
     reply.body["id"].as_str().expect("id").to_string()
 }
 
-pub async fn create_interest<S, B>(app: &S, name: &str) -> String
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
+pub async fn create_interest<S: TestApp<B>, B: MessageBody>(app: &S, name: &str) -> String {
     let reply = send(app, json(Method::POST, "/api/v1/interests", json!({"name": name}))).await;
     assert_eq!(reply.status, 201, "{}", reply.body);
     reply.body["id"].as_str().expect("id").to_string()
 }
 
 /// Posts a client body and returns the reply.
-pub async fn post_client<S, B>(app: &S, body: Value) -> Reply
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
+pub async fn post_client<S: TestApp<B>, B: MessageBody>(app: &S, body: Value) -> Reply {
     send(app, json(Method::POST, "/api/v1/clients", body)).await
 }
 
 /// Creates a b2c client with the given email and returns its id.
-pub async fn create_client<S, B>(app: &S, name: &str, email: &str) -> String
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
+pub async fn create_client<S: TestApp<B>, B: MessageBody>(app: &S, name: &str, email: &str) -> String {
     let reply = post_client(app, json!({"name": name, "email": email, "kind": "b2c"})).await;
     assert_eq!(reply.status, 201, "{}", reply.body);
     reply.body["id"].as_str().expect("id").to_string()
 }
 
-pub async fn post<S, B>(app: &S, uri: &str, body: Value) -> Reply
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
+pub async fn post<S: TestApp<B>, B: MessageBody>(app: &S, uri: &str, body: Value) -> Reply {
     send(app, json(Method::POST, uri, body)).await
 }
 
 /// Creates a product and returns its id.
-pub async fn create_product<S, B>(app: &S, name: &str, price: &str, stock: i32) -> String
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
+pub async fn create_product<S: TestApp<B>, B: MessageBody>(app: &S, name: &str, price: &str, stock: i32) -> String {
     let reply = post(app, "/api/v1/products", json!({"name": name, "price": price, "stock": stock})).await;
     assert_eq!(reply.status, 201, "{}", reply.body);
     reply.body["id"].as_str().expect("id").to_string()
 }
 
-pub async fn stock_of<S, B>(app: &S, product: &str) -> i64
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
+pub async fn stock_of<S: TestApp<B>, B: MessageBody>(app: &S, product: &str) -> i64 {
     send(app, harness::get(&format!("/api/v1/products/{product}"))).await.body["stock"].as_i64().expect("stock")
 }
 
@@ -125,15 +70,7 @@ pub fn order_body(client: &str, items: Value) -> Value {
 }
 
 /// Drives a new order of one unit to `status` along the allowed path; returns its id.
-pub async fn order_in<S, B>(app: &S, client: &str, product: &str, status: &str) -> String
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
+pub async fn order_in<S: TestApp<B>, B: MessageBody>(app: &S, client: &str, product: &str, status: &str) -> String {
     let placed = post(app, "/api/v1/orders", order_body(client, json!([{"product_id": product, "quantity": 1}]))).await;
     assert_eq!(placed.status, 201, "{}", placed.body);
     let id = placed.body["id"].as_str().unwrap().to_string();
@@ -163,15 +100,12 @@ pub fn workshop_body(name: &str, category: &str, capacity: i32) -> Value {
 }
 
 /// Creates a workshop and returns its id.
-pub async fn create_workshop<S, B>(app: &S, name: &str, category: &str, capacity: i32) -> String
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
+pub async fn create_workshop<S: TestApp<B>, B: MessageBody>(
+    app: &S,
+    name: &str,
+    category: &str,
+    capacity: i32,
+) -> String {
     let reply = post(app, "/api/v1/workshops", workshop_body(name, category, capacity)).await;
     assert_eq!(reply.status, 201, "{}", reply.body);
     reply.body["id"].as_str().expect("id").to_string()
