@@ -153,7 +153,7 @@ async fn compensate_create(state: &AppState, id: ClientId) {
 }
 
 pub async fn get(state: &AppState, id: ClientId) -> AppResult<Client> {
-    state.db.read(move |conn| repo::find(conn, id)?.found(id)).await
+    state.db.run(move |conn| repo::find(conn, id)?.found(id)).await
 }
 
 pub async fn list(
@@ -176,7 +176,7 @@ pub async fn list(
     };
     let limit = page.overfetch();
     let rows =
-        state.db.read(move |conn| Ok(repo::list(conn, &filter, by_name, descending, after.as_ref(), limit)?)).await?;
+        state.db.run(move |conn| Ok(repo::list(conn, &filter, by_name, descending, after.as_ref(), limit)?)).await?;
     Ok(Page::from_overfetch(rows, limit - 1, |client| {
         encode_cursor(&if by_name {
             ClientCursor::Name { v: client.name.clone(), id: client.id.0 }

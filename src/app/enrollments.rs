@@ -10,7 +10,7 @@
 //! the enrollment first, so its seat is freed once.
 
 use super::constraints::{conflict, invalid, Meaning, Rule};
-use super::orders::lock_buyer;
+use super::orders::{check_buyer, lock_buyer, note_activity};
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::ids::{ClientId, EnrollmentId, WorkshopId};
 use crate::domain::money::Money;
@@ -69,16 +69,17 @@ pub(crate) fn enroll_in(
     client: ClientId,
     now: DateTime<Utc>,
 ) -> AppResult<Enrollment> {
-    lock_buyer(conn, client, "enroll")?;
+    // Plain reads refuse a rush on a sold-out workshop at once, without locking anything or
+    // waiting behind the transactions that are taking the last seats.
+    check_buyer(conn, client, "enroll")?;
     if repo::live_exists(conn, workshop, client)? {
         return Err(already_enrolled());
     }
-    // A plain read of the free seats refuses a rush on a sold-out workshop at once, without
-    // waiting behind the transactions that are taking the last seats.
     if !workshops::has_free_seat(conn, workshop)? {
         let current = workshops::find(conn, workshop)?.found(workshop)?;
         return Err(seat_refusal(&current, now).unwrap_or_else(|| sold_out(&current)));
     }
+    let buyer = lock_buyer(conn, client, "enroll")?;
     // The terms (price, activity, start) are read under a share lock, so a concurrent change to
     // the workshop commits either wholly before this enrollment or wholly after it.
     let current = workshops::share_lock(conn, workshop)?.found(workshop)?;
@@ -99,6 +100,7 @@ pub(crate) fn enroll_in(
     };
     repo::insert(conn, &enrollment)?;
     clients::add_interest(conn, client, current.category_id, now)?;
+    note_activity(conn, client, buyer)?;
     // Claiming the seat comes last: the seat row stays locked only until the commit after it.
     if !workshops::take_seat(conn, workshop, enrollment.id)? {
         return Err(sold_out(&current));

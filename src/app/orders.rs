@@ -21,6 +21,7 @@ use crate::domain::orders::{
 };
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::view::Degraded;
+use crate::store::pg::clients::ClientGate;
 use crate::store::pg::{catalog, clients, coupons, orders as repo};
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
@@ -84,10 +85,19 @@ pub async fn place(state: &AppState, input: NewOrder) -> AppResult<Order> {
     state.db.tx(move |conn| place_in(conn, &input, now)).await
 }
 
-/// The client an order or enrollment is for, locked until the transaction ends.
-pub(crate) fn lock_buyer(conn: &mut PgConnection, client: ClientId, action: &str) -> AppResult<()> {
-    let gate = clients::lock_for_purchase(conn, client)?
-        .ok_or_else(|| AppError::invalid("client_id", "unknown_client", "no client has this id"))?;
+/// The client an order or enrollment is for, locked until the transaction ends; refused when
+/// it does not exist or is inactive.
+pub(crate) fn lock_buyer(conn: &mut PgConnection, client: ClientId, action: &str) -> AppResult<ClientGate> {
+    admit_buyer(clients::lock_for_purchase(conn, client)?, action)
+}
+
+/// `lock_buyer`'s checks on a plain read, to refuse a request before anything is locked.
+pub(crate) fn check_buyer(conn: &mut PgConnection, client: ClientId, action: &str) -> AppResult<ClientGate> {
+    admit_buyer(clients::purchase_gate(conn, client)?, action)
+}
+
+fn admit_buyer(gate: Option<ClientGate>, action: &str) -> AppResult<ClientGate> {
+    let gate = gate.ok_or_else(|| AppError::invalid("client_id", "unknown_client", "no client has this id"))?;
     if !gate.active {
         return Err(AppError::conflict(
             "client_inactive",
@@ -95,6 +105,12 @@ pub(crate) fn lock_buyer(conn: &mut PgConnection, client: ClientId, action: &str
             format!("inactive clients cannot {action}"),
         ));
     }
+    Ok(gate)
+}
+
+/// Marks the client as having orders or enrollments, once, in the transaction that creates the
+/// first (under `lock_buyer`'s lock, after the checks that could refuse it).
+pub(crate) fn note_activity(conn: &mut PgConnection, client: ClientId, gate: ClientGate) -> AppResult<()> {
     if !gate.has_activity {
         clients::mark_active(conn, client)?;
     }
@@ -102,7 +118,7 @@ pub(crate) fn lock_buyer(conn: &mut PgConnection, client: ClientId, action: &str
 }
 
 pub(crate) fn place_in(conn: &mut PgConnection, input: &NewOrder, now: DateTime<Utc>) -> AppResult<Order> {
-    lock_buyer(conn, input.client_id, "order")?;
+    let buyer = lock_buyer(conn, input.client_id, "order")?;
     let field_of = |product: ProductId| {
         let index = input.lines.iter().position(|line| line.product_id == product).unwrap_or(0);
         format!("items[{index}]")
@@ -160,6 +176,7 @@ pub(crate) fn place_in(conn: &mut PgConnection, input: &NewOrder, now: DateTime<
         coupons::insert_redemption(conn, order_id, coupon, input.client_id, now)?;
     }
     catalog::insert_movements(conn, &movements)?;
+    note_activity(conn, input.client_id, buyer)?;
     Ok(order)
 }
 

@@ -10,10 +10,10 @@ pub mod v1;
 pub mod validation;
 
 use crate::app::AppState;
-use actix_web::body::MessageBody;
+use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::Service as _;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::HttpMessage as _;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use extract::RouteTable;
@@ -21,6 +21,9 @@ pub use spec::openapi;
 use tracing_actix_web::{RequestId, TracingLogger};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
+
+/// Responses smaller than this are sent uncompressed whatever the caller accepts.
+pub const COMPRESS_FROM_BYTES: u64 = 4096;
 
 /// The whole application: API, Swagger UI, problem+json for every framework error.
 pub fn build_app(
@@ -53,8 +56,30 @@ pub fn build_app(
             }),
         )
         .default_service(web::to(extract::fallback))
-        // Lists can run to tens of kilobytes: callers that accept gzip (mobile clients) get it.
+        // Lists run to tens of kilobytes: callers that accept gzip (mobile clients) get them
+        // compressed. Small bodies are not worth the CPU: they are marked `identity` inside the
+        // compressor, which then leaves them alone, and the mark is taken off outside it.
+        .wrap_fn(|req, srv| {
+            let response = srv.call(req);
+            async move {
+                let mut response = response.await?;
+                if matches!(response.response().body().size(), BodySize::Sized(n) if n < COMPRESS_FROM_BYTES) {
+                    response.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("identity"));
+                }
+                Ok(response)
+            }
+        })
         .wrap(actix_web::middleware::Compress::default())
+        .wrap_fn(|req, srv| {
+            let response = srv.call(req);
+            async move {
+                let mut response = response.await?;
+                if response.headers().get(header::CONTENT_ENCODING).is_some_and(|v| v == "identity") {
+                    response.headers_mut().remove(header::CONTENT_ENCODING);
+                }
+                Ok(response)
+            }
+        })
         .wrap_fn(|req, srv| {
             // Echo the request id of the tracing span so callers can quote it in bug reports.
             let request_id = req.extensions().get::<RequestId>().map(ToString::to_string);

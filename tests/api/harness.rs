@@ -86,7 +86,7 @@ fn ensure_template() -> PgConnection {
 
 fn create_database() -> String {
     let template = template_name();
-    let name = format!("crm_test_{}", uuid::Uuid::new_v4().simple());
+    let name = format!("crm_test_{}", uuid::Uuid::now_v7().simple());
     let mut admin = ensure_template();
     let mut attempts = 0;
     loop {
@@ -171,7 +171,7 @@ impl TestContext {
 
     async fn build(reach: Reach) -> Self {
         let pg_database = tokio::task::spawn_blocking(create_database).await.expect("create database");
-        let mongo_database = format!("crm_test_{}", uuid::Uuid::new_v4().simple());
+        let mongo_database = format!("crm_test_{}", uuid::Uuid::now_v7().simple());
         let database_url = match &reach.pg_url {
             Some(host) => url_for(&pg_database).replace("127.0.0.1:5432", host),
             None => url_for(&pg_database),

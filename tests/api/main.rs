@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 
 /// Creates a company and returns its id.
 pub async fn create_company<S: TestApp<B>, B: MessageBody>(app: &S, legal_name: &str) -> String {
-    let tax_id = format!("TAX-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let tax_id = format!("TAX-{}", &uuid::Uuid::now_v7().simple().to_string()[22..]);
     let reply =
         send(app, json(Method::POST, "/api/v1/companies", json!({"legal_name": legal_name, "tax_id": tax_id}))).await;
     assert_eq!(reply.status, 201, "{}", reply.body);

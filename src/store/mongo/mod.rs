@@ -98,6 +98,8 @@ struct InfoDoc {
     tags: Vec<String>,
     #[serde(default)]
     rev: i64,
+    #[serde(default)]
+    deleted: bool,
     created_at: Option<bson::DateTime>,
     updated_at: Option<bson::DateTime>,
 }
@@ -339,7 +341,9 @@ impl InfoStore {
         self.upsert_live(client_id, doc! { "$setOnInsert": fields }).await
     }
 
-    /// The live document with at most `newest_comments` comments (all when `None`).
+    /// The live document with at most `newest_comments` comments (all when `None`). Looked up
+    /// by `client_id` alone (the unique index answers; a filter on `deleted` would cost every
+    /// read a check), and a tombstone read as no document.
     pub async fn get(
         &self,
         client_id: ClientId,
@@ -350,9 +354,13 @@ impl InfoStore {
             None => doc! { "_id": 0, "client_id": 0 },
         };
         self.bounded(async {
-            let found =
-                self.collection.clone_with_type::<InfoDoc>().find_one(live(client_id)).projection(projection).await?;
-            Ok(found.map(ClientInfo::from))
+            let found = self
+                .collection
+                .clone_with_type::<InfoDoc>()
+                .find_one(doc! { "client_id": client_id.to_string() })
+                .projection(projection)
+                .await?;
+            Ok(found.filter(|doc| !doc.deleted).map(ClientInfo::from))
         })
         .await
     }
