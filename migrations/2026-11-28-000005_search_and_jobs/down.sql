@@ -1,10 +1,6 @@
 DROP TABLE IF EXISTS job_reports;
 DROP FUNCTION IF EXISTS client_view(uuid, timestamptz);
 DROP INDEX IF EXISTS products_price_id_idx;
-DROP INDEX IF EXISTS workshops_description_trgm_idx;
-DROP INDEX IF EXISTS workshops_name_trgm_idx;
-DROP INDEX IF EXISTS products_description_trgm_idx;
-DROP INDEX IF EXISTS products_slug_trgm_idx;
-DROP INDEX IF EXISTS products_name_trgm_idx;
-DROP INDEX IF EXISTS clients_email_trgm_idx;
-DROP INDEX IF EXISTS clients_name_trgm_idx;
+ALTER TABLE workshops DROP COLUMN IF EXISTS search_text;
+ALTER TABLE products DROP COLUMN IF EXISTS search_text;
+ALTER TABLE clients DROP COLUMN IF EXISTS search_text;

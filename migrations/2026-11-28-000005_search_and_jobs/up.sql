@@ -1,16 +1,26 @@
 -- Text search that stays fast at a million rows, the client view in one statement, and the
 -- reports background jobs leave for every replica to read.
 
--- `ILIKE '%text%'` can use a trigram index for any text of three characters or more, where a
--- b-tree cannot help and every row would be read.
+-- Text search (`q`) matches a substring of a few columns, ignoring case. Each searchable table
+-- keeps those columns lowercased in one generated column, joined by a unit separator (a
+-- control character searches cannot hold, so no match spans two columns): `LIKE` on it is three
+-- to four times cheaper per row than `ILIKE` on each column, and one trigram index serves any
+-- text of three characters or more, where a b-tree cannot help and every row would be read.
+-- Large statistics targets let the planner tell rare texts (the trigram index) from common
+-- ones (walking the sort order and stopping at a page's worth of matches).
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE INDEX clients_name_trgm_idx ON clients USING gin (name gin_trgm_ops);
-CREATE INDEX clients_email_trgm_idx ON clients USING gin (email gin_trgm_ops);
-CREATE INDEX products_name_trgm_idx ON products USING gin (name gin_trgm_ops);
-CREATE INDEX products_slug_trgm_idx ON products USING gin (slug gin_trgm_ops);
-CREATE INDEX products_description_trgm_idx ON products USING gin (description gin_trgm_ops);
-CREATE INDEX workshops_name_trgm_idx ON workshops USING gin (name gin_trgm_ops);
-CREATE INDEX workshops_description_trgm_idx ON workshops USING gin (description gin_trgm_ops);
+ALTER TABLE clients ADD COLUMN search_text TEXT NOT NULL
+    GENERATED ALWAYS AS (lower(name) || chr(31) || lower(email)) STORED;
+CREATE INDEX clients_search_trgm_idx ON clients USING gin (search_text gin_trgm_ops);
+ALTER TABLE clients ALTER COLUMN search_text SET STATISTICS 1000;
+ALTER TABLE products ADD COLUMN search_text TEXT NOT NULL
+    GENERATED ALWAYS AS (lower(name) || chr(31) || slug || chr(31) || lower(coalesce(description, ''))) STORED;
+CREATE INDEX products_search_trgm_idx ON products USING gin (search_text gin_trgm_ops);
+ALTER TABLE products ALTER COLUMN search_text SET STATISTICS 1000;
+ALTER TABLE workshops ADD COLUMN search_text TEXT NOT NULL
+    GENERATED ALWAYS AS (lower(name) || chr(31) || lower(coalesce(description, ''))) STORED;
+CREATE INDEX workshops_search_trgm_idx ON workshops USING gin (search_text gin_trgm_ops);
+ALTER TABLE workshops ALTER COLUMN search_text SET STATISTICS 1000;
 CREATE INDEX products_price_id_idx ON products (price, id);
 
 -- The complete client view's PostgreSQL part as JSON text: the client, its company, its

@@ -82,18 +82,6 @@ fn holds_nul(value: &serde_json::Value) -> bool {
     }
 }
 
-/// Problems with a `q` search text: too long, or a NUL character (which PostgreSQL refuses).
-pub fn search_text_issue(text: &str) -> Option<crate::domain::free_form::FieldIssue> {
-    use crate::domain::free_form::FieldIssue;
-    if text.chars().count() > 100 {
-        Some(FieldIssue::new("q", "invalid_length", "must be at most 100 characters long"))
-    } else if text.contains('\0') {
-        Some(FieldIssue::new("q", "invalid_character", "must not contain NUL characters"))
-    } else {
-        None
-    }
-}
-
 /// A page of items plus the cursor of the next page, if there is one.
 #[derive(Debug, Clone)]
 pub struct Page<T> {

@@ -274,8 +274,8 @@ impl PageParams {
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Case-insensitive text search (what it searches depends on the list).
-    #[param(max_length = 100)]
-    #[validate(length(max = 100), custom(function = super::validation::no_nul))]
+    #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    #[validate(length(max = 100), custom(function = super::validation::search_text))]
     pub q: Option<String>,
     /// Page size, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]

@@ -69,10 +69,11 @@ pub fn phone(value: &str) -> Result<(), ValidationError> {
     }
 }
 
-/// Text without NUL characters (PostgreSQL cannot store them).
-pub fn no_nul(value: &str) -> Result<(), ValidationError> {
-    if value.contains('\0') {
-        Err(ValidationError::new("invalid_character").with_message("must not contain NUL characters".into()))
+/// Search text: no control characters (NUL cannot be compared by PostgreSQL, and the search
+/// columns join their parts with one).
+pub fn search_text(value: &str) -> Result<(), ValidationError> {
+    if value.chars().any(char::is_control) {
+        Err(ValidationError::new("invalid_character").with_message("must not contain control characters".into()))
     } else {
         Ok(())
     }

@@ -271,8 +271,8 @@ pub struct ProductListQuery {
     #[param(inline)]
     pub stock_status: Option<StockStatus>,
     /// Case-insensitive text search in name, slug and description.
-    #[param(max_length = 100)]
-    #[validate(length(max = 100), custom(function = crate::http::validation::no_nul))]
+    #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    #[validate(length(max = 100), custom(function = crate::http::validation::search_text))]
     pub q: Option<String>,
     #[param(inline)]
     pub sort: Option<ProductSortParam>,

@@ -185,8 +185,8 @@ pub struct ClientListQuery {
     pub interest_id: Option<Uuid>,
     pub active: Option<bool>,
     /// Case-insensitive text search in name and email (indexed for 3 characters or more).
-    #[param(max_length = 100)]
-    #[validate(length(max = 100), custom(function = crate::http::validation::no_nul))]
+    #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    #[validate(length(max = 100), custom(function = crate::http::validation::search_text))]
     pub q: Option<String>,
     #[param(inline)]
     pub sort: Option<ClientSortParam>,

@@ -153,8 +153,8 @@ pub struct WorkshopListQuery {
     pub has_seats: Option<bool>,
     pub active: Option<bool>,
     /// Case-insensitive text search in name and description.
-    #[param(max_length = 100)]
-    #[validate(length(max = 100), custom(function = crate::http::validation::no_nul))]
+    #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    #[validate(length(max = 100), custom(function = crate::http::validation::search_text))]
     pub q: Option<String>,
     /// Page size, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]

@@ -129,13 +129,8 @@ pub fn list_products(
         }
     };
     if let Some(text) = &filter.search {
-        let pattern = super::like_pattern(text);
-        query = query.filter(
-            products::name
-                .ilike(pattern.clone())
-                .or(products::slug.ilike(pattern.clone()))
-                .or(products::description.ilike(pattern)),
-        );
+        // Name, slug and description, lowercased in one indexed column.
+        query = query.filter(products::search_text.like(super::lower(super::like_pattern(text))));
     }
     query = match (key, descending) {
         (ProductKey::Created, false) => query.order(products::id.asc()),

@@ -165,9 +165,9 @@ pub fn list(
         query = query.filter(clients::id.eq_any(with_interest));
     }
     if let Some(text) = &filter.search {
-        // Trigram indexes on both columns serve `ILIKE '%…%'` (migration …_search_and_jobs).
-        let pattern = super::like_pattern(text);
-        query = query.filter(clients::name.ilike(pattern.clone()).or(clients::email.ilike(pattern)));
+        // `search_text` is name and email lowercased, with a trigram index (migration
+        // …_search_and_jobs).
+        query = query.filter(clients::search_text.like(super::lower(super::like_pattern(text))));
     }
     query = match (by_name, descending) {
         (true, false) => query.order((clients::name.asc(), clients::id.asc())),

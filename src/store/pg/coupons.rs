@@ -1,5 +1,6 @@
 //! Repository functions for `coupons` and `coupon_redemptions`.
 
+use super::lower;
 use super::models::{CouponChangeset, CouponRow, NewRedemption};
 use super::schema::{coupon_redemptions, coupons};
 use crate::domain::ids::{ClientId, CouponId, OrderId};
@@ -7,8 +8,6 @@ use crate::domain::orders::{Coupon, CouponChanges};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
-
-diesel::define_sql_function!(fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
 pub fn insert(conn: &mut PgConnection, coupon: &Coupon) -> QueryResult<Coupon> {
     diesel::insert_into(coupons::table)

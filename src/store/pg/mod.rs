@@ -310,7 +310,13 @@ pub fn violation(err: &DieselError) -> Option<Violation> {
     })
 }
 
-/// Escapes `%`, `_` and `\` so user text matches literally inside `ILIKE '%…%'`.
+diesel::define_sql_function!(
+    /// PostgreSQL's `lower`: text compared regardless of case is lowered on both sides by the
+    /// database, with one notion of case.
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text
+);
+
+/// Escapes `%`, `_` and `\` so user text matches literally inside `LIKE '%…%'`.
 pub fn like_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');

@@ -22,6 +22,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         has_activity -> Bool,
+        search_text -> Text,
     }
 }
 
@@ -71,6 +72,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        search_text -> Text,
     }
 }
 
@@ -174,6 +176,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        search_text -> Text,
     }
 }
 

@@ -102,8 +102,8 @@ pub fn list(
         query = query.filter(workshops::active.eq(active));
     }
     if let Some(text) = &filter.search {
-        let pattern = super::like_pattern(text);
-        query = query.filter(workshops::name.ilike(pattern.clone()).or(workshops::description.ilike(pattern)));
+        // Name and description, lowercased in one indexed column.
+        query = query.filter(workshops::search_text.like(super::lower(super::like_pattern(text))));
     }
     query.load::<(WorkshopRow, i64)>(conn)?.into_iter().map(into_domain).collect()
 }
