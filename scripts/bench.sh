@@ -9,6 +9,8 @@
 #                                 clients, then the same database grown to SCALE_CLIENTS
 #                                 (default 1,000,000) and the same runs again, with EXPLAIN
 #                                 ANALYZE of the search and the view's statements
+#   scripts/bench.sh again        the fixed-rate runs again on the database as the last run left
+#                                 it (to repeat a measurement once the machine has settled)
 #
 # DURATION (default 20s) per run; RATE (default 1000) requests/s for the fixed-rate runs;
 # BINARY (default target/release/hybrid-crm, built first) to compare builds.
@@ -25,12 +27,14 @@ mkdir -p "$out"
 psql=(psql); if [ "$(id -u)" = 0 ]; then psql=(runuser -u postgres -- psql); else psql=(sudo -u postgres psql); fi
 sql() { "${psql[@]}" -d "$db" -qtAc "$1"; }
 base="http://127.0.0.1:$port"
-echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores" | tee "$out/machine.txt"
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; PostgreSQL shared_buffers $("${psql[@]}" -qtAc 'SHOW shared_buffers')" | tee "$out/machine.txt"
 
 # A fresh database each time: the order runs add tens of thousands of orders, which would change
 # what the next run's views read.
-"${psql[@]}" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
-"${psql[@]}" -qc "CREATE DATABASE $db OWNER crm" >/dev/null
+if [ "$mode" != again ]; then
+    "${psql[@]}" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+    "${psql[@]}" -qc "CREATE DATABASE $db OWNER crm" >/dev/null
+fi
 export HOST=127.0.0.1 PORT="$port" DATABASE_URL="postgres://crm:crm@127.0.0.1:5432/$db"
 export MONGODB_URI="mongodb://127.0.0.1:27017/?directConnection=true" MONGODB_DB="$db" RUST_LOG=warn
 "$binary" migrate
@@ -72,31 +76,62 @@ url_files() {
     echo "view URLs: $(wc -l <"$out/view-urls.txt"), search URLs: $(wc -l <"$out/search-urls.txt")"
 }
 
+# Both stores warm, as a server that has been serving would have them: PostgreSQL's tables and
+# indexes read into memory (pg_prewarm), MongoDB's documents by a pass over the collection.
+warm_up() {
+    "${psql[@]}" -d "$db" -qc "CREATE EXTENSION IF NOT EXISTS pg_prewarm" >/dev/null
+    "${psql[@]}" -d "$db" -qtAc "SELECT sum(pg_prewarm(c.oid::regclass)) FROM pg_class c
+        WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i')" >/dev/null
+    python3 - "$MONGODB_URI" "$db" <<'PY' 2>/dev/null || mongo_scan_by_view
+import sys
+from pymongo import MongoClient
+print(MongoClient(sys.argv[1])[sys.argv[2]]["client_info"].count_documents({"preferences.language": {"$exists": True}}))
+PY
+    oha --no-tui -z 10s -c 32 --urls-from-file "$out/view-urls.txt" >/dev/null
+}
+mongo_scan_by_view() { oha --no-tui -z 20s -c 32 --urls-from-file "$out/view-urls.txt" >/dev/null; }
+
+# Each fixed-rate run REPEAT times (default 3), interleaved: this shared VM's figures swing
+# between runs, so medians and ranges are what the report states.
 fixed_rate_runs() {
     local label="$1"
     url_files
-    oha --no-tui -z 5s -c 32 --urls-from-file "$out/view-urls.txt" >/dev/null # warm-up
-    run "$label-view-${rate}rps" -c 64 -q "$rate" --latency-correction --urls-from-file "$out/view-urls.txt"
-    run "$label-list-${rate}rps" -c 64 -q "$rate" --latency-correction "$base/api/v1/clients?limit=50"
-    run "$label-search-${rate}rps" -c 64 -q "$rate" --latency-correction --urls-from-file "$out/search-urls.txt"
-    run "$label-search-nomatch-16" -c 16 "$base/api/v1/clients?q=zzqxj"
-    run "$label-stats-${rate}rps" -c 64 -q "$rate" --latency-correction "$base/api/v1/stats/clients"
+    warm_up
+    for i in $(seq 1 "${REPEAT:-3}"); do
+        run "$label-view-${rate}rps-$i" -c 64 -q "$rate" --latency-correction --urls-from-file "$out/view-urls.txt"
+        run "$label-list-${rate}rps-$i" -c 64 -q "$rate" --latency-correction "$base/api/v1/clients?limit=50"
+        run "$label-search-${rate}rps-$i" -c 64 -q "$rate" --latency-correction --urls-from-file "$out/search-urls.txt"
+        run "$label-search-16-$i" -c 16 --urls-from-file "$out/search-urls.txt"
+        run "$label-search-nomatch-16-$i" -c 16 "$base/api/v1/clients?q=zzqxj"
+        run "$label-stats-${rate}rps-$i" -c 64 -q "$rate" --latency-correction "$base/api/v1/stats/clients"
+    done
+}
+
+# p99 per run kind: median and range over the repetitions.
+summary() {
+    echo "== p99 (median, min-max over ${REPEAT:-3} runs)"
+    for file in "$out"/*-1.txt; do
+        local kind; kind=$(basename "$file" -1.txt)
+        ls "$out/$kind"-[0-9].txt >/dev/null 2>&1 || continue
+        grep -h "99.00%" "$out/$kind"-[0-9].txt | awk '{v=$3; if ($4 == "sec") v *= 1000; print v}' | sort -n |
+            awk -v k="$kind" '{a[NR]=$1} END {printf "%-34s %9.2f ms  (%.2f-%.2f)\n", k, a[int((NR+1)/2)], a[1], a[NR]}'
+    done | tee "$out/summary.txt"
 }
 
 explain() {
     local label="$1" id
     id=$(sql "SELECT id FROM clients ORDER BY random() LIMIT 1")
     {
-        echo "-- search, no match: GET /clients?q=zzqxj"
-        sql "EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM clients WHERE name ILIKE '%zzqxj%' OR email ILIKE '%zzqxj%' ORDER BY created_at, id LIMIT 21"
-        echo "-- search, common: GET /clients?q=lovelace"
-        sql "EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM clients WHERE name ILIKE '%lovelace%' OR email ILIKE '%lovelace%' ORDER BY created_at, id LIMIT 21"
+        for q in zzqxj lovelace 'd kn' 'is pe'; do
+            echo "-- search: GET /clients?q=$q"
+            sql "EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM clients WHERE search_text LIKE lower('%$q%') ORDER BY created_at, id LIMIT 21"
+        done
         echo "-- the view's statement (client ⟕ company ⟕ interests) for $id"
         sql "EXPLAIN (ANALYZE, BUFFERS) SELECT c.*, co.*, i.* FROM clients c LEFT JOIN companies co ON co.id = c.company_id
              LEFT JOIN (client_interests ci JOIN interests i ON i.id = ci.interest_id) ON ci.client_id = c.id
              WHERE c.id = '$id' ORDER BY i.name, i.id"
     } >"$out/$label-explain.txt"
-    grep -E "^--|Execution Time|Planning Time|Index|Bitmap|Seq Scan" "$out/$label-explain.txt"
+    grep -E "^--|Execution Time|Index Scan|Bitmap Heap|Seq Scan" "$out/$label-explain.txt"
 }
 
 floor() {
@@ -104,6 +139,16 @@ floor() {
     echo "== $label-floor (the two drivers alone, 64 concurrent, no HTTP)"
     ../shared/bench/floor/run.sh "$DATABASE_URL" "$MONGODB_URI" "$db" 64 "${duration%s}" | tee "$out/$label-floor.json"
 }
+
+if [ "$mode" = again ]; then
+    label="again-$(sql "SELECT count(*) / 1000 FROM clients")k"
+    start_server
+    fixed_rate_runs "$label"
+    explain "$label"
+    floor "$label"
+    summary
+    exit 0
+fi
 
 if [ "$mode" = scale ]; then
     seed 10000
@@ -116,6 +161,7 @@ if [ "$mode" = scale ]; then
     explain 1m
     floor 1m
     echo "== server resident memory"; grep -E "VmRSS|VmHWM" "/proc/$server/status" | tee "$out/memory.txt"
+    summary
     exit 0
 fi
 

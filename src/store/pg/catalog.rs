@@ -1,5 +1,6 @@
 //! Repository functions for `categories`, `products` and `stock_movements`.
 
+use super::custom_plan::custom_plan;
 use super::keyset;
 use super::models::{CategoryChangeset, CategoryRow, ProductChangeset, ProductRow, StockMovementRow};
 use super::schema::{categories, products, stock_movements};
@@ -130,7 +131,7 @@ pub fn list_products(
     };
     if let Some(text) = &filter.search {
         // Name, slug and description, lowercased in one indexed column.
-        query = query.filter(products::search_text.like(super::lower(super::like_pattern(text))));
+        query = query.filter(custom_plan(products::search_text.like(super::lower(super::like_pattern(text)))));
     }
     query = match (key, descending) {
         (ProductKey::Created, false) => query.order(products::id.asc()),

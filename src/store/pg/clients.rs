@@ -1,5 +1,6 @@
 //! Repository functions for `clients` and `client_interests`.
 
+use super::custom_plan::custom_plan;
 use super::keyset;
 use super::models::{ClientChangeset, ClientRow, CompanyRow, InterestRow, NewClientInterest, NewClientRow};
 use super::schema::{client_interests, clients, companies, interests};
@@ -167,7 +168,7 @@ pub fn list(
     if let Some(text) = &filter.search {
         // `search_text` is name and email lowercased, with a trigram index (migration
         // …_search_and_jobs).
-        query = query.filter(clients::search_text.like(super::lower(super::like_pattern(text))));
+        query = query.filter(custom_plan(clients::search_text.like(super::lower(super::like_pattern(text)))));
     }
     query = match (by_name, descending) {
         (true, false) => query.order((clients::name.asc(), clients::id.asc())),

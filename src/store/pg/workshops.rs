@@ -1,6 +1,7 @@
 //! Repository functions for `workshops` and `workshop_seats`. Every workshop read carries its
 //! seats taken, counted in the same statement.
 
+use super::custom_plan::custom_plan;
 use super::keyset;
 use super::models::{WorkshopChangeset, WorkshopRow};
 use super::schema::{workshop_seats, workshops};
@@ -103,7 +104,7 @@ pub fn list(
     }
     if let Some(text) = &filter.search {
         // Name and description, lowercased in one indexed column.
-        query = query.filter(workshops::search_text.like(super::lower(super::like_pattern(text))));
+        query = query.filter(custom_plan(workshops::search_text.like(super::lower(super::like_pattern(text)))));
     }
     query.load::<(WorkshopRow, i64)>(conn)?.into_iter().map(into_domain).collect()
 }
