@@ -23,7 +23,7 @@ binary="${BINARY:-target/release/hybrid-crm}"
 [ -n "${BINARY:-}" ] || cargo build --release --locked
 
 db=crm_bench port="${BENCH_PORT:-18090}" duration="${DURATION:-20s}" rate="${RATE:-1000}" out=.data/bench/$mode
-mkdir -p "$out"
+rm -rf "$out" && mkdir -p "$out"
 psql=(psql); if [ "$(id -u)" = 0 ]; then psql=(runuser -u postgres -- psql); else psql=(sudo -u postgres psql); fi
 sql() { "${psql[@]}" -d "$db" -qtAc "$1"; }
 base="http://127.0.0.1:$port"

@@ -75,7 +75,9 @@ async fn periodic(job: Job, every: Duration, state: AppState) {
         match run_once(&state, job).await {
             Ok(true) => {}
             Ok(false) => tracing::debug!(job = job.name(), "another replica runs this job now"),
-            Err(err) => tracing::warn!(job = job.name(), error = %err, "job failed; it runs again next round"),
+            Err(err) => {
+                tracing::warn!(job = job.name(), error = format!("{err:#}"), "job failed; it runs again next round")
+            }
         }
     }
 }

@@ -100,6 +100,14 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let settings = state.settings.clone();
     let state = web::Data::new(state);
     let server = HttpServer::new(move || build_app(state.clone()))
+        // A compressed body goes out in several writes; with Nagle's algorithm the second waits
+        // for the ACK of the first, which the client delays (40 ms) — every compressed list
+        // took 40 ms longer. Segments go out at once instead.
+        .on_connect(|connection, _| {
+            if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                let _ = tcp.set_nodelay(true);
+            }
+        })
         .workers(settings.workers)
         .shutdown_timeout(settings.shutdown_timeout.as_secs())
         .bind((settings.host.as_str(), settings.port))?;
