@@ -40,8 +40,8 @@ export MONGODB_URI="mongodb://127.0.0.1:27017/?directConnection=true" MONGODB_DB
 "$binary" migrate
 
 seed() {
-    echo "== seed --clients $1"
-    /usr/bin/time -f "seed: %e s wall, %M KiB peak resident" "$binary" seed --clients "$1" --products "${PRODUCTS:-1000}" 2>&1 |
+    echo "== seed --clients $1 ${2:-}"
+    /usr/bin/time -f "seed: %e s wall, %M KiB peak resident" "$binary" seed --clients "$1" --products "${PRODUCTS:-1000}" ${2:-} 2>&1 |
         grep -v "^\s*$" | tail -3 | tee -a "$out/seed.txt"
     sql "VACUUM ANALYZE" >/dev/null
 }
@@ -151,7 +151,7 @@ if [ "$mode" = again ]; then
 fi
 
 if [ "$mode" = scale ]; then
-    seed 10000
+    seed 10000 --reset
     start_server
     fixed_rate_runs 10k
     explain 10k
@@ -165,7 +165,7 @@ if [ "$mode" = scale ]; then
     exit 0
 fi
 
-seed "${CLIENTS:-10000}"
+seed "${CLIENTS:-10000}" --reset
 start_server
 url_files
 oha --no-tui -z 5s -c 64 --urls-from-file "$out/view-urls.txt" >/dev/null # warm-up
