@@ -283,6 +283,88 @@ folders = [
              "duration_minutes": 60, "modality": "online", "link": "https://meet.example.com/x", "price": "5.00", "capacity": 5}),
         request("Delete workshop", "DELETE", "/api/v1/workshops/{{throwawayWorkshopId}}", status(204)),
     ]),
+    ("Payments", [
+        request("Create paying client", "POST", "/api/v1/clients", status(201) + save("payClientId"),
+            {"name": "Postman Payer", "email": f"payer.{R}@example.com", "kind": "b2c"}),
+        request("Place an order to pay", "POST", "/api/v1/orders", status(201) + save("payOrderId") + [
+            "pm.test('owes the total', () => pm.expect(pm.response.json().balance).to.eql('24.90'));"],
+            {"client_id": "{{payClientId}}", "items": [{"product_id": "{{productId}}", "quantity": 1}],
+             "shipping_address": "1 Test Street", "payment_method": "card"}),
+        request("Pay without an idempotency key", "POST", "/api/v1/payments", status(400) + PROBLEM + code("idempotency_key_required"),
+            {"subject": {"type": "order", "id": "{{payOrderId}}"}, "amount": "10.00", "method": "cash"}),
+        request("Pay part in cash", "POST", "/api/v1/payments", status(201) + [
+            "pm.test('succeeded at once', () => { const b = pm.response.json(); pm.expect(b.status).to.eql('succeeded'); pm.expect(b.steps.map(s => s.status)).to.eql(['succeeded', 'skipped', 'succeeded']); });"],
+            {"subject": {"type": "order", "id": "{{payOrderId}}"}, "amount": "10.00", "method": "cash"},
+            headers={"Idempotency-Key": f"pm-cash-{R}"}),
+        request("Pay the rest by card", "POST", "/api/v1/payments", status(201) + save("paymentId") + [
+            "pm.test('charged by the gateway', () => { const b = pm.response.json(); pm.expect(b.status).to.eql('succeeded'); pm.expect(b.gateway_reference).to.match(/^ch_sandbox_/); });",
+            "pm.test('Location header', () => pm.expect(pm.response.headers.get('Location')).to.eql('/api/v1/payments/' + pm.response.json().id));"],
+            {"subject": {"type": "order", "id": "{{payOrderId}}"}, "amount": "14.90", "method": "card", "token": "tok_visa"},
+            headers={"Idempotency-Key": f"pm-card-{R}"}),
+        request("Retry the card payment with the same key", "POST", "/api/v1/payments", status(201) + [
+            "pm.test('replayed', () => pm.expect(pm.response.headers.get('Idempotent-Replayed')).to.eql('true'));",
+            "pm.test('the same payment', () => pm.expect(pm.response.json().id).to.eql(pm.collectionVariables.get('paymentId')));"],
+            {"subject": {"type": "order", "id": "{{payOrderId}}"}, "amount": "14.90", "method": "card", "token": "tok_visa"},
+            headers={"Idempotency-Key": f"pm-card-{R}"}),
+        request("Reuse the key for another request", "POST", "/api/v1/payments", status(422) + PROBLEM + code("idempotency_key_reused"),
+            {"subject": {"type": "order", "id": "{{payOrderId}}"}, "amount": "1.00", "method": "card", "token": "tok_visa"},
+            headers={"Idempotency-Key": f"pm-card-{R}"}),
+        request("Paid order is confirmed", "GET", "/api/v1/orders/{{payOrderId}}", status(200) + [
+            "pm.test('confirmed by the payment', () => { const b = pm.response.json(); pm.expect(b.status).to.eql('confirmed'); pm.expect(b.balance).to.eql('0.00'); pm.expect(b.status_history[b.status_history.length - 1].note).to.eql('paid'); });"]),
+        request("Overpay the order", "POST", "/api/v1/payments", status(409) + PROBLEM + code("overpayment") + [
+            "pm.test('says the balance', () => pm.expect(pm.response.json().details.balance).to.eql('0.00'));"],
+            {"subject": {"type": "order", "id": "{{payOrderId}}"}, "amount": "1.00", "method": "cash"},
+            headers={"Idempotency-Key": f"pm-over-{R}"}),
+        request("Place a second order", "POST", "/api/v1/orders", status(201) + save("declinedOrderId"),
+            {"client_id": "{{payClientId}}", "items": [{"product_id": "{{productId}}", "quantity": 1}],
+             "shipping_address": "1 Test Street", "payment_method": "card"}),
+        request("Pay with a declined card", "POST", "/api/v1/payments", status(201) + [
+            "pm.test('failed with the reason', () => { const b = pm.response.json(); pm.expect(b.status).to.eql('failed'); pm.expect(b.failure_code).to.eql('card_declined'); });"],
+            {"subject": {"type": "order", "id": "{{declinedOrderId}}"}, "amount": "24.90", "method": "card", "token": "tok_declined"},
+            headers={"Idempotency-Key": f"pm-declined-{R}"}),
+        request("Pay with an unknown token", "POST", "/api/v1/payments", status(422) + PROBLEM + [
+            "pm.test('names the token', () => pm.expect(pm.response.json().errors.map(e => e.code)).to.eql(['unknown_token']));"],
+            {"subject": {"type": "order", "id": "{{declinedOrderId}}"}, "amount": "24.90", "method": "card", "token": "tok_unknown"},
+            headers={"Idempotency-Key": f"pm-unknown-{R}"}),
+        request("Pay asynchronously", "POST", "/api/v1/payments", status(202) + save("asyncPaymentId") + [
+            "pm.test('processing, with where to poll', () => { pm.expect(pm.response.json().status).to.eql('processing'); pm.expect(pm.response.headers.get('Location')).to.eql('/api/v1/payments/' + pm.response.json().id); });"],
+            {"subject": {"type": "order", "id": "{{declinedOrderId}}"}, "amount": "24.90", "method": "card", "token": "tok_visa"},
+            headers={"Idempotency-Key": f"pm-async-{R}", "Prefer": "respond-async"}),
+        request("Poll the payment", "GET", "/api/v1/payments/{{asyncPaymentId}}", status(200) + [
+            "pm.test('processing or done', () => pm.expect(['processing', 'succeeded']).to.include(pm.response.json().status));",
+            "pm.test('shows the saga', () => pm.expect(pm.response.json().steps.map(s => s.step)).to.eql(['reserve', 'charge', 'apply']));"]),
+        request("List the client's payments", "GET", "/api/v1/payments?client_id={{payClientId}}&limit=10", status(200) + [
+            "pm.test('all four', () => pm.expect(pm.response.json().items.length).to.eql(4));"]),
+        request("Refund part of the card payment", "POST", "/api/v1/payments/{{paymentId}}/refunds", status(201) + save("refundId") + [
+            "pm.test('refunded through the gateway', () => { const b = pm.response.json(); pm.expect(b.status).to.eql('succeeded'); pm.expect(b.amount).to.eql('4.90'); pm.expect(b.gateway_reference).to.match(/^re_sandbox_/); });"],
+            {"amount": "4.90", "reason": "Scratched on arrival"},
+            headers={"Idempotency-Key": f"pm-refund-{R}"}),
+        request("Refund more than is left", "POST", "/api/v1/payments/{{paymentId}}/refunds", status(409) + PROBLEM + code("refund_exceeds_payment") + [
+            "pm.test('says what is refundable', () => pm.expect(pm.response.json().details.refundable).to.eql('10.00'));"],
+            {"amount": "10.01", "reason": "Too much"},
+            headers={"Idempotency-Key": f"pm-refund-over-{R}"}),
+        request("List refunds", "GET", "/api/v1/payments/{{paymentId}}/refunds", status(200) + [
+            "pm.test('one refund', () => pm.expect(pm.response.json().length).to.eql(1));"]),
+        request("Get refund", "GET", "/api/v1/payments/{{paymentId}}/refunds/{{refundId}}", status(200) + [
+            "pm.test('the reason', () => pm.expect(pm.response.json().reason).to.eql('Scratched on arrival'));"]),
+        request("The order shows the refund", "GET", "/api/v1/orders/{{payOrderId}}", status(200) + [
+            "pm.test('paid less the refund', () => { const b = pm.response.json(); pm.expect(b.amount_paid).to.eql('20.00'); pm.expect(b.status).to.eql('confirmed'); });"]),
+        request("List plans", "GET", "/api/v1/plans", status(200) + [
+            "pm.test('three plans', () => pm.expect(pm.response.json().map(p => p.code)).to.eql(['basic', 'premium', 'enterprise']));"]),
+        request("Subscribe the client", "POST", "/api/v1/clients/{{payClientId}}/subscription", status(201) + save("subscriptionId") + save("amountDue", "pm.response.json().amount_due") + [
+            "pm.test('pending payment', () => pm.expect(pm.response.json().status).to.eql('pending_payment'));"],
+            {"plan": "premium", "months": 12}),
+        request("Get the client's subscription", "GET", "/api/v1/clients/{{payClientId}}/subscription", status(200) + [
+            "pm.test('the new one', () => pm.expect(pm.response.json().id).to.eql(pm.collectionVariables.get('subscriptionId')));"]),
+        request("Pay the subscription", "POST", "/api/v1/payments", status(201) + [
+            "pm.test('succeeded', () => pm.expect(pm.response.json().status).to.eql('succeeded'));"],
+            {"subject": {"type": "subscription", "id": "{{subscriptionId}}"}, "amount": "{{amountDue}}", "method": "card", "token": "tok_visa"},
+            headers={"Idempotency-Key": f"pm-subscription-{R}"}),
+        request("Get subscription", "GET", "/api/v1/subscriptions/{{subscriptionId}}", status(200) + [
+            "pm.test('active and paid', () => { const b = pm.response.json(); pm.expect(b.status).to.eql('active'); pm.expect(b.amount_due).to.eql('0.00'); });"]),
+        request("The client is on the plan", "GET", "/api/v1/clients/{{payClientId}}", status(200) + [
+            "pm.test('premium, active, paid until', () => { const b = pm.response.json(); pm.expect(b.plan).to.eql('premium'); pm.expect(b.plan_status).to.eql('active'); pm.expect(b.paid_until).to.be.a('string'); });"]),
+    ]),
     ("Stats and errors", [
         request("Client stats", "GET", "/api/v1/stats/clients", status(200) + [
             "pm.test('combined', () => { const b = pm.response.json(); pm.expect(b.total_clients).to.be.above(0); pm.expect(b.documents.info_coverage_percent).to.be.within(0, 100); pm.expect(b.age_seconds).to.be.at.least(0); pm.expect(b).to.have.property('computed_at'); pm.expect(b).to.have.property('consistency'); });"]),

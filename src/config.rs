@@ -29,6 +29,27 @@ pub struct Settings {
     pub reconcile_interval: Option<Duration>,
     /// How often the server refreshes the client statistics snapshot; `None` (0) turns it off.
     pub stats_refresh_interval: Option<Duration>,
+    /// How long a payment request waits for the gateway before answering 202.
+    pub payment_sync_wait: Duration,
+    /// How long the process driving a payment's saga owns it; after that the saga worker (of
+    /// any replica) takes it over.
+    pub payment_lease: Duration,
+    /// How often the saga worker looks for stalled payments and refunds; `None` (0) turns it off.
+    pub payment_worker_interval: Option<Duration>,
+    /// Attempts per gateway call on transient errors (with doubling backoff from 200 ms).
+    pub gateway_attempts: u32,
+    /// How long one gateway call may take before it counts as a transient error.
+    pub gateway_timeout: Duration,
+    /// How long the sandbox gateway's `tok_slow` takes.
+    pub sandbox_slow: Duration,
+    /// How often expired subscriptions become `past_due` and expired idempotency keys go;
+    /// `None` (0) turns it off.
+    pub billing_interval: Option<Duration>,
+    /// How long an idempotency key is remembered.
+    pub idempotency_ttl: Duration,
+    /// How long a request holds its idempotency key; a retry after that (its process died)
+    /// runs again, or is sent to the resource when the first one took effect.
+    pub idempotency_lease: Duration,
 }
 
 /// Connection strings carry passwords: `Debug` (and so every log line) shows them masked.
@@ -95,6 +116,12 @@ fn every(name: &str, default_secs: u64) -> anyhow::Result<Option<Duration>> {
     Ok((secs > 0).then(|| Duration::from_secs(secs)))
 }
 
+/// Milliseconds between runs of a background task; 0 turns it off.
+fn every_ms(name: &str, default_ms: u64) -> anyhow::Result<Option<Duration>> {
+    let ms: u64 = parsed(name, default_ms)?;
+    Ok((ms > 0).then(|| Duration::from_millis(ms)))
+}
+
 fn millis(name: &str, default_ms: u64) -> anyhow::Result<Duration> {
     let ms: u64 = parsed(name, default_ms)?;
     if ms == 0 {
@@ -133,6 +160,15 @@ impl Settings {
             },
             reconcile_interval: every("RECONCILE_INTERVAL_SECS", 300)?,
             stats_refresh_interval: every("STATS_REFRESH_SECS", 60)?,
+            payment_sync_wait: millis("PAYMENT_SYNC_WAIT_MS", 2_000)?,
+            payment_lease: millis("PAYMENT_LEASE_MS", 30_000)?,
+            payment_worker_interval: every_ms("PAYMENT_WORKER_INTERVAL_MS", 2_000)?,
+            gateway_attempts: parsed("GATEWAY_ATTEMPTS", 3)?,
+            gateway_timeout: millis("GATEWAY_TIMEOUT_MS", 10_000)?,
+            sandbox_slow: millis("SANDBOX_SLOW_MS", 3_000)?,
+            billing_interval: every("BILLING_INTERVAL_SECS", 300)?,
+            idempotency_ttl: Duration::from_secs(parsed("IDEMPOTENCY_TTL_SECS", 24 * 3600)?),
+            idempotency_lease: millis("IDEMPOTENCY_LEASE_MS", 60_000)?,
         };
         settings.validate()?;
         Ok(settings)
@@ -150,6 +186,17 @@ impl Settings {
         }
         if self.pg_pool_size == 0 || self.mongodb_pool_size == 0 || self.workers == 0 {
             bail!("PG_POOL_SIZE, MONGODB_POOL_SIZE and WORKERS must be at least 1");
+        }
+        if self.idempotency_lease <= self.payment_sync_wait {
+            bail!(
+                "IDEMPOTENCY_LEASE_MS must be longer than PAYMENT_SYNC_WAIT_MS (a request holds its key while it runs)"
+            );
+        }
+        if self.gateway_attempts == 0 {
+            bail!("GATEWAY_ATTEMPTS must be at least 1");
+        }
+        if self.payment_lease <= self.gateway_timeout || self.gateway_timeout <= self.sandbox_slow {
+            bail!("PAYMENT_LEASE_MS must be longer than GATEWAY_TIMEOUT_MS (a lease outlives a gateway call), and that longer than SANDBOX_SLOW_MS");
         }
         if self.body_limit_bytes < 1024 {
             bail!("BODY_LIMIT_BYTES must be at least 1024");

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod config;
 pub mod domain;
+pub mod gateway;
 pub mod http;
 pub mod store;
 pub mod telemetry;

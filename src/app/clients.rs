@@ -124,6 +124,7 @@ pub async fn create(state: &AppState, input: NewClient) -> AppResult<Client> {
         interest_ids: dedup(&input.interest_ids),
         plan: input.plan,
         plan_status: input.plan_status,
+        paid_until: None,
         active: input.active,
         version: 1,
         created_at: now,
@@ -131,7 +132,16 @@ pub async fn create(state: &AppState, input: NewClient) -> AppResult<Client> {
     };
     let id = client.id;
     let stored = client.clone();
-    state.db.tx(move |conn| Ok(repo::insert(conn, &stored)?)).await?;
+    state
+        .db
+        .tx(move |conn| {
+            repo::insert(conn, &stored)?;
+            // The recovery point of a keyed create: if the process dies before the document is
+            // written, a retry is sent to the client (and reconcile writes its document).
+            super::idempotency::recovery_point(format!("/api/v1/clients/{id}"));
+            Ok(())
+        })
+        .await?;
 
     if let Err(err) = state.info.create(id, &input.preferences, &input.attributes, &input.tags, &[]).await {
         tracing::warn!(client_id = %id, error = %err, "client document write failed; undoing the client");

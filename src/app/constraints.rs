@@ -66,6 +66,9 @@ pub fn rules() -> impl Iterator<Item = &'static Rule> {
         super::orders::CONSTRAINTS,
         super::workshops::CONSTRAINTS,
         super::enrollments::CONSTRAINTS,
+        super::payments::CONSTRAINTS,
+        super::idempotency::CONSTRAINTS,
+        super::subscriptions::CONSTRAINTS,
     ]
     .into_iter()
     .flatten()

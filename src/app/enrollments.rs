@@ -1,5 +1,5 @@
-//! Enrollments: taking a workshop seat race-free, and cancelling (payments:
-//! `enrollment_payments`).
+//! Enrollments: taking a workshop seat race-free, and cancelling (their payments are in the
+//! ledger, `payments`).
 //!
 //! Enrolling claims a free seat row with `FOR UPDATE SKIP LOCKED`, so there are never more
 //! enrollments than seats, and simultaneous enrollments claim different rows and commit in
@@ -39,16 +39,6 @@ pub const CONSTRAINTS: &[Rule] = &[
         name: "enrollments_workshop_id_fkey",
         missing: Meaning::Gone { resource: "workshop" },
         in_use: Some(conflict("workshop_in_use", None, "the workshop has enrollments; deactivate it instead")),
-    },
-    Rule::Check("enrollment_payments_amount_check", invalid("amount", "out_of_range", "must be more than 0")),
-    Rule::Check(
-        "enrollment_payments_method_check",
-        invalid("method", "invalid", "must be card, bank_transfer, cash or paypal"),
-    ),
-    Rule::ForeignKey {
-        name: "enrollment_payments_enrollment_id_fkey",
-        missing: Meaning::Gone { resource: "enrollment" },
-        in_use: None,
     },
 ];
 

@@ -1,10 +1,14 @@
-//! Background jobs the server runs: reconcile (`RECONCILE_INTERVAL_SECS`) and the client
-//! statistics snapshot (`STATS_REFRESH_SECS`); 0 turns a job off. Each run first takes the job's
-//! PostgreSQL advisory lock, on a connection of its own, so among several replicas one runs it
-//! at a time and the others skip that round; a replica that dies releases the lock with its
-//! session.
+//! Background jobs the server runs: reconcile (`RECONCILE_INTERVAL_SECS`), the client
+//! statistics snapshot (`STATS_REFRESH_SECS`) and billing upkeep (`BILLING_INTERVAL_SECS`:
+//! lapsed subscriptions become `past_due`, expired idempotency keys go); 0 turns a job off.
+//! Each run first takes the job's PostgreSQL advisory lock, on a connection of its own, so among
+//! several replicas one runs it at a time and the others skip that round; a replica that dies
+//! releases the lock with its session.
+//!
+//! The payment saga worker (`PAYMENT_WORKER_INTERVAL_MS`) needs no such lock: it claims stalled
+//! payments and refunds row by row (`FOR UPDATE SKIP LOCKED`), so every replica runs it.
 
-use super::{reconcile, stats, AppResult, AppState};
+use super::{idempotency, payments, reconcile, stats, subscriptions, AppResult, AppState};
 use crate::store::pg::jobs::{self, JobLock};
 use std::time::Duration;
 
@@ -12,6 +16,7 @@ use std::time::Duration;
 pub enum Job {
     Reconcile,
     ClientStats,
+    Billing,
 }
 
 impl Job {
@@ -19,6 +24,7 @@ impl Job {
         match self {
             Job::Reconcile => "reconcile",
             Job::ClientStats => "client_stats",
+            Job::Billing => "billing",
         }
     }
 
@@ -27,6 +33,7 @@ impl Job {
         match self {
             Job::Reconcile => 7_262_101,
             Job::ClientStats => 7_262_102,
+            Job::Billing => 7_262_103,
         }
     }
 
@@ -51,17 +58,45 @@ impl Job {
                 Ok(())
             }
             Job::ClientStats => stats::refresh(state).await.map(|_| ()),
+            Job::Billing => {
+                let lapsed = subscriptions::lapse(state).await?;
+                let expired = idempotency::purge_expired(state).await?;
+                if lapsed > 0 || expired > 0 {
+                    tracing::info!(lapsed, expired_keys = expired, "billing upkeep");
+                }
+                Ok(())
+            }
         }
     }
 }
 
 /// Starts the periodic jobs on the current runtime.
 pub fn spawn(state: &AppState) {
-    for (job, every) in
-        [(Job::Reconcile, state.settings.reconcile_interval), (Job::ClientStats, state.settings.stats_refresh_interval)]
-    {
+    for (job, every) in [
+        (Job::Reconcile, state.settings.reconcile_interval),
+        (Job::ClientStats, state.settings.stats_refresh_interval),
+        (Job::Billing, state.settings.billing_interval),
+    ] {
         if let Some(every) = every {
             tokio::spawn(periodic(job, every, state.clone()));
+        }
+    }
+    if let Some(every) = state.settings.payment_worker_interval {
+        tokio::spawn(saga_worker(every, state.clone()));
+    }
+}
+
+/// Resumes stalled payment sagas every `every` (their drivers' leases ran out: a killed or
+/// restarted server).
+async fn saga_worker(every: Duration, state: AppState) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match payments::resume_stalled(&state).await {
+            Ok(0) => {}
+            Ok(claimed) => tracing::info!(claimed, "saga worker resumed stalled payments and refunds"),
+            Err(err) => tracing::warn!(error = format!("{err:#}"), "saga worker round failed; it runs again"),
         }
     }
 }

@@ -7,22 +7,25 @@ pub mod clock;
 pub mod companies;
 pub mod constraints;
 pub mod coupons;
-pub mod enrollment_payments;
 pub mod enrollments;
 pub mod health;
+pub mod idempotency;
 pub mod info;
 pub mod interests;
 pub mod jobs;
 pub mod orders;
+pub mod payments;
 pub mod reconcile;
 pub mod seed;
 pub mod stats;
+pub mod subscriptions;
 pub mod workshops;
 
 use crate::config::Settings;
 use crate::domain::free_form::FieldIssue;
 use crate::domain::ids::Resource;
 use crate::domain::page::{decode_cursor, CursorError, Page, PageRequest};
+use crate::gateway::{PaymentGateway, Sandbox};
 use crate::store::mongo::{InfoError, InfoStore};
 use crate::store::pg::{ConnectionLoss, Db, DbError};
 use serde::de::DeserializeOwned;
@@ -34,6 +37,7 @@ pub struct AppState {
     pub db: Db<AppError>,
     pub info: InfoStore,
     pub settings: Arc<Settings>,
+    pub gateway: Arc<dyn PaymentGateway>,
 }
 
 impl AppState {
@@ -46,7 +50,8 @@ impl AppState {
             settings.mongodb_pool_size,
         )
         .await?;
-        Ok(AppState { db, info, settings: Arc::new(settings) })
+        let gateway = Arc::new(Sandbox { slow: settings.sandbox_slow });
+        Ok(AppState { db, info, settings: Arc::new(settings), gateway })
     }
 }
 

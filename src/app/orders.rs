@@ -40,6 +40,7 @@ pub const CONSTRAINTS: &[Rule] = &[
     Rule::Check("orders_subtotal_check", Meaning::Invariant),
     Rule::Check("orders_discount_within_subtotal", Meaning::Invariant),
     Rule::Check("orders_total_is_subtotal_less_discount", Meaning::Invariant),
+    Rule::Check("orders_paid_within_total", Meaning::Invariant),
     Rule::ForeignKey {
         name: "orders_client_id_fkey",
         missing: invalid("client_id", "unknown_client", "no client has this id"),
@@ -165,6 +166,7 @@ pub(crate) fn place_in(conn: &mut PgConnection, input: &NewOrder, now: DateTime<
         subtotal,
         discount,
         total: subtotal.saturating_sub(discount),
+        amount_paid: Money::ZERO,
         items,
         status_history: vec![history_entry(None, OrderStatus::Pending, Some("order placed".into()), now)],
         version: 1,
@@ -271,15 +273,47 @@ pub(crate) fn change_status_in(
     }
     repo::set_status(conn, id, &history_entry(Some(from), to, note, now))?;
     if to == OrderStatus::Cancelled {
-        let mut movements = Vec::new();
-        for item in repo::items_of(conn, id)? {
-            let stock = catalog::return_stock(conn, item.product_id, item.quantity, now)?;
-            movements.push(order_movement(item.product_id, id, MovementKind::In, item.quantity, stock, now));
-        }
-        catalog::insert_movements(conn, &movements)?;
-        coupons::release_redemption(conn, id)?;
+        give_back(conn, id, now)?;
     }
     repo::find(conn, id)?.found(id)
+}
+
+/// A cancelled order's stock goes back (recorded as `in` movements) and its coupon redemption
+/// is given back.
+fn give_back(conn: &mut PgConnection, id: OrderId, now: DateTime<Utc>) -> AppResult<()> {
+    let mut movements = Vec::new();
+    for item in repo::items_of(conn, id)? {
+        let stock = catalog::return_stock(conn, item.product_id, item.quantity, now)?;
+        movements.push(order_movement(item.product_id, id, MovementKind::In, item.quantity, stock, now));
+    }
+    catalog::insert_movements(conn, &movements)?;
+    coupons::release_redemption(conn, id)?;
+    Ok(())
+}
+
+/// Paid in full: a `pending` order becomes `confirmed`, its history saying why. (Called by
+/// the payments saga in the transaction that records the payment.)
+pub(crate) fn mark_paid(conn: &mut PgConnection, id: OrderId, now: DateTime<Utc>) -> AppResult<()> {
+    let status = repo::lock_status(conn, id)?.found(id)?;
+    if status == OrderStatus::Pending {
+        repo::set_status(conn, id, &history_entry(Some(status), OrderStatus::Confirmed, Some("paid".into()), now))?;
+    }
+    Ok(())
+}
+
+/// Refunded in full: an order not yet shipped is cancelled (stock and coupon back); a shipped
+/// or delivered one becomes `refunded` (the goods are out; returns are recorded as movements by
+/// staff).
+pub(crate) fn refunded_in_full(conn: &mut PgConnection, id: OrderId, now: DateTime<Utc>) -> AppResult<()> {
+    let status = repo::lock_status(conn, id)?.found(id)?;
+    let note = Some("refunded in full".to_string());
+    if status.shipped() {
+        repo::set_status(conn, id, &history_entry(Some(status), OrderStatus::Refunded, note, now))?;
+    } else if status.takes_payments() {
+        repo::set_status(conn, id, &history_entry(Some(status), OrderStatus::Cancelled, note, now))?;
+        give_back(conn, id, now)?;
+    }
+    Ok(())
 }
 
 /// The complete order: the order (items with product snapshots, history), its client, and the

@@ -12,8 +12,9 @@ use crate::domain::client::{Client, ClientKind, Company, Interest, Plan, PlanSta
 use crate::domain::ids::{CategoryId, ClientId, CommentId, CompanyId, CouponId, InterestId, ProductId, WorkshopId};
 use crate::domain::money::Money;
 use crate::domain::orders::{Coupon, CouponKind, NewOrder, OrderLine, OrderStatus, PaymentMethod};
+use crate::domain::payments::{NewPayment, Subject};
 use crate::domain::view::Comment;
-use crate::domain::workshops::{Modality, NewPayment, Workshop};
+use crate::domain::workshops::{Modality, Workshop};
 use crate::store::mongo::NewDocument;
 use crate::store::pg::seed as repo;
 use chrono::{DateTime, Utc};
@@ -224,6 +225,7 @@ fn demo_client(
             PlanStatus::Trial,
             PlanStatus::PastDue,
         ][rng.below(5)],
+        paid_until: None,
         active: rng.chance(92),
         version: 1,
         created_at: now,
@@ -275,7 +277,7 @@ fn commerce_in(
     orders: usize,
     now: DateTime<Utc>,
 ) -> AppResult<SeedReport> {
-    use super::{enrollment_payments, enrollments, orders as order_rules};
+    use super::{enrollments, orders as order_rules, payments};
     use diesel::Connection;
     let mut rng = Rng(0xC0FFEE);
 
@@ -427,7 +429,8 @@ fn commerce_in(
             let enrollment = enrollments::enroll_in(conn, workshop, client, now)?;
             if paid > 0 {
                 let amount = if paid == 2 { enrollment.price } else { Money::from_cents(2_000) };
-                enrollment_payments::pay_in(conn, enrollment.id, NewPayment { amount, method }, now)?;
+                let subject = Subject::Enrollment(enrollment.id);
+                payments::record_in(conn, NewPayment { subject, amount, method, token: None, description: None }, now)?;
             }
             Ok::<_, AppError>(())
         });

@@ -97,6 +97,8 @@ mod records {
         pub interest_ids: Vec<InterestId>,
         pub plan: Plan,
         pub plan_status: PlanStatus,
+        /// The end of the period the client's subscription paid for.
+        pub paid_until: Option<DateTime<Utc>>,
         pub active: bool,
         pub version: i32,
         pub created_at: DateTime<Utc>,

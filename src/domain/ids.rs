@@ -70,4 +70,6 @@ typed_id!(
     WorkshopId => "workshop",
     EnrollmentId => "enrollment",
     PaymentId => "payment",
+    RefundId => "refund",
+    SubscriptionId => "subscription",
 );

@@ -38,6 +38,7 @@ pub mod ids;
 pub mod money;
 pub mod orders;
 pub mod page;
+pub mod payments;
 pub mod precondition;
 pub mod time;
 pub mod view;

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 
 text_enum!(
     /// `pending` → `confirmed` → `processing` → `shipped` → `delivered`; `cancelled` from
-    /// `pending` or `confirmed` only.
+    /// `pending` or `confirmed` only. Payments move `pending` to `confirmed` once the order is
+    /// paid in full; a full refund cancels an order not yet shipped and makes a shipped or
+    /// delivered one `refunded`.
     OrderStatus {
         Pending => "pending",
         Confirmed => "confirmed",
@@ -14,6 +16,7 @@ text_enum!(
         Shipped => "shipped",
         Delivered => "delivered",
         Cancelled => "cancelled",
+        Refunded => "refunded",
     }
 );
 
@@ -26,12 +29,23 @@ impl OrderStatus {
             Confirmed => &[Processing, Cancelled],
             Processing => &[Shipped],
             Shipped => &[Delivered],
-            Delivered | Cancelled => &[],
+            Delivered | Cancelled | Refunded => &[],
         }
     }
 
     pub fn can_become(self, to: OrderStatus) -> bool {
         self.next().contains(&to)
+    }
+
+    /// Whether the order still takes payments (its balance decides how much).
+    pub fn takes_payments(self) -> bool {
+        !matches!(self, OrderStatus::Cancelled | OrderStatus::Refunded)
+    }
+
+    /// Whether the goods have left: a full refund then ends the order as `refunded` instead of
+    /// cancelling it (nothing goes back into stock).
+    pub fn shipped(self) -> bool {
+        matches!(self, OrderStatus::Shipped | OrderStatus::Delivered)
     }
 }
 
@@ -247,6 +261,8 @@ pub struct Order {
     pub discount: Money,
     /// `subtotal - discount`, never negative.
     pub total: Money,
+    /// Succeeded payments less refunds.
+    pub amount_paid: Money,
     pub items: Vec<OrderItem>,
     /// Oldest first; the first entry is the order's creation.
     pub status_history: Vec<StatusChange>,
@@ -254,6 +270,17 @@ pub struct Order {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Order {
+    /// What is still owed (nothing once cancelled or refunded).
+    pub fn balance(&self) -> Money {
+        if self.status.takes_payments() {
+            self.total.saturating_sub(self.amount_paid)
+        } else {
+            Money::ZERO
+        }
+    }
 }
 
 #[cfg(test)]

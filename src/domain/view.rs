@@ -115,6 +115,7 @@ mod tests {
             interest_ids: vec![],
             plan: Plan::Basic,
             plan_status: PlanStatus::Active,
+            paid_until: None,
             active: true,
             version: 1,
             created_at: Utc::now(),

@@ -1,8 +1,8 @@
 //! Workshop and enrollment rules.
 
-use crate::domain::ids::{ClientId, EnrollmentId, InterestId, OrderId, PaymentId, WorkshopId};
+use crate::domain::ids::{ClientId, EnrollmentId, InterestId, OrderId, WorkshopId};
 use crate::domain::money::Money;
-use crate::domain::orders::{OrderStatus, PaymentMethod};
+use crate::domain::orders::OrderStatus;
 use chrono::{DateTime, Utc};
 
 text_enum!(
@@ -106,13 +106,6 @@ impl EnrollmentFilter {
     }
 }
 
-/// A payment towards an enrollment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NewPayment {
-    pub amount: Money,
-    pub method: PaymentMethod,
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Workshop {
     pub id: WorkshopId,
@@ -154,22 +147,17 @@ pub struct Enrollment {
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Payment {
-    pub id: PaymentId,
-    pub enrollment_id: EnrollmentId,
-    pub amount: Money,
-    pub method: PaymentMethod,
-    pub created_at: DateTime<Utc>,
-}
-
 /// The client's commerce at a glance, for the complete client view.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClientActivity {
     /// All orders, cancelled ones included.
     pub order_count: i64,
-    /// Sum of the totals of orders that are not cancelled.
+    /// Sum of the totals of orders that are not cancelled or refunded.
     pub total_spent: Money,
+    /// What those orders still owe.
+    pub orders_owed: Money,
+    /// Succeeded payments (orders, enrollments, subscriptions) less refunds.
+    pub total_paid: Money,
     pub last_order: Option<OrderSummary>,
     /// Live enrollments in workshops that have not started, soonest first.
     pub upcoming_workshops: Vec<EnrollmentSummary>,
@@ -211,7 +199,15 @@ impl ClientActivity {
         let mut upcoming_workshops: Vec<EnrollmentSummary> =
             open_enrollments.into_iter().filter(|e| e.starts_at > now).collect();
         upcoming_workshops.sort_by_key(|e| (e.starts_at, e.enrollment_id));
-        ClientActivity { order_count, total_spent, last_order, upcoming_workshops, unpaid_enrollments }
+        ClientActivity {
+            order_count,
+            total_spent,
+            orders_owed: Money::ZERO,
+            total_paid: Money::ZERO,
+            last_order,
+            upcoming_workshops,
+            unpaid_enrollments,
+        }
     }
 }
 

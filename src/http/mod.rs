@@ -4,6 +4,7 @@
 pub mod dto;
 pub mod extract;
 pub mod health;
+pub mod idempotency;
 pub mod problem;
 pub mod spec;
 pub mod v1;
@@ -56,6 +57,7 @@ pub fn build_app(
             }),
         )
         .default_service(web::to(extract::fallback))
+        .wrap(actix_web::middleware::from_fn(idempotency::middleware))
         // Lists run to tens of kilobytes: callers that accept gzip (mobile clients) get them
         // compressed. Small bodies are not worth the CPU: they are marked `identity` inside the
         // compressor, which then leaves them alone, and the mark is taken off outside it.

@@ -96,6 +96,10 @@ fn forbid_nul_in_text(node: &mut Value) {
         (name = "orders", description = "Orders, their status machine and the complete order view"),
         (name = "workshops", description = "Workshops with limited seats, and enrolling in them"),
         (name = "enrollments", description = "Enrollments, their payments and the debtors list"),
+        (name = "payments", description = "One ledger of payments for orders, enrollments and plan subscriptions: \
+            card and PayPal through the gateway (sandbox tokens `tok_visa`, `tok_declined`, `tok_insufficient_funds`, \
+            `tok_processing_error`, `tok_slow`), cash and bank transfers recorded by staff; refunds"),
+        (name = "plans", description = "Plans and client subscriptions, paid like any other subject"),
         (name = "stats", description = "Statistics computed by both databases"),
         (name = "health", description = "Liveness and readiness"),
     )
@@ -161,5 +165,60 @@ pub fn finish(mut spec: OpenApi) -> Value {
         schemas.insert(Preferences::name().into_owned(), preferences());
     }
     forbid_nul_in_text(&mut document);
+    add_idempotency_key(&mut document);
     document
+}
+
+/// The `Idempotency-Key` header on every POST under `/api/v1` (required on payments and
+/// refunds), as two reusable parameters, with the problems it can cause.
+fn add_idempotency_key(document: &mut Value) {
+    let parameter = |required: bool| {
+        json!({
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": required,
+            "description": "Makes the request safe to send again: the same key with the same request replays the \
+                first response (`Idempotent-Replayed: true`); with another request it is 422 `idempotency_key_reused`; \
+                while the first still runs, 409 `idempotency_key_in_use`. A first request that failed with a 5xx does \
+                not keep its key. Keys are kept 24 hours. Use a fresh random value (a UUID) per operation.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]{1,255}$"},
+            "example": "3f1c6a52-4d2e-4c1b-9a57-0c8e7d1b2f40"
+        })
+    };
+    if let Some(components) = document.pointer_mut("/components").and_then(Value::as_object_mut) {
+        let parameters = components.entry("parameters").or_insert_with(|| json!({}));
+        parameters["IdempotencyKey"] = parameter(false);
+        parameters["IdempotencyKeyRequired"] = parameter(true);
+    }
+    let Some(paths) = document.pointer_mut("/paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(post) = item.get_mut("post").filter(|_| path.starts_with("/api/v1/")) else {
+            continue;
+        };
+        let required = path == "/api/v1/payments" || path == "/api/v1/payments/{id}/refunds";
+        let name = if required { "IdempotencyKeyRequired" } else { "IdempotencyKey" };
+        let reference = json!({"$ref": format!("#/components/parameters/{name}")});
+        match post.get_mut("parameters").and_then(Value::as_array_mut) {
+            Some(parameters) => parameters.push(reference),
+            None => post["parameters"] = json!([reference]),
+        }
+        let responses = &mut post["responses"];
+        let mut mention = |status: &str, codes: &str| {
+            let response = &mut responses[status];
+            if response.is_null() {
+                *response = json!({
+                    "description": codes,
+                    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                });
+            } else if let Some(description) = response.get_mut("description") {
+                *description = Value::String(format!("{}; {codes}", description.as_str().unwrap_or_default()));
+            }
+        };
+        let missing = if required { "`idempotency_key_required` or " } else { "" };
+        mention("400", &format!("{missing}`invalid_idempotency_key`"));
+        mention("409", "`idempotency_key_in_use`");
+        mention("422", "`idempotency_key_reused`");
+    }
 }

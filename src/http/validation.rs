@@ -113,6 +113,15 @@ pub fn price(value: &Money) -> Result<(), ValidationError> {
     }
 }
 
+/// Payment and refund amounts: more than 0 (the money format caps them at ten integer digits).
+pub fn positive(value: &Money) -> Result<(), ValidationError> {
+    if value.is_zero() {
+        Err(ValidationError::new("range").with_message("must be more than 0".into()))
+    } else {
+        Ok(())
+    }
+}
+
 /// Amounts that may be zero (minimums), at most 1,000,000.00.
 pub fn amount(value: &Money) -> Result<(), ValidationError> {
     if *value > MAX_PRICE {

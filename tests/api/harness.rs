@@ -19,6 +19,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// How long a payment request waits for the sandbox gateway in tests, and how long `tok_slow`
+/// takes (longer, so it answers 202).
+pub const PAYMENT_SYNC_WAIT_MS: u64 = 400;
+pub const SANDBOX_SLOW_MS: u64 = 1_200;
+
 fn admin_url() -> String {
     std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://crm:crm@127.0.0.1:5432/crm".into())
 }
@@ -104,6 +109,14 @@ fn create_database() -> String {
         }
     }
     name
+}
+
+/// A new database with no tables (for tests that run migrations step by step); its URL.
+pub fn empty_database() -> String {
+    let name = format!("crm_test_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = PgConnection::establish(&admin_url()).expect("admin connection");
+    diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create database");
+    url_for(&name)
 }
 
 /// How the app reaches its stores in a test.
@@ -192,12 +205,32 @@ impl TestContext {
             log_format: LogFormat::Pretty,
             reconcile_interval: None,
             stats_refresh_interval: None,
+            payment_sync_wait: Duration::from_millis(PAYMENT_SYNC_WAIT_MS),
+            payment_lease: Duration::from_secs(5),
+            // Tests resume stalled sagas themselves (`payments::resume_stalled`).
+            payment_worker_interval: None,
+            gateway_attempts: 3,
+            gateway_timeout: Duration::from_secs(3),
+            sandbox_slow: Duration::from_millis(SANDBOX_SLOW_MS),
+            billing_interval: None,
+            idempotency_ttl: Duration::from_secs(24 * 3600),
+            idempotency_lease: Duration::from_secs(60),
         };
         let state = AppState::from_settings(settings).await.expect("state");
         if reach.mongodb_timeout > Duration::from_millis(600) {
             state.info.ensure_indexes().await.expect("indexes");
         }
         TestContext { state, pg_database, mongo_database, pg_proxy: None, mongo_proxy: None }
+    }
+
+    /// The test's PostgreSQL database, as a server process would be given it.
+    pub fn database_url(&self) -> String {
+        url_for(&self.pg_database)
+    }
+
+    /// The MongoDB URI and database, as a server process would be given them.
+    pub fn mongodb(&self) -> (String, String) {
+        (mongodb_uri(), self.mongo_database.clone())
     }
 
     pub fn data(&self) -> web::Data<AppState> {
@@ -492,6 +525,15 @@ pub fn delete(uri: &str) -> Request {
 
 pub fn json(method: Method, uri: &str, body: Value) -> Request {
     test::TestRequest::default().method(method).uri(uri).set_json(body).to_request()
+}
+
+/// A JSON request with extra headers (`Idempotency-Key`, `Prefer`).
+pub fn json_with(method: Method, uri: &str, body: Value, headers: &[(&str, &str)]) -> Request {
+    let mut request = test::TestRequest::default().method(method).uri(uri).set_json(body);
+    for (name, value) in headers {
+        request = request.insert_header((*name, *value));
+    }
+    request.to_request()
 }
 
 pub fn raw(method: Method, uri: &str, content_type: &str, body: impl Into<actix_web::web::Bytes>) -> Request {

@@ -81,6 +81,10 @@ fn every_operation() -> Vec<(String, Request)> {
                 .join("/");
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let mut request = TestRequest::default().method(method.clone()).uri(&uri);
+            if method == Method::POST {
+                // As the spec documents (required on payments and refunds).
+                request = request.insert_header(("idempotency-key", uuid::Uuid::now_v7().to_string()));
+            }
             let body = &operation["requestBody"]["content"];
             if let Some((content_type, media)) = body.as_object().and_then(|content| content.iter().next()) {
                 let value = sample(&spec, &media["schema"]);

@@ -201,7 +201,8 @@ async fn the_client_view_summarizes_orders_and_enrollments() {
     let empty = send(&app, get(&format!("/api/v1/clients/{client}/view"))).await;
     assert_eq!(
         empty.body["activity"],
-        json!({"order_count": 0, "total_spent": "0.00", "last_order": null, "upcoming_workshops": [], "unpaid_enrollments": []})
+        json!({"order_count": 0, "total_spent": "0.00", "orders_owed": "0.00", "total_paid": "0.00", "last_order": null,
+               "upcoming_workshops": [], "unpaid_enrollments": []})
     );
 
     let product = post(&app, "/api/v1/products", json!({"name": "Kit", "price": "12.50", "stock": 10})).await;

@@ -213,6 +213,9 @@ pub struct ClientResponse {
     pub interest_ids: Vec<Uuid>,
     pub plan: Plan,
     pub plan_status: PlanStatus,
+    /// The end of the period the client's latest subscription paid for (`POST
+    /// /clients/{id}/subscription`).
+    pub paid_until: Option<DateTime<Utc>>,
     pub active: bool,
     /// Increases with every change; sent as the `ETag` and expected back in `If-Match`.
     #[schema(example = 1)]
@@ -233,6 +236,7 @@ impl From<Client> for ClientResponse {
             interest_ids: c.interest_ids.into_iter().map(|id| id.0).collect(),
             plan: c.plan,
             plan_status: c.plan_status,
+            paid_until: c.paid_until,
             active: c.active,
             version: c.version,
             created_at: c.created_at,
@@ -314,8 +318,12 @@ impl From<EnrollmentSummary> for EnrollmentSummaryResponse {
 pub struct ActivityResponse {
     /// All orders, cancelled ones included.
     pub order_count: i64,
-    /// Sum of the totals of orders that are not cancelled.
+    /// Sum of the totals of orders that are not cancelled or refunded.
     pub total_spent: Money,
+    /// What those orders still owe (their balances).
+    pub orders_owed: Money,
+    /// Succeeded payments (orders, enrollments, subscriptions) less refunds.
+    pub total_paid: Money,
     pub last_order: Option<OrderSummaryResponse>,
     /// Live enrollments in workshops that have not started, soonest first.
     pub upcoming_workshops: Vec<EnrollmentSummaryResponse>,
@@ -328,6 +336,8 @@ impl From<ClientActivity> for ActivityResponse {
         ActivityResponse {
             order_count: a.order_count,
             total_spent: a.total_spent,
+            orders_owed: a.orders_owed,
+            total_paid: a.total_paid,
             last_order: a.last_order.map(Into::into),
             upcoming_workshops: a.upcoming_workshops.into_iter().map(Into::into).collect(),
             unpaid_enrollments: a.unpaid_enrollments.into_iter().map(Into::into).collect(),

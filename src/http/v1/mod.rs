@@ -7,6 +7,7 @@ pub mod coupons;
 pub mod info;
 pub mod interests;
 pub mod orders;
+pub mod payments;
 pub mod stats;
 pub mod workshops;
 
@@ -73,5 +74,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(workshops::get_enrollment)
         .service(workshops::cancel_enrollment)
         .service(workshops::pay_enrollment)
-        .service(workshops::list_payments);
+        .service(workshops::list_payments)
+        .service(payments::create_payment)
+        .service(payments::list_payments)
+        .service(payments::get_payment)
+        .service(payments::refund_payment)
+        .service(payments::list_refunds)
+        .service(payments::get_refund)
+        .service(payments::list_plans)
+        .service(payments::subscribe)
+        .service(payments::client_subscription)
+        .service(payments::get_subscription);
 }

@@ -175,6 +175,10 @@ pub struct OrderResponse {
     pub discount: Money,
     /// `subtotal - discount`, never negative.
     pub total: Money,
+    /// Succeeded payments less refunds.
+    pub amount_paid: Money,
+    /// What is still owed: `total - amount_paid` (zero once cancelled or refunded).
+    pub balance: Money,
     pub items: Vec<OrderItemResponse>,
     /// Oldest first; the first entry is the order's creation.
     pub status_history: Vec<StatusChangeResponse>,
@@ -186,6 +190,7 @@ pub struct OrderResponse {
 
 impl From<Order> for OrderResponse {
     fn from(o: Order) -> Self {
+        let balance = o.balance();
         OrderResponse {
             id: o.id,
             client_id: o.client_id,
@@ -197,6 +202,8 @@ impl From<Order> for OrderResponse {
             subtotal: o.subtotal,
             discount: o.discount,
             total: o.total,
+            amount_paid: o.amount_paid,
+            balance,
             items: o.items.into_iter().map(Into::into).collect(),
             status_history: o.status_history.into_iter().map(Into::into).collect(),
             version: o.version,

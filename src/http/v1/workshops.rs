@@ -1,13 +1,13 @@
 //! `/api/v1/workshops` and `/api/v1/enrollments`
 
-use crate::app::{enrollment_payments, enrollments, workshops, AppState};
+use crate::app::{enrollments, payments, workshops, AppState};
 use crate::domain::ids::{ClientId, EnrollmentId, InterestId, PaymentId, WorkshopId};
 use crate::domain::money::Money;
 use crate::domain::orders::PaymentMethod;
+use crate::domain::payments::{Payment, PaymentStatus, Subject};
 use crate::domain::time::Timestamp;
 use crate::domain::workshops::{
-    Enrollment, EnrollmentFilter, EnrollmentStatus, Modality, NewPayment, NewWorkshop, Payment, Workshop,
-    WorkshopChanges, WorkshopFilter,
+    Enrollment, EnrollmentFilter, EnrollmentStatus, Modality, NewWorkshop, Workshop, WorkshopChanges, WorkshopFilter,
 };
 use crate::http::dto::{created, no_content, PageOf};
 use crate::http::extract::{page_request, search_text, BodyRules, JsonBody, Query};
@@ -25,7 +25,7 @@ impl BodyRules for WorkshopRequest {}
 impl BodyRules for WorkshopPatchRequest {}
 impl BodyRules for WorkshopListQuery {}
 impl BodyRules for EnrollRequest {}
-impl BodyRules for PaymentRequest {}
+impl BodyRules for DeskPaymentRequest {}
 impl BodyRules for EnrollmentListQuery {}
 
 #[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
@@ -228,7 +228,7 @@ pub struct EnrollRequest {
 
 #[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-pub struct PaymentRequest {
+pub struct DeskPaymentRequest {
     /// More than 0 and at most the enrollment's balance.
     #[validate(custom(function = crate::http::validation::price))]
     #[schema(example = "40.00")]
@@ -290,22 +290,29 @@ impl From<Enrollment> for EnrollmentResponse {
     }
 }
 
+/// A payment towards an enrollment, as `GET /enrollments/{id}/payments` lists it (the full
+/// record, with its saga's steps and refunds, is `GET /payments/{id}`).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct PaymentResponse {
+pub struct EnrollmentPaymentResponse {
     pub id: PaymentId,
     pub enrollment_id: EnrollmentId,
     pub amount: Money,
     pub method: PaymentMethod,
+    pub status: PaymentStatus,
+    /// Refunds made or in progress.
+    pub amount_refunded: Money,
     pub created_at: DateTime<Utc>,
 }
 
-impl From<Payment> for PaymentResponse {
-    fn from(p: Payment) -> Self {
-        PaymentResponse {
+impl EnrollmentPaymentResponse {
+    fn new(enrollment_id: EnrollmentId, p: Payment) -> Self {
+        EnrollmentPaymentResponse {
             id: p.id,
-            enrollment_id: p.enrollment_id,
+            enrollment_id,
             amount: p.amount,
             method: p.method,
+            status: p.status,
+            amount_refunded: p.amount_refunded,
             created_at: p.created_at,
         }
     }
@@ -512,39 +519,41 @@ pub async fn cancel_enrollment(
     Ok(web::Json(enrollments::cancel(&state, EnrollmentId(*id)).await?.into()))
 }
 
-/// Pay towards an enrollment
+/// Record a payment taken at the desk
 ///
-/// Records a payment; the enrollment becomes `partially_paid` or `paid`. Never more than the
-/// balance, even for simultaneous payments (409 `overpayment` with `details.balance`).
+/// Records money staff took outside the gateway (cash, a bank transfer, a card terminal) in
+/// the payments ledger; the enrollment becomes `partially_paid` or `paid`. Never more than the
+/// balance, even for simultaneous payments (409 `overpayment` with `details.balance`). To charge
+/// a card through the gateway, use `POST /payments` with `subject.type = enrollment`.
 #[utoipa::path(
     tag = "enrollments",
     params(("id" = Uuid, Path, description = "Enrollment id")),
-    request_body = PaymentRequest,
+    request_body = DeskPaymentRequest,
     responses(
         (status = 201, description = "Payment recorded; the enrollment as it now stands", body = EnrollmentResponse),
         (status = 404, description = "`enrollment_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`overpayment` (`details.balance` says what is due) or `enrollment_cancelled`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`overpayment` (`details.balance` says what is due, `details.processing` what payments in progress hold) or `enrollment_cancelled`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/enrollments/{id}/payments")]
 pub async fn pay_enrollment(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    JsonBody(input): JsonBody<PaymentRequest>,
+    JsonBody(input): JsonBody<DeskPaymentRequest>,
 ) -> ApiResult<HttpResponse> {
-    let payment = NewPayment { amount: input.amount, method: input.method };
-    let enrollment = enrollment_payments::pay(&state, EnrollmentId(*id), payment).await?;
+    let enrollment = payments::record_for_enrollment(&state, EnrollmentId(*id), input.amount, input.method).await?;
     Ok(HttpResponse::Created().json(EnrollmentResponse::from(enrollment)))
 }
 
 /// List an enrollment's payments
 ///
-/// Every payment towards the enrollment, oldest first, with its amount and method.
+/// Every payment towards the enrollment in the payments ledger, oldest first (whether taken at
+/// the desk or through `POST /payments`), with its amount, method and status.
 #[utoipa::path(
     tag = "enrollments",
     params(("id" = Uuid, Path, description = "Enrollment id")),
     responses(
-        (status = 200, description = "The enrollment's payments, oldest first", body = Vec<PaymentResponse>),
+        (status = 200, description = "The enrollment's payments, oldest first", body = Vec<EnrollmentPaymentResponse>),
         (status = 404, description = "`enrollment_not_found`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -552,7 +561,8 @@ pub async fn pay_enrollment(
 pub async fn list_payments(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-) -> ApiResult<web::Json<Vec<PaymentResponse>>> {
-    let payments = enrollment_payments::payments(&state, EnrollmentId(*id)).await?;
-    Ok(web::Json(payments.into_iter().map(Into::into).collect()))
+) -> ApiResult<web::Json<Vec<EnrollmentPaymentResponse>>> {
+    let id = EnrollmentId(*id);
+    let payments = payments::of_subject(&state, Subject::Enrollment(id)).await?;
+    Ok(web::Json(payments.into_iter().map(|p| EnrollmentPaymentResponse::new(id, p)).collect()))
 }

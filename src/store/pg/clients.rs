@@ -235,6 +235,8 @@ struct OpenEnrollmentJson {
 struct ActivityJson {
     order_count: i64,
     total_spent: Decimal,
+    orders_owed: Decimal,
+    total_paid: Decimal,
     last_order: Option<LastOrderJson>,
     open_enrollments: Vec<OpenEnrollmentJson>,
 }
@@ -327,13 +329,17 @@ fn view_in_one_call(conn: &mut PgConnection, id: ClientId, now: DateTime<Utc>) -
         client: view.client.into_client(interest_ids)?,
         company: view.company.map(Into::into),
         interests: view.interests.into_iter().map(Into::into).collect(),
-        activity: ClientActivity::new(
-            activity.order_count,
-            Money::from_decimal(activity.total_spent),
-            last_order,
-            open,
-            now,
-        ),
+        activity: ClientActivity {
+            total_paid: Money::from_decimal(activity.total_paid),
+            orders_owed: Money::from_decimal(activity.orders_owed),
+            ..ClientActivity::new(
+                activity.order_count,
+                Money::from_decimal(activity.total_spent),
+                last_order,
+                open,
+                now,
+            )
+        },
     }))
 }
 

@@ -1,10 +1,10 @@
-//! Repository functions for `enrollments` and `enrollment_payments`.
+//! Repository functions for `enrollments` (their payments are in the ledger, `payments`).
 
-use super::models::{EnrollmentRow, PaymentRow};
-use super::schema::{enrollment_payments, enrollments};
+use super::models::EnrollmentRow;
+use super::schema::enrollments;
 use crate::domain::ids::{ClientId, EnrollmentId, WorkshopId};
 use crate::domain::money::Money;
-use crate::domain::workshops::{Enrollment, EnrollmentFilter, EnrollmentStatus, Payment};
+use crate::domain::workshops::{Enrollment, EnrollmentFilter, EnrollmentStatus};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -58,34 +58,23 @@ pub fn cancel(conn: &mut PgConnection, id: EnrollmentId, now: DateTime<Utc>) -> 
         .into_domain()
 }
 
-/// Records the payment and the enrollment's new amount paid and status.
-pub fn record_payment(
+/// The enrollment's new amount paid and the status that goes with it.
+pub fn set_paid(
     conn: &mut PgConnection,
-    payment: &Payment,
+    id: EnrollmentId,
     amount_paid: Money,
     status: EnrollmentStatus,
+    now: DateTime<Utc>,
 ) -> QueryResult<Enrollment> {
-    diesel::insert_into(enrollment_payments::table).values(PaymentRow::from(payment)).execute(conn)?;
-    diesel::update(enrollments::table.find(payment.enrollment_id.0))
+    diesel::update(enrollments::table.find(id.0))
         .set((
             enrollments::amount_paid.eq(amount_paid.amount()),
             enrollments::status.eq(status.as_str()),
-            enrollments::updated_at.eq(payment.created_at),
+            enrollments::updated_at.eq(now),
         ))
         .returning(EnrollmentRow::as_returning())
         .get_result::<EnrollmentRow>(conn)?
         .into_domain()
-}
-
-pub fn payments(conn: &mut PgConnection, id: EnrollmentId) -> QueryResult<Vec<Payment>> {
-    enrollment_payments::table
-        .filter(enrollment_payments::enrollment_id.eq(id.0))
-        .select(PaymentRow::as_select())
-        .order(enrollment_payments::id.asc())
-        .load::<PaymentRow>(conn)?
-        .into_iter()
-        .map(PaymentRow::into_domain)
-        .collect()
 }
 
 /// Enrollments newest first (UUIDv7 ids) before `before`.

@@ -8,11 +8,13 @@ pub mod companies;
 pub mod coupons;
 pub mod custom_plan;
 pub mod enrollments;
+pub mod idempotency;
 pub mod interests;
 pub mod jobs;
 pub mod keyset;
 mod models;
 pub mod orders;
+pub mod payments;
 pub mod schema;
 pub mod seed;
 pub mod workshops;
@@ -226,6 +228,9 @@ where
         let pool = self.pool.clone();
         let generation = self.loss_generation.clone();
         let span = tracing::Span::current();
+        // A write serving a request with an idempotency key marks the key committed in its own
+        // transaction.
+        let request_key = if matches!(mode, Mode::Transaction) { idempotency::request_key() } else { None };
         let permit = tokio::time::timeout(self.checkout_timeout, self.permits.clone().acquire_owned())
             .await
             .map_err(|_| E::from(DbError::Unavailable("no database connection was free in time".into())))?
@@ -236,10 +241,20 @@ where
             let mut tracked: PooledConnection<Manager> =
                 pool.get().map_err(|err| E::from(DbError::Unavailable(err.to_string())))?;
             let conn = &mut tracked.conn;
-            let outcome = match mode {
-                Mode::Plain => work(conn),
-                Mode::Transaction => conn.transaction(work),
-                Mode::Snapshot => conn.build_transaction().repeatable_read().read_only().run(work),
+            let outcome = match (mode, request_key) {
+                (Mode::Plain, _) => work(conn),
+                (Mode::Transaction, None) => conn.transaction(work),
+                (Mode::Transaction, Some(key)) => {
+                    idempotency::begin_unit(key);
+                    let outcome = conn.transaction(|conn| {
+                        let done = work(conn)?;
+                        idempotency::commit_unit(conn).map_err(E::from)?;
+                        Ok(done)
+                    });
+                    idempotency::end_unit();
+                    outcome
+                }
+                (Mode::Snapshot, _) => conn.build_transaction().repeatable_read().read_only().run(work),
             };
             if let Err(err) = &outcome {
                 if err.is_connection_loss() {

@@ -3,8 +3,9 @@
 
 use super::parse_text;
 use super::schema::{
-    categories, client_interests, clients, companies, coupon_redemptions, coupons, enrollment_payments, enrollments,
-    interests, order_items, order_status_history, orders, products, stock_movements, workshops,
+    categories, client_interests, clients, companies, coupon_redemptions, coupons, enrollments, interests, order_items,
+    order_status_history, orders, payment_steps, payments, plans, products, refunds, stock_movements, subscriptions,
+    workshops,
 };
 use crate::domain::catalog::{
     Category, CategoryChanges, MovementKind, Product, ProductChanges, StockMovement, StockStatus,
@@ -16,7 +17,11 @@ use crate::domain::money::Money;
 use crate::domain::orders::{
     Coupon, CouponChanges, CouponKind, Order, OrderItem, OrderStatus, PaymentMethod, StatusChange,
 };
-use crate::domain::workshops::{Enrollment, EnrollmentStatus, Modality, Payment, Workshop, WorkshopChanges};
+use crate::domain::payments::{
+    Failure, Payment, PaymentStatus, PlanOffer, Refund, RefundStatus, Step, StepName, StepStatus, Subject, SubjectType,
+    Subscription, SubscriptionStatus,
+};
+use crate::domain::workshops::{Enrollment, EnrollmentStatus, Modality, Workshop, WorkshopChanges};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
@@ -145,6 +150,7 @@ pub(super) struct ClientRow {
     pub company_id: Option<Uuid>,
     pub plan: String,
     pub plan_status: String,
+    pub paid_until: Option<DateTime<Utc>>,
     pub active: bool,
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -159,6 +165,7 @@ impl ClientRow {
             kind: parse_text("clients.kind", &self.kind, ClientKind::parse)?,
             plan: parse_text("clients.plan", &self.plan, Plan::parse)?,
             plan_status: parse_text("clients.plan_status", &self.plan_status, PlanStatus::parse)?,
+            paid_until: self.paid_until,
             name: self.name,
             email: self.email,
             phone: self.phone,
@@ -540,6 +547,7 @@ pub(super) struct OrderRow {
     pub subtotal: Decimal,
     pub discount: Decimal,
     pub total: Decimal,
+    pub amount_paid: Decimal,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -607,6 +615,7 @@ impl OrderRow {
             subtotal: order.subtotal.amount(),
             discount: order.discount.amount(),
             total: order.total.amount(),
+            amount_paid: order.amount_paid.amount(),
             version: order.version,
             created_at: order.created_at,
             updated_at: order.updated_at,
@@ -627,6 +636,7 @@ impl OrderRow {
             subtotal: Money::from_decimal(self.subtotal),
             discount: Money::from_decimal(self.discount),
             total: Money::from_decimal(self.total),
+            amount_paid: Money::from_decimal(self.amount_paid),
             items: items.into_iter().map(OrderItemRow::into_domain).collect(),
             status_history: history.into_iter().map(StatusChangeRow::into_domain).collect::<QueryResult<_>>()?,
             version: self.version,
@@ -824,35 +834,246 @@ impl From<&Enrollment> for EnrollmentRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = enrollment_payments, check_for_backend(diesel::pg::Pg))]
+#[diesel(table_name = payments, check_for_backend(diesel::pg::Pg))]
 pub(super) struct PaymentRow {
     pub id: Uuid,
-    pub enrollment_id: Uuid,
+    pub subject_type: String,
+    pub order_id: Option<Uuid>,
+    pub enrollment_id: Option<Uuid>,
+    pub subscription_id: Option<Uuid>,
+    pub client_id: Uuid,
     pub amount: Decimal,
+    pub amount_refunded: Decimal,
     pub method: String,
+    pub token: Option<String>,
+    pub description: Option<String>,
+    pub status: String,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub gateway_reference: Option<String>,
+    pub lease_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
 }
 
 impl PaymentRow {
-    pub fn into_domain(self) -> QueryResult<Payment> {
+    pub fn new(p: &Payment, lease_until: Option<DateTime<Utc>>) -> Self {
+        let id = |kind: SubjectType| (p.subject.kind() == kind).then(|| p.subject.id());
+        PaymentRow {
+            id: p.id.0,
+            subject_type: p.subject.kind().as_str().to_string(),
+            order_id: id(SubjectType::Order),
+            enrollment_id: id(SubjectType::Enrollment),
+            subscription_id: id(SubjectType::Subscription),
+            client_id: p.client_id.0,
+            amount: p.amount.amount(),
+            amount_refunded: p.amount_refunded.amount(),
+            method: p.method.as_str().to_string(),
+            token: p.token.clone(),
+            description: p.description.clone(),
+            status: p.status.as_str().to_string(),
+            failure_code: p.failure.as_ref().map(|f| f.code.clone()),
+            failure_message: p.failure.as_ref().map(|f| f.message.clone()),
+            gateway_reference: p.gateway_reference.clone(),
+            lease_until,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+            completed_at: p.completed_at,
+        }
+    }
+
+    pub fn into_domain(self, steps: Vec<Step>) -> QueryResult<Payment> {
+        let kind = parse_text("payments.subject_type", &self.subject_type, SubjectType::parse)?;
+        let subject_id = self.order_id.or(self.enrollment_id).or(self.subscription_id).ok_or_else(|| {
+            diesel::result::Error::DeserializationError(format!("payment {} names no subject", self.id).into())
+        })?;
         Ok(Payment {
             id: self.id.into(),
-            enrollment_id: self.enrollment_id.into(),
+            subject: Subject::new(kind, subject_id),
+            client_id: self.client_id.into(),
             amount: Money::from_decimal(self.amount),
-            method: parse_text("enrollment_payments.method", &self.method, PaymentMethod::parse)?,
+            amount_refunded: Money::from_decimal(self.amount_refunded),
+            method: parse_text("payments.method", &self.method, PaymentMethod::parse)?,
+            token: self.token,
+            description: self.description,
+            status: parse_text("payments.status", &self.status, PaymentStatus::parse)?,
+            failure: failure(self.failure_code, self.failure_message),
+            gateway_reference: self.gateway_reference,
             created_at: self.created_at,
+            updated_at: self.updated_at,
+            completed_at: self.completed_at,
+            steps,
         })
     }
 }
 
-impl From<&Payment> for PaymentRow {
-    fn from(p: &Payment) -> Self {
-        PaymentRow {
-            id: p.id.0,
-            enrollment_id: p.enrollment_id.0,
-            amount: p.amount.amount(),
-            method: p.method.as_str().to_string(),
-            created_at: p.created_at,
+fn failure(code: Option<String>, message: Option<String>) -> Option<Failure> {
+    code.map(|code| Failure { message: message.unwrap_or_else(|| code.clone()), code })
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = payment_steps, check_for_backend(diesel::pg::Pg))]
+pub(super) struct StepRow {
+    pub payment_id: Uuid,
+    pub step: String,
+    pub status: String,
+    pub attempts: i32,
+    pub error: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl StepRow {
+    pub fn new(payment_id: Uuid, step: &Step) -> Self {
+        StepRow {
+            payment_id,
+            step: step.name.as_str().to_string(),
+            status: step.status.as_str().to_string(),
+            attempts: step.attempts,
+            error: step.error.clone(),
+            started_at: step.started_at,
+            finished_at: step.finished_at,
+        }
+    }
+
+    pub fn into_domain(self) -> QueryResult<Step> {
+        Ok(Step {
+            name: parse_text("payment_steps.step", &self.step, StepName::parse)?,
+            status: parse_text("payment_steps.status", &self.status, StepStatus::parse)?,
+            attempts: self.attempts,
+            error: self.error,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refunds, check_for_backend(diesel::pg::Pg))]
+pub(super) struct RefundRow {
+    pub id: Uuid,
+    pub payment_id: Uuid,
+    pub amount: Decimal,
+    pub reason: String,
+    pub automatic: bool,
+    pub status: String,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub gateway_reference: Option<String>,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl RefundRow {
+    pub fn new(r: &Refund, lease_until: Option<DateTime<Utc>>) -> Self {
+        RefundRow {
+            id: r.id.0,
+            payment_id: r.payment_id.0,
+            amount: r.amount.amount(),
+            reason: r.reason.clone(),
+            automatic: r.automatic,
+            status: r.status.as_str().to_string(),
+            failure_code: r.failure.as_ref().map(|f| f.code.clone()),
+            failure_message: r.failure.as_ref().map(|f| f.message.clone()),
+            gateway_reference: r.gateway_reference.clone(),
+            lease_until,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            completed_at: r.completed_at,
+        }
+    }
+
+    pub fn into_domain(self) -> QueryResult<Refund> {
+        Ok(Refund {
+            id: self.id.into(),
+            payment_id: self.payment_id.into(),
+            amount: Money::from_decimal(self.amount),
+            reason: self.reason,
+            automatic: self.automatic,
+            status: parse_text("refunds.status", &self.status, RefundStatus::parse)?,
+            failure: failure(self.failure_code, self.failure_message),
+            gateway_reference: self.gateway_reference,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            completed_at: self.completed_at,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = plans, check_for_backend(diesel::pg::Pg))]
+pub(super) struct PlanRow {
+    pub code: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub monthly_price: Decimal,
+}
+
+impl PlanRow {
+    pub fn into_domain(self) -> QueryResult<PlanOffer> {
+        Ok(PlanOffer {
+            code: parse_text("plans.code", &self.code, Plan::parse)?,
+            name: self.name,
+            description: self.description,
+            monthly_price: Money::from_decimal(self.monthly_price),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = subscriptions, check_for_backend(diesel::pg::Pg))]
+pub(super) struct SubscriptionRow {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub plan: String,
+    pub months: i32,
+    pub monthly_price: Decimal,
+    pub amount: Decimal,
+    pub amount_paid: Decimal,
+    pub status: String,
+    pub paid_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl SubscriptionRow {
+    pub fn into_domain(self) -> QueryResult<Subscription> {
+        Ok(Subscription {
+            id: self.id.into(),
+            client_id: self.client_id.into(),
+            plan: parse_text("subscriptions.plan", &self.plan, Plan::parse)?,
+            months: self.months,
+            monthly_price: Money::from_decimal(self.monthly_price),
+            amount: Money::from_decimal(self.amount),
+            amount_paid: Money::from_decimal(self.amount_paid),
+            status: parse_text("subscriptions.status", &self.status, SubscriptionStatus::parse)?,
+            paid_until: self.paid_until,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            cancelled_at: self.cancelled_at,
+        })
+    }
+}
+
+impl From<&Subscription> for SubscriptionRow {
+    fn from(s: &Subscription) -> Self {
+        SubscriptionRow {
+            id: s.id.0,
+            client_id: s.client_id.0,
+            plan: s.plan.as_str().to_string(),
+            months: s.months,
+            monthly_price: s.monthly_price.amount(),
+            amount: s.amount.amount(),
+            amount_paid: s.amount_paid.amount(),
+            status: s.status.as_str().to_string(),
+            paid_until: s.paid_until,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            cancelled_at: s.cancelled_at,
         }
     }
 }

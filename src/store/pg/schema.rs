@@ -17,6 +17,7 @@ diesel::table! {
         company_id -> Nullable<Uuid>,
         plan -> Text,
         plan_status -> Text,
+        paid_until -> Nullable<Timestamptz>,
         active -> Bool,
         version -> Int4,
         created_at -> Timestamptz,
@@ -121,6 +122,7 @@ diesel::table! {
         subtotal -> Numeric,
         discount -> Numeric,
         total -> Numeric,
+        amount_paid -> Numeric,
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
@@ -195,12 +197,100 @@ diesel::table! {
 }
 
 diesel::table! {
-    enrollment_payments (id) {
+    payments (id) {
         id -> Uuid,
-        enrollment_id -> Uuid,
+        subject_type -> Text,
+        order_id -> Nullable<Uuid>,
+        enrollment_id -> Nullable<Uuid>,
+        subscription_id -> Nullable<Uuid>,
+        client_id -> Uuid,
         amount -> Numeric,
+        amount_refunded -> Numeric,
         method -> Text,
+        token -> Nullable<Text>,
+        description -> Nullable<Text>,
+        status -> Text,
+        failure_code -> Nullable<Text>,
+        failure_message -> Nullable<Text>,
+        gateway_reference -> Nullable<Text>,
+        lease_until -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    payment_steps (payment_id, step) {
+        payment_id -> Uuid,
+        step -> Text,
+        status -> Text,
+        attempts -> Int4,
+        error -> Nullable<Text>,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    refunds (id) {
+        id -> Uuid,
+        payment_id -> Uuid,
+        amount -> Numeric,
+        reason -> Text,
+        automatic -> Bool,
+        status -> Text,
+        failure_code -> Nullable<Text>,
+        failure_message -> Nullable<Text>,
+        gateway_reference -> Nullable<Text>,
+        lease_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    plans (code) {
+        code -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        monthly_price -> Numeric,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    subscriptions (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        plan -> Text,
+        months -> Int4,
+        monthly_price -> Numeric,
+        amount -> Numeric,
+        amount_paid -> Numeric,
+        status -> Text,
+        paid_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        cancelled_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (key) {
+        key -> Text,
+        method -> Text,
+        path -> Text,
+        request_hash -> Text,
+        state -> Text,
+        locked_until -> Nullable<Timestamptz>,
+        response_status -> Nullable<Int2>,
+        response_headers -> Nullable<Jsonb>,
+        response_body -> Nullable<Bytea>,
+        recovery_path -> Nullable<Text>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
     }
 }
 
@@ -225,7 +315,13 @@ diesel::joinable!(order_status_history -> orders (order_id));
 diesel::joinable!(workshops -> interests (category_id));
 diesel::joinable!(enrollments -> workshops (workshop_id));
 diesel::joinable!(enrollments -> clients (client_id));
-diesel::joinable!(enrollment_payments -> enrollments (enrollment_id));
+diesel::joinable!(payments -> clients (client_id));
+diesel::joinable!(payments -> orders (order_id));
+diesel::joinable!(payments -> enrollments (enrollment_id));
+diesel::joinable!(payments -> subscriptions (subscription_id));
+diesel::joinable!(payment_steps -> payments (payment_id));
+diesel::joinable!(refunds -> payments (payment_id));
+diesel::joinable!(subscriptions -> clients (client_id));
 diesel::joinable!(workshop_seats -> workshops (workshop_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -235,14 +331,18 @@ diesel::allow_tables_to_appear_in_same_query!(
     companies,
     coupon_redemptions,
     coupons,
-    enrollment_payments,
     enrollments,
     interests,
     order_items,
     order_status_history,
     orders,
+    payment_steps,
+    payments,
+    plans,
     products,
+    refunds,
     stock_movements,
+    subscriptions,
     workshop_seats,
     workshops,
 );

@@ -1,0 +1,533 @@
+//! Repository functions for the payments ledger: `payments`, `payment_steps`, `refunds`,
+//! `plans` and `subscriptions`, and the "payable" facts of each kind of subject.
+
+use super::models::{PaymentRow, PlanRow, RefundRow, StepRow, SubscriptionRow};
+use super::schema::{clients, enrollments, orders, payment_steps, payments, plans, refunds, subscriptions};
+use crate::domain::client::{Plan, PlanStatus};
+use crate::domain::ids::{ClientId, PaymentId, RefundId, SubscriptionId};
+use crate::domain::money::Money;
+use crate::domain::payments::{
+    Failure, Payment, PaymentFilter, PaymentStatus, PlanOffer, Refund, RefundStatus, Step, StepName, StepStatus,
+    Subject, Subscription, SubscriptionStatus,
+};
+use chrono::{DateTime, Utc};
+use diesel::dsl::sum;
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+pub fn insert(conn: &mut PgConnection, payment: &Payment, lease_until: Option<DateTime<Utc>>) -> QueryResult<()> {
+    diesel::insert_into(payments::table).values(PaymentRow::new(payment, lease_until)).execute(conn)?;
+    let steps: Vec<StepRow> = payment.steps.iter().map(|step| StepRow::new(payment.id.0, step)).collect();
+    diesel::insert_into(payment_steps::table).values(&steps).execute(conn)?;
+    Ok(())
+}
+
+/// The payment with its steps (two statements: read it in a snapshot or under the lock).
+pub fn find(conn: &mut PgConnection, id: PaymentId) -> QueryResult<Option<Payment>> {
+    let row = payments::table.find(id.0).select(PaymentRow::as_select()).first(conn).optional()?;
+    Ok(with_steps(conn, row.into_iter().collect())?.pop())
+}
+
+/// The payment, row-locked: its saga steps and refunds happen one at a time.
+pub fn lock(conn: &mut PgConnection, id: PaymentId) -> QueryResult<Option<Payment>> {
+    let row = payments::table.find(id.0).select(PaymentRow::as_select()).for_update().first(conn).optional()?;
+    Ok(with_steps(conn, row.into_iter().collect())?.pop())
+}
+
+/// Payments newest first (UUIDv7 ids) before `before`.
+pub fn list(
+    conn: &mut PgConnection,
+    filter: &PaymentFilter,
+    before: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<Payment>> {
+    let mut query =
+        payments::table.select(PaymentRow::as_select()).order(payments::id.desc()).limit(limit).into_boxed();
+    if let Some(before) = before {
+        query = query.filter(payments::id.lt(before));
+    }
+    if let Some(subject) = filter.subject_id {
+        query = query.filter(
+            payments::order_id
+                .eq(subject)
+                .or(payments::enrollment_id.eq(subject))
+                .or(payments::subscription_id.eq(subject)),
+        );
+    }
+    if let Some(client) = filter.client_id {
+        query = query.filter(payments::client_id.eq(client.0));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(payments::status.eq(status.as_str()));
+    }
+    if let Some(method) = filter.method {
+        query = query.filter(payments::method.eq(method.as_str()));
+    }
+    if let Some(from) = filter.created_from {
+        query = query.filter(payments::created_at.ge(from));
+    }
+    if let Some(until) = filter.created_until {
+        query = query.filter(payments::created_at.lt(until));
+    }
+    let rows = query.load(conn)?;
+    with_steps(conn, rows)
+}
+
+/// A subject's payments, oldest first.
+pub fn of_subject(conn: &mut PgConnection, subject: Subject) -> QueryResult<Vec<Payment>> {
+    let rows = payments::table
+        .filter(subject_filter(subject))
+        .select(PaymentRow::as_select())
+        .order(payments::id.asc())
+        .load(conn)?;
+    with_steps(conn, rows)
+}
+
+type SubjectFilter = Box<dyn BoxableExpression<payments::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>>;
+
+fn subject_filter(subject: Subject) -> SubjectFilter {
+    match subject {
+        Subject::Order(id) => Box::new(payments::order_id.eq(id.0).assume_not_null()),
+        Subject::Enrollment(id) => Box::new(payments::enrollment_id.eq(id.0).assume_not_null()),
+        Subject::Subscription(id) => Box::new(payments::subscription_id.eq(id.0).assume_not_null()),
+    }
+}
+
+fn with_steps(conn: &mut PgConnection, rows: Vec<PaymentRow>) -> QueryResult<Vec<Payment>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let mut steps: HashMap<Uuid, Vec<Step>> = HashMap::new();
+    let step_rows: Vec<StepRow> =
+        payment_steps::table.filter(payment_steps::payment_id.eq_any(&ids)).select(StepRow::as_select()).load(conn)?;
+    for row in step_rows {
+        let payment = row.payment_id;
+        steps.entry(payment).or_default().push(row.into_domain()?);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let mut own = steps.remove(&row.id).unwrap_or_default();
+            own.sort_by_key(|step| StepName::ALL.iter().position(|name| *name == step.name));
+            row.into_domain(own)
+        })
+        .collect()
+}
+
+/// Money a subject's processing payments hold (reserved, not yet captured).
+pub fn reserved(conn: &mut PgConnection, subject: Subject) -> QueryResult<Money> {
+    let total: Option<Decimal> = payments::table
+        .filter(subject_filter(subject))
+        .filter(payments::status.eq(PaymentStatus::Processing.as_str()))
+        .select(sum(payments::amount))
+        .first(conn)?;
+    Ok(Money::from_decimal(total.unwrap_or_default()))
+}
+
+/// Records a step's new status; `attempts` more attempts were made.
+pub fn set_step(
+    conn: &mut PgConnection,
+    id: PaymentId,
+    step: StepName,
+    status: StepStatus,
+    error: Option<&str>,
+    attempts: i32,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let finished = matches!(status, StepStatus::Succeeded | StepStatus::Failed | StepStatus::Skipped).then_some(now);
+    let started = (status == StepStatus::Running).then_some(now);
+    diesel::insert_into(payment_steps::table)
+        .values(StepRow {
+            payment_id: id.0,
+            step: step.as_str().into(),
+            status: status.as_str().into(),
+            attempts,
+            error: error.map(str::to_string),
+            started_at: started.or(finished),
+            finished_at: finished,
+        })
+        .on_conflict((payment_steps::payment_id, payment_steps::step))
+        .do_update()
+        .set((
+            payment_steps::status.eq(status.as_str()),
+            payment_steps::attempts.eq(payment_steps::attempts + attempts),
+            payment_steps::error.eq(error),
+            payment_steps::started_at.eq(
+                diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>>(
+                    "coalesce(payment_steps.started_at, excluded.started_at)",
+                ),
+            ),
+            payment_steps::finished_at.eq(finished),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Ends the payment's processing: `succeeded`, `failed` (with why) or `refunded`.
+pub fn finish(
+    conn: &mut PgConnection,
+    id: PaymentId,
+    status: PaymentStatus,
+    failure: Option<&Failure>,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(payments::table.find(id.0))
+        .set((
+            payments::status.eq(status.as_str()),
+            payments::failure_code.eq(failure.map(|f| f.code.as_str())),
+            payments::failure_message.eq(failure.map(|f| f.message.as_str())),
+            payments::lease_until.eq(None::<DateTime<Utc>>),
+            payments::updated_at.eq(now),
+            payments::completed_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_gateway_reference(conn: &mut PgConnection, id: PaymentId, reference: &str) -> QueryResult<()> {
+    diesel::update(payments::table.find(id.0)).set(payments::gateway_reference.eq(reference)).execute(conn)?;
+    Ok(())
+}
+
+/// Extends (or takes) the lease of whoever drives the payment's saga.
+pub fn lease(conn: &mut PgConnection, id: PaymentId, until: DateTime<Utc>) -> QueryResult<()> {
+    diesel::update(payments::table.find(id.0)).set(payments::lease_until.eq(until)).execute(conn)?;
+    Ok(())
+}
+
+/// Claims up to `limit` processing payments whose driver's lease ran out (a crashed or
+/// restarted server), skipping rows another replica is claiming right now.
+pub fn claim_stalled(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<PaymentId>> {
+    Ok(claim(conn, "payments", now, until, limit)?.into_iter().map(PaymentId).collect())
+}
+
+#[derive(QueryableByName)]
+struct Claimed {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+}
+
+/// Takes the lease of up to `limit` processing rows of `table` whose lease ran out.
+fn claim(
+    conn: &mut PgConnection,
+    table: &'static str,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<Uuid>> {
+    use diesel::sql_types::{BigInt, Timestamptz};
+    let claimed: Vec<Claimed> = diesel::sql_query(format!(
+        "UPDATE {table} SET lease_until = $2
+          WHERE id IN (SELECT id FROM {table}
+                        WHERE status = 'processing' AND (lease_until IS NULL OR lease_until < $1)
+                        ORDER BY lease_until NULLS FIRST LIMIT $3 FOR UPDATE SKIP LOCKED)
+          RETURNING id"
+    ))
+    .bind::<Timestamptz, _>(now)
+    .bind::<Timestamptz, _>(until)
+    .bind::<BigInt, _>(limit)
+    .load(conn)?;
+    Ok(claimed.into_iter().map(|row| row.id).collect())
+}
+
+/// Adds `delta` (negative to give back) to what refunds hold of the payment, and sets its status.
+pub fn add_refunded(
+    conn: &mut PgConnection,
+    id: PaymentId,
+    delta: Decimal,
+    status: PaymentStatus,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(payments::table.find(id.0))
+        .set((
+            payments::amount_refunded.eq(payments::amount_refunded + delta),
+            payments::status.eq(status.as_str()),
+            payments::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Whether the subject exists (for reads of its payments).
+pub fn subject_exists(conn: &mut PgConnection, subject: Subject) -> QueryResult<bool> {
+    match subject {
+        Subject::Order(id) => diesel::select(diesel::dsl::exists(orders::table.find(id.0))).get_result(conn),
+        Subject::Enrollment(id) => diesel::select(diesel::dsl::exists(enrollments::table.find(id.0))).get_result(conn),
+        Subject::Subscription(id) => {
+            diesel::select(diesel::dsl::exists(subscriptions::table.find(id.0))).get_result(conn)
+        }
+    }
+}
+
+// --- Refunds ------------------------------------------------------------------------------------
+
+pub fn insert_refund(conn: &mut PgConnection, refund: &Refund, lease_until: Option<DateTime<Utc>>) -> QueryResult<()> {
+    diesel::insert_into(refunds::table).values(RefundRow::new(refund, lease_until)).execute(conn)?;
+    Ok(())
+}
+
+pub fn find_refund(conn: &mut PgConnection, id: RefundId) -> QueryResult<Option<Refund>> {
+    refunds::table
+        .find(id.0)
+        .select(RefundRow::as_select())
+        .first::<RefundRow>(conn)
+        .optional()?
+        .map(RefundRow::into_domain)
+        .transpose()
+}
+
+pub fn lock_refund(conn: &mut PgConnection, id: RefundId) -> QueryResult<Option<Refund>> {
+    refunds::table
+        .find(id.0)
+        .select(RefundRow::as_select())
+        .for_update()
+        .first::<RefundRow>(conn)
+        .optional()?
+        .map(RefundRow::into_domain)
+        .transpose()
+}
+
+/// A payment's refunds, oldest first.
+pub fn refunds_of(conn: &mut PgConnection, id: PaymentId) -> QueryResult<Vec<Refund>> {
+    refunds::table
+        .filter(refunds::payment_id.eq(id.0))
+        .select(RefundRow::as_select())
+        .order(refunds::id.asc())
+        .load::<RefundRow>(conn)?
+        .into_iter()
+        .map(RefundRow::into_domain)
+        .collect()
+}
+
+pub fn finish_refund(
+    conn: &mut PgConnection,
+    id: RefundId,
+    status: RefundStatus,
+    reference: Option<&str>,
+    failure: Option<&Failure>,
+    now: DateTime<Utc>,
+) -> QueryResult<Refund> {
+    diesel::update(refunds::table.find(id.0))
+        .set((
+            refunds::status.eq(status.as_str()),
+            refunds::gateway_reference.eq(reference),
+            refunds::failure_code.eq(failure.map(|f| f.code.as_str())),
+            refunds::failure_message.eq(failure.map(|f| f.message.as_str())),
+            refunds::lease_until.eq(None::<DateTime<Utc>>),
+            refunds::updated_at.eq(now),
+            refunds::completed_at.eq(now),
+        ))
+        .returning(RefundRow::as_returning())
+        .get_result::<RefundRow>(conn)?
+        .into_domain()
+}
+
+pub fn lease_refund(conn: &mut PgConnection, id: RefundId, until: DateTime<Utc>) -> QueryResult<()> {
+    diesel::update(refunds::table.find(id.0)).set(refunds::lease_until.eq(until)).execute(conn)?;
+    Ok(())
+}
+
+/// `claim_stalled` for refunds.
+pub fn claim_stalled_refunds(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<RefundId>> {
+    Ok(claim(conn, "refunds", now, until, limit)?.into_iter().map(RefundId).collect())
+}
+
+// --- Subjects -----------------------------------------------------------------------------------
+
+/// What a subject owes and whether it takes money, read under its row lock (every payment and
+/// refund of a subject takes this lock first, so balances are checked race-free).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Payable {
+    pub client_id: ClientId,
+    pub total: Money,
+    pub paid: Money,
+    /// Whether it takes money (cancelled and refunded subjects do not).
+    pub open: bool,
+}
+
+pub fn lock_payable(conn: &mut PgConnection, subject: Subject) -> QueryResult<Option<Payable>> {
+    use crate::domain::orders::OrderStatus;
+    use crate::domain::workshops::EnrollmentStatus;
+    let row: Option<(Uuid, Decimal, Decimal, String)> = match subject {
+        Subject::Order(id) => orders::table
+            .find(id.0)
+            .select((orders::client_id, orders::total, orders::amount_paid, orders::status))
+            .for_no_key_update()
+            .first(conn)
+            .optional()?,
+        Subject::Enrollment(id) => enrollments::table
+            .find(id.0)
+            .select((enrollments::client_id, enrollments::price, enrollments::amount_paid, enrollments::status))
+            .for_no_key_update()
+            .first(conn)
+            .optional()?,
+        Subject::Subscription(id) => subscriptions::table
+            .find(id.0)
+            .select((
+                subscriptions::client_id,
+                subscriptions::amount,
+                subscriptions::amount_paid,
+                subscriptions::status,
+            ))
+            .for_no_key_update()
+            .first(conn)
+            .optional()?,
+    };
+    Ok(row.map(|(client, total, paid, status)| Payable {
+        client_id: ClientId(client),
+        total: Money::from_decimal(total),
+        paid: Money::from_decimal(paid),
+        open: match subject {
+            Subject::Order(_) => OrderStatus::parse(&status).is_some_and(OrderStatus::takes_payments),
+            Subject::Enrollment(_) => status != EnrollmentStatus::Cancelled.as_str(),
+            Subject::Subscription(_) => status != SubscriptionStatus::Cancelled.as_str(),
+        },
+    }))
+}
+
+pub fn set_order_paid(
+    conn: &mut PgConnection,
+    id: crate::domain::ids::OrderId,
+    paid: Money,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(orders::table.find(id.0))
+        .set((orders::amount_paid.eq(paid.amount()), orders::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+// --- Plans and subscriptions --------------------------------------------------------------------
+
+pub fn plans(conn: &mut PgConnection) -> QueryResult<Vec<PlanOffer>> {
+    plans::table
+        .select(PlanRow::as_select())
+        .order((plans::position, plans::code))
+        .load::<PlanRow>(conn)?
+        .into_iter()
+        .map(PlanRow::into_domain)
+        .collect()
+}
+
+pub fn plan(conn: &mut PgConnection, code: Plan) -> QueryResult<Option<PlanOffer>> {
+    plans::table
+        .find(code.as_str())
+        .select(PlanRow::as_select())
+        .first::<PlanRow>(conn)
+        .optional()?
+        .map(PlanRow::into_domain)
+        .transpose()
+}
+
+pub fn insert_subscription(conn: &mut PgConnection, subscription: &Subscription) -> QueryResult<()> {
+    diesel::insert_into(subscriptions::table).values(SubscriptionRow::from(subscription)).execute(conn)?;
+    Ok(())
+}
+
+pub fn find_subscription(conn: &mut PgConnection, id: SubscriptionId) -> QueryResult<Option<Subscription>> {
+    subscriptions::table
+        .find(id.0)
+        .select(SubscriptionRow::as_select())
+        .first::<SubscriptionRow>(conn)
+        .optional()?
+        .map(SubscriptionRow::into_domain)
+        .transpose()
+}
+
+/// The client's latest subscription, if any.
+pub fn latest_subscription(conn: &mut PgConnection, client: ClientId) -> QueryResult<Option<Subscription>> {
+    subscriptions::table
+        .filter(subscriptions::client_id.eq(client.0))
+        .order(subscriptions::id.desc())
+        .select(SubscriptionRow::as_select())
+        .first::<SubscriptionRow>(conn)
+        .optional()?
+        .map(SubscriptionRow::into_domain)
+        .transpose()
+}
+
+pub fn update_subscription(
+    conn: &mut PgConnection,
+    id: SubscriptionId,
+    paid: Money,
+    status: SubscriptionStatus,
+    paid_until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> QueryResult<Subscription> {
+    let cancelled_at = (status == SubscriptionStatus::Cancelled).then_some(now);
+    diesel::update(subscriptions::table.find(id.0))
+        .set((
+            subscriptions::amount_paid.eq(paid.amount()),
+            subscriptions::status.eq(status.as_str()),
+            subscriptions::paid_until.eq(paid_until),
+            subscriptions::cancelled_at.eq(cancelled_at),
+            subscriptions::updated_at.eq(now),
+        ))
+        .returning(SubscriptionRow::as_returning())
+        .get_result::<SubscriptionRow>(conn)?
+        .into_domain()
+}
+
+/// The client's billing as the subscription leaves it.
+pub fn set_client_plan(
+    conn: &mut PgConnection,
+    client: ClientId,
+    plan: Plan,
+    status: PlanStatus,
+    paid_until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(clients::table.find(client.0))
+        .set((
+            clients::plan.eq(plan.as_str()),
+            clients::plan_status.eq(status.as_str()),
+            clients::paid_until.eq(paid_until),
+            clients::version.eq(clients::version + 1),
+            clients::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn client_paid_until(conn: &mut PgConnection, client: ClientId) -> QueryResult<Option<DateTime<Utc>>> {
+    clients::table.find(client.0).select(clients::paid_until).first(conn)
+}
+
+/// Marks active subscriptions whose period ended as `past_due`, with their clients; returns
+/// how many.
+pub fn lapse_subscriptions(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
+    let lapsed: Vec<Uuid> = diesel::update(
+        subscriptions::table
+            .filter(subscriptions::status.eq(SubscriptionStatus::Active.as_str()))
+            .filter(subscriptions::paid_until.lt(now)),
+    )
+    .set((subscriptions::status.eq(SubscriptionStatus::PastDue.as_str()), subscriptions::updated_at.eq(now)))
+    .returning(subscriptions::client_id)
+    .get_results(conn)?;
+    // A client whose newer subscription still runs stays active.
+    diesel::update(
+        clients::table
+            .filter(clients::id.eq_any(&lapsed))
+            .filter(clients::plan_status.eq(PlanStatus::Active.as_str()))
+            .filter(clients::paid_until.lt(now)),
+    )
+    .set((
+        clients::plan_status.eq(PlanStatus::PastDue.as_str()),
+        clients::version.eq(clients::version + 1),
+        clients::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(lapsed.len())
+}

@@ -1,0 +1,220 @@
+//! The payment saga survives `kill -9`: a real server process takes a payment, is killed while
+//! the gateway call is in flight, and a restarted server's worker finishes it. Also: the
+//! enrollment payments recorded before the ledger migrate into it with nothing lost.
+
+use crate::harness::{empty_database, get, send, TestContext};
+use crate::{app, create_client, create_product, order_in};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel_migrations::MigrationHarness;
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A server process on the test's databases, on a free port.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    async fn start(ctx: &TestContext) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let (mongodb_uri, mongodb_db) = ctx.mongodb();
+        let child = Command::new(env!("CARGO_BIN_EXE_hybrid-crm"))
+            .args(["serve", "--no-migrate"])
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("DATABASE_URL", ctx.database_url())
+            .env("MONGODB_URI", mongodb_uri)
+            .env("MONGODB_DB", mongodb_db)
+            .env("RUST_LOG", "warn")
+            .env("RECONCILE_INTERVAL_SECS", "0")
+            .env("STATS_REFRESH_SECS", "0")
+            .env("BILLING_INTERVAL_SECS", "0")
+            .env("SANDBOX_SLOW_MS", "3000")
+            .env("PAYMENT_SYNC_WAIT_MS", "2500")
+            .env("GATEWAY_TIMEOUT_MS", "3500")
+            .env("PAYMENT_LEASE_MS", "4000")
+            .env("IDEMPOTENCY_LEASE_MS", "3000")
+            .env("PAYMENT_WORKER_INTERVAL_MS", "200")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the server");
+        let server = Server { child, addr: format!("127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok((200, _, _)) = server.request("GET", "/health/ready", None, &[]).await {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the server did not become ready");
+    }
+
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> std::io::Result<(u16, String, Value)> {
+        request(&self.addr, method, path, body, headers).await
+    }
+
+    /// `kill -9`: no shutdown, no draining.
+    fn kill(mut self) {
+        self.child.kill().expect("kill the server");
+        self.child.wait().expect("reap the server");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 request on its own connection: (status, head, body).
+async fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> std::io::Result<(u16, String, Value)> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() {
+        head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+    }
+    stream.write_all(format!("{head}\r\n{body}").as_bytes()).await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    Ok((status, head.to_string(), serde_json::from_str(body).unwrap_or(Value::Null)))
+}
+
+#[actix_web::test]
+async fn a_payment_whose_server_is_killed_mid_charge_is_finished_by_the_restarted_server() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let client = create_client(&app, "Killed", "killed@example.com").await;
+    let product = create_product(&app, "Sturdy chair", "55.00", 5).await;
+    let order = order_in(&app, &client, &product, "pending").await;
+
+    let server = Server::start(&ctx).await;
+    let body =
+        json!({"subject": {"type": "order", "id": order}, "amount": "55.00", "method": "card", "token": "tok_slow"});
+    let headers = [("Idempotency-Key", "kill-9-test")];
+    // The request waits for the gateway (3 s) up to PAYMENT_SYNC_WAIT_MS (2.5 s); the server
+    // dies before it answers, so the caller never learns the payment's id.
+    let addr = server.addr.clone();
+    let in_flight = {
+        let body = body.clone();
+        tokio::spawn(async move {
+            let _ =
+                request(&addr, "POST", "/api/v1/payments", Some(&body), &[("Idempotency-Key", "kill-9-test")]).await;
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let listed = send(&app, get(&format!("/api/v1/payments?subject_id={order}"))).await.body;
+    let running = listed["items"][0].clone();
+    let id = running["id"].as_str().expect("the payment is recorded").to_string();
+    assert_eq!(
+        (running["status"].clone(), running["steps"][1]["status"].clone()),
+        (json!("processing"), json!("running"))
+    );
+    server.kill();
+    let _ = in_flight.await;
+
+    // Nothing finishes it while no server runs.
+    tokio::time::sleep(Duration::from_millis(3_000)).await;
+    let stalled = send(&app, get(&format!("/api/v1/payments/{id}"))).await.body;
+    assert_eq!(stalled["status"], "processing", "{stalled}");
+    assert_eq!(send(&app, get(&format!("/api/v1/orders/{order}"))).await.body["status"], "pending");
+
+    // A restarted server's worker takes it over once the lease ran out and charges again
+    // (the gateway call is idempotent per payment id).
+    let restarted = Server::start(&ctx).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut done = Value::Null;
+    while Instant::now() < deadline {
+        let (_, _, payment) = restarted.request("GET", &format!("/api/v1/payments/{id}"), None, &[]).await.unwrap();
+        if payment["status"] != "processing" {
+            done = payment;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert!(done["steps"][1]["attempts"].as_i64().unwrap() >= 1);
+    let confirmed = send(&app, get(&format!("/api/v1/orders/{order}"))).await.body;
+    assert_eq!((confirmed["status"].clone(), confirmed["amount_paid"].clone()), (json!("confirmed"), json!("55.00")));
+
+    // The killed request's key committed with the payment but kept no response: a retry is
+    // sent to the payment instead of charging again.
+    let (status, head, _) = restarted.request("POST", "/api/v1/payments", Some(&body), &headers).await.unwrap();
+    assert_eq!(status, 303, "{head}");
+    assert!(head.to_ascii_lowercase().contains(&format!("location: /api/v1/payments/{id}")), "{head}");
+    let listed = send(&app, get(&format!("/api/v1/payments?subject_id={order}"))).await.body;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "charged once");
+}
+
+#[test]
+fn enrollment_payments_recorded_before_the_ledger_move_into_it_with_nothing_lost() {
+    let url = empty_database();
+    let mut conn = PgConnection::establish(&url).expect("connect");
+    // Every migration before the ledger's.
+    loop {
+        let pending = conn.pending_migrations(hybrid_crm::store::pg::MIGRATIONS).expect("pending");
+        let next = pending.first().expect("the payments migration exists").name().to_string();
+        if next.contains("payments") {
+            break;
+        }
+        conn.run_next_migration(hybrid_crm::store::pg::MIGRATIONS).expect("migrate");
+    }
+    conn.batch_execute(
+        "INSERT INTO interests (id, name) VALUES ('00000000-0000-7000-8000-000000000001', 'Wood');
+         INSERT INTO clients (id, name, email, kind) VALUES ('00000000-0000-7000-8000-000000000002', 'Old', 'old@example.com', 'b2c');
+         INSERT INTO workshops (id, name, category_id, starts_at, duration_minutes, modality, link, price, capacity)
+              VALUES ('00000000-0000-7000-8000-000000000003', 'Old one', '00000000-0000-7000-8000-000000000001',
+                      now() + interval '7 days', 60, 'online', 'https://meet.example.com/x', 80, 5);
+         INSERT INTO enrollments (id, workshop_id, client_id, status, price, amount_paid)
+              VALUES ('00000000-0000-7000-8000-000000000004', '00000000-0000-7000-8000-000000000003',
+                      '00000000-0000-7000-8000-000000000002', 'partially_paid', 80, 50);
+         INSERT INTO enrollment_payments (id, enrollment_id, amount, method, created_at) VALUES
+              ('00000000-0000-7000-8000-000000000005', '00000000-0000-7000-8000-000000000004', 20, 'cash', '2026-01-02T10:00:00Z'),
+              ('00000000-0000-7000-8000-000000000006', '00000000-0000-7000-8000-000000000004', 30, 'card', '2026-01-03T10:00:00Z');",
+    )
+    .expect("data recorded before the ledger");
+    conn.run_pending_migrations(hybrid_crm::store::pg::MIGRATIONS).expect("the rest");
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Moved {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        row: String,
+    }
+    let rows: Vec<Moved> = diesel::sql_query(
+        "SELECT concat_ws(' ', id, subject_type, enrollment_id, client_id, amount, method, status, created_at AT TIME ZONE 'UTC') AS row
+           FROM payments ORDER BY id",
+    )
+    .load(&mut conn)
+    .expect("payments");
+    let rows: Vec<String> = rows.into_iter().map(|m| m.row).collect();
+    assert_eq!(
+        rows,
+        [
+            "00000000-0000-7000-8000-000000000005 enrollment 00000000-0000-7000-8000-000000000004 00000000-0000-7000-8000-000000000002 20.00 cash succeeded 2026-01-02 10:00:00",
+            "00000000-0000-7000-8000-000000000006 enrollment 00000000-0000-7000-8000-000000000004 00000000-0000-7000-8000-000000000002 30.00 card succeeded 2026-01-03 10:00:00",
+        ]
+    );
+}
