@@ -181,8 +181,7 @@ fn add_idempotency_key(document: &mut Value) {
                 first response (`Idempotent-Replayed: true`); with another request it is 422 `idempotency_key_reused`; \
                 while the first still runs, 409 `idempotency_key_in_use`. A first request that failed with a 5xx does \
                 not keep its key. Keys are kept 24 hours. Use a fresh random value (a UUID) per operation.",
-            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]{1,255}$"},
-            "example": "3f1c6a52-4d2e-4c1b-9a57-0c8e7d1b2f40"
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]{1,255}$"}
         })
     };
     if let Some(components) = document.pointer_mut("/components").and_then(Value::as_object_mut) {

@@ -16,13 +16,19 @@ fn the_committed_openapi_document_matches_the_generated_one() {
 }
 
 #[test]
-fn every_operation_has_an_id_and_documents_its_errors_as_problems() {
+fn every_operation_has_a_unique_id_and_documents_its_errors_as_problems() {
     let spec = hybrid_crm::http::openapi();
     let paths = spec["paths"].as_object().expect("paths");
     assert_eq!(paths.len(), 40, "every route is in the spec");
+    let mut ids = std::collections::HashSet::new();
     for (path, item) in paths {
         for (method, operation) in item.as_object().expect("path item") {
-            assert!(operation["operationId"].is_string(), "{method} {path} lacks an operationId");
+            let id = operation["operationId"].as_str();
+            assert!(id.is_some(), "{method} {path} lacks an operationId");
+            assert!(
+                ids.insert(id),
+                "{method} {path} repeats the operationId {id:?} (generated clients need them unique)"
+            );
             let unavailable = &operation["responses"]["503"]["content"];
             // Readiness answers 503 with its own health body; everything else with a problem.
             let expected = if path == "/health/ready" { "application/json" } else { "application/problem+json" };

@@ -74,7 +74,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(workshops::get_enrollment)
         .service(workshops::cancel_enrollment)
         .service(workshops::pay_enrollment)
-        .service(workshops::list_payments)
+        .service(workshops::list_enrollment_payments)
         .service(payments::create_payment)
         .service(payments::list_payments)
         .service(payments::get_payment)

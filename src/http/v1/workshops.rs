@@ -558,7 +558,7 @@ pub async fn pay_enrollment(
     )
 )]
 #[get("/enrollments/{id}/payments")]
-pub async fn list_payments(
+pub async fn list_enrollment_payments(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<Vec<EnrollmentPaymentResponse>>> {

@@ -1,0 +1,22 @@
+"""schemathesis hooks for scripts/schemathesis.sh.
+
+An Idempotency-Key means "this is the same operation as before": the API replays the first
+response for the same request and refuses the key for a different one (422
+idempotency_key_reused). Generated cases are all different operations, so each valid key is
+replaced by a fresh one, as an integrator would send; invalid keys are left as generated, so
+their 400s are still exercised.
+"""
+import re
+import uuid
+
+import schemathesis
+
+VALID_KEY = re.compile(r"^[!-~]{1,255}$")
+
+
+@schemathesis.hook
+def before_call(ctx, case, **kwargs):
+    headers = case.headers or {}
+    for name in list(headers):
+        if name.lower() == "idempotency-key" and isinstance(headers[name], str) and VALID_KEY.match(headers[name]):
+            headers[name] = str(uuid.uuid4())
