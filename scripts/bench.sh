@@ -11,6 +11,10 @@
 #                                 ANALYZE of the search and the view's statements
 #   scripts/bench.sh again        the fixed-rate runs again on the database as the last run left
 #                                 it (to repeat a measurement once the machine has settled)
+#   scripts/bench.sh payments     card payments (tok_visa) on distinct pending orders at 64
+#                                 connections, each with its own Idempotency-Key
+#                                 (examples/pay_load.rs: oha cannot vary a header), the same for
+#                                 cash, and an idempotent replay at a fixed RATE
 #
 # DURATION (default 20s) per run; RATE (default 1000) requests/s for the fixed-rate runs;
 # BINARY (default target/release/hybrid-crm, built first) to compare builds.
@@ -146,6 +150,49 @@ if [ "$mode" = again ]; then
     fixed_rate_runs "$label"
     explain "$label"
     floor "$label"
+    summary
+    exit 0
+fi
+
+if [ "$mode" = payments ]; then
+    cargo build --release --locked --example pay_load
+    seed 10000 --reset
+    # 40,000 pending orders of 10.00 (four per client), straight into the table: the runs
+    # measure paying them, not placing them.
+    sql "INSERT INTO orders (id, client_id, status, shipping_address, payment_method, subtotal, discount, total)
+         SELECT gen_random_uuid(), c.id, 'pending', 'Bench ' || s, 'card', 10, 0, 10
+           FROM clients c CROSS JOIN generate_series(1, 4) s" >/dev/null
+    sql "VACUUM ANALYZE" >/dev/null
+    start_server
+    bodies() {
+        sql "SELECT json_build_object('subject', json_build_object('type', 'order', 'id', id), 'amount', '10.00',
+                                      'method', '$1', 'token', $2)
+               FROM orders WHERE shipping_address = 'Bench $3' ORDER BY random()" >"$out/bodies-$1.txt"
+    }
+    bodies card "'tok_visa'" 1
+    bodies cash "NULL" 2
+    sed -i 's/,"token":null//; s/, "token" : null//' "$out/bodies-cash.txt"
+    for i in $(seq 1 "${REPEAT:-3}"); do
+        echo "== payments-card-64-$i"
+        target/release/examples/pay_load "127.0.0.1:$port" "$out/bodies-card.txt" 64 "${duration%s}" | tee "$out/payments-card-64-$i.txt"
+        tail -n +"$(( $(grep -h -o 'requests: [0-9]*' "$out/payments-card-64-$i.txt" | cut -d' ' -f2) + 1 ))" "$out/bodies-card.txt" >"$out/rest.txt"
+        mv "$out/rest.txt" "$out/bodies-card.txt"
+        echo "== payments-cash-64-$i"
+        target/release/examples/pay_load "127.0.0.1:$port" "$out/bodies-cash.txt" 64 "${duration%s}" | tee "$out/payments-cash-64-$i.txt"
+        tail -n +"$(( $(grep -h -o 'requests: [0-9]*' "$out/payments-cash-64-$i.txt" | cut -d' ' -f2) + 1 ))" "$out/bodies-cash.txt" >"$out/rest.txt"
+        mv "$out/rest.txt" "$out/bodies-cash.txt"
+    done
+    # The replay: one payment, then the same key and body again and again.
+    order=$(sql "SELECT id FROM orders WHERE status = 'pending' AND shipping_address = 'Bench 3' LIMIT 1")
+    body="{\"subject\": {\"type\": \"order\", \"id\": \"$order\"}, \"amount\": \"10.00\", \"method\": \"card\", \"token\": \"tok_visa\"}"
+    curl -fs -o /dev/null -X POST -H 'content-type: application/json' -H "Idempotency-Key: replay-$order" -d "$body" "$base/api/v1/payments"
+    for i in $(seq 1 "${REPEAT:-3}"); do
+        run "replay-${rate}rps-$i" -c 64 -q "$rate" --latency-correction -m POST -H 'content-type: application/json' \
+            -H "Idempotency-Key: replay-$order" -d "$body" "$base/api/v1/payments"
+    done
+    echo "payments of the replayed order: $(sql "SELECT count(*) FROM payments WHERE order_id = '$order'")"
+    floor payments
+    echo "== server resident memory"; grep -E "VmRSS|VmHWM" "/proc/$server/status" | tee "$out/memory.txt"
     summary
     exit 0
 fi

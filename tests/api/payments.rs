@@ -556,3 +556,65 @@ async fn a_server_error_does_not_pin_the_key() {
     let retried = send(&app, json_with(Method::POST, "/api/v1/clients", body, &[("Idempotency-Key", &key)])).await;
     assert_eq!((retried.status.as_u16(), retried.header("idempotent-replayed")), (201, None), "{}", retried.body);
 }
+
+#[actix_web::test]
+async fn a_subscription_refunded_in_full_is_cancelled_with_the_clients_plan() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let client = create_client(&app, "Refunded", "refunded@example.com").await;
+    let created =
+        post(&app, &format!("/api/v1/clients/{client}/subscription"), json!({"plan": "enterprise", "months": 1})).await;
+    let id = created.body["id"].as_str().unwrap();
+    let due = created.body["amount_due"].as_str().unwrap();
+    let paid = pay(&app, payment("subscription", id, due, "bank_transfer", None)).await;
+    assert_eq!(send(&app, get(&format!("/api/v1/clients/{client}"))).await.body["plan"], "enterprise");
+    let back = refund(&app, paid.body["id"].as_str().unwrap(), json!({"reason": "Cancelled the contract"})).await;
+    assert_eq!(back.status, 201, "{}", back.body);
+    let subscription = send(&app, get(&format!("/api/v1/subscriptions/{id}"))).await.body;
+    assert_eq!(
+        (subscription["status"].clone(), subscription["amount_due"].clone()),
+        (json!("cancelled"), json!("0.00"))
+    );
+    let client_now = send(&app, get(&format!("/api/v1/clients/{client}"))).await.body;
+    assert_eq!(
+        (client_now["plan_status"].clone(), client_now["paid_until"].clone()),
+        (json!("cancelled"), Value::Null)
+    );
+    pay(&app, payment("subscription", id, "1.00", "cash", None)).await.problem(409, "subscription_cancelled");
+}
+
+#[actix_web::test]
+async fn expired_keys_are_forgotten_and_can_be_used_again() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let body = json!({"name": "Expiring", "email": "expiring@example.com", "kind": "b2c"});
+    let first = send(&app, json_with(Method::POST, "/api/v1/clients", body, &[("Idempotency-Key", "expiring")])).await;
+    assert_eq!(first.status, 201);
+    let side = ctx.side_connection().await;
+    side.execute("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = 'expiring'").await;
+    // An expired key is a new key, even for another request.
+    let other = json!({"name": "Reused", "email": "reused@example.com", "kind": "b2c"});
+    let again = send(&app, json_with(Method::POST, "/api/v1/clients", other, &[("Idempotency-Key", "expiring")])).await;
+    assert_eq!((again.status.as_u16(), again.header("idempotent-replayed")), (201, None), "{}", again.body);
+    side.execute("UPDATE idempotency_keys SET expires_at = now() - interval '1 second'").await;
+    assert_eq!(hybrid_crm::app::idempotency::purge_expired(&ctx.state).await.unwrap(), 1);
+}
+
+#[actix_web::test]
+async fn an_enrollment_cancelled_while_its_payment_is_charged_gets_the_money_back() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let (workshop, enrollment) = enrollment_for(&app, 3).await;
+    let accepted = pay(&app, payment("enrollment", &enrollment, "80.00", "card", Some("tok_slow"))).await;
+    assert_eq!(accepted.status, 202, "{}", accepted.body);
+    let cancelled = post(&app, &format!("/api/v1/enrollments/{enrollment}/cancel"), json!({})).await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    let done = settled(&app, &accepted.header("location").unwrap()).await;
+    assert_eq!(
+        (done["status"].clone(), done["failure_code"].clone()),
+        (json!("refunded"), json!("subject_unavailable"))
+    );
+    let read = send(&app, get(&format!("/api/v1/enrollments/{enrollment}"))).await.body;
+    assert_eq!((read["status"].clone(), read["amount_paid"].clone()), (json!("cancelled"), json!("0.00")));
+    assert_eq!(send(&app, get(&format!("/api/v1/workshops/{workshop}"))).await.body["seats_available"], 3);
+}
