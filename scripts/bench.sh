@@ -157,20 +157,20 @@ fi
 if [ "$mode" = payments ]; then
     cargo build --release --locked --example pay_load
     seed 10000 --reset
-    # 40,000 pending orders of 10.00 (four per client), straight into the table: the runs
-    # measure paying them, not placing them.
+    # 50,000 pending orders of 10.00 (five per client), straight into the table: the runs
+    # measure paying them, not placing them. Card payments take sets 1-2, cash 3-4, the replay 5.
     sql "INSERT INTO orders (id, client_id, status, shipping_address, payment_method, subtotal, discount, total)
          SELECT gen_random_uuid(), c.id, 'pending', 'Bench ' || s, 'card', 10, 0, 10
-           FROM clients c CROSS JOIN generate_series(1, 4) s" >/dev/null
+           FROM clients c CROSS JOIN generate_series(1, 5) s" >/dev/null
     sql "VACUUM ANALYZE" >/dev/null
     start_server
     bodies() {
         sql "SELECT json_build_object('subject', json_build_object('type', 'order', 'id', id), 'amount', '10.00',
                                       'method', '$1', 'token', $2)
-               FROM orders WHERE shipping_address = 'Bench $3' ORDER BY random()" >"$out/bodies-$1.txt"
+               FROM orders WHERE shipping_address IN ('Bench $3', 'Bench $4') ORDER BY random()" >"$out/bodies-$1.txt"
     }
-    bodies card "'tok_visa'" 1
-    bodies cash "NULL" 2
+    bodies card "'tok_visa'" 1 2
+    bodies cash "NULL" 3 4
     sed -i 's/,"token":null//; s/, "token" : null//' "$out/bodies-cash.txt"
     for i in $(seq 1 "${REPEAT:-3}"); do
         echo "== payments-card-64-$i"
@@ -183,7 +183,7 @@ if [ "$mode" = payments ]; then
         mv "$out/rest.txt" "$out/bodies-cash.txt"
     done
     # The replay: one payment, then the same key and body again and again.
-    order=$(sql "SELECT id FROM orders WHERE status = 'pending' AND shipping_address = 'Bench 3' LIMIT 1")
+    order=$(sql "SELECT id FROM orders WHERE status = 'pending' AND shipping_address = 'Bench 5' LIMIT 1")
     body="{\"subject\": {\"type\": \"order\", \"id\": \"$order\"}, \"amount\": \"10.00\", \"method\": \"card\", \"token\": \"tok_visa\"}"
     curl -fs -o /dev/null -X POST -H 'content-type: application/json' -H "Idempotency-Key: replay-$order" -d "$body" "$base/api/v1/payments"
     for i in $(seq 1 "${REPEAT:-3}"); do

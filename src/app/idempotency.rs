@@ -16,7 +16,7 @@ pub const CONSTRAINTS: &[Rule] = &[
 pub async fn claim(state: &AppState, key: String, method: String, path: String, body: Vec<u8>) -> AppResult<Claim> {
     let lease = state.settings.idempotency_lease;
     let ttl = state.settings.idempotency_ttl;
-    state.db.tx(move |conn| Ok(repo::claim(conn, &key, &method, &path, &body, lease, ttl)?)).await
+    state.db.run(move |conn| Ok(repo::claim(conn, &key, &method, &path, &body, lease, ttl)?)).await
 }
 
 pub async fn complete(state: &AppState, key: String, response: StoredResponse) -> AppResult<()> {

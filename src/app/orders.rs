@@ -291,14 +291,20 @@ fn give_back(conn: &mut PgConnection, id: OrderId, now: DateTime<Utc>) -> AppRes
     Ok(())
 }
 
-/// Paid in full: a `pending` order becomes `confirmed`, its history saying why. (Called by
-/// the payments saga in the transaction that records the payment.)
-pub(crate) fn mark_paid(conn: &mut PgConnection, id: OrderId, now: DateTime<Utc>) -> AppResult<()> {
-    let status = repo::lock_status(conn, id)?.found(id)?;
-    if status == OrderStatus::Pending {
-        repo::set_status(conn, id, &history_entry(Some(status), OrderStatus::Confirmed, Some("paid".into()), now))?;
-    }
-    Ok(())
+/// The order's new amount paid; paid in full, a `pending` order becomes `confirmed`, its
+/// history saying why. (Called by the payments saga, under the order's row lock, in the
+/// transaction that records the payment; `status` is the order's as locked.)
+pub(crate) fn record_paid(
+    conn: &mut PgConnection,
+    id: OrderId,
+    status: Option<OrderStatus>,
+    paid: Money,
+    in_full: bool,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let confirm = (in_full && status == Some(OrderStatus::Pending))
+        .then(|| history_entry(status, OrderStatus::Confirmed, Some("paid".into()), now));
+    Ok(repo::record_paid(conn, id, paid, confirm.as_ref(), now)?)
 }
 
 /// Refunded in full: an order not yet shipped is cancelled (stock and coupon back); a shipped

@@ -113,7 +113,7 @@ pub async fn pay(state: &AppState, new: NewPayment, respond_async: bool) -> AppR
         return Ok(payment);
     }
     let id = payment.id;
-    let saga = tokio::spawn(drive(state.clone(), id));
+    let saga = tokio::spawn(drive_from(state.clone(), id, Some(Next::Charge(charge_request(&payment)?))));
     match wait_for(state, respond_async, saga, id).await {
         Some(done) => Ok(done),
         None if respond_async => Ok(payment),
@@ -145,6 +145,7 @@ fn reserve(
     lease_until: DateTime<Utc>,
 ) -> AppResult<Payment> {
     let payable = lock_subject(conn, new.subject)?;
+    let reserved = repo::reserved(conn, new.subject)?;
     if !payable.open {
         let code = match new.subject {
             Subject::Order(_) => "order_closed",
@@ -158,7 +159,6 @@ fn reserve(
             json!({"subject": {"type": new.subject.kind(), "id": new.subject.id()}}),
         ));
     }
-    let reserved = repo::reserved(conn, new.subject)?;
     let owed = payable.total.saturating_sub(payable.paid);
     let balance = owed.saturating_sub(reserved);
     if new.amount > balance {
@@ -196,9 +196,10 @@ fn reserve(
         updated_at: now,
         completed_at: (!gateway).then_some(now),
         steps: if gateway {
+            // The request's own task charges next, under the lease taken here.
             vec![
                 step(StepName::Reserve, StepStatus::Succeeded, 1),
-                step(StepName::Charge, StepStatus::Pending, 0),
+                Step { finished_at: None, ..step(StepName::Charge, StepStatus::Running, 0) },
                 step(StepName::Apply, StepStatus::Pending, 0),
             ]
         } else {
@@ -279,18 +280,31 @@ enum Next {
     Compensate(RefundId),
 }
 
-/// Drives a payment's saga to its end (or until it must wait for the worker).
+/// Drives a payment's saga to its end (or until it must wait for the worker), from where its
+/// steps say it stands.
 pub(crate) async fn drive(state: AppState, id: PaymentId) -> AppResult<Payment> {
+    drive_from(state, id, None).await
+}
+
+/// `drive`, starting with `first` when the caller knows the next step (a payment just
+/// reserved is charged next: no need to read its steps back).
+async fn drive_from(state: AppState, id: PaymentId, mut first: Option<Next>) -> AppResult<Payment> {
     loop {
-        let now = clock::now();
-        let lease_until = now + state.settings.payment_lease;
-        match state.db.tx(move |conn| advance(conn, id, now, lease_until)).await? {
+        let next = match first.take() {
+            Some(next) => next,
+            None => {
+                let now = clock::now();
+                let lease_until = now + state.settings.payment_lease;
+                state.db.tx(move |conn| advance(conn, id, now, lease_until)).await?
+            }
+        };
+        match next {
             Next::Done(payment) => return Ok(payment),
             Next::Charge(request) => {
                 let (outcome, calls) =
                     call_gateway(&state, Lease::Payment(id), |gateway| gateway.charge(request.clone())).await;
                 let now = clock::now();
-                state.db.tx(move |conn| record_charge(conn, id, outcome, calls, now)).await?;
+                first = Some(state.db.tx(move |conn| record_charge(conn, id, outcome, calls, now)).await?);
             }
             Next::Compensate(refund) => {
                 if drive_refund(state.clone(), refund).await?.status == RefundStatus::Processing {
@@ -312,19 +326,10 @@ fn advance(conn: &mut PgConnection, id: PaymentId, now: DateTime<Utc>, lease_unt
     match (status(StepName::Charge), status(StepName::Apply), status(StepName::Compensate)) {
         (Some(StepStatus::Pending | StepStatus::Running), _, _) => {
             repo::set_step(conn, id, StepName::Charge, StepStatus::Running, None, 0, now)?;
-            let token = payment.token.clone().ok_or_else(|| {
-                AppError::Internal(anyhow::anyhow!("payment {id} goes through the gateway but has no token"))
-            })?;
-            Ok(Next::Charge(ChargeRequest {
-                idempotency_key: id.0,
-                amount: payment.amount,
-                method: payment.method,
-                token,
-                description: payment.description.clone(),
-            }))
+            charge_request(&payment).map(Next::Charge)
         }
         (Some(StepStatus::Succeeded), Some(StepStatus::Pending | StepStatus::Running), _) => {
-            apply_captured(conn, &payment, now)
+            apply_captured(conn, &payment, None, now)
         }
         (_, _, Some(StepStatus::Pending | StepStatus::Running)) => {
             let refund = repo::refunds_of(conn, id)?
@@ -339,52 +344,75 @@ fn advance(conn: &mut PgConnection, id: PaymentId, now: DateTime<Utc>, lease_unt
     }
 }
 
-/// Records the gateway's answer to a charge (unless another driver already did).
+fn charge_request(payment: &Payment) -> AppResult<ChargeRequest> {
+    let token = payment.token.clone().ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!("payment {} goes through the gateway but has no token", payment.id))
+    })?;
+    Ok(ChargeRequest {
+        idempotency_key: payment.id.0,
+        amount: payment.amount,
+        method: payment.method,
+        token,
+        description: payment.description.clone(),
+    })
+}
+
+/// Records the gateway's answer to a charge, unless another driver already did (the charge
+/// step moves from `running` once), and applies or fails the payment with it.
 fn record_charge(
     conn: &mut PgConnection,
     id: PaymentId,
     outcome: Result<Outcome, Transient>,
     calls: i32,
     now: DateTime<Utc>,
-) -> AppResult<()> {
-    let payment = repo::lock(conn, id)?.found(id)?;
-    let charging = payment.step(StepName::Charge).is_some_and(|step| step.status == StepStatus::Running);
-    if payment.status != PaymentStatus::Processing || !charging {
-        return Ok(());
-    }
-    match outcome {
-        Ok(Outcome::Succeeded { reference }) => {
-            repo::set_gateway_reference(conn, id, &reference)?;
-            repo::set_step(conn, id, StepName::Charge, StepStatus::Succeeded, None, calls, now)?;
-            apply_captured(conn, &payment, now).map(|_| ())
-        }
-        Ok(Outcome::Declined(failure)) => fail(conn, &payment, failure, calls, now),
+) -> AppResult<Next> {
+    let payment = repo::lock_row(conn, id)?.found(id)?;
+    let (status, failure, reference) = match outcome {
+        Ok(Outcome::Succeeded { reference }) => (StepStatus::Succeeded, None, Some(reference)),
+        Ok(Outcome::Declined(failure)) => (StepStatus::Failed, Some(failure), None),
         Err(transient) => {
-            fail(conn, &payment, Failure { code: transient.code, message: transient.message }, calls, now)
+            (StepStatus::Failed, Some(Failure { code: transient.code, message: transient.message }), None)
         }
+    };
+    let error = failure.as_ref().map(|f| f.message.as_str());
+    if payment.status != PaymentStatus::Processing
+        || !repo::end_running_step(conn, id, StepName::Charge, status, error, calls, now)?
+    {
+        return Ok(Next::Done(repo::find(conn, id)?.found(id)?));
     }
-}
-
-fn fail(conn: &mut PgConnection, payment: &Payment, failure: Failure, calls: i32, now: DateTime<Utc>) -> AppResult<()> {
-    repo::set_step(conn, payment.id, StepName::Charge, StepStatus::Failed, Some(&failure.message), calls, now)?;
-    repo::set_step(conn, payment.id, StepName::Apply, StepStatus::Skipped, None, 0, now)?;
-    repo::finish(conn, payment.id, PaymentStatus::Failed, Some(&failure), now)?;
-    if let Subject::Subscription(id) = payment.subject {
-        subscription_payment_failed(conn, id, now)?;
+    match (failure, reference) {
+        (None, Some(reference)) => apply_captured(conn, &payment, Some(&reference), now),
+        (Some(failure), _) => {
+            repo::set_step(conn, id, StepName::Apply, StepStatus::Skipped, None, 0, now)?;
+            repo::finish(conn, id, PaymentStatus::Failed, Some(&failure), None, now)?;
+            if let Subject::Subscription(subscription) = payment.subject {
+                subscription_payment_failed(conn, subscription, now)?;
+            }
+            Ok(Next::Done(repo::find(conn, id)?.found(id)?))
+        }
+        (None, None) => Err(AppError::Internal(anyhow::anyhow!("a charge succeeded without a reference"))),
     }
-    Ok(())
 }
 
 /// Apply: the captured money goes to the subject in the transaction that marks the payment
 /// succeeded; a subject that can no longer take it gets the money refunded instead.
-fn apply_captured(conn: &mut PgConnection, payment: &Payment, now: DateTime<Utc>) -> AppResult<Next> {
+/// `reference` is the charge's, when it is recorded in the same transaction.
+fn apply_captured(
+    conn: &mut PgConnection,
+    payment: &Payment,
+    reference: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<Next> {
     let payable = lock_subject(conn, payment.subject)?;
     let owed = payable.total.saturating_sub(payable.paid);
     if payable.open && payment.amount <= owed {
         apply_payment(conn, payment.subject, payable, payment.amount, now)?;
         repo::set_step(conn, payment.id, StepName::Apply, StepStatus::Succeeded, None, 1, now)?;
-        repo::finish(conn, payment.id, PaymentStatus::Succeeded, None, now)?;
+        repo::finish(conn, payment.id, PaymentStatus::Succeeded, None, reference, now)?;
         return Ok(Next::Done(repo::find(conn, payment.id)?.found(payment.id)?));
+    }
+    if let Some(reference) = reference {
+        repo::set_gateway_reference(conn, payment.id, reference)?;
     }
     let reason = if payable.open {
         format!("the {} no longer owes {}", payment.subject.kind(), payment.amount)
@@ -476,10 +504,7 @@ fn apply_payment(
     let paid = payable.paid + amount;
     match subject {
         Subject::Order(id) => {
-            repo::set_order_paid(conn, id, paid, now)?;
-            if paid == payable.total {
-                super::orders::mark_paid(conn, id, now)?;
-            }
+            super::orders::record_paid(conn, id, payable.order_status, paid, paid == payable.total, now)?
         }
         Subject::Enrollment(id) => {
             enrollments::set_paid(conn, id, paid, EnrollmentStatus::for_payment(paid, payable.total), now)?;
@@ -699,7 +724,7 @@ fn record_refund(
             if refund.automatic {
                 repo::set_step(conn, payment.id, StepName::Compensate, StepStatus::Succeeded, None, 1, now)?;
                 let why = Failure { code: "subject_unavailable".into(), message: refund.reason.clone() };
-                repo::finish(conn, payment.id, PaymentStatus::Refunded, Some(&why), now)?;
+                repo::finish(conn, payment.id, PaymentStatus::Refunded, Some(&why), None, now)?;
             } else {
                 let in_full = payment.amount_refunded == payment.amount;
                 let status = if in_full { PaymentStatus::Refunded } else { PaymentStatus::Succeeded };
@@ -730,7 +755,7 @@ fn record_refund(
                         refund.reason, failure.message
                     ),
                 };
-                repo::finish(conn, payment.id, PaymentStatus::Failed, Some(&why), now)?;
+                repo::finish(conn, payment.id, PaymentStatus::Failed, Some(&why), None, now)?;
                 tracing::error!(payment = %payment.id, refund = %id, "automatic refund declined by the gateway");
             }
             Ok(done)

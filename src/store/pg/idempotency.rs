@@ -121,8 +121,11 @@ struct KeyRow {
     recovery_path: Option<String>,
 }
 
-/// Claims `key` for a request (run it in a transaction: the existing row is locked while
-/// deciding). The request's fingerprint is the SHA-256 of its body, with its method and path.
+/// Claims `key` for a request: a new key in one statement (the common case); a completed one is
+/// replayed (or refused as reused) from a plain read — a completed key never changes, so
+/// replays need no lock and do not queue behind each other; anything else is decided in a
+/// transaction that locks the key's row. The request's fingerprint is the SHA-256 of its body,
+/// with its method and path.
 pub fn claim(
     conn: &mut PgConnection,
     key: &str,
@@ -132,18 +135,89 @@ pub fn claim(
     lease: Duration,
     ttl: Duration,
 ) -> QueryResult<Claim> {
-    let lease_ms = i32::try_from(lease.as_millis()).unwrap_or(i32::MAX);
-    let ttl_s = i32::try_from(ttl.as_secs()).unwrap_or(i32::MAX);
-    let existing: Option<KeyRow> = diesel::sql_query(
-        "SELECT method, path, request_hash = encode(sha256($2), 'hex') AS same_body, state,
-                coalesce(locked_until > now(), false) AS locked, expires_at <= now() AS expired,
-                response_status, response_headers, response_body, recovery_path
-           FROM idempotency_keys WHERE key = $1 FOR UPDATE",
+    if claim_new(conn, key, method, path, body, lease, ttl)? {
+        return Ok(Claim::Run);
+    }
+    if let Some(row) = read_key(conn, key, body, false)? {
+        if row.state == "completed" && !row.expired {
+            return Ok(decide(row, method, path));
+        }
+    }
+    conn.transaction(|conn| claim_existing(conn, key, method, path, body, lease, ttl))
+}
+
+/// The key's row, with whether the body is the one it was first used with.
+fn read_key(conn: &mut PgConnection, key: &str, body: &[u8], lock: bool) -> QueryResult<Option<KeyRow>> {
+    let query = "SELECT method, path, request_hash = encode(sha256($2), 'hex') AS same_body, state,
+                        coalesce(locked_until > now(), false) AS locked, expires_at <= now() AS expired,
+                        response_status, response_headers, response_body, recovery_path
+                   FROM idempotency_keys WHERE key = $1";
+    let query = if lock { format!("{query} FOR UPDATE") } else { query.to_string() };
+    diesel::sql_query(query).bind::<Text, _>(key).bind::<Bytea, _>(body).get_result(conn).optional()
+}
+
+/// What an unexpired key allows for this request; `Run` only where the caller holds its lock
+/// and takes the key over.
+fn decide(row: KeyRow, method: &str, path: &str) -> Claim {
+    if row.method != method || row.path != path || !row.same_body {
+        return Claim::Reused;
+    }
+    match (row.state.as_str(), row.locked) {
+        ("completed", _) => Claim::Replay(StoredResponse {
+            status: row.response_status.map_or(200, |s| s as u16),
+            headers: row.response_headers.unwrap_or_default(),
+            body: row.response_body.unwrap_or_default(),
+        }),
+        (_, true) => Claim::InUse,
+        ("committed", false) => Claim::Recovered(row.recovery_path),
+        _ => Claim::Run,
+    }
+}
+
+fn claim_new(
+    conn: &mut PgConnection,
+    key: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    lease: Duration,
+    ttl: Duration,
+) -> QueryResult<bool> {
+    let inserted = diesel::sql_query(
+        "INSERT INTO idempotency_keys (key, method, path, request_hash, state, locked_until, expires_at)
+         VALUES ($1, $2, $3, encode(sha256($4), 'hex'), 'in_flight',
+                 now() + make_interval(secs => $5 / 1000.0), now() + make_interval(secs => $6))
+         ON CONFLICT (key) DO NOTHING",
     )
     .bind::<Text, _>(key)
+    .bind::<Text, _>(method)
+    .bind::<Text, _>(path)
     .bind::<Bytea, _>(body)
-    .get_result(conn)
-    .optional()?;
+    .bind::<Int4, _>(millis(lease))
+    .bind::<Int4, _>(seconds(ttl))
+    .execute(conn)?;
+    Ok(inserted == 1)
+}
+
+fn millis(duration: Duration) -> i32 {
+    i32::try_from(duration.as_millis()).unwrap_or(i32::MAX)
+}
+
+fn seconds(duration: Duration) -> i32 {
+    i32::try_from(duration.as_secs()).unwrap_or(i32::MAX)
+}
+
+fn claim_existing(
+    conn: &mut PgConnection,
+    key: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    lease: Duration,
+    ttl: Duration,
+) -> QueryResult<Claim> {
+    let (lease_ms, ttl_s) = (millis(lease), seconds(ttl));
+    let existing = read_key(conn, key, body, true)?;
     let fresh = |conn: &mut PgConnection| -> QueryResult<usize> {
         diesel::sql_query(
             "INSERT INTO idempotency_keys (key, method, path, request_hash, state, locked_until, expires_at)
@@ -166,28 +240,17 @@ pub fn claim(
         fresh(conn)?;
         return Ok(Claim::Run);
     };
-    if row.method != method || row.path != path || !row.same_body {
-        return Ok(Claim::Reused);
+    let claim = decide(row, method, path);
+    if claim == Claim::Run {
+        // The first request's process died before its effect: run this one in its place.
+        diesel::sql_query(
+            "UPDATE idempotency_keys SET locked_until = now() + make_interval(secs => $2 / 1000.0) WHERE key = $1",
+        )
+        .bind::<Text, _>(key)
+        .bind::<Int4, _>(lease_ms)
+        .execute(conn)?;
     }
-    Ok(match (row.state.as_str(), row.locked) {
-        ("completed", _) => Claim::Replay(StoredResponse {
-            status: row.response_status.map_or(200, |s| s as u16),
-            headers: row.response_headers.unwrap_or_default(),
-            body: row.response_body.unwrap_or_default(),
-        }),
-        (_, true) => Claim::InUse,
-        ("committed", false) => Claim::Recovered(row.recovery_path),
-        _ => {
-            // The first request's process died before its effect: run this one in its place.
-            diesel::sql_query(
-                "UPDATE idempotency_keys SET locked_until = now() + make_interval(secs => $2 / 1000.0) WHERE key = $1",
-            )
-            .bind::<Text, _>(key)
-            .bind::<Int4, _>(lease_ms)
-            .execute(conn)?;
-            Claim::Run
-        }
-    })
+    Ok(claim)
 }
 
 /// Keeps the response for replay.

@@ -45,6 +45,37 @@ pub fn set_status(conn: &mut PgConnection, id: OrderId, change: &StatusChange) -
     Ok(())
 }
 
+/// The order's amount paid, and its status change when the payment confirms it (one update).
+pub fn record_paid(
+    conn: &mut PgConnection,
+    id: OrderId,
+    paid: crate::domain::money::Money,
+    change: Option<&StatusChange>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> QueryResult<()> {
+    match change {
+        None => {
+            diesel::update(orders::table.find(id.0))
+                .set((orders::amount_paid.eq(paid.amount()), orders::updated_at.eq(now)))
+                .execute(conn)?;
+        }
+        Some(change) => {
+            diesel::update(orders::table.find(id.0))
+                .set((
+                    orders::amount_paid.eq(paid.amount()),
+                    orders::status.eq(change.to.as_str()),
+                    orders::version.eq(orders::version + 1),
+                    orders::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            diesel::insert_into(order_status_history::table)
+                .values(StatusChangeRow::new(id.0, change))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
 pub fn items_of(conn: &mut PgConnection, id: OrderId) -> QueryResult<Vec<OrderItem>> {
     let rows: Vec<OrderItemRow> = order_items::table
         .filter(order_items::order_id.eq(id.0))

@@ -11,7 +11,6 @@ use crate::domain::payments::{
     Subject, Subscription, SubscriptionStatus,
 };
 use chrono::{DateTime, Utc};
-use diesel::dsl::sum;
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -28,6 +27,18 @@ pub fn insert(conn: &mut PgConnection, payment: &Payment, lease_until: Option<Da
 pub fn find(conn: &mut PgConnection, id: PaymentId) -> QueryResult<Option<Payment>> {
     let row = payments::table.find(id.0).select(PaymentRow::as_select()).first(conn).optional()?;
     Ok(with_steps(conn, row.into_iter().collect())?.pop())
+}
+
+/// The payment without its steps, row-locked.
+pub fn lock_row(conn: &mut PgConnection, id: PaymentId) -> QueryResult<Option<Payment>> {
+    payments::table
+        .find(id.0)
+        .select(PaymentRow::as_select())
+        .for_update()
+        .first::<PaymentRow>(conn)
+        .optional()?
+        .map(|row| row.into_domain(Vec::new()))
+        .transpose()
 }
 
 /// The payment, row-locked: its saga steps and refunds happen one at a time.
@@ -121,7 +132,7 @@ pub fn reserved(conn: &mut PgConnection, subject: Subject) -> QueryResult<Money>
     let total: Option<Decimal> = payments::table
         .filter(subject_filter(subject))
         .filter(payments::status.eq(PaymentStatus::Processing.as_str()))
-        .select(sum(payments::amount))
+        .select(diesel::dsl::sum(payments::amount))
         .first(conn)?;
     Ok(Money::from_decimal(total.unwrap_or_default()))
 }
@@ -165,16 +176,49 @@ pub fn set_step(
     Ok(())
 }
 
-/// Ends the payment's processing: `succeeded`, `failed` (with why) or `refunded`.
+/// Moves a step out of `pending`/`running` once: `false` when another driver already did.
+pub fn end_running_step(
+    conn: &mut PgConnection,
+    id: PaymentId,
+    step: StepName,
+    status: StepStatus,
+    error: Option<&str>,
+    attempts: i32,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        payment_steps::table
+            .filter(payment_steps::payment_id.eq(id.0))
+            .filter(payment_steps::step.eq(step.as_str()))
+            .filter(payment_steps::status.eq_any([StepStatus::Pending.as_str(), StepStatus::Running.as_str()])),
+    )
+    .set((
+        payment_steps::status.eq(status.as_str()),
+        payment_steps::attempts.eq(payment_steps::attempts + attempts),
+        payment_steps::error.eq(error),
+        payment_steps::finished_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Ends the payment's processing: `succeeded`, `failed` (with why) or `refunded`; `reference`
+/// is the charge's when it is recorded now.
 pub fn finish(
     conn: &mut PgConnection,
     id: PaymentId,
     status: PaymentStatus,
     failure: Option<&Failure>,
+    reference: Option<&str>,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
     diesel::update(payments::table.find(id.0))
         .set((
+            payments::gateway_reference.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
+                "coalesce(",
+            )
+            .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(reference)
+            .sql(", gateway_reference)")),
             payments::status.eq(status.as_str()),
             payments::failure_code.eq(failure.map(|f| f.code.as_str())),
             payments::failure_message.eq(failure.map(|f| f.message.as_str())),
@@ -355,45 +399,49 @@ pub struct Payable {
     pub paid: Money,
     /// Whether it takes money (cancelled and refunded subjects do not).
     pub open: bool,
+    /// The order's status, for an order.
+    pub order_status: Option<crate::domain::orders::OrderStatus>,
 }
 
+/// The subject, row-locked. (What its processing payments hold is read by `reserved` in a
+/// statement of its own, after the lock: a subquery here would read with the snapshot taken
+/// before waiting for the lock, and miss a payment committed meanwhile.)
 pub fn lock_payable(conn: &mut PgConnection, subject: Subject) -> QueryResult<Option<Payable>> {
     use crate::domain::orders::OrderStatus;
     use crate::domain::workshops::EnrollmentStatus;
-    let row: Option<(Uuid, Decimal, Decimal, String)> = match subject {
-        Subject::Order(id) => orders::table
-            .find(id.0)
-            .select((orders::client_id, orders::total, orders::amount_paid, orders::status))
-            .for_no_key_update()
-            .first(conn)
-            .optional()?,
-        Subject::Enrollment(id) => enrollments::table
-            .find(id.0)
-            .select((enrollments::client_id, enrollments::price, enrollments::amount_paid, enrollments::status))
-            .for_no_key_update()
-            .first(conn)
-            .optional()?,
-        Subject::Subscription(id) => subscriptions::table
-            .find(id.0)
-            .select((
-                subscriptions::client_id,
-                subscriptions::amount,
-                subscriptions::amount_paid,
-                subscriptions::status,
-            ))
-            .for_no_key_update()
-            .first(conn)
-            .optional()?,
+    use diesel::sql_types::Numeric;
+    let (table, total) = match subject {
+        Subject::Order(_) => ("orders", "total"),
+        Subject::Enrollment(_) => ("enrollments", "price"),
+        Subject::Subscription(_) => ("subscriptions", "amount"),
     };
-    Ok(row.map(|(client, total, paid, status)| Payable {
-        client_id: ClientId(client),
-        total: Money::from_decimal(total),
-        paid: Money::from_decimal(paid),
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        client_id: Uuid,
+        #[diesel(sql_type = Numeric)]
+        total: Decimal,
+        #[diesel(sql_type = Numeric)]
+        amount_paid: Decimal,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        status: String,
+    }
+    let row: Option<Row> = diesel::sql_query(format!(
+        "SELECT client_id, {total} AS total, amount_paid, status FROM {table} WHERE id = $1 FOR NO KEY UPDATE"
+    ))
+    .bind::<diesel::sql_types::Uuid, _>(subject.id())
+    .get_result(conn)
+    .optional()?;
+    Ok(row.map(|row| Payable {
+        client_id: ClientId(row.client_id),
+        total: Money::from_decimal(row.total),
+        paid: Money::from_decimal(row.amount_paid),
         open: match subject {
-            Subject::Order(_) => OrderStatus::parse(&status).is_some_and(OrderStatus::takes_payments),
-            Subject::Enrollment(_) => status != EnrollmentStatus::Cancelled.as_str(),
-            Subject::Subscription(_) => status != SubscriptionStatus::Cancelled.as_str(),
+            Subject::Order(_) => OrderStatus::parse(&row.status).is_some_and(OrderStatus::takes_payments),
+            Subject::Enrollment(_) => row.status != EnrollmentStatus::Cancelled.as_str(),
+            Subject::Subscription(_) => row.status != SubscriptionStatus::Cancelled.as_str(),
         },
+        order_status: matches!(subject, Subject::Order(_)).then(|| OrderStatus::parse(&row.status)).flatten(),
     }))
 }
 
