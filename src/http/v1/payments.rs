@@ -6,8 +6,8 @@ use crate::domain::ids::{ClientId, PaymentId, RefundId, SubscriptionId};
 use crate::domain::money::Money;
 use crate::domain::orders::PaymentMethod;
 use crate::domain::payments::{
-    NewPayment, NewRefund, Payment, PaymentFilter, PaymentStatus, PlanOffer, Refund, RefundStatus, Step, StepName,
-    StepStatus, Subject, SubjectType, Subscription, SubscriptionStatus,
+    Failure, NewPayment, NewRefund, Payment, PaymentFilter, PaymentStatus, PlanOffer, Refund, RefundStatus, Step,
+    StepName, StepStatus, Subject, SubjectType, Subscription, SubscriptionStatus,
 };
 use crate::domain::time::Timestamp;
 use crate::http::dto::{created, PageOf};
@@ -168,7 +168,7 @@ pub struct PaymentResponse {
 
 impl From<Payment> for PaymentResponse {
     fn from(p: Payment) -> Self {
-        let (failure_code, failure_message) = p.failure.map(|f| (Some(f.code), Some(f.message))).unwrap_or_default();
+        let (failure_code, failure_message) = failure_fields(p.failure);
         PaymentResponse {
             id: p.id,
             subject: p.subject.into(),
@@ -187,6 +187,11 @@ impl From<Payment> for PaymentResponse {
             completed_at: p.completed_at,
         }
     }
+}
+
+/// `failure_code` and `failure_message`, as payments and refunds write them.
+fn failure_fields(failure: Option<Failure>) -> (Option<String>, Option<String>) {
+    failure.map(|f| (Some(f.code), Some(f.message))).unwrap_or_default()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -209,7 +214,7 @@ pub struct RefundResponse {
 
 impl From<Refund> for RefundResponse {
     fn from(r: Refund) -> Self {
-        let (failure_code, failure_message) = r.failure.map(|f| (Some(f.code), Some(f.message))).unwrap_or_default();
+        let (failure_code, failure_message) = failure_fields(r.failure);
         RefundResponse {
             id: r.id,
             payment_id: r.payment_id,

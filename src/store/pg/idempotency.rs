@@ -135,7 +135,8 @@ pub fn claim(
     lease: Duration,
     ttl: Duration,
 ) -> QueryResult<Claim> {
-    if claim_new(conn, key, method, path, body, lease, ttl)? {
+    let new = NewKey { key, method, path, body, lease, ttl };
+    if new.insert(conn, false)? {
         return Ok(Claim::Run);
     }
     if let Some(row) = read_key(conn, key, body, false)? {
@@ -143,7 +144,7 @@ pub fn claim(
             return Ok(decide(row, method, path));
         }
     }
-    conn.transaction(|conn| claim_existing(conn, key, method, path, body, lease, ttl))
+    conn.transaction(|conn| claim_existing(conn, &new))
 }
 
 /// The key's row, with whether the body is the one it was first used with.
@@ -174,29 +175,43 @@ fn decide(row: KeyRow, method: &str, path: &str) -> Claim {
     }
 }
 
-fn claim_new(
-    conn: &mut PgConnection,
-    key: &str,
-    method: &str,
-    path: &str,
-    body: &[u8],
+/// What a request's key row starts as.
+struct NewKey<'a> {
+    key: &'a str,
+    method: &'a str,
+    path: &'a str,
+    body: &'a [u8],
     lease: Duration,
     ttl: Duration,
-) -> QueryResult<bool> {
-    let inserted = diesel::sql_query(
-        "INSERT INTO idempotency_keys (key, method, path, request_hash, state, locked_until, expires_at)
-         VALUES ($1, $2, $3, encode(sha256($4), 'hex'), 'in_flight',
-                 now() + make_interval(secs => $5 / 1000.0), now() + make_interval(secs => $6))
-         ON CONFLICT (key) DO NOTHING",
-    )
-    .bind::<Text, _>(key)
-    .bind::<Text, _>(method)
-    .bind::<Text, _>(path)
-    .bind::<Bytea, _>(body)
-    .bind::<Int4, _>(millis(lease))
-    .bind::<Int4, _>(seconds(ttl))
-    .execute(conn)?;
-    Ok(inserted == 1)
+}
+
+impl NewKey<'_> {
+    /// Inserts the key `in_flight`; over an existing (expired) row when `replace`. Returns
+    /// whether a row was written.
+    fn insert(&self, conn: &mut PgConnection, replace: bool) -> QueryResult<bool> {
+        let on_conflict = if replace {
+            "DO UPDATE SET method = excluded.method, path = excluded.path, request_hash = excluded.request_hash,
+                 state = 'in_flight', locked_until = excluded.locked_until, response_status = NULL,
+                 response_headers = NULL, response_body = NULL, recovery_path = NULL, created_at = now(),
+                 expires_at = excluded.expires_at"
+        } else {
+            "DO NOTHING"
+        };
+        let written = diesel::sql_query(format!(
+            "INSERT INTO idempotency_keys (key, method, path, request_hash, state, locked_until, expires_at)
+             VALUES ($1, $2, $3, encode(sha256($4), 'hex'), 'in_flight',
+                     now() + make_interval(secs => $5 / 1000.0), now() + make_interval(secs => $6))
+             ON CONFLICT (key) {on_conflict}"
+        ))
+        .bind::<Text, _>(self.key)
+        .bind::<Text, _>(self.method)
+        .bind::<Text, _>(self.path)
+        .bind::<Bytea, _>(self.body)
+        .bind::<Int4, _>(millis(self.lease))
+        .bind::<Int4, _>(seconds(self.ttl))
+        .execute(conn)?;
+        Ok(written == 1)
+    }
 }
 
 fn millis(duration: Duration) -> i32 {
@@ -207,47 +222,19 @@ fn seconds(duration: Duration) -> i32 {
     i32::try_from(duration.as_secs()).unwrap_or(i32::MAX)
 }
 
-fn claim_existing(
-    conn: &mut PgConnection,
-    key: &str,
-    method: &str,
-    path: &str,
-    body: &[u8],
-    lease: Duration,
-    ttl: Duration,
-) -> QueryResult<Claim> {
-    let (lease_ms, ttl_s) = (millis(lease), seconds(ttl));
-    let existing = read_key(conn, key, body, true)?;
-    let fresh = |conn: &mut PgConnection| -> QueryResult<usize> {
-        diesel::sql_query(
-            "INSERT INTO idempotency_keys (key, method, path, request_hash, state, locked_until, expires_at)
-             VALUES ($1, $2, $3, encode(sha256($4), 'hex'), 'in_flight',
-                     now() + make_interval(secs => $5 / 1000.0), now() + make_interval(secs => $6))
-             ON CONFLICT (key) DO UPDATE SET method = excluded.method, path = excluded.path,
-                 request_hash = excluded.request_hash, state = 'in_flight', locked_until = excluded.locked_until,
-                 response_status = NULL, response_headers = NULL, response_body = NULL, recovery_path = NULL,
-                 created_at = now(), expires_at = excluded.expires_at",
-        )
-        .bind::<Text, _>(key)
-        .bind::<Text, _>(method)
-        .bind::<Text, _>(path)
-        .bind::<Bytea, _>(body)
-        .bind::<Int4, _>(lease_ms)
-        .bind::<Int4, _>(ttl_s)
-        .execute(conn)
-    };
-    let Some(row) = existing.filter(|row| !row.expired) else {
-        fresh(conn)?;
+fn claim_existing(conn: &mut PgConnection, new: &NewKey) -> QueryResult<Claim> {
+    let Some(row) = read_key(conn, new.key, new.body, true)?.filter(|row| !row.expired) else {
+        new.insert(conn, true)?;
         return Ok(Claim::Run);
     };
-    let claim = decide(row, method, path);
+    let claim = decide(row, new.method, new.path);
     if claim == Claim::Run {
         // The first request's process died before its effect: run this one in its place.
         diesel::sql_query(
             "UPDATE idempotency_keys SET locked_until = now() + make_interval(secs => $2 / 1000.0) WHERE key = $1",
         )
-        .bind::<Text, _>(key)
-        .bind::<Int4, _>(lease_ms)
+        .bind::<Text, _>(new.key)
+        .bind::<Int4, _>(millis(new.lease))
         .execute(conn)?;
     }
     Ok(claim)
