@@ -5,6 +5,7 @@
 //! with stock, `out` for each order line and `in` when an order is cancelled.
 
 use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::idempotency::recovery_point;
 use super::{clock, cursor_position, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::catalog::{
     slugify, Category, CategoryChanges, MovementKind, MovementRefusal, NewCategory, NewMovement, NewProduct, Product,
@@ -133,7 +134,14 @@ pub async fn create_category(state: &AppState, input: NewCategory) -> AppResult<
         created_at: now,
         updated_at: now,
     };
-    state.db.run(move |conn| Ok(repo::insert_category(conn, &category)?)).await
+    state
+        .db
+        .tx(move |conn| {
+            let created = repo::insert_category(conn, &category)?;
+            recovery_point(format!("/api/v1/categories/{}", created.id));
+            Ok(created)
+        })
+        .await
 }
 
 pub async fn get_category(state: &AppState, id: CategoryId) -> AppResult<Category> {
@@ -213,6 +221,7 @@ pub async fn create_product(state: &AppState, input: NewProduct) -> AppResult<Pr
         .db
         .tx(move |conn| {
             let created = repo::insert_product(conn, &product)?;
+            recovery_point(format!("/api/v1/products/{}", created.id));
             if product.stock > 0 {
                 let stock = product.stock;
                 let initial = movement(created.id, MovementKind::In, stock, stock, stock, "initial stock".into(), now);

@@ -11,6 +11,7 @@
 //!   tombstones it.
 
 use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::idempotency::recovery_point;
 use super::{clock, cursor_position, AppError, AppResult, AppState, Found};
 use crate::domain::client::{Client, ClientChanges, ClientFilter, ClientKind, ClientSort, NewClient};
 use crate::domain::free_form::{check_object, check_preferences, is_valid_tag, FieldIssue};
@@ -138,7 +139,7 @@ pub async fn create(state: &AppState, input: NewClient) -> AppResult<Client> {
             repo::insert(conn, &stored)?;
             // The recovery point of a keyed create: if the process dies before the document is
             // written, a retry is sent to the client (and reconcile writes its document).
-            super::idempotency::recovery_point(format!("/api/v1/clients/{id}"));
+            recovery_point(format!("/api/v1/clients/{id}"));
             Ok(())
         })
         .await?;

@@ -1,6 +1,7 @@
 //! Companies: the legal entities B2B clients buy for.
 
 use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::idempotency::recovery_point;
 use super::{clock, id_page, AppResult, AppState, Found, Keyed};
 use crate::domain::client::{Company, CompanyChanges, NewCompany};
 use crate::domain::ids::CompanyId;
@@ -42,7 +43,14 @@ pub async fn create(state: &AppState, input: NewCompany) -> AppResult<Company> {
         created_at: now,
         updated_at: now,
     };
-    state.db.run(move |conn| Ok(repo::insert(conn, &company)?)).await
+    state
+        .db
+        .tx(move |conn| {
+            let created = repo::insert(conn, &company)?;
+            recovery_point(format!("/api/v1/companies/{}", created.id));
+            Ok(created)
+        })
+        .await
 }
 
 pub async fn get(state: &AppState, id: CompanyId) -> AppResult<Company> {

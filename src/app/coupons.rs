@@ -1,6 +1,7 @@
 //! Coupons: codes that take a percentage or a fixed amount off an order.
 
 use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::idempotency::recovery_point;
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::ids::CouponId;
 use crate::domain::money::Money;
@@ -97,7 +98,14 @@ pub async fn create(state: &AppState, input: NewCoupon) -> AppResult<Coupon> {
         created_at: now,
         updated_at: now,
     };
-    state.db.run(move |conn| Ok(repo::insert(conn, &coupon)?)).await
+    state
+        .db
+        .tx(move |conn| {
+            let created = repo::insert(conn, &coupon)?;
+            recovery_point(format!("/api/v1/coupons/{}", created.id));
+            Ok(created)
+        })
+        .await
 }
 
 pub async fn get(state: &AppState, id: CouponId) -> AppResult<Coupon> {

@@ -10,6 +10,7 @@
 //! the enrollment first, so its seat is freed once.
 
 use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::idempotency::recovery_point;
 use super::orders::{check_buyer, lock_buyer, note_activity};
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::ids::{ClientId, EnrollmentId, WorkshopId};
@@ -50,7 +51,14 @@ impl Keyed for Enrollment {
 
 pub async fn enroll(state: &AppState, workshop: WorkshopId, client: ClientId) -> AppResult<Enrollment> {
     let now = clock::now();
-    state.db.tx(move |conn| enroll_in(conn, workshop, client, now)).await
+    state
+        .db
+        .tx(move |conn| {
+            let enrollment = enroll_in(conn, workshop, client, now)?;
+            recovery_point(format!("/api/v1/enrollments/{}", enrollment.id));
+            Ok(enrollment)
+        })
+        .await
 }
 
 pub(crate) fn enroll_in(

@@ -1,6 +1,7 @@
 //! Interests: topics clients care about (workshop categories, product lines).
 
 use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::idempotency::recovery_point;
 use super::{clock, id_page, AppResult, AppState, Found, Keyed};
 use crate::domain::client::{Interest, InterestChanges, NewInterest};
 use crate::domain::ids::InterestId;
@@ -34,7 +35,14 @@ pub async fn create(state: &AppState, input: NewInterest) -> AppResult<Interest>
         created_at: now,
         updated_at: now,
     };
-    state.db.run(move |conn| Ok(repo::insert(conn, &interest)?)).await
+    state
+        .db
+        .tx(move |conn| {
+            let created = repo::insert(conn, &interest)?;
+            recovery_point(format!("/api/v1/interests/{}", created.id));
+            Ok(created)
+        })
+        .await
 }
 
 pub async fn get(state: &AppState, id: InterestId) -> AppResult<Interest> {

@@ -11,6 +11,7 @@
 
 use super::catalog::{order_movement, PRODUCT_IN_USE};
 use super::constraints::{invalid, Meaning, Rule};
+use super::idempotency::recovery_point;
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::catalog::MovementKind;
 use crate::domain::client::Client;
@@ -83,7 +84,14 @@ fn history_entry(from: Option<OrderStatus>, to: OrderStatus, note: Option<String
 
 pub async fn place(state: &AppState, input: NewOrder) -> AppResult<Order> {
     let now = clock::now();
-    state.db.tx(move |conn| place_in(conn, &input, now)).await
+    state
+        .db
+        .tx(move |conn| {
+            let order = place_in(conn, &input, now)?;
+            recovery_point(format!("/api/v1/orders/{}", order.id));
+            Ok(order)
+        })
+        .await
 }
 
 /// The client an order or enrollment is for, locked until the transaction ends; refused when

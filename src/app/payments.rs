@@ -21,6 +21,7 @@
 //! so several replicas share the work and none drives a saga another one is driving.
 
 use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::idempotency::recovery_point;
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::client::PlanStatus;
 use crate::domain::ids::{EnrollmentId, PaymentId, RefundId, SubscriptionId};
@@ -211,7 +212,7 @@ fn reserve(
         },
     };
     repo::insert(conn, &payment, gateway.then_some(lease_until))?;
-    super::idempotency::recovery_point(format!("/api/v1/payments/{}", payment.id));
+    recovery_point(format!("/api/v1/payments/{}", payment.id));
     if !gateway {
         apply_payment(conn, payment.subject, payable, payment.amount, now)?;
     }
@@ -666,7 +667,7 @@ fn open_refund(
         completed_at: (!gateway).then_some(now),
     };
     repo::insert_refund(conn, &refund, gateway.then_some(lease_until))?;
-    super::idempotency::recovery_point(format!("/api/v1/payments/{id}/refunds/{}", refund.id));
+    recovery_point(format!("/api/v1/payments/{id}/refunds/{}", refund.id));
     let in_full = payment.amount_refunded + amount == payment.amount;
     let status = if in_full && !gateway { PaymentStatus::Refunded } else { PaymentStatus::Succeeded };
     repo::add_refunded(conn, id, amount.amount(), status, now)?;

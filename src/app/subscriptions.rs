@@ -4,6 +4,7 @@
 //! ended as `past_due`.
 
 use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::idempotency::recovery_point;
 use super::{clock, AppError, AppResult, AppState, Found};
 use crate::domain::client::Plan;
 use crate::domain::ids::{ClientId, SubscriptionId};
@@ -82,6 +83,7 @@ pub async fn subscribe(state: &AppState, client: ClientId, plan: Plan, months: u
                 cancelled_at: None,
             };
             repo::insert_subscription(conn, &subscription)?;
+            recovery_point(format!("/api/v1/subscriptions/{}", subscription.id));
             Ok(subscription)
         })
         .await

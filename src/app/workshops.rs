@@ -3,6 +3,7 @@
 //! Capacity changes lock the workshop and add or remove free seats only.
 
 use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::idempotency::recovery_point;
 use super::{clock, cursor_position, AppError, AppResult, AppState, Found};
 use crate::domain::ids::WorkshopId;
 use crate::domain::page::{encode_cursor, Page, PageRequest};
@@ -96,7 +97,14 @@ pub async fn create(state: &AppState, input: NewWorkshop) -> AppResult<Workshop>
         updated_at: now,
     };
     let created = workshop.clone();
-    state.db.tx(move |conn| Ok(repo::insert(conn, &created)?)).await?;
+    state
+        .db
+        .tx(move |conn| {
+            repo::insert(conn, &created)?;
+            recovery_point(format!("/api/v1/workshops/{}", created.id));
+            Ok(())
+        })
+        .await?;
     Ok(workshop)
 }
 

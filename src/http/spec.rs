@@ -204,6 +204,11 @@ fn add_idempotency_key(document: &mut Value) {
             None => post["parameters"] = json!([reference]),
         }
         let responses = &mut post["responses"];
+        responses["303"] = json!({
+            "description": "The first request with this `Idempotency-Key` took effect but its process stopped before \
+                answering: `Location` names what it created (fetch it instead of retrying)",
+            "headers": {"Location": {"schema": {"type": "string"}, "description": "The resource the first request created"}}
+        });
         let mut mention = |status: &str, codes: &str| {
             let response = &mut responses[status];
             if response.is_null() {

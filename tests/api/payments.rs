@@ -618,3 +618,29 @@ async fn an_enrollment_cancelled_while_its_payment_is_charged_gets_the_money_bac
     assert_eq!((read["status"].clone(), read["amount_paid"].clone()), (json!("cancelled"), json!("0.00")));
     assert_eq!(send(&app, get(&format!("/api/v1/workshops/{workshop}"))).await.body["seats_available"], 3);
 }
+
+#[actix_web::test]
+async fn every_keyed_create_names_its_recovery_point_in_its_own_transaction() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let client = create_client(&app, "Recovering", "recovering@example.com").await;
+    let product = create_product(&app, "Oak board", "12.00", 5).await;
+    let body = crate::order_body(&client, json!([{"product_id": product, "quantity": 1}]));
+    let placed =
+        send(&app, json_with(Method::POST, "/api/v1/orders", body.clone(), &[("Idempotency-Key", "order-1")])).await;
+    assert_eq!(placed.status, 201, "{}", placed.body);
+    let order = placed.body["id"].as_str().unwrap();
+    // As a process that died after the order's commit and before keeping its response leaves it.
+    let side = ctx.side_connection().await;
+    let marked = side
+        .execute(&format!(
+            "UPDATE idempotency_keys SET state = 'committed', locked_until = now() - interval '1 second',
+                    response_status = NULL, response_headers = NULL, response_body = NULL
+              WHERE key = 'order-1' AND recovery_path = '/api/v1/orders/{order}'"
+        ))
+        .await;
+    assert_eq!(marked, 1, "the order's transaction recorded where it went");
+    let retry = send(&app, json_with(Method::POST, "/api/v1/orders", body, &[("Idempotency-Key", "order-1")])).await;
+    assert_eq!((retry.status.as_u16(), retry.header("location")), (303, Some(format!("/api/v1/orders/{order}"))));
+    assert_eq!(crate::stock_of(&app, &product).await, 4, "placed once");
+}
