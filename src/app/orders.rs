@@ -315,16 +315,25 @@ pub(crate) fn record_paid(
     Ok(repo::record_paid(conn, id, paid, confirm.as_ref(), now)?)
 }
 
-/// Refunded in full: an order not yet shipped is cancelled (stock and coupon back); a shipped
-/// or delivered one becomes `refunded` (the goods are out; returns are recorded as movements by
-/// staff).
-pub(crate) fn refunded_in_full(conn: &mut PgConnection, id: OrderId, now: DateTime<Utc>) -> AppResult<()> {
-    let status = repo::lock_status(conn, id)?.found(id)?;
-    let note = Some("refunded in full".to_string());
-    if status.shipped() {
-        repo::set_status(conn, id, &history_entry(Some(status), OrderStatus::Refunded, note, now))?;
-    } else if status.takes_payments() {
-        repo::set_status(conn, id, &history_entry(Some(status), OrderStatus::Cancelled, note, now))?;
+/// The order's amount paid after a refund. Refunded in full, an order not yet shipped is
+/// cancelled (stock and coupon back); a shipped or delivered one becomes `refunded` (the goods
+/// are out; returns are recorded as movements by staff). Like `record_paid`, under the order's
+/// row lock, with `status` as locked.
+pub(crate) fn record_refunded(
+    conn: &mut PgConnection,
+    id: OrderId,
+    status: Option<OrderStatus>,
+    paid: Money,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let to = match status {
+        Some(status) if paid.is_zero() && status.shipped() => Some(OrderStatus::Refunded),
+        Some(status) if paid.is_zero() && status.takes_payments() => Some(OrderStatus::Cancelled),
+        _ => None,
+    };
+    let change = to.map(|to| history_entry(status, to, Some("refunded in full".into()), now));
+    repo::record_paid(conn, id, paid, change.as_ref(), now)?;
+    if to == Some(OrderStatus::Cancelled) {
         give_back(conn, id, now)?;
     }
     Ok(())

@@ -523,12 +523,7 @@ fn apply_refund(conn: &mut PgConnection, subject: Subject, amount: Money, now: D
     let paid = payable.paid.saturating_sub(amount);
     let in_full = paid.is_zero();
     match subject {
-        Subject::Order(id) => {
-            repo::set_order_paid(conn, id, paid, now)?;
-            if in_full {
-                super::orders::refunded_in_full(conn, id, now)?;
-            }
-        }
+        Subject::Order(id) => super::orders::record_refunded(conn, id, payable.order_status, paid, now)?,
         Subject::Enrollment(id) => refund_enrollment(conn, id, paid, payable, now)?,
         Subject::Subscription(id) => {
             let subscription = repo::find_subscription(conn, id)?.found(id)?;

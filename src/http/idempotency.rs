@@ -28,8 +28,9 @@ const REPLAYED: &str = "idempotent-replayed";
 /// Response headers a replay repeats.
 const KEPT_HEADERS: [&str; 4] = ["content-type", "location", "retry-after", "etag"];
 
-/// Whether the request moves money, so that a key is required.
-fn requires_key(path: &str) -> bool {
+/// Whether the request moves money, so that a key is required (for a request's path, or the
+/// spec's path template: `{id}` is a segment like any other).
+pub fn requires_key(path: &str) -> bool {
     path == "/api/v1/payments"
         || path
             .strip_prefix("/api/v1/payments/")
@@ -214,5 +215,6 @@ mod tests {
         assert!(!requires_key("/api/v1/payments/x/refunds/y"));
         assert!(!requires_key("/api/v1/orders"));
         assert!(!requires_key("/api/v1/enrollments/x/payments"));
+        assert!(requires_key("/api/v1/payments/{id}/refunds"), "the spec's template follows the same rule");
     }
 }

@@ -196,7 +196,7 @@ fn add_idempotency_key(document: &mut Value) {
         let Some(post) = item.get_mut("post").filter(|_| path.starts_with("/api/v1/")) else {
             continue;
         };
-        let required = path == "/api/v1/payments" || path == "/api/v1/payments/{id}/refunds";
+        let required = super::idempotency::requires_key(path);
         let name = if required { "IdempotencyKeyRequired" } else { "IdempotencyKey" };
         let reference = json!({"$ref": format!("#/components/parameters/{name}")});
         match post.get_mut("parameters").and_then(Value::as_array_mut) {

@@ -451,13 +451,13 @@ async fn the_same_key_replays_the_first_response_and_a_different_request_is_refu
             .await;
     bad.problem(400, "invalid_idempotency_key");
 
-    let key = key();
+    let first_key = key();
     let first =
-        send(&app, json_with(Method::POST, "/api/v1/payments", body.clone(), &[("Idempotency-Key", &key)])).await;
+        send(&app, json_with(Method::POST, "/api/v1/payments", body.clone(), &[("Idempotency-Key", &first_key)])).await;
     assert_eq!(first.status, 201, "{}", first.body);
     assert_eq!(first.header("idempotent-replayed"), None);
     let again =
-        send(&app, json_with(Method::POST, "/api/v1/payments", body.clone(), &[("Idempotency-Key", &key)])).await;
+        send(&app, json_with(Method::POST, "/api/v1/payments", body.clone(), &[("Idempotency-Key", &first_key)])).await;
     assert_eq!(
         (again.status, &again.body, again.header("location")),
         (first.status, &first.body, first.header("location"))
@@ -468,12 +468,13 @@ async fn the_same_key_replays_the_first_response_and_a_different_request_is_refu
 
     let mut changed = body.clone();
     changed["amount"] = json!("5.00");
-    let reused = send(&app, json_with(Method::POST, "/api/v1/payments", changed, &[("Idempotency-Key", &key)])).await;
+    let reused =
+        send(&app, json_with(Method::POST, "/api/v1/payments", changed, &[("Idempotency-Key", &first_key)])).await;
     reused.problem(422, "idempotency_key_reused");
 
     // Refused requests replay their refusal too (and change nothing).
     let over = payment("order", &order, "100.00", "cash", None);
-    let refused_key = crate::payments::key();
+    let refused_key = key();
     let refused =
         send(&app, json_with(Method::POST, "/api/v1/payments", over.clone(), &[("Idempotency-Key", &refused_key)]))
             .await;
@@ -484,7 +485,7 @@ async fn the_same_key_replays_the_first_response_and_a_different_request_is_refu
 
     // Optional elsewhere: a keyed client create happens once.
     let client = json!({"name": "Once", "email": "once@example.com", "kind": "b2c"});
-    let client_key = crate::payments::key();
+    let client_key = key();
     let created =
         send(&app, json_with(Method::POST, "/api/v1/clients", client.clone(), &[("Idempotency-Key", &client_key)]))
             .await;

@@ -45,7 +45,7 @@ pub fn set_status(conn: &mut PgConnection, id: OrderId, change: &StatusChange) -
     Ok(())
 }
 
-/// The order's amount paid, and its status change when the payment confirms it (one update).
+/// The order's amount paid, and the status change a payment or refund brings (one update).
 pub fn record_paid(
     conn: &mut PgConnection,
     id: OrderId,

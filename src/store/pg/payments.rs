@@ -445,18 +445,6 @@ pub fn lock_payable(conn: &mut PgConnection, subject: Subject) -> QueryResult<Op
     }))
 }
 
-pub fn set_order_paid(
-    conn: &mut PgConnection,
-    id: crate::domain::ids::OrderId,
-    paid: Money,
-    now: DateTime<Utc>,
-) -> QueryResult<()> {
-    diesel::update(orders::table.find(id.0))
-        .set((orders::amount_paid.eq(paid.amount()), orders::updated_at.eq(now)))
-        .execute(conn)?;
-    Ok(())
-}
-
 // --- Plans and subscriptions --------------------------------------------------------------------
 
 pub fn plans(conn: &mut PgConnection) -> QueryResult<Vec<PlanOffer>> {
