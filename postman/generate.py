@@ -365,6 +365,43 @@ folders = [
         request("The client is on the plan", "GET", "/api/v1/clients/{{payClientId}}", status(200) + [
             "pm.test('premium, active, paid until', () => { const b = pm.response.json(); pm.expect(b.plan).to.eql('premium'); pm.expect(b.plan_status).to.eql('active'); pm.expect(b.paid_until).to.be.a('string'); });"]),
     ]),
+    ("Events and webhooks", [
+        request("Read the event feed", "GET", "/api/v1/events?after=0&limit=50", status(200) + [
+            "pm.test('a page of events in sequence order', () => { const b = pm.response.json(); pm.expect(b.items.length).to.be.above(0); const seq = b.items.map(e => e.sequence); pm.expect(seq).to.eql([...seq].sort((x, y) => x - y)); pm.expect(b.next_after).to.eql(seq[seq.length - 1]); pm.expect(b).to.have.property('has_more'); });",
+            "pm.collectionVariables.set('eventId', pm.response.json().items[0].id);"]),
+        request("Read a client's events", "GET", "/api/v1/events?subject_id={{payClientId}}&type=client.*", status(200) + [
+            "pm.test('its creation, with the client as data', () => { const e = pm.response.json().items[0]; pm.expect(e.type).to.eql('client.created'); pm.expect(e.subject).to.eql({type: 'client', id: pm.collectionVariables.get('payClientId')}); pm.expect(e.data.email).to.include('payer.'); });"]),
+        request("Read payment events", "GET", "/api/v1/events?type=payment.*,refund.created&limit=100", status(200) + [
+            "pm.test('payments succeeded and failed, refunds', () => { const types = pm.response.json().items.map(e => e.type); pm.expect(types).to.include.members(['payment.succeeded', 'payment.failed', 'refund.created']); });"]),
+        request("Filter by an unknown event type", "GET", "/api/v1/events?type=orders.*", status(422) + PROBLEM + code("validation_failed") + [
+            "pm.test('names the field', () => pm.expect(pm.response.json().errors[0].field).to.eql('type'));"]),
+        request("Get an event", "GET", "/api/v1/events/{{eventId}}", status(200) + [
+            "pm.test('the same event', () => pm.expect(pm.response.json().id).to.eql(pm.collectionVariables.get('eventId')));"]),
+        request("Get an unknown event", "GET", "/api/v1/events/00000000-0000-7000-8000-000000000000", status(404) + PROBLEM + code("event_not_found")),
+        request("Register a webhook endpoint", "POST", "/api/v1/webhook-endpoints", status(201) + save("webhookId") + [
+            "pm.test('the secret, shown once', () => pm.expect(pm.response.json().secret).to.match(/^whsec_[A-Za-z0-9+\\/]{43}=$/));",
+            "pm.test('Location header', () => pm.expect(pm.response.headers.get('Location')).to.eql('/api/v1/webhook-endpoints/' + pm.response.json().id));"],
+            {"url": "https://hooks.example.com/crm", "description": "Postman", "event_types": ["order.*", "payment.succeeded"]}),
+        request("Register a metadata address", "POST", "/api/v1/webhook-endpoints", status(422) + PROBLEM + [
+            "pm.test('refuses the URL', () => pm.expect(pm.response.json().errors.map(e => e.code)).to.eql(['url_refused']));"],
+            {"url": "http://169.254.169.254/latest/meta-data", "event_types": ["*"]}),
+        request("List webhook endpoints", "GET", "/api/v1/webhook-endpoints?limit=5", status(200) + [
+            "pm.test('no secrets listed', () => pm.response.json().items.forEach(e => pm.expect(e).to.not.have.property('secret')));"]),
+        request("Get a webhook endpoint", "GET", "/api/v1/webhook-endpoints/{{webhookId}}", status(200) + [
+            "pm.test('active, without its secret', () => { const b = pm.response.json(); pm.expect(b.active).to.eql(true); pm.expect(b).to.not.have.property('secret'); });"]),
+        request("Update a webhook endpoint", "PATCH", "/api/v1/webhook-endpoints/{{webhookId}}", status(200) + [
+            "pm.test('new types, description cleared', () => { const b = pm.response.json(); pm.expect(b.event_types).to.eql(['order.placed', 'client.*']); pm.expect(b.description).to.eql(null); });"],
+            {"event_types": ["order.placed", "client.*"], "description": None}),
+        request("Send a test ping", "POST", "/api/v1/webhook-endpoints/{{webhookId}}/test", status(202) + save("deliveryId") + [
+            "pm.test('a ping delivery', () => pm.expect(pm.response.json().event_type).to.eql('ping'));"]),
+        request("List the endpoint's deliveries", "GET", "/api/v1/webhook-endpoints/{{webhookId}}/deliveries", status(200) + [
+            "pm.test('the ping is there', () => pm.expect(pm.response.json().items.map(d => d.id)).to.include(pm.collectionVariables.get('deliveryId')));"]),
+        request("Get a delivery", "GET", "/api/v1/webhook-endpoints/{{webhookId}}/deliveries/{{deliveryId}}", status(200) + [
+            "pm.test('with its attempts', () => pm.expect(pm.response.json().attempts).to.be.an('array'));"]),
+        request("Retry a delivery that has not finished", "POST", "/api/v1/webhook-endpoints/{{webhookId}}/deliveries/{{deliveryId}}/retry", status(409) + PROBLEM + code("delivery_in_progress")),
+        request("Delete a webhook endpoint", "DELETE", "/api/v1/webhook-endpoints/{{webhookId}}", status(204)),
+        request("Deleted endpoint is gone", "GET", "/api/v1/webhook-endpoints/{{webhookId}}", status(404) + PROBLEM + code("webhook_endpoint_not_found")),
+    ]),
     ("Stats and errors", [
         request("Client stats", "GET", "/api/v1/stats/clients", status(200) + [
             "pm.test('combined', () => { const b = pm.response.json(); pm.expect(b.total_clients).to.be.above(0); pm.expect(b.documents.info_coverage_percent).to.be.within(0, 100); pm.expect(b.age_seconds).to.be.at.least(0); pm.expect(b).to.have.property('computed_at'); pm.expect(b).to.have.property('consistency'); });"]),

@@ -50,6 +50,21 @@ pub struct Settings {
     /// How long a request holds its idempotency key; a retry after that (its process died)
     /// runs again, or is sent to the resource when the first one took effect.
     pub idempotency_lease: Duration,
+    /// How often the sequencer looks for events committed by other replicas (it wakes at once
+    /// for this process's own); `None` (0) turns the sequencer off.
+    pub events_poll_interval: Option<Duration>,
+    /// How often the webhook dispatcher looks for due deliveries (it wakes at once when the
+    /// sequencer fans events out here); `None` (0) turns it off.
+    pub webhook_poll_interval: Option<Duration>,
+    /// How long a receiver has to answer one delivery.
+    pub webhook_timeout: Duration,
+    /// The waits before each retry of a failed delivery; after the last, it is given up.
+    pub webhook_retry_schedule: Vec<Duration>,
+    /// An endpoint whose every delivery failed for this long is disabled.
+    pub webhook_disable_after: Duration,
+    /// Lets webhooks go to loopback and private networks (never to link-local or cloud
+    /// metadata addresses).
+    pub webhook_allow_private: bool,
 }
 
 /// Connection strings carry passwords: `Debug` (and so every log line) shows them masked.
@@ -130,6 +145,25 @@ fn millis(name: &str, default_ms: u64) -> anyhow::Result<Duration> {
     Ok(Duration::from_millis(ms))
 }
 
+/// A comma-separated list of durations such as `5s,30s,5m,2h` (units `ms`, `s`, `m`, `h`).
+fn schedule(name: &str, default: &str) -> anyhow::Result<Vec<Duration>> {
+    let raw = var(name).unwrap_or_else(|| default.to_string());
+    raw.split(',').map(|part| duration(part.trim()).with_context(|| format!("{name}={raw:?} is not valid"))).collect()
+}
+
+fn duration(text: &str) -> anyhow::Result<Duration> {
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().with_context(|| format!("{text:?} has no number"))?;
+    Ok(match unit {
+        "ms" => Duration::from_millis(number),
+        "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number * 60),
+        "h" => Duration::from_secs(number * 3600),
+        _ => bail!("{text:?} needs a unit: ms, s, m or h"),
+    })
+}
+
 impl Settings {
     /// Reads `.env` (if any) and the environment.
     pub fn from_env() -> anyhow::Result<Self> {
@@ -169,6 +203,12 @@ impl Settings {
             billing_interval: every("BILLING_INTERVAL_SECS", 300)?,
             idempotency_ttl: Duration::from_secs(parsed("IDEMPOTENCY_TTL_SECS", 24 * 3600)?),
             idempotency_lease: millis("IDEMPOTENCY_LEASE_MS", 60_000)?,
+            events_poll_interval: every_ms("EVENTS_POLL_MS", 500)?,
+            webhook_poll_interval: every_ms("WEBHOOK_POLL_MS", 1_000)?,
+            webhook_timeout: millis("WEBHOOK_TIMEOUT_MS", 10_000)?,
+            webhook_retry_schedule: schedule("WEBHOOK_RETRY_SCHEDULE", "5s,30s,5m,30m,2h,8h")?,
+            webhook_disable_after: Duration::from_secs(parsed("WEBHOOK_DISABLE_AFTER_SECS", 3 * 24 * 3600)?),
+            webhook_allow_private: parsed("WEBHOOK_ALLOW_PRIVATE", false)?,
         };
         settings.validate()?;
         Ok(settings)
@@ -207,7 +247,16 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{duration, redact_url};
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_with_their_units() {
+        assert_eq!(duration("250ms").ok(), Some(Duration::from_millis(250)));
+        assert_eq!(duration("5m").ok(), Some(Duration::from_secs(300)));
+        assert_eq!(duration("2h").ok(), Some(Duration::from_secs(7200)));
+        assert!(duration("5").is_err() && duration("s").is_err() && duration("5d").is_err());
+    }
 
     #[test]
     fn passwords_in_connection_strings_are_masked() {

@@ -9,8 +9,9 @@ use super::idempotency::recovery_point;
 use super::{clock, cursor_position, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::catalog::{
     slugify, Category, CategoryChanges, MovementKind, MovementRefusal, NewCategory, NewMovement, NewProduct, Product,
-    ProductChanges, ProductFilter, ProductSort, StockMovement, MAX_STOCK,
+    ProductChanges, ProductFilter, ProductSort, StockMovement, StockStatus, MAX_STOCK,
 };
+use crate::domain::events::EventType;
 use crate::domain::ids::{CategoryId, OrderId, ProductId, StockMovementId};
 use crate::domain::page::{encode_cursor, Page, PageRequest};
 use crate::store::pg::catalog::{self as repo, ProductKey, ProductPosition};
@@ -310,9 +311,26 @@ fn apply_movement(
     })?;
     let resulting = product.stock + delta;
     repo::set_stock(conn, id, resulting, now)?;
+    let after = Product {
+        stock: resulting,
+        stock_status: StockStatus::of(resulting, product.reorder_point),
+        updated_at: now,
+        ..product.clone()
+    };
+    announce_stock_change(conn, &after, product.stock)?;
     let movement = movement(id, input.kind, input.quantity, delta, resulting, input.reason, now);
     repo::insert_movements(conn, std::slice::from_ref(&movement))?;
     Ok(movement)
+}
+
+/// `stock.low` when a change of stock (from `before` to the product's stock now) took it into
+/// `critical`; called under the product's row lock, in the transaction of the change.
+pub(crate) fn announce_stock_change(conn: &mut PgConnection, product: &Product, before: i32) -> AppResult<()> {
+    let was = StockStatus::of(before, product.reorder_point);
+    if product.stock_status == StockStatus::Critical && was != StockStatus::Critical {
+        super::events::record(conn, EventType::StockLow, product)?;
+    }
+    Ok(())
 }
 
 /// A product's stock history, newest first.

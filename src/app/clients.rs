@@ -11,9 +11,11 @@
 //!   tombstones it.
 
 use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::events::record;
 use super::idempotency::recovery_point;
 use super::{clock, cursor_position, AppError, AppResult, AppState, Found};
 use crate::domain::client::{Client, ClientChanges, ClientFilter, ClientKind, ClientSort, NewClient};
+use crate::domain::events::EventType;
 use crate::domain::free_form::{check_object, check_preferences, is_valid_tag, FieldIssue};
 use crate::domain::ids::{ClientId, InterestId};
 use crate::domain::page::{encode_cursor, Page, PageRequest};
@@ -137,6 +139,7 @@ pub async fn create(state: &AppState, input: NewClient) -> AppResult<Client> {
         .db
         .tx(move |conn| {
             repo::insert(conn, &stored)?;
+            record(conn, EventType::ClientCreated, &stored)?;
             // The recovery point of a keyed create: if the process dies before the document is
             // written, a retry is sent to the client (and reconcile writes its document).
             recovery_point(format!("/api/v1/clients/{id}"));
@@ -146,16 +149,24 @@ pub async fn create(state: &AppState, input: NewClient) -> AppResult<Client> {
 
     if let Err(err) = state.info.create(id, &input.preferences, &input.attributes, &input.tags, &[]).await {
         tracing::warn!(client_id = %id, error = %err, "client document write failed; undoing the client");
-        compensate_create(state, id).await;
+        compensate_create(state, client).await;
         return Err(err.into());
     }
     Ok(client)
 }
 
-/// Undoes a create whose document write failed: the row goes, and the document — which a
-/// timed-out write may still have created — becomes a tombstone.
-async fn compensate_create(state: &AppState, id: ClientId) {
-    if let Err(undo) = state.db.run(move |conn| Ok(repo::delete(conn, id)?)).await {
+/// Undoes a create whose document write failed: the row goes (with a `client.deleted` event
+/// after its `client.created`), and the document — which a timed-out write may still have
+/// created — becomes a tombstone.
+async fn compensate_create(state: &AppState, client: Client) {
+    let id = client.id;
+    let undo = state.db.tx(move |conn| {
+        if repo::delete(conn, id)? {
+            record(conn, EventType::ClientDeleted, &client)?;
+        }
+        Ok(())
+    });
+    if let Err(undo) = undo.await {
         tracing::error!(client_id = %id, error = %undo, "compensation failed: client has no document until reconcile runs");
     }
     if let Err(undo) = state.info.delete(id).await {
@@ -220,7 +231,9 @@ pub async fn update(
             }
             let changes = ClientChanges { interest_ids: changes.interest_ids.as_deref().map(dedup), ..changes };
             repo::update(conn, id, &changes, now)?;
-            repo::find(conn, id)?.found(id)
+            let updated = repo::find(conn, id)?.found(id)?;
+            record(conn, EventType::ClientUpdated, &updated)?;
+            Ok(updated)
         })
         .await
 }
@@ -228,7 +241,14 @@ pub async fn update(
 /// Deletes the client, refused (409 `client_in_use`) while orders, enrollments or coupon
 /// redemptions reference it; then tombstones its document.
 pub async fn delete(state: &AppState, id: ClientId) -> AppResult<()> {
-    state.db.run(move |conn| repo::delete(conn, id)?.then_some(()).found(id)).await?;
+    state
+        .db
+        .tx(move |conn| {
+            let client = repo::find(conn, id)?.found(id)?;
+            repo::delete(conn, id)?;
+            record(conn, EventType::ClientDeleted, &client)
+        })
+        .await?;
     if let Err(err) = state.info.delete(id).await {
         tracing::error!(client_id = %id, error = %err, "client deleted but its document remains; reconcile tombstones it");
     }

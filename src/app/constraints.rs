@@ -69,6 +69,8 @@ pub fn rules() -> impl Iterator<Item = &'static Rule> {
         super::payments::CONSTRAINTS,
         super::idempotency::CONSTRAINTS,
         super::subscriptions::CONSTRAINTS,
+        super::events::CONSTRAINTS,
+        super::webhooks::CONSTRAINTS,
     ]
     .into_iter()
     .flatten()

@@ -10,9 +10,11 @@
 //! the enrollment first, so its seat is freed once.
 
 use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::events::record;
 use super::idempotency::recovery_point;
 use super::orders::{check_buyer, lock_buyer, note_activity};
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
+use crate::domain::events::EventType;
 use crate::domain::ids::{ClientId, EnrollmentId, WorkshopId};
 use crate::domain::money::Money;
 use crate::domain::page::{Page, PageRequest};
@@ -103,6 +105,7 @@ pub(crate) fn enroll_in(
     if !workshops::take_seat(conn, workshop, enrollment.id)? {
         return Err(sold_out(&current));
     }
+    record(conn, EventType::EnrollmentCreated, &enrollment)?;
     Ok(enrollment)
 }
 
@@ -151,6 +154,7 @@ pub async fn cancel(state: &AppState, id: EnrollmentId) -> AppResult<Enrollment>
             }
             let cancelled = repo::cancel(conn, id, now)?;
             workshops::release_seat(conn, id)?;
+            record(conn, EventType::EnrollmentCancelled, &cancelled)?;
             Ok(cancelled)
         })
         .await

@@ -3,7 +3,9 @@
 //! `clients::with_document`), so none can outlive its client.
 
 use super::clients::{ensure_exists, with_document};
+use super::events::{self, CommentAdded};
 use super::{clock, cursor_position, AppError, AppResult, AppState};
+use crate::domain::events::{EventSubject, EventType, SubjectKind};
 use crate::domain::free_form::{check_object, check_preferences, FieldIssue};
 use crate::domain::ids::{ClientId, CommentId};
 use crate::domain::page::{encode_cursor, Page, PageRequest};
@@ -23,7 +25,9 @@ fn check_map(which: InfoMap, map: &Map<String, Value>) -> Vec<FieldIssue> {
 pub async fn add_comment(state: &AppState, client_id: ClientId, text: String) -> AppResult<Comment> {
     let comment = Comment { id: CommentId::new(), text, created_at: clock::now_millis() };
     with_document(state, client_id, || state.info.add_comment(client_id, &comment)).await?;
-    Ok(comment)
+    let added = CommentAdded { client_id, comment };
+    events::record_resource_after_document_write(state, EventType::ClientCommentAdded, &added).await;
+    Ok(added.comment)
 }
 
 /// Comments newest first; each page reads only that page from MongoDB. The cursor is the last
@@ -72,7 +76,18 @@ pub async fn replace_map(
         return Err(AppError::Validation(issues));
     }
     with_document(state, client_id, || state.info.replace_map(client_id, which, &map)).await?;
+    announce(state, client_id, which, &map).await;
     Ok(map)
+}
+
+/// Preferences decide what the client is sent, so their changes are events (attributes are
+/// free-form notes and are not).
+async fn announce(state: &AppState, client_id: ClientId, which: InfoMap, map: &Map<String, Value>) {
+    if which == InfoMap::Preferences {
+        let subject = EventSubject { kind: SubjectKind::Client, id: client_id.0 };
+        let data = Value::Object(map.clone());
+        events::record_after_document_write(state, EventType::ClientPreferencesChanged, subject, data).await;
+    }
 }
 
 /// RFC 7396 merge; the merged result is validated as a whole before it is written.
@@ -87,8 +102,10 @@ pub async fn merge_map(
     if !issues.is_empty() {
         return Err(AppError::Validation(issues));
     }
-    with_document(state, client_id, || {
+    let merged = with_document(state, client_id, || {
         state.info.merge_map(client_id, which, &patch, |merged| check_map(which, merged))
     })
-    .await
+    .await?;
+    announce(state, client_id, which, &merged).await;
+    Ok(merged)
 }

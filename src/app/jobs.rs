@@ -5,10 +5,12 @@
 //! several replicas one runs it at a time and the others skip that round; a replica that dies
 //! releases the lock with its session.
 //!
-//! The payment saga worker (`PAYMENT_WORKER_INTERVAL_MS`) needs no such lock: it claims stalled
-//! payments and refunds row by row (`FOR UPDATE SKIP LOCKED`), so every replica runs it.
+//! The payment saga worker (`PAYMENT_WORKER_INTERVAL_MS`) and the webhook dispatcher
+//! (`WEBHOOK_POLL_MS`) need no such lock: they claim rows one by one (`FOR UPDATE SKIP LOCKED`),
+//! so every replica runs them. The sequencer (`EVENTS_POLL_MS`) takes a transaction-level
+//! advisory lock per round.
 
-use super::{idempotency, payments, reconcile, stats, subscriptions, AppResult, AppState};
+use super::{events, idempotency, payments, reconcile, stats, subscriptions, webhooks, AppResult, AppState};
 use crate::store::pg::jobs::{self, JobLock};
 use std::time::Duration;
 
@@ -83,6 +85,47 @@ pub fn spawn(state: &AppState) {
     }
     if let Some(every) = state.settings.payment_worker_interval {
         tokio::spawn(saga_worker(every, state.clone()));
+    }
+    if let Some(every) = state.settings.events_poll_interval {
+        tokio::spawn(sequencer(every, state.clone()));
+    }
+    if let Some(every) = state.settings.webhook_poll_interval {
+        tokio::spawn(webhook_dispatcher(every, state.clone()));
+    }
+}
+
+/// Waits for `signal` or `every`, whichever comes first.
+async fn wake(signal: &tokio::sync::Notify, every: Duration) {
+    let _ = tokio::time::timeout(every, signal.notified()).await;
+}
+
+/// Publishes events as soon as this process commits them, and every `every` for those other
+/// replicas commit. Replicas take turns through the sequencer's lock.
+async fn sequencer(every: Duration, state: AppState) {
+    let committed = state.db.outbox_signal();
+    loop {
+        match events::publish_all(&state).await {
+            Ok(_) => wake(&committed, every).await,
+            Err(err) => {
+                tracing::warn!(error = format!("{err:#}"), "publishing events failed; retrying");
+                tokio::time::sleep(every).await;
+            }
+        }
+    }
+}
+
+/// Delivers webhooks as soon as the sequencer queues them, and every `every` for retries that
+/// come due and deliveries queued by other replicas.
+async fn webhook_dispatcher(every: Duration, state: AppState) {
+    let queued = state.signals.deliveries.clone();
+    loop {
+        match webhooks::deliver_all_due(&state).await {
+            Ok(_) => wake(&queued, every).await,
+            Err(err) => {
+                tracing::warn!(error = format!("{err:#}"), "delivering webhooks failed; retrying");
+                tokio::time::sleep(every).await;
+            }
+        }
     }
 }
 

@@ -8,6 +8,7 @@ pub mod companies;
 pub mod constraints;
 pub mod coupons;
 pub mod enrollments;
+pub mod events;
 pub mod health;
 pub mod idempotency;
 pub mod info;
@@ -19,6 +20,7 @@ pub mod reconcile;
 pub mod seed;
 pub mod stats;
 pub mod subscriptions;
+pub mod webhooks;
 pub mod workshops;
 
 use crate::config::Settings;
@@ -38,6 +40,15 @@ pub struct AppState {
     pub info: InfoStore,
     pub settings: Arc<Settings>,
     pub gateway: Arc<dyn PaymentGateway>,
+    pub webhook_client: reqwest::Client,
+    pub signals: Signals,
+}
+
+/// Wake-ups between the server's background workers (each also polls, for other replicas).
+#[derive(Clone, Default)]
+pub struct Signals {
+    /// The sequencer created webhook deliveries.
+    pub deliveries: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -51,7 +62,8 @@ impl AppState {
         )
         .await?;
         let gateway = Arc::new(Sandbox { slow: settings.sandbox_slow });
-        Ok(AppState { db, info, settings: Arc::new(settings), gateway })
+        let webhook_client = webhooks::http_client(settings.webhook_allow_private, settings.webhook_timeout)?;
+        Ok(AppState { db, info, settings: Arc::new(settings), gateway, webhook_client, signals: Signals::default() })
     }
 }
 

@@ -11,10 +11,12 @@
 
 use super::catalog::{order_movement, PRODUCT_IN_USE};
 use super::constraints::{invalid, Meaning, Rule};
+use super::events::record;
 use super::idempotency::recovery_point;
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::catalog::MovementKind;
 use crate::domain::client::Client;
+use crate::domain::events::EventType;
 use crate::domain::ids::{ClientId, OrderId, ProductId, StatusChangeId};
 use crate::domain::money::Money;
 use crate::domain::orders::{
@@ -141,6 +143,7 @@ pub(crate) fn place_in(conn: &mut PgConnection, input: &NewOrder, now: DateTime<
         let Some(product) = catalog::take_stock(conn, line.product_id, quantity, now)? else {
             return Err(refuse_line(conn, line.product_id, quantity, field_of(line.product_id))?);
         };
+        super::catalog::announce_stock_change(conn, &product, product.stock + quantity)?;
         let priced = PricedLine::new(line.product_id, product.price, line.quantity);
         items.push(OrderItem {
             product_id: line.product_id,
@@ -187,6 +190,7 @@ pub(crate) fn place_in(conn: &mut PgConnection, input: &NewOrder, now: DateTime<
     }
     catalog::insert_movements(conn, &movements)?;
     note_activity(conn, input.client_id, buyer)?;
+    record(conn, EventType::OrderPlaced, &order)?;
     Ok(order)
 }
 
@@ -283,7 +287,18 @@ pub(crate) fn change_status_in(
     if to == OrderStatus::Cancelled {
         give_back(conn, id, now)?;
     }
-    repo::find(conn, id)?.found(id)
+    announce_status(conn, id)
+}
+
+/// `order.status_changed` for the order as it now stands, and `order.cancelled` too when that
+/// is the new status; returns the order.
+fn announce_status(conn: &mut PgConnection, id: OrderId) -> AppResult<Order> {
+    let order = repo::find(conn, id)?.found(id)?;
+    record(conn, EventType::OrderStatusChanged, &order)?;
+    if order.status == OrderStatus::Cancelled {
+        record(conn, EventType::OrderCancelled, &order)?;
+    }
+    Ok(order)
 }
 
 /// A cancelled order's stock goes back (recorded as `in` movements) and its coupon redemption
@@ -312,7 +327,11 @@ pub(crate) fn record_paid(
 ) -> AppResult<()> {
     let confirm = (in_full && status == Some(OrderStatus::Pending))
         .then(|| history_entry(status, OrderStatus::Confirmed, Some("paid".into()), now));
-    Ok(repo::record_paid(conn, id, paid, confirm.as_ref(), now)?)
+    repo::record_paid(conn, id, paid, confirm.as_ref(), now)?;
+    if confirm.is_some() {
+        announce_status(conn, id)?;
+    }
+    Ok(())
 }
 
 /// The order's amount paid after a refund. Refunded in full, an order not yet shipped is
@@ -335,6 +354,9 @@ pub(crate) fn record_refunded(
     repo::record_paid(conn, id, paid, change.as_ref(), now)?;
     if to == Some(OrderStatus::Cancelled) {
         give_back(conn, id, now)?;
+    }
+    if change.is_some() {
+        announce_status(conn, id)?;
     }
     Ok(())
 }

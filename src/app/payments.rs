@@ -21,9 +21,11 @@
 //! so several replicas share the work and none drives a saga another one is driving.
 
 use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::events::record;
 use super::idempotency::recovery_point;
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::client::PlanStatus;
+use crate::domain::events::EventType;
 use crate::domain::ids::{EnrollmentId, PaymentId, RefundId, SubscriptionId};
 use crate::domain::money::Money;
 use crate::domain::page::{Page, PageRequest};
@@ -215,6 +217,7 @@ fn reserve(
     recovery_point(format!("/api/v1/payments/{}", payment.id));
     if !gateway {
         apply_payment(conn, payment.subject, payable, payment.amount, now)?;
+        record(conn, EventType::PaymentSucceeded, &payment)?;
     }
     Ok(payment)
 }
@@ -389,7 +392,9 @@ fn record_charge(
             if let Subject::Subscription(subscription) = payment.subject {
                 subscription_payment_failed(conn, subscription, now)?;
             }
-            Ok(Next::Done(repo::find(conn, id)?.found(id)?))
+            let failed = repo::find(conn, id)?.found(id)?;
+            record(conn, EventType::PaymentFailed, &failed)?;
+            Ok(Next::Done(failed))
         }
         (None, None) => Err(AppError::Internal(anyhow::anyhow!("a charge succeeded without a reference"))),
     }
@@ -410,7 +415,9 @@ fn apply_captured(
         apply_payment(conn, payment.subject, payable, payment.amount, now)?;
         repo::set_step(conn, payment.id, StepName::Apply, StepStatus::Succeeded, None, 1, now)?;
         repo::finish(conn, payment.id, PaymentStatus::Succeeded, None, reference, now)?;
-        return Ok(Next::Done(repo::find(conn, payment.id)?.found(payment.id)?));
+        let succeeded = repo::find(conn, payment.id)?.found(payment.id)?;
+        record(conn, EventType::PaymentSucceeded, &succeeded)?;
+        return Ok(Next::Done(succeeded));
     }
     if let Some(reference) = reference {
         repo::set_gateway_reference(conn, payment.id, reference)?;
@@ -436,6 +443,7 @@ fn apply_captured(
         completed_at: None,
     };
     repo::insert_refund(conn, &refund, None)?;
+    record(conn, EventType::RefundCreated, &refund)?;
     repo::add_refunded(conn, payment.id, payment.amount.amount(), PaymentStatus::Processing, now)?;
     Ok(Next::Compensate(refund.id))
 }
@@ -508,7 +516,11 @@ fn apply_payment(
             super::orders::record_paid(conn, id, payable.order_status, paid, paid == payable.total, now)?
         }
         Subject::Enrollment(id) => {
-            enrollments::set_paid(conn, id, paid, EnrollmentStatus::for_payment(paid, payable.total), now)?;
+            let status = EnrollmentStatus::for_payment(paid, payable.total);
+            let enrollment = enrollments::set_paid(conn, id, paid, status, now)?;
+            if status == EnrollmentStatus::Paid {
+                record(conn, EventType::EnrollmentPaid, &enrollment)?;
+            }
         }
         Subject::Subscription(id) => subscription_paid(conn, id, paid, payable.total, now)?,
     }
@@ -555,8 +567,9 @@ fn refund_enrollment(
         enrollments::set_paid(conn, id, paid, EnrollmentStatus::Cancelled, now)?;
     } else if paid.is_zero() {
         enrollments::set_paid(conn, id, paid, EnrollmentStatus::Cancelled, now)?;
-        enrollments::cancel(conn, id, now)?;
+        let cancelled = enrollments::cancel(conn, id, now)?;
         workshops::release_seat(conn, id)?;
+        record(conn, EventType::EnrollmentCancelled, &cancelled)?;
     } else {
         enrollments::set_paid(conn, id, paid, EnrollmentStatus::for_payment(paid, payable.total), now)?;
     }
@@ -580,6 +593,8 @@ fn subscription_paid(
     let paid_until = period_end(now, current_end, subscription.months.unsigned_abs());
     repo::update_subscription(conn, id, paid, SubscriptionStatus::Active, Some(paid_until), now)?;
     repo::set_client_plan(conn, subscription.client_id, subscription.plan, PlanStatus::Active, Some(paid_until), now)?;
+    let activated = repo::find_subscription(conn, id)?.found(id)?;
+    record(conn, EventType::SubscriptionActivated, &activated)?;
     Ok(())
 }
 
@@ -594,6 +609,8 @@ fn subscription_payment_failed(conn: &mut PgConnection, id: SubscriptionId, now:
     if current_end.is_none_or(|end| end <= now) {
         repo::set_client_plan(conn, subscription.client_id, subscription.plan, PlanStatus::PastDue, current_end, now)?;
     }
+    let past_due = repo::find_subscription(conn, id)?.found(id)?;
+    record(conn, EventType::SubscriptionPastDue, &past_due)?;
     Ok(())
 }
 
@@ -663,6 +680,7 @@ fn open_refund(
     };
     repo::insert_refund(conn, &refund, gateway.then_some(lease_until))?;
     recovery_point(format!("/api/v1/payments/{id}/refunds/{}", refund.id));
+    record(conn, EventType::RefundCreated, &refund)?;
     let in_full = payment.amount_refunded + amount == payment.amount;
     let status = if in_full && !gateway { PaymentStatus::Refunded } else { PaymentStatus::Succeeded };
     repo::add_refunded(conn, id, amount.amount(), status, now)?;
@@ -752,6 +770,8 @@ fn record_refund(
                     ),
                 };
                 repo::finish(conn, payment.id, PaymentStatus::Failed, Some(&why), None, now)?;
+                let failed = repo::find(conn, payment.id)?.found(payment.id)?;
+                record(conn, EventType::PaymentFailed, &failed)?;
                 tracing::error!(payment = %payment.id, refund = %id, "automatic refund declined by the gateway");
             }
             Ok(done)

@@ -7,6 +7,7 @@ use super::constraints::{conflict, invalid, Meaning, Rule};
 use super::idempotency::recovery_point;
 use super::{clock, AppError, AppResult, AppState, Found};
 use crate::domain::client::Plan;
+use crate::domain::events::EventType;
 use crate::domain::ids::{ClientId, SubscriptionId};
 use crate::domain::money::Money;
 use crate::domain::payments::{PlanOffer, Subscription, SubscriptionStatus};
@@ -108,5 +109,15 @@ pub async fn current(state: &AppState, client: ClientId) -> AppResult<Subscripti
 /// Marks active subscriptions whose paid period ended as `past_due` (and their clients).
 pub async fn lapse(state: &AppState) -> AppResult<usize> {
     let now = clock::now();
-    state.db.tx(move |conn| Ok(repo::lapse_subscriptions(conn, now)?)).await
+    state
+        .db
+        .tx(move |conn| {
+            let lapsed = repo::lapse_subscriptions(conn, now)?;
+            for id in &lapsed {
+                let subscription = repo::find_subscription(conn, *id)?.found(*id)?;
+                super::events::record(conn, EventType::SubscriptionPastDue, &subscription)?;
+            }
+            Ok(lapsed.len())
+        })
+        .await
 }

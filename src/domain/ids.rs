@@ -72,4 +72,7 @@ typed_id!(
     PaymentId => "payment",
     RefundId => "refund",
     SubscriptionId => "subscription",
+    EventId => "event",
+    WebhookEndpointId => "webhook_endpoint",
+    DeliveryId => "delivery",
 );

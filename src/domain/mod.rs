@@ -33,6 +33,7 @@ macro_rules! text_enum {
 
 pub mod catalog;
 pub mod client;
+pub mod events;
 pub mod free_form;
 pub mod ids;
 pub mod money;
@@ -42,4 +43,5 @@ pub mod payments;
 pub mod precondition;
 pub mod time;
 pub mod view;
+pub mod webhooks;
 pub mod workshops;

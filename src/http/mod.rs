@@ -6,6 +6,7 @@ pub mod extract;
 pub mod health;
 pub mod idempotency;
 pub mod problem;
+mod representation;
 pub mod spec;
 pub mod v1;
 pub mod validation;

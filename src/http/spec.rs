@@ -100,6 +100,8 @@ fn forbid_nul_in_text(node: &mut Value) {
             card and PayPal through the gateway (sandbox tokens `tok_visa`, `tok_declined`, `tok_insufficient_funds`, \
             `tok_processing_error`, `tok_slow`), cash and bank transfers recorded by staff; refunds"),
         (name = "plans", description = "Plans and client subscriptions, paid like any other subject"),
+        (name = "events", description = "The event feed: every change that matters, in commit order, resumable by `sequence`"),
+        (name = "webhooks", description = "Webhook endpoints (Standard Webhooks signatures), their deliveries and attempts"),
         (name = "stats", description = "Statistics computed by both databases"),
         (name = "health", description = "Liveness and readiness"),
     )

@@ -16,8 +16,11 @@ use hybrid_crm::config::{LogFormat, Settings};
 use hybrid_crm::domain::ids::ClientId;
 use serde_json::Value;
 use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// How long a payment request waits for the sandbox gateway in tests, and how long `tok_slow`
 /// takes (longer, so it answers 202).
@@ -215,6 +218,14 @@ impl TestContext {
             billing_interval: None,
             idempotency_ttl: Duration::from_secs(24 * 3600),
             idempotency_lease: Duration::from_secs(60),
+            // Tests publish events and deliver webhooks themselves (`events::publish`,
+            // `webhooks::deliver_due`), except where a test starts a server process.
+            events_poll_interval: None,
+            webhook_poll_interval: None,
+            webhook_timeout: Duration::from_secs(2),
+            webhook_retry_schedule: vec![Duration::from_millis(100); 3],
+            webhook_disable_after: Duration::from_secs(3 * 24 * 3600),
+            webhook_allow_private: true,
         };
         let state = AppState::from_settings(settings).await.expect("state");
         if reach.mongodb_timeout > Duration::from_millis(600) {
@@ -551,4 +562,209 @@ macro_rules! app {
     ($ctx:expr) => {
         actix_web::test::init_service(hybrid_crm::http::build_app($ctx.data())).await
     };
+}
+
+/// A server process on the test's databases, on a free port.
+pub struct Server {
+    child: Child,
+    pub addr: String,
+}
+
+impl Server {
+    pub async fn start(ctx: &TestContext) -> Server {
+        Self::start_with(ctx, &[]).await
+    }
+
+    /// A server with settings of the test's own on top of the defaults below.
+    pub async fn start_with(ctx: &TestContext, settings: &[(&str, &str)]) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let (mongodb_uri, mongodb_db) = ctx.mongodb();
+        let child = Command::new(env!("CARGO_BIN_EXE_hybrid-crm"))
+            .args(["serve", "--no-migrate"])
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("DATABASE_URL", ctx.database_url())
+            .env("MONGODB_URI", mongodb_uri)
+            .env("MONGODB_DB", mongodb_db)
+            .env("RUST_LOG", "warn")
+            .env("RECONCILE_INTERVAL_SECS", "0")
+            .env("STATS_REFRESH_SECS", "0")
+            .env("BILLING_INTERVAL_SECS", "0")
+            .env("SANDBOX_SLOW_MS", "3000")
+            .env("PAYMENT_SYNC_WAIT_MS", "2500")
+            .env("GATEWAY_TIMEOUT_MS", "3500")
+            .env("PAYMENT_LEASE_MS", "4000")
+            .env("IDEMPOTENCY_LEASE_MS", "3000")
+            .env("PAYMENT_WORKER_INTERVAL_MS", "200")
+            .env("WEBHOOK_ALLOW_PRIVATE", "true")
+            .envs(settings.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the server");
+        let server = Server { child, addr: format!("127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok((200, _, _)) = server.request("GET", "/health/ready", None, &[]).await {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the server did not become ready");
+    }
+
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> std::io::Result<(u16, String, Value)> {
+        request(&self.addr, method, path, body, headers).await
+    }
+
+    /// `kill -9`: no shutdown, no draining.
+    pub fn kill(mut self) {
+        self.child.kill().expect("kill the server");
+        self.child.wait().expect("reap the server");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 request on its own connection: (status, head, body).
+pub async fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> std::io::Result<(u16, String, Value)> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() {
+        head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+    }
+    stream.write_all(format!("{head}\r\n{body}").as_bytes()).await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    Ok((status, head.to_string(), serde_json::from_str(body).unwrap_or(Value::Null)))
+}
+
+/// What a test receiver answers to the next delivery.
+#[derive(Debug, Clone, Copy)]
+pub enum Answer {
+    Status(u16),
+    /// Waits this long before answering 200 (longer than the timeout: no answer).
+    Hang(Duration),
+}
+
+/// One request a test receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+
+    pub fn header(&self, name: &str) -> String {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+    }
+}
+
+#[derive(Default)]
+struct ReceiverLog {
+    received: Mutex<Vec<Received>>,
+    script: Mutex<std::collections::VecDeque<Answer>>,
+}
+
+/// A local webhook receiver (a real HTTP server on a free loopback port) that records every
+/// request and answers as scripted (200 once the script runs out).
+pub struct Receiver {
+    pub url: String,
+    log: Arc<ReceiverLog>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Receiver {
+    pub async fn start(script: &[Answer]) -> Receiver {
+        let log = Arc::new(ReceiverLog::default());
+        log.script.lock().unwrap().extend(script.iter().copied());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the receiver");
+        let url = format!("http://{}/hooks", listener.local_addr().expect("address"));
+        let shared = web::Data::from(log.clone());
+        let server = actix_web::HttpServer::new(move || {
+            actix_web::App::new().app_data(shared.clone()).default_service(web::to(receive))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .expect("listen")
+        .run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        Receiver { url, log, handle }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.log.received.lock().unwrap().clone()
+    }
+
+    /// Waits until `n` requests arrived (or `limit` passed); what arrived.
+    pub async fn until_received(&self, n: usize, limit: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + limit;
+        while self.received().len() < n && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.received()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        actix_web::rt::spawn(async move { handle.stop(false).await });
+    }
+}
+
+async fn receive(
+    log: web::Data<ReceiverLog>,
+    req: actix_web::HttpRequest,
+    body: web::Bytes,
+) -> actix_web::HttpResponse {
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in req.headers() {
+        if let (Ok(name), Ok(value)) =
+            (http::HeaderName::from_bytes(name.as_str().as_bytes()), http::HeaderValue::from_bytes(value.as_bytes()))
+        {
+            headers.append(name, value);
+        }
+    }
+    log.received.lock().unwrap().push(Received { headers, body: body.to_vec() });
+    let answer = log.script.lock().unwrap().pop_front().unwrap_or(Answer::Status(200));
+    match answer {
+        Answer::Status(code) => {
+            actix_web::HttpResponse::build(StatusCode::from_u16(code).expect("status")).body("scripted answer")
+        }
+        Answer::Hang(wait) => {
+            tokio::time::sleep(wait).await;
+            actix_web::HttpResponse::Ok().finish()
+        }
+    }
 }

@@ -6,6 +6,7 @@ mod companies_and_interests;
 mod constraints;
 mod documents;
 mod errors;
+mod events;
 mod fuzz;
 mod harness;
 mod info;
@@ -18,6 +19,7 @@ mod saga;
 mod snapshots;
 mod spec;
 mod stats_and_health;
+mod webhooks;
 mod workshops;
 
 use actix_web::body::MessageBody;

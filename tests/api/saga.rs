@@ -2,107 +2,13 @@
 //! the gateway call is in flight, and a restarted server's worker finishes it. Also: the
 //! enrollment payments recorded before the ledger migrate into it with nothing lost.
 
-use crate::harness::{empty_database, get, send, TestContext};
+use crate::harness::{empty_database, get, request, send, Server, TestContext};
 use crate::{app, create_client, create_product, order_in};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel_migrations::MigrationHarness;
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// A server process on the test's databases, on a free port.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Server {
-    async fn start(ctx: &TestContext) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let (mongodb_uri, mongodb_db) = ctx.mongodb();
-        let child = Command::new(env!("CARGO_BIN_EXE_hybrid-crm"))
-            .args(["serve", "--no-migrate"])
-            .env("HOST", "127.0.0.1")
-            .env("PORT", port.to_string())
-            .env("DATABASE_URL", ctx.database_url())
-            .env("MONGODB_URI", mongodb_uri)
-            .env("MONGODB_DB", mongodb_db)
-            .env("RUST_LOG", "warn")
-            .env("RECONCILE_INTERVAL_SECS", "0")
-            .env("STATS_REFRESH_SECS", "0")
-            .env("BILLING_INTERVAL_SECS", "0")
-            .env("SANDBOX_SLOW_MS", "3000")
-            .env("PAYMENT_SYNC_WAIT_MS", "2500")
-            .env("GATEWAY_TIMEOUT_MS", "3500")
-            .env("PAYMENT_LEASE_MS", "4000")
-            .env("IDEMPOTENCY_LEASE_MS", "3000")
-            .env("PAYMENT_WORKER_INTERVAL_MS", "200")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the server");
-        let server = Server { child, addr: format!("127.0.0.1:{port}") };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok((200, _, _)) = server.request("GET", "/health/ready", None, &[]).await {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the server did not become ready");
-    }
-
-    async fn request(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<&Value>,
-        headers: &[(&str, &str)],
-    ) -> std::io::Result<(u16, String, Value)> {
-        request(&self.addr, method, path, body, headers).await
-    }
-
-    /// `kill -9`: no shutdown, no draining.
-    fn kill(mut self) {
-        self.child.kill().expect("kill the server");
-        self.child.wait().expect("reap the server");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One HTTP/1.1 request on its own connection: (status, head, body).
-async fn request(
-    addr: &str,
-    method: &str,
-    path: &str,
-    body: Option<&Value>,
-    headers: &[(&str, &str)],
-) -> std::io::Result<(u16, String, Value)> {
-    let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if !body.is_empty() {
-        head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
-    }
-    stream.write_all(format!("{head}\r\n{body}").as_bytes()).await?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await?;
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    Ok((status, head.to_string(), serde_json::from_str(body).unwrap_or(Value::Null)))
-}
 
 #[actix_web::test]
 async fn a_payment_whose_server_is_killed_mid_charge_is_finished_by_the_restarted_server() {

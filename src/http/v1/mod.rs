@@ -4,11 +4,13 @@ pub mod catalog;
 pub mod clients;
 pub mod companies;
 pub mod coupons;
+pub mod events;
 pub mod info;
 pub mod interests;
 pub mod orders;
 pub mod payments;
 pub mod stats;
+pub mod webhooks;
 pub mod workshops;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -84,5 +86,16 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(payments::list_plans)
         .service(payments::subscribe)
         .service(payments::client_subscription)
-        .service(payments::get_subscription);
+        .service(payments::get_subscription)
+        .service(events::list_events)
+        .service(events::get_event)
+        .service(webhooks::create_webhook_endpoint)
+        .service(webhooks::list_webhook_endpoints)
+        .service(webhooks::get_webhook_endpoint)
+        .service(webhooks::update_webhook_endpoint)
+        .service(webhooks::delete_webhook_endpoint)
+        .service(webhooks::list_deliveries)
+        .service(webhooks::get_delivery)
+        .service(webhooks::retry_delivery)
+        .service(webhooks::test_webhook_endpoint);
 }

@@ -8,6 +8,7 @@ pub mod companies;
 pub mod coupons;
 pub mod custom_plan;
 pub mod enrollments;
+pub mod events;
 pub mod idempotency;
 pub mod interests;
 pub mod jobs;
@@ -17,6 +18,7 @@ pub mod orders;
 pub mod payments;
 pub mod schema;
 pub mod seed;
+pub mod webhooks;
 pub mod workshops;
 
 use diesel::connection::SimpleConnection;
@@ -29,7 +31,7 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
@@ -147,6 +149,8 @@ pub struct Db<E> {
     permits: Arc<Semaphore>,
     checkout_timeout: Duration,
     loss_generation: Arc<AtomicU64>,
+    /// Woken when a unit of work that wrote events has committed (the sequencer waits on it).
+    outbox: Arc<Notify>,
     _error: PhantomData<fn() -> E>,
 }
 
@@ -157,6 +161,7 @@ impl<E> Clone for Db<E> {
             permits: self.permits.clone(),
             checkout_timeout: self.checkout_timeout,
             loss_generation: self.loss_generation.clone(),
+            outbox: self.outbox.clone(),
             _error: PhantomData,
         }
     }
@@ -184,8 +189,14 @@ where
             permits: Arc::new(Semaphore::new(2 * size as usize)),
             checkout_timeout,
             loss_generation,
+            outbox: Arc::new(Notify::new()),
             _error: PhantomData,
         }
+    }
+
+    /// Notified after each unit of work that wrote events commits.
+    pub fn outbox_signal(&self) -> Arc<Notify> {
+        self.outbox.clone()
     }
 
     /// Runs work on the blocking pool, statement by statement (no transaction): for one
@@ -227,6 +238,7 @@ where
     {
         let pool = self.pool.clone();
         let generation = self.loss_generation.clone();
+        let outbox = self.outbox.clone();
         let span = tracing::Span::current();
         // A write serving a request with an idempotency key marks the key committed in its own
         // transaction.
@@ -241,6 +253,7 @@ where
             let mut tracked: PooledConnection<Manager> =
                 pool.get().map_err(|err| E::from(DbError::Unavailable(err.to_string())))?;
             let conn = &mut tracked.conn;
+            events::take_written();
             let outcome = match (mode, request_key) {
                 (Mode::Plain, _) => work(conn),
                 (Mode::Transaction, None) => conn.transaction(work),
@@ -256,10 +269,15 @@ where
                 }
                 (Mode::Snapshot, _) => conn.build_transaction().repeatable_read().read_only().run(work),
             };
-            if let Err(err) = &outcome {
-                if err.is_connection_loss() {
-                    tracked.lost = true;
-                    generation.fetch_add(1, Ordering::AcqRel);
+            match &outcome {
+                Ok(_) if events::take_written() => outbox.notify_one(),
+                Ok(_) => {}
+                Err(err) => {
+                    events::take_written();
+                    if err.is_connection_loss() {
+                        tracked.lost = true;
+                        generation.fetch_add(1, Ordering::AcqRel);
+                    }
                 }
             }
             outcome

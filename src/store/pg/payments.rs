@@ -543,19 +543,22 @@ pub fn client_paid_until(conn: &mut PgConnection, client: ClientId) -> QueryResu
 
 /// Marks active subscriptions whose period ended as `past_due`, with their clients; returns
 /// how many.
-pub fn lapse_subscriptions(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
-    let lapsed: Vec<Uuid> = diesel::update(
+/// Active subscriptions whose paid period ended become `past_due` (and so does their client's
+/// plan, unless a newer subscription still runs); returns those that lapsed.
+pub fn lapse_subscriptions(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Vec<SubscriptionId>> {
+    let lapsed: Vec<(Uuid, Uuid)> = diesel::update(
         subscriptions::table
             .filter(subscriptions::status.eq(SubscriptionStatus::Active.as_str()))
             .filter(subscriptions::paid_until.lt(now)),
     )
     .set((subscriptions::status.eq(SubscriptionStatus::PastDue.as_str()), subscriptions::updated_at.eq(now)))
-    .returning(subscriptions::client_id)
+    .returning((subscriptions::id, subscriptions::client_id))
     .get_results(conn)?;
+    let clients_lapsed: Vec<Uuid> = lapsed.iter().map(|(_, client)| *client).collect();
     // A client whose newer subscription still runs stays active.
     diesel::update(
         clients::table
-            .filter(clients::id.eq_any(&lapsed))
+            .filter(clients::id.eq_any(&clients_lapsed))
             .filter(clients::plan_status.eq(PlanStatus::Active.as_str()))
             .filter(clients::paid_until.lt(now)),
     )
@@ -565,5 +568,5 @@ pub fn lapse_subscriptions(conn: &mut PgConnection, now: DateTime<Utc>) -> Query
         clients::updated_at.eq(now),
     ))
     .execute(conn)?;
-    Ok(lapsed.len())
+    Ok(lapsed.into_iter().map(|(id, _)| SubscriptionId(id)).collect())
 }

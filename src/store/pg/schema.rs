@@ -302,6 +302,73 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (id) {
+        id -> Uuid,
+        sequence -> Nullable<Int8>,
+        #[sql_name = "type"]
+        event_type -> Text,
+        occurred_at -> Timestamptz,
+        subject_type -> Text,
+        subject_id -> Uuid,
+        data -> Jsonb,
+        published_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    workshop_sold_out (workshop_id) {
+        workshop_id -> Uuid,
+        since -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Uuid,
+        url -> Text,
+        description -> Nullable<Text>,
+        event_types -> Array<Text>,
+        secret -> Text,
+        active -> Bool,
+        disabled_reason -> Nullable<Text>,
+        failing_since -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        endpoint_id -> Uuid,
+        event_id -> Nullable<Uuid>,
+        sequence -> Nullable<Int8>,
+        event_type -> Text,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        lease_until -> Nullable<Timestamptz>,
+        last_status_code -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Uuid,
+        delivery_id -> Uuid,
+        attempted_at -> Timestamptz,
+        status_code -> Nullable<Int4>,
+        duration_ms -> Int4,
+        error -> Nullable<Text>,
+        succeeded -> Bool,
+    }
+}
+
 diesel::joinable!(client_interests -> clients (client_id));
 diesel::joinable!(client_interests -> interests (interest_id));
 diesel::joinable!(clients -> companies (company_id));
@@ -323,6 +390,9 @@ diesel::joinable!(payment_steps -> payments (payment_id));
 diesel::joinable!(refunds -> payments (payment_id));
 diesel::joinable!(subscriptions -> clients (client_id));
 diesel::joinable!(workshop_seats -> workshops (workshop_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_deliveries -> events (event_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     categories,
@@ -345,6 +415,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     subscriptions,
     workshop_seats,
     workshops,
+    events,
+    webhook_endpoints,
+    webhook_deliveries,
+    webhook_attempts,
+    workshop_sold_out,
 );
 
 diesel::table! {

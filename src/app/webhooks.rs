@@ -1,0 +1,394 @@
+//! Webhook endpoints (registered by integrators) and the dispatcher that delivers published
+//! events to them: claimed under a lease (`FOR UPDATE SKIP LOCKED`, so several replicas deliver
+//! each event once), POSTed with Standard Webhooks signature headers outside any transaction,
+//! retried on the configured schedule, in sequence order per endpoint.
+
+use super::constraints::{invalid, Meaning, Rule};
+use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
+use crate::domain::events::EventPattern;
+use crate::domain::free_form::FieldIssue;
+use crate::domain::ids::{DeliveryId, EventId, WebhookEndpointId};
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::webhooks::{
+    address_allowed, decode_secret, encode_secret, retry_after, signature, url_refusal, Attempt, Delivery,
+    DeliveryStatus, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChanges,
+};
+use crate::store::pg::webhooks::{self as repo, AttemptOutcome, Claimed};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const CONSTRAINTS: &[Rule] = &[
+    Rule::Check("webhook_endpoints_url_check", invalid("url", "invalid_length", "must be 1 to 2000 characters long")),
+    Rule::Check(
+        "webhook_endpoints_description_check",
+        invalid("description", "invalid_length", "must be at most 500 characters long"),
+    ),
+    Rule::Check(
+        "webhook_endpoints_event_types_check",
+        invalid("event_types", "invalid_length", "must list 1 to 50 types"),
+    ),
+    Rule::Check("webhook_deliveries_status_check", Meaning::Invariant),
+    Rule::Unique("webhook_deliveries_endpoint_id_event_id_key", Meaning::Invariant),
+    // Deleting an endpoint deletes its deliveries and their attempts; an event is never deleted
+    // while deliveries name it (the outbox is kept).
+    Rule::ForeignKey {
+        name: "webhook_deliveries_endpoint_id_fkey",
+        missing: Meaning::Gone { resource: "webhook_endpoint" },
+        in_use: None,
+    },
+    Rule::ForeignKey { name: "webhook_deliveries_event_id_fkey", missing: Meaning::Invariant, in_use: None },
+    Rule::ForeignKey {
+        name: "webhook_attempts_delivery_id_fkey",
+        missing: Meaning::Gone { resource: "delivery" },
+        in_use: None,
+    },
+];
+
+/// Deliveries claimed per dispatcher round.
+const CLAIM_BATCH: i64 = 32;
+/// The longest receiver error kept with an attempt.
+const MAX_ERROR_CHARS: usize = 300;
+
+impl Keyed for WebhookEndpoint {
+    fn key(&self) -> uuid::Uuid {
+        self.id.0
+    }
+}
+
+impl Keyed for Delivery {
+    fn key(&self) -> uuid::Uuid {
+        self.id.0
+    }
+}
+
+/// The HTTP client deliveries go through: no redirects (a redirect could lead anywhere), and
+/// unless private networks are allowed, a resolver that drops addresses webhooks may not reach
+/// (so a public name that resolves to an internal address is refused at connection time).
+pub fn http_client(allow_private: bool, timeout: Duration) -> anyhow::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .user_agent(concat!("HybridCRM-Webhooks/", env!("CARGO_PKG_VERSION")));
+    builder = builder.dns_resolver(Arc::new(GuardedResolver { allow_private }));
+    Ok(builder.build()?)
+}
+
+struct GuardedResolver {
+    allow_private: bool,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow_private = self.allow_private;
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> =
+                found.into_iter().filter(|addr| address_allowed(addr.ip(), allow_private)).collect();
+            if allowed.is_empty() {
+                return Err(format!("{} resolves to no address webhooks may reach", name.as_str()).into());
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+fn check_url(state: &AppState, url: &str) -> Option<FieldIssue> {
+    url_refusal(url, state.settings.webhook_allow_private).map(|reason| FieldIssue::new("url", "url_refused", reason))
+}
+
+/// Canonical patterns, or the issues of those that name nothing.
+fn check_patterns(patterns: &[String]) -> Result<Vec<String>, Vec<FieldIssue>> {
+    let mut canonical = Vec::new();
+    let mut issues = Vec::new();
+    for (index, text) in patterns.iter().enumerate() {
+        match EventPattern::parse(text) {
+            Some(pattern) if !canonical.contains(&pattern.as_text()) => canonical.push(pattern.as_text()),
+            Some(_) => {}
+            None => issues.push(FieldIssue::new(
+                format!("event_types[{index}]"),
+                "unknown_event_type",
+                "is not an event type, a `family.*` wildcard or `*`",
+            )),
+        }
+    }
+    if issues.is_empty() {
+        Ok(canonical)
+    } else {
+        Err(issues)
+    }
+}
+
+/// A new endpoint and its secret, which is shown this once.
+pub async fn create_endpoint(state: &AppState, new: NewWebhookEndpoint) -> AppResult<(WebhookEndpoint, String)> {
+    let mut issues: Vec<FieldIssue> = check_url(state, &new.url).into_iter().collect();
+    let event_types = check_patterns(&new.event_types).unwrap_or_else(|more| {
+        issues.extend(more);
+        Vec::new()
+    });
+    if !issues.is_empty() {
+        return Err(AppError::Validation(issues));
+    }
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key)
+        .map_err(|err| AppError::Internal(anyhow::anyhow!("no randomness for a secret: {err}")))?;
+    let secret = encode_secret(&key);
+    let stored = secret.clone();
+    let now = clock::now();
+    let new = NewWebhookEndpoint { event_types, ..new };
+    let endpoint = state
+        .db
+        .tx(move |conn| {
+            let id = WebhookEndpointId::new();
+            let endpoint = repo::insert_endpoint(conn, id, &new, &stored, now)?;
+            super::idempotency::recovery_point(format!("/api/v1/webhook-endpoints/{id}"));
+            Ok(endpoint)
+        })
+        .await?;
+    Ok((endpoint, secret))
+}
+
+pub async fn get_endpoint(state: &AppState, id: WebhookEndpointId) -> AppResult<WebhookEndpoint> {
+    state.db.run(move |conn| repo::find_endpoint(conn, id)?.found(id)).await
+}
+
+pub async fn list_endpoints(state: &AppState, page: PageRequest) -> AppResult<Page<WebhookEndpoint>> {
+    id_page(state, page, |conn, before, limit| Ok(repo::list_endpoints(conn, before, limit)?)).await
+}
+
+pub async fn update_endpoint(
+    state: &AppState,
+    id: WebhookEndpointId,
+    changes: WebhookEndpointChanges,
+) -> AppResult<WebhookEndpoint> {
+    let mut issues: Vec<FieldIssue> =
+        changes.url.as_deref().and_then(|url| check_url(state, url)).into_iter().collect();
+    let event_types = match changes.event_types.as_deref().map(check_patterns) {
+        Some(Ok(canonical)) => Some(canonical),
+        Some(Err(more)) => {
+            issues.extend(more);
+            None
+        }
+        None => None,
+    };
+    if !issues.is_empty() {
+        return Err(AppError::Validation(issues));
+    }
+    let changes = WebhookEndpointChanges { event_types, ..changes };
+    let now = clock::now();
+    state.db.run(move |conn| repo::update_endpoint(conn, id, &changes, now)?.found(id)).await
+}
+
+/// Deletes the endpoint with its deliveries and their attempts.
+pub async fn delete_endpoint(state: &AppState, id: WebhookEndpointId) -> AppResult<()> {
+    state.db.run(move |conn| repo::delete_endpoint(conn, id)?.then_some(()).found(id)).await
+}
+
+pub async fn list_deliveries(
+    state: &AppState,
+    endpoint: WebhookEndpointId,
+    status: Option<DeliveryStatus>,
+    page: PageRequest,
+) -> AppResult<Page<Delivery>> {
+    id_page(state, page, move |conn, before, limit| {
+        repo::find_endpoint(conn, endpoint)?.found(endpoint)?;
+        Ok(repo::list_deliveries(conn, endpoint, status, before, limit)?)
+    })
+    .await
+}
+
+pub async fn get_delivery(state: &AppState, endpoint: WebhookEndpointId, id: DeliveryId) -> AppResult<Delivery> {
+    state.db.read(move |conn| repo::find_delivery(conn, endpoint, id)?.found(id)).await
+}
+
+/// Queues a finished delivery once more (409 while it is still pending or under way).
+pub async fn retry_delivery(state: &AppState, endpoint: WebhookEndpointId, id: DeliveryId) -> AppResult<Delivery> {
+    let now = clock::now();
+    let delivery = state
+        .db
+        .tx(move |conn| {
+            let current = repo::find_delivery(conn, endpoint, id)?.found(id)?;
+            if !repo::requeue(conn, id, now)? {
+                return Err(AppError::conflict_with(
+                    "delivery_in_progress",
+                    None,
+                    "this delivery has not finished yet; it is retried on its own schedule",
+                    serde_json::json!({"status": current.status}),
+                ));
+            }
+            repo::find_delivery(conn, endpoint, id)?.found(id)
+        })
+        .await?;
+    state.signals.deliveries.notify_one();
+    Ok(delivery)
+}
+
+/// Queues a `ping` to the endpoint (409 when it is inactive: it would never be sent).
+pub async fn ping(state: &AppState, endpoint: WebhookEndpointId) -> AppResult<Delivery> {
+    let now = clock::now();
+    let delivery = state
+        .db
+        .tx(move |conn| {
+            let current = repo::find_endpoint(conn, endpoint)?.found(endpoint)?;
+            if !current.active {
+                return Err(AppError::conflict(
+                    "endpoint_inactive",
+                    None,
+                    "this endpoint is inactive; set active to true first",
+                ));
+            }
+            let id = DeliveryId::new();
+            repo::insert_ping(conn, id, endpoint, now)?;
+            repo::find_delivery(conn, endpoint, id)?.found(id)
+        })
+        .await?;
+    state.signals.deliveries.notify_one();
+    Ok(delivery)
+}
+
+/// One dispatcher round: claims due deliveries, sends them concurrently (no transaction or
+/// connection is held meanwhile), and records each answer. Returns how many were attempted.
+pub async fn deliver_due(state: &AppState) -> AppResult<usize> {
+    let now = clock::now();
+    // The lease covers the receiver's timeout and the recording after it.
+    let lease = state.settings.webhook_timeout * 2 + Duration::from_secs(5);
+    let claimed = state.db.tx(move |conn| Ok(repo::claim_due(conn, now, lease, CLAIM_BATCH)?)).await?;
+    let count = claimed.len();
+    let sends = claimed.into_iter().map(|delivery| deliver_one(state, delivery));
+    for outcome in futures_util::future::join_all(sends).await {
+        if let Err(err) = outcome {
+            tracing::warn!(
+                error = format!("{err:#}"),
+                "recording a webhook attempt failed; its lease runs out and it is sent again"
+            );
+        }
+    }
+    Ok(count)
+}
+
+/// Delivers until nothing is due (tests and the worker).
+pub async fn deliver_all_due(state: &AppState) -> AppResult<usize> {
+    let mut total = 0;
+    loop {
+        let attempted = deliver_due(state).await?;
+        total += attempted;
+        if attempted == 0 {
+            return Ok(total);
+        }
+    }
+}
+
+async fn deliver_one(state: &AppState, claimed: Claimed) -> AppResult<()> {
+    let (message_id, body) = payload(state, &claimed).await?;
+    let attempt = send(state, &claimed, &message_id, body).await;
+    let failed_attempts = usize::try_from(claimed.attempts).unwrap_or(0) + 1;
+    let retry_at = (!attempt.succeeded)
+        .then(|| retry_after(&state.settings.webhook_retry_schedule, failed_attempts))
+        .flatten()
+        .map(|wait| clock::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::zero()));
+    let disable_after = state.settings.webhook_disable_after;
+    let outcome = AttemptOutcome { attempt, retry_at };
+    let endpoint = claimed.endpoint_id;
+    let now = clock::now();
+    let disabled = state
+        .db
+        .tx(move |conn| {
+            // A delivery taken over by another dispatcher (this one outlived its lease) is
+            // theirs to record.
+            if !repo::record_attempt(conn, &claimed, &outcome, now)? {
+                return Ok(false);
+            }
+            Ok(repo::note_endpoint_health(conn, endpoint, outcome.attempt.succeeded, disable_after, now)?)
+        })
+        .await?;
+    if disabled {
+        tracing::warn!(%endpoint, "webhook endpoint disabled: its deliveries failed for too long");
+    }
+    Ok(())
+}
+
+/// The webhook id and body of a delivery: the event's wire form (the same as the feed's), or a
+/// ping.
+async fn payload(state: &AppState, claimed: &Claimed) -> AppResult<(String, Vec<u8>)> {
+    let (delivery, endpoint) = (claimed.id, claimed.endpoint_id);
+    let body = match claimed.event_id {
+        Some(event) => {
+            let event = super::events::get(state, EventId(event)).await?;
+            (event.id.to_string(), serde_json::to_vec(&event).map_err(anyhow::Error::new)?)
+        }
+        None => {
+            let ping = serde_json::json!({
+                "id": delivery,
+                "type": "ping",
+                "occurred_at": clock::now(),
+                "subject": {"type": "webhook_endpoint", "id": endpoint},
+                "data": {"message": "a test delivery from Hybrid CRM"},
+            });
+            (delivery.to_string(), serde_json::to_vec(&ping).map_err(anyhow::Error::new)?)
+        }
+    };
+    Ok(body)
+}
+
+async fn send(state: &AppState, claimed: &Claimed, message_id: &str, body: Vec<u8>) -> Attempt {
+    let attempted_at = clock::now();
+    let started = Instant::now();
+    let outcome = post(state, claimed, message_id, body).await;
+    let duration_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
+    match outcome {
+        Ok((status, _)) if (200..300).contains(&status) => {
+            Attempt { attempted_at, status_code: Some(status), duration_ms, error: None, succeeded: true }
+        }
+        Ok((status, text)) => Attempt {
+            attempted_at,
+            status_code: Some(status),
+            duration_ms,
+            error: Some(clip(&format!("the receiver answered {status}: {text}"))),
+            succeeded: false,
+        },
+        Err(error) => {
+            Attempt { attempted_at, status_code: None, duration_ms, error: Some(clip(&error)), succeeded: false }
+        }
+    }
+}
+
+async fn post(state: &AppState, claimed: &Claimed, message_id: &str, body: Vec<u8>) -> Result<(i32, String), String> {
+    if let Some(reason) = url_refusal(&claimed.url, state.settings.webhook_allow_private) {
+        return Err(format!("the endpoint's URL {reason}"));
+    }
+    let key = decode_secret(&claimed.secret).ok_or("the endpoint's secret is not a whsec_ secret")?;
+    let timestamp = clock::now().timestamp();
+    let signed = signature(&key, message_id, timestamp, &body);
+    let response = state
+        .webhook_client
+        .post(&claimed.url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header("webhook-id", message_id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signed)
+        .body(body)
+        .send()
+        .await
+        .map_err(|err| describe(&err))?;
+    let status = i32::from(response.status().as_u16());
+    // A little of the receiver's answer helps whoever debugs a failing endpoint.
+    let text = if (200..300).contains(&status) { String::new() } else { response.text().await.unwrap_or_default() };
+    Ok((status, text))
+}
+
+/// The error with its causes (reqwest's own message hides them).
+fn describe(err: &reqwest::Error) -> String {
+    let mut text = if err.is_timeout() { "the receiver did not answer in time".to_string() } else { err.to_string() };
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn clip(text: &str) -> String {
+    text.chars().take(MAX_ERROR_CHARS).collect()
+}

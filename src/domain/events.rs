@@ -1,0 +1,190 @@
+//! Events: what happened to which resource, as integrators read it from the feed, webhooks and
+//! NATS. The wire form is the same everywhere, so it is defined once here.
+
+use crate::domain::ids::EventId;
+use chrono::{DateTime, Utc};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+macro_rules! event_types {
+    ($($variant:ident => $text:literal),* $(,)?) => {
+        /// A kind of event, written `family.action`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum EventType { $($variant),* }
+
+        impl EventType {
+            pub const ALL: &'static [EventType] = &[$(EventType::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(EventType::$variant => $text),* }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some(EventType::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+event_types!(
+    ClientCreated => "client.created",
+    ClientUpdated => "client.updated",
+    ClientDeleted => "client.deleted",
+    ClientCommentAdded => "client.comment_added",
+    ClientPreferencesChanged => "client.preferences_changed",
+    OrderPlaced => "order.placed",
+    OrderStatusChanged => "order.status_changed",
+    OrderCancelled => "order.cancelled",
+    PaymentSucceeded => "payment.succeeded",
+    PaymentFailed => "payment.failed",
+    RefundCreated => "refund.created",
+    EnrollmentCreated => "enrollment.created",
+    EnrollmentPaid => "enrollment.paid",
+    EnrollmentCancelled => "enrollment.cancelled",
+    WorkshopSoldOut => "workshop.sold_out",
+    StockLow => "stock.low",
+    SubscriptionActivated => "subscription.activated",
+    SubscriptionPastDue => "subscription.past_due",
+);
+
+impl EventType {
+    /// The part before the dot (`order` for `order.placed`).
+    pub fn family(self) -> &'static str {
+        self.as_str().split_once('.').map_or(self.as_str(), |(family, _)| family)
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for EventType {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl utoipa::PartialSchema for EventType {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(EventType::ALL.iter().map(|t| t.as_str())))
+            .examples([serde_json::json!("order.placed")])
+            .into()
+    }
+}
+
+impl ToSchema for EventType {}
+
+text_enum!(
+    /// The kind of resource an event is about.
+    SubjectKind {
+        Client => "client",
+        Order => "order",
+        Payment => "payment",
+        Refund => "refund",
+        Enrollment => "enrollment",
+        Workshop => "workshop",
+        Product => "product",
+        Subscription => "subscription",
+    }
+);
+
+/// The resource an event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct EventSubject {
+    #[serde(rename = "type")]
+    pub kind: SubjectKind,
+    pub id: Uuid,
+}
+
+/// One event, as the feed, webhooks and NATS carry it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Event {
+    /// UUIDv7; also the `webhook-id` of its webhook deliveries and the NATS message id.
+    pub id: EventId,
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    /// Position in the feed: increasing without gaps, assigned once the change committed.
+    #[schema(example = 42)]
+    pub sequence: i64,
+    pub occurred_at: DateTime<Utc>,
+    pub subject: EventSubject,
+    /// The subject as the API showed it right after the change (the body of its `GET`).
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+/// Which event types a subscription or a filter selects: `*`, `family.*`, or an exact type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventPattern {
+    Any,
+    Family(&'static str),
+    Exact(EventType),
+}
+
+impl EventPattern {
+    /// `None` unless the pattern names something that exists: an unknown family or type would
+    /// silently match nothing.
+    pub fn parse(text: &str) -> Option<Self> {
+        if text == "*" {
+            return Some(EventPattern::Any);
+        }
+        if let Some(family) = text.strip_suffix(".*") {
+            return EventType::ALL.iter().find(|t| t.family() == family).map(|t| EventPattern::Family(t.family()));
+        }
+        EventType::parse(text).map(EventPattern::Exact)
+    }
+
+    pub fn matches(&self, event_type: EventType) -> bool {
+        match self {
+            EventPattern::Any => true,
+            EventPattern::Family(family) => event_type.family() == *family,
+            EventPattern::Exact(exact) => *exact == event_type,
+        }
+    }
+
+    /// The canonical text (as stored and as `event_type_matches` in SQL reads it).
+    pub fn as_text(&self) -> String {
+        match self {
+            EventPattern::Any => "*".into(),
+            EventPattern::Family(family) => format!("{family}.*"),
+            EventPattern::Exact(exact) => exact.as_str().into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_round_trips_and_has_a_family() {
+        for t in EventType::ALL {
+            assert_eq!(EventType::parse(t.as_str()), Some(*t));
+            assert!(!t.family().is_empty() && !t.family().contains('.'));
+        }
+    }
+
+    #[test]
+    fn patterns_match_exact_types_families_and_everything() {
+        let family = EventPattern::parse("order.*").expect("family");
+        assert!(family.matches(EventType::OrderPlaced));
+        assert!(!family.matches(EventType::PaymentFailed));
+        assert!(EventPattern::parse("*").expect("any").matches(EventType::StockLow));
+        let exact = EventPattern::parse("refund.created").expect("exact");
+        assert!(exact.matches(EventType::RefundCreated) && !exact.matches(EventType::PaymentSucceeded));
+        assert_eq!(family.as_text(), "order.*");
+    }
+
+    #[test]
+    fn patterns_naming_nothing_are_refused() {
+        for text in ["orders.*", "order.shipped", "", ".*", "order.", "*.*", "ORDER.PLACED"] {
+            assert_eq!(EventPattern::parse(text), None, "{text}");
+        }
+    }
+}

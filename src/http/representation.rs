@@ -1,0 +1,58 @@
+//! Events carry their subject as the API shows it: each resource's representation is its
+//! response body, given to the outbox through `app::events::Representation`.
+
+use crate::app::events::{CommentAdded, Representation};
+use crate::domain::catalog::Product;
+use crate::domain::client::Client;
+use crate::domain::events::SubjectKind;
+use crate::domain::orders::Order;
+use crate::domain::payments::{Payment, Refund, Subscription};
+use crate::domain::workshops::{Enrollment, Workshop};
+use crate::http::v1::catalog::ProductResponse;
+use crate::http::v1::clients::ClientResponse;
+use crate::http::v1::info::CommentResponse;
+use crate::http::v1::orders::OrderResponse;
+use crate::http::v1::payments::{PaymentResponse, RefundResponse, SubscriptionResponse};
+use crate::http::v1::workshops::{EnrollmentResponse, WorkshopResponse};
+use serde_json::Value;
+use uuid::Uuid;
+
+macro_rules! represented_by {
+    ($($resource:ty => $response:ty as $kind:ident;)*) => {$(
+        impl Representation for $resource {
+            const KIND: SubjectKind = SubjectKind::$kind;
+
+            fn subject_id(&self) -> Uuid {
+                self.id.0
+            }
+
+            fn representation(&self) -> serde_json::Result<Value> {
+                serde_json::to_value(<$response>::from(self.clone()))
+            }
+        }
+    )*};
+}
+
+represented_by!(
+    Client => ClientResponse as Client;
+    Order => OrderResponse as Order;
+    Payment => PaymentResponse as Payment;
+    Refund => RefundResponse as Refund;
+    Enrollment => EnrollmentResponse as Enrollment;
+    Workshop => WorkshopResponse as Workshop;
+    Product => ProductResponse as Product;
+    Subscription => SubscriptionResponse as Subscription;
+);
+
+/// A comment's event is about its client; its data is the comment as `POST …/comments` returns it.
+impl Representation for CommentAdded {
+    const KIND: SubjectKind = SubjectKind::Client;
+
+    fn subject_id(&self) -> Uuid {
+        self.client_id.0
+    }
+
+    fn representation(&self) -> serde_json::Result<Value> {
+        serde_json::to_value(CommentResponse::from(self.comment.clone()))
+    }
+}

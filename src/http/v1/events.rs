@@ -1,0 +1,114 @@
+//! `/api/v1/events`: the event feed.
+
+use crate::app::events::{self, FeedFilter};
+use crate::app::AppState;
+use crate::domain::events::{Event, EventPattern};
+use crate::domain::free_form::FieldIssue;
+use crate::domain::ids::EventId;
+use crate::http::extract::{BodyRules, Query};
+use crate::http::problem::{ApiResult, Problem};
+use actix_web::{get, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+/// Where to read the feed from, and what to keep.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventFeedQuery {
+    /// Events with a sequence greater than this (default 0: from the first event). Pass the
+    /// previous page's `next_after` to continue, or to poll for new events.
+    #[param(minimum = 0, example = 0)]
+    #[validate(range(min = 0))]
+    pub after: Option<i64>,
+    /// Comma-separated event types, `family.*` wildcards or `*` (e.g. `order.*,payment.failed`).
+    #[serde(rename = "type")]
+    #[param(rename = "type", max_length = 500, example = "order.*")]
+    #[validate(length(max = 500))]
+    pub event_type: Option<String>,
+    /// Only events about this resource (a client, an order, …).
+    pub subject_id: Option<Uuid>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    #[validate(range(min = 1, max = 100))]
+    pub limit: Option<i64>,
+}
+
+impl EventFeedQuery {
+    fn patterns(&self) -> Result<Option<Vec<EventPattern>>, FieldIssue> {
+        let Some(text) = self.event_type.as_deref().filter(|t| !t.trim().is_empty()) else {
+            return Ok(None);
+        };
+        text.split(',')
+            .map(|part| {
+                EventPattern::parse(part.trim()).ok_or_else(|| {
+                    FieldIssue::new(
+                        "type",
+                        "unknown_event_type",
+                        format!("{:?} is not an event type, a `family.*` wildcard or `*`", part.trim()),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+}
+
+impl BodyRules for EventFeedQuery {
+    fn rule_issues(&self) -> Vec<FieldIssue> {
+        self.patterns().err().into_iter().collect()
+    }
+}
+
+/// A page of the feed. Unlike other lists, the feed has no end: `next_after` is always set.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventPage {
+    /// Oldest first.
+    pub items: Vec<Event>,
+    /// Pass as `after` for the next page (the last sequence here, or `after` if there was none).
+    #[schema(example = 42)]
+    pub next_after: i64,
+    /// Whether more events were already there when this page was read.
+    pub has_more: bool,
+}
+
+/// Read the event feed
+///
+/// Every change that matters, in the order the changes committed: `sequence` increases without
+/// gaps, and an event is numbered only once its transaction committed, so resuming after the
+/// last sequence seen never skips an event. Events of MongoDB-side changes (comments,
+/// preferences) are recorded right after the document write (at least once).
+#[utoipa::path(
+    tag = "events",
+    params(EventFeedQuery),
+    responses(
+        (status = 200, description = "Events after `after`, oldest first", body = EventPage),
+        (status = 422, description = "Invalid `after`, `limit` or `type` (`unknown_event_type`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/events")]
+pub async fn list_events(
+    state: web::Data<AppState>,
+    Query(query): Query<EventFeedQuery>,
+) -> ApiResult<web::Json<EventPage>> {
+    let patterns = query.patterns().map_err(|issue| Problem::invalid(vec![issue]))?;
+    let filter = FeedFilter { patterns, subject_id: query.subject_id };
+    let page = events::feed(&state, query.after.unwrap_or(0), filter, query.limit.unwrap_or(20)).await?;
+    Ok(web::Json(EventPage { items: page.items, next_after: page.next_after, has_more: page.has_more }))
+}
+
+/// Get an event
+#[utoipa::path(
+    tag = "events",
+    params(("id" = Uuid, Path, description = "Event id")),
+    responses(
+        (status = 200, description = "The event", body = Event),
+        (status = 404, description = "`event_not_found` (also while its transaction has not committed)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/events/{id}")]
+pub async fn get_event(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<Event>> {
+    Ok(web::Json(events::get(&state, EventId(*id)).await?))
+}

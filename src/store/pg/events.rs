@@ -1,0 +1,211 @@
+//! The outbox (`events`): inserted by the unit of work that makes a change, numbered after it
+//! commits by the sequencer, read by the feed; and the sold-out markers the sequencer keeps.
+
+use super::schema::{events, workshop_seats, workshop_sold_out};
+use crate::domain::events::{Event, EventSubject, EventType, SubjectKind};
+use crate::domain::ids::{EventId, WorkshopId};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Text};
+use serde_json::Value;
+use std::cell::Cell;
+use uuid::Uuid;
+
+diesel::define_sql_function!(
+    /// `event_type_matches(patterns, type)`: `*`, `family.*` or an exact type (see the migration).
+    fn event_type_matches(patterns: Array<Text>, event_type: Text) -> Bool
+);
+
+thread_local! {
+    /// Set when this thread's unit of work inserted an event, so `Db` can wake the sequencer
+    /// once the work committed.
+    static WRITTEN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether events were inserted since the last call (and resets the mark).
+pub(super) fn take_written() -> bool {
+    WRITTEN.with(|written| written.replace(false))
+}
+
+pub struct NewEvent {
+    pub id: EventId,
+    pub event_type: EventType,
+    pub occurred_at: DateTime<Utc>,
+    pub subject: EventSubject,
+    pub data: Value,
+}
+
+pub fn insert(conn: &mut PgConnection, event: &NewEvent) -> QueryResult<()> {
+    diesel::insert_into(events::table)
+        .values((
+            events::id.eq(event.id.0),
+            events::event_type.eq(event.event_type.as_str()),
+            events::occurred_at.eq(event.occurred_at),
+            events::subject_type.eq(event.subject.kind.as_str()),
+            events::subject_id.eq(event.subject.id),
+            events::data.eq(&event.data),
+        ))
+        .execute(conn)?;
+    WRITTEN.with(|written| written.set(true));
+    Ok(())
+}
+
+/// An event the sequencer just numbered.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Sequenced {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = BigInt)]
+    pub sequence: i64,
+    #[diesel(sql_type = Text)]
+    pub event_type: String,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub subject_id: Uuid,
+}
+
+/// Numbers up to `limit` committed, unnumbered events in id (time) order, continuing the series
+/// without gaps. Only one session numbers at a time (a transaction-level advisory lock): `None`
+/// when another holds it. Must run inside a transaction; the numbers become visible together
+/// when it commits, after every number handed out before them.
+pub fn sequence_pending(conn: &mut PgConnection, lock_key: i64, limit: i64) -> QueryResult<Option<Vec<Sequenced>>> {
+    #[derive(QueryableByName)]
+    struct Taken {
+        #[diesel(sql_type = Bool)]
+        taken: bool,
+    }
+    let taken = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS taken")
+        .bind::<BigInt, _>(lock_key)
+        .get_result::<Taken>(conn)?
+        .taken;
+    if !taken {
+        return Ok(None);
+    }
+    let mut numbered = diesel::sql_query(
+        "WITH pending AS (
+             SELECT id FROM events WHERE sequence IS NULL ORDER BY id LIMIT $1
+         ), numbered AS (
+             SELECT id, (SELECT coalesce(max(sequence), 0) FROM events) + row_number() OVER (ORDER BY id) AS seq
+             FROM pending
+         )
+         UPDATE events e SET sequence = n.seq, published_at = now()
+         FROM numbered n WHERE e.id = n.id
+         RETURNING e.id, e.sequence, e.type AS event_type, e.subject_id",
+    )
+    .bind::<BigInt, _>(limit)
+    .load::<Sequenced>(conn)?;
+    numbered.sort_by_key(|event| event.sequence);
+    Ok(Some(numbered))
+}
+
+type EventColumns = (
+    events::id,
+    events::event_type,
+    events::sequence,
+    events::occurred_at,
+    events::subject_type,
+    events::subject_id,
+    events::data,
+);
+
+const COLUMNS: EventColumns = (
+    events::id,
+    events::event_type,
+    events::sequence,
+    events::occurred_at,
+    events::subject_type,
+    events::subject_id,
+    events::data,
+);
+
+type EventTuple = (Uuid, String, Option<i64>, DateTime<Utc>, String, Uuid, Value);
+
+fn into_domain(
+    (id, event_type, sequence, occurred_at, subject_type, subject_id, data): EventTuple,
+) -> QueryResult<Event> {
+    Ok(Event {
+        id: EventId(id),
+        event_type: super::parse_text("events.type", &event_type, EventType::parse)?,
+        sequence: sequence.unwrap_or_default(),
+        occurred_at,
+        subject: EventSubject {
+            kind: super::parse_text("events.subject_type", &subject_type, SubjectKind::parse)?,
+            id: subject_id,
+        },
+        data,
+    })
+}
+
+/// A published (numbered) event.
+pub fn find(conn: &mut PgConnection, id: EventId) -> QueryResult<Option<Event>> {
+    events::table
+        .find(id.0)
+        .filter(events::sequence.is_not_null())
+        .select(COLUMNS)
+        .first::<EventTuple>(conn)
+        .optional()?
+        .map(into_domain)
+        .transpose()
+}
+
+/// Published events after `after`, in sequence order.
+pub fn list(
+    conn: &mut PgConnection,
+    after: i64,
+    patterns: Option<&[String]>,
+    subject: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<Event>> {
+    let mut query = events::table.filter(events::sequence.gt(after)).select(COLUMNS).into_boxed();
+    if let Some(patterns) = patterns {
+        query = query.filter(event_type_matches(patterns.to_vec(), events::event_type));
+    }
+    if let Some(subject) = subject {
+        query = query.filter(events::subject_id.eq(subject));
+    }
+    query.order(events::sequence.asc()).limit(limit).load::<EventTuple>(conn)?.into_iter().map(into_domain).collect()
+}
+
+/// Events with the given sequences (the sequencer's batch), for the relays.
+pub fn by_sequence(conn: &mut PgConnection, from: i64, to: i64) -> QueryResult<Vec<Event>> {
+    events::table
+        .filter(events::sequence.between(from, to))
+        .select(COLUMNS)
+        .order(events::sequence.asc())
+        .load::<EventTuple>(conn)?
+        .into_iter()
+        .map(into_domain)
+        .collect()
+}
+
+/// The highest published sequence (0 before the first event).
+pub fn last_sequence(conn: &mut PgConnection) -> QueryResult<i64> {
+    events::table.select(diesel::dsl::max(events::sequence)).first::<Option<i64>>(conn).map(Option::unwrap_or_default)
+}
+
+/// Marks the workshop sold out if every seat is taken (as committed) and it is not marked yet;
+/// `true` when this call marked it.
+pub fn mark_sold_out(conn: &mut PgConnection, workshop: WorkshopId, now: DateTime<Utc>) -> QueryResult<bool> {
+    let free = diesel::dsl::exists(
+        workshop_seats::table
+            .filter(workshop_seats::workshop_id.eq(workshop.0))
+            .filter(workshop_seats::enrollment_id.is_null()),
+    );
+    if diesel::select(free).get_result::<bool>(conn)? {
+        return Ok(false);
+    }
+    let inserted = diesel::insert_into(workshop_sold_out::table)
+        .values((workshop_sold_out::workshop_id.eq(workshop.0), workshop_sold_out::since.eq(now)))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    Ok(inserted == 1)
+}
+
+/// Re-arms the sold-out announcement once the workshop has a free seat again.
+pub fn clear_sold_out_if_free(conn: &mut PgConnection, workshop: WorkshopId) -> QueryResult<()> {
+    let free = diesel::dsl::exists(
+        workshop_seats::table
+            .filter(workshop_seats::workshop_id.eq(workshop.0))
+            .filter(workshop_seats::enrollment_id.is_null()),
+    );
+    diesel::delete(workshop_sold_out::table.find(workshop.0)).filter(free).execute(conn).map(|_| ())
+}

@@ -1,0 +1,440 @@
+//! Webhook endpoints, their deliveries and every attempt. Deliveries are created by the
+//! sequencer (one per published event and matching endpoint), claimed by dispatchers under a
+//! lease, and finished with the receiver's answer.
+
+use super::events::event_type_matches;
+use super::schema::{events, webhook_attempts, webhook_deliveries, webhook_endpoints};
+use crate::domain::ids::{DeliveryId, EventId, WebhookEndpointId};
+use crate::domain::webhooks::{
+    Attempt, Delivery, DeliveryStatus, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChanges,
+};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Interval, Nullable, Text, Timestamptz};
+use uuid::Uuid;
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = webhook_endpoints)]
+struct EndpointRow {
+    id: Uuid,
+    url: String,
+    description: Option<String>,
+    event_types: Vec<String>,
+    active: bool,
+    disabled_reason: Option<String>,
+    failing_since: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<EndpointRow> for WebhookEndpoint {
+    fn from(r: EndpointRow) -> Self {
+        WebhookEndpoint {
+            id: WebhookEndpointId(r.id),
+            url: r.url,
+            description: r.description,
+            event_types: r.event_types,
+            active: r.active,
+            disabled_reason: r.disabled_reason,
+            failing_since: r.failing_since,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = webhook_endpoints)]
+struct EndpointChangeset {
+    url: Option<String>,
+    description: Option<Option<String>>,
+    event_types: Option<Vec<String>>,
+    active: Option<bool>,
+    disabled_reason: Option<Option<String>>,
+    failing_since: Option<Option<DateTime<Utc>>>,
+    updated_at: DateTime<Utc>,
+}
+
+pub fn insert_endpoint(
+    conn: &mut PgConnection,
+    id: WebhookEndpointId,
+    new: &NewWebhookEndpoint,
+    secret: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<WebhookEndpoint> {
+    diesel::insert_into(webhook_endpoints::table)
+        .values((
+            webhook_endpoints::id.eq(id.0),
+            webhook_endpoints::url.eq(&new.url),
+            webhook_endpoints::description.eq(&new.description),
+            webhook_endpoints::event_types.eq(&new.event_types),
+            webhook_endpoints::secret.eq(secret),
+            webhook_endpoints::active.eq(new.active),
+            webhook_endpoints::created_at.eq(now),
+            webhook_endpoints::updated_at.eq(now),
+        ))
+        .returning(EndpointRow::as_returning())
+        .get_result(conn)
+        .map(Into::into)
+}
+
+pub fn find_endpoint(conn: &mut PgConnection, id: WebhookEndpointId) -> QueryResult<Option<WebhookEndpoint>> {
+    webhook_endpoints::table
+        .find(id.0)
+        .select(EndpointRow::as_select())
+        .first(conn)
+        .optional()
+        .map(|r| r.map(Into::into))
+}
+
+/// Newest first, after the cursor's id.
+pub fn list_endpoints(conn: &mut PgConnection, before: Option<Uuid>, limit: i64) -> QueryResult<Vec<WebhookEndpoint>> {
+    let mut query = webhook_endpoints::table.select(EndpointRow::as_select()).into_boxed();
+    if let Some(before) = before {
+        query = query.filter(webhook_endpoints::id.lt(before));
+    }
+    Ok(query.order(webhook_endpoints::id.desc()).limit(limit).load(conn)?.into_iter().map(Into::into).collect())
+}
+
+/// Applies a patch. Turning an endpoint on again clears why it was disabled and its failure
+/// streak.
+pub fn update_endpoint(
+    conn: &mut PgConnection,
+    id: WebhookEndpointId,
+    changes: &WebhookEndpointChanges,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<WebhookEndpoint>> {
+    let reactivated = changes.active == Some(true);
+    diesel::update(webhook_endpoints::table.find(id.0))
+        .set(EndpointChangeset {
+            url: changes.url.clone(),
+            description: changes.description.clone(),
+            event_types: changes.event_types.clone(),
+            active: changes.active,
+            disabled_reason: reactivated.then_some(None),
+            failing_since: reactivated.then_some(None),
+            updated_at: now,
+        })
+        .returning(EndpointRow::as_returning())
+        .get_result(conn)
+        .optional()
+        .map(|r| r.map(Into::into))
+}
+
+pub fn delete_endpoint(conn: &mut PgConnection, id: WebhookEndpointId) -> QueryResult<bool> {
+    diesel::delete(webhook_endpoints::table.find(id.0)).execute(conn).map(|n| n > 0)
+}
+
+/// One delivery per event in `from..=to` and active endpoint subscribed to its type.
+pub fn fan_out(conn: &mut PgConnection, from: i64, to: i64, now: DateTime<Utc>) -> QueryResult<usize> {
+    let pairs: Vec<(Uuid, Uuid, Option<i64>, String)> =
+        events::table
+            .inner_join(webhook_endpoints::table.on(
+                webhook_endpoints::active.and(event_type_matches(webhook_endpoints::event_types, events::event_type)),
+            ))
+            .filter(events::sequence.between(from, to))
+            .select((webhook_endpoints::id, events::id, events::sequence, events::event_type))
+            .load(conn)?;
+    if pairs.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<_> = pairs
+        .into_iter()
+        .map(|(endpoint, event, sequence, event_type)| {
+            (
+                webhook_deliveries::id.eq(Uuid::now_v7()),
+                webhook_deliveries::endpoint_id.eq(endpoint),
+                webhook_deliveries::event_id.eq(Some(event)),
+                webhook_deliveries::sequence.eq(sequence),
+                webhook_deliveries::event_type.eq(event_type),
+                webhook_deliveries::next_attempt_at.eq(now),
+                webhook_deliveries::created_at.eq(now),
+                webhook_deliveries::updated_at.eq(now),
+            )
+        })
+        .collect();
+    diesel::insert_into(webhook_deliveries::table).values(&rows).on_conflict_do_nothing().execute(conn)
+}
+
+/// A ping to one endpoint (no event, no place in the endpoint's order).
+pub fn insert_ping(
+    conn: &mut PgConnection,
+    id: DeliveryId,
+    endpoint: WebhookEndpointId,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::insert_into(webhook_deliveries::table)
+        .values((
+            webhook_deliveries::id.eq(id.0),
+            webhook_deliveries::endpoint_id.eq(endpoint.0),
+            webhook_deliveries::event_type.eq("ping"),
+            webhook_deliveries::next_attempt_at.eq(now),
+            webhook_deliveries::created_at.eq(now),
+            webhook_deliveries::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A delivery claimed for one attempt: where to, with which key, and what.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Claimed {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub endpoint_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub url: String,
+    #[diesel(sql_type = Text)]
+    pub secret: String,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
+    pub event_id: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub attempts: i32,
+}
+
+/// Claims up to `limit` deliveries that are due, each the oldest open one of its endpoint (or a
+/// ping), and leases them for `lease`: another dispatcher (on this or another replica) skips
+/// them, and takes them over only if the lease runs out (a dispatcher that died).
+pub fn claim_due(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    lease: std::time::Duration,
+    limit: i64,
+) -> QueryResult<Vec<Claimed>> {
+    diesel::sql_query(
+        "WITH due AS (
+             SELECT d.id FROM webhook_deliveries d
+             JOIN webhook_endpoints ep ON ep.id = d.endpoint_id AND ep.active
+             WHERE ((d.status = 'pending' AND d.next_attempt_at <= $1)
+                    OR (d.status = 'delivering' AND d.lease_until < $1))
+               AND NOT EXISTS (
+                   SELECT 1 FROM webhook_deliveries earlier
+                   WHERE earlier.endpoint_id = d.endpoint_id
+                     AND earlier.status IN ('pending', 'delivering')
+                     AND earlier.sequence < d.sequence)
+             ORDER BY d.next_attempt_at
+             LIMIT $3
+             FOR UPDATE OF d SKIP LOCKED
+         )
+         UPDATE webhook_deliveries w
+         SET status = 'delivering', lease_until = $1 + $2, updated_at = $1
+         FROM due, webhook_endpoints e
+         WHERE w.id = due.id AND e.id = w.endpoint_id
+         RETURNING w.id, w.endpoint_id, e.url, e.secret, w.event_id, w.attempts",
+    )
+    .bind::<Timestamptz, _>(now)
+    .bind::<Interval, _>(diesel::data_types::PgInterval::from_microseconds(lease.as_micros() as i64))
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+}
+
+/// The event a delivery carries, in its wire form.
+pub fn event_payload(conn: &mut PgConnection, id: EventId) -> QueryResult<Option<crate::domain::events::Event>> {
+    super::events::find(conn, id)
+}
+
+/// What an attempt came to.
+pub struct AttemptOutcome {
+    pub attempt: Attempt,
+    /// When to try again; `None` with a failed attempt means give up.
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+/// Records an attempt of a claimed delivery and moves it on: `succeeded`, back to `pending`
+/// for a retry, or `failed`. Returns `false` (and records nothing) if the delivery is no
+/// longer `delivering` under this claim's attempt count (the lease ran out and another
+/// dispatcher took it over).
+pub fn record_attempt(
+    conn: &mut PgConnection,
+    claimed: &Claimed,
+    outcome: &AttemptOutcome,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let attempt = &outcome.attempt;
+    let status = match (attempt.succeeded, outcome.retry_at) {
+        (true, _) => DeliveryStatus::Succeeded,
+        (false, Some(_)) => DeliveryStatus::Pending,
+        (false, None) => DeliveryStatus::Failed,
+    };
+    let updated = diesel::update(
+        webhook_deliveries::table
+            .find(claimed.id)
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Delivering.as_str()))
+            .filter(webhook_deliveries::attempts.eq(claimed.attempts)),
+    )
+    .set((
+        webhook_deliveries::status.eq(status.as_str()),
+        webhook_deliveries::attempts.eq(claimed.attempts + 1),
+        webhook_deliveries::next_attempt_at.eq(outcome.retry_at.unwrap_or(now)),
+        webhook_deliveries::lease_until.eq(None::<DateTime<Utc>>),
+        webhook_deliveries::last_status_code.eq(attempt.status_code),
+        webhook_deliveries::last_error.eq(&attempt.error),
+        webhook_deliveries::updated_at.eq(now),
+        webhook_deliveries::completed_at.eq((status != DeliveryStatus::Pending).then_some(now)),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Ok(false);
+    }
+    diesel::insert_into(webhook_attempts::table)
+        .values((
+            webhook_attempts::id.eq(Uuid::now_v7()),
+            webhook_attempts::delivery_id.eq(claimed.id),
+            webhook_attempts::attempted_at.eq(attempt.attempted_at),
+            webhook_attempts::status_code.eq(attempt.status_code),
+            webhook_attempts::duration_ms.eq(attempt.duration_ms),
+            webhook_attempts::error.eq(&attempt.error),
+            webhook_attempts::succeeded.eq(attempt.succeeded),
+        ))
+        .execute(conn)?;
+    Ok(true)
+}
+
+/// Keeps the endpoint's failure streak: a success ends it; a failure starts it, and a streak
+/// older than `disable_after` disables the endpoint. `true` when this call disabled it.
+pub fn note_endpoint_health(
+    conn: &mut PgConnection,
+    endpoint: Uuid,
+    succeeded: bool,
+    disable_after: std::time::Duration,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    if succeeded {
+        diesel::update(webhook_endpoints::table.find(endpoint).filter(webhook_endpoints::failing_since.is_not_null()))
+            .set(webhook_endpoints::failing_since.eq(None::<DateTime<Utc>>))
+            .execute(conn)?;
+        return Ok(false);
+    }
+    diesel::update(webhook_endpoints::table.find(endpoint).filter(webhook_endpoints::failing_since.is_null()))
+        .set(webhook_endpoints::failing_since.eq(Some(now)))
+        .execute(conn)?;
+    let horizon = now - chrono::Duration::from_std(disable_after).unwrap_or(chrono::Duration::days(3));
+    let disabled = diesel::update(
+        webhook_endpoints::table
+            .find(endpoint)
+            .filter(webhook_endpoints::active.eq(true))
+            .filter(webhook_endpoints::failing_since.le(horizon)),
+    )
+    .set((
+        webhook_endpoints::active.eq(false),
+        webhook_endpoints::disabled_reason
+            .eq(Some("every delivery failed for too long; fix the receiver and set active to true")),
+        webhook_endpoints::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(disabled == 1)
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = webhook_deliveries)]
+struct DeliveryRow {
+    id: Uuid,
+    endpoint_id: Uuid,
+    event_id: Option<Uuid>,
+    event_type: String,
+    sequence: Option<i64>,
+    status: String,
+    next_attempt_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = webhook_attempts)]
+struct AttemptRow {
+    delivery_id: Uuid,
+    attempted_at: DateTime<Utc>,
+    status_code: Option<i32>,
+    duration_ms: i32,
+    error: Option<String>,
+    succeeded: bool,
+}
+
+fn with_attempts(conn: &mut PgConnection, rows: Vec<DeliveryRow>) -> QueryResult<Vec<Delivery>> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let attempts: Vec<AttemptRow> = webhook_attempts::table
+        .filter(webhook_attempts::delivery_id.eq_any(&ids))
+        .order((webhook_attempts::delivery_id, webhook_attempts::attempted_at))
+        .select(AttemptRow::as_select())
+        .load(conn)?;
+    rows.into_iter()
+        .map(|row| {
+            let status = super::parse_text("webhook_deliveries.status", &row.status, DeliveryStatus::parse)?;
+            Ok(Delivery {
+                id: DeliveryId(row.id),
+                endpoint_id: WebhookEndpointId(row.endpoint_id),
+                event_id: row.event_id.map(EventId),
+                event_type: row.event_type,
+                sequence: row.sequence,
+                status,
+                attempts: attempts
+                    .iter()
+                    .filter(|a| a.delivery_id == row.id)
+                    .map(|a| Attempt {
+                        attempted_at: a.attempted_at,
+                        status_code: a.status_code,
+                        duration_ms: a.duration_ms,
+                        error: a.error.clone(),
+                        succeeded: a.succeeded,
+                    })
+                    .collect(),
+                next_attempt_at: (status == DeliveryStatus::Pending).then_some(row.next_attempt_at),
+                created_at: row.created_at,
+                completed_at: row.completed_at,
+            })
+        })
+        .collect()
+}
+
+pub fn find_delivery(
+    conn: &mut PgConnection,
+    endpoint: WebhookEndpointId,
+    id: DeliveryId,
+) -> QueryResult<Option<Delivery>> {
+    let row = webhook_deliveries::table
+        .find(id.0)
+        .filter(webhook_deliveries::endpoint_id.eq(endpoint.0))
+        .select(DeliveryRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|row| with_attempts(conn, vec![row])).transpose()?.and_then(|mut d| d.pop()))
+}
+
+/// The endpoint's deliveries, newest first.
+pub fn list_deliveries(
+    conn: &mut PgConnection,
+    endpoint: WebhookEndpointId,
+    status: Option<DeliveryStatus>,
+    before: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<Delivery>> {
+    let mut query = webhook_deliveries::table
+        .filter(webhook_deliveries::endpoint_id.eq(endpoint.0))
+        .select(DeliveryRow::as_select())
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(webhook_deliveries::status.eq(status.as_str()));
+    }
+    if let Some(before) = before {
+        query = query.filter(webhook_deliveries::id.lt(before));
+    }
+    let rows = query.order(webhook_deliveries::id.desc()).limit(limit).load(conn)?;
+    with_attempts(conn, rows)
+}
+
+/// Sends a finished (succeeded or failed) delivery again: back to `pending`, due now. `false`
+/// when it is still pending or under way.
+pub fn requeue(conn: &mut PgConnection, id: DeliveryId, now: DateTime<Utc>) -> QueryResult<bool> {
+    diesel::update(webhook_deliveries::table.find(id.0).filter(
+        webhook_deliveries::status.eq_any([DeliveryStatus::Succeeded.as_str(), DeliveryStatus::Failed.as_str()]),
+    ))
+    .set((
+        webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
+        webhook_deliveries::next_attempt_at.eq(now),
+        webhook_deliveries::completed_at.eq(None::<DateTime<Utc>>),
+        webhook_deliveries::updated_at.eq(now),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
+}

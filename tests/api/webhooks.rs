@@ -1,0 +1,283 @@
+//! Webhooks: endpoints, signed deliveries verified with the Standard Webhooks reference
+//! library, retries, per-endpoint order, a server killed mid-delivery, pings, manual retries,
+//! and endpoints disabled after failing for too long.
+
+use crate::events::{feed, publish};
+use crate::harness::{get, json, send, Answer, Receiver, Server, TestApp, TestContext};
+use crate::{app, create_client, post};
+use actix_web::body::MessageBody;
+use actix_web::http::Method;
+use hybrid_crm::app::webhooks;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+async fn deliver(ctx: &TestContext) -> usize {
+    webhooks::deliver_all_due(&ctx.state).await.expect("deliver")
+}
+
+/// Registers an endpoint; returns (id, secret).
+async fn endpoint<S: TestApp<B>, B: MessageBody>(app: &S, url: &str, types: Value) -> (String, String) {
+    let reply = post(app, "/api/v1/webhook-endpoints", json!({"url": url, "event_types": types})).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    (reply.body["id"].as_str().unwrap().to_string(), reply.body["secret"].as_str().unwrap().to_string())
+}
+
+/// Delivers (retrying as scheduled) until `n` requests reached the receiver.
+async fn deliver_until(ctx: &TestContext, receiver: &Receiver, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while receiver.received().len() < n && Instant::now() < deadline {
+        deliver(ctx).await;
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+}
+
+#[actix_web::test]
+async fn endpoints_show_their_secret_once_and_refuse_bad_urls_and_types() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let created = post(&app, "/api/v1/webhook-endpoints", json!({"url": "https://hooks.example.com/crm", "event_types": ["order.*", "order.placed", "payment.failed"], "description": "Sync"})).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap();
+    assert_eq!(created.header("location").unwrap(), format!("/api/v1/webhook-endpoints/{id}"));
+    let secret = created.body["secret"].as_str().unwrap();
+    let key = secret.strip_prefix("whsec_").expect("a whsec_ secret");
+    use base64::Engine;
+    assert_eq!(base64::engine::general_purpose::STANDARD.decode(key).unwrap().len(), 32);
+    assert_eq!(created.body["event_types"], json!(["order.*", "order.placed", "payment.failed"]));
+    assert_eq!(created.body["active"], true);
+
+    let fetched = send(&app, get(&format!("/api/v1/webhook-endpoints/{id}"))).await.body;
+    assert!(fetched.get("secret").is_none(), "{fetched}");
+    let listed = send(&app, get("/api/v1/webhook-endpoints")).await.body;
+    assert!(listed["items"][0].get("secret").is_none() && listed["items"][0]["id"] == id);
+
+    for (url, why) in [
+        ("http://169.254.169.254/latest/meta-data", "metadata"),
+        ("ftp://example.com/x", "scheme"),
+        ("http://[fe80::1]/x", "link-local"),
+    ] {
+        let refused = post(&app, "/api/v1/webhook-endpoints", json!({"url": url, "event_types": ["*"]})).await;
+        assert_eq!(refused.problem(422, "validation_failed")["errors"][0]["code"], "url_refused", "{why}");
+    }
+    let unknown = post(
+        &app,
+        "/api/v1/webhook-endpoints",
+        json!({"url": "https://a.example.com", "event_types": ["order.*", "orders.placed"]}),
+    )
+    .await;
+    assert_eq!(unknown.error_fields(), ["event_types[1]"]);
+    let empty =
+        post(&app, "/api/v1/webhook-endpoints", json!({"url": "https://a.example.com", "event_types": []})).await;
+    assert_eq!(empty.error_fields(), ["event_types"]);
+
+    let patched = send(
+        &app,
+        json(
+            Method::PATCH,
+            &format!("/api/v1/webhook-endpoints/{id}"),
+            json!({"event_types": ["*"], "description": null, "active": false}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (patched.body["event_types"].clone(), patched.body["description"].clone(), patched.body["active"].clone()),
+        (json!(["*"]), Value::Null, json!(false))
+    );
+    let ping = post(&app, &format!("/api/v1/webhook-endpoints/{id}/test"), json!({})).await;
+    ping.problem(409, "endpoint_inactive");
+    assert_eq!(send(&app, crate::harness::delete(&format!("/api/v1/webhook-endpoints/{id}"))).await.status, 204);
+    send(&app, get(&format!("/api/v1/webhook-endpoints/{id}"))).await.problem(404, "webhook_endpoint_not_found");
+}
+
+#[actix_web::test]
+async fn deliveries_carry_the_event_and_verify_with_the_standard_webhooks_library() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let receiver = Receiver::start(&[]).await;
+    let (_, secret) = endpoint(&app, &receiver.url, json!(["client.*"])).await;
+    let (_, other_secret) = endpoint(&app, &receiver.url, json!(["order.placed"])).await;
+    let client = create_client(&app, "Signed", "signed@example.com").await;
+    publish(&ctx).await;
+    deliver(&ctx).await;
+
+    let received = receiver.until_received(1, Duration::from_secs(5)).await;
+    assert_eq!(received.len(), 1, "only the endpoint subscribed to client events gets it");
+    let delivery = &received[0];
+    standardwebhooks::Webhook::new(&secret)
+        .expect("secret")
+        .verify(&delivery.body, &delivery.headers)
+        .expect("the signature verifies");
+    assert!(standardwebhooks::Webhook::new(&other_secret).unwrap().verify(&delivery.body, &delivery.headers).is_err());
+    let mut tampered = delivery.body.clone();
+    tampered[5] ^= 1;
+    assert!(standardwebhooks::Webhook::new(&secret).unwrap().verify(&tampered, &delivery.headers).is_err());
+
+    let event = &feed(&app, "").await[0];
+    assert_eq!(&delivery.json(), event, "the body is the event as the feed shows it");
+    assert_eq!(delivery.header("webhook-id"), event["id"].as_str().unwrap());
+    assert_eq!(delivery.header("content-type"), "application/json");
+    assert_eq!(event["subject"]["id"], client.as_str());
+}
+
+#[actix_web::test]
+async fn a_receiver_that_fails_twice_then_succeeds_gets_the_event_exactly_once_more() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let receiver = Receiver::start(&[Answer::Status(500), Answer::Status(503)]).await;
+    let (id, _) = endpoint(&app, &receiver.url, json!(["*"])).await;
+    create_client(&app, "Retried", "retried@example.com").await;
+    publish(&ctx).await;
+    deliver_until(&ctx, &receiver, 3).await;
+    // Nothing more arrives once it succeeded.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    deliver(&ctx).await;
+    let received = receiver.received();
+    assert_eq!(received.len(), 3);
+    assert!(
+        received.iter().all(|r| r.header("webhook-id") == received[0].header("webhook-id")),
+        "one message id across retries"
+    );
+
+    let deliveries = send(&app, get(&format!("/api/v1/webhook-endpoints/{id}/deliveries"))).await.body;
+    let delivery = &deliveries["items"][0];
+    assert_eq!(delivery["status"], "succeeded");
+    let codes: Vec<Value> = delivery["attempts"].as_array().unwrap().iter().map(|a| a["status_code"].clone()).collect();
+    assert_eq!(codes, [json!(500), json!(503), json!(200)]);
+    assert!(delivery["attempts"][0]["error"].as_str().unwrap().contains("500"));
+    assert!(delivery["attempts"].as_array().unwrap().iter().all(|a| a["duration_ms"].as_i64().unwrap() >= 0));
+    let endpoint = send(&app, get(&format!("/api/v1/webhook-endpoints/{id}"))).await.body;
+    assert_eq!(endpoint["failing_since"], Value::Null, "a success ends the failure streak");
+}
+
+#[actix_web::test]
+async fn an_endpoint_receives_its_events_in_sequence_order_even_when_one_is_retried() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let receiver = Receiver::start(&[Answer::Status(500)]).await;
+    endpoint(&app, &receiver.url, json!(["client.created"])).await;
+    for i in 0..5 {
+        create_client(&app, &format!("Ordered {i}"), &format!("ordered{i}@example.com")).await;
+    }
+    publish(&ctx).await;
+    deliver_until(&ctx, &receiver, 6).await;
+    let received = receiver.received();
+    assert_eq!(received.len(), 6, "five events, the first one twice");
+    let sequences: Vec<i64> = received.iter().map(|r| r.json()["sequence"].as_i64().unwrap()).collect();
+    assert_eq!(sequences, [1, 1, 2, 3, 4, 5], "the failed first event held the others back");
+}
+
+#[actix_web::test]
+async fn pings_and_manual_retries_are_delivered_and_listed() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let receiver = Receiver::start(&[]).await;
+    let (id, secret) = endpoint(&app, &receiver.url, json!(["client.created"])).await;
+    let ping = post(&app, &format!("/api/v1/webhook-endpoints/{id}/test"), json!({})).await;
+    assert_eq!(ping.status, 202, "{}", ping.body);
+    let delivery = ping.body["id"].as_str().unwrap().to_string();
+    assert_eq!((ping.body["event_type"].clone(), ping.body["status"].clone()), (json!("ping"), json!("pending")));
+    deliver(&ctx).await;
+    let received = receiver.until_received(1, Duration::from_secs(5)).await;
+    assert_eq!(received[0].json()["type"], "ping");
+    assert_eq!(received[0].header("webhook-id"), delivery);
+    standardwebhooks::Webhook::new(&secret).unwrap().verify(&received[0].body, &received[0].headers).expect("signed");
+    let location = ping.header("location").unwrap();
+    assert_eq!(send(&app, get(&location)).await.body["status"], "succeeded");
+
+    // A finished delivery can be sent again; one still pending cannot.
+    let retried = post(&app, &format!("{location}/retry"), json!({})).await;
+    assert_eq!((retried.status.as_u16(), retried.body["status"].clone()), (202, json!("pending")));
+    post(&app, &format!("{location}/retry"), json!({})).await.problem(409, "delivery_in_progress");
+    deliver(&ctx).await;
+    assert_eq!(receiver.until_received(2, Duration::from_secs(5)).await.len(), 2);
+    let after = send(&app, get(&location)).await.body;
+    assert_eq!((after["status"].clone(), after["attempts"].as_array().unwrap().len()), (json!("succeeded"), 2));
+    let listed = send(&app, get(&format!("/api/v1/webhook-endpoints/{id}/deliveries?status=succeeded"))).await.body;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    let none = send(&app, get(&format!("/api/v1/webhook-endpoints/{id}/deliveries?status=failed"))).await.body;
+    assert_eq!(none["items"], json!([]));
+}
+
+#[actix_web::test]
+async fn a_delivery_that_exhausts_its_retries_fails_and_an_endpoint_failing_for_days_is_disabled() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let receiver = Receiver::start(&[Answer::Status(500); 10]).await;
+    let (id, _) = endpoint(&app, &receiver.url, json!(["*"])).await;
+    create_client(&app, "Doomed", "doomed@example.com").await;
+    publish(&ctx).await;
+    // One attempt and the three retries of the test schedule.
+    deliver_until(&ctx, &receiver, 4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    deliver(&ctx).await;
+    assert_eq!(receiver.received().len(), 4);
+    let deliveries = send(&app, get(&format!("/api/v1/webhook-endpoints/{id}/deliveries"))).await.body;
+    assert_eq!(deliveries["items"][0]["status"], "failed");
+    let endpoint = send(&app, get(&format!("/api/v1/webhook-endpoints/{id}"))).await.body;
+    assert_eq!(endpoint["active"], true, "failing for less than three days");
+    assert!(endpoint["failing_since"].is_string());
+
+    // Failing since four days ago: the next failure disables it.
+    let side = ctx.side_connection().await;
+    side.execute(&format!("UPDATE webhook_endpoints SET failing_since = now() - interval '4 days' WHERE id = '{id}'"))
+        .await;
+    create_client(&app, "Doomed Again", "doomed.again@example.com").await;
+    publish(&ctx).await;
+    deliver_until(&ctx, &receiver, 5).await;
+    let endpoint = send(&app, get(&format!("/api/v1/webhook-endpoints/{id}"))).await.body;
+    assert_eq!(endpoint["active"], false, "{endpoint}");
+    assert!(endpoint["disabled_reason"].as_str().unwrap().contains("failed"));
+    // Disabled: nothing more is sent.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    deliver(&ctx).await;
+    assert_eq!(receiver.received().len(), 5);
+
+    // Turned back on, its waiting delivery resumes.
+    let on = send(&app, json(Method::PATCH, &format!("/api/v1/webhook-endpoints/{id}"), json!({"active": true}))).await;
+    assert_eq!((on.body["active"].clone(), on.body["disabled_reason"].clone()), (json!(true), Value::Null));
+}
+
+#[actix_web::test]
+async fn a_server_killed_mid_delivery_delivers_after_restart() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    // The first request hangs until the server is gone; the next is answered.
+    let receiver = Receiver::start(&[Answer::Hang(Duration::from_secs(30))]).await;
+    endpoint(&app, &receiver.url, json!(["client.created"])).await;
+    let settings = [
+        ("EVENTS_POLL_MS", "100"),
+        ("WEBHOOK_POLL_MS", "100"),
+        ("WEBHOOK_TIMEOUT_MS", "1000"),
+        ("WEBHOOK_RETRY_SCHEDULE", "100ms"),
+    ];
+    let server = Server::start_with(&ctx, &settings).await;
+    let body = json!({"name": "Killed Mid Delivery", "email": "killed.mid@example.com", "kind": "b2c"});
+    let (status, _, _) = server.request("POST", "/api/v1/clients", Some(&body), &[]).await.unwrap();
+    assert_eq!(status, 201);
+    assert_eq!(receiver.until_received(1, Duration::from_secs(10)).await.len(), 1, "the delivery is under way");
+    server.kill();
+
+    // The killed server's lease (twice the timeout and 5 s) runs out; the restarted server's
+    // dispatcher takes the delivery over.
+    let restarted = Server::start_with(&ctx, &settings).await;
+    let received = receiver.until_received(2, Duration::from_secs(20)).await;
+    assert_eq!(received.len(), 2, "delivered again after the restart");
+    assert_eq!(received[0].header("webhook-id"), received[1].header("webhook-id"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut delivery = Value::Null;
+    while Instant::now() < deadline {
+        let listed = send(&app, get(&feed_endpoint_deliveries(&app).await)).await.body;
+        delivery = listed["items"][0].clone();
+        if delivery["status"] == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(delivery["status"], "succeeded", "{delivery}");
+    drop(restarted);
+}
+
+async fn feed_endpoint_deliveries<S: TestApp<B>, B: MessageBody>(app: &S) -> String {
+    let endpoints = send(app, get("/api/v1/webhook-endpoints")).await.body;
+    format!("/api/v1/webhook-endpoints/{}/deliveries", endpoints["items"][0]["id"].as_str().unwrap())
+}
