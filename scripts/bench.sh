@@ -11,6 +11,11 @@
 #                                 ANALYZE of the search and the view's statements
 #   scripts/bench.sh again        the fixed-rate runs again on the database as the last run left
 #                                 it (to repeat a measurement once the machine has settled)
+#   scripts/bench.sh events       order placement back to back: BEFORE_BINARY (a build without
+#                                 the outbox, if given), this build with its outbox, and this
+#                                 build with a webhook endpoint subscribed to order events
+#                                 (examples/webhook_sink.rs receives them and reports the delay
+#                                 from commit to receipt)
 #   scripts/bench.sh payments     card payments (tok_visa) on distinct pending orders at 64
 #                                 connections, each with its own Idempotency-Key
 #                                 (examples/pay_load.rs: oha cannot vary a header), the same for
@@ -145,6 +150,52 @@ floor() {
     ../shared/bench/floor/run.sh "$DATABASE_URL" "$MONGODB_URI" "$db" 64 "${duration%s}" | tee "$out/$label-floor.json"
 }
 
+# Order placement: 3 distinct active products per order, random active clients. Stock is topped
+# up first (as recorded `adjust` movements) so runs measure placement, not sold-out refusals.
+order_bodies() {
+sql "WITH old AS (SELECT id, stock FROM products WHERE active FOR UPDATE),
+          upd AS (UPDATE products p SET stock = 1000000 FROM old WHERE p.id = old.id RETURNING p.id, old.stock AS before)
+     INSERT INTO stock_movements (id, product_id, kind, quantity, delta, resulting_stock, reason)
+     SELECT gen_random_uuid(), id, 'adjust', 1000000, 1000000 - before, 1000000, 'benchmark top-up' FROM upd" >/dev/null
+sql "WITH c AS (SELECT id, row_number() OVER (ORDER BY random()) AS n FROM clients WHERE active LIMIT 5000),
+          p AS (SELECT array_agg(id ORDER BY random()) AS ids FROM products WHERE active)
+     SELECT json_build_object('client_id', c.id, 'shipping_address', '1 Bench Street', 'payment_method', 'card',
+                              'items', json_build_array(
+                                  json_build_object('product_id', p.ids[1 + (c.n * 3) % array_length(p.ids, 1)], 'quantity', 1),
+                                  json_build_object('product_id', p.ids[1 + (c.n * 3 + 1) % array_length(p.ids, 1)], 'quantity', 1),
+                                  json_build_object('product_id', p.ids[1 + (c.n * 3 + 2) % array_length(p.ids, 1)], 'quantity', 1)))
+     FROM c, p" >"$out/order-bodies.txt"
+}
+
+if [ "$mode" = events ]; then
+    cargo build --release --locked --example webhook_sink
+    seed "${CLIENTS:-10000}" --reset
+    order_bodies
+    sink_port=$((port + 9))
+    target/release/examples/webhook_sink "127.0.0.1:$sink_port" >"$out/sink.log" 2>&1 &
+    sink=$!
+    trap '[ -z "$server" ] || kill $server 2>/dev/null || true; kill $sink 2>/dev/null || true' EXIT
+    export WEBHOOK_ALLOW_PRIVATE=true
+    for i in $(seq 1 "${REPEAT:-2}"); do
+        if [ -n "${BEFORE_BINARY:-}" ]; then
+            saved="$binary"; binary="$BEFORE_BINARY"; start_server; binary="$saved"
+            run "orders-before-$i" -c 64 -m POST -H 'content-type: application/json' -Z "$out/order-bodies.txt" "$base/api/v1/orders"
+        fi
+        start_server
+        sql "DELETE FROM webhook_endpoints" >/dev/null
+        run "orders-outbox-$i" -c 64 -m POST -H 'content-type: application/json' -Z "$out/order-bodies.txt" "$base/api/v1/orders"
+        curl -fs -o /dev/null -X POST -H 'content-type: application/json' \
+            -d "{\"url\": \"http://127.0.0.1:$sink_port/hook\", \"event_types\": [\"order.*\"]}" "$base/api/v1/webhook-endpoints"
+        run "orders-webhook-$i" -c 64 -m POST -H 'content-type: application/json' -Z "$out/order-bodies.txt" "$base/api/v1/orders"
+        sleep 5
+        echo "events: $(sql "SELECT count(*) FILTER (WHERE sequence IS NULL) || ' unpublished of ' || count(*) FROM events"),"\
+             "deliveries: $(sql "SELECT string_agg(status || ' ' || n, ', ') FROM (SELECT status, count(*) n FROM webhook_deliveries GROUP BY status) s")"
+    done
+    echo "== commit to webhook receipt (all webhook runs)"
+    curl -fs "http://127.0.0.1:$sink_port/stats" | tee "$out/webhook-delay.json"; echo
+    exit 0
+fi
+
 if [ "$mode" = again ]; then
     label="again-$(sql "SELECT count(*) / 1000 FROM clients")k"
     start_server
@@ -243,20 +294,7 @@ oha --no-tui -n 2000 -c 256 -m POST -H 'content-type: application/json' -Z "$out
     grep -E "Success rate|Total:|Requests/sec|50.00%|99.00%|Slowest|\[[0-9]{3}\]"
 echo "seats taken: $(sql "SELECT count(enrollment_id) FROM workshop_seats WHERE workshop_id = '$workshop'"), enrollments: $(sql "SELECT count(*) FROM enrollments WHERE workshop_id = '$workshop'")"
 
-# Order placement: 3 distinct active products per order, random active clients. Stock is topped
-# up first (as recorded `adjust` movements) so runs measure placement, not sold-out refusals.
-sql "WITH old AS (SELECT id, stock FROM products WHERE active FOR UPDATE),
-          upd AS (UPDATE products p SET stock = 1000000 FROM old WHERE p.id = old.id RETURNING p.id, old.stock AS before)
-     INSERT INTO stock_movements (id, product_id, kind, quantity, delta, resulting_stock, reason)
-     SELECT gen_random_uuid(), id, 'adjust', 1000000, 1000000 - before, 1000000, 'benchmark top-up' FROM upd" >/dev/null
-sql "WITH c AS (SELECT id, row_number() OVER (ORDER BY random()) AS n FROM clients WHERE active LIMIT 5000),
-          p AS (SELECT array_agg(id ORDER BY random()) AS ids FROM products WHERE active)
-     SELECT json_build_object('client_id', c.id, 'shipping_address', '1 Bench Street', 'payment_method', 'card',
-                              'items', json_build_array(
-                                  json_build_object('product_id', p.ids[1 + (c.n * 3) % array_length(p.ids, 1)], 'quantity', 1),
-                                  json_build_object('product_id', p.ids[1 + (c.n * 3 + 1) % array_length(p.ids, 1)], 'quantity', 1),
-                                  json_build_object('product_id', p.ids[1 + (c.n * 3 + 2) % array_length(p.ids, 1)], 'quantity', 1)))
-     FROM c, p" >"$out/order-bodies.txt"
+order_bodies
 run orders-max-64 -c 64 -m POST -H 'content-type: application/json' -Z "$out/order-bodies.txt" "$base/api/v1/orders"
 
 echo "== server resident memory after the runs"

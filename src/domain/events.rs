@@ -148,6 +148,19 @@ impl EventPattern {
         }
     }
 
+    /// Every pattern that names something: each type, each family's wildcard, and `*`.
+    pub fn all_texts() -> Vec<String> {
+        let mut texts: Vec<String> = EventType::ALL.iter().map(|t| t.as_str().to_string()).collect();
+        for t in EventType::ALL {
+            let wildcard = format!("{}.*", t.family());
+            if !texts.contains(&wildcard) {
+                texts.push(wildcard);
+            }
+        }
+        texts.push("*".into());
+        texts
+    }
+
     /// The canonical text (as stored and as `event_type_matches` in SQL reads it).
     pub fn as_text(&self) -> String {
         match self {

@@ -25,7 +25,12 @@ pub struct EventFeedQuery {
     pub after: Option<i64>,
     /// Comma-separated event types, `family.*` wildcards or `*` (e.g. `order.*,payment.failed`).
     #[serde(rename = "type")]
-    #[param(rename = "type", max_length = 500, example = "order.*")]
+    #[param(
+        rename = "type",
+        max_length = 500,
+        pattern = r"^(\*|[a-z_]+\.(\*|[a-z_]+))(,(\*|[a-z_]+\.(\*|[a-z_]+)))*$",
+        example = "order.*"
+    )]
     #[validate(length(max = 500))]
     pub event_type: Option<String>,
     /// Only events about this resource (a client, an order, …).

@@ -16,6 +16,21 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
+/// An event type, a `family.*` wildcard or `*` (the spec lists every one).
+pub struct EventTypePattern;
+
+impl utoipa::PartialSchema for EventTypePattern {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(crate::domain::events::EventPattern::all_texts()))
+            .examples([serde_json::json!("order.*")])
+            .into()
+    }
+}
+
+impl ToSchema for EventTypePattern {}
+
 impl BodyRules for WebhookEndpointRequest {}
 impl BodyRules for WebhookEndpointPatchRequest {}
 impl BodyRules for DeliveryListQuery {}
@@ -27,14 +42,14 @@ pub struct WebhookEndpointRequest {
     /// refused (loopback and private ones are allowed when the server runs with
     /// `WEBHOOK_ALLOW_PRIVATE=true`; link-local and metadata ones never are).
     #[validate(length(min = 1, max = 2000))]
-    #[schema(min_length = 1, max_length = 2000, example = "https://hooks.example.com/crm")]
+    #[schema(min_length = 1, max_length = 2000, pattern = "^https?://", example = "https://hooks.example.com/crm")]
     pub url: String,
     #[validate(length(max = 500))]
     #[schema(max_length = 500, example = "Order sync")]
     pub description: Option<String>,
     /// Event types, `family.*` wildcards (`order.*`) or `*` for every event; 1 to 50.
     #[validate(length(min = 1, max = 50))]
-    #[schema(min_items = 1, max_items = 50, example = json!(["order.*", "payment.succeeded"]))]
+    #[schema(min_items = 1, max_items = 50, value_type = Vec<EventTypePattern>, example = json!(["order.*", "payment.succeeded"]))]
     pub event_types: Vec<String>,
     /// Default `true`.
     pub active: Option<bool>,
@@ -55,7 +70,7 @@ impl From<WebhookEndpointRequest> for NewWebhookEndpoint {
 #[serde(deny_unknown_fields)]
 pub struct WebhookEndpointPatchRequest {
     #[validate(length(min = 1, max = 2000))]
-    #[schema(min_length = 1, max_length = 2000)]
+    #[schema(min_length = 1, max_length = 2000, pattern = "^https?://")]
     pub url: Option<String>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
@@ -63,7 +78,7 @@ pub struct WebhookEndpointPatchRequest {
     #[schema(max_length = 500, value_type = Option<String>)]
     pub description: Option<Option<String>>,
     #[validate(length(min = 1, max = 50))]
-    #[schema(min_items = 1, max_items = 50)]
+    #[schema(min_items = 1, max_items = 50, value_type = Option<Vec<EventTypePattern>>)]
     pub event_types: Option<Vec<String>>,
     /// `true` turns a disabled endpoint back on (and clears `disabled_reason`); deliveries
     /// waiting for it resume.
@@ -82,7 +97,7 @@ pub struct WebhookEndpointResponse {
     #[schema(example = "https://hooks.example.com/crm")]
     pub url: String,
     pub description: Option<String>,
-    #[schema(example = json!(["order.*", "payment.succeeded"]))]
+    #[schema(value_type = Vec<EventTypePattern>, example = json!(["order.*", "payment.succeeded"]))]
     pub event_types: Vec<String>,
     pub active: bool,
     /// Why the server turned the endpoint off (every delivery failed for too long).
