@@ -353,7 +353,16 @@ async fn fifty_simultaneous_payments_never_exceed_an_enrollments_price() {
     let replies =
         join_all((0..50).map(|_| pay(&app, payment("enrollment", &enrollment, "10.00", "card", Some("tok_visa")))))
             .await;
-    let succeeded = replies.iter().filter(|r| r.status == 201 && r.body["status"] == "succeeded").count();
+    // A busy machine may answer some with 202 (the saga outlived PAYMENT_SYNC_WAIT_MS): those
+    // count by how they end.
+    let mut succeeded = 0;
+    for reply in replies.iter().filter(|r| r.status == 201 || r.status == 202) {
+        let status = match reply.status.as_u16() {
+            202 => settled(&app, &reply.header("location").unwrap()).await["status"].clone(),
+            _ => reply.body["status"].clone(),
+        };
+        succeeded += usize::from(status == "succeeded");
+    }
     let refused = replies.iter().filter(|r| r.status == 409 && r.body["code"] == "overpayment").count();
     assert_eq!((succeeded, refused), (8, 42), "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
     let read = send(&app, get(&format!("/api/v1/enrollments/{enrollment}"))).await.body;
