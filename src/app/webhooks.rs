@@ -5,15 +5,17 @@
 
 use super::constraints::{invalid, Meaning, Rule};
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
-use crate::domain::events::EventPattern;
+use crate::domain::events::{Event, EventPattern};
 use crate::domain::free_form::FieldIssue;
-use crate::domain::ids::{DeliveryId, EventId, WebhookEndpointId};
+use crate::domain::ids::{DeliveryId, WebhookEndpointId};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::webhooks::{
     address_allowed, decode_secret, encode_secret, retry_after, signature, url_refusal, Attempt, Delivery,
     DeliveryStatus, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChanges,
 };
 use crate::store::pg::webhooks::{self as repo, AttemptOutcome, Claimed};
+use futures_util::future::join_all;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,8 +47,10 @@ pub const CONSTRAINTS: &[Rule] = &[
     },
 ];
 
-/// Deliveries claimed per dispatcher round.
-const CLAIM_BATCH: i64 = 32;
+/// Deliveries one endpoint gets per dispatcher round (one after another, in order), and
+/// endpoints served per round (concurrently).
+const PER_ENDPOINT: i64 = 50;
+const ENDPOINTS_PER_ROUND: i64 = 32;
 /// The longest receiver error kept with an attempt.
 const MAX_ERROR_CHARS: usize = 300;
 
@@ -247,24 +251,117 @@ pub async fn ping(state: &AppState, endpoint: WebhookEndpointId) -> AppResult<De
     Ok(delivery)
 }
 
-/// One dispatcher round: claims due deliveries, sends them concurrently (no transaction or
-/// connection is held meanwhile), and records each answer. Returns how many were attempted.
+/// One dispatcher round: claims due deliveries (a run of each ready endpoint's, in sequence
+/// order, and pings), sends each endpoint's run one after another while endpoints go
+/// concurrently — no transaction or connection is held meanwhile — and records the answers in
+/// one transaction. A failure stops its endpoint's run: the rest go back to pending, behind the
+/// retry. Returns how many were attempted.
 pub async fn deliver_due(state: &AppState) -> AppResult<usize> {
     let now = clock::now();
-    // The lease covers the receiver's timeout and the recording after it.
-    let lease = state.settings.webhook_timeout * 2 + Duration::from_secs(5);
-    let claimed = state.db.tx(move |conn| Ok(repo::claim_due(conn, now, lease, CLAIM_BATCH)?)).await?;
-    let count = claimed.len();
-    let sends = claimed.into_iter().map(|delivery| deliver_one(state, delivery));
-    for outcome in futures_util::future::join_all(sends).await {
-        if let Err(err) = outcome {
-            tracing::warn!(
-                error = format!("{err:#}"),
-                "recording a webhook attempt failed; its lease runs out and it is sent again"
-            );
+    let timeout = state.settings.webhook_timeout;
+    // The lease covers one receiver's timeout twice and the recording after it; a run stops
+    // sending once less than a timeout is left of it.
+    let lease = timeout * 2 + Duration::from_secs(5);
+    let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(1));
+    let claimed = state
+        .db
+        .tx(move |conn| Ok(repo::claim_due(conn, now, lease_until, PER_ENDPOINT, ENDPOINTS_PER_ROUND)?))
+        .await?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let events: Vec<uuid::Uuid> = claimed.iter().filter_map(|c| c.event_id).collect();
+    let payloads = state.db.run(move |conn| Ok(crate::store::pg::events::by_ids(conn, &events)?)).await?;
+    let payloads: HashMap<uuid::Uuid, Event> = payloads.into_iter().map(|e| (e.id.0, e)).collect();
+
+    // Runs: an endpoint's events in order; each ping on its own.
+    let mut runs: Vec<Vec<Claimed>> = Vec::new();
+    for delivery in claimed {
+        match runs.last_mut() {
+            Some(run)
+                if delivery.sequence.is_some()
+                    && run[0].sequence.is_some()
+                    && run[0].endpoint_id == delivery.endpoint_id =>
+            {
+                run.push(delivery)
+            }
+            _ => runs.push(vec![delivery]),
         }
     }
-    Ok(count)
+    let deadline = Instant::now() + lease - timeout - Duration::from_secs(1);
+    let outcomes = join_all(runs.into_iter().map(|run| deliver_run(state, run, &payloads, deadline))).await;
+    let mut attempted = 0;
+    let mut results = Vec::new();
+    let mut untried = Vec::new();
+    for (done, rest) in outcomes {
+        attempted += done.len();
+        results.extend(done);
+        untried.extend(rest);
+    }
+    let disable_after = state.settings.webhook_disable_after;
+    let now = clock::now();
+    let disabled = state
+        .db
+        .tx(move |conn| {
+            let mut disabled = Vec::new();
+            for (claimed, outcome) in &results {
+                // A delivery taken over by another dispatcher (this one outlived its lease) is
+                // theirs to record.
+                if repo::record_attempt(conn, claimed, outcome, now)?
+                    && repo::note_endpoint_health(
+                        conn,
+                        claimed.endpoint_id,
+                        outcome.attempt.succeeded,
+                        disable_after,
+                        now,
+                    )?
+                {
+                    disabled.push(claimed.endpoint_id);
+                }
+            }
+            repo::release(conn, &untried, now)?;
+            Ok(disabled)
+        })
+        .await?;
+    for endpoint in disabled {
+        tracing::warn!(%endpoint, "webhook endpoint disabled: its deliveries failed for too long");
+    }
+    Ok(attempted)
+}
+
+/// Sends one endpoint's run in order until one fails or time runs out; returns the attempts
+/// and what was not tried.
+async fn deliver_run(
+    state: &AppState,
+    run: Vec<Claimed>,
+    payloads: &HashMap<uuid::Uuid, Event>,
+    deadline: Instant,
+) -> (Vec<(Claimed, AttemptOutcome)>, Vec<Claimed>) {
+    let mut done = Vec::new();
+    let mut rest = run.into_iter();
+    for claimed in rest.by_ref() {
+        let attempt = match payload(&claimed, payloads) {
+            Ok((message_id, body)) => send(state, &claimed, &message_id, body).await,
+            Err(error) => Attempt {
+                attempted_at: clock::now(),
+                status_code: None,
+                duration_ms: 0,
+                error: Some(error),
+                succeeded: false,
+            },
+        };
+        let failed_attempts = usize::try_from(claimed.attempts).unwrap_or(0) + 1;
+        let retry_at = (!attempt.succeeded)
+            .then(|| retry_after(&state.settings.webhook_retry_schedule, failed_attempts))
+            .flatten()
+            .map(|wait| clock::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::zero()));
+        let succeeded = attempt.succeeded;
+        done.push((claimed, AttemptOutcome { attempt, retry_at }));
+        if !succeeded || Instant::now() >= deadline {
+            break;
+        }
+    }
+    (done, rest.collect())
 }
 
 /// Delivers until nothing is due (tests and the worker).
@@ -279,43 +376,14 @@ pub async fn deliver_all_due(state: &AppState) -> AppResult<usize> {
     }
 }
 
-async fn deliver_one(state: &AppState, claimed: Claimed) -> AppResult<()> {
-    let (message_id, body) = payload(state, &claimed).await?;
-    let attempt = send(state, &claimed, &message_id, body).await;
-    let failed_attempts = usize::try_from(claimed.attempts).unwrap_or(0) + 1;
-    let retry_at = (!attempt.succeeded)
-        .then(|| retry_after(&state.settings.webhook_retry_schedule, failed_attempts))
-        .flatten()
-        .map(|wait| clock::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::zero()));
-    let disable_after = state.settings.webhook_disable_after;
-    let outcome = AttemptOutcome { attempt, retry_at };
-    let endpoint = claimed.endpoint_id;
-    let now = clock::now();
-    let disabled = state
-        .db
-        .tx(move |conn| {
-            // A delivery taken over by another dispatcher (this one outlived its lease) is
-            // theirs to record.
-            if !repo::record_attempt(conn, &claimed, &outcome, now)? {
-                return Ok(false);
-            }
-            Ok(repo::note_endpoint_health(conn, endpoint, outcome.attempt.succeeded, disable_after, now)?)
-        })
-        .await?;
-    if disabled {
-        tracing::warn!(%endpoint, "webhook endpoint disabled: its deliveries failed for too long");
-    }
-    Ok(())
-}
-
 /// The webhook id and body of a delivery: the event's wire form (the same as the feed's), or a
 /// ping.
-async fn payload(state: &AppState, claimed: &Claimed) -> AppResult<(String, Vec<u8>)> {
+fn payload(claimed: &Claimed, payloads: &HashMap<uuid::Uuid, Event>) -> Result<(String, Vec<u8>), String> {
     let (delivery, endpoint) = (claimed.id, claimed.endpoint_id);
-    let body = match claimed.event_id {
+    match claimed.event_id {
         Some(event) => {
-            let event = super::events::get(state, EventId(event)).await?;
-            (event.id.to_string(), serde_json::to_vec(&event).map_err(anyhow::Error::new)?)
+            let event = payloads.get(&event).ok_or_else(|| format!("event {event} is not published"))?;
+            Ok((event.id.to_string(), serde_json::to_vec(event).map_err(|err| err.to_string())?))
         }
         None => {
             let ping = serde_json::json!({
@@ -325,10 +393,9 @@ async fn payload(state: &AppState, claimed: &Claimed) -> AppResult<(String, Vec<
                 "subject": {"type": "webhook_endpoint", "id": endpoint},
                 "data": {"message": "a test delivery from Hybrid CRM"},
             });
-            (delivery.to_string(), serde_json::to_vec(&ping).map_err(anyhow::Error::new)?)
+            Ok((delivery.to_string(), serde_json::to_vec(&ping).map_err(|err| err.to_string())?))
         }
-    };
-    Ok(body)
+    }
 }
 
 async fn send(state: &AppState, claimed: &Claimed, message_id: &str, body: Vec<u8>) -> Attempt {

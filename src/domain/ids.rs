@@ -75,4 +75,5 @@ typed_id!(
     EventId => "event",
     WebhookEndpointId => "webhook_endpoint",
     DeliveryId => "delivery",
+    NotificationId => "notification",
 );

@@ -37,6 +37,7 @@ pub mod events;
 pub mod free_form;
 pub mod ids;
 pub mod money;
+pub mod notifications;
 pub mod orders;
 pub mod page;
 pub mod payments;

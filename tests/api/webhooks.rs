@@ -281,3 +281,21 @@ async fn feed_endpoint_deliveries<S: TestApp<B>, B: MessageBody>(app: &S) -> Str
     let endpoints = send(app, get("/api/v1/webhook-endpoints")).await.body;
     format!("/api/v1/webhook-endpoints/{}/deliveries", endpoints["items"][0]["id"].as_str().unwrap())
 }
+
+#[actix_web::test]
+async fn dispatchers_running_at_once_deliver_each_event_once_and_in_order() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let receiver = Receiver::start(&[]).await;
+    endpoint(&app, &receiver.url, json!(["client.created"])).await;
+    for i in 0..30 {
+        create_client(&app, &format!("Concurrent {i}"), &format!("concurrent{i}@example.com")).await;
+    }
+    publish(&ctx).await;
+    let (a, b, c) = tokio::join!(deliver(&ctx), deliver(&ctx), deliver(&ctx));
+    deliver(&ctx).await;
+    assert!(a + b + c <= 30, "no delivery attempted twice");
+    let received = receiver.until_received(30, Duration::from_secs(10)).await;
+    let sequences: Vec<i64> = received.iter().map(|r| r.json()["sequence"].as_i64().unwrap()).collect();
+    assert_eq!(sequences, (1..=30).collect::<Vec<_>>(), "each event once, in order");
+}

@@ -165,6 +165,18 @@ pub fn list(
     query.order(events::sequence.asc()).limit(limit).load::<EventTuple>(conn)?.into_iter().map(into_domain).collect()
 }
 
+/// Published events by id (the payloads of a batch of deliveries).
+pub fn by_ids(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Event>> {
+    events::table
+        .filter(events::id.eq_any(ids))
+        .filter(events::sequence.is_not_null())
+        .select(COLUMNS)
+        .load::<EventTuple>(conn)?
+        .into_iter()
+        .map(into_domain)
+        .collect()
+}
+
 /// Events with the given sequences (the sequencer's batch), for the relays.
 pub fn by_sequence(conn: &mut PgConnection, from: i64, to: i64) -> QueryResult<Vec<Event>> {
     events::table

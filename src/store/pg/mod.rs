@@ -14,6 +14,7 @@ pub mod interests;
 pub mod jobs;
 pub mod keyset;
 mod models;
+pub mod notifications;
 pub mod orders;
 pub mod payments;
 pub mod schema;

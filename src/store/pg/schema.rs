@@ -313,6 +313,29 @@ diesel::table! {
         subject_id -> Uuid,
         data -> Jsonb,
         published_at -> Nullable<Timestamptz>,
+        client_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        template -> Text,
+        dedupe_key -> Text,
+        event_id -> Nullable<Uuid>,
+        recipient -> Text,
+        subject -> Text,
+        body -> Text,
+        status -> Text,
+        transport -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        lease_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -393,6 +416,7 @@ diesel::joinable!(workshop_seats -> workshops (workshop_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_deliveries -> events (event_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::joinable!(notifications -> clients (client_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     categories,
@@ -420,6 +444,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     webhook_attempts,
     workshop_sold_out,
+    notifications,
 );
 
 diesel::table! {

@@ -10,7 +10,7 @@ use crate::domain::webhooks::{
 };
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Interval, Nullable, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
 use uuid::Uuid;
 
 #[derive(Queryable, Selectable)]
@@ -189,49 +189,85 @@ pub struct Claimed {
     pub secret: String,
     #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
     pub event_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub sequence: Option<i64>,
     #[diesel(sql_type = diesel::sql_types::Integer)]
     pub attempts: i32,
 }
 
-/// Claims up to `limit` deliveries that are due, each the oldest open one of its endpoint (or a
-/// ping), and leases them for `lease`: another dispatcher (on this or another replica) skips
-/// them, and takes them over only if the lease runs out (a dispatcher that died).
+/// Claims due deliveries under a lease until `lease_until`: for each active endpoint whose
+/// oldest open delivery is due (pending and due, or under way with an expired lease), up to
+/// `per_endpoint` of its open deliveries in sequence order; and due pings. Another dispatcher
+/// (on this or another replica) sees the endpoint's head under way and leaves the endpoint
+/// alone until the claim is finished or its lease ran out. Ordered by endpoint, then sequence.
 pub fn claim_due(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
-    lease: std::time::Duration,
-    limit: i64,
+    lease_until: DateTime<Utc>,
+    per_endpoint: i64,
+    endpoints: i64,
 ) -> QueryResult<Vec<Claimed>> {
+    // Candidates are re-checked by the UPDATE itself: of two dispatchers that picked the same
+    // rows, the second finds them under way (READ COMMITTED re-reads a row it waited for) and
+    // claims nothing.
     diesel::sql_query(
-        "WITH due AS (
-             SELECT d.id FROM webhook_deliveries d
+        "WITH open AS (
+             SELECT d.id, d.endpoint_id, d.status, d.next_attempt_at, d.lease_until,
+                    row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.sequence) AS position
+             FROM webhook_deliveries d
              JOIN webhook_endpoints ep ON ep.id = d.endpoint_id AND ep.active
-             WHERE ((d.status = 'pending' AND d.next_attempt_at <= $1)
-                    OR (d.status = 'delivering' AND d.lease_until < $1))
-               AND NOT EXISTS (
-                   SELECT 1 FROM webhook_deliveries earlier
-                   WHERE earlier.endpoint_id = d.endpoint_id
-                     AND earlier.status IN ('pending', 'delivering')
-                     AND earlier.sequence < d.sequence)
-             ORDER BY d.next_attempt_at
-             LIMIT $3
-             FOR UPDATE OF d SKIP LOCKED
+             WHERE d.status IN ('pending', 'delivering') AND d.sequence IS NOT NULL
+         ), ready AS (
+             SELECT endpoint_id FROM open
+             WHERE position = 1
+               AND ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'delivering' AND lease_until < $1))
+             ORDER BY next_attempt_at
+             LIMIT $4
+         ), candidates AS (
+             SELECT o.id FROM open o JOIN ready r USING (endpoint_id) WHERE o.position <= $3
+             UNION ALL
+             (SELECT p.id FROM webhook_deliveries p
+              JOIN webhook_endpoints ep ON ep.id = p.endpoint_id AND ep.active
+              WHERE p.sequence IS NULL
+                AND ((p.status = 'pending' AND p.next_attempt_at <= $1) OR (p.status = 'delivering' AND p.lease_until < $1))
+              LIMIT $4)
          )
          UPDATE webhook_deliveries w
-         SET status = 'delivering', lease_until = $1 + $2, updated_at = $1
-         FROM due, webhook_endpoints e
-         WHERE w.id = due.id AND e.id = w.endpoint_id
-         RETURNING w.id, w.endpoint_id, e.url, e.secret, w.event_id, w.attempts",
+         SET status = 'delivering', lease_until = $2, updated_at = $1
+         FROM candidates c, webhook_endpoints e
+         WHERE w.id = c.id AND e.id = w.endpoint_id
+           AND ((w.status = 'pending' AND w.next_attempt_at <= $1) OR (w.status = 'delivering' AND w.lease_until < $1))
+         RETURNING w.id, w.endpoint_id, e.url, e.secret, w.event_id, w.sequence, w.attempts",
     )
     .bind::<Timestamptz, _>(now)
-    .bind::<Interval, _>(diesel::data_types::PgInterval::from_microseconds(lease.as_micros() as i64))
-    .bind::<BigInt, _>(limit)
-    .load(conn)
+    .bind::<Timestamptz, _>(lease_until)
+    .bind::<BigInt, _>(per_endpoint)
+    .bind::<BigInt, _>(endpoints)
+    .load::<Claimed>(conn)
+    .map(|mut claimed| {
+        claimed.sort_by_key(|c| (c.endpoint_id, c.sequence));
+        claimed
+    })
 }
 
-/// The event a delivery carries, in its wire form.
-pub fn event_payload(conn: &mut PgConnection, id: EventId) -> QueryResult<Option<crate::domain::events::Event>> {
-    super::events::find(conn, id)
+/// Gives claimed deliveries that were not attempted back (their endpoint failed earlier in the
+/// batch, or the batch ran out of time): pending again, due at once, attempts unchanged.
+pub fn release(conn: &mut PgConnection, claimed: &[Claimed], now: DateTime<Utc>) -> QueryResult<()> {
+    for delivery in claimed {
+        diesel::update(
+            webhook_deliveries::table
+                .find(delivery.id)
+                .filter(webhook_deliveries::status.eq(DeliveryStatus::Delivering.as_str()))
+                .filter(webhook_deliveries::attempts.eq(delivery.attempts)),
+        )
+        .set((
+            webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
+            webhook_deliveries::lease_until.eq(None::<DateTime<Utc>>),
+            webhook_deliveries::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// What an attempt came to.

@@ -1,0 +1,231 @@
+//! Notifications: queued once per `dedupe_key`, claimed by senders under a lease
+//! (`FOR UPDATE SKIP LOCKED`, so several replicas send each once), finished with the outcome.
+
+use super::schema::notifications;
+use crate::domain::ids::{ClientId, NotificationId};
+use crate::domain::notifications::{Notification, NotificationStatus, Template, Transport};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+pub struct NewNotification {
+    pub client_id: ClientId,
+    pub template: Template,
+    pub dedupe_key: String,
+    pub event_id: Option<Uuid>,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Queues the notification unless one with its `dedupe_key` exists; `true` when queued.
+pub fn enqueue(conn: &mut PgConnection, new: &NewNotification, now: DateTime<Utc>) -> QueryResult<bool> {
+    diesel::insert_into(notifications::table)
+        .values((
+            notifications::id.eq(Uuid::now_v7()),
+            notifications::client_id.eq(new.client_id.0),
+            notifications::template.eq(new.template.as_str()),
+            notifications::dedupe_key.eq(&new.dedupe_key),
+            notifications::event_id.eq(new.event_id),
+            notifications::recipient.eq(&new.recipient),
+            notifications::subject.eq(&new.subject),
+            notifications::body.eq(&new.body),
+            notifications::next_attempt_at.eq(now),
+            notifications::created_at.eq(now),
+            notifications::updated_at.eq(now),
+        ))
+        .on_conflict(notifications::dedupe_key)
+        .do_nothing()
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = notifications)]
+struct NotificationRow {
+    id: Uuid,
+    client_id: Uuid,
+    template: String,
+    recipient: String,
+    subject: String,
+    body: String,
+    status: String,
+    transport: Option<String>,
+    reason: Option<String>,
+    attempts: i32,
+    next_attempt_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    sent_at: Option<DateTime<Utc>>,
+}
+
+impl NotificationRow {
+    fn into_domain(self) -> QueryResult<Notification> {
+        let status = super::parse_text("notifications.status", &self.status, NotificationStatus::parse)?;
+        Ok(Notification {
+            id: NotificationId(self.id),
+            client_id: ClientId(self.client_id),
+            template: super::parse_text("notifications.template", &self.template, Template::parse)?,
+            recipient: self.recipient,
+            subject: self.subject,
+            body: self.body,
+            status,
+            transport: self
+                .transport
+                .map(|t| super::parse_text("notifications.transport", &t, Transport::parse))
+                .transpose()?,
+            reason: self.reason,
+            attempts: self.attempts,
+            next_attempt_at: (status == NotificationStatus::Pending).then_some(self.next_attempt_at),
+            created_at: self.created_at,
+            sent_at: self.sent_at,
+        })
+    }
+}
+
+pub fn find(conn: &mut PgConnection, id: NotificationId) -> QueryResult<Option<Notification>> {
+    notifications::table
+        .find(id.0)
+        .select(NotificationRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(NotificationRow::into_domain)
+        .transpose()
+}
+
+/// Newest first, before the cursor's id.
+pub fn list(
+    conn: &mut PgConnection,
+    client: Option<ClientId>,
+    status: Option<NotificationStatus>,
+    before: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<Notification>> {
+    let mut query = notifications::table.select(NotificationRow::as_select()).into_boxed();
+    if let Some(client) = client {
+        query = query.filter(notifications::client_id.eq(client.0));
+    }
+    if let Some(status) = status {
+        query = query.filter(notifications::status.eq(status.as_str()));
+    }
+    if let Some(before) = before {
+        query = query.filter(notifications::id.lt(before));
+    }
+    query
+        .order(notifications::id.desc())
+        .limit(limit)
+        .load(conn)?
+        .into_iter()
+        .map(NotificationRow::into_domain)
+        .collect()
+}
+
+/// A notification claimed for one attempt.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: Uuid,
+    pub client_id: ClientId,
+    pub template: Template,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: i32,
+}
+
+/// Claims up to `limit` due notifications (pending and due, or under way with an expired lease)
+/// and leases them until `lease_until`.
+pub fn claim_due(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<Claimed>> {
+    let due: Vec<Uuid> = notifications::table
+        .filter(
+            notifications::status
+                .eq(NotificationStatus::Pending.as_str())
+                .and(notifications::next_attempt_at.le(now))
+                .or(notifications::status
+                    .eq(NotificationStatus::Sending.as_str())
+                    .and(notifications::lease_until.lt(now))),
+        )
+        .order(notifications::next_attempt_at)
+        .limit(limit)
+        .select(notifications::id)
+        .for_update()
+        .skip_locked()
+        .load(conn)?;
+    let rows: Vec<(Uuid, Uuid, String, String, String, String, i32)> =
+        diesel::update(notifications::table.filter(notifications::id.eq_any(&due)))
+            .set((
+                notifications::status.eq(NotificationStatus::Sending.as_str()),
+                notifications::lease_until.eq(Some(lease_until)),
+                notifications::updated_at.eq(now),
+            ))
+            .returning((
+                notifications::id,
+                notifications::client_id,
+                notifications::template,
+                notifications::recipient,
+                notifications::subject,
+                notifications::body,
+                notifications::attempts,
+            ))
+            .get_results(conn)?;
+    rows.into_iter()
+        .map(|(id, client, template, recipient, subject, body, attempts)| {
+            Ok(Claimed {
+                id,
+                client_id: ClientId(client),
+                template: super::parse_text("notifications.template", &template, Template::parse)?,
+                recipient,
+                subject,
+                body,
+                attempts,
+            })
+        })
+        .collect()
+}
+
+/// How an attempt ended.
+pub enum Outcome {
+    Sent(Transport),
+    Skipped(String),
+    /// Try again at the given time (a transport error, or MongoDB not answering); `counts` is
+    /// whether it was a send attempt.
+    Retry {
+        at: DateTime<Utc>,
+        reason: String,
+        counts: bool,
+    },
+    Failed(String),
+}
+
+/// Records the outcome of a claimed attempt (unless the lease was lost to another sender);
+/// `false` when nothing was recorded.
+pub fn finish(conn: &mut PgConnection, claimed: &Claimed, outcome: &Outcome, now: DateTime<Utc>) -> QueryResult<bool> {
+    let target = notifications::table
+        .find(claimed.id)
+        .filter(notifications::status.eq(NotificationStatus::Sending.as_str()))
+        .filter(notifications::attempts.eq(claimed.attempts));
+    let (status, transport, reason, attempts, next, sent_at) = match outcome {
+        Outcome::Sent(transport) => (NotificationStatus::Sent, Some(transport.as_str()), None, 1, now, Some(now)),
+        Outcome::Skipped(why) => (NotificationStatus::Skipped, None, Some(why.clone()), 0, now, None),
+        Outcome::Retry { at, reason, counts } => {
+            (NotificationStatus::Pending, None, Some(reason.clone()), i32::from(*counts), *at, None)
+        }
+        Outcome::Failed(why) => (NotificationStatus::Failed, None, Some(why.clone()), 1, now, None),
+    };
+    diesel::update(target)
+        .set((
+            notifications::status.eq(status.as_str()),
+            notifications::transport.eq(transport),
+            notifications::reason.eq(reason),
+            notifications::attempts.eq(claimed.attempts + attempts),
+            notifications::next_attempt_at.eq(next),
+            notifications::lease_until.eq(None::<DateTime<Utc>>),
+            notifications::updated_at.eq(now),
+            notifications::sent_at.eq(sent_at),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
