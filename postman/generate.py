@@ -402,6 +402,21 @@ folders = [
         request("Delete a webhook endpoint", "DELETE", "/api/v1/webhook-endpoints/{{webhookId}}", status(204)),
         request("Deleted endpoint is gone", "GET", "/api/v1/webhook-endpoints/{{webhookId}}", status(404) + PROBLEM + code("webhook_endpoint_not_found")),
     ]),
+    ("Notifications", [
+        request("Remind a workshop's debtors", "POST", "/api/v1/workshops/{{workshopId}}/payment-reminders", status(202) + [
+            "pm.test('counts debtors and reminders', () => { const b = pm.response.json(); pm.expect(b.debtors).to.be.a('number'); pm.expect(b.queued + b.already_reminded_today).to.eql(b.debtors); });"]),
+        request("Remind them again the same day", "POST", "/api/v1/workshops/{{workshopId}}/payment-reminders", status(202) + [
+            "pm.test('nothing new today', () => { const b = pm.response.json(); pm.expect(b.queued).to.eql(0); pm.expect(b.already_reminded_today).to.eql(b.debtors); });"]),
+        request("List a client's notifications", "GET", "/api/v1/notifications?client_id={{payClientId}}&limit=50", status(200) + [
+            "pm.test('a welcome and order messages', () => { const t = pm.response.json().items.map(n => n.template); pm.expect(t).to.include.members(['welcome', 'order_confirmation']); });",
+            "pm.test('each with an outcome', () => pm.response.json().items.forEach(n => pm.expect(['pending', 'sending', 'sent', 'failed', 'skipped']).to.include(n.status)));",
+            "pm.collectionVariables.set('notificationId', pm.response.json().items[0].id);"]),
+        request("Get a notification", "GET", "/api/v1/notifications/{{notificationId}}", status(200) + [
+            "pm.test('to the client', () => pm.expect(pm.response.json().recipient).to.include('payer.'));"]),
+        request("List skipped notifications", "GET", "/api/v1/notifications?status=skipped", status(200) + [
+            "pm.test('only skipped ones', () => pm.response.json().items.forEach(n => pm.expect(n.status).to.eql('skipped')));"]),
+        request("Get an unknown notification", "GET", "/api/v1/notifications/00000000-0000-7000-8000-000000000000", status(404) + PROBLEM + code("notification_not_found")),
+    ]),
     ("Stats and errors", [
         request("Client stats", "GET", "/api/v1/stats/clients", status(200) + [
             "pm.test('combined', () => { const b = pm.response.json(); pm.expect(b.total_clients).to.be.above(0); pm.expect(b.documents.info_coverage_percent).to.be.within(0, 100); pm.expect(b.age_seconds).to.be.at.least(0); pm.expect(b).to.have.property('computed_at'); pm.expect(b).to.have.property('consistency'); });"]),

@@ -168,7 +168,7 @@ sql "WITH c AS (SELECT id, row_number() OVER (ORDER BY random()) AS n FROM clien
 }
 
 if [ "$mode" = events ]; then
-    cargo build --release --locked --example webhook_sink
+    [ -x target/release/examples/webhook_sink ] || cargo build --release --locked --example webhook_sink
     seed "${CLIENTS:-10000}" --reset
     order_bodies
     sink_port=$((port + 9))

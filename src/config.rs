@@ -65,6 +65,17 @@ pub struct Settings {
     /// Lets webhooks go to loopback and private networks (never to link-local or cloud
     /// metadata addresses).
     pub webhook_allow_private: bool,
+    /// Where notifications are sent (`smtp://host:port`, `smtps://user:password@host`); `None`
+    /// writes them to the log (transport `log`).
+    pub smtp_url: Option<String>,
+    /// The sender of notifications (`Name <address>`).
+    pub smtp_from: String,
+    /// How long one SMTP exchange may take.
+    pub smtp_timeout: Duration,
+    /// How often the notification sender looks for due messages; `None` (0) turns it off.
+    pub notify_poll_interval: Option<Duration>,
+    /// The waits before each retry of a message the SMTP server did not take.
+    pub notify_retry_schedule: Vec<Duration>,
 }
 
 /// Connection strings carry passwords: `Debug` (and so every log line) shows them masked.
@@ -86,6 +97,7 @@ impl std::fmt::Debug for Settings {
             .field("log_format", &self.log_format)
             .field("reconcile_interval", &self.reconcile_interval)
             .field("stats_refresh_interval", &self.stats_refresh_interval)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .finish()
     }
 }
@@ -209,6 +221,11 @@ impl Settings {
             webhook_retry_schedule: schedule("WEBHOOK_RETRY_SCHEDULE", "5s,30s,5m,30m,2h,8h")?,
             webhook_disable_after: Duration::from_secs(parsed("WEBHOOK_DISABLE_AFTER_SECS", 3 * 24 * 3600)?),
             webhook_allow_private: parsed("WEBHOOK_ALLOW_PRIVATE", false)?,
+            smtp_url: var("SMTP_URL"),
+            smtp_from: var("SMTP_FROM").unwrap_or_else(|| "Hybrid CRM <no-reply@hybrid-crm.local>".into()),
+            smtp_timeout: millis("SMTP_TIMEOUT_MS", 10_000)?,
+            notify_poll_interval: every_ms("NOTIFY_POLL_MS", 1_000)?,
+            notify_retry_schedule: schedule("NOTIFY_RETRY_SCHEDULE", "30s,2m,10m,1h,6h")?,
         };
         settings.validate()?;
         Ok(settings)

@@ -71,6 +71,7 @@ pub fn rules() -> impl Iterator<Item = &'static Rule> {
         super::subscriptions::CONSTRAINTS,
         super::events::CONSTRAINTS,
         super::webhooks::CONSTRAINTS,
+        super::notifications::CONSTRAINTS,
     ]
     .into_iter()
     .flatten()

@@ -32,6 +32,8 @@ const BATCH: i64 = 500;
 pub trait Representation {
     const KIND: SubjectKind;
     fn subject_id(&self) -> Uuid;
+    /// The client the resource belongs to, if it belongs to one.
+    fn client_id(&self) -> Option<Uuid>;
     fn representation(&self) -> serde_json::Result<Value>;
 }
 
@@ -47,7 +49,33 @@ pub(crate) fn record<R: Representation>(conn: &mut PgConnection, event_type: Eve
     let data = resource
         .representation()
         .map_err(|err| AppError::Internal(anyhow::Error::new(err).context("rendering an event's data")))?;
-    record_data(conn, event_type, EventSubject { kind: R::KIND, id: resource.subject_id() }, data)
+    let subject = EventSubject { kind: R::KIND, id: resource.subject_id() };
+    insert(conn, event_type, subject, resource.client_id(), data)
+}
+
+/// `record` for a resource whose client the caller knows (a refund's is its payment's).
+pub(crate) fn record_for_client<R: Representation>(
+    conn: &mut PgConnection,
+    event_type: EventType,
+    resource: &R,
+    client: crate::domain::ids::ClientId,
+) -> AppResult<()> {
+    let data = resource
+        .representation()
+        .map_err(|err| AppError::Internal(anyhow::Error::new(err).context("rendering an event's data")))?;
+    let subject = EventSubject { kind: R::KIND, id: resource.subject_id() };
+    insert(conn, event_type, subject, Some(client.0), data)
+}
+
+fn insert(
+    conn: &mut PgConnection,
+    event_type: EventType,
+    subject: EventSubject,
+    client_id: Option<Uuid>,
+    data: Value,
+) -> AppResult<()> {
+    let event = NewEvent { id: EventId::new(), event_type, occurred_at: clock::now(), subject, client_id, data };
+    Ok(repo::insert(conn, &event)?)
 }
 
 /// Records an event whose data is not its subject's own representation (a comment about a
@@ -58,8 +86,8 @@ pub(crate) fn record_data(
     subject: EventSubject,
     data: Value,
 ) -> AppResult<()> {
-    let event = NewEvent { id: EventId::new(), event_type, occurred_at: clock::now(), subject, data };
-    Ok(repo::insert(conn, &event)?)
+    let client = (subject.kind == SubjectKind::Client).then_some(subject.id);
+    insert(conn, event_type, subject, client, data)
 }
 
 /// Records an event for a change made in MongoDB, right after the document write: there is no
@@ -117,12 +145,16 @@ pub async fn publish(state: &AppState) -> AppResult<Published> {
             let deliveries = webhooks::fan_out(conn, first.sequence, last.sequence, now)?;
             for event in &batch {
                 derive_from(conn, event, now)?;
+                super::notifications::queue_for_event(conn, event, now)?;
             }
             Ok(Published { events: batch.len(), deliveries })
         })
         .await?;
     if published.deliveries > 0 {
         state.signals.deliveries.notify_one();
+    }
+    if published.events > 0 {
+        state.signals.notifications.notify_one();
     }
     Ok(published)
 }

@@ -10,7 +10,9 @@
 //! so every replica runs them. The sequencer (`EVENTS_POLL_MS`) takes a transaction-level
 //! advisory lock per round.
 
-use super::{events, idempotency, payments, reconcile, stats, subscriptions, webhooks, AppResult, AppState};
+use super::{
+    events, idempotency, notifications, payments, reconcile, stats, subscriptions, webhooks, AppResult, AppState,
+};
 use crate::store::pg::jobs::{self, JobLock};
 use std::time::Duration;
 
@@ -91,6 +93,34 @@ pub fn spawn(state: &AppState) {
     }
     if let Some(every) = state.settings.webhook_poll_interval {
         tokio::spawn(webhook_dispatcher(every, state.clone()));
+    }
+    if let Some(every) = state.settings.notify_poll_interval {
+        tokio::spawn(notification_sender(every, state.clone()));
+    }
+}
+
+/// Sends notifications as soon as the sequencer queues them, and every `every` for retries and
+/// other replicas' messages; about once a minute it queues the workshop reminders that came due.
+async fn notification_sender(every: Duration, state: AppState) {
+    let queued = state.signals.notifications.clone();
+    let sweep_every = Duration::from_secs(60);
+    let mut last_sweep: Option<tokio::time::Instant> = None;
+    loop {
+        if last_sweep.is_none_or(|at| at.elapsed() >= sweep_every) {
+            match notifications::sweep_workshop_reminders(&state).await {
+                Ok(queued) if queued > 0 => tracing::info!(queued, "workshop reminders queued"),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = format!("{err:#}"), "queueing workshop reminders failed; retrying"),
+            }
+            last_sweep = Some(tokio::time::Instant::now());
+        }
+        match notifications::send_all_due(&state).await {
+            Ok(_) => wake(&queued, every).await,
+            Err(err) => {
+                tracing::warn!(error = format!("{err:#}"), "sending notifications failed; retrying");
+                tokio::time::sleep(every).await;
+            }
+        }
     }
 }
 

@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod info;
 pub mod interests;
 pub mod jobs;
+pub mod notifications;
 pub mod orders;
 pub mod payments;
 pub mod reconcile;
@@ -41,6 +42,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub gateway: Arc<dyn PaymentGateway>,
     pub webhook_client: reqwest::Client,
+    pub mailer: Arc<notifications::Mailer>,
     pub signals: Signals,
 }
 
@@ -49,6 +51,8 @@ pub struct AppState {
 pub struct Signals {
     /// The sequencer created webhook deliveries.
     pub deliveries: Arc<tokio::sync::Notify>,
+    /// The sequencer queued notifications.
+    pub notifications: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -63,7 +67,20 @@ impl AppState {
         .await?;
         let gateway = Arc::new(Sandbox { slow: settings.sandbox_slow });
         let webhook_client = webhooks::http_client(settings.webhook_allow_private, settings.webhook_timeout)?;
-        Ok(AppState { db, info, settings: Arc::new(settings), gateway, webhook_client, signals: Signals::default() })
+        let mailer = Arc::new(notifications::Mailer::from_settings(
+            settings.smtp_url.as_deref(),
+            &settings.smtp_from,
+            settings.smtp_timeout,
+        )?);
+        Ok(AppState {
+            db,
+            info,
+            settings: Arc::new(settings),
+            gateway,
+            webhook_client,
+            mailer,
+            signals: Signals::default(),
+        })
     }
 }
 

@@ -21,7 +21,7 @@
 //! so several replicas share the work and none drives a saga another one is driving.
 
 use super::constraints::{conflict, invalid, Meaning, Rule};
-use super::events::record;
+use super::events::{record, record_for_client};
 use super::idempotency::recovery_point;
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::client::PlanStatus;
@@ -443,7 +443,7 @@ fn apply_captured(
         completed_at: None,
     };
     repo::insert_refund(conn, &refund, None)?;
-    record(conn, EventType::RefundCreated, &refund)?;
+    record_for_client(conn, EventType::RefundCreated, &refund, payment.client_id)?;
     repo::add_refunded(conn, payment.id, payment.amount.amount(), PaymentStatus::Processing, now)?;
     Ok(Next::Compensate(refund.id))
 }
@@ -680,7 +680,7 @@ fn open_refund(
     };
     repo::insert_refund(conn, &refund, gateway.then_some(lease_until))?;
     recovery_point(format!("/api/v1/payments/{id}/refunds/{}", refund.id));
-    record(conn, EventType::RefundCreated, &refund)?;
+    record_for_client(conn, EventType::RefundCreated, &refund, payment.client_id)?;
     let in_full = payment.amount_refunded + amount == payment.amount;
     let status = if in_full && !gateway { PaymentStatus::Refunded } else { PaymentStatus::Succeeded };
     repo::add_refunded(conn, id, amount.amount(), status, now)?;

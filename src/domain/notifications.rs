@@ -91,7 +91,7 @@ pub fn render(template: Template, name: &str, data: &Value, workshop: Option<&Va
             let mut lines = vec![format!("We received your order {}:", text(data, "id"))];
             lines.extend(items.iter().map(|item| {
                 format!(
-                    "  {} × {} — {}",
+                    "  {} x {} - {}",
                     item.get("quantity").and_then(Value::as_i64).unwrap_or(0),
                     text(item, "product_name"),
                     text(item, "line_total")
@@ -190,7 +190,7 @@ mod tests {
         let message = render(Template::OrderConfirmation, "Ada", &order, None);
         assert_eq!(message.subject, "Order confirmation o-1");
         assert!(message.body.starts_with("Hello Ada,"));
-        assert!(message.body.contains("2 × Plane — 49.80") && message.body.contains("Total: 49.80"));
+        assert!(message.body.contains("2 x Plane - 49.80") && message.body.contains("Total: 49.80"));
     }
 
     #[test]

@@ -18,12 +18,17 @@ use serde_json::Value;
 use uuid::Uuid;
 
 macro_rules! represented_by {
-    ($($resource:ty => $response:ty as $kind:ident;)*) => {$(
+    ($($resource:ty => $response:ty as $kind:ident, client $it:ident => $client:expr;)*) => {$(
         impl Representation for $resource {
             const KIND: SubjectKind = SubjectKind::$kind;
 
             fn subject_id(&self) -> Uuid {
                 self.id.0
+            }
+
+            fn client_id(&self) -> Option<Uuid> {
+                let $it = self;
+                $client
             }
 
             fn representation(&self) -> serde_json::Result<Value> {
@@ -34,14 +39,14 @@ macro_rules! represented_by {
 }
 
 represented_by!(
-    Client => ClientResponse as Client;
-    Order => OrderResponse as Order;
-    Payment => PaymentResponse as Payment;
-    Refund => RefundResponse as Refund;
-    Enrollment => EnrollmentResponse as Enrollment;
-    Workshop => WorkshopResponse as Workshop;
-    Product => ProductResponse as Product;
-    Subscription => SubscriptionResponse as Subscription;
+    Client => ClientResponse as Client, client c => Some(c.id.0);
+    Order => OrderResponse as Order, client o => Some(o.client_id.0);
+    Payment => PaymentResponse as Payment, client p => Some(p.client_id.0);
+    Refund => RefundResponse as Refund, client _r => None;
+    Enrollment => EnrollmentResponse as Enrollment, client e => Some(e.client_id.0);
+    Workshop => WorkshopResponse as Workshop, client _w => None;
+    Product => ProductResponse as Product, client _p => None;
+    Subscription => SubscriptionResponse as Subscription, client s => Some(s.client_id.0);
 );
 
 /// A comment's event is about its client; its data is the comment as `POST …/comments` returns it.
@@ -50,6 +55,10 @@ impl Representation for CommentAdded {
 
     fn subject_id(&self) -> Uuid {
         self.client_id.0
+    }
+
+    fn client_id(&self) -> Option<Uuid> {
+        Some(self.client_id.0)
     }
 
     fn representation(&self) -> serde_json::Result<Value> {

@@ -102,6 +102,7 @@ fn forbid_nul_in_text(node: &mut Value) {
         (name = "plans", description = "Plans and client subscriptions, paid like any other subject"),
         (name = "events", description = "The event feed: every change that matters, in commit order, resumable by `sequence`"),
         (name = "webhooks", description = "Webhook endpoints (Standard Webhooks signatures), their deliveries and attempts"),
+        (name = "notifications", description = "Messages to clients (SMTP or the server log), each with its outcome; the client's MongoDB preferences can turn them off"),
         (name = "stats", description = "Statistics computed by both databases"),
         (name = "health", description = "Liveness and readiness"),
     )

@@ -129,6 +129,7 @@ struct Reach {
     mongodb_timeout: Duration,
     pg_url: Option<String>,
     pg_checkout_timeout: Duration,
+    smtp_url: Option<String>,
 }
 
 pub struct TestContext {
@@ -147,6 +148,19 @@ impl TestContext {
             mongodb_timeout: Duration::from_secs(5),
             pg_url: None,
             pg_checkout_timeout: Duration::from_secs(10),
+            smtp_url: None,
+        })
+        .await
+    }
+
+    /// A context that sends notifications to an SMTP server at `url`.
+    pub async fn with_smtp(url: &str) -> Self {
+        Self::build(Reach {
+            mongodb_uri: mongodb_uri(),
+            mongodb_timeout: Duration::from_secs(5),
+            pg_url: None,
+            pg_checkout_timeout: Duration::from_secs(10),
+            smtp_url: Some(url.to_string()),
         })
         .await
     }
@@ -158,6 +172,7 @@ impl TestContext {
             mongodb_timeout: Duration::from_millis(500),
             pg_url: None,
             pg_checkout_timeout: Duration::from_secs(10),
+            smtp_url: None,
         })
         .await
     }
@@ -178,6 +193,7 @@ impl TestContext {
             mongodb_timeout: Duration::from_millis(800),
             pg_url: Some(pg_proxy.addr.to_string()),
             pg_checkout_timeout: Duration::from_millis(800),
+            smtp_url: None,
         })
         .await;
         ctx.pg_proxy = Some(pg_proxy);
@@ -226,6 +242,12 @@ impl TestContext {
             webhook_retry_schedule: vec![Duration::from_millis(100); 3],
             webhook_disable_after: Duration::from_secs(3 * 24 * 3600),
             webhook_allow_private: true,
+            smtp_url: reach.smtp_url.clone(),
+            smtp_from: "Hybrid CRM <no-reply@hybrid-crm.test>".into(),
+            smtp_timeout: Duration::from_secs(2),
+            // Tests send notifications themselves (`notifications::send_all_due`).
+            notify_poll_interval: None,
+            notify_retry_schedule: vec![Duration::from_millis(100); 2],
         };
         let state = AppState::from_settings(settings).await.expect("state");
         if reach.mongodb_timeout > Duration::from_millis(600) {
@@ -767,4 +789,94 @@ async fn receive(
             actix_web::HttpResponse::Ok().finish()
         }
     }
+}
+
+/// A message an SMTP sink took.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: Vec<String>,
+    pub data: String,
+}
+
+#[derive(Default)]
+struct SinkState {
+    mails: Mutex<Vec<Mail>>,
+    /// How many DATA commands to refuse with a transient 451 first.
+    refuse: Mutex<usize>,
+}
+
+/// A local SMTP server (plain SMTP on a free loopback port) that keeps every message it takes.
+pub struct SmtpSink {
+    pub url: String,
+    state: Arc<SinkState>,
+}
+
+impl SmtpSink {
+    /// A sink that refuses the first `refuse` messages with `451` (a transient error).
+    pub async fn start(refuse: usize) -> SmtpSink {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the SMTP sink");
+        let url = format!("smtp://{}", listener.local_addr().expect("address"));
+        let state = Arc::new(SinkState::default());
+        *state.refuse.lock().unwrap() = refuse;
+        let shared = state.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(smtp_session(stream, shared.clone()));
+            }
+        });
+        SmtpSink { url, state }
+    }
+
+    pub fn mails(&self) -> Vec<Mail> {
+        self.state.mails.lock().unwrap().clone()
+    }
+}
+
+async fn smtp_session(stream: tokio::net::TcpStream, state: Arc<SinkState>) -> std::io::Result<()> {
+    use tokio::io::AsyncBufReadExt;
+    let (read, mut write) = stream.into_split();
+    let mut lines = tokio::io::BufReader::new(read).lines();
+    write.write_all(b"220 sink.test ESMTP\r\n").await?;
+    let mut to = Vec::new();
+    while let Some(line) = lines.next_line().await? {
+        let command = line.to_ascii_uppercase();
+        let reply: &[u8] = if command.starts_with("EHLO") || command.starts_with("HELO") {
+            b"250 sink.test\r\n"
+        } else if command.starts_with("MAIL FROM") {
+            to.clear();
+            b"250 OK\r\n"
+        } else if command.starts_with("RCPT TO") {
+            to.push(line[8..].trim().trim_start_matches(':').trim().trim_matches(['<', '>']).to_string());
+            b"250 OK\r\n"
+        } else if command == "DATA" {
+            write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
+            let mut data = String::new();
+            while let Some(line) = lines.next_line().await? {
+                if line == "." {
+                    break;
+                }
+                data.push_str(&line);
+                data.push('\n');
+            }
+            let refuse = {
+                let mut left = state.refuse.lock().unwrap();
+                let refuse = *left > 0;
+                *left = left.saturating_sub(1);
+                refuse
+            };
+            if refuse {
+                b"451 4.3.0 try again later\r\n"
+            } else {
+                state.mails.lock().unwrap().push(Mail { to: to.clone(), data });
+                b"250 OK queued\r\n"
+            }
+        } else if command == "QUIT" {
+            write.write_all(b"221 bye\r\n").await?;
+            return Ok(());
+        } else {
+            b"250 OK\r\n"
+        };
+        write.write_all(reply).await?;
+    }
+    Ok(())
 }

@@ -11,6 +11,7 @@ mod fuzz;
 mod harness;
 mod info;
 mod layers;
+mod notifications;
 mod outages;
 mod payments;
 mod races;

@@ -7,6 +7,7 @@ pub mod coupons;
 pub mod events;
 pub mod info;
 pub mod interests;
+pub mod notifications;
 pub mod orders;
 pub mod payments;
 pub mod stats;
@@ -97,5 +98,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(webhooks::list_deliveries)
         .service(webhooks::get_delivery)
         .service(webhooks::retry_delivery)
-        .service(webhooks::test_webhook_endpoint);
+        .service(webhooks::test_webhook_endpoint)
+        .service(notifications::list_notifications)
+        .service(notifications::get_notification)
+        .service(notifications::remind_debtors);
 }

@@ -101,3 +101,51 @@ pub fn list(
     }
     query.load::<EnrollmentRow>(conn)?.into_iter().map(EnrollmentRow::into_domain).collect()
 }
+
+/// Live enrollments that still owe money in the workshop (its debtors), oldest first.
+pub fn debtors_of(conn: &mut PgConnection, workshop: WorkshopId) -> QueryResult<Vec<Enrollment>> {
+    let unpaid: Vec<&str> = EnrollmentStatus::UNPAID.iter().map(|s| s.as_str()).collect();
+    enrollments::table
+        .filter(enrollments::workshop_id.eq(workshop.0))
+        .filter(enrollments::status.eq_any(unpaid))
+        .order(enrollments::id)
+        .select(EnrollmentRow::as_select())
+        .load::<EnrollmentRow>(conn)?
+        .into_iter()
+        .map(EnrollmentRow::into_domain)
+        .collect()
+}
+
+/// Live enrollments in workshops starting in `(from, until]`, with their workshops.
+pub fn starting_between(
+    conn: &mut PgConnection,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> QueryResult<Vec<(Enrollment, crate::domain::workshops::Workshop)>> {
+    use super::schema::workshops;
+    let rows: Vec<EnrollmentRow> = enrollments::table
+        .inner_join(workshops::table)
+        .filter(workshops::starts_at.gt(from))
+        .filter(workshops::starts_at.le(until))
+        .filter(enrollments::status.ne(EnrollmentStatus::Cancelled.as_str()))
+        .order(enrollments::id)
+        .select(EnrollmentRow::as_select())
+        .load(conn)?;
+    let mut found = Vec::with_capacity(rows.len());
+    let mut cache: std::collections::HashMap<uuid::Uuid, crate::domain::workshops::Workshop> = Default::default();
+    for row in rows {
+        let enrollment = row.into_domain()?;
+        let workshop = match cache.get(&enrollment.workshop_id.0) {
+            Some(workshop) => workshop.clone(),
+            None => match super::workshops::find(conn, enrollment.workshop_id)? {
+                Some(workshop) => {
+                    cache.insert(enrollment.workshop_id.0, workshop.clone());
+                    workshop
+                }
+                None => continue,
+            },
+        };
+        found.push((enrollment, workshop));
+    }
+    Ok(found)
+}

@@ -32,6 +32,8 @@ pub struct NewEvent {
     pub event_type: EventType,
     pub occurred_at: DateTime<Utc>,
     pub subject: EventSubject,
+    /// The client the event concerns, if any (for the client's timeline).
+    pub client_id: Option<Uuid>,
     pub data: Value,
 }
 
@@ -43,6 +45,7 @@ pub fn insert(conn: &mut PgConnection, event: &NewEvent) -> QueryResult<()> {
             events::occurred_at.eq(event.occurred_at),
             events::subject_type.eq(event.subject.kind.as_str()),
             events::subject_id.eq(event.subject.id),
+            events::client_id.eq(event.client_id),
             events::data.eq(&event.data),
         ))
         .execute(conn)?;
@@ -61,6 +64,10 @@ pub struct Sequenced {
     pub event_type: String,
     #[diesel(sql_type = diesel::sql_types::Uuid)]
     pub subject_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    pub client_id: Option<Uuid>,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    pub data: Value,
 }
 
 /// Numbers up to `limit` committed, unnumbered events in id (time) order, continuing the series
@@ -87,9 +94,9 @@ pub fn sequence_pending(conn: &mut PgConnection, lock_key: i64, limit: i64) -> Q
              SELECT id, (SELECT coalesce(max(sequence), 0) FROM events) + row_number() OVER (ORDER BY id) AS seq
              FROM pending
          )
-         UPDATE events e SET sequence = n.seq, published_at = now()
+         UPDATE events e SET sequence = n.seq
          FROM numbered n WHERE e.id = n.id
-         RETURNING e.id, e.sequence, e.type AS event_type, e.subject_id",
+         RETURNING e.id, e.sequence, e.type AS event_type, e.subject_id, e.client_id, e.data",
     )
     .bind::<BigInt, _>(limit)
     .load::<Sequenced>(conn)?;

@@ -1,0 +1,345 @@
+//! Notifications: the email log, done for real. The sequencer queues one message per event
+//! that sends one (in its transaction, so each event is notified once); a sweep queues
+//! workshop reminders 24 h ahead; staff ask for payment reminders to a workshop's debtors (each
+//! debtor once a day). The sender claims due messages under a lease (`FOR UPDATE SKIP LOCKED`:
+//! several replicas send each once), reads the client's preferences from MongoDB — when MongoDB
+//! does not answer it waits and retries rather than guessing — and sends over SMTP when
+//! `SMTP_URL` is set, else writes the message to the log (transport `log`).
+
+use super::constraints::{Meaning, Rule};
+use super::events::Representation;
+use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
+use crate::domain::events::EventType;
+use crate::domain::ids::{ClientId, NotificationId, WorkshopId};
+use crate::domain::notifications::{refusal, render, Notification, NotificationStatus, Template, Transport};
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::webhooks::retry_after;
+use crate::store::pg::events::Sequenced;
+use crate::store::pg::notifications::{self as repo, Claimed, NewNotification, Outcome};
+use crate::store::pg::{clients, enrollments, workshops};
+use chrono::{DateTime, Utc};
+use diesel::PgConnection;
+use lettre::message::{header::ContentType, Mailbox};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::time::Duration;
+
+pub const CONSTRAINTS: &[Rule] = &[
+    Rule::Check("notifications_template_check", Meaning::Invariant),
+    Rule::Check("notifications_status_check", Meaning::Invariant),
+    Rule::Check("notifications_transport_check", Meaning::Invariant),
+    Rule::Unique("notifications_dedupe_key_key", Meaning::Invariant),
+    // A client's notifications go with the client.
+    Rule::ForeignKey {
+        name: "notifications_client_id_fkey",
+        missing: Meaning::Gone { resource: "client" },
+        in_use: None,
+    },
+];
+
+/// Messages claimed per sender round.
+const BATCH: i64 = 32;
+/// How long to wait for MongoDB before asking it for a client's preferences again.
+const MONGODB_WAIT: Duration = Duration::from_secs(5);
+
+impl Keyed for Notification {
+    fn key(&self) -> uuid::Uuid {
+        self.id.0
+    }
+}
+
+/// Where messages go.
+pub enum Mailer {
+    Smtp {
+        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
+        from: Mailbox,
+    },
+    /// No `SMTP_URL`: messages are written to the log.
+    Log,
+}
+
+impl Mailer {
+    /// SMTP when `url` is set (`smtp://host:port`, `smtps://…`, credentials in the URL).
+    pub fn from_settings(url: Option<&str>, from: &str, timeout: Duration) -> anyhow::Result<Mailer> {
+        let Some(url) = url else {
+            return Ok(Mailer::Log);
+        };
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|err| anyhow::anyhow!("SMTP_URL is not valid: {err}"))?
+            .timeout(Some(timeout))
+            .build();
+        let from = from.parse().map_err(|err| anyhow::anyhow!("SMTP_FROM is not a mailbox: {err}"))?;
+        Ok(Mailer::Smtp { transport: Box::new(transport), from })
+    }
+}
+
+/// Queues the message an event sends, if it sends one (in the sequencer's transaction).
+pub(crate) fn queue_for_event(conn: &mut PgConnection, event: &Sequenced, now: DateTime<Utc>) -> AppResult<()> {
+    let Some(template) = EventType::parse(&event.event_type).and_then(Template::for_event) else {
+        return Ok(());
+    };
+    let Some(client) = event.client_id else {
+        return Ok(());
+    };
+    let workshop = match event.data.get("workshop_id").and_then(Value::as_str).and_then(|id| id.parse().ok()) {
+        Some(id) => workshop_data(conn, WorkshopId(id))?,
+        None => None,
+    };
+    queue(
+        conn,
+        ClientId(client),
+        template,
+        format!("{}:{}", event.id, template),
+        Some(event.id),
+        &event.data,
+        workshop.as_ref(),
+        now,
+    )
+    .map(|_| ())
+}
+
+fn workshop_data(conn: &mut PgConnection, id: WorkshopId) -> AppResult<Option<Value>> {
+    let Some(workshop) = workshops::find(conn, id)? else {
+        return Ok(None);
+    };
+    let data = workshop.representation().map_err(|err| AppError::Internal(anyhow::Error::new(err)))?;
+    Ok(Some(data))
+}
+
+/// Renders and queues a message to the client (unless its `dedupe_key` was queued before, or
+/// the client is gone); `true` when queued.
+#[allow(clippy::too_many_arguments)]
+fn queue(
+    conn: &mut PgConnection,
+    client_id: ClientId,
+    template: Template,
+    dedupe_key: String,
+    event_id: Option<uuid::Uuid>,
+    data: &Value,
+    workshop: Option<&Value>,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let Some(client) = clients::find(conn, client_id)? else {
+        return Ok(false);
+    };
+    let message = render(template, &client.name, data, workshop);
+    let new = NewNotification {
+        client_id,
+        template,
+        dedupe_key,
+        event_id,
+        recipient: client.email,
+        subject: message.subject,
+        body: message.body,
+    };
+    Ok(repo::enqueue(conn, &new, now)?)
+}
+
+/// Queues the reminder of every live enrollment in a workshop that starts within 24 h (once per
+/// enrollment); returns how many were queued.
+pub async fn sweep_workshop_reminders(state: &AppState) -> AppResult<usize> {
+    let now = clock::now();
+    state
+        .db
+        .tx(move |conn| {
+            let mut queued = 0;
+            for (enrollment, workshop) in enrollments::starting_between(conn, now, now + chrono::Duration::hours(24))? {
+                let data = enrollment.representation().map_err(|err| AppError::Internal(anyhow::Error::new(err)))?;
+                let workshop = workshop.representation().map_err(|err| AppError::Internal(anyhow::Error::new(err)))?;
+                let key = format!("workshop_reminder:{}", enrollment.id);
+                queued += usize::from(queue(
+                    conn,
+                    enrollment.client_id,
+                    Template::WorkshopReminder,
+                    key,
+                    None,
+                    &data,
+                    Some(&workshop),
+                    now,
+                )?);
+            }
+            Ok(queued)
+        })
+        .await
+}
+
+/// What a payment-reminder request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reminders {
+    pub debtors: usize,
+    pub queued: usize,
+    /// Debtors already reminded today (UTC): each gets one a day.
+    pub already_reminded_today: usize,
+}
+
+/// Queues a payment reminder to every debtor of the workshop (live enrollments with a balance),
+/// each at most once per UTC day.
+pub async fn remind_debtors(state: &AppState, workshop: WorkshopId) -> AppResult<Reminders> {
+    let now = clock::now();
+    let reminders = state
+        .db
+        .tx(move |conn| {
+            let current = workshops::find(conn, workshop)?.found(workshop)?;
+            let workshop_data = current.representation().map_err(|err| AppError::Internal(anyhow::Error::new(err)))?;
+            let debtors = enrollments::debtors_of(conn, workshop)?;
+            let mut queued = 0;
+            for enrollment in &debtors {
+                let data = enrollment.representation().map_err(|err| AppError::Internal(anyhow::Error::new(err)))?;
+                let key = format!("payment_reminder:{}:{}", enrollment.id, now.date_naive());
+                queued += usize::from(queue(
+                    conn,
+                    enrollment.client_id,
+                    Template::PaymentReminder,
+                    key,
+                    None,
+                    &data,
+                    Some(&workshop_data),
+                    now,
+                )?);
+            }
+            Ok(Reminders { debtors: debtors.len(), queued, already_reminded_today: debtors.len() - queued })
+        })
+        .await?;
+    state.signals.notifications.notify_one();
+    Ok(reminders)
+}
+
+pub async fn get(state: &AppState, id: NotificationId) -> AppResult<Notification> {
+    state.db.run(move |conn| repo::find(conn, id)?.found(id)).await
+}
+
+pub async fn list(
+    state: &AppState,
+    client: Option<ClientId>,
+    status: Option<NotificationStatus>,
+    page: PageRequest,
+) -> AppResult<Page<Notification>> {
+    id_page(state, page, move |conn, before, limit| Ok(repo::list(conn, client, status, before, limit)?)).await
+}
+
+/// One sender round: claims due messages, checks each client's preferences in MongoDB, sends
+/// (no transaction or connection held meanwhile) and records the outcomes. Returns how many
+/// were claimed.
+pub async fn send_due(state: &AppState) -> AppResult<usize> {
+    let now = clock::now();
+    let timeout = state.settings.smtp_timeout;
+    let lease_until =
+        now + chrono::Duration::from_std(timeout * 2 + Duration::from_secs(5)).unwrap_or(chrono::Duration::minutes(1));
+    let claimed = state.db.tx(move |conn| Ok(repo::claim_due(conn, now, lease_until, BATCH)?)).await?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let mut preferences: HashMap<ClientId, Result<serde_json::Map<String, Value>, String>> = HashMap::new();
+    for client in claimed.iter().map(|c| c.client_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = preferences.entry(client) {
+            let read = match state.info.get(client, Some(0)).await {
+                Ok(info) => Ok(info.map(|i| i.preferences).unwrap_or_default()),
+                Err(err) => Err(err.to_string()),
+            };
+            slot.insert(read);
+        }
+    }
+    let sends = claimed.into_iter().map(|message| {
+        let preferences = preferences.get(&message.client_id).cloned();
+        async move {
+            let outcome = deliver(state, &message, preferences).await;
+            (message, outcome)
+        }
+    });
+    let outcomes = futures_util::future::join_all(sends).await;
+    let count = outcomes.len();
+    let now = clock::now();
+    state
+        .db
+        .tx(move |conn| {
+            for (message, outcome) in &outcomes {
+                repo::finish(conn, message, outcome, now)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(count)
+}
+
+/// Sends until nothing is due (tests and the worker).
+pub async fn send_all_due(state: &AppState) -> AppResult<usize> {
+    let mut total = 0;
+    loop {
+        let sent = send_due(state).await?;
+        total += sent;
+        if sent == 0 {
+            return Ok(total);
+        }
+    }
+}
+
+async fn deliver(
+    state: &AppState,
+    message: &Claimed,
+    preferences: Option<Result<serde_json::Map<String, Value>, String>>,
+) -> Outcome {
+    let preferences = match preferences {
+        Some(Ok(preferences)) => preferences,
+        Some(Err(error)) => {
+            return Outcome::Retry {
+                at: clock::now() + chrono::Duration::from_std(MONGODB_WAIT).unwrap_or_default(),
+                reason: format!("waiting for MongoDB to read the client's preferences: {error}"),
+                counts: false,
+            }
+        }
+        None => return Outcome::Failed("the client's preferences were not read".into()),
+    };
+    if let Some(reason) = refusal(&preferences, message.template) {
+        return Outcome::Skipped(reason);
+    }
+    match send(&state.mailer, message).await {
+        Ok(transport) => Outcome::Sent(transport),
+        Err(Permanent(error)) => Outcome::Failed(error),
+        Err(Transient(error)) => {
+            let failed = usize::try_from(message.attempts).unwrap_or(0) + 1;
+            match retry_after(&state.settings.notify_retry_schedule, failed) {
+                Some(wait) => Outcome::Retry {
+                    at: clock::now() + chrono::Duration::from_std(wait).unwrap_or_default(),
+                    reason: error,
+                    counts: true,
+                },
+                None => Outcome::Failed(error),
+            }
+        }
+    }
+}
+
+enum SendError {
+    /// Retrying cannot help (the recipient's address is not one).
+    Permanent(String),
+    Transient(String),
+}
+use SendError::{Permanent, Transient};
+
+async fn send(mailer: &Mailer, message: &Claimed) -> Result<Transport, SendError> {
+    match mailer {
+        Mailer::Log => {
+            tracing::info!(to = %message.recipient, subject = %message.subject, template = %message.template,
+                "notification (log transport)\n{}", message.body);
+            Ok(Transport::Log)
+        }
+        Mailer::Smtp { transport, from } => {
+            let to: Mailbox = message.recipient.parse().map_err(|err| {
+                Permanent(format!("the recipient {:?} is not an email address: {err}", message.recipient))
+            })?;
+            let email = lettre::Message::builder()
+                .from(from.clone())
+                .to(to)
+                .subject(&message.subject)
+                .header(ContentType::TEXT_PLAIN)
+                .body(message.body.clone())
+                .map_err(|err| Permanent(format!("the message could not be built: {err}")))?;
+            match transport.send(email).await {
+                Ok(_) => Ok(Transport::Smtp),
+                Err(err) if err.is_permanent() => Err(Permanent(format!("the SMTP server refused it: {err}"))),
+                Err(err) => Err(Transient(format!("SMTP: {err}"))),
+            }
+        }
+    }
+}

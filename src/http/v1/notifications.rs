@@ -1,0 +1,161 @@
+//! `/api/v1/notifications` and `/api/v1/workshops/{id}/payment-reminders`.
+
+use crate::app::notifications::{self, Reminders};
+use crate::app::AppState;
+use crate::domain::ids::{ClientId, NotificationId, WorkshopId};
+use crate::domain::notifications::{Notification, NotificationStatus, Template, Transport};
+use crate::http::dto::PageOf;
+use crate::http::extract::{page_request, BodyRules, Query};
+use crate::http::problem::{ApiResult, Problem};
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+impl BodyRules for NotificationListQuery {}
+
+/// Filters for `GET /notifications`; newest first.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NotificationListQuery {
+    pub client_id: Option<Uuid>,
+    #[param(inline)]
+    pub status: Option<NotificationStatus>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    #[validate(range(min = 1, max = 100))]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page; empty or absent for the first page.
+    #[param(max_length = 1024)]
+    #[validate(length(max = 1024))]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationResponse {
+    pub id: NotificationId,
+    pub client_id: ClientId,
+    pub template: Template,
+    #[schema(example = "ada@example.com")]
+    pub recipient: String,
+    #[schema(example = "Order confirmation 01a2…")]
+    pub subject: String,
+    pub body: String,
+    pub status: NotificationStatus,
+    /// How it was sent; `null` until it was.
+    pub transport: Option<Transport>,
+    /// Why it was skipped, or the last error.
+    pub reason: Option<String>,
+    /// Send attempts so far.
+    pub attempts: i32,
+    /// When the next attempt is due (pending ones).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl From<Notification> for NotificationResponse {
+    fn from(n: Notification) -> Self {
+        NotificationResponse {
+            id: n.id,
+            client_id: n.client_id,
+            template: n.template,
+            recipient: n.recipient,
+            subject: n.subject,
+            body: n.body,
+            status: n.status,
+            transport: n.transport,
+            reason: n.reason,
+            attempts: n.attempts,
+            next_attempt_at: n.next_attempt_at,
+            created_at: n.created_at,
+            sent_at: n.sent_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RemindersResponse {
+    /// Live enrollments of the workshop that still owe money.
+    #[schema(example = 3)]
+    pub debtors: usize,
+    /// Reminders queued by this request.
+    #[schema(example = 2)]
+    pub queued: usize,
+    /// Debtors already reminded today (UTC): each gets one reminder a day.
+    #[schema(example = 1)]
+    pub already_reminded_today: usize,
+}
+
+impl From<Reminders> for RemindersResponse {
+    fn from(r: Reminders) -> Self {
+        RemindersResponse { debtors: r.debtors, queued: r.queued, already_reminded_today: r.already_reminded_today }
+    }
+}
+
+/// List notifications
+///
+/// Every message the service sent or meant to send — welcome, order confirmation, payment
+/// receipt, payment failed, enrollment confirmed, workshop reminder (24 h before the start),
+/// cancellation, payment reminder — with its outcome: `sent` (over `smtp`, or to the server
+/// `log` when no SMTP server is configured), `skipped` (the client's MongoDB preferences say
+/// `notifications: false`, or `false` for `email` or for the template; `reason` says which),
+/// `failed` after every retry, or `pending`.
+#[utoipa::path(
+    tag = "notifications",
+    params(NotificationListQuery),
+    responses((status = 200, description = "A page of notifications, newest first", body = PageOf<NotificationResponse>))
+)]
+#[get("/notifications")]
+pub async fn list_notifications(
+    state: web::Data<AppState>,
+    Query(query): Query<NotificationListQuery>,
+) -> ApiResult<web::Json<PageOf<NotificationResponse>>> {
+    let page = notifications::list(
+        &state,
+        query.client_id.map(ClientId),
+        query.status,
+        page_request(query.limit, &query.cursor),
+    )
+    .await?;
+    Ok(web::Json(PageOf::from_page(page, NotificationResponse::from)))
+}
+
+/// Get a notification
+#[utoipa::path(
+    tag = "notifications",
+    params(("id" = Uuid, Path, description = "Notification id")),
+    responses(
+        (status = 200, description = "The notification", body = NotificationResponse),
+        (status = 404, description = "`notification_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/notifications/{id}")]
+pub async fn get_notification(
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<NotificationResponse>> {
+    Ok(web::Json(notifications::get(&state, NotificationId(*id)).await?.into()))
+}
+
+/// Remind a workshop's debtors to pay
+///
+/// Queues a payment reminder to every client whose enrollment in the workshop still owes money,
+/// each at most once per day (UTC): sending it again the same day queues nothing new. Follow the
+/// messages in `GET /notifications`.
+#[utoipa::path(
+    tag = "workshops",
+    params(("id" = Uuid, Path, description = "Workshop id")),
+    responses(
+        (status = 202, description = "Reminders queued", body = RemindersResponse),
+        (status = 404, description = "`workshop_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/workshops/{id}/payment-reminders")]
+pub async fn remind_debtors(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    let reminders = notifications::remind_debtors(&state, WorkshopId(*id)).await?;
+    Ok(HttpResponse::Accepted().json(RemindersResponse::from(reminders)))
+}
