@@ -415,6 +415,8 @@ folders = [
             "pm.test('to the client', () => pm.expect(pm.response.json().recipient).to.include('payer.'));"]),
         request("List skipped notifications", "GET", "/api/v1/notifications?status=skipped", status(200) + [
             "pm.test('only skipped ones', () => pm.response.json().items.forEach(n => pm.expect(n.status).to.eql('skipped')));"]),
+        request("Get the client's timeline", "GET", "/api/v1/clients/{{payClientId}}/timeline?limit=50", status(200) + [
+            "pm.test('events and notifications, newest first', () => { const b = pm.response.json(); const kinds = b.items.map(i => i.kind); pm.expect(kinds).to.include.members(['event', 'notification']); const at = b.items.map(i => i.at); pm.expect(at).to.eql([...at].sort().reverse()); pm.expect(b.degraded).to.eql(null); });"]),
         request("Get an unknown notification", "GET", "/api/v1/notifications/00000000-0000-7000-8000-000000000000", status(404) + PROBLEM + code("notification_not_found")),
     ]),
     ("Stats and errors", [

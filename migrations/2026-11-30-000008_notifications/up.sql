@@ -22,12 +22,12 @@ CREATE TABLE notifications (
     updated_at      TIMESTAMPTZ NOT NULL,
     sent_at         TIMESTAMPTZ
 );
-CREATE INDEX notifications_of_client ON notifications (client_id, id DESC);
+CREATE INDEX notifications_of_client ON notifications (client_id, created_at DESC, id DESC);
 CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status IN ('pending', 'sending');
 
 -- Events name the client they concern (an order's, a payment's, …), for the client timeline.
 ALTER TABLE events ADD COLUMN client_id UUID;
-CREATE INDEX events_of_client ON events (client_id, sequence DESC) WHERE client_id IS NOT NULL;
+CREATE INDEX events_of_client ON events (client_id, occurred_at DESC, id DESC) WHERE client_id IS NOT NULL;
 
 -- The feed filters types with `event_type_matches` while it walks the sequence: the (type,
 -- sequence) index served no query, and every event paid for it twice (insert and numbering).

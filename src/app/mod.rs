@@ -21,6 +21,7 @@ pub mod reconcile;
 pub mod seed;
 pub mod stats;
 pub mod subscriptions;
+pub mod timeline;
 pub mod webhooks;
 pub mod workshops;
 

@@ -43,6 +43,7 @@ pub mod page;
 pub mod payments;
 pub mod precondition;
 pub mod time;
+pub mod timeline;
 pub mod view;
 pub mod webhooks;
 pub mod workshops;

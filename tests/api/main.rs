@@ -20,6 +20,7 @@ mod saga;
 mod snapshots;
 mod spec;
 mod stats_and_health;
+mod timeline;
 mod webhooks;
 mod workshops;
 

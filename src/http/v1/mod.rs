@@ -11,6 +11,7 @@ pub mod notifications;
 pub mod orders;
 pub mod payments;
 pub mod stats;
+pub mod timeline;
 pub mod webhooks;
 pub mod workshops;
 
@@ -34,6 +35,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(clients::update_client)
         .service(clients::delete_client)
         .service(clients::client_view)
+        .service(timeline::client_timeline)
         .service(info::add_comment)
         .service(info::list_comments)
         .service(info::delete_comment)

@@ -228,3 +228,26 @@ pub fn clear_sold_out_if_free(conn: &mut PgConnection, workshop: WorkshopId) -> 
     );
     diesel::delete(workshop_sold_out::table.find(workshop.0)).filter(free).execute(conn).map(|_| ())
 }
+
+/// (type, occurred_at, id, data) of an event on a client's timeline.
+pub type TimelineEvent = (String, DateTime<Utc>, Uuid, Value);
+
+/// A client's published events (except comments, which the timeline reads from MongoDB),
+/// newest first, before `(at, id)`.
+pub fn of_client(
+    conn: &mut PgConnection,
+    client: Uuid,
+    before: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<TimelineEvent>> {
+    let mut query = events::table
+        .filter(events::client_id.eq(client))
+        .filter(events::sequence.is_not_null())
+        .filter(events::event_type.ne(EventType::ClientCommentAdded.as_str()))
+        .select((events::event_type, events::occurred_at, events::id, events::data))
+        .into_boxed();
+    if let Some((at, id)) = before {
+        query = query.filter(events::occurred_at.lt(at).or(events::occurred_at.eq(at).and(events::id.lt(id))));
+    }
+    query.order((events::occurred_at.desc(), events::id.desc())).limit(limit).load(conn)
+}

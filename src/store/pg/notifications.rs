@@ -229,3 +229,31 @@ pub fn finish(conn: &mut PgConnection, claimed: &Claimed, outcome: &Outcome, now
         .execute(conn)
         .map(|n| n == 1)
 }
+
+/// (template, status, created_at, id, subject) of a notification on a client's timeline.
+pub type TimelineNotification = (String, String, DateTime<Utc>, Uuid, String);
+
+/// A client's notifications, newest first, before `(at, id)`.
+pub fn of_client(
+    conn: &mut PgConnection,
+    client: ClientId,
+    before: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<TimelineNotification>> {
+    let mut query = notifications::table
+        .filter(notifications::client_id.eq(client.0))
+        .select((
+            notifications::template,
+            notifications::status,
+            notifications::created_at,
+            notifications::id,
+            notifications::subject,
+        ))
+        .into_boxed();
+    if let Some((at, id)) = before {
+        query = query.filter(
+            notifications::created_at.lt(at).or(notifications::created_at.eq(at).and(notifications::id.lt(id))),
+        );
+    }
+    query.order((notifications::created_at.desc(), notifications::id.desc())).limit(limit).load(conn)
+}

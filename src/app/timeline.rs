@@ -1,0 +1,86 @@
+//! The client timeline: the client's events (orders, payments, enrollments, subscriptions, the
+//! record itself) and notifications from PostgreSQL, and its comments from MongoDB, read
+//! concurrently and merged newest first. If MongoDB does not answer, the page holds what
+//! PostgreSQL has and says comments are missing (like the client view).
+
+use super::clients::ensure_exists;
+use super::{cursor_position, degraded_reason, AppResult, AppState};
+use crate::domain::ids::{ClientId, CommentId};
+use crate::domain::page::{encode_cursor, PageRequest};
+use crate::domain::timeline::{clip, merge, summarize_event, Entry, EntryKind, Position};
+use crate::domain::view::Degraded;
+use crate::store::pg::{events, notifications};
+
+/// Longest comment text a timeline entry shows.
+const SUMMARY_CHARS: usize = 140;
+
+#[derive(Debug, Clone)]
+pub struct TimelinePage {
+    pub items: Vec<Entry>,
+    pub next_cursor: Option<String>,
+    pub degraded: Option<Degraded>,
+}
+
+pub async fn timeline(state: &AppState, client: ClientId, page: PageRequest) -> AppResult<TimelinePage> {
+    let after = cursor_position::<Position>(&page)?;
+    let limit = page.overfetch();
+    let before = after.map(|p| (p.at.get(), p.id));
+    let postgres = state.db.read(move |conn| {
+        let events = events::of_client(conn, client.0, before, limit)?;
+        let notifications = notifications::of_client(conn, client, before, limit)?;
+        Ok((events, notifications))
+    });
+    // Comments are ordered by their time-ordered ids: everything up to the cursor's millisecond
+    // is fetched, and the exact (time, id) order is applied below.
+    let comment_bound = after.map(|p| {
+        let millis = u64::try_from(p.at.get().timestamp_millis()).unwrap_or(0);
+        CommentId(uuid::Builder::from_unix_timestamp_millis(millis, &[0xff; 10]).into_uuid())
+    });
+    let (exists, rows, comments) =
+        tokio::join!(ensure_exists(state, client), postgres, state.info.comments_page(client, comment_bound, limit));
+    exists?;
+    let (event_rows, notification_rows) = rows?;
+
+    let events: Vec<Entry> = event_rows
+        .into_iter()
+        .map(|(event_type, at, id, data)| Entry {
+            kind: EntryKind::Event,
+            summary: summarize_event(&event_type, &data),
+            entry_type: event_type,
+            at,
+            id,
+        })
+        .collect();
+    let notifications: Vec<Entry> = notification_rows
+        .into_iter()
+        .map(|(template, status, at, id, subject)| Entry {
+            kind: EntryKind::Notification,
+            summary: format!("{subject} ({status})"),
+            entry_type: template,
+            at,
+            id,
+        })
+        .collect();
+    let (comments, degraded) = match comments {
+        Ok(found) => (found.unwrap_or_default(), None),
+        Err(err) => {
+            tracing::warn!(client_id = %client, error = %err, "timeline degraded: comments missing");
+            (Vec::new(), Some(Degraded { missing: vec!["comments"], reason: degraded_reason(&err) }))
+        }
+    };
+    let comments: Vec<Entry> = comments
+        .into_iter()
+        .map(|c| Entry {
+            kind: EntryKind::Comment,
+            entry_type: "comment".into(),
+            at: c.created_at,
+            id: c.id.0,
+            summary: clip(&c.text, SUMMARY_CHARS),
+        })
+        .filter(|entry| after.is_none_or(|p| entry.after(&p)))
+        .collect();
+
+    let (items, more) = merge(vec![events, notifications, comments], (limit - 1) as usize);
+    let next_cursor = if more { items.last().map(|e| encode_cursor(&e.position())) } else { None };
+    Ok(TimelinePage { items, next_cursor, degraded })
+}
