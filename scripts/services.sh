@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Brings the two stores up (idempotently) on a fresh Debian machine, or stops what it started.
+# Brings the two stores and NATS up (idempotently) on a fresh Debian machine, or stops what it
+# started.
 #
-#   scripts/services.sh up     PostgreSQL (installed/started, role + database created) and a
-#                              MongoDB-protocol server: a reachable mongod, else secantusd-rs
-#   scripts/services.sh down   stops the secantusd-rs this script started (PostgreSQL is the
-#                              system's cluster and is left running)
+#   scripts/services.sh up     PostgreSQL (installed/started, role + database created), a
+#                              MongoDB-protocol server (a reachable mongod, else secantusd-rs)
+#                              and nats-server with JetStream (for the event relay and its tests)
+#   scripts/services.sh down   stops the secantusd-rs and nats-server this script started
+#                              (PostgreSQL is the system's cluster and is left running)
 #   scripts/services.sh env    prints the connection settings it uses
 #
-# Settings (override in the environment): PG_USER, PG_PASSWORD, PG_DB, MONGO_PORT.
+# Settings (override in the environment): PG_USER, PG_PASSWORD, PG_DB, MONGO_PORT, NATS_PORT.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,6 +18,7 @@ PG_USER="${PG_USER:-crm}"
 PG_PASSWORD="${PG_PASSWORD:-crm}"
 PG_DB="${PG_DB:-crm}"
 MONGO_PORT="${MONGO_PORT:-27017}"
+NATS_PORT="${NATS_PORT:-4222}"
 SECANTUS_VERSION="0.5.3-beta.196"
 
 log() { printf '[services] %s\n' "$*" >&2; }
@@ -107,7 +110,37 @@ mongo_up() {
     exit 1
 }
 
+nats_reachable() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$NATS_PORT") 2>/dev/null
+}
+
+nats_up() {
+    if nats_reachable; then
+        log "a NATS server already listens on 127.0.0.1:$NATS_PORT"
+        return
+    fi
+    if ! command -v nats-server >/dev/null 2>&1; then
+        log "installing nats-server"
+        apt_install nats-server
+    fi
+    log "starting nats-server with JetStream on 127.0.0.1:$NATS_PORT"
+    mkdir -p "$data_dir/nats"
+    nohup nats-server -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$data_dir/nats" >"$data_dir/nats.log" 2>&1 &
+    echo $! >"$data_dir/nats.pid"
+    for _ in $(seq 1 40); do
+        nats_reachable && { log "NATS ready: nats://127.0.0.1:$NATS_PORT"; return; }
+        sleep 0.25
+    done
+    log "nats-server did not come up; see $data_dir/nats.log"
+    exit 1
+}
+
 down() {
+    if [ -f "$data_dir/nats.pid" ]; then
+        kill "$(cat "$data_dir/nats.pid")" 2>/dev/null || true
+        rm -f "$data_dir/nats.pid"
+        log "stopped nats-server"
+    fi
     if [ -f "$data_dir/secantus.pid" ]; then
         kill "$(cat "$data_dir/secantus.pid")" 2>/dev/null || true
         rm -f "$data_dir/secantus.pid"
@@ -122,11 +155,12 @@ print_env() {
     cat <<ENV
 DATABASE_URL=postgres://$PG_USER:$PG_PASSWORD@127.0.0.1:5432/$PG_DB
 MONGODB_URI=mongodb://127.0.0.1:$MONGO_PORT/?directConnection=true
+NATS_URL=nats://127.0.0.1:$NATS_PORT
 ENV
 }
 
 case "${1:-up}" in
-    up) mkdir -p "$data_dir"; pg_up; mongo_up ;;
+    up) mkdir -p "$data_dir"; pg_up; mongo_up; nats_up ;;
     down) down ;;
     env) print_env ;;
     *) echo "usage: $0 up|down|env" >&2; exit 2 ;;

@@ -76,6 +76,11 @@ pub struct Settings {
     pub notify_poll_interval: Option<Duration>,
     /// The waits before each retry of a message the SMTP server did not take.
     pub notify_retry_schedule: Vec<Duration>,
+    /// NATS server the outbox is relayed to (JetStream); `None` turns the relay off.
+    pub nats_url: Option<String>,
+    /// The JetStream stream and the subject prefix events are published under.
+    pub nats_stream: String,
+    pub nats_subject_prefix: String,
 }
 
 /// Connection strings carry passwords: `Debug` (and so every log line) shows them masked.
@@ -98,6 +103,7 @@ impl std::fmt::Debug for Settings {
             .field("reconcile_interval", &self.reconcile_interval)
             .field("stats_refresh_interval", &self.stats_refresh_interval)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("nats_url", &self.nats_url.as_deref().map(redact_url))
             .finish()
     }
 }
@@ -226,6 +232,9 @@ impl Settings {
             smtp_timeout: millis("SMTP_TIMEOUT_MS", 10_000)?,
             notify_poll_interval: every_ms("NOTIFY_POLL_MS", 1_000)?,
             notify_retry_schedule: schedule("NOTIFY_RETRY_SCHEDULE", "30s,2m,10m,1h,6h")?,
+            nats_url: var("NATS_URL"),
+            nats_stream: var("NATS_STREAM").unwrap_or_else(|| "CRM_EVENTS".into()),
+            nats_subject_prefix: var("NATS_SUBJECT_PREFIX").unwrap_or_else(|| "crm.events".into()),
         };
         settings.validate()?;
         Ok(settings)

@@ -21,6 +21,7 @@ pub const CONSTRAINTS: &[Rule] = &[
     Rule::Check("events_type_check", Meaning::Invariant),
     Rule::Unique("events_sequence_key", Meaning::Invariant),
     Rule::ForeignKey { name: "workshop_sold_out_workshop_id_fkey", missing: Meaning::Invariant, in_use: None },
+    Rule::Check("relay_positions_last_sequence_check", Meaning::Invariant),
 ];
 
 /// The advisory lock the sequencer holds while it numbers a batch.
@@ -155,6 +156,7 @@ pub async fn publish(state: &AppState) -> AppResult<Published> {
     }
     if published.events > 0 {
         state.signals.notifications.notify_one();
+        state.signals.published.notify_one();
     }
     Ok(published)
 }

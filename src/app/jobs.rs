@@ -11,7 +11,7 @@
 //! advisory lock per round.
 
 use super::{
-    events, idempotency, notifications, payments, reconcile, stats, subscriptions, webhooks, AppResult, AppState,
+    events, idempotency, notifications, payments, reconcile, relay, stats, subscriptions, webhooks, AppResult, AppState,
 };
 use crate::store::pg::jobs::{self, JobLock};
 use std::time::Duration;
@@ -96,6 +96,39 @@ pub fn spawn(state: &AppState) {
     }
     if let Some(every) = state.settings.notify_poll_interval {
         tokio::spawn(notification_sender(every, state.clone()));
+    }
+    if state.settings.nats_url.is_some() {
+        tokio::spawn(nats_relay(state.clone()));
+    }
+}
+
+/// Relays published events to NATS JetStream: at once when this process published some, and
+/// every half second for those other replicas published (or while another replica holds the
+/// relay). Connects (and reconnects) on its own, so a late NATS only delays the relay.
+async fn nats_relay(state: AppState) {
+    let every = Duration::from_millis(500);
+    let Some(url) = state.settings.nats_url.clone() else {
+        return;
+    };
+    let relay = loop {
+        match relay::Relay::connect(&url, &state.settings.nats_stream, &state.settings.nats_subject_prefix).await {
+            Ok(relay) => break relay,
+            Err(err) => {
+                tracing::warn!(error = format!("{err:#}"), "NATS is not reachable yet; the relay retries");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+    };
+    let published = state.signals.published.clone();
+    loop {
+        match relay::relay_once(&state, &relay).await {
+            Ok(Some(n)) if n as i64 > 0 => continue,
+            Ok(_) => wake(&published, every).await,
+            Err(err) => {
+                tracing::warn!(error = format!("{err:#}"), "relaying events to NATS failed; retrying");
+                tokio::time::sleep(every).await;
+            }
+        }
     }
 }
 

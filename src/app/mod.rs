@@ -18,6 +18,7 @@ pub mod notifications;
 pub mod orders;
 pub mod payments;
 pub mod reconcile;
+pub mod relay;
 pub mod seed;
 pub mod stats;
 pub mod subscriptions;
@@ -54,6 +55,8 @@ pub struct Signals {
     pub deliveries: Arc<tokio::sync::Notify>,
     /// The sequencer queued notifications.
     pub notifications: Arc<tokio::sync::Notify>,
+    /// The sequencer published events (for the NATS relay).
+    pub published: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {

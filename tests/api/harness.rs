@@ -248,6 +248,10 @@ impl TestContext {
             // Tests send notifications themselves (`notifications::send_all_due`).
             notify_poll_interval: None,
             notify_retry_schedule: vec![Duration::from_millis(100); 2],
+            // Tests relay to NATS themselves (`relay::relay_once`), on a stream of their own.
+            nats_url: None,
+            nats_stream: "CRM_EVENTS".into(),
+            nats_subject_prefix: "crm.events".into(),
         };
         let state = AppState::from_settings(settings).await.expect("state");
         if reach.mongodb_timeout > Duration::from_millis(600) {

@@ -1,7 +1,7 @@
 //! The outbox (`events`): inserted by the unit of work that makes a change, numbered after it
 //! commits by the sequencer, read by the feed; and the sold-out markers the sequencer keeps.
 
-use super::schema::{events, workshop_seats, workshop_sold_out};
+use super::schema::{events, relay_positions, workshop_seats, workshop_sold_out};
 use crate::domain::events::{Event, EventSubject, EventType, SubjectKind};
 use crate::domain::ids::{EventId, WorkshopId};
 use chrono::{DateTime, Utc};
@@ -250,4 +250,34 @@ pub fn of_client(
         query = query.filter(events::occurred_at.lt(at).or(events::occurred_at.eq(at).and(events::id.lt(id))));
     }
     query.order((events::occurred_at.desc(), events::id.desc())).limit(limit).load(conn)
+}
+
+/// The last sequence `relay` published (0 before its first).
+pub fn relay_position(conn: &mut PgConnection, relay: &str) -> QueryResult<i64> {
+    relay_positions::table
+        .find(relay)
+        .select(relay_positions::last_sequence)
+        .first(conn)
+        .optional()
+        .map(Option::unwrap_or_default)
+}
+
+/// Moves `relay`'s position forward to `sequence` (never back).
+pub fn advance_relay(conn: &mut PgConnection, relay: &str, sequence: i64, now: DateTime<Utc>) -> QueryResult<()> {
+    diesel::insert_into(relay_positions::table)
+        .values((
+            relay_positions::relay.eq(relay),
+            relay_positions::last_sequence.eq(sequence),
+            relay_positions::updated_at.eq(now),
+        ))
+        .on_conflict(relay_positions::relay)
+        .do_update()
+        .set((
+            relay_positions::last_sequence.eq(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "GREATEST(relay_positions.last_sequence, excluded.last_sequence)",
+            )),
+            relay_positions::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
 }

@@ -312,7 +312,6 @@ diesel::table! {
         subject_type -> Text,
         subject_id -> Uuid,
         data -> Jsonb,
-        published_at -> Nullable<Timestamptz>,
         client_id -> Nullable<Uuid>,
     }
 }
@@ -336,6 +335,14 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         sent_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    relay_positions (relay) {
+        relay -> Text,
+        last_sequence -> Int8,
+        updated_at -> Timestamptz,
     }
 }
 

@@ -17,7 +17,7 @@ use uuid::Uuid;
 /// Empties every table.
 pub fn reset(conn: &mut PgConnection) -> QueryResult<()> {
     diesel::sql_query(
-        "TRUNCATE webhook_attempts, webhook_deliveries, webhook_endpoints, events, workshop_sold_out, idempotency_keys, refunds, payment_steps, payments, subscriptions, workshop_seats, enrollments, workshops, coupon_redemptions, order_status_history, \
+        "TRUNCATE notifications, relay_positions, webhook_attempts, webhook_deliveries, webhook_endpoints, events, workshop_sold_out, idempotency_keys, refunds, payment_steps, payments, subscriptions, workshop_seats, enrollments, workshops, coupon_redemptions, order_status_history, \
          order_items, stock_movements, orders, coupons, products, categories, client_interests, clients, \
          companies, interests, job_reports",
     )
