@@ -191,8 +191,23 @@ if [ "$mode" = events ]; then
         echo "events: $(sql "SELECT count(*) FILTER (WHERE sequence IS NULL) || ' unpublished of ' || count(*) FROM events"),"\
              "deliveries: $(sql "SELECT string_agg(status || ' ' || n, ', ') FROM (SELECT status, count(*) n FROM webhook_deliveries GROUP BY status) s")"
     done
-    echo "== commit to webhook receipt (all webhook runs)"
-    curl -fs "http://127.0.0.1:$sink_port/stats" | tee "$out/webhook-delay.json"; echo
+    echo "== commit to webhook receipt during the runs at most requests/s (the backlog grows)"
+    curl -fs "http://127.0.0.1:$sink_port/stats" | tee "$out/webhook-delay-max.json"; echo
+    # At a fixed rate the dispatcher can keep up with: a fresh endpoint (no backlog) and a fresh
+    # sink, so the delays are those of this run alone.
+    kill $sink; wait $sink 2>/dev/null || true
+    target/release/examples/webhook_sink "127.0.0.1:$sink_port" >"$out/sink.log" 2>&1 &
+    sink=$!
+    sleep 0.5
+    sql "DELETE FROM webhook_endpoints" >/dev/null
+    curl -fs -o /dev/null -X POST -H 'content-type: application/json' \
+        -d "{\"url\": \"http://127.0.0.1:$sink_port/hook\", \"event_types\": [\"order.*\"]}" "$base/api/v1/webhook-endpoints"
+    webhook_rate="${WEBHOOK_RATE:-200}"
+    run "orders-webhook-${webhook_rate}rps" -c 64 -q "$webhook_rate" --latency-correction -m POST \
+        -H 'content-type: application/json' -Z "$out/order-bodies.txt" "$base/api/v1/orders"
+    sleep 5
+    echo "== commit to webhook receipt at $webhook_rate orders/s"
+    curl -fs "http://127.0.0.1:$sink_port/stats" | tee "$out/webhook-delay-${webhook_rate}rps.json"; echo
     exit 0
 fi
 

@@ -146,8 +146,8 @@ pub async fn publish(state: &AppState) -> AppResult<Published> {
             let deliveries = webhooks::fan_out(conn, first.sequence, last.sequence, now)?;
             for event in &batch {
                 derive_from(conn, event, now)?;
-                super::notifications::queue_for_event(conn, event, now)?;
             }
+            super::notifications::queue_for_events(conn, &batch, now)?;
             Ok(Published { events: batch.len(), deliveries })
         })
         .await?;

@@ -38,8 +38,8 @@ pub const CONSTRAINTS: &[Rule] = &[
     },
 ];
 
-/// Messages claimed per sender round.
-const BATCH: i64 = 32;
+/// Messages claimed per sender round (their outcomes are recorded in one transaction).
+const BATCH: i64 = 100;
 /// How long to wait for MongoDB before asking it for a client's preferences again.
 const MONGODB_WAIT: Duration = Duration::from_secs(5);
 
@@ -74,29 +74,51 @@ impl Mailer {
     }
 }
 
-/// Queues the message an event sends, if it sends one (in the sequencer's transaction).
-pub(crate) fn queue_for_event(conn: &mut PgConnection, event: &Sequenced, now: DateTime<Utc>) -> AppResult<()> {
-    let Some(template) = EventType::parse(&event.event_type).and_then(Template::for_event) else {
-        return Ok(());
-    };
-    let Some(client) = event.client_id else {
-        return Ok(());
-    };
-    let workshop = match event.data.get("workshop_id").and_then(Value::as_str).and_then(|id| id.parse().ok()) {
-        Some(id) => workshop_data(conn, WorkshopId(id))?,
-        None => None,
-    };
-    queue(
-        conn,
-        ClientId(client),
-        template,
-        format!("{}:{}", event.id, template),
-        Some(event.id),
-        &event.data,
-        workshop.as_ref(),
-        now,
-    )
-    .map(|_| ())
+/// Queues the messages a batch of published events sends (in the sequencer's transaction):
+/// the clients' contacts in one query, each workshop read once, one insert.
+pub(crate) fn queue_for_events(conn: &mut PgConnection, batch: &[Sequenced], now: DateTime<Utc>) -> AppResult<usize> {
+    let notifying: Vec<(&Sequenced, Template, ClientId)> = batch
+        .iter()
+        .filter_map(|event| {
+            let template = EventType::parse(&event.event_type).and_then(Template::for_event)?;
+            Some((event, template, ClientId(event.client_id?)))
+        })
+        .collect();
+    if notifying.is_empty() {
+        return Ok(0);
+    }
+    let clients: Vec<ClientId> = notifying.iter().map(|(_, _, client)| *client).collect();
+    let contacts = clients::contacts(conn, &clients)?;
+    let mut workshops_seen: HashMap<WorkshopId, Option<Value>> = HashMap::new();
+    let mut messages = Vec::with_capacity(notifying.len());
+    for (event, template, client) in notifying {
+        // A client deleted since is not written to.
+        let Some((name, email)) = contacts.get(&client) else {
+            continue;
+        };
+        let workshop = match event.data.get("workshop_id").and_then(Value::as_str).and_then(|id| id.parse().ok()) {
+            Some(id) => match workshops_seen.get(&WorkshopId(id)) {
+                Some(data) => data.clone(),
+                None => {
+                    let data = workshop_data(conn, WorkshopId(id))?;
+                    workshops_seen.insert(WorkshopId(id), data.clone());
+                    data
+                }
+            },
+            None => None,
+        };
+        let message = render(template, name, &event.data, workshop.as_ref());
+        messages.push(NewNotification {
+            client_id: client,
+            template,
+            dedupe_key: format!("{}:{}", event.id, template),
+            event_id: Some(event.id),
+            recipient: email.clone(),
+            subject: message.subject,
+            body: message.body,
+        });
+    }
+    Ok(repo::enqueue(conn, &messages, now)?)
 }
 
 fn workshop_data(conn: &mut PgConnection, id: WorkshopId) -> AppResult<Option<Value>> {
@@ -109,31 +131,30 @@ fn workshop_data(conn: &mut PgConnection, id: WorkshopId) -> AppResult<Option<Va
 
 /// Renders and queues a message to the client (unless its `dedupe_key` was queued before, or
 /// the client is gone); `true` when queued.
-#[allow(clippy::too_many_arguments)]
 fn queue(
     conn: &mut PgConnection,
     client_id: ClientId,
     template: Template,
     dedupe_key: String,
-    event_id: Option<uuid::Uuid>,
     data: &Value,
     workshop: Option<&Value>,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let Some(client) = clients::find(conn, client_id)? else {
+    let contacts = clients::contacts(conn, &[client_id])?;
+    let Some((name, email)) = contacts.get(&client_id) else {
         return Ok(false);
     };
-    let message = render(template, &client.name, data, workshop);
+    let message = render(template, name, data, workshop);
     let new = NewNotification {
         client_id,
         template,
         dedupe_key,
-        event_id,
-        recipient: client.email,
+        event_id: None,
+        recipient: email.clone(),
         subject: message.subject,
         body: message.body,
     };
-    Ok(repo::enqueue(conn, &new, now)?)
+    Ok(repo::enqueue(conn, std::slice::from_ref(&new), now)? == 1)
 }
 
 /// Queues the reminder of every live enrollment in a workshop that starts within 24 h (once per
@@ -153,7 +174,6 @@ pub async fn sweep_workshop_reminders(state: &AppState) -> AppResult<usize> {
                     enrollment.client_id,
                     Template::WorkshopReminder,
                     key,
-                    None,
                     &data,
                     Some(&workshop),
                     now,
@@ -192,7 +212,6 @@ pub async fn remind_debtors(state: &AppState, workshop: WorkshopId) -> AppResult
                     enrollment.client_id,
                     Template::PaymentReminder,
                     key,
-                    None,
                     &data,
                     Some(&workshop_data),
                     now,
@@ -230,16 +249,19 @@ pub async fn send_due(state: &AppState) -> AppResult<usize> {
     if claimed.is_empty() {
         return Ok(0);
     }
-    let mut preferences: HashMap<ClientId, Result<serde_json::Map<String, Value>, String>> = HashMap::new();
-    for client in claimed.iter().map(|c| c.client_id) {
-        if let std::collections::hash_map::Entry::Vacant(slot) = preferences.entry(client) {
-            let read = match state.info.get(client, Some(0)).await {
-                Ok(info) => Ok(info.map(|i| i.preferences).unwrap_or_default()),
-                Err(err) => Err(err.to_string()),
-            };
-            slot.insert(read);
-        }
-    }
+    // Each client's preferences once, all read concurrently.
+    let mut clients: Vec<ClientId> = claimed.iter().map(|c| c.client_id).collect();
+    clients.sort_unstable();
+    clients.dedup();
+    let reads = clients.into_iter().map(|client| async move {
+        let read = match state.info.get(client, Some(0)).await {
+            Ok(info) => Ok(info.map(|i| i.preferences).unwrap_or_default()),
+            Err(err) => Err(err.to_string()),
+        };
+        (client, read)
+    });
+    let preferences: HashMap<ClientId, Result<serde_json::Map<String, Value>, String>> =
+        futures_util::future::join_all(reads).await.into_iter().collect();
     let sends = claimed.into_iter().map(|message| {
         let preferences = preferences.get(&message.client_id).cloned();
         async move {

@@ -378,3 +378,16 @@ pub fn counts_by_kind_and_plan(conn: &mut PgConnection) -> QueryResult<Vec<(Clie
         })
         .collect()
 }
+
+/// Name and email of each client that exists among `ids` (for messages to them).
+pub fn contacts(
+    conn: &mut PgConnection,
+    ids: &[ClientId],
+) -> QueryResult<std::collections::HashMap<ClientId, (String, String)>> {
+    let ids: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
+    let rows: Vec<(Uuid, String, String)> = clients::table
+        .filter(clients::id.eq_any(&ids))
+        .select((clients::id, clients::name, clients::email))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(id, name, email)| (ClientId(id), (name, email))).collect())
+}

@@ -18,26 +18,35 @@ pub struct NewNotification {
     pub body: String,
 }
 
-/// Queues the notification unless one with its `dedupe_key` exists; `true` when queued.
-pub fn enqueue(conn: &mut PgConnection, new: &NewNotification, now: DateTime<Utc>) -> QueryResult<bool> {
+/// Queues the notifications whose `dedupe_key` was not queued before, in one statement;
+/// returns how many were queued.
+pub fn enqueue(conn: &mut PgConnection, new: &[NewNotification], now: DateTime<Utc>) -> QueryResult<usize> {
+    if new.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<_> = new
+        .iter()
+        .map(|n| {
+            (
+                notifications::id.eq(Uuid::now_v7()),
+                notifications::client_id.eq(n.client_id.0),
+                notifications::template.eq(n.template.as_str()),
+                notifications::dedupe_key.eq(&n.dedupe_key),
+                notifications::event_id.eq(n.event_id),
+                notifications::recipient.eq(&n.recipient),
+                notifications::subject.eq(&n.subject),
+                notifications::body.eq(&n.body),
+                notifications::next_attempt_at.eq(now),
+                notifications::created_at.eq(now),
+                notifications::updated_at.eq(now),
+            )
+        })
+        .collect();
     diesel::insert_into(notifications::table)
-        .values((
-            notifications::id.eq(Uuid::now_v7()),
-            notifications::client_id.eq(new.client_id.0),
-            notifications::template.eq(new.template.as_str()),
-            notifications::dedupe_key.eq(&new.dedupe_key),
-            notifications::event_id.eq(new.event_id),
-            notifications::recipient.eq(&new.recipient),
-            notifications::subject.eq(&new.subject),
-            notifications::body.eq(&new.body),
-            notifications::next_attempt_at.eq(now),
-            notifications::created_at.eq(now),
-            notifications::updated_at.eq(now),
-        ))
+        .values(&rows)
         .on_conflict(notifications::dedupe_key)
         .do_nothing()
         .execute(conn)
-        .map(|n| n == 1)
 }
 
 #[derive(Queryable, Selectable)]
