@@ -45,13 +45,17 @@ pub struct CommentAdded {
     pub comment: crate::domain::view::Comment,
 }
 
+/// The resource as the API shows it.
+pub(crate) fn representation_of<R: Representation>(resource: &R) -> AppResult<Value> {
+    resource
+        .representation()
+        .map_err(|err| AppError::Internal(anyhow::Error::new(err).context("rendering a resource as the API shows it")))
+}
+
 /// Records that `resource` changed, in the caller's transaction.
 pub(crate) fn record<R: Representation>(conn: &mut PgConnection, event_type: EventType, resource: &R) -> AppResult<()> {
-    let data = resource
-        .representation()
-        .map_err(|err| AppError::Internal(anyhow::Error::new(err).context("rendering an event's data")))?;
     let subject = EventSubject { kind: R::KIND, id: resource.subject_id() };
-    insert(conn, event_type, subject, resource.client_id(), data)
+    insert(conn, event_type, subject, resource.client_id(), representation_of(resource)?)
 }
 
 /// `record` for a resource whose client the caller knows (a refund's is its payment's).
@@ -61,11 +65,8 @@ pub(crate) fn record_for_client<R: Representation>(
     resource: &R,
     client: crate::domain::ids::ClientId,
 ) -> AppResult<()> {
-    let data = resource
-        .representation()
-        .map_err(|err| AppError::Internal(anyhow::Error::new(err).context("rendering an event's data")))?;
     let subject = EventSubject { kind: R::KIND, id: resource.subject_id() };
-    insert(conn, event_type, subject, Some(client.0), data)
+    insert(conn, event_type, subject, Some(client.0), representation_of(resource)?)
 }
 
 fn insert(
@@ -113,7 +114,7 @@ pub(crate) async fn record_resource_after_document_write<R: Representation>(
     event_type: EventType,
     resource: &R,
 ) {
-    match resource.representation() {
+    match representation_of(resource) {
         Ok(data) => {
             let subject = EventSubject { kind: R::KIND, id: resource.subject_id() };
             record_after_document_write(state, event_type, subject, data).await;
@@ -163,14 +164,7 @@ pub async fn publish(state: &AppState) -> AppResult<Published> {
 
 /// Publishes until nothing is left (tests and the worker).
 pub async fn publish_all(state: &AppState) -> AppResult<usize> {
-    let mut total = 0;
-    loop {
-        let round = publish(state).await?;
-        total += round.events;
-        if round.events == 0 {
-            return Ok(total);
-        }
-    }
+    super::jobs::until_idle(|| async { Ok(publish(state).await?.events) }).await
 }
 
 /// Events that follow from a published one and the committed state it left: the enrollment

@@ -14,6 +14,7 @@ use super::{
     events, idempotency, notifications, payments, reconcile, relay, stats, subscriptions, webhooks, AppResult, AppState,
 };
 use crate::store::pg::jobs::{self, JobLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,26 +136,27 @@ async fn nats_relay(state: AppState) {
 /// Sends notifications as soon as the sequencer queues them, and every `every` for retries and
 /// other replicas' messages; about once a minute it queues the workshop reminders that came due.
 async fn notification_sender(every: Duration, state: AppState) {
-    let queued = state.signals.notifications.clone();
     let sweep_every = Duration::from_secs(60);
-    let mut last_sweep: Option<tokio::time::Instant> = None;
-    loop {
-        if last_sweep.is_none_or(|at| at.elapsed() >= sweep_every) {
-            match notifications::sweep_workshop_reminders(&state).await {
-                Ok(queued) if queued > 0 => tracing::info!(queued, "workshop reminders queued"),
-                Ok(_) => {}
-                Err(err) => tracing::warn!(error = format!("{err:#}"), "queueing workshop reminders failed; retrying"),
+    let last_sweep: std::sync::Mutex<Option<tokio::time::Instant>> = std::sync::Mutex::new(None);
+    let state = &state;
+    let last_sweep = &last_sweep;
+    worker("notification sender", every, state.signals.notifications.clone(), || async move {
+        let due = last_sweep.lock().map(|mut last| {
+            let due = last.is_none_or(|at| at.elapsed() >= sweep_every);
+            if due {
+                *last = Some(tokio::time::Instant::now());
             }
-            last_sweep = Some(tokio::time::Instant::now());
-        }
-        match notifications::send_all_due(&state).await {
-            Ok(_) => wake(&queued, every).await,
-            Err(err) => {
-                tracing::warn!(error = format!("{err:#}"), "sending notifications failed; retrying");
-                tokio::time::sleep(every).await;
+            due
+        });
+        if due.unwrap_or(true) {
+            let queued = notifications::sweep_workshop_reminders(state).await?;
+            if queued > 0 {
+                tracing::info!(queued, "workshop reminders queued");
             }
         }
-    }
+        notifications::send_all_due(state).await
+    })
+    .await
 }
 
 /// Waits for `signal` or `every`, whichever comes first.
@@ -162,34 +164,56 @@ async fn wake(signal: &tokio::sync::Notify, every: Duration) {
     let _ = tokio::time::timeout(every, signal.notified()).await;
 }
 
-/// Publishes events as soon as this process commits them, and every `every` for those other
-/// replicas commit. Replicas take turns through the sequencer's lock.
-async fn sequencer(every: Duration, state: AppState) {
-    let committed = state.db.outbox_signal();
+/// How long a worker owns what it claims before another may take it over: the slow call it
+/// makes (`call_timeout`) twice, and the recording after it.
+pub(crate) fn lease_for(call_timeout: Duration) -> Duration {
+    call_timeout * 2 + Duration::from_secs(5)
+}
+
+/// Runs `round` until it finds nothing to do; returns how much it did (tests and the workers).
+pub(crate) async fn until_idle<F, Fut>(mut round: F) -> AppResult<usize>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = AppResult<usize>>,
+{
+    let mut total = 0;
     loop {
-        match events::publish_all(&state).await {
-            Ok(_) => wake(&committed, every).await,
+        let done = round().await?;
+        total += done;
+        if done == 0 {
+            return Ok(total);
+        }
+    }
+}
+
+/// A worker: runs `work` until it is idle, then waits for `signal` or `every`; after a failure
+/// it logs and waits `every`.
+async fn worker<F, Fut>(name: &'static str, every: Duration, signal: Arc<tokio::sync::Notify>, mut work: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = AppResult<usize>>,
+{
+    loop {
+        match work().await {
+            Ok(_) => wake(&signal, every).await,
             Err(err) => {
-                tracing::warn!(error = format!("{err:#}"), "publishing events failed; retrying");
+                tracing::warn!(worker = name, error = format!("{err:#}"), "worker round failed; retrying");
                 tokio::time::sleep(every).await;
             }
         }
     }
 }
 
+/// Publishes events as soon as this process commits them, and every `every` for those other
+/// replicas commit. Replicas take turns through the sequencer's lock.
+async fn sequencer(every: Duration, state: AppState) {
+    worker("sequencer", every, state.db.outbox_signal(), || events::publish_all(&state)).await
+}
+
 /// Delivers webhooks as soon as the sequencer queues them, and every `every` for retries that
 /// come due and deliveries queued by other replicas.
 async fn webhook_dispatcher(every: Duration, state: AppState) {
-    let queued = state.signals.deliveries.clone();
-    loop {
-        match webhooks::deliver_all_due(&state).await {
-            Ok(_) => wake(&queued, every).await,
-            Err(err) => {
-                tracing::warn!(error = format!("{err:#}"), "delivering webhooks failed; retrying");
-                tokio::time::sleep(every).await;
-            }
-        }
-    }
+    worker("webhook dispatcher", every, state.signals.deliveries.clone(), || webhooks::deliver_all_due(&state)).await
 }
 
 /// Resumes stalled payment sagas every `every` (their drivers' leases ran out: a killed or

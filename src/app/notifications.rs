@@ -7,8 +7,8 @@
 //! `SMTP_URL` is set, else writes the message to the log (transport `log`).
 
 use super::constraints::{Meaning, Rule};
-use super::events::Representation;
-use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
+use super::events::representation_of;
+use super::{clock, id_page, AppResult, AppState, Found, Keyed};
 use crate::domain::events::EventType;
 use crate::domain::ids::{ClientId, NotificationId, WorkshopId};
 use crate::domain::notifications::{refusal, render, Notification, NotificationStatus, Template, Transport};
@@ -125,7 +125,7 @@ fn workshop_data(conn: &mut PgConnection, id: WorkshopId) -> AppResult<Option<Va
     let Some(workshop) = workshops::find(conn, id)? else {
         return Ok(None);
     };
-    let data = workshop.representation().map_err(|err| AppError::Internal(anyhow::Error::new(err)))?;
+    let data = representation_of(&workshop)?;
     Ok(Some(data))
 }
 
@@ -166,8 +166,8 @@ pub async fn sweep_workshop_reminders(state: &AppState) -> AppResult<usize> {
         .tx(move |conn| {
             let mut queued = 0;
             for (enrollment, workshop) in enrollments::starting_between(conn, now, now + chrono::Duration::hours(24))? {
-                let data = enrollment.representation().map_err(|err| AppError::Internal(anyhow::Error::new(err)))?;
-                let workshop = workshop.representation().map_err(|err| AppError::Internal(anyhow::Error::new(err)))?;
+                let data = representation_of(&enrollment)?;
+                let workshop = representation_of(&workshop)?;
                 let key = format!("workshop_reminder:{}", enrollment.id);
                 queued += usize::from(queue(
                     conn,
@@ -201,11 +201,11 @@ pub async fn remind_debtors(state: &AppState, workshop: WorkshopId) -> AppResult
         .db
         .tx(move |conn| {
             let current = workshops::find(conn, workshop)?.found(workshop)?;
-            let workshop_data = current.representation().map_err(|err| AppError::Internal(anyhow::Error::new(err)))?;
+            let workshop_data = representation_of(&current)?;
             let debtors = enrollments::debtors_of(conn, workshop)?;
             let mut queued = 0;
             for enrollment in &debtors {
-                let data = enrollment.representation().map_err(|err| AppError::Internal(anyhow::Error::new(err)))?;
+                let data = representation_of(enrollment)?;
                 let key = format!("payment_reminder:{}:{}", enrollment.id, now.date_naive());
                 queued += usize::from(queue(
                     conn,
@@ -242,9 +242,7 @@ pub async fn list(
 /// were claimed.
 pub async fn send_due(state: &AppState) -> AppResult<usize> {
     let now = clock::now();
-    let timeout = state.settings.smtp_timeout;
-    let lease_until =
-        now + chrono::Duration::from_std(timeout * 2 + Duration::from_secs(5)).unwrap_or(chrono::Duration::minutes(1));
+    let lease_until = now + super::jobs::lease_for(state.settings.smtp_timeout);
     let claimed = state.db.tx(move |conn| Ok(repo::claim_due(conn, now, lease_until, BATCH)?)).await?;
     if claimed.is_empty() {
         return Ok(0);
@@ -286,14 +284,7 @@ pub async fn send_due(state: &AppState) -> AppResult<usize> {
 
 /// Sends until nothing is due (tests and the worker).
 pub async fn send_all_due(state: &AppState) -> AppResult<usize> {
-    let mut total = 0;
-    loop {
-        let sent = send_due(state).await?;
-        total += sent;
-        if sent == 0 {
-            return Ok(total);
-        }
-    }
+    super::jobs::until_idle(|| send_due(state)).await
 }
 
 async fn deliver(
@@ -305,7 +296,7 @@ async fn deliver(
         Some(Ok(preferences)) => preferences,
         Some(Err(error)) => {
             return Outcome::Retry {
-                at: clock::now() + chrono::Duration::from_std(MONGODB_WAIT).unwrap_or_default(),
+                at: clock::now() + MONGODB_WAIT,
                 reason: format!("waiting for MongoDB to read the client's preferences: {error}"),
                 counts: false,
             }
@@ -321,11 +312,7 @@ async fn deliver(
         Err(Transient(error)) => {
             let failed = usize::try_from(message.attempts).unwrap_or(0) + 1;
             match retry_after(&state.settings.notify_retry_schedule, failed) {
-                Some(wait) => Outcome::Retry {
-                    at: clock::now() + chrono::Duration::from_std(wait).unwrap_or_default(),
-                    reason: error,
-                    counts: true,
-                },
+                Some(wait) => Outcome::Retry { at: clock::now() + wait, reason: error, counts: true },
                 None => Outcome::Failed(error),
             }
         }

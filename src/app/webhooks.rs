@@ -259,10 +259,9 @@ pub async fn ping(state: &AppState, endpoint: WebhookEndpointId) -> AppResult<De
 pub async fn deliver_due(state: &AppState) -> AppResult<usize> {
     let now = clock::now();
     let timeout = state.settings.webhook_timeout;
-    // The lease covers one receiver's timeout twice and the recording after it; a run stops
-    // sending once less than a timeout is left of it.
-    let lease = timeout * 2 + Duration::from_secs(5);
-    let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(1));
+    // A run stops sending once less than a receiver's timeout is left of its lease.
+    let lease = super::jobs::lease_for(timeout);
+    let lease_until = now + lease;
     let claimed = state
         .db
         .tx(move |conn| Ok(repo::claim_due(conn, now, lease_until, PER_ENDPOINT, ENDPOINTS_PER_ROUND)?))
@@ -354,7 +353,7 @@ async fn deliver_run(
         let retry_at = (!attempt.succeeded)
             .then(|| retry_after(&state.settings.webhook_retry_schedule, failed_attempts))
             .flatten()
-            .map(|wait| clock::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::zero()));
+            .map(|wait| clock::now() + wait);
         let succeeded = attempt.succeeded;
         done.push((claimed, AttemptOutcome { attempt, retry_at }));
         if !succeeded || Instant::now() >= deadline {
@@ -366,14 +365,7 @@ async fn deliver_run(
 
 /// Delivers until nothing is due (tests and the worker).
 pub async fn deliver_all_due(state: &AppState) -> AppResult<usize> {
-    let mut total = 0;
-    loop {
-        let attempted = deliver_due(state).await?;
-        total += attempted;
-        if attempted == 0 {
-            return Ok(total);
-        }
-    }
+    super::jobs::until_idle(|| deliver_due(state)).await
 }
 
 /// The webhook id and body of a delivery: the event's wire form (the same as the feed's), or a

@@ -184,31 +184,26 @@ pub fn by_ids(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Event>> 
         .collect()
 }
 
-/// Events with the given sequences (the sequencer's batch), for the relays.
-pub fn by_sequence(conn: &mut PgConnection, from: i64, to: i64) -> QueryResult<Vec<Event>> {
-    events::table
-        .filter(events::sequence.between(from, to))
-        .select(COLUMNS)
-        .order(events::sequence.asc())
-        .load::<EventTuple>(conn)?
-        .into_iter()
-        .map(into_domain)
-        .collect()
-}
+/// Whether a workshop has a seat no enrollment holds.
+type FreeSeat = diesel::dsl::exists<
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<workshop_seats::table, diesel::dsl::Eq<workshop_seats::workshop_id, Uuid>>,
+        diesel::dsl::IsNull<workshop_seats::enrollment_id>,
+    >,
+>;
 
-/// The highest published sequence (0 before the first event).
-pub fn last_sequence(conn: &mut PgConnection) -> QueryResult<i64> {
-    events::table.select(diesel::dsl::max(events::sequence)).first::<Option<i64>>(conn).map(Option::unwrap_or_default)
+fn free_seat(workshop: WorkshopId) -> FreeSeat {
+    diesel::dsl::exists(
+        workshop_seats::table
+            .filter(workshop_seats::workshop_id.eq(workshop.0))
+            .filter(workshop_seats::enrollment_id.is_null()),
+    )
 }
 
 /// Marks the workshop sold out if every seat is taken (as committed) and it is not marked yet;
 /// `true` when this call marked it.
 pub fn mark_sold_out(conn: &mut PgConnection, workshop: WorkshopId, now: DateTime<Utc>) -> QueryResult<bool> {
-    let free = diesel::dsl::exists(
-        workshop_seats::table
-            .filter(workshop_seats::workshop_id.eq(workshop.0))
-            .filter(workshop_seats::enrollment_id.is_null()),
-    );
+    let free = free_seat(workshop);
     if diesel::select(free).get_result::<bool>(conn)? {
         return Ok(false);
     }
@@ -221,11 +216,7 @@ pub fn mark_sold_out(conn: &mut PgConnection, workshop: WorkshopId, now: DateTim
 
 /// Re-arms the sold-out announcement once the workshop has a free seat again.
 pub fn clear_sold_out_if_free(conn: &mut PgConnection, workshop: WorkshopId) -> QueryResult<()> {
-    let free = diesel::dsl::exists(
-        workshop_seats::table
-            .filter(workshop_seats::workshop_id.eq(workshop.0))
-            .filter(workshop_seats::enrollment_id.is_null()),
-    );
+    let free = free_seat(workshop);
     diesel::delete(workshop_sold_out::table.find(workshop.0)).filter(free).execute(conn).map(|_| ())
 }
 
