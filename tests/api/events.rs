@@ -2,7 +2,7 @@
 //! makes it; a refused change leaves none; the feed is numbered in commit order, so a reader
 //! never skips an event that commits late.
 
-use crate::harness::{get, json, json_with, send, Reply, TestApp, TestContext};
+use crate::harness::{get, json, json_with, send, Reply, Server, TestApp, TestContext};
 use crate::{app, create_client, create_interest, create_workshop, order_body, post};
 use actix_web::body::MessageBody;
 use actix_web::http::Method;
@@ -268,4 +268,33 @@ async fn the_feed_filters_by_type_pattern_and_subject_and_refuses_unknown_types(
         (end["items"].clone(), end["next_after"].clone(), end["has_more"].clone()),
         (json!([]), json!(4), json!(false))
     );
+}
+
+#[actix_web::test]
+async fn events_a_killed_server_committed_but_never_numbered_are_numbered_by_the_restarted_one() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    // A server whose sequencer does not run: its writes commit their events, unnumbered — the
+    // state a server killed before (or during: the round's transaction rolls back) numbering
+    // them leaves.
+    let server = Server::start_with(&ctx, &[("EVENTS_POLL_MS", "0")]).await;
+    for i in 0..3 {
+        let body =
+            json!({"name": format!("Unnumbered {i}"), "email": format!("unnumbered{i}@example.com"), "kind": "b2c"});
+        assert_eq!(server.request("POST", "/api/v1/clients", Some(&body), &[]).await.unwrap().0, 201);
+    }
+    server.kill();
+    assert!(feed(&app, "").await.is_empty(), "nothing is in the feed before it is numbered");
+
+    let restarted = Server::start_with(&ctx, &[("EVENTS_POLL_MS", "100")]).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut events = Vec::new();
+    while events.len() < 3 && std::time::Instant::now() < deadline {
+        events = feed(&app, "").await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(types(&events), ["client.created"; 3]);
+    let sequences: Vec<i64> = events.iter().map(|e| e["sequence"].as_i64().unwrap()).collect();
+    assert_eq!(sequences, [1, 2, 3]);
+    drop(restarted);
 }

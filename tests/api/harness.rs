@@ -807,6 +807,10 @@ struct SinkState {
     mails: Mutex<Vec<Mail>>,
     /// How many DATA commands to refuse with a transient 451 first.
     refuse: Mutex<usize>,
+    /// How many DATA commands to leave unanswered first (a server that hangs).
+    hang: Mutex<usize>,
+    /// Messages whose data arrived, answered or not.
+    received: Mutex<usize>,
 }
 
 /// A local SMTP server (plain SMTP on a free loopback port) that keeps every message it takes.
@@ -818,10 +822,20 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// A sink that refuses the first `refuse` messages with `451` (a transient error).
     pub async fn start(refuse: usize) -> SmtpSink {
+        Self::start_with(refuse, 0).await
+    }
+
+    /// A sink that leaves the first `hang` messages unanswered, then takes the rest.
+    pub async fn hanging(hang: usize) -> SmtpSink {
+        Self::start_with(0, hang).await
+    }
+
+    async fn start_with(refuse: usize, hang: usize) -> SmtpSink {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the SMTP sink");
         let url = format!("smtp://{}", listener.local_addr().expect("address"));
         let state = Arc::new(SinkState::default());
         *state.refuse.lock().unwrap() = refuse;
+        *state.hang.lock().unwrap() = hang;
         let shared = state.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -833,6 +847,11 @@ impl SmtpSink {
 
     pub fn mails(&self) -> Vec<Mail> {
         self.state.mails.lock().unwrap().clone()
+    }
+
+    /// Messages whose data arrived (taken, refused or left hanging).
+    pub fn received(&self) -> usize {
+        *self.state.received.lock().unwrap()
     }
 }
 
@@ -861,6 +880,17 @@ async fn smtp_session(stream: tokio::net::TcpStream, state: Arc<SinkState>) -> s
                 }
                 data.push_str(&line);
                 data.push('\n');
+            }
+            *state.received.lock().unwrap() += 1;
+            let hang = {
+                let mut left = state.hang.lock().unwrap();
+                let hang = *left > 0;
+                *left = left.saturating_sub(1);
+                hang
+            };
+            if hang {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                return Ok(());
             }
             let refuse = {
                 let mut left = state.refuse.lock().unwrap();

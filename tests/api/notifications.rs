@@ -3,7 +3,7 @@
 //! when the SMTP server refuses, and the two reminders.
 
 use crate::events::publish;
-use crate::harness::{get, json_with, send, Passage, SmtpSink, TestApp, TestContext};
+use crate::harness::{get, json_with, send, Passage, Server, SmtpSink, TestApp, TestContext};
 use crate::{app, create_client, create_interest, create_product, order_body, post};
 use actix_web::body::MessageBody;
 use actix_web::http::Method;
@@ -229,4 +229,53 @@ async fn payment_reminders_reach_each_debtor_once_a_day_and_workshop_reminders_c
     assert!(reminders.iter().all(|m| m.data.contains("60.00 of 60.00 is still to be paid")), "{reminders:?}");
     assert!(!reminders.iter().any(|m| m.to == ["paid.up@example.com"]));
     assert_eq!(mails.iter().filter(|m| m.data.contains("Subject: Tomorrow:")).count(), 3);
+}
+
+#[actix_web::test]
+async fn a_message_whose_server_is_killed_mid_send_is_sent_by_the_restarted_server() {
+    // The SMTP server takes the first message's data and never answers; the next is taken.
+    let sink = SmtpSink::hanging(1).await;
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let settings = [
+        ("EVENTS_POLL_MS", "100"),
+        ("NOTIFY_POLL_MS", "100"),
+        ("SMTP_URL", sink.url.as_str()),
+        ("SMTP_TIMEOUT_MS", "1000"),
+        ("NOTIFY_RETRY_SCHEDULE", "100ms"),
+    ];
+    let server = Server::start_with(&ctx, &settings).await;
+    let body = json!({"name": "Killed Mid Send", "email": "killed.mid.send@example.com", "kind": "b2c"});
+    let (status, _, created) = server.request("POST", "/api/v1/clients", Some(&body), &[]).await.unwrap();
+    assert_eq!(status, 201);
+    let client = created["id"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while sink.received() == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(sink.received(), 1, "the welcome is being sent");
+    server.kill();
+    let stuck = &of_client(&app, &client).await[0];
+    assert_eq!(stuck["status"], "sending", "claimed under a lease when the server died: {stuck}");
+
+    // The dead sender's lease (twice the SMTP timeout and 5 s) runs out; a restarted server's
+    // sender claims the message again and sends it.
+    let restarted = Server::start_with(&ctx, &settings).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while sink.mails().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(sink.mails().len(), 1, "sent after the restart");
+    assert_eq!(sink.mails()[0].to, ["killed.mid.send@example.com"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut sent = Value::Null;
+    while std::time::Instant::now() < deadline {
+        sent = of_client(&app, &client).await[0].clone();
+        if sent["status"] == "sent" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!((sent["status"].clone(), sent["transport"].clone()), (json!("sent"), json!("smtp")), "{sent}");
+    drop(restarted);
 }
