@@ -22,7 +22,9 @@ def code(value):
     return [f"pm.test('code is {value}', () => pm.expect(pm.response.json().code).to.eql('{value}'));"]
 
 
-def request(name, method, path, tests, body=None, headers=None, content_type="application/json"):
+def request(name, method, path, tests, body=None, headers=None, content_type="application/json", auth=None):
+    """`auth`: None uses the collection's key ({{apiKey}}); "none" sends no key; any other text is the
+    name of a variable holding another key."""
     item = {
         "name": name,
         "event": [{"listen": "test", "script": {"type": "text/javascript", "exec": tests}}],
@@ -32,6 +34,10 @@ def request(name, method, path, tests, body=None, headers=None, content_type="ap
             "url": {"raw": "{{baseUrl}}" + path, "host": ["{{baseUrl}}"], "path": segments(path)},
         },
     }
+    if auth == "none":
+        item["request"]["auth"] = {"type": "noauth"}
+    elif auth is not None:
+        item["request"]["auth"] = {"type": "bearer", "bearer": [{"key": "token", "value": "{{" + auth + "}}", "type": "string"}]}
     if "?" in path:
         item["request"]["url"]["query"] = [
             {"key": kv.split("=")[0], "value": kv.split("=", 1)[1]} for kv in path.split("?", 1)[1].split("&")
@@ -57,11 +63,43 @@ folders = [
     ("Health", [
         request("Liveness", "GET", "/health/live", status(200) + ["pm.test('ok', () => pm.expect(pm.response.json().status).to.eql('ok'));"]),
         request("Readiness", "GET", "/health/ready", status(200) + [
-            "pm.test('both stores up', () => pm.response.json().stores.forEach(s => pm.expect(s.status).to.eql('up')));"]),
+            "pm.test('both stores listed and up (the key shows details)', () => { const s = pm.response.json().stores; pm.expect(s.length).to.eql(2); s.forEach(x => pm.expect(x.status).to.eql('up')); });"]),
+        request("Readiness without a key", "GET", "/health/ready", status(200) + [
+            "pm.test('status only', () => { const b = pm.response.json(); pm.expect(b.status).to.eql('ok'); pm.expect(b.stores).to.eql([]); });"], auth="none"),
+        request("Metrics", "GET", "/metrics", status(200) + [
+            "pm.test('Prometheus text', () => pm.expect(pm.response.headers.get('Content-Type')).to.include('text/plain'));",
+            "pm.test('requests by route template', () => pm.expect(pm.response.text()).to.match(/http_server_requests_total\\{method=\"GET\",route=\"\\/health\\/ready\",status=\"200\"\\} \\d+/));",
+            "pm.test('pool and backlogs', () => { pm.expect(pm.response.text()).to.include('postgresql_pool_connections{state=\"max\"}'); pm.expect(pm.response.text()).to.include('background_backlog{queue=\"outbox\"}'); });"], auth="none"),
         request("OpenAPI document", "GET", "/api-docs/openapi.json", status(200) + [
             "pm.test('is OpenAPI 3.1', () => pm.expect(pm.response.json().openapi).to.match(/^3\\.1/));"]),
         request("Swagger UI", "GET", "/swagger-ui/", status(200) + [
             "pm.test('serves HTML', () => pm.expect(pm.response.text()).to.include('swagger'));"]),
+    ]),
+    ("Access", [
+        request("Call the API without a key", "GET", "/api/v1/clients", status(401) + PROBLEM + code("unauthenticated") + [
+            "pm.test('Bearer challenge', () => pm.expect(pm.response.headers.get('WWW-Authenticate')).to.include('Bearer'));"], auth="none"),
+        request("Create a readonly API key", "POST", "/api/v1/api-keys", status(201) + save("readonlyKeyId") + save("readonlyKey", "pm.response.json().key") + [
+            "pm.test('the secret, shown once', () => pm.expect(pm.response.json().key).to.match(/^hcrm_[A-Za-z0-9_-]{43}$/));",
+            "pm.test('identified by prefix and last four', () => { const b = pm.response.json(); pm.expect(b.prefix).to.eql('hcrm_'); pm.expect(b.key.endsWith(b.last_four)).to.be.true; });",
+            "pm.test('the role\'s scopes', () => pm.expect(pm.response.json().scopes).to.include('clients:read').and.not.include('clients:write'));"],
+            {"name": f"Postman readonly {R}", "role": "readonly"}),
+        request("Create a key with a role and scopes", "POST", "/api/v1/api-keys", status(422) + PROBLEM + [
+            "pm.test('names scopes', () => pm.expect(pm.response.json().errors.map(e => e.field)).to.include('scopes'));"],
+            {"name": "Both", "role": "sales", "scopes": ["clients:read"]}),
+        request("List API keys", "GET", "/api/v1/api-keys?limit=10", status(200) + [
+            "pm.test('no secrets listed', () => pm.response.json().items.forEach(k => pm.expect(k).to.not.have.property('key')));"]),
+        request("Get an API key", "GET", "/api/v1/api-keys/{{readonlyKeyId}}", status(200) + [
+            "pm.test('readonly, not revoked', () => { const b = pm.response.json(); pm.expect(b.role).to.eql('readonly'); pm.expect(b.revoked_at).to.eql(null); pm.expect(b).to.not.have.property('key'); });"]),
+        request("Read with the readonly key", "GET", "/api/v1/clients?limit=1", status(200) + [
+            "pm.test('rate-limit headers', () => { pm.expect(Number(pm.response.headers.get('RateLimit-Limit'))).to.be.above(0); pm.expect(pm.response.headers.get('RateLimit-Remaining')).to.match(/^\\d+$/); pm.expect(pm.response.headers.get('RateLimit-Reset')).to.match(/^\\d+$/); });",
+            "pm.test('not stored by caches', () => pm.expect(pm.response.headers.get('Cache-Control')).to.eql('no-store'));"], auth="readonlyKey"),
+        request("Write with the readonly key", "POST", "/api/v1/clients", status(403) + PROBLEM + code("forbidden") + [
+            "pm.test('names the missing scope', () => pm.expect(pm.response.json().details.required_scope).to.eql('clients:write'));"],
+            {"name": "Nope", "email": f"nope.{R}@example.com", "kind": "b2c"}, auth="readonlyKey"),
+        request("Revoke the readonly key", "DELETE", "/api/v1/api-keys/{{readonlyKeyId}}", status(204)),
+        request("Call with the revoked key", "GET", "/api/v1/clients?limit=1", status(401) + PROBLEM + code("unauthenticated"), auth="readonlyKey"),
+        request("Audit log of the readonly key", "GET", "/api/v1/audit-log?key_id={{readonlyKeyId}}", status(200) + [
+            "pm.test('its refused write, with operation and status', () => { const e = pm.response.json().items[0]; pm.expect(e.operation_id).to.eql('create_client'); pm.expect(e.status).to.eql(403); pm.expect(e.method).to.eql('POST'); });"]),
     ]),
     ("Companies", [
         request("Create company", "POST", "/api/v1/companies", status(201) + save("companyId") + [
@@ -76,7 +114,13 @@ folders = [
         request("List companies", "GET", "/api/v1/companies?limit=5", status(200) + [
             "pm.test('a page', () => { const b = pm.response.json(); pm.expect(b.items).to.be.an('array'); pm.expect(b.items.length).to.be.at.most(5); pm.expect(b).to.have.property('next_cursor'); });"]),
         request("Get company", "GET", "/api/v1/companies/{{companyId}}", status(200) + [
-            "pm.test('the same company', () => pm.expect(pm.response.json().id).to.eql(pm.collectionVariables.get('companyId')));"]),
+            "pm.test('the same company', () => pm.expect(pm.response.json().id).to.eql(pm.collectionVariables.get('companyId')));",
+            "pm.test('an ETag', () => pm.expect(pm.response.headers.get('ETag')).to.match(/^W\\/\"/));",
+            "pm.collectionVariables.set('companyEtag', pm.response.headers.get('ETag'));"]),
+        request("Get company if changed", "GET", "/api/v1/companies/{{companyId}}", status(304) + [
+            "pm.test('no body', () => pm.expect(pm.response.text()).to.eql(''));",
+            "pm.test('the same ETag', () => pm.expect(pm.response.headers.get('ETag')).to.eql(pm.collectionVariables.get('companyEtag')));"],
+            headers={"If-None-Match": "{{companyEtag}}"}),
         request("Update company", "PATCH", "/api/v1/companies/{{companyId}}", status(200) + [
             "pm.test('address cleared', () => pm.expect(pm.response.json().address).to.eql(null));"], {"address": None}),
         request("Get unknown company", "GET", "/api/v1/companies/00000000-0000-7000-8000-000000000000", status(404) + PROBLEM + code("company_not_found")),
@@ -420,6 +464,9 @@ folders = [
         request("Get an unknown notification", "GET", "/api/v1/notifications/00000000-0000-7000-8000-000000000000", status(404) + PROBLEM + code("notification_not_found")),
     ]),
     ("Stats and errors", [
+        request("Audit log of a company", "GET", "/api/v1/audit-log?subject_id={{companyId}}", status(200) + [
+            "pm.test('its creation and update, newest first', () => { const ops = pm.response.json().items.map(e => e.operation_id); pm.expect(ops).to.include.members(['create_company', 'update_company']); });",
+            "pm.test('each with key, status and request id', () => pm.response.json().items.forEach(e => { pm.expect(e.key_id).to.be.a('string'); pm.expect(e.status).to.be.a('number'); pm.expect(e.request_id).to.be.a('string'); }));"]),
         request("Client stats", "GET", "/api/v1/stats/clients", status(200) + [
             "pm.test('combined', () => { const b = pm.response.json(); pm.expect(b.total_clients).to.be.above(0); pm.expect(b.documents.info_coverage_percent).to.be.within(0, 100); pm.expect(b.age_seconds).to.be.at.least(0); pm.expect(b).to.have.property('computed_at'); pm.expect(b).to.have.property('consistency'); });"]),
         request("Unknown route", "GET", "/api/v1/nothing", status(404) + PROBLEM + code("route_not_found")),
@@ -444,11 +491,16 @@ collection = {
     "event": [{"listen": "prerequest", "script": {"type": "text/javascript", "exec": [
         "if (!pm.collectionVariables.get('runId')) { pm.collectionVariables.set('runId', Date.now().toString()); }"]}}],
     "variable": [{"key": "runId", "value": ""}],
+    "auth": {"type": "bearer", "bearer": [{"key": "token", "value": "{{apiKey}}", "type": "string"}]},
     "item": [{"name": name, "item": items} for name, items in folders],
 }
 here = pathlib.Path(__file__).parent
 (here / "hybrid-crm.postman_collection.json").write_text(json.dumps(collection, indent=2) + "\n")
 (here / "local.postman_environment.json").write_text(json.dumps({
     "name": "Hybrid CRM local",
-    "values": [{"key": "baseUrl", "value": "http://127.0.0.1:8080", "enabled": True}],
+    "values": [
+        {"key": "baseUrl", "value": "http://127.0.0.1:8080", "enabled": True},
+        # An admin key: scripts/run.sh prints one; `hybrid-crm api-key create --role admin --name me` makes one.
+        {"key": "apiKey", "value": "", "type": "secret", "enabled": True},
+    ],
 }, indent=2) + "\n")

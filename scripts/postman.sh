@@ -7,5 +7,5 @@ port="${POSTMAN_PORT:-18080}"
 start_live_server "$port" crm_postman
 
 npx --yes newman@6 run postman/hybrid-crm.postman_collection.json \
-    -e postman/local.postman_environment.json --env-var "baseUrl=http://127.0.0.1:$port" \
+    -e postman/local.postman_environment.json --env-var "baseUrl=http://127.0.0.1:$port" --env-var "apiKey=$API_KEY" \
     --bail --color off

@@ -18,5 +18,15 @@ bin="target/$profile/hybrid-crm"
 
 "$bin" migrate
 "$bin" seed "$@"
-echo "Serving on http://127.0.0.1:${PORT:-8080} — Swagger UI: http://127.0.0.1:${PORT:-8080}/swagger-ui/ (Ctrl-C stops)"
+# A demo admin key for Swagger UI ("Authorize"), Postman (`apiKey`) and curl. A new one each run;
+# `hybrid-crm api-key list` shows them and `hybrid-crm api-key revoke ID` ends one.
+key=$("$bin" api-key create --role admin --name "demo (scripts/run.sh)" 2>/dev/null)
+base="http://127.0.0.1:${PORT:-8080}"
+cat <<EOF
+Serving on $base (Ctrl-C stops)
+  Swagger UI:  $base/swagger-ui/   ("Authorize" with the key below)
+  API key:     $key   (admin; shown once)
+  Try:         curl -H "Authorization: Bearer $key" $base/api/v1/clients?limit=3
+  Metrics:     $base/metrics
+EOF
 exec "$bin" serve --no-migrate

@@ -81,6 +81,101 @@ pub struct Settings {
     /// The JetStream stream and the subject prefix events are published under.
     pub nats_stream: String,
     pub nats_subject_prefix: String,
+    /// API keys, rate limits and browsers.
+    pub access: AccessSettings,
+}
+
+/// A token bucket: `per_second` tokens refill continuously up to `burst`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    pub per_second: f64,
+    pub burst: u32,
+}
+
+impl std::str::FromStr for RateLimit {
+    type Err = String;
+
+    /// `100/200`: 100 requests a second, bursts of up to 200.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (rate, burst) = text.split_once('/').ok_or_else(|| format!("{text:?} is not RATE/BURST"))?;
+        let per_second: f64 = rate.trim().parse().map_err(|_| format!("{rate:?} is not a rate"))?;
+        let burst: u32 = burst.trim().parse().map_err(|_| format!("{burst:?} is not a burst size"))?;
+        if !(per_second > 0.0 && per_second.is_finite()) || burst == 0 {
+            return Err(format!("{text:?} must have a positive rate and burst"));
+        }
+        Ok(RateLimit { per_second, burst })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AccessSettings {
+    /// How long a key lookup is reused: a revoked key stops working within this time on every
+    /// replica.
+    pub key_cache_ttl: Duration,
+    /// Per key, by role name (`custom` for keys with their own scopes); `default` for the rest.
+    pub rate_limits: Vec<(String, RateLimit)>,
+    pub default_rate_limit: RateLimit,
+    /// Per client IP, for requests without a valid key.
+    pub anonymous_rate_limit: RateLimit,
+    /// Exact origins browsers may call the API from (none by default).
+    pub cors_allowed_origins: Vec<String>,
+}
+
+impl Default for AccessSettings {
+    fn default() -> Self {
+        AccessSettings {
+            key_cache_ttl: Duration::from_secs(5),
+            rate_limits: Vec::new(),
+            default_rate_limit: RateLimit { per_second: 100.0, burst: 200 },
+            anonymous_rate_limit: RateLimit { per_second: 5.0, burst: 20 },
+            cors_allowed_origins: Vec::new(),
+        }
+    }
+}
+
+impl AccessSettings {
+    pub fn rate_limit_for(&self, role: &str) -> RateLimit {
+        self.rate_limits.iter().find(|(name, _)| name == role).map_or(self.default_rate_limit, |(_, limit)| *limit)
+    }
+
+    fn from_env() -> anyhow::Result<Self> {
+        let defaults = AccessSettings::default();
+        let mut rate_limits = Vec::new();
+        let mut default_rate_limit = defaults.default_rate_limit;
+        if let Some(raw) = var("RATE_LIMITS") {
+            for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let (role, limit) =
+                    part.split_once('=').with_context(|| format!("RATE_LIMITS: {part:?} is not ROLE=RATE/BURST"))?;
+                let limit: RateLimit = limit.parse().map_err(|err| anyhow::anyhow!("RATE_LIMITS: {err}"))?;
+                match role.trim() {
+                    "default" => default_rate_limit = limit,
+                    role if crate::domain::access::Role::parse(role).is_some() => {
+                        rate_limits.push((role.to_string(), limit))
+                    }
+                    other => bail!("RATE_LIMITS: {other:?} is not a role"),
+                }
+            }
+        }
+        let cors_allowed_origins: Vec<String> = var("CORS_ALLOWED_ORIGINS")
+            .map(|raw| {
+                raw.split(',').map(|o| o.trim().trim_end_matches('/').to_string()).filter(|o| !o.is_empty()).collect()
+            })
+            .unwrap_or_default();
+        for origin in &cors_allowed_origins {
+            let url = url::Url::parse(origin)
+                .with_context(|| format!("CORS_ALLOWED_ORIGINS: {origin:?} is not an origin"))?;
+            if url.origin().ascii_serialization() != *origin {
+                bail!("CORS_ALLOWED_ORIGINS: {origin:?} is not an origin (scheme://host[:port], no path)");
+            }
+        }
+        Ok(AccessSettings {
+            key_cache_ttl: Duration::from_secs(parsed("API_KEY_CACHE_SECS", 5)?),
+            rate_limits,
+            default_rate_limit,
+            anonymous_rate_limit: parsed::<RateLimit>("RATE_LIMIT_ANONYMOUS", defaults.anonymous_rate_limit)?,
+            cors_allowed_origins,
+        })
+    }
 }
 
 /// Connection strings carry passwords: `Debug` (and so every log line) shows them masked.
@@ -104,6 +199,7 @@ impl std::fmt::Debug for Settings {
             .field("stats_refresh_interval", &self.stats_refresh_interval)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("nats_url", &self.nats_url.as_deref().map(redact_url))
+            .field("access", &self.access)
             .finish()
     }
 }
@@ -235,6 +331,7 @@ impl Settings {
             nats_url: var("NATS_URL"),
             nats_stream: var("NATS_STREAM").unwrap_or_else(|| "CRM_EVENTS".into()),
             nats_subject_prefix: var("NATS_SUBJECT_PREFIX").unwrap_or_else(|| "crm.events".into()),
+            access: AccessSettings::from_env()?,
         };
         settings.validate()?;
         Ok(settings)

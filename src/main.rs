@@ -1,8 +1,8 @@
-//! Command line: `serve` (default) | `migrate` | `seed` | `reconcile` | `openapi`.
+//! Command line: `serve` (default) | `migrate` | `seed` | `reconcile` | `openapi` | `api-key`.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use hybrid_crm::app::{jobs, reconcile, seed, AppState};
+use hybrid_crm::app::{access, jobs, reconcile, seed, AppState};
 use hybrid_crm::config::Settings;
 use hybrid_crm::{http, telemetry};
 use std::time::Duration;
@@ -48,6 +48,34 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Create, list and revoke API keys (the first admin key comes from here).
+    ApiKey {
+        #[command(subcommand)]
+        action: ApiKeyAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyAction {
+    /// Create a key and print its secret (only its hash is stored: it cannot be shown again).
+    Create {
+        /// What the key is for.
+        #[arg(long)]
+        name: String,
+        /// admin, manager, sales, inventory, support or readonly.
+        #[arg(long, conflicts_with = "scopes", required_unless_present = "scopes")]
+        role: Option<String>,
+        /// Comma-separated scopes for a key without a role (`clients:read,orders:write`).
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// RFC 3339 instant after which the key stops working.
+        #[arg(long)]
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// List keys (newest first).
+    List,
+    /// Revoke a key by id.
+    Revoke { id: uuid::Uuid },
 }
 
 #[actix_web::main]
@@ -113,8 +141,60 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::ApiKey { action } => {
+            migrate(&state).await?;
+            api_key(&state, action).await
+        }
         Command::Openapi => unreachable!("handled before settings are read"),
     }
+}
+
+async fn api_key(state: &AppState, action: ApiKeyAction) -> anyhow::Result<()> {
+    use hybrid_crm::domain::access::{NewApiKey, Role, Scope};
+    use hybrid_crm::domain::ids::ApiKeyId;
+    let failed = |err: hybrid_crm::app::AppError| anyhow::anyhow!("{err}: {err:?}");
+    match action {
+        ApiKeyAction::Create { name, role, scopes, expires_at } => {
+            let role = match role.as_deref() {
+                None => Role::Custom,
+                Some(text) => Role::parse(text).filter(|r| *r != Role::Custom).with_context(|| {
+                    format!("{text:?} is not a role: admin, manager, sales, inventory, support, readonly")
+                })?,
+            };
+            let scopes = scopes
+                .iter()
+                .map(|s| s.parse::<Scope>().map_err(|()| anyhow::anyhow!("{s:?} is not a scope (family:read|write)")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let (key, secret) =
+                access::create_key(state, NewApiKey { name, role, scopes, expires_at }).await.map_err(failed)?;
+            eprintln!(
+                "created API key {} ({}, role {}); keep the secret: it is not shown again",
+                key.id,
+                key.name,
+                key.role.as_str()
+            );
+            println!("{secret}");
+        }
+        ApiKeyAction::List => {
+            let mut page = hybrid_crm::domain::page::PageRequest::first(100);
+            loop {
+                let found = access::list_keys(state, page.clone()).await.map_err(failed)?;
+                for key in &found.items {
+                    let state = if key.revoked_at.is_some() { "revoked" } else { "active" };
+                    println!("{}  hcrm_…{}  {:<9}  {state:<7}  {}", key.id, key.last_four, key.role.as_str(), key.name);
+                }
+                match found.next_cursor {
+                    Some(cursor) => page.cursor = Some(cursor),
+                    None => break,
+                }
+            }
+        }
+        ApiKeyAction::Revoke { id } => {
+            let key = access::revoke_key(state, ApiKeyId(id)).await.map_err(failed)?;
+            println!("revoked {} ({})", key.id, key.name);
+        }
+    }
+    Ok(())
 }
 
 async fn migrate(state: &AppState) -> anyhow::Result<()> {

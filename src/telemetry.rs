@@ -13,3 +13,124 @@ pub fn init(format: LogFormat) {
         LogFormat::Pretty => builder.try_init(),
     };
 }
+
+/// The process's Prometheus metrics (`GET /metrics`). Each `AppState` has its own registry, so
+/// tests that build several in one process do not mix their counts.
+pub struct Metrics {
+    registry: prometheus::Registry,
+    pub http_requests: prometheus::IntCounterVec,
+    pub http_duration: prometheus::HistogramVec,
+    pub http_in_flight: prometheus::IntGauge,
+    pub access_refusals: prometheus::IntCounterVec,
+    pub pg_pool: prometheus::IntGaugeVec,
+    pub mongodb_duration: prometheus::HistogramVec,
+    pub mongodb_failures: prometheus::IntCounterVec,
+    pub backlog: prometheus::IntGaugeVec,
+}
+
+/// Seconds; from a cached read (~1 ms) to a slow report.
+const LATENCY_BUCKETS: [f64; 14] =
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+impl Metrics {
+    pub fn new() -> prometheus::Result<Metrics> {
+        use prometheus::{HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts};
+        let registry = prometheus::Registry::new();
+        let histogram = |name: &str, help: &str, labels: &[&str]| {
+            prometheus::HistogramVec::new(HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec()), labels)
+        };
+        let metrics = Metrics {
+            http_requests: IntCounterVec::new(
+                Opts::new("http_server_requests_total", "HTTP requests answered, by route template and status"),
+                &["method", "route", "status"],
+            )?,
+            http_duration: histogram(
+                "http_server_request_duration_seconds",
+                "Time to answer an HTTP request, by route template and status",
+                &["method", "route", "status"],
+            )?,
+            http_in_flight: IntGauge::new("http_server_requests_in_flight", "HTTP requests being answered now")?,
+            access_refusals: IntCounterVec::new(
+                Opts::new("api_access_refusals_total", "Requests refused by the access layer, by reason"),
+                &["reason"],
+            )?,
+            pg_pool: IntGaugeVec::new(
+                Opts::new(
+                    "postgresql_pool_connections",
+                    "PostgreSQL pool: size (max), open, idle, and units of work waiting",
+                ),
+                &["state"],
+            )?,
+            mongodb_duration: histogram(
+                "mongodb_command_duration_seconds",
+                "Time MongoDB took to answer a command, by command",
+                &["command"],
+            )?,
+            mongodb_failures: IntCounterVec::new(
+                Opts::new("mongodb_command_failures_total", "MongoDB commands that failed, by command"),
+                &["command"],
+            )?,
+            backlog: IntGaugeVec::new(
+                Opts::new("background_backlog", "Work waiting for a background worker, by queue"),
+                &["queue"],
+            )?,
+            registry,
+        };
+        metrics.registry.register(Box::new(metrics.http_requests.clone()))?;
+        metrics.registry.register(Box::new(metrics.http_duration.clone()))?;
+        metrics.registry.register(Box::new(metrics.http_in_flight.clone()))?;
+        metrics.registry.register(Box::new(metrics.access_refusals.clone()))?;
+        metrics.registry.register(Box::new(metrics.pg_pool.clone()))?;
+        metrics.registry.register(Box::new(metrics.mongodb_duration.clone()))?;
+        metrics.registry.register(Box::new(metrics.mongodb_failures.clone()))?;
+        metrics.registry.register(Box::new(metrics.backlog.clone()))?;
+        Ok(metrics)
+    }
+
+    /// The text exposition format (version 0.0.4).
+    pub fn render(&self) -> String {
+        use prometheus::Encoder;
+        let mut out = Vec::new();
+        if let Err(err) = prometheus::TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::warn!(error = %err, "could not encode the metrics");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// A finished MongoDB command (from the driver's command monitoring).
+    pub fn observe_mongodb(&self, command: &str, took: std::time::Duration, failed: bool) {
+        self.mongodb_duration.with_label_values(&[command]).observe(took.as_secs_f64());
+        if failed {
+            self.mongodb_failures.with_label_values(&[command]).inc();
+        }
+    }
+}
+
+/// Each request's root span: the request id (from `tracing-actix-web`) and, once the access
+/// layer knows it, the key's id (never the key), so every log line of a request carries both.
+pub struct RequestSpan;
+
+impl tracing_actix_web::RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
+        tracing_actix_web::root_span!(request, key_id = tracing::field::Empty)
+    }
+
+    fn on_request_end<B: actix_web::body::MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
+    ) {
+        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span.clone(), outcome);
+        // One access-log line per request, inside the root span: it carries the request id
+        // and the key id.
+        if let Ok(response) = outcome {
+            span.in_scope(|| {
+                tracing::info!(
+                    method = %response.request().method(),
+                    path = response.request().path(),
+                    status = response.status().as_u16(),
+                    "request answered"
+                )
+            });
+        }
+    }
+}

@@ -72,6 +72,7 @@ pub fn rules() -> impl Iterator<Item = &'static Rule> {
         super::events::CONSTRAINTS,
         super::webhooks::CONSTRAINTS,
         super::notifications::CONSTRAINTS,
+        super::access::CONSTRAINTS,
     ]
     .into_iter()
     .flatten()

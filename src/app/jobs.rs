@@ -265,3 +265,24 @@ pub async fn run_once(state: &AppState, job: Job) -> AppResult<bool> {
 async fn release(lock: JobLock) {
     let _ = tokio::task::spawn_blocking(move || drop(lock)).await;
 }
+
+/// The background workers' queues and the PostgreSQL pool, into the metrics (at scrape time).
+pub async fn observe_backlogs(state: &AppState) {
+    let pool = state.db.pool_state();
+    let gauge = &state.metrics.pg_pool;
+    gauge.with_label_values(&["max"]).set(i64::from(pool.max_size));
+    gauge.with_label_values(&["open"]).set(i64::from(pool.open));
+    gauge.with_label_values(&["idle"]).set(i64::from(pool.idle));
+    gauge.with_label_values(&["waiting"]).set(pool.waiting);
+    // Left at their last values when PostgreSQL does not answer.
+    match state.db.run(|conn| Ok(crate::store::pg::jobs::backlogs(conn)?)).await {
+        Ok(counts) => {
+            let gauge = &state.metrics.backlog;
+            gauge.with_label_values(&["outbox"]).set(counts.outbox);
+            gauge.with_label_values(&["webhook_deliveries"]).set(counts.webhook_deliveries);
+            gauge.with_label_values(&["notifications"]).set(counts.notifications);
+            gauge.with_label_values(&["payment_sagas"]).set(counts.payment_sagas);
+        }
+        Err(err) => tracing::debug!(error = %err, "backlogs not counted"),
+    }
+}

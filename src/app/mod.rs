@@ -1,6 +1,7 @@
 //! Use cases, one module per capability. Typed domain inputs in, domain/view types or
 //! `AppError` out; no web framework types and no database rows.
 
+pub mod access;
 pub mod catalog;
 pub mod clients;
 pub mod clock;
@@ -33,6 +34,7 @@ use crate::domain::page::{decode_cursor, CursorError, Page, PageRequest};
 use crate::gateway::{PaymentGateway, Sandbox};
 use crate::store::mongo::{InfoError, InfoStore};
 use crate::store::pg::{ConnectionLoss, Db, DbError};
+use crate::telemetry::Metrics;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
@@ -46,6 +48,9 @@ pub struct AppState {
     pub webhook_client: reqwest::Client,
     pub mailer: Arc<notifications::Mailer>,
     pub signals: Signals,
+    /// Cached key lookups and rate-limit buckets (per process).
+    pub gate: Arc<access::Gate>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// Wake-ups between the server's background workers (each also polls, for other replicas).
@@ -62,11 +67,14 @@ pub struct Signals {
 impl AppState {
     pub async fn from_settings(settings: Settings) -> anyhow::Result<Self> {
         let db = Db::new(&settings.database_url, settings.pg_pool_size, settings.pg_checkout_timeout);
+        let metrics = Arc::new(Metrics::new()?);
+        let observer = metrics.clone();
         let info = InfoStore::connect(
             &settings.mongodb_uri,
             &settings.mongodb_db,
             settings.mongodb_timeout,
             settings.mongodb_pool_size,
+            move |command, took, failed| observer.observe_mongodb(command, took, failed),
         )
         .await?;
         let gateway = Arc::new(Sandbox { slow: settings.sandbox_slow });
@@ -84,6 +92,8 @@ impl AppState {
             webhook_client,
             mailer,
             signals: Signals::default(),
+            gate: Arc::default(),
+            metrics,
         })
     }
 }

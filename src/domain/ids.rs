@@ -76,4 +76,6 @@ typed_id!(
     WebhookEndpointId => "webhook_endpoint",
     DeliveryId => "delivery",
     NotificationId => "notification",
+    ApiKeyId => "api_key",
+    AuditEntryId => "audit_entry",
 );

@@ -31,6 +31,7 @@ macro_rules! text_enum {
     };
 }
 
+pub mod access;
 pub mod catalog;
 pub mod client;
 pub mod events;

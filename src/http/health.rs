@@ -1,7 +1,7 @@
 //! `/health/live` and `/health/ready` (outside the versioned API, for orchestrators).
 
 use crate::app::{health, AppState};
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -20,6 +20,7 @@ pub struct HealthResponse {
     /// `ok` when every store answers, `unavailable` otherwise.
     #[schema(example = "ok")]
     pub status: String,
+    /// Each store's state, for a caller with an API key (empty otherwise).
     pub stores: Vec<StoreHealth>,
 }
 
@@ -37,23 +38,27 @@ pub async fn live() -> web::Json<HealthResponse> {
 
 /// Readiness
 ///
-/// 200 when both PostgreSQL and MongoDB answer a ping (each within its timeout), 503 otherwise,
-/// with each store `up` or `down`.
+/// 200 when both PostgreSQL and MongoDB answer a ping (each within its timeout), 503 otherwise.
+/// Which store is `up` or `down` is listed only for callers with a valid API key (any scope):
+/// a probe needs only the status code.
 #[utoipa::path(
     tag = "health",
+    security((), ("api_key" = [])),
     responses(
         (status = 200, description = "Both stores answer", body = HealthResponse),
         (status = 503, description = "A store does not answer; `stores` says which", body = HealthResponse),
     )
 )]
 #[get("/health/ready")]
-pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+pub async fn ready(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let stores = health::readiness(&state).await;
     let all_up = stores.iter().all(|s| s.up);
+    let details = super::access::optional_caller(&state, &req).await.is_some();
     let body = HealthResponse {
         status: if all_up { "ok" } else { "unavailable" }.into(),
         stores: stores
             .into_iter()
+            .filter(|_| details)
             .map(|s| StoreHealth { store: s.store.into(), status: if s.up { "up" } else { "down" }.into() })
             .collect(),
     };
@@ -65,5 +70,5 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
 }
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(live).service(ready);
+    cfg.service(live).service(ready).service(super::metrics::prometheus_metrics);
 }

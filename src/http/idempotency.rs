@@ -13,6 +13,7 @@
 
 use crate::app::idempotency::{self, Claim, StoredResponse};
 use crate::app::AppState;
+use crate::http::access::Caller;
 use crate::http::problem::{ApiError, Problem};
 use actix_web::body::{to_bytes, BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -68,6 +69,12 @@ pub async fn middleware(
     };
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    };
+    // Keys belong to the API key that sent them (as in Stripe): another caller's identical key
+    // neither replays nor blocks this one.
+    let key = match req.extensions().get::<Caller>() {
+        Some(Caller(caller)) => format!("{}:{key}", caller.id),
+        None => key,
     };
     let body = match read_body(&mut req, state.settings.body_limit_bytes).await {
         Ok(body) => body,

@@ -1,10 +1,13 @@
 //! The HTTP layer (actix-web lives only here): routes, extractors, problem documents, the
 //! OpenAPI document and the server.
 
+pub mod access;
 pub mod dto;
 pub mod extract;
+pub mod headers;
 pub mod health;
 pub mod idempotency;
+pub mod metrics;
 pub mod problem;
 mod representation;
 pub mod spec;
@@ -12,6 +15,7 @@ pub mod v1;
 pub mod validation;
 
 use crate::app::AppState;
+use crate::telemetry;
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::Service as _;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -40,16 +44,22 @@ pub fn build_app(
     >,
 > {
     let body_limit = state.settings.body_limit_bytes;
+    let origins = headers::CorsOrigins(state.settings.access.cors_allowed_origins.clone());
     let (app, spec) = spec::register(App::new().into_utoipa_app()).split_for_parts();
     let routes = RouteTable::from_spec(&spec);
     let document = spec::finish(spec);
+    let operations = access::Operations::from_document(&document);
     app.app_data(state)
         .app_data(web::PayloadConfig::new(body_limit))
         .app_data(web::PathConfig::default().error_handler(extract::path_error))
         .app_data(web::Data::new(routes))
+        .app_data(web::Data::new(operations))
+        .app_data(web::Data::new(origins))
         .service(
             SwaggerUi::new("/swagger-ui/{_:.*}")
-                .external_urls_from_iter_unchecked([("/api-docs/openapi.json", document)]),
+                .external_urls_from_iter_unchecked([("/api-docs/openapi.json", document)])
+                // Testers authorize once; the key survives a reload of the page.
+                .config(utoipa_swagger_ui::Config::default().persist_authorization(true)),
         )
         .route(
             "/swagger-ui",
@@ -59,6 +69,8 @@ pub fn build_app(
         )
         .default_service(web::to(extract::fallback))
         .wrap(actix_web::middleware::from_fn(idempotency::middleware))
+        .wrap(actix_web::middleware::from_fn(access::middleware))
+        .wrap(actix_web::middleware::from_fn(headers::conditional_get))
         // Lists run to tens of kilobytes: callers that accept gzip (mobile clients) get them
         // compressed. Small bodies are not worth the CPU: they are marked `identity` inside the
         // compressor, which then leaves them alone, and the mark is taken off outside it.
@@ -83,6 +95,9 @@ pub fn build_app(
                 Ok(response)
             }
         })
+        .wrap(actix_web::middleware::from_fn(headers::cors))
+        .wrap(actix_web::middleware::from_fn(headers::security_headers))
+        .wrap(actix_web::middleware::from_fn(metrics::middleware))
         .wrap_fn(|req, srv| {
             // Echo the request id of the tracing span so callers can quote it in bug reports.
             let request_id = req.extensions().get::<RequestId>().map(ToString::to_string);
@@ -95,7 +110,7 @@ pub fn build_app(
                 Ok(response)
             }
         })
-        .wrap(TracingLogger::default())
+        .wrap(TracingLogger::<telemetry::RequestSpan>::new())
 }
 
 /// Serves until SIGINT/SIGTERM, then drains in-flight requests (actix's graceful shutdown).

@@ -104,6 +104,7 @@ fn forbid_nul_in_text(node: &mut Value) {
         (name = "webhooks", description = "Webhook endpoints (Standard Webhooks signatures), their deliveries and attempts"),
         (name = "notifications", description = "Messages to clients (SMTP or the server log), each with its outcome; the client's MongoDB preferences can turn them off"),
         (name = "stats", description = "Statistics computed by both databases"),
+        (name = "access", description = "API keys (admin) and the audit log of every write"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]
@@ -124,10 +125,14 @@ fn add_common_responses(spec: &mut OpenApi) {
             .content(PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
             .build()
     };
-    let operations = spec.paths.paths.iter_mut().flat_map(|(_, item)| {
-        [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+    let operations = spec.paths.paths.iter_mut().flat_map(|(path, item)| {
+        let api = path.starts_with(super::access::API_PREFIX);
+        [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch]
+            .into_iter()
+            .flatten()
+            .map(move |operation| (api, operation))
     });
-    for operation in operations {
+    for (api, operation) in operations {
         let Operation { responses, request_body, parameters, .. } = operation;
         let has_params = parameters.as_ref().is_some_and(|p| !p.is_empty());
         let mut add = |status: &str, description: &str| {
@@ -148,6 +153,11 @@ fn add_common_responses(spec: &mut OpenApi) {
             add("422", "`validation_failed`: a query parameter is invalid");
         }
         add("503", "`store_unavailable`: a database does not answer; retry later");
+        if api {
+            add("401", "`unauthenticated`: no API key, or one that is unknown, expired or revoked");
+            add("403", "`forbidden`: the key lacks the operation's scope (`details.required_scope`)");
+            add("429", "`rate_limited`: over the key's rate limit; retry after `Retry-After` seconds");
+        }
     }
 }
 
@@ -169,6 +179,7 @@ pub fn finish(mut spec: OpenApi) -> Value {
     }
     forbid_nul_in_text(&mut document);
     add_idempotency_key(&mut document);
+    add_access(&mut document);
     document
 }
 
@@ -227,5 +238,85 @@ fn add_idempotency_key(document: &mut Value) {
         mention("400", &format!("{missing}`invalid_idempotency_key`"));
         mention("409", "`idempotency_key_in_use`");
         mention("422", "`idempotency_key_reused`");
+    }
+}
+
+/// The API key scheme, and on every secured response the headers the access layer adds; on
+/// every GET the `ETag` and the 304 it allows.
+fn add_access(document: &mut Value) {
+    if let Some(components) = document.pointer_mut("/components").and_then(Value::as_object_mut) {
+        let schemes = components.entry("securitySchemes").or_insert_with(|| json!({}));
+        schemes[super::access::SCHEME] = json!({
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "hcrm_…",
+            "description": "An API key (`hcrm_` and 43 characters) as a bearer token. Each operation names the \
+                one scope it needs (`family:read` or `family:write`; `write` includes `read`). Roles: `admin` (all), \
+                `manager` (all but `admin`), `sales` (clients, orders, workshops, payments; reads catalog and reports), \
+                `inventory` (catalog; reads orders, workshops, reports), `support` (clients; reads orders, workshops, \
+                payments, catalog), `readonly` (reads all but `admin` and `webhooks`)."
+        });
+        let headers = components.entry("headers").or_insert_with(|| json!({}));
+        for (name, description) in [
+            ("RateLimit-Limit", "The key's burst size (requests)"),
+            ("RateLimit-Remaining", "Requests left in the bucket now"),
+            ("RateLimit-Reset", "Seconds until the bucket is full again"),
+        ] {
+            headers[name] = json!({"description": description, "schema": {"type": "integer", "minimum": 0}});
+        }
+        headers["ETag"] = json!({
+            "description": "The representation's tag: send it in `If-None-Match` to get 304 when nothing changed",
+            "schema": {"type": "string"}
+        });
+    }
+    let Some(paths) = document.pointer_mut("/paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (_, item) in paths.iter_mut().filter(|(path, _)| path.starts_with(super::access::API_PREFIX)) {
+        let Some(item) = item.as_object_mut() else { continue };
+        for (method, operation) in item.iter_mut() {
+            let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) else { continue };
+            for (status, response) in responses.iter_mut() {
+                let Some(response) = response.as_object_mut() else { continue };
+                let headers = response.entry("headers").or_insert_with(|| json!({}));
+                for name in ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"] {
+                    headers[name] = json!({"$ref": format!("#/components/headers/{name}")});
+                }
+                if method == "get" && status == "200" {
+                    headers["ETag"] = json!({"$ref": "#/components/headers/ETag"});
+                }
+                if status == "429" {
+                    headers["Retry-After"] =
+                        json!({"description": "Seconds to wait", "schema": {"type": "integer", "minimum": 1}});
+                }
+                if status == "401" {
+                    headers["WWW-Authenticate"] =
+                        json!({"description": "`Bearer realm=\"hybrid-crm\"`", "schema": {"type": "string"}});
+                }
+            }
+            if method == "get" {
+                responses.insert(
+                    "304".into(),
+                    json!({
+                        "description": "Not modified: `If-None-Match` names the current `ETag` (no body)",
+                        "headers": {"ETag": {"$ref": "#/components/headers/ETag"}}
+                    }),
+                );
+                let parameter = json!({
+                    "name": "If-None-Match",
+                    "in": "header",
+                    "required": false,
+                    "description": "An `ETag` from an earlier response: 304 without a body when it is still current",
+                    "schema": {"type": "string"}
+                });
+                match operation.get_mut("parameters").and_then(Value::as_array_mut) {
+                    Some(parameters) if !parameters.iter().any(|p| p["name"] == "If-None-Match") => {
+                        parameters.push(parameter)
+                    }
+                    Some(_) => {}
+                    None => operation["parameters"] = json!([parameter]),
+                }
+            }
+        }
     }
 }

@@ -12,7 +12,7 @@ use actix_web::{test, web};
 use diesel::prelude::*;
 use diesel_migrations::MigrationHarness;
 use hybrid_crm::app::AppState;
-use hybrid_crm::config::{LogFormat, Settings};
+use hybrid_crm::config::{AccessSettings, LogFormat, RateLimit, Settings};
 use hybrid_crm::domain::ids::ClientId;
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -46,6 +46,9 @@ fn template_name() -> String {
     use std::hash::{DefaultHasher, Hash, Hasher};
     let mut hasher = DefaultHasher::new();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    // The test key is part of the template too.
+    TEST_KEY_ID.hash(&mut hasher);
+    TEST_KEY.hash(&mut hasher);
     let mut entries: Vec<_> = walk(&dir);
     entries.sort();
     for path in entries {
@@ -87,9 +90,32 @@ fn ensure_template() -> PgConnection {
         diesel::sql_query(format!("CREATE DATABASE {template}")).execute(&mut admin).expect("create template");
         let mut conn = PgConnection::establish(&url_for(&template)).expect("connect to template");
         conn.run_pending_migrations(hybrid_crm::store::pg::MIGRATIONS).expect("migrate template");
+        install_test_key(&mut conn);
     }
     diesel::sql_query("SELECT pg_advisory_unlock(7262001)").execute(&mut admin).expect("unlock");
     admin
+}
+
+/// The admin key every test database has; requests sent through `send` and `request` carry it
+/// unless they set `Authorization` themselves.
+pub const TEST_KEY: &str = "hcrm_TestAdminKeyOfTheIntegrationSuite0000000000";
+/// Its id: idempotency keys are stored as `<key id>:<Idempotency-Key>`.
+pub const TEST_KEY_ID: &str = "00000000-0000-7000-8000-000000000001";
+
+fn install_test_key(conn: &mut PgConnection) {
+    use diesel::sql_types::{Bytea, Timestamptz, Uuid as SqlUuid};
+    diesel::sql_query(
+        "INSERT INTO api_keys (id, name, role, secret_hash, last_four, created_at) VALUES ($1, 'test suite', 'admin', $2, '0000', $3)",
+    )
+    .bind::<SqlUuid, _>(uuid::Uuid::parse_str(TEST_KEY_ID).expect("uuid"))
+    .bind::<Bytea, _>(hybrid_crm::domain::access::secret_hash(TEST_KEY).to_vec())
+    .bind::<Timestamptz, _>(chrono::Utc::now())
+    .execute(conn)
+    .expect("install the test key");
+}
+
+pub fn bearer(key: &str) -> String {
+    format!("Bearer {key}")
 }
 
 fn create_database() -> String {
@@ -252,6 +278,13 @@ impl TestContext {
             nats_url: None,
             nats_stream: "CRM_EVENTS".into(),
             nats_subject_prefix: "crm.events".into(),
+            // Concurrency tests send hundreds of requests at once with the test key.
+            access: AccessSettings {
+                default_rate_limit: RateLimit { per_second: 1_000_000.0, burst: 1_000_000 },
+                anonymous_rate_limit: RateLimit { per_second: 1_000_000.0, burst: 1_000_000 },
+                key_cache_ttl: Duration::from_secs(1),
+                ..AccessSettings::default()
+            },
         };
         let state = AppState::from_settings(settings).await.expect("state");
         if reach.mongodb_timeout > Duration::from_millis(600) {
@@ -539,7 +572,17 @@ impl Reply {
     }
 }
 
-pub async fn send<S: TestApp<B>, B: MessageBody>(app: &S, request: Request) -> Reply {
+/// Sends a request with the test key, unless it has an `Authorization` header of its own.
+pub async fn send<S: TestApp<B>, B: MessageBody>(app: &S, mut request: Request) -> Reply {
+    if !actix_web::HttpMessage::headers(&request).contains_key(header::AUTHORIZATION) {
+        let value = header::HeaderValue::from_str(&bearer(TEST_KEY)).expect("header");
+        request.headers_mut().insert(header::AUTHORIZATION, value);
+    }
+    send_as_is(app, request).await
+}
+
+/// Sends the request exactly as built (no key unless it has one).
+pub async fn send_as_is<S: TestApp<B>, B: MessageBody>(app: &S, request: Request) -> Reply {
     let response = test::call_service(app, request).await;
     let status = response.status();
     let headers = response.headers().clone();
@@ -623,6 +666,9 @@ impl Server {
             .env("IDEMPOTENCY_LEASE_MS", "3000")
             .env("PAYMENT_WORKER_INTERVAL_MS", "200")
             .env("WEBHOOK_ALLOW_PRIVATE", "true")
+            .env("RATE_LIMITS", "default=1000000/1000000")
+            .env("RATE_LIMIT_ANONYMOUS", "1000000/1000000")
+            .env("API_KEY_CACHE_SECS", "1")
             .envs(settings.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -677,6 +723,11 @@ pub async fn request(
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
+    // `Authorization: none` sends no key at all.
+    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("authorization")) {
+        head.push_str(&format!("Authorization: {}\r\n", bearer(TEST_KEY)));
+    }
+    let mut head = head.replace("Authorization: none\r\n", "");
     if !body.is_empty() {
         head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
     }

@@ -1,5 +1,6 @@
 //! Integration tests: the real HTTP application against real PostgreSQL and MongoDB servers.
 
+mod access;
 mod clients;
 mod commerce;
 mod companies_and_interests;

@@ -1,7 +1,7 @@
 //! Payments: the ledger, the sandbox gateway, 202 and polling, refunds, subscriptions,
 //! compensation, concurrency and idempotency keys.
 
-use crate::harness::{get, json, json_with, send, Reply, TestApp, TestContext, SANDBOX_SLOW_MS};
+use crate::harness::{get, json, json_with, send, Reply, TestApp, TestContext, SANDBOX_SLOW_MS, TEST_KEY_ID};
 use crate::{app, create_client, create_interest, create_product, create_workshop, order_in, post};
 use actix_web::body::MessageBody;
 use actix_web::http::Method;
@@ -541,7 +541,7 @@ async fn an_effect_whose_response_was_lost_sends_the_retry_to_the_resource() {
         .await
         .execute(&format!(
             "INSERT INTO idempotency_keys (key, method, path, request_hash, state, locked_until, recovery_path, expires_at)
-             VALUES ('{key}', 'POST', '/api/v1/payments', encode(sha256(convert_to('{text}', 'UTF8')), 'hex'), 'committed',
+             VALUES ('{TEST_KEY_ID}:{key}', 'POST', '/api/v1/payments', encode(sha256(convert_to('{text}', 'UTF8')), 'hex'), 'committed',
                      now() - interval '1 second', '/api/v1/payments/{id}', now() + interval '1 day')"
         ))
         .await;
@@ -601,7 +601,10 @@ async fn expired_keys_are_forgotten_and_can_be_used_again() {
     let first = send(&app, json_with(Method::POST, "/api/v1/clients", body, &[("Idempotency-Key", "expiring")])).await;
     assert_eq!(first.status, 201);
     let side = ctx.side_connection().await;
-    side.execute("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = 'expiring'").await;
+    side.execute(&format!(
+        "UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = '{TEST_KEY_ID}:expiring'"
+    ))
+    .await;
     // An expired key is a new key, even for another request.
     let other = json!({"name": "Reused", "email": "reused@example.com", "kind": "b2c"});
     let again = send(&app, json_with(Method::POST, "/api/v1/clients", other, &[("Idempotency-Key", "expiring")])).await;
@@ -646,7 +649,7 @@ async fn every_keyed_create_names_its_recovery_point_in_its_own_transaction() {
         .execute(&format!(
             "UPDATE idempotency_keys SET state = 'committed', locked_until = now() - interval '1 second',
                     response_status = NULL, response_headers = NULL, response_body = NULL
-              WHERE key = 'order-1' AND recovery_path = '/api/v1/orders/{order}'"
+              WHERE key = '{TEST_KEY_ID}:order-1' AND recovery_path = '/api/v1/orders/{order}'"
         ))
         .await;
     assert_eq!(marked, 1, "the order's transaction recorded where it went");

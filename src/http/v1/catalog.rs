@@ -343,6 +343,7 @@ impl From<StockMovement> for StockMovementResponse {
 ///
 /// Names are unique regardless of case; the slug (unique) is derived from the name when absent.
 #[utoipa::path(
+    security(("api_key" = ["catalog:write"])),
     tag = "catalog",
     request_body = CategoryRequest,
     responses(
@@ -364,6 +365,7 @@ pub async fn create_category(
 ///
 /// Categories in creation order, a page at a time; `q` searches name and slug.
 #[utoipa::path(
+    security(("api_key" = ["catalog:read"])),
     tag = "catalog",
     params(SearchParams),
     responses((status = 200, description = "A page of categories", body = PageOf<CategoryResponse>))
@@ -381,6 +383,7 @@ pub async fn list_categories(
 ///
 /// The category with its slug and description.
 #[utoipa::path(
+    security(("api_key" = ["catalog:read"])),
     tag = "catalog",
     params(("id" = Uuid, Path, description = "Category id")),
     responses(
@@ -397,6 +400,7 @@ pub async fn get_category(state: web::Data<AppState>, id: web::Path<Uuid>) -> Ap
 ///
 /// Changes only the fields sent; `null` clears `description`.
 #[utoipa::path(
+    security(("api_key" = ["catalog:write"])),
     tag = "catalog",
     params(("id" = Uuid, Path, description = "Category id")),
     request_body = CategoryPatchRequest,
@@ -419,6 +423,7 @@ pub async fn update_category(
 ///
 /// Refused while products belong to the category (409 `category_in_use`).
 #[utoipa::path(
+    security(("api_key" = ["catalog:write"])),
     tag = "catalog",
     params(("id" = Uuid, Path, description = "Category id")),
     responses(
@@ -438,6 +443,7 @@ pub async fn delete_category(state: web::Data<AppState>, id: web::Path<Uuid>) ->
 /// The price is a decimal string; the slug (unique) is derived from the name when absent. An
 /// initial stock is recorded as the product's first `in` movement.
 #[utoipa::path(
+    security(("api_key" = ["catalog:write"])),
     tag = "catalog",
     request_body = ProductRequest,
     responses(
@@ -462,6 +468,7 @@ pub async fn create_product(
 /// `low` up to 1.5 × it, `optimal` above); `q` searches name, slug and description. Sorted by
 /// creation (default), name or price, either way.
 #[utoipa::path(
+    security(("api_key" = ["catalog:read"])),
     tag = "catalog",
     params(ProductListQuery),
     responses((status = 200, description = "A page of products", body = PageOf<ProductResponse>))
@@ -486,6 +493,7 @@ pub async fn list_products(
 ///
 /// The product with its stock and the `stock_status` derived from it.
 #[utoipa::path(
+    security(("api_key" = ["catalog:read"])),
     tag = "catalog",
     params(("id" = Uuid, Path, description = "Product id")),
     responses(
@@ -503,6 +511,7 @@ pub async fn get_product(state: web::Data<AppState>, id: web::Path<Uuid>) -> Api
 /// Changes only the fields sent; `null` clears `category_id` or `description`. The stock
 /// changes through stock movements only.
 #[utoipa::path(
+    security(("api_key" = ["catalog:write"])),
     tag = "catalog",
     params(("id" = Uuid, Path, description = "Product id")),
     request_body = ProductPatchRequest,
@@ -527,6 +536,7 @@ pub async fn update_product(
 /// Deletes the product with its stock history. Products that orders include are kept for those
 /// orders (409 `product_in_use`): deactivate them instead.
 #[utoipa::path(
+    security(("api_key" = ["catalog:write"])),
     tag = "catalog",
     params(("id" = Uuid, Path, description = "Product id")),
     responses(
@@ -547,6 +557,7 @@ pub async fn delete_product(state: web::Data<AppState>, id: web::Path<Uuid>) -> 
 /// `adjust` sets the stock to a physical count. Recorded with the stock it leaves, under the
 /// product's lock, so concurrent movements and orders see each other.
 #[utoipa::path(
+    security(("api_key" = ["catalog:write"])),
     tag = "catalog",
     params(("id" = Uuid, Path, description = "Product id")),
     request_body = MovementRequest,
@@ -572,6 +583,7 @@ pub async fn record_movement(
 /// The stock history, newest first: manual movements, orders (`out`) and cancellations (`in`),
 /// each with the stock it left.
 #[utoipa::path(
+    security(("api_key" = ["catalog:read"])),
     tag = "catalog",
     params(("id" = Uuid, Path, description = "Product id"), PageParams),
     responses(

@@ -383,6 +383,7 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, client: Client) -> Ht
 /// attributes, tags) to MongoDB. If MongoDB does not take the document, the client is removed
 /// again and the answer is 503: there is never a client without its document.
 #[utoipa::path(
+    security(("api_key" = ["clients:write"])),
     tag = "clients",
     request_body = NewClientRequest,
     responses(
@@ -408,6 +409,7 @@ pub async fn create_client(
 /// Filter by kind, plan, company, interest and activity; `q` searches name and email. Sorted by
 /// creation (default) or name, either way; keyset pages stay stable while clients are added.
 #[utoipa::path(
+    security(("api_key" = ["clients:read"])),
     tag = "clients",
     params(ClientListQuery),
     responses((status = 200, description = "A page of clients", body = PageOf<ClientResponse>))
@@ -434,6 +436,7 @@ pub async fn list_clients(
 ///
 /// The PostgreSQL record with its interest ids; the `ETag` is the version to send in `If-Match`.
 #[utoipa::path(
+    security(("api_key" = ["clients:read"])),
     tag = "clients",
     params(("id" = Uuid, Path, description = "Client id")),
     responses(
@@ -454,6 +457,7 @@ pub async fn get_client(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiR
 /// the interests). With `If-Match`, the update applies only to the version it names (RFC 9110
 /// strong comparison; `*` matches any); otherwise 412 `version_mismatch` with `current_version`.
 #[utoipa::path(
+    security(("api_key" = ["clients:write"])),
     tag = "clients",
     params(
         ("id" = Uuid, Path, description = "Client id"),
@@ -485,6 +489,7 @@ pub async fn update_client(
 /// orders, enrollments or coupon redemptions (cancelled ones too) are kept for that history:
 /// 409 `client_in_use` — deactivate them instead.
 #[utoipa::path(
+    security(("api_key" = ["clients:write"])),
     tag = "clients",
     params(("id" = Uuid, Path, description = "Client id")),
     responses(
@@ -507,6 +512,7 @@ pub async fn delete_client(state: web::Data<AppState>, id: web::Path<Uuid>) -> A
 /// unavailable` and `degraded` naming what is missing. If MongoDB answers but has no document
 /// for the client (lost data): `info: null`, `info_status: missing`.
 #[utoipa::path(
+    security(("api_key" = ["clients:read"])),
     tag = "clients",
     params(("id" = Uuid, Path, description = "Client id")),
     responses(

@@ -110,6 +110,7 @@ impl From<Company> for CompanyResponse {
 ///
 /// Registers the legal entity a B2B client buys for. `legal_name` and `tax_id` are each unique.
 #[utoipa::path(
+    security(("api_key" = ["clients:write"])),
     tag = "companies",
     request_body = CompanyRequest,
     responses(
@@ -131,6 +132,7 @@ pub async fn create_company(
 ///
 /// Companies in creation order, a page at a time; `q` searches legal name and tax id.
 #[utoipa::path(
+    security(("api_key" = ["clients:read"])),
     tag = "companies",
     params(SearchParams),
     responses((status = 200, description = "A page of companies", body = PageOf<CompanyResponse>))
@@ -148,6 +150,7 @@ pub async fn list_companies(
 ///
 /// The company with its tax id, address and phone.
 #[utoipa::path(
+    security(("api_key" = ["clients:read"])),
     tag = "companies",
     params(("id" = Uuid, Path, description = "Company id")),
     responses(
@@ -164,6 +167,7 @@ pub async fn get_company(state: web::Data<AppState>, id: web::Path<Uuid>) -> Api
 ///
 /// Changes only the fields sent; `null` clears `address` or `phone`.
 #[utoipa::path(
+    security(("api_key" = ["clients:write"])),
     tag = "companies",
     params(("id" = Uuid, Path, description = "Company id")),
     request_body = CompanyPatchRequest,
@@ -186,6 +190,7 @@ pub async fn update_company(
 ///
 /// Refused while clients belong to the company (409 `company_in_use`): move or delete them first.
 #[utoipa::path(
+    security(("api_key" = ["clients:write"])),
     tag = "companies",
     params(("id" = Uuid, Path, description = "Company id")),
     responses(

@@ -173,6 +173,7 @@ impl From<Coupon> for CouponResponse {
 /// A percentage (at most 100) or a fixed amount off, with an optional validity window, minimum
 /// order amount, maximum number of redemptions and once-per-client rule.
 #[utoipa::path(
+    security(("api_key" = ["orders:write"])),
     tag = "coupons",
     request_body = CouponRequest,
     responses(
@@ -194,6 +195,7 @@ pub async fn create_coupon(
 ///
 /// Coupons in creation order, a page at a time; `q` searches code and description.
 #[utoipa::path(
+    security(("api_key" = ["orders:read"])),
     tag = "coupons",
     params(SearchParams),
     responses((status = 200, description = "A page of coupons", body = PageOf<CouponResponse>))
@@ -211,6 +213,7 @@ pub async fn list_coupons(
 ///
 /// The coupon with the number of orders that hold a redemption of it.
 #[utoipa::path(
+    security(("api_key" = ["orders:read"])),
     tag = "coupons",
     params(("id" = Uuid, Path, description = "Coupon id")),
     responses(
@@ -228,6 +231,7 @@ pub async fn get_coupon(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiR
 /// Changes only the fields sent (the code cannot change). Orders placed after the update see the
 /// new terms; an update waits for orders that are redeeming the coupon at that moment.
 #[utoipa::path(
+    security(("api_key" = ["orders:write"])),
     tag = "coupons",
     params(("id" = Uuid, Path, description = "Coupon id")),
     request_body = CouponPatchRequest,
@@ -250,6 +254,7 @@ pub async fn update_coupon(
 ///
 /// Coupons that orders used are kept for those orders (409 `coupon_in_use`): deactivate them.
 #[utoipa::path(
+    security(("api_key" = ["orders:write"])),
     tag = "coupons",
     params(("id" = Uuid, Path, description = "Coupon id")),
     responses(

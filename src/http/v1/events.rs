@@ -86,6 +86,7 @@ pub struct EventPage {
 /// last sequence seen never skips an event. Events of MongoDB-side changes (comments,
 /// preferences) are recorded right after the document write (at least once).
 #[utoipa::path(
+    security(("api_key" = ["webhooks:read"])),
     tag = "events",
     params(EventFeedQuery),
     responses(
@@ -106,6 +107,7 @@ pub async fn list_events(
 
 /// Get an event
 #[utoipa::path(
+    security(("api_key" = ["webhooks:read"])),
     tag = "events",
     params(("id" = Uuid, Path, description = "Event id")),
     responses(

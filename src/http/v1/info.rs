@@ -64,6 +64,7 @@ impl Validate for FreeFormBody {
 /// Adds a comment to the client's MongoDB document (newest first). A client keeps at most 1,000
 /// comments: 409 `comment_limit_reached` beyond that — delete one to make room.
 #[utoipa::path(
+    security(("api_key" = ["clients:write"])),
     tag = "client info",
     params(("id" = Uuid, Path, description = "Client id")),
     request_body = NewCommentRequest,
@@ -89,6 +90,7 @@ pub async fn add_comment(
 /// Newest first, a page at a time; each page reads only that page from MongoDB. A cursor keeps
 /// its place even if the comment it names is deleted meanwhile.
 #[utoipa::path(
+    security(("api_key" = ["clients:read"])),
     tag = "client info",
     params(("id" = Uuid, Path, description = "Client id"), PageParams),
     responses(
@@ -111,6 +113,7 @@ pub async fn list_comments(
 /// Removes one comment from the client's document; the count drops by one, which makes room
 /// for another when the client was at the limit.
 #[utoipa::path(
+    security(("api_key" = ["clients:write"])),
     tag = "client info",
     params(("id" = Uuid, Path, description = "Client id"), ("comment_id" = Uuid, Path, description = "Comment id")),
     responses(
@@ -132,6 +135,7 @@ macro_rules! map_endpoints {
         #[doc = ""]
         #[doc = $get_doc]
         #[utoipa::path(
+            security(("api_key" = ["clients:read"])),
             tag = "client info",
             params(("id" = Uuid, Path, description = "Client id")),
             responses(
@@ -148,6 +152,7 @@ macro_rules! map_endpoints {
         #[doc = ""]
         #[doc = $put_doc]
         #[utoipa::path(
+            security(("api_key" = ["clients:write"])),
             tag = "client info",
             params(("id" = Uuid, Path, description = "Client id")),
             request_body(content = $schema, description = "The new object: keys must not start with `$` or contain `.`; 16 KiB at most"),
@@ -165,6 +170,7 @@ macro_rules! map_endpoints {
         #[doc = ""]
         #[doc = $patch_doc]
         #[utoipa::path(
+            security(("api_key" = ["clients:write"])),
             tag = "client info",
             params(("id" = Uuid, Path, description = "Client id")),
             request_body(content = $schema, description = "An RFC 7396 merge patch: `null` removes a key, objects merge", content_type = "application/merge-patch+json"),

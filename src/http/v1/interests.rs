@@ -86,6 +86,7 @@ impl From<Interest> for InterestResponse {
 ///
 /// A topic clients care about; workshops belong to one. Names are unique regardless of case.
 #[utoipa::path(
+    security(("api_key" = ["clients:write"])),
     tag = "interests",
     request_body = InterestRequest,
     responses(
@@ -107,6 +108,7 @@ pub async fn create_interest(
 ///
 /// Interests in creation order, a page at a time; `q` searches the name.
 #[utoipa::path(
+    security(("api_key" = ["clients:read"])),
     tag = "interests",
     params(SearchParams),
     responses((status = 200, description = "A page of interests", body = PageOf<InterestResponse>))
@@ -124,6 +126,7 @@ pub async fn list_interests(
 ///
 /// The interest with its description.
 #[utoipa::path(
+    security(("api_key" = ["clients:read"])),
     tag = "interests",
     params(("id" = Uuid, Path, description = "Interest id")),
     responses(
@@ -140,6 +143,7 @@ pub async fn get_interest(state: web::Data<AppState>, id: web::Path<Uuid>) -> Ap
 ///
 /// Changes only the fields sent; `null` clears `description`.
 #[utoipa::path(
+    security(("api_key" = ["clients:write"])),
     tag = "interests",
     params(("id" = Uuid, Path, description = "Interest id")),
     request_body = InterestPatchRequest,
@@ -162,6 +166,7 @@ pub async fn update_interest(
 ///
 /// Refused while clients have the interest or workshops belong to it (409 `interest_in_use`).
 #[utoipa::path(
+    security(("api_key" = ["clients:write"])),
     tag = "interests",
     params(("id" = Uuid, Path, description = "Interest id")),
     responses(

@@ -1,5 +1,6 @@
 //! Version 1 of the API, mounted under `/api/v1`.
 
+pub mod access;
 pub mod catalog;
 pub mod clients;
 pub mod companies;
@@ -19,7 +20,12 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Every handler goes through `.service(...)` so utoipa-actix-web puts it in the spec.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(companies::create_company)
+    cfg.service(access::create_api_key)
+        .service(access::list_api_keys)
+        .service(access::get_api_key)
+        .service(access::revoke_api_key)
+        .service(access::list_audit_log)
+        .service(companies::create_company)
         .service(companies::list_companies)
         .service(companies::get_company)
         .service(companies::update_company)

@@ -105,6 +105,7 @@ impl From<Reminders> for RemindersResponse {
 /// `notifications: false`, or `false` for `email` or for the template; `reason` says which),
 /// `failed` after every retry, or `pending`.
 #[utoipa::path(
+    security(("api_key" = ["clients:read"])),
     tag = "notifications",
     params(NotificationListQuery),
     responses((status = 200, description = "A page of notifications, newest first", body = PageOf<NotificationResponse>))
@@ -126,6 +127,7 @@ pub async fn list_notifications(
 
 /// Get a notification
 #[utoipa::path(
+    security(("api_key" = ["clients:read"])),
     tag = "notifications",
     params(("id" = Uuid, Path, description = "Notification id")),
     responses(
@@ -147,6 +149,7 @@ pub async fn get_notification(
 /// each at most once per day (UTC): sending it again the same day queues nothing new. Follow the
 /// messages in `GET /notifications`.
 #[utoipa::path(
+    security(("api_key" = ["payments:write"])),
     tag = "workshops",
     params(("id" = Uuid, Path, description = "Workshop id")),
     responses(

@@ -245,6 +245,7 @@ impl From<OrderView> for OrderViewResponse {
 /// names and prices, computes exact totals, redeems the coupon with its terms as they stand at
 /// that moment, and records the stock movements. Any refusal leaves nothing behind.
 #[utoipa::path(
+    security(("api_key" = ["orders:write"])),
     tag = "orders",
     request_body = OrderRequest,
     responses(
@@ -269,6 +270,7 @@ pub async fn place_order(
 ///
 /// Newest first, with items and history; filter by client, status and creation time.
 #[utoipa::path(
+    security(("api_key" = ["orders:read"])),
     tag = "orders",
     params(OrderListQuery),
     responses((status = 200, description = "A page of orders", body = PageOf<OrderResponse>))
@@ -293,6 +295,7 @@ pub async fn list_orders(
 /// The order with its items and status history, read in one snapshot (the status always agrees
 /// with its history).
 #[utoipa::path(
+    security(("api_key" = ["orders:read"])),
     tag = "orders",
     params(("id" = Uuid, Path, description = "Order id")),
     responses(
@@ -310,6 +313,7 @@ pub async fn get_order(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiRe
 /// The order, its client and the client's MongoDB preferences. If MongoDB does not answer:
 /// still 200, with `client_preferences: null` and `degraded` naming what is missing.
 #[utoipa::path(
+    security(("api_key" = ["orders:read"])),
     tag = "orders",
     params(("id" = Uuid, Path, description = "Order id")),
     responses(
@@ -328,6 +332,7 @@ pub async fn order_view(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiR
 /// `confirmed` (stock and coupon redemption are given back). Under the order's lock: of two
 /// simultaneous changes, the second sees the first.
 #[utoipa::path(
+    security(("api_key" = ["orders:write"])),
     tag = "orders",
     params(("id" = Uuid, Path, description = "Order id")),
     request_body = StatusRequest,
@@ -351,6 +356,7 @@ pub async fn change_order_status(
 /// Only pending or confirmed orders; the stock goes back (recorded as `in` movements) and so does
 /// the coupon redemption. The body may be left out.
 #[utoipa::path(
+    security(("api_key" = ["orders:write"])),
     tag = "orders",
     params(("id" = Uuid, Path, description = "Order id")),
     request_body(content = Option<CancelRequest>, description = "Optional: the body may be left out"),

@@ -333,6 +333,7 @@ fn accepted_or_created<T: Serialize>(location: String, processing: bool, body: &
 /// success. If the subject was cancelled while the gateway charged, the payment is refunded
 /// automatically and ends `refunded` with `failure_code: subject_unavailable`.
 #[utoipa::path(
+    security(("api_key" = ["payments:write"])),
     tag = "payments",
     params(
         ("Prefer" = Option<String>, Header, description = "`respond-async`: answer 202 at once, without waiting for the gateway"),
@@ -363,6 +364,7 @@ pub async fn create_payment(
 ///
 /// Newest first; filter by subject, client, status, method and creation time.
 #[utoipa::path(
+    security(("api_key" = ["payments:read"])),
     tag = "payments",
     params(PaymentListQuery),
     responses((status = 200, description = "A page of payments", body = PageOf<PaymentResponse>))
@@ -389,6 +391,7 @@ pub async fn list_payments(
 /// The payment with its saga's steps: poll it after a 202 until `status` is no longer
 /// `processing`.
 #[utoipa::path(
+    security(("api_key" = ["payments:read"])),
     tag = "payments",
     params(("id" = Uuid, Path, description = "Payment id")),
     responses(
@@ -411,6 +414,7 @@ pub async fn get_payment(state: web::Data<AppState>, id: web::Path<Uuid>) -> Api
 /// an order not yet shipped is cancelled (stock and coupon back) and a shipped one becomes
 /// `refunded`, a subscription is cancelled.
 #[utoipa::path(
+    security(("api_key" = ["payments:write"])),
     tag = "payments",
     params(
         ("id" = Uuid, Path, description = "Payment id"),
@@ -444,6 +448,7 @@ pub async fn refund_payment(
 ///
 /// Oldest first, automatic ones (made by the saga) included.
 #[utoipa::path(
+    security(("api_key" = ["payments:read"])),
     tag = "payments",
     params(("id" = Uuid, Path, description = "Payment id")),
     responses(
@@ -464,6 +469,7 @@ pub async fn list_refunds(
 ///
 /// Poll it after a 202 until `status` is no longer `processing`.
 #[utoipa::path(
+    security(("api_key" = ["payments:read"])),
     tag = "payments",
     params(
         ("id" = Uuid, Path, description = "Payment id"),
@@ -490,7 +496,7 @@ pub async fn get_refund(
 /// List plans
 ///
 /// The plans clients can subscribe to, with their monthly prices (data, not code).
-#[utoipa::path(tag = "plans", responses((status = 200, description = "The plans", body = Vec<PlanResponse>)))]
+#[utoipa::path(security(("api_key" = ["catalog:read"])), tag = "plans", responses((status = 200, description = "The plans", body = Vec<PlanResponse>)))]
 #[get("/plans")]
 pub async fn list_plans(state: web::Data<AppState>) -> ApiResult<web::Json<Vec<PlanResponse>>> {
     Ok(web::Json(subscriptions::plans(&state).await?.into_iter().map(Into::into).collect()))
@@ -503,6 +509,7 @@ pub async fn list_plans(state: web::Data<AppState>) -> ApiResult<web::Json<Vec<P
 /// `plan` becomes the subscription's, `plan_status` `active` and `paid_until` the end of the
 /// period (extending one still running); a failed payment makes it `past_due`.
 #[utoipa::path(
+    security(("api_key" = ["payments:write"])),
     tag = "plans",
     params(("id" = Uuid, Path, description = "Client id")),
     request_body = SubscriptionRequest,
@@ -527,6 +534,7 @@ pub async fn subscribe(
 ///
 /// The client's latest subscription.
 #[utoipa::path(
+    security(("api_key" = ["clients:read"])),
     tag = "plans",
     params(("id" = Uuid, Path, description = "Client id")),
     responses(
@@ -546,6 +554,7 @@ pub async fn client_subscription(
 ///
 /// The subscription with what it costs, what was paid and what is due.
 #[utoipa::path(
+    security(("api_key" = ["payments:read"])),
     tag = "plans",
     params(("id" = Uuid, Path, description = "Subscription id")),
     responses(

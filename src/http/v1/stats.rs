@@ -115,6 +115,7 @@ impl From<ClientStats> for ClientStatsResponse {
 /// default); `computed_at` and `age_seconds` say how fresh it is. If MongoDB did not answer:
 /// `documents: null` and `degraded` set.
 #[utoipa::path(
+    security(("api_key" = ["reports:read"])),
     tag = "stats",
     responses((status = 200, description = "Client statistics", body = ClientStatsResponse))
 )]

@@ -60,6 +60,7 @@ impl From<TimelinePage> for TimelineResponse {
 /// summary; cursor-paginated. If MongoDB does not answer: still 200, without comments and with
 /// `degraded` saying so.
 #[utoipa::path(
+    security(("api_key" = ["clients:read"])),
     tag = "clients",
     params(("id" = Uuid, Path, description = "Client id"), PageParams),
     responses(

@@ -224,6 +224,7 @@ pub struct DeliveryListQuery {
 /// then given up. An endpoint receives its events one at a time, in `sequence` order. An
 /// endpoint whose every delivery failed for three days is disabled.
 #[utoipa::path(
+    security(("api_key" = ["webhooks:write"])),
     tag = "webhooks",
     request_body = WebhookEndpointRequest,
     responses(
@@ -246,6 +247,7 @@ pub async fn create_webhook_endpoint(
 ///
 /// Newest first. Secrets are never listed.
 #[utoipa::path(
+    security(("api_key" = ["webhooks:read"])),
     tag = "webhooks",
     params(PageParams),
     responses((status = 200, description = "A page of endpoints", body = PageOf<WebhookEndpointResponse>))
@@ -261,6 +263,7 @@ pub async fn list_webhook_endpoints(
 
 /// Get a webhook endpoint
 #[utoipa::path(
+    security(("api_key" = ["webhooks:read"])),
     tag = "webhooks",
     params(("id" = Uuid, Path, description = "Endpoint id")),
     responses(
@@ -280,6 +283,7 @@ pub async fn get_webhook_endpoint(
 ///
 /// Changes only the fields sent. New event types apply to events published from then on.
 #[utoipa::path(
+    security(("api_key" = ["webhooks:write"])),
     tag = "webhooks",
     params(("id" = Uuid, Path, description = "Endpoint id")),
     request_body = WebhookEndpointPatchRequest,
@@ -302,6 +306,7 @@ pub async fn update_webhook_endpoint(
 ///
 /// With its deliveries and their attempts; nothing more is sent to it.
 #[utoipa::path(
+    security(("api_key" = ["webhooks:write"])),
     tag = "webhooks",
     params(("id" = Uuid, Path, description = "Endpoint id")),
     responses(
@@ -320,6 +325,7 @@ pub async fn delete_webhook_endpoint(state: web::Data<AppState>, id: web::Path<U
 /// Newest first, each with every attempt: when, the receiver's status code, how long it took,
 /// and the error.
 #[utoipa::path(
+    security(("api_key" = ["webhooks:read"])),
     tag = "webhooks",
     params(("id" = Uuid, Path, description = "Endpoint id"), DeliveryListQuery),
     responses(
@@ -345,6 +351,7 @@ pub async fn list_deliveries(
 
 /// Get a delivery
 #[utoipa::path(
+    security(("api_key" = ["webhooks:read"])),
     tag = "webhooks",
     params(("id" = Uuid, Path, description = "Endpoint id"), ("delivery_id" = Uuid, Path, description = "Delivery id")),
     responses(
@@ -366,6 +373,7 @@ pub async fn get_delivery(
 /// A succeeded or failed delivery goes back to `pending` and is sent once more (with the same
 /// `webhook-id`), in its place in the endpoint's order.
 #[utoipa::path(
+    security(("api_key" = ["webhooks:write"])),
     tag = "webhooks",
     params(("id" = Uuid, Path, description = "Endpoint id"), ("delivery_id" = Uuid, Path, description = "Delivery id")),
     responses(
@@ -386,6 +394,7 @@ pub async fn retry_delivery(state: web::Data<AppState>, path: web::Path<(Uuid, U
 /// Queues a `ping` (signed like every delivery, with the delivery's id as `webhook-id`); follow
 /// it with `GET …/deliveries/{delivery_id}`.
 #[utoipa::path(
+    security(("api_key" = ["webhooks:write"])),
     tag = "webhooks",
     params(("id" = Uuid, Path, description = "Endpoint id")),
     responses(

@@ -323,6 +323,7 @@ impl EnrollmentPaymentResponse {
 /// A workshop with a start in the future, a price and a capacity (its seats are created with
 /// it). Its category is an interest; `in_person` needs a `location`, `online` a `link`.
 #[utoipa::path(
+    security(("api_key" = ["workshops:write"])),
     tag = "workshops",
     request_body = WorkshopRequest,
     responses(
@@ -346,6 +347,7 @@ pub async fn create_workshop(
 /// By start time, each with its seats available; filter by category, modality, upcoming, free
 /// seats and activity; `q` searches name and description.
 #[utoipa::path(
+    security(("api_key" = ["workshops:read"])),
     tag = "workshops",
     params(WorkshopListQuery),
     responses((status = 200, description = "A page of workshops", body = PageOf<WorkshopResponse>))
@@ -371,6 +373,7 @@ pub async fn list_workshops(
 ///
 /// The workshop with its seats taken and available.
 #[utoipa::path(
+    security(("api_key" = ["workshops:read"])),
     tag = "workshops",
     params(("id" = Uuid, Path, description = "Workshop id")),
     responses(
@@ -389,6 +392,7 @@ pub async fn get_workshop(state: web::Data<AppState>, id: web::Path<Uuid>) -> Ap
 /// the seats taken is refused (409 `capacity_below_seats_taken`). A change waits for
 /// enrollments in progress, so none commits with terms the workshop no longer has.
 #[utoipa::path(
+    security(("api_key" = ["workshops:write"])),
     tag = "workshops",
     params(("id" = Uuid, Path, description = "Workshop id")),
     request_body = WorkshopPatchRequest,
@@ -412,6 +416,7 @@ pub async fn update_workshop(
 /// Workshops with enrollments (cancelled ones too) are kept (409 `workshop_in_use`): deactivate
 /// them instead.
 #[utoipa::path(
+    security(("api_key" = ["workshops:write"])),
     tag = "workshops",
     params(("id" = Uuid, Path, description = "Workshop id")),
     responses(
@@ -432,6 +437,7 @@ pub async fn delete_workshop(state: web::Data<AppState>, id: web::Path<Uuid>) ->
 /// once) and adds the workshop's category to the client's interests. The enrollment starts
 /// `pending_payment` at the workshop's current price.
 #[utoipa::path(
+    security(("api_key" = ["workshops:write"])),
     tag = "workshops",
     params(("id" = Uuid, Path, description = "Workshop id")),
     request_body = EnrollRequest,
@@ -458,6 +464,7 @@ pub async fn enroll(
 /// Newest first; filter by workshop, client and status. `unpaid=true` is the debtors list
 /// (`pending_payment` and `partially_paid`).
 #[utoipa::path(
+    security(("api_key" = ["workshops:read"])),
     tag = "enrollments",
     params(EnrollmentListQuery),
     responses((status = 200, description = "A page of enrollments", body = PageOf<EnrollmentResponse>))
@@ -483,6 +490,7 @@ pub async fn list_enrollments(
 ///
 /// The enrollment with the price it was taken at, what is paid and the balance.
 #[utoipa::path(
+    security(("api_key" = ["workshops:read"])),
     tag = "enrollments",
     params(("id" = Uuid, Path, description = "Enrollment id")),
     responses(
@@ -503,6 +511,7 @@ pub async fn get_enrollment(
 /// Releases the seat, once: cancelling again is 409 `already_cancelled`. Payments made stay
 /// recorded.
 #[utoipa::path(
+    security(("api_key" = ["workshops:write"])),
     tag = "enrollments",
     params(("id" = Uuid, Path, description = "Enrollment id")),
     responses(
@@ -526,6 +535,7 @@ pub async fn cancel_enrollment(
 /// balance, even for simultaneous payments (409 `overpayment` with `details.balance`). To charge
 /// a card through the gateway, use `POST /payments` with `subject.type = enrollment`.
 #[utoipa::path(
+    security(("api_key" = ["payments:write"])),
     tag = "enrollments",
     params(("id" = Uuid, Path, description = "Enrollment id")),
     request_body = DeskPaymentRequest,
@@ -550,6 +560,7 @@ pub async fn pay_enrollment(
 /// Every payment towards the enrollment in the payments ledger, oldest first (whether taken at
 /// the desk or through `POST /payments`), with its amount, method and status.
 #[utoipa::path(
+    security(("api_key" = ["payments:read"])),
     tag = "enrollments",
     params(("id" = Uuid, Path, description = "Enrollment id")),
     responses(

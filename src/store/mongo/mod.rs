@@ -213,8 +213,21 @@ pub struct InfoStore {
 
 impl InfoStore {
     /// Builds the client without connecting (the driver connects lazily, in the background).
-    pub async fn connect(uri: &str, database: &str, timeout: Duration, pool_size: u32) -> anyhow::Result<Self> {
+    /// `observe` hears of every finished command: its name, how long it took, whether it failed.
+    pub async fn connect(
+        uri: &str,
+        database: &str,
+        timeout: Duration,
+        pool_size: u32,
+        observe: impl Fn(&str, Duration, bool) + Send + Sync + 'static,
+    ) -> anyhow::Result<Self> {
+        use mongodb::event::command::CommandEvent;
         let mut options = ClientOptions::parse(uri).await?;
+        options.command_event_handler = Some(mongodb::event::EventHandler::callback(move |event| match event {
+            CommandEvent::Succeeded(done) => observe(&done.command_name, done.duration, false),
+            CommandEvent::Failed(failed) => observe(&failed.command_name, failed.duration, true),
+            _ => {}
+        }));
         options.app_name = Some("hybrid-crm".into());
         options.server_selection_timeout = Some(timeout);
         options.connect_timeout = Some(timeout);

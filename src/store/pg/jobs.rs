@@ -44,3 +44,29 @@ pub fn save_report(conn: &mut PgConnection, job: &str, finished_at: DateTime<Utc
 pub fn last_report(conn: &mut PgConnection, job: &str) -> QueryResult<Option<(DateTime<Utc>, String)>> {
     job_reports::table.find(job).select((job_reports::finished_at, job_reports::report)).first(conn).optional()
 }
+
+/// Work waiting for the background workers, by queue (each count reads a partial index).
+#[derive(Debug, Clone, Copy, QueryableByName)]
+pub struct Backlogs {
+    /// Committed events the sequencer has not numbered yet.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub outbox: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub webhook_deliveries: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub notifications: i64,
+    /// Payments and refunds whose saga has not finished.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub payment_sagas: i64,
+}
+
+pub fn backlogs(conn: &mut PgConnection) -> QueryResult<Backlogs> {
+    diesel::sql_query(
+        "SELECT (SELECT count(*) FROM events WHERE sequence IS NULL) AS outbox, \
+                (SELECT count(*) FROM webhook_deliveries WHERE status IN ('pending', 'delivering')) AS webhook_deliveries, \
+                (SELECT count(*) FROM notifications WHERE status IN ('pending', 'sending')) AS notifications, \
+                (SELECT count(*) FROM payments WHERE status = 'processing') \
+                  + (SELECT count(*) FROM refunds WHERE status = 'processing') AS payment_sagas",
+    )
+    .get_result(conn)
+}

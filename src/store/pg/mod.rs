@@ -2,6 +2,8 @@
 //! `tx`, `read`), embedded migrations, and the repository functions per table. Rows are private
 //! to this module tree: repositories take and return domain types.
 
+pub mod access;
+pub mod audit;
 pub mod catalog;
 pub mod clients;
 pub mod companies;
@@ -29,7 +31,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
@@ -152,7 +154,34 @@ pub struct Db<E> {
     loss_generation: Arc<AtomicU64>,
     /// Woken when a unit of work that wrote events has committed (the sequencer waits on it).
     outbox: Arc<Notify>,
+    /// Units of work waiting for a connection (for metrics).
+    waiting: Arc<AtomicI64>,
     _error: PhantomData<fn() -> E>,
+}
+
+/// Counts a unit of work as waiting until it has a connection (or gave up).
+struct WaitingGuard(Arc<AtomicI64>);
+
+impl WaitingGuard {
+    fn new(count: Arc<AtomicI64>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        WaitingGuard(count)
+    }
+}
+
+impl Drop for WaitingGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The pool as metrics show it.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolState {
+    pub max_size: u32,
+    pub open: u32,
+    pub idle: u32,
+    pub waiting: i64,
 }
 
 impl<E> Clone for Db<E> {
@@ -163,6 +192,7 @@ impl<E> Clone for Db<E> {
             checkout_timeout: self.checkout_timeout,
             loss_generation: self.loss_generation.clone(),
             outbox: self.outbox.clone(),
+            waiting: self.waiting.clone(),
             _error: PhantomData,
         }
     }
@@ -191,7 +221,18 @@ where
             checkout_timeout,
             loss_generation,
             outbox: Arc::new(Notify::new()),
+            waiting: Arc::new(AtomicI64::new(0)),
             _error: PhantomData,
+        }
+    }
+
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            max_size: self.pool.max_size(),
+            open: state.connections,
+            idle: state.idle_connections,
+            waiting: self.waiting.load(Ordering::Relaxed),
         }
     }
 
@@ -244,6 +285,9 @@ where
         // A write serving a request with an idempotency key marks the key committed in its own
         // transaction.
         let request_key = if matches!(mode, Mode::Transaction) { idempotency::request_key() } else { None };
+        // A write request's audit entry commits with the request's first unit of work.
+        let audit_unit = if matches!(mode, Mode::Transaction) { audit::pending_unit() } else { None };
+        let waiting = WaitingGuard::new(self.waiting.clone());
         let permit = tokio::time::timeout(self.checkout_timeout, self.permits.clone().acquire_owned())
             .await
             .map_err(|_| E::from(DbError::Unavailable("no database connection was free in time".into())))?
@@ -251,18 +295,29 @@ where
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
             let _permit = permit;
+            let checkout = pool.get();
+            drop(waiting);
             let mut tracked: PooledConnection<Manager> =
-                pool.get().map_err(|err| E::from(DbError::Unavailable(err.to_string())))?;
+                checkout.map_err(|err| E::from(DbError::Unavailable(err.to_string())))?;
             let conn = &mut tracked.conn;
             events::take_written();
             let outcome = match (mode, request_key) {
                 (Mode::Plain, _) => work(conn),
-                (Mode::Transaction, None) => conn.transaction(work),
+                (Mode::Transaction, None) => conn.transaction(|conn| {
+                    let done = work(conn)?;
+                    if let Some(unit) = &audit_unit {
+                        audit::insert_in_unit(conn, unit).map_err(E::from)?;
+                    }
+                    Ok(done)
+                }),
                 (Mode::Transaction, Some(key)) => {
                     idempotency::begin_unit(key);
                     let outcome = conn.transaction(|conn| {
                         let done = work(conn)?;
                         idempotency::commit_unit(conn).map_err(E::from)?;
+                        if let Some(unit) = &audit_unit {
+                            audit::insert_in_unit(conn, unit).map_err(E::from)?;
+                        }
                         Ok(done)
                     });
                     idempotency::end_unit();
@@ -270,6 +325,9 @@ where
                 }
                 (Mode::Snapshot, _) => conn.build_transaction().repeatable_read().read_only().run(work),
             };
+            if let (Ok(_), Some(unit)) = (&outcome, &audit_unit) {
+                audit::mark_committed(unit);
+            }
             match &outcome {
                 Ok(_) if events::take_written() => outbox.notify_one(),
                 Ok(_) => {}

@@ -455,6 +455,35 @@ diesel::allow_tables_to_appear_in_same_query!(
 );
 
 diesel::table! {
+    api_keys (id) {
+        id -> Uuid,
+        name -> Text,
+        role -> Text,
+        scopes -> Array<Text>,
+        secret_hash -> Bytea,
+        last_four -> Text,
+        expires_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Uuid,
+        occurred_at -> Timestamptz,
+        key_id -> Nullable<Uuid>,
+        operation_id -> Text,
+        method -> Text,
+        path -> Text,
+        subject_id -> Nullable<Text>,
+        status -> Nullable<Int2>,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     job_reports (job) {
         job -> Text,
         finished_at -> Timestamptz,

@@ -1,0 +1,248 @@
+//! API keys (create, list, revoke), recognizing a key on each request (with a short cache), the
+//! per-key and per-IP rate limits, and the audit log.
+
+use super::constraints::{invalid, Meaning, Rule};
+use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
+use crate::config::RateLimit;
+use crate::domain::access::{self, ApiKey, AuditEntry, AuditFilter, NewApiKey, Role};
+use crate::domain::ids::ApiKeyId;
+use crate::domain::page::{Page, PageRequest};
+use crate::store::pg::{access as repo, audit as audit_repo};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub use crate::store::pg::audit::{scoped as audit_scoped, AuditUnit};
+
+pub const CONSTRAINTS: &[Rule] = &[
+    Rule::Check("api_keys_name_check", invalid("name", "invalid_length", "must be 1 to 100 characters long")),
+    Rule::Check("api_keys_role_check", Meaning::Invariant),
+    // 32 random bytes: a collision is not something a caller can cause.
+    Rule::Unique("api_keys_secret_hash_key", Meaning::Invariant),
+];
+
+/// How often a key's `last_used_at` is written, at most.
+const LAST_USED_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+/// How old a key lookup may be when PostgreSQL cannot be asked.
+const STALE_IF_UNAVAILABLE: Duration = Duration::from_secs(300);
+/// Past this many cached keys or buckets, stale ones are dropped.
+const MAX_ENTRIES: usize = 10_000;
+
+impl Keyed for ApiKey {
+    fn key(&self) -> uuid::Uuid {
+        self.id.0
+    }
+}
+
+impl Keyed for AuditEntry {
+    fn key(&self) -> uuid::Uuid {
+        self.id.0
+    }
+}
+
+/// A new key and its secret, which is shown this once.
+pub async fn create_key(state: &AppState, new: NewApiKey) -> AppResult<(ApiKey, String)> {
+    let now = clock::now();
+    match new.role {
+        Role::Custom if new.scopes.is_empty() => {
+            return Err(AppError::invalid("scopes", "required", "a key without a role needs at least one scope"))
+        }
+        Role::Custom => {}
+        _ if !new.scopes.is_empty() => {
+            return Err(AppError::invalid("scopes", "not_allowed", "give either a role or a list of scopes, not both"))
+        }
+        _ => {}
+    }
+    if new.expires_at.is_some_and(|at| at <= now) {
+        return Err(AppError::invalid("expires_at", "in_the_past", "must be in the future"));
+    }
+    let secret =
+        access::new_secret().map_err(|err| AppError::Internal(anyhow::anyhow!("no randomness for a key: {err}")))?;
+    let hash = access::secret_hash(&secret);
+    let last_four = access::last_four(&secret);
+    let key = state
+        .db
+        .tx(move |conn| {
+            let id = ApiKeyId::new();
+            let key = repo::insert_key(conn, id, &new, &hash, &last_four, now)?;
+            super::idempotency::recovery_point(format!("/api/v1/api-keys/{id}"));
+            Ok(key)
+        })
+        .await?;
+    Ok((key, secret))
+}
+
+pub async fn get_key(state: &AppState, id: ApiKeyId) -> AppResult<ApiKey> {
+    state.db.run(move |conn| repo::find_key(conn, id)?.found(id)).await
+}
+
+pub async fn list_keys(state: &AppState, page: PageRequest) -> AppResult<Page<ApiKey>> {
+    id_page(state, page, |conn, before, limit| Ok(repo::list_keys(conn, before, limit)?)).await
+}
+
+/// Revokes a key: every replica refuses it once its cached lookup expires
+/// (`API_KEY_CACHE_SECS`), this one at once.
+pub async fn revoke_key(state: &AppState, id: ApiKeyId) -> AppResult<ApiKey> {
+    let now = clock::now();
+    let key = state.db.tx(move |conn| repo::revoke_key(conn, id, now)?.found(id)).await?;
+    state.gate.forget(id);
+    Ok(key)
+}
+
+pub async fn list_audit(state: &AppState, filter: AuditFilter, page: PageRequest) -> AppResult<Page<AuditEntry>> {
+    id_page(state, page, move |conn, before, limit| Ok(audit_repo::list(conn, &filter, before, limit)?)).await
+}
+
+/// Records a write request's entry with its outcome (see `store::pg::audit`).
+pub async fn finish_audit(state: &AppState, entry: AuditEntry) -> AppResult<()> {
+    state.db.run(move |conn| Ok(audit_repo::finish(conn, &entry)?)).await
+}
+
+/// Why a request's credentials were refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Unknown,
+    Expired,
+    Revoked,
+}
+
+/// The keys recently looked up and the rate-limit buckets of this process.
+#[derive(Default)]
+pub struct Gate {
+    keys: Mutex<HashMap<[u8; 32], CachedKey>>,
+    buckets: Mutex<HashMap<Bucket, TokenBucket>>,
+}
+
+struct CachedKey {
+    key: Option<ApiKey>,
+    fetched: Instant,
+}
+
+/// Whose requests a bucket counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bucket {
+    Key(ApiKeyId),
+    Ip(Option<IpAddr>),
+}
+
+struct TokenBucket {
+    tokens: f64,
+    updated: Instant,
+}
+
+/// The outcome of taking one token, with what the rate-limit headers say.
+#[derive(Debug, Clone, Copy)]
+pub struct RateDecision {
+    pub allowed: bool,
+    pub limit: u32,
+    pub remaining: u32,
+    /// Seconds until the bucket is full again.
+    pub reset_secs: u64,
+    /// Seconds until the next request would be allowed (when refused).
+    pub retry_after_secs: u64,
+}
+
+impl Gate {
+    fn forget(&self, id: ApiKeyId) {
+        if let Ok(mut keys) = self.keys.lock() {
+            keys.retain(|_, cached| cached.key.as_ref().is_none_or(|k| k.id != id));
+        }
+    }
+
+    /// A lookup younger than `age`.
+    fn cached(&self, hash: &[u8; 32], age: Duration) -> Option<Option<ApiKey>> {
+        let keys = self.keys.lock().ok()?;
+        keys.get(hash).filter(|cached| cached.fetched.elapsed() < age).map(|cached| cached.key.clone())
+    }
+
+    fn remember(&self, hash: [u8; 32], key: Option<ApiKey>, ttl: Duration) {
+        if let Ok(mut keys) = self.keys.lock() {
+            if keys.len() >= MAX_ENTRIES {
+                keys.retain(|_, cached| cached.fetched.elapsed() < ttl.max(STALE_IF_UNAVAILABLE));
+            }
+            if keys.len() < MAX_ENTRIES {
+                keys.insert(hash, CachedKey { key, fetched: Instant::now() });
+            }
+        }
+    }
+
+    /// Takes one token from the bucket, creating it full.
+    pub fn take(&self, bucket: Bucket, limit: RateLimit) -> RateDecision {
+        let now = Instant::now();
+        let burst = f64::from(limit.burst);
+        let Ok(mut buckets) = self.buckets.lock() else {
+            return RateDecision {
+                allowed: true,
+                limit: limit.burst,
+                remaining: limit.burst,
+                reset_secs: 0,
+                retry_after_secs: 0,
+            };
+        };
+        if buckets.len() >= MAX_ENTRIES {
+            // A bucket that has refilled is the same as no bucket.
+            buckets.retain(|_, b| b.tokens + now.duration_since(b.updated).as_secs_f64() * limit.per_second < burst);
+        }
+        let state = buckets.entry(bucket).or_insert(TokenBucket { tokens: burst, updated: now });
+        state.tokens = (state.tokens + now.duration_since(state.updated).as_secs_f64() * limit.per_second).min(burst);
+        state.updated = now;
+        let allowed = state.tokens >= 1.0;
+        if allowed {
+            state.tokens -= 1.0;
+        }
+        let seconds = |tokens: f64| (tokens.max(0.0) / limit.per_second).ceil() as u64;
+        RateDecision {
+            allowed,
+            limit: limit.burst,
+            remaining: state.tokens.floor() as u32,
+            reset_secs: seconds(burst - state.tokens),
+            retry_after_secs: seconds(1.0 - state.tokens).max(1),
+        }
+    }
+}
+
+/// The key a secret belongs to, if it may be used now.
+pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<Result<ApiKey, Refusal>> {
+    if !access::looks_like_key(secret) {
+        return Ok(Err(Refusal::Unknown));
+    }
+    let hash = access::secret_hash(secret);
+    let ttl = state.settings.access.key_cache_ttl;
+    let key = match state.gate.cached(&hash, ttl) {
+        Some(key) => key,
+        None => match state.db.run(move |conn| Ok(repo::find_key_by_hash(conn, &hash)?)).await {
+            Ok(found) => {
+                state.gate.remember(hash, found.clone(), ttl);
+                if let Some(key) = &found {
+                    note_use(state, key);
+                }
+                found
+            }
+            // While PostgreSQL is down a key seen recently still counts (nothing can be revoked
+            // meanwhile): callers get the store's 503 from the operation, or readiness details.
+            Err(err) => state.gate.cached(&hash, STALE_IF_UNAVAILABLE).ok_or(err)?,
+        },
+    };
+    let now = clock::now();
+    Ok(match key {
+        None => Err(Refusal::Unknown),
+        Some(key) if key.revoked_at.is_some() => Err(Refusal::Revoked),
+        Some(key) if !key.usable_at(now) => Err(Refusal::Expired),
+        Some(key) => Ok(key),
+    })
+}
+
+/// `last_used_at`, written in the background when the lookup is refreshed and a minute old.
+fn note_use(state: &AppState, key: &ApiKey) {
+    let now = clock::now();
+    if key.last_used_at.is_some_and(|at| now - at < LAST_USED_RESOLUTION) || !key.usable_at(now) {
+        return;
+    }
+    let (db, id) = (state.db.clone(), key.id);
+    tokio::spawn(async move {
+        if let Err(err) = db.run(move |conn| Ok(repo::touch_key(conn, id, now)?)).await {
+            tracing::debug!(error = %err, "could not record a key's last use");
+        }
+    });
+}

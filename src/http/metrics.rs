@@ -1,0 +1,54 @@
+//! `GET /metrics` (Prometheus text format) and the middleware that counts every request.
+
+use crate::app::{jobs, AppState};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{get, web, HttpResponse};
+use std::time::Instant;
+
+/// Requests by method, route template (never the raw path: ids would make a series each) and
+/// status, with their latency; and how many are in flight.
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    };
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let started = Instant::now();
+    let counters = &state.metrics;
+    counters.http_in_flight.inc();
+    let outcome = next.call(req).await;
+    counters.http_in_flight.dec();
+    let status = match &outcome {
+        Ok(response) => response.status().as_u16(),
+        Err(err) => err.as_response_error().status_code().as_u16(),
+    };
+    let status = status.to_string();
+    let labels = [method.as_str(), route.as_str(), status.as_str()];
+    counters.http_requests.with_label_values(&labels).inc();
+    counters.http_duration.with_label_values(&labels).observe(started.elapsed().as_secs_f64());
+    outcome.map(ServiceResponse::map_into_boxed_body)
+}
+
+/// Metrics
+///
+/// Prometheus text format: `http_server_requests_total` and
+/// `http_server_request_duration_seconds` (by method, route template and status),
+/// `http_server_requests_in_flight`, `api_access_refusals_total` (by reason),
+/// `postgresql_pool_connections` (max, open, idle, waiting), `mongodb_command_duration_seconds`
+/// and `mongodb_command_failures_total` (by command), and `background_backlog` (outbox,
+/// webhook deliveries, notifications, payment sagas). Open, like the health checks: serve it on
+/// a network only the scraper reaches.
+#[utoipa::path(
+    tag = "health",
+    responses((status = 200, description = "The metrics", content_type = "text/plain; version=0.0.4", body = String))
+)]
+#[get("/metrics")]
+pub async fn prometheus_metrics(state: web::Data<AppState>) -> HttpResponse {
+    jobs::observe_backlogs(&state).await;
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render())
+}

@@ -1,0 +1,337 @@
+//! `/api/v1/api-keys` and `/api/v1/audit-log` (admin only).
+
+use crate::app::{access, AppState};
+use crate::domain::access::{ApiKey, AuditEntry, AuditFilter, NewApiKey, Role, Scope, KEY_PREFIX};
+use crate::domain::free_form::FieldIssue;
+use crate::domain::ids::{ApiKeyId, AuditEntryId};
+use crate::domain::time::Timestamp;
+use crate::http::dto::{created, no_content, PageOf};
+use crate::http::extract::{page_request, BodyRules, JsonBody, PageParams, Query};
+use crate::http::problem::{ApiResult, Problem};
+use actix_web::{delete, get, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+impl BodyRules for AuditListQuery {
+    fn rule_issues(&self) -> Vec<FieldIssue> {
+        match &self.subject_id {
+            Some(id) if id.contains('\0') => {
+                vec![FieldIssue::new("subject_id", "invalid_text", "must not contain NUL")]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// A scope: a resource family and `read` or `write` (which includes `read`).
+pub struct ScopeName;
+
+impl utoipa::PartialSchema for ScopeName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(Scope::all().iter().map(ToString::to_string)))
+            .examples([serde_json::json!("orders:write")])
+            .into()
+    }
+}
+
+impl ToSchema for ScopeName {}
+
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyRequest {
+    /// What the key is for, to tell keys apart.
+    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100, example = "Mobile app (production)")]
+    pub name: String,
+    /// A named role; leave it out and list `scopes` for a key of its own.
+    pub role: Option<NamedRole>,
+    /// The scopes of a key without a role (1 to 16).
+    #[validate(length(min = 1, max = 16))]
+    #[schema(min_items = 1, max_items = 16, value_type = Option<Vec<ScopeName>>, example = json!(["clients:read", "orders:write"]))]
+    pub scopes: Option<Vec<String>>,
+    /// When the key stops working; never when absent.
+    pub expires_at: Option<Timestamp>,
+}
+
+/// The roles a key can be given.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NamedRole {
+    Admin,
+    Manager,
+    Sales,
+    Inventory,
+    Support,
+    Readonly,
+}
+
+impl From<NamedRole> for Role {
+    fn from(r: NamedRole) -> Self {
+        match r {
+            NamedRole::Admin => Role::Admin,
+            NamedRole::Manager => Role::Manager,
+            NamedRole::Sales => Role::Sales,
+            NamedRole::Inventory => Role::Inventory,
+            NamedRole::Support => Role::Support,
+            NamedRole::Readonly => Role::Readonly,
+        }
+    }
+}
+
+impl BodyRules for ApiKeyRequest {
+    fn rule_issues(&self) -> Vec<FieldIssue> {
+        let mut issues = Vec::new();
+        match (&self.role, &self.scopes) {
+            (None, None) => issues.push(FieldIssue::new("role", "required", "give a role or a list of scopes")),
+            (Some(_), Some(_)) => issues.push(FieldIssue::new(
+                "scopes",
+                "not_allowed",
+                "give either a role or a list of scopes, not both",
+            )),
+            _ => {}
+        }
+        for (i, scope) in self.scopes.iter().flatten().enumerate() {
+            if scope.parse::<Scope>().is_err() {
+                issues.push(FieldIssue::new(
+                    format!("scopes[{i}]"),
+                    "unknown_scope",
+                    format!("{scope:?} is not a scope"),
+                ));
+            }
+        }
+        issues
+    }
+}
+
+impl From<ApiKeyRequest> for NewApiKey {
+    fn from(r: ApiKeyRequest) -> Self {
+        let scopes: Vec<Scope> = r.scopes.iter().flatten().filter_map(|s| s.parse().ok()).collect();
+        NewApiKey {
+            name: r.name,
+            role: r.role.map_or(Role::Custom, Role::from),
+            scopes,
+            expires_at: r.expires_at.map(Into::into),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyResponse {
+    pub id: ApiKeyId,
+    #[schema(example = "Mobile app (production)")]
+    pub name: String,
+    pub role: Role,
+    /// What the key may do (a named role's scopes, or the key's own).
+    #[schema(value_type = Vec<ScopeName>)]
+    pub scopes: Vec<String>,
+    /// Every key starts with it.
+    #[schema(example = "hcrm_")]
+    pub prefix: &'static str,
+    /// The key's last four characters.
+    #[schema(example = "x9Qa")]
+    pub last_four: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    /// To the minute; `null` when never used.
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiKey> for ApiKeyResponse {
+    fn from(k: ApiKey) -> Self {
+        ApiKeyResponse {
+            id: k.id,
+            name: k.name,
+            role: k.role,
+            scopes: k.scopes.iter().map(ToString::to_string).collect(),
+            prefix: KEY_PREFIX,
+            last_four: k.last_four,
+            expires_at: k.expires_at,
+            created_at: k.created_at,
+            last_used_at: k.last_used_at,
+            revoked_at: k.revoked_at,
+        }
+    }
+}
+
+/// A new key with its secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedApiKeyResponse {
+    #[serde(flatten)]
+    pub api_key: ApiKeyResponse,
+    /// The secret: send it as `Authorization: Bearer <key>`. Only its hash is kept, so it cannot
+    /// be shown again.
+    #[schema(example = "hcrm_Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5")]
+    pub key: String,
+}
+
+/// Filters for `GET /audit-log`; newest first.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditListQuery {
+    /// Writes made with this key.
+    pub key_id: Option<Uuid>,
+    /// Writes about this resource (its id).
+    #[param(max_length = 100)]
+    #[validate(length(max = 100))]
+    pub subject_id: Option<String>,
+    /// At or after this instant (RFC 3339, years 0001 to 9999).
+    pub from: Option<Timestamp>,
+    /// At or before this instant.
+    pub to: Option<Timestamp>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    #[validate(range(min = 1, max = 100))]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(max_length = 1024)]
+    #[validate(length(max = 1024))]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntryResponse {
+    pub id: AuditEntryId,
+    pub occurred_at: DateTime<Utc>,
+    /// The key that made the request.
+    pub key_id: Option<ApiKeyId>,
+    /// The spec's `operationId`.
+    #[schema(example = "create_client")]
+    pub operation_id: String,
+    #[schema(example = "POST")]
+    pub method: String,
+    #[schema(example = "/api/v1/clients")]
+    pub path: String,
+    /// The first id in the path, or the id of the resource the write created.
+    pub subject_id: Option<String>,
+    /// The response's status; `null` when the write committed but the server stopped before
+    /// answering.
+    #[schema(example = 201)]
+    pub status: Option<i16>,
+    /// The request's `X-Request-Id`.
+    pub request_id: Option<String>,
+}
+
+impl From<AuditEntry> for AuditEntryResponse {
+    fn from(e: AuditEntry) -> Self {
+        AuditEntryResponse {
+            id: e.id,
+            occurred_at: e.occurred_at,
+            key_id: e.key_id,
+            operation_id: e.operation_id,
+            method: e.method,
+            path: e.path,
+            subject_id: e.subject_id,
+            status: e.status,
+            request_id: e.request_id,
+        }
+    }
+}
+
+/// Create an API key
+///
+/// With a named role, or (without one) a list of scopes. The secret is in `key`, shown this
+/// once: only its SHA-256 is stored.
+#[utoipa::path(
+    security(("api_key" = ["admin:write"])),
+    tag = "access",
+    request_body = ApiKeyRequest,
+    responses(
+        (status = 201, description = "Key created; `key` is shown this once", body = CreatedApiKeyResponse,
+            headers(("Location" = String, description = "URL of the new key"))),
+    )
+)]
+#[post("/api-keys")]
+pub async fn create_api_key(
+    state: web::Data<AppState>,
+    JsonBody(input): JsonBody<ApiKeyRequest>,
+) -> ApiResult<HttpResponse> {
+    let (key, secret) = access::create_key(&state, input.into()).await?;
+    let location = format!("/api/v1/api-keys/{}", key.id);
+    Ok(created(location, &CreatedApiKeyResponse { api_key: key.into(), key: secret }))
+}
+
+/// List API keys
+///
+/// Newest first, revoked ones too. Secrets are never listed.
+#[utoipa::path(
+    security(("api_key" = ["admin:read"])),
+    tag = "access",
+    params(PageParams),
+    responses((status = 200, description = "A page of keys", body = PageOf<ApiKeyResponse>))
+)]
+#[get("/api-keys")]
+pub async fn list_api_keys(
+    state: web::Data<AppState>,
+    Query(query): Query<PageParams>,
+) -> ApiResult<web::Json<PageOf<ApiKeyResponse>>> {
+    let page = access::list_keys(&state, query.page()).await?;
+    Ok(web::Json(PageOf::from_page(page, ApiKeyResponse::from)))
+}
+
+/// Get an API key
+#[utoipa::path(
+    security(("api_key" = ["admin:read"])),
+    tag = "access",
+    params(("id" = Uuid, Path, description = "Key id")),
+    responses(
+        (status = 200, description = "The key (without its secret)", body = ApiKeyResponse),
+        (status = 404, description = "`api_key_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api-keys/{id}")]
+pub async fn get_api_key(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<ApiKeyResponse>> {
+    Ok(web::Json(access::get_key(&state, ApiKeyId(*id)).await?.into()))
+}
+
+/// Revoke an API key
+///
+/// The key stops working at once on this server and within `API_KEY_CACHE_SECS` (5 s by
+/// default) on every other replica. It stays listed, with `revoked_at`. Revoking a revoked key
+/// changes nothing.
+#[utoipa::path(
+    security(("api_key" = ["admin:write"])),
+    tag = "access",
+    params(("id" = Uuid, Path, description = "Key id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "`api_key_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/api-keys/{id}")]
+pub async fn revoke_api_key(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    access::revoke_key(&state, ApiKeyId(*id)).await?;
+    Ok(no_content())
+}
+
+/// List the audit log
+///
+/// Every write under `/api/v1` — who (key), what (operation, method, path, subject), when,
+/// the outcome (status) and the request id — newest first. An entry is written in the same
+/// transaction as the write it records.
+#[utoipa::path(
+    security(("api_key" = ["admin:read"])),
+    tag = "access",
+    params(AuditListQuery),
+    responses((status = 200, description = "A page of entries", body = PageOf<AuditEntryResponse>))
+)]
+#[get("/audit-log")]
+pub async fn list_audit_log(
+    state: web::Data<AppState>,
+    Query(query): Query<AuditListQuery>,
+) -> ApiResult<web::Json<PageOf<AuditEntryResponse>>> {
+    let filter = AuditFilter {
+        key_id: query.key_id.map(ApiKeyId),
+        subject_id: query.subject_id.clone(),
+        from: query.from.map(Into::into),
+        to: query.to.map(Into::into),
+    };
+    let page = access::list_audit(&state, filter, page_request(query.limit, &query.cursor)).await?;
+    Ok(web::Json(PageOf::from_page(page, AuditEntryResponse::from)))
+}

@@ -1,0 +1,578 @@
+//! Access: API keys and roles (a permission matrix read from the spec), 401/403, revocation
+//! across replicas, rate limits, the audit log, conditional GETs, security headers, CORS and
+//! metrics.
+
+use crate::harness::{bearer, get, json, send, send_as_is, Server, TestContext, TEST_KEY, TEST_KEY_ID};
+use crate::{app, create_client};
+use actix_web::http::{header, Method};
+use actix_web::test::TestRequest;
+use actix_web::web;
+use hybrid_crm::app::{access, AppState};
+use hybrid_crm::config::RateLimit;
+use hybrid_crm::domain::access::{NewApiKey, Role, Scope};
+use hybrid_crm::http::access::declared_scope;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+async fn new_key(ctx: &TestContext, role: Role, scopes: Vec<Scope>) -> String {
+    let new = NewApiKey { name: format!("{role:?} key"), role, scopes, expires_at: None };
+    access::create_key(&ctx.state, new).await.expect("key").1
+}
+
+fn with_key(mut request: TestRequest, key: Option<&str>) -> actix_http::Request {
+    if let Some(key) = key {
+        request = request.insert_header((header::AUTHORIZATION, bearer(key)));
+    }
+    request.to_request()
+}
+
+fn if_none_match(uri: &str, tag: &str) -> actix_http::Request {
+    TestRequest::get().uri(uri).insert_header((header::IF_NONE_MATCH, tag)).to_request()
+}
+
+/// Every operation of the spec, with fresh ids in its path and a body its schema accepts.
+fn operations(spec: &Value) -> Vec<(Method, String, String, Option<Value>, Value)> {
+    let mut out = Vec::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("item") {
+            let uri = path
+                .split('/')
+                .map(|s| if s.starts_with('{') { uuid::Uuid::now_v7().to_string() } else { s.to_string() })
+                .collect::<Vec<_>>()
+                .join("/");
+            let body = operation["requestBody"]["content"]
+                .as_object()
+                .and_then(|content| content.values().next())
+                .map(|media| crate::outages::sample(spec, &media["schema"]));
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            out.push((method, path.clone(), uri, body, operation.clone()));
+        }
+    }
+    out
+}
+
+#[actix_web::test]
+async fn every_operation_declares_one_scope_and_every_role_gets_exactly_what_it_grants() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let spec = hybrid_crm::http::openapi();
+    let mut keys = Vec::new();
+    for role in Role::NAMED {
+        keys.push((format!("{role:?}"), Some(role.scopes()), new_key(&ctx, role, Vec::new()).await));
+    }
+    let custom = vec!["orders:read".parse().unwrap(), "clients:write".parse().unwrap()];
+    keys.push(("custom".into(), Some(custom.clone()), new_key(&ctx, Role::Custom, custom).await));
+
+    let mut checked = 0;
+    for (method, template, uri, body, operation) in operations(&spec) {
+        if !template.starts_with("/api/v1/") {
+            assert!(declared_scope(&operation).is_none(), "{method} {template} is open and declares no scope");
+            continue;
+        }
+        let scope = declared_scope(&operation)
+            .unwrap_or_else(|| panic!("{method} {template} declares no scope: every operation needs exactly one"));
+        let build = |key: Option<&str>| {
+            let mut request = TestRequest::default().method(method.clone()).uri(&uri);
+            if method == Method::POST {
+                request = request.insert_header(("idempotency-key", uuid::Uuid::now_v7().to_string()));
+            }
+            if let Some(body) = &body {
+                request = request.set_json(body);
+            }
+            with_key(request, key)
+        };
+        let anonymous = send_as_is(&app, build(None)).await;
+        anonymous.problem(401, "unauthenticated");
+        for (role, scopes, key) in &keys {
+            let granted = hybrid_crm::domain::access::Grant::of(scopes.as_deref().unwrap_or_default()).allows(scope);
+            let reply = send_as_is(&app, build(Some(key))).await;
+            if granted {
+                assert!(
+                    reply.status != 401 && reply.body["code"] != "forbidden",
+                    "{role} should reach {method} {template} ({scope}): {} {}",
+                    reply.status,
+                    reply.body
+                );
+                // A list with no id to look up answers 200 to anyone allowed to read it.
+                if method == Method::GET && !template.contains('{') {
+                    assert_eq!(reply.status, 200, "{role} {method} {template}: {}", reply.body);
+                }
+            } else {
+                let problem = reply.problem(403, "forbidden");
+                assert_eq!(problem["details"]["required_scope"], scope.to_string(), "{role} {method} {template}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 80 * 7, "the matrix covered {checked} cells");
+}
+
+#[actix_web::test]
+async fn keys_are_shown_once_stored_hashed_expire_and_revoke_at_once() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let created = send(&app, json(Method::POST, "/api/v1/api-keys", json!({"name": "Mobile", "role": "sales"}))).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let secret = created.body["key"].as_str().expect("the secret").to_string();
+    let id = created.body["id"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("hcrm_") && secret.len() == 48, "{secret}");
+    assert_eq!(created.body["last_four"], secret[secret.len() - 4..]);
+    assert_eq!(created.header("location"), Some(format!("/api/v1/api-keys/{id}")));
+
+    // Shown once: neither listed nor fetched, and only a hash is stored.
+    let listed = send(&app, get("/api/v1/api-keys")).await;
+    assert!(listed.body["items"].as_array().unwrap().iter().all(|k| k.get("key").is_none()));
+    assert!(!listed.body.to_string().contains(&secret));
+    let fetched = send(&app, get(&format!("/api/v1/api-keys/{id}"))).await;
+    assert_eq!((fetched.body["role"].as_str(), fetched.body.get("key")), (Some("sales"), None));
+    let stored = ctx.side_connection().await;
+    let clear =
+        stored.execute(&format!("SELECT 1 FROM api_keys WHERE encode(secret_hash, 'escape') LIKE '%{secret}%'")).await;
+    assert_eq!(clear, 0, "the secret is not stored");
+    let hashed = stored
+        .execute(&format!("SELECT 1 FROM api_keys WHERE secret_hash = sha256(convert_to('{secret}', 'UTF8'))"))
+        .await;
+    assert_eq!(hashed, 1, "its SHA-256 is");
+
+    // A sales key works for its scopes, and its use is recorded.
+    let used = send(&app, with_key(TestRequest::get().uri("/api/v1/clients"), Some(&secret))).await;
+    assert_eq!(used.status, 200);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(send(&app, get(&format!("/api/v1/api-keys/{id}"))).await.body["last_used_at"].is_string());
+    // A sales key cannot manage keys: it never sees another key's secret or even the list.
+    let denied = send(&app, with_key(TestRequest::get().uri("/api/v1/api-keys"), Some(&secret))).await;
+    assert_eq!(denied.problem(403, "forbidden")["details"]["required_scope"], "admin:read");
+
+    // Unknown, malformed and missing keys: 401 with a Bearer challenge.
+    for authorization in
+        [None, Some("Bearer hcrm_nope"), Some("Basic YWRtaW46YWRtaW4="), Some(&*bearer(&"x".repeat(48)))]
+    {
+        let mut request = TestRequest::get().uri("/api/v1/clients");
+        if let Some(value) = authorization {
+            request = request.insert_header((header::AUTHORIZATION, value));
+        }
+        let reply = send_as_is(&app, request.to_request()).await;
+        reply.problem(401, "unauthenticated");
+        assert!(reply.header("www-authenticate").unwrap().starts_with("Bearer realm=\"hybrid-crm\""));
+    }
+
+    // Revoked: refused at once on this server, with its own message; still listed.
+    let revoked = send(&app, TestRequest::delete().uri(&format!("/api/v1/api-keys/{id}")).to_request()).await;
+    assert_eq!(revoked.status, 204);
+    let refused = send(&app, with_key(TestRequest::get().uri("/api/v1/clients"), Some(&secret))).await;
+    assert!(refused.problem(401, "unauthenticated")["detail"].as_str().unwrap().contains("revoked"));
+    assert!(send(&app, get(&format!("/api/v1/api-keys/{id}"))).await.body["revoked_at"].is_string());
+
+    // Expiry: in the past is refused; a key past its expiry stops working.
+    let past = send(
+        &app,
+        json(
+            Method::POST,
+            "/api/v1/api-keys",
+            json!({"name": "Old", "role": "readonly", "expires_at": "2000-01-01T00:00:00Z"}),
+        ),
+    )
+    .await;
+    assert_eq!(past.problem(422, "validation_failed")["errors"][0]["field"], "expires_at");
+    let soon = (chrono::Utc::now() + chrono::Duration::milliseconds(1500)).to_rfc3339();
+    let brief = send(
+        &app,
+        json(Method::POST, "/api/v1/api-keys", json!({"name": "Brief", "role": "readonly", "expires_at": soon})),
+    )
+    .await;
+    let brief = brief.body["key"].as_str().unwrap().to_string();
+    assert_eq!(send(&app, with_key(TestRequest::get().uri("/api/v1/clients"), Some(&brief))).await.status, 200);
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let expired = send(&app, with_key(TestRequest::get().uri("/api/v1/clients"), Some(&brief))).await;
+    assert!(expired.problem(401, "unauthenticated")["detail"].as_str().unwrap().contains("expired"));
+
+    // Custom scopes: validated, and `write` includes `read`.
+    let bad =
+        send(&app, json(Method::POST, "/api/v1/api-keys", json!({"name": "Bad", "scopes": ["clients:delete"]}))).await;
+    assert_eq!(bad.problem(422, "validation_failed")["errors"][0]["code"], "unknown_scope");
+    let both = send(
+        &app,
+        json(Method::POST, "/api/v1/api-keys", json!({"name": "Both", "role": "admin", "scopes": ["clients:read"]})),
+    )
+    .await;
+    both.problem(422, "validation_failed");
+    let custom =
+        send(&app, json(Method::POST, "/api/v1/api-keys", json!({"name": "Orders", "scopes": ["orders:write"]}))).await;
+    assert_eq!(custom.body["role"], "custom");
+    let custom = custom.body["key"].as_str().unwrap().to_string();
+    assert_eq!(send(&app, with_key(TestRequest::get().uri("/api/v1/orders"), Some(&custom))).await.status, 200);
+    let other = send(&app, with_key(TestRequest::get().uri("/api/v1/clients"), Some(&custom))).await;
+    other.problem(403, "forbidden");
+}
+
+#[actix_web::test]
+async fn a_key_revoked_on_one_replica_stops_working_on_another_within_the_cache_time() {
+    let ctx = TestContext::new().await;
+    let (a, b) = tokio::join!(Server::start(&ctx), Server::start(&ctx));
+    let (status, _, created) =
+        a.request("POST", "/api/v1/api-keys", Some(&json!({"name": "Shared", "role": "readonly"})), &[]).await.unwrap();
+    assert_eq!(status, 201);
+    let secret = bearer(created["key"].as_str().unwrap());
+    let headers = [("Authorization", secret.as_str())];
+    let on_b = || b.request("GET", "/api/v1/clients", None, &headers);
+    assert_eq!(on_b().await.unwrap().0, 200, "replica B knows the key (and caches it)");
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(a.request("DELETE", &format!("/api/v1/api-keys/{id}"), None, &[]).await.unwrap().0, 204);
+    // The servers cache lookups for API_KEY_CACHE_SECS=1.
+    let revoked_at = Instant::now();
+    loop {
+        let (status, _, _) = on_b().await.unwrap();
+        if status == 401 {
+            break;
+        }
+        assert!(revoked_at.elapsed() < Duration::from_secs(3), "replica B still accepts a revoked key");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The app with other rate limits than the test default.
+fn limited(ctx: &TestContext, limits: Vec<(String, RateLimit)>, anonymous: RateLimit) -> web::Data<AppState> {
+    let mut settings = (*ctx.state.settings).clone();
+    settings.access.rate_limits = limits;
+    settings.access.anonymous_rate_limit = anonymous;
+    web::Data::new(AppState { settings: Arc::new(settings), gate: Arc::default(), ..ctx.state.clone() })
+}
+
+#[actix_web::test]
+async fn a_key_past_its_rate_limit_gets_429_and_every_answer_says_what_is_left() {
+    let ctx = TestContext::new().await;
+    let reader = new_key(&ctx, Role::Readonly, Vec::new()).await;
+    let slow = RateLimit { per_second: 0.5, burst: 3 };
+    let app = actix_web::test::init_service(hybrid_crm::http::build_app(limited(
+        &ctx,
+        vec![("readonly".into(), slow)],
+        RateLimit { per_second: 0.5, burst: 2 },
+    )))
+    .await;
+    for left in [2, 1, 0] {
+        let reply = send(&app, with_key(TestRequest::get().uri("/api/v1/clients"), Some(&reader))).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.header("ratelimit-limit").as_deref(), Some("3"));
+        assert_eq!(reply.header("ratelimit-remaining"), Some(left.to_string()));
+        assert!(reply.header("ratelimit-reset").unwrap().parse::<u64>().unwrap() >= 1);
+    }
+    let over = send(&app, with_key(TestRequest::get().uri("/api/v1/clients"), Some(&reader))).await;
+    over.problem(429, "rate_limited");
+    assert_eq!(over.header("retry-after").as_deref(), Some("2"), "one token takes 2 s at 0.5/s");
+    assert_eq!(over.header("ratelimit-remaining").as_deref(), Some("0"));
+    // Another key has its own bucket (the test key's role is admin: the default limit).
+    assert_eq!(send(&app, get("/api/v1/clients")).await.status, 200);
+    // Without a key, the caller's IP has a bucket of its own.
+    for _ in 0..2 {
+        send_as_is(&app, TestRequest::get().uri("/api/v1/clients").to_request()).await.problem(401, "unauthenticated");
+    }
+    send_as_is(&app, TestRequest::get().uri("/api/v1/clients").to_request()).await.problem(429, "rate_limited");
+    // Tokens come back with time.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(send(&app, with_key(TestRequest::get().uri("/api/v1/clients"), Some(&reader))).await.status, 200);
+}
+
+#[actix_web::test]
+async fn every_write_is_audited_with_who_what_when_outcome_and_request_id() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let started = chrono::Utc::now();
+    let created = send(
+        &app,
+        json(
+            Method::POST,
+            "/api/v1/clients",
+            json!({"name": "Audited", "email": "audited@example.com", "kind": "b2c"}),
+        ),
+    )
+    .await;
+    let client = created.body["id"].as_str().unwrap().to_string();
+    let request_id = created.header("x-request-id").unwrap();
+    let invalid = send(&app, json(Method::PATCH, &format!("/api/v1/clients/{client}"), json!({"email": "nope"}))).await;
+    assert_eq!(invalid.status, 422);
+    let reader = new_key(&ctx, Role::Readonly, Vec::new()).await;
+    let refused =
+        send(&app, with_key(TestRequest::delete().uri(&format!("/api/v1/clients/{client}")), Some(&reader))).await;
+    assert_eq!(refused.status, 403);
+    // Reads are not audited.
+    send(&app, get(&format!("/api/v1/clients/{client}"))).await;
+
+    let log = send(&app, get(&format!("/api/v1/audit-log?subject_id={client}"))).await;
+    assert_eq!(log.status, 200, "{}", log.body);
+    let entries = log.body["items"].as_array().unwrap();
+    let summary: Vec<(String, String, i64)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["operation_id"].as_str().unwrap().into(),
+                e["method"].as_str().unwrap().into(),
+                e["status"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("delete_client".into(), "DELETE".into(), 403),
+            ("update_client".into(), "PATCH".into(), 422),
+            ("create_client".into(), "POST".into(), 201)
+        ],
+        "newest first"
+    );
+    let creation = &entries[2];
+    assert_eq!(creation["key_id"], TEST_KEY_ID);
+    assert_eq!(creation["path"], "/api/v1/clients");
+    assert_eq!(creation["subject_id"], client.as_str(), "a created resource is its own subject");
+    assert_eq!(creation["request_id"], request_id.as_str());
+    assert!(creation["occurred_at"].as_str().unwrap() >= started.to_rfc3339().as_str());
+
+    // Filters: by key, by time.
+    let reader_id =
+        send(&app, get("/api/v1/api-keys?limit=1")).await.body["items"][0]["id"].as_str().unwrap().to_string();
+    let by_reader = send(&app, get(&format!("/api/v1/audit-log?key_id={reader_id}"))).await;
+    assert_eq!(by_reader.body["items"].as_array().unwrap().len(), 1);
+    let future = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339().replace('+', "%2B");
+    assert_eq!(send(&app, get(&format!("/api/v1/audit-log?from={future}"))).await.body["items"], json!([]));
+    let page = send(&app, get("/api/v1/audit-log?limit=2")).await.body;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    let rest =
+        send(&app, get(&format!("/api/v1/audit-log?limit=100&cursor={}", page["next_cursor"].as_str().unwrap()))).await;
+    assert!(!rest.body["items"].as_array().unwrap().is_empty());
+}
+
+#[actix_web::test]
+async fn an_audit_entry_commits_with_the_write_or_not_at_all() {
+    use hybrid_crm::domain::access::AuditEntry;
+    use hybrid_crm::domain::ids::{ApiKeyId, AuditEntryId};
+    let ctx = TestContext::new().await;
+    let entry = |path: &str| AuditEntry {
+        id: AuditEntryId::new(),
+        occurred_at: chrono::Utc::now(),
+        key_id: Some(ApiKeyId(uuid::Uuid::parse_str(TEST_KEY_ID).unwrap())),
+        operation_id: "test".into(),
+        method: "POST".into(),
+        path: path.into(),
+        subject_id: None,
+        status: None,
+        request_id: None,
+    };
+    let side = ctx.side_connection().await;
+    let (committed, rolled_back) = (entry("/committed"), entry("/rolled-back"));
+    let db = ctx.state.db.clone();
+    access::audit_scoped(access::AuditUnit::new(committed.clone()), async {
+        db.tx(|conn| {
+            diesel::RunQueryDsl::execute(diesel::sql_query("CREATE TABLE audit_probe (x int)"), conn)?;
+            Ok(())
+        })
+        .await
+    })
+    .await
+    .unwrap();
+    let db = ctx.state.db.clone();
+    let failed: Result<(), _> = access::audit_scoped(access::AuditUnit::new(rolled_back.clone()), async {
+        db.tx(|conn| {
+            diesel::RunQueryDsl::execute(diesel::sql_query("INSERT INTO audit_probe VALUES (1)"), conn)?;
+            Err(hybrid_crm::app::AppError::conflict("nope", None, "rolled back"))
+        })
+        .await
+    })
+    .await;
+    assert!(failed.is_err());
+    // The committed write's entry is there before any response (its status still unknown)…
+    assert_eq!(side.execute("SELECT 1 FROM audit_log WHERE path = '/committed' AND status IS NULL").await, 1);
+    // …and the rolled-back one left neither its row nor its entry.
+    assert_eq!(side.execute("SELECT 1 FROM audit_probe").await, 0);
+    assert_eq!(side.execute("SELECT 1 FROM audit_log WHERE path = '/rolled-back'").await, 0);
+    // The response's status fills the same entry in.
+    access::finish_audit(&ctx.state, AuditEntry { status: Some(201), ..committed }).await.unwrap();
+    assert_eq!(side.execute("SELECT 1 FROM audit_log WHERE path = '/committed' AND status = 201").await, 1);
+}
+
+#[actix_web::test]
+async fn single_resources_and_lists_answer_304_to_a_current_etag() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let client = create_client(&app, "Tagged", "tagged@example.com").await;
+    for uri in [format!("/api/v1/clients/{client}"), format!("/api/v1/clients/{client}/view"), "/api/v1/clients".into()]
+    {
+        let first = send(&app, get(&uri)).await;
+        let tag = first.header("etag").unwrap_or_else(|| panic!("{uri} has no ETag"));
+        let again = send(&app, if_none_match(&uri, &tag)).await;
+        assert_eq!((again.status.as_u16(), &again.body), (304, &Value::Null), "{uri}");
+        assert_eq!(again.header("etag"), Some(tag.clone()));
+        let stale = send(&app, if_none_match(&uri, "\"stale\"")).await;
+        assert_eq!(stale.status, 200, "{uri}");
+    }
+    // A change gives a new tag.
+    let before = send(&app, get(&format!("/api/v1/clients/{client}/view"))).await.header("etag").unwrap();
+    let changed =
+        send(&app, json(Method::PATCH, &format!("/api/v1/clients/{client}"), json!({"phone": "+1 555 0100 999"})))
+            .await;
+    assert_eq!(changed.status, 200);
+    let after = send(&app, if_none_match(&format!("/api/v1/clients/{client}/view"), &before)).await;
+    assert_eq!(after.status, 200);
+    assert_ne!(after.header("etag"), Some(before));
+}
+
+#[actix_web::test]
+async fn responses_carry_security_headers_and_cors_admits_only_the_configured_origins() {
+    let ctx = TestContext::new().await;
+    let mut settings = (*ctx.state.settings).clone();
+    settings.access.cors_allowed_origins = vec!["https://app.example.com".into()];
+    let state = web::Data::new(AppState { settings: Arc::new(settings), ..ctx.state.clone() });
+    let app = actix_web::test::init_service(hybrid_crm::http::build_app(state)).await;
+
+    let api = send(&app, get("/api/v1/clients")).await;
+    assert_eq!(api.header("x-content-type-options").as_deref(), Some("nosniff"));
+    assert_eq!(api.header("cache-control").as_deref(), Some("no-store"));
+    assert_eq!(api.header("content-security-policy").as_deref(), Some("default-src 'none'; frame-ancestors 'none'"));
+    let docs = send(&app, get("/swagger-ui/")).await;
+    let policy = docs.header("content-security-policy").unwrap();
+    assert!(policy.contains("script-src 'self'") && !policy.contains("unsafe-eval"), "{policy}");
+    assert_eq!(docs.header("x-content-type-options").as_deref(), Some("nosniff"));
+
+    let preflight = |origin: &str, headers: &str| {
+        TestRequest::default()
+            .method(Method::OPTIONS)
+            .uri("/api/v1/clients")
+            .insert_header(("Origin", origin))
+            .insert_header(("Access-Control-Request-Method", "POST"))
+            .insert_header(("Access-Control-Request-Headers", headers))
+            .to_request()
+    };
+    let allowed =
+        send_as_is(&app, preflight("https://app.example.com", "authorization, content-type, idempotency-key")).await;
+    assert_eq!(allowed.status, 204);
+    assert_eq!(allowed.header("access-control-allow-origin").as_deref(), Some("https://app.example.com"));
+    assert!(allowed.header("access-control-allow-headers").unwrap().contains("authorization"));
+    assert!(allowed.header("access-control-allow-methods").unwrap().contains("PATCH"));
+    send_as_is(&app, preflight("https://evil.example.net", "authorization"))
+        .await
+        .problem(403, "cors_origin_not_allowed");
+    send_as_is(&app, preflight("https://app.example.com", "x-custom")).await.problem(403, "cors_header_not_allowed");
+
+    let from = |origin: &str| {
+        TestRequest::get()
+            .uri("/api/v1/clients")
+            .insert_header(("Origin", origin))
+            .insert_header((header::AUTHORIZATION, bearer(TEST_KEY)))
+            .to_request()
+    };
+    let ok = send_as_is(&app, from("https://app.example.com")).await;
+    assert_eq!(ok.header("access-control-allow-origin").as_deref(), Some("https://app.example.com"));
+    let exposed = ok.header("access-control-expose-headers").unwrap();
+    for name in ["ETag", "Location", "Idempotent-Replayed", "Retry-After", "RateLimit-Remaining"] {
+        assert!(exposed.contains(name), "{name} is not exposed: {exposed}");
+    }
+    let other = send_as_is(&app, from("https://evil.example.net")).await;
+    assert_eq!((other.status.as_u16(), other.header("access-control-allow-origin")), (200, None));
+}
+
+#[actix_web::test]
+async fn metrics_are_served_in_the_prometheus_format_and_count_what_happened() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let client = create_client(&app, "Measured", "measured@example.com").await;
+    for _ in 0..3 {
+        assert_eq!(send(&app, get(&format!("/api/v1/clients/{client}/view"))).await.status, 200);
+    }
+    send_as_is(&app, TestRequest::get().uri("/api/v1/clients").to_request()).await;
+    let scraped = send_as_is(&app, TestRequest::get().uri("/metrics").to_request()).await;
+    assert_eq!(scraped.status, 200);
+    assert!(scraped.header("content-type").unwrap().starts_with("text/plain; version=0.0.4"));
+    let text = scraped.body.as_str().expect("text").to_string();
+    let samples = parse_exposition(&text);
+    let value = |name: &str, labels: &[(&str, &str)]| -> Option<f64> {
+        samples
+            .iter()
+            .find(|(metric, found, _)| {
+                metric == name && labels.iter().all(|(k, v)| found.get(*k).map(String::as_str) == Some(*v))
+            })
+            .map(|(_, _, value)| *value)
+    };
+    let view = [("method", "GET"), ("route", "/api/v1/clients/{id}/view"), ("status", "200")];
+    assert_eq!(value("http_server_requests_total", &view), Some(3.0), "by route template, not by id");
+    assert_eq!(value("http_server_request_duration_seconds_count", &view), Some(3.0), "a latency histogram");
+    let le = |bound: &'static str| [view[0], view[1], view[2], ("le", bound)];
+    assert_eq!(value("http_server_request_duration_seconds_bucket", &le("+Inf")), Some(3.0));
+    assert!(value("http_server_request_duration_seconds_bucket", &le("0.0005")).unwrap() <= 3.0);
+    assert_eq!(value("api_access_refusals_total", &[("reason", "missing_key")]), Some(1.0));
+    assert_eq!(value("postgresql_pool_connections", &[("state", "max")]), Some(8.0));
+    assert!(value("postgresql_pool_connections", &[("state", "waiting")]).is_some());
+    assert!(value("mongodb_command_duration_seconds_count", &[("command", "find")]).unwrap() >= 3.0, "MongoDB latency");
+    for queue in ["outbox", "webhook_deliveries", "notifications", "payment_sagas"] {
+        assert!(value("background_backlog", &[("queue", queue)]).is_some(), "backlog of {queue}");
+    }
+    assert!(
+        value("background_backlog", &[("queue", "outbox")]).unwrap() >= 1.0,
+        "the client's event is not numbered in tests"
+    );
+    assert!(value("http_server_requests_in_flight", &[]).is_some());
+}
+
+/// The text exposition format, line by line: `(metric, labels, value)` for every sample. Label
+/// values are quoted strings with `\\`, `\"` and `\n` escapes (route templates hold braces), and
+/// every `# TYPE` must name a known type. Panics on anything else.
+fn parse_exposition(text: &str) -> Vec<(String, std::collections::HashMap<String, String>, f64)> {
+    let mut samples = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        if let Some(comment) = line.strip_prefix('#') {
+            let words: Vec<&str> = comment.split_whitespace().collect();
+            if words.first() == Some(&"TYPE") {
+                assert!(["counter", "gauge", "histogram", "summary", "untyped"].contains(&words[2]), "{line}");
+            }
+            continue;
+        }
+        let name_end = line.find(['{', ' ']).unwrap_or_else(|| panic!("no value: {line}"));
+        let name = &line[..name_end];
+        assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'), "bad name: {line}");
+        let mut labels = std::collections::HashMap::new();
+        let mut rest = &line[name_end..];
+        if let Some(inner) = rest.strip_prefix('{') {
+            let mut chars = inner.char_indices().peekable();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                if c == '}' {
+                    end = Some(i);
+                    break;
+                }
+                if c == ',' || c == ' ' {
+                    continue;
+                }
+                let key_start = i;
+                let mut key_end = i;
+                for (j, c) in chars.by_ref() {
+                    if c == '=' {
+                        key_end = j;
+                        break;
+                    }
+                }
+                assert_eq!(chars.next().map(|(_, c)| c), Some('"'), "unquoted label value: {line}");
+                let mut value = String::new();
+                while let Some((_, c)) = chars.next() {
+                    match c {
+                        '\\' => match chars.next().map(|(_, c)| c) {
+                            Some('n') => value.push('\n'),
+                            Some(other) => value.push(other),
+                            None => panic!("dangling escape: {line}"),
+                        },
+                        '"' => break,
+                        other => value.push(other),
+                    }
+                }
+                labels.insert(inner[key_start..key_end].to_string(), value);
+            }
+            let end = end.unwrap_or_else(|| panic!("unclosed labels: {line}"));
+            rest = &inner[end + 1..];
+        }
+        let value = rest.split_whitespace().next().unwrap_or_else(|| panic!("no value: {line}"));
+        let value = match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            other => other.parse().unwrap_or_else(|_| panic!("bad value: {line}")),
+        };
+        samples.push((name.to_string(), labels, value));
+    }
+    samples
+}
