@@ -1,7 +1,7 @@
 //! Load generator for `scripts/bench.sh payments`: POSTs one payment per line of a body file,
 //! each with a fresh `Idempotency-Key` (which oha cannot vary per request), over `connections`
 //! keep-alive HTTP/1.1 connections, for at most `seconds`; prints requests/s, latency
-//! percentiles and the statuses seen.
+//! percentiles and the statuses seen. `API_KEY` (an API key) is sent as a bearer token.
 //!
 //!     cargo run --release --example pay_load -- 127.0.0.1:18090 bodies.txt 64 20
 
@@ -19,6 +19,8 @@ struct Shared {
     deadline: Instant,
     latencies: Mutex<Vec<Duration>>,
     statuses: Mutex<BTreeMap<u16, usize>>,
+    /// `Authorization: Bearer …\r\n` when `API_KEY` is set.
+    authorization: String,
 }
 
 #[tokio::main]
@@ -42,6 +44,9 @@ async fn main() -> std::io::Result<()> {
         deadline: started + Duration::from_secs(seconds),
         latencies: Mutex::new(Vec::new()),
         statuses: Mutex::new(BTreeMap::new()),
+        authorization: std::env::var("API_KEY")
+            .map(|key| format!("Authorization: Bearer {key}\r\n"))
+            .unwrap_or_default(),
     });
     let workers: Vec<_> = (0..connections).map(|_| tokio::spawn(worker(shared.clone()))).collect();
     for worker in workers {
@@ -76,8 +81,9 @@ async fn worker(shared: Arc<Shared>) -> std::io::Result<()> {
         }
         let body = &shared.bodies[index];
         let request = format!(
-            "POST /api/v1/payments HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nIdempotency-Key: bench-{}-{index}\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST /api/v1/payments HTTP/1.1\r\nHost: {}\r\n{}Content-Type: application/json\r\nIdempotency-Key: bench-{}-{index}\r\nContent-Length: {}\r\n\r\n{body}",
             shared.addr,
+            shared.authorization,
             std::process::id(),
             body.len()
         );

@@ -16,6 +16,10 @@
 #                                 build with a webhook endpoint subscribed to order events
 #                                 (examples/webhook_sink.rs receives them and reports the delay
 #                                 from commit to receipt)
+#   scripts/bench.sh access       the client view at most requests/s back to back: BEFORE_BINARY
+#                                 (a build without API keys, if given) and this build with a
+#                                 readonly key (authentication, rate limit, audit layer, ETag,
+#                                 metrics), with the floor measured between them
 #   scripts/bench.sh payments     card payments (tok_visa) on distinct pending orders at 64
 #                                 connections, each with its own Idempotency-Key
 #                                 (examples/pay_load.rs: oha cannot vary a header), the same for
@@ -46,7 +50,13 @@ if [ "$mode" != again ]; then
 fi
 export HOST=127.0.0.1 PORT="$port" DATABASE_URL="postgres://crm:crm@127.0.0.1:5432/$db"
 export MONGODB_URI="mongodb://127.0.0.1:27017/?directConnection=true" MONGODB_DB="$db" RUST_LOG=warn
+# The benchmarks measure the service, not the rate limiter's refusals (its cost is still paid).
+export RATE_LIMITS="default=1000000/1000000"
 "$binary" migrate
+# Every request carries an admin key (the keys table is kept by `seed --reset`).
+API_KEY=$("$binary" api-key create --role admin --name "benchmark $(date +%s)" 2>/dev/null)
+export API_KEY
+auth=(-H "Authorization: Bearer $API_KEY")
 
 seed() {
     echo "== seed --clients $1 ${2:-}"
@@ -69,7 +79,7 @@ trap '[ -z "$server" ] || kill $server 2>/dev/null || true' EXIT
 run() {
     local name="$1"; shift
     echo "== $name"
-    oha --no-tui -z "$duration" "$@" | tee "$out/$name.txt" |
+    oha --no-tui -z "$duration" "${auth[@]}" "$@" | tee "$out/$name.txt" |
         grep -E "Success rate|Requests/sec|Slowest|Average|50.00%|99.00%|99.90%|\[[0-9]{3}\]"
 }
 
@@ -97,9 +107,9 @@ import sys
 from pymongo import MongoClient
 print(MongoClient(sys.argv[1])[sys.argv[2]]["client_info"].count_documents({"preferences.language": {"$exists": True}}))
 PY
-    oha --no-tui -z 10s -c 32 --urls-from-file "$out/view-urls.txt" >/dev/null
+    oha --no-tui -z 10s -c 32 "${auth[@]}" --urls-from-file "$out/view-urls.txt" >/dev/null
 }
-mongo_scan_by_view() { oha --no-tui -z 20s -c 32 --urls-from-file "$out/view-urls.txt" >/dev/null; }
+mongo_scan_by_view() { oha --no-tui -z 20s -c 32 "${auth[@]}" --urls-from-file "$out/view-urls.txt" >/dev/null; }
 
 # Each fixed-rate run REPEAT times (default 3), interleaved: this shared VM's figures swing
 # between runs, so medians and ranges are what the report states.
@@ -184,7 +194,7 @@ if [ "$mode" = events ]; then
         start_server
         sql "DELETE FROM webhook_endpoints" >/dev/null
         run "orders-outbox-$i" -c 64 -m POST -H 'content-type: application/json' -Z "$out/order-bodies.txt" "$base/api/v1/orders"
-        curl -fs -o /dev/null -X POST -H 'content-type: application/json' \
+        curl -fs -o /dev/null -X POST "${auth[@]}" -H 'content-type: application/json' \
             -d "{\"url\": \"http://127.0.0.1:$sink_port/hook\", \"event_types\": [\"order.*\"]}" "$base/api/v1/webhook-endpoints"
         run "orders-webhook-$i" -c 64 -m POST -H 'content-type: application/json' -Z "$out/order-bodies.txt" "$base/api/v1/orders"
         sleep 5
@@ -200,7 +210,7 @@ if [ "$mode" = events ]; then
     sink=$!
     sleep 0.5
     sql "DELETE FROM webhook_endpoints" >/dev/null
-    curl -fs -o /dev/null -X POST -H 'content-type: application/json' \
+    curl -fs -o /dev/null -X POST "${auth[@]}" -H 'content-type: application/json' \
         -d "{\"url\": \"http://127.0.0.1:$sink_port/hook\", \"event_types\": [\"order.*\"]}" "$base/api/v1/webhook-endpoints"
     webhook_rate="${WEBHOOK_RATE:-200}"
     run "orders-webhook-${webhook_rate}rps" -c 64 -q "$webhook_rate" --latency-correction -m POST \
@@ -208,6 +218,31 @@ if [ "$mode" = events ]; then
     sleep 5
     echo "== commit to webhook receipt at $webhook_rate orders/s"
     curl -fs "http://127.0.0.1:$sink_port/stats" | tee "$out/webhook-delay-${webhook_rate}rps.json"; echo
+    exit 0
+fi
+
+if [ "$mode" = access ]; then
+    seed "${CLIENTS:-10000}" --reset
+    API_KEY=$("$binary" api-key create --role readonly --name "benchmark reader" 2>/dev/null)
+    auth=(-H "Authorization: Bearer $API_KEY")
+    start_server
+    url_files
+    warm_up
+    for i in $(seq 1 "${REPEAT:-3}"); do
+        if [ -n "${BEFORE_BINARY:-}" ]; then
+            saved="$binary"; binary="$BEFORE_BINARY"; start_server; binary="$saved"
+            run "view-before-$i" -c 64 --urls-from-file "$out/view-urls.txt"
+        fi
+        start_server
+        run "view-key-$i" -c 64 --urls-from-file "$out/view-urls.txt"
+        floor "access-$i"
+    done
+    echo "== requests/s (before | with a key | floor)"
+    for i in $(seq 1 "${REPEAT:-3}"); do
+        printf '%s | %s | %s\n' "$(grep -h 'Requests/sec' "$out/view-before-$i.txt" 2>/dev/null | awk '{print $2}')" \
+            "$(grep -h 'Requests/sec' "$out/view-key-$i.txt" | awk '{print $2}')" \
+            "$(grep -o '"requests_per_s":[0-9.]*' "$out/access-$i-floor.json" | cut -d: -f2)"
+    done | tee "$out/summary.txt"
     exit 0
 fi
 
@@ -252,7 +287,7 @@ if [ "$mode" = payments ]; then
     # The replay: one payment, then the same key and body again and again.
     order=$(sql "SELECT id FROM orders WHERE status = 'pending' AND shipping_address = 'Bench 5' LIMIT 1")
     body="{\"subject\": {\"type\": \"order\", \"id\": \"$order\"}, \"amount\": \"10.00\", \"method\": \"card\", \"token\": \"tok_visa\"}"
-    curl -fs -o /dev/null -X POST -H 'content-type: application/json' -H "Idempotency-Key: replay-$order" -d "$body" "$base/api/v1/payments"
+    curl -fs -o /dev/null -X POST "${auth[@]}" -H 'content-type: application/json' -H "Idempotency-Key: replay-$order" -d "$body" "$base/api/v1/payments"
     for i in $(seq 1 "${REPEAT:-3}"); do
         run "replay-${rate}rps-$i" -c 64 -q "$rate" --latency-correction -m POST -H 'content-type: application/json' \
             -H "Idempotency-Key: replay-$order" -d "$body" "$base/api/v1/payments"
@@ -282,7 +317,7 @@ fi
 seed "${CLIENTS:-10000}" --reset
 start_server
 url_files
-oha --no-tui -z 5s -c 64 --urls-from-file "$out/view-urls.txt" >/dev/null # warm-up
+oha --no-tui -z 5s -c 64 "${auth[@]}" --urls-from-file "$out/view-urls.txt" >/dev/null # warm-up
 run view-max-64 -c 64 --urls-from-file "$out/view-urls.txt"
 floor full
 run view-2000rps-64 -c 64 -q 2000 --latency-correction --urls-from-file "$out/view-urls.txt"
@@ -298,13 +333,13 @@ run stats-max-64 -c 64 "$base/api/v1/stats/clients"
 
 # Enrollment rush: 2,000 distinct clients at 256 connections for a new 100-seat workshop.
 interest=$(sql "SELECT id FROM interests ORDER BY name LIMIT 1")
-workshop=$(curl -fs -X POST -H 'content-type: application/json' "$base/api/v1/workshops" \
+workshop=$(curl -fs -X POST "${auth[@]}" -H 'content-type: application/json' "$base/api/v1/workshops" \
     -d "{\"name\": \"Rush $(date +%s%N)\", \"category_id\": \"$interest\", \"starts_at\": \"2099-01-01T10:00:00Z\",
          \"duration_minutes\": 60, \"modality\": \"online\", \"link\": \"https://meet.example.com/rush\",
          \"price\": \"50.00\", \"capacity\": 100}" | sed -E 's/.*"id":"([^"]+)".*/\1/')
 sql "SELECT '{\"client_id\": \"' || id || '\"}' FROM clients WHERE active ORDER BY random() LIMIT 2000" >"$out/rush-bodies.txt"
 echo "== enrollment-rush (2000 requests, 256 connections, 100 seats)"
-oha --no-tui -n 2000 -c 256 -m POST -H 'content-type: application/json' -Z "$out/rush-bodies.txt" \
+oha --no-tui -n 2000 -c 256 "${auth[@]}" -m POST -H 'content-type: application/json' -Z "$out/rush-bodies.txt" \
     "$base/api/v1/workshops/$workshop/enrollments" | tee "$out/enrollment-rush.txt" |
     grep -E "Success rate|Total:|Requests/sec|50.00%|99.00%|Slowest|\[[0-9]{3}\]"
 echo "seats taken: $(sql "SELECT count(enrollment_id) FROM workshop_seats WHERE workshop_id = '$workshop'"), enrollments: $(sql "SELECT count(*) FROM enrollments WHERE workshop_id = '$workshop'")"
