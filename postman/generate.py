@@ -81,7 +81,7 @@ folders = [
         request("Create a readonly API key", "POST", "/api/v1/api-keys", status(201) + save("readonlyKeyId") + save("readonlyKey", "pm.response.json().key") + [
             "pm.test('the secret, shown once', () => pm.expect(pm.response.json().key).to.match(/^hcrm_[A-Za-z0-9_-]{43}$/));",
             "pm.test('identified by prefix and last four', () => { const b = pm.response.json(); pm.expect(b.prefix).to.eql('hcrm_'); pm.expect(b.key.endsWith(b.last_four)).to.be.true; });",
-            "pm.test('the role\'s scopes', () => pm.expect(pm.response.json().scopes).to.include('clients:read').and.not.include('clients:write'));"],
+            "pm.test('the scopes of the role', () => pm.expect(pm.response.json().scopes).to.include('clients:read').and.not.include('clients:write'));"],
             {"name": f"Postman readonly {R}", "role": "readonly"}),
         request("Create a key with a role and scopes", "POST", "/api/v1/api-keys", status(422) + PROBLEM + [
             "pm.test('names scopes', () => pm.expect(pm.response.json().errors.map(e => e.field)).to.include('scopes'));"],

@@ -1,7 +1,7 @@
 # Sourced by scripts that need a running API on a fresh pair of databases:
 #   start_live_server PORT NAME   starts it (debug build) and waits until it is ready; stopped on exit.
-#   API_KEY is then an admin key of that server (rate limits are lifted: the runs are sequential
-#   and long).
+#   API_KEY is then an admin key of that server (rate limits, per key and per IP, are lifted: the
+#   runs send thousands of requests, with and without keys).
 start_live_server() {
     local port="$1" db="$2"
     scripts/services.sh up
@@ -13,7 +13,7 @@ start_live_server() {
 
     export HOST=127.0.0.1 PORT="$port" DATABASE_URL="postgres://crm:crm@127.0.0.1:5432/$db"
     export MONGODB_URI="mongodb://127.0.0.1:27017/?directConnection=true" MONGODB_DB="$db" RUST_LOG=warn
-    export RATE_LIMITS="default=100000/100000"
+    export RATE_LIMITS="default=100000/100000" RATE_LIMIT_ANONYMOUS="100000/100000"
     target/debug/hybrid-crm migrate
     target/debug/hybrid-crm seed --clients 50 --reset
     API_KEY=$(target/debug/hybrid-crm api-key create --role admin --name "$db" 2>/dev/null)
