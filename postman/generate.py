@@ -68,7 +68,7 @@ folders = [
             "pm.test('status only', () => { const b = pm.response.json(); pm.expect(b.status).to.eql('ok'); pm.expect(b.stores).to.eql([]); });"], auth="none"),
         request("Metrics", "GET", "/metrics", status(200) + [
             "pm.test('Prometheus text', () => pm.expect(pm.response.headers.get('Content-Type')).to.include('text/plain'));",
-            "pm.test('requests by route template', () => pm.expect(pm.response.text()).to.match(/http_server_requests_total\\{method=\"GET\",route=\"\\/health\\/ready\",status=\"200\"\\} \\d+/));",
+            "pm.test('requests by route template', () => pm.expect(pm.response.text()).to.match(/http_server_request_duration_seconds_count\\{method=\"GET\",route=\"\\/health\\/ready\",status=\"200\"\\} \\d+/));",
             "pm.test('pool and backlogs', () => { pm.expect(pm.response.text()).to.include('postgresql_pool_connections{state=\"max\"}'); pm.expect(pm.response.text()).to.include('background_backlog{queue=\"outbox\"}'); });"], auth="none"),
         request("OpenAPI document", "GET", "/api-docs/openapi.json", status(200) + [
             "pm.test('is OpenAPI 3.1', () => pm.expect(pm.response.json().openapi).to.match(/^3\\.1/));"]),

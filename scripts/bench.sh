@@ -19,7 +19,7 @@
 #   scripts/bench.sh access       the client view at most requests/s back to back: BEFORE_BINARY
 #                                 (a build without API keys, if given) and this build with a
 #                                 readonly key (authentication, rate limit, audit layer, ETag,
-#                                 metrics), with the floor measured between them
+#                                 metrics), in alternating order, with the floor after each pair
 #   scripts/bench.sh payments     card payments (tok_visa) on distinct pending orders at 64
 #                                 connections, each with its own Idempotency-Key
 #                                 (examples/pay_load.rs: oha cannot vary a header), the same for
@@ -228,13 +228,16 @@ if [ "$mode" = access ]; then
     start_server
     url_files
     warm_up
+    before_run() {
+        [ -n "${BEFORE_BINARY:-}" ] || return 0
+        saved="$binary"; binary="$BEFORE_BINARY"; start_server; binary="$saved"
+        run "view-before-$1" -c 64 --urls-from-file "$out/view-urls.txt"
+    }
+    key_run() { start_server; run "view-key-$1" -c 64 --urls-from-file "$out/view-urls.txt"; }
+    # Alternating which build goes first, so a machine slowing down (or speeding up) during the
+    # session does not favour one of them.
     for i in $(seq 1 "${REPEAT:-3}"); do
-        if [ -n "${BEFORE_BINARY:-}" ]; then
-            saved="$binary"; binary="$BEFORE_BINARY"; start_server; binary="$saved"
-            run "view-before-$i" -c 64 --urls-from-file "$out/view-urls.txt"
-        fi
-        start_server
-        run "view-key-$i" -c 64 --urls-from-file "$out/view-urls.txt"
+        if [ $((i % 2)) = 1 ]; then before_run "$i"; key_run "$i"; else key_run "$i"; before_run "$i"; fi
         floor "access-$i"
     done
     echo "== requests/s (before | with a key | floor)"

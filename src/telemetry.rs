@@ -18,7 +18,6 @@ pub fn init(format: LogFormat) {
 /// tests that build several in one process do not mix their counts.
 pub struct Metrics {
     registry: prometheus::Registry,
-    pub http_requests: prometheus::IntCounterVec,
     pub http_duration: prometheus::HistogramVec,
     pub http_in_flight: prometheus::IntGauge,
     pub access_refusals: prometheus::IntCounterVec,
@@ -40,13 +39,9 @@ impl Metrics {
             prometheus::HistogramVec::new(HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec()), labels)
         };
         let metrics = Metrics {
-            http_requests: IntCounterVec::new(
-                Opts::new("http_server_requests_total", "HTTP requests answered, by route template and status"),
-                &["method", "route", "status"],
-            )?,
             http_duration: histogram(
                 "http_server_request_duration_seconds",
-                "Time to answer an HTTP request, by route template and status",
+                "Time to answer an HTTP request, by route template and status (its _count counts requests)",
                 &["method", "route", "status"],
             )?,
             http_in_flight: IntGauge::new("http_server_requests_in_flight", "HTTP requests being answered now")?,
@@ -62,13 +57,16 @@ impl Metrics {
                 &["state"],
             )?,
             mongodb_duration: histogram(
-                "mongodb_command_duration_seconds",
-                "Time MongoDB took to answer a command, by command",
-                &["command"],
+                "mongodb_operation_duration_seconds",
+                "Time a MongoDB operation took (within its timeout), by operation",
+                &["operation"],
             )?,
             mongodb_failures: IntCounterVec::new(
-                Opts::new("mongodb_command_failures_total", "MongoDB commands that failed, by command"),
-                &["command"],
+                Opts::new(
+                    "mongodb_operation_failures_total",
+                    "MongoDB operations that failed or timed out, by operation",
+                ),
+                &["operation"],
             )?,
             backlog: IntGaugeVec::new(
                 Opts::new("background_backlog", "Work waiting for a background worker, by queue"),
@@ -76,7 +74,6 @@ impl Metrics {
             )?,
             registry,
         };
-        metrics.registry.register(Box::new(metrics.http_requests.clone()))?;
         metrics.registry.register(Box::new(metrics.http_duration.clone()))?;
         metrics.registry.register(Box::new(metrics.http_in_flight.clone()))?;
         metrics.registry.register(Box::new(metrics.access_refusals.clone()))?;
@@ -97,11 +94,11 @@ impl Metrics {
         String::from_utf8(out).unwrap_or_default()
     }
 
-    /// A finished MongoDB command (from the driver's command monitoring).
-    pub fn observe_mongodb(&self, command: &str, took: std::time::Duration, failed: bool) {
-        self.mongodb_duration.with_label_values(&[command]).observe(took.as_secs_f64());
+    /// A finished MongoDB operation of the client-info store.
+    pub fn observe_mongodb(&self, operation: &str, took: std::time::Duration, failed: bool) {
+        self.mongodb_duration.with_label_values(&[operation]).observe(took.as_secs_f64());
         if failed {
-            self.mongodb_failures.with_label_values(&[command]).inc();
+            self.mongodb_failures.with_label_values(&[operation]).inc();
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::domain::page::{Page, PageRequest};
 use crate::store::pg::{access as repo, audit as audit_repo};
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use crate::store::pg::audit::{scoped as audit_scoped, AuditUnit};
@@ -115,7 +115,8 @@ pub struct Gate {
 }
 
 struct CachedKey {
-    key: Option<ApiKey>,
+    /// Shared: every request made with the key gets the same one.
+    key: Option<Arc<ApiKey>>,
     fetched: Instant,
 }
 
@@ -151,12 +152,12 @@ impl Gate {
     }
 
     /// A lookup younger than `age`.
-    fn cached(&self, hash: &[u8; 32], age: Duration) -> Option<Option<ApiKey>> {
+    fn cached(&self, hash: &[u8; 32], age: Duration) -> Option<Option<Arc<ApiKey>>> {
         let keys = self.keys.lock().ok()?;
         keys.get(hash).filter(|cached| cached.fetched.elapsed() < age).map(|cached| cached.key.clone())
     }
 
-    fn remember(&self, hash: [u8; 32], key: Option<ApiKey>, ttl: Duration) {
+    fn remember(&self, hash: [u8; 32], key: Option<Arc<ApiKey>>, ttl: Duration) {
         if let Ok(mut keys) = self.keys.lock() {
             if keys.len() >= MAX_ENTRIES {
                 keys.retain(|_, cached| cached.fetched.elapsed() < ttl.max(STALE_IF_UNAVAILABLE));
@@ -203,7 +204,7 @@ impl Gate {
 }
 
 /// The key a secret belongs to, if it may be used now.
-pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<Result<ApiKey, Refusal>> {
+pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<Result<Arc<ApiKey>, Refusal>> {
     if !access::looks_like_key(secret) {
         return Ok(Err(Refusal::Unknown));
     }
@@ -213,6 +214,7 @@ pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<Result<Ap
         Some(key) => key,
         None => match state.db.run(move |conn| Ok(repo::find_key_by_hash(conn, &hash)?)).await {
             Ok(found) => {
+                let found = found.map(Arc::new);
                 state.gate.remember(hash, found.clone(), ttl);
                 if let Some(key) = &found {
                     note_use(state, key);

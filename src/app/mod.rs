@@ -74,7 +74,7 @@ impl AppState {
             &settings.mongodb_db,
             settings.mongodb_timeout,
             settings.mongodb_pool_size,
-            move |command, took, failed| observer.observe_mongodb(command, took, failed),
+            Arc::new(move |operation, took, failed| observer.observe_mongodb(operation, took, failed)),
         )
         .await?;
         let gateway = Arc::new(Sandbox { slow: settings.sandbox_slow });

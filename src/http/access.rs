@@ -18,6 +18,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 use tracing_actix_web::{RequestId, RootSpan};
 
 /// The name of the security scheme in the spec.
@@ -32,9 +33,9 @@ pub struct Operation {
     pub scope: Option<Scope>,
 }
 
-/// Every operation under `/api/v1`, by method and path template.
+/// Every operation under `/api/v1`, by path template and method.
 #[derive(Debug, Default)]
-pub struct Operations(HashMap<(Method, String), Operation>);
+pub struct Operations(HashMap<String, HashMap<Method, Operation>>);
 
 impl Operations {
     pub fn from_document(document: &Value) -> Self {
@@ -47,7 +48,10 @@ impl Operations {
             for (method, operation) in item {
                 let Ok(method) = method.to_ascii_uppercase().parse::<Method>() else { continue };
                 let id = operation.get("operationId").and_then(Value::as_str).unwrap_or_default().to_string();
-                operations.insert((method, path.clone()), Operation { id, scope: declared_scope(operation) });
+                operations
+                    .entry(path.clone())
+                    .or_insert_with(HashMap::new)
+                    .insert(method, Operation { id, scope: declared_scope(operation) });
             }
         }
         Operations(operations)
@@ -56,7 +60,7 @@ impl Operations {
     fn find(&self, method: &Method, template: &str) -> Option<&Operation> {
         // HEAD is answered by the GET handler.
         let method = if method == Method::HEAD { &Method::GET } else { method };
-        self.0.get(&(method.clone(), template.to_string()))
+        self.0.get(template)?.get(method)
     }
 }
 
@@ -73,7 +77,23 @@ pub fn declared_scope(operation: &Value) -> Option<Scope> {
 
 /// The calling key, for handlers.
 #[derive(Debug, Clone)]
-pub struct Caller(pub ApiKey);
+pub struct Caller(pub Arc<ApiKey>);
+
+/// The route template of a request (`/api/v1/clients/{id}`), matched once by the outermost
+/// middleware that needs it.
+#[derive(Debug, Clone)]
+pub struct RouteTemplate(pub Option<String>);
+
+impl RouteTemplate {
+    pub fn of(req: &ServiceRequest) -> Option<String> {
+        if let Some(known) = req.extensions().get::<RouteTemplate>() {
+            return known.0.clone();
+        }
+        let template = req.match_pattern();
+        req.extensions_mut().insert(RouteTemplate(template.clone()));
+        template
+    }
+}
 
 /// The bearer token of a request, if it sent one.
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -83,7 +103,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The key of a request outside `/api/v1` that may show more to a caller with one (readiness).
-pub async fn optional_caller(state: &AppState, req: &HttpRequest) -> Option<ApiKey> {
+pub async fn optional_caller(state: &AppState, req: &HttpRequest) -> Option<Arc<ApiKey>> {
     let token = bearer(req.headers())?;
     access::authenticate(state, token).await.ok()?.ok()
 }
@@ -210,7 +230,7 @@ pub async fn middleware(
     }
 
     // What: the operation the request is routed to, and whether the key may call it.
-    let template = req.match_pattern();
+    let template = RouteTemplate::of(&req);
     let operation = template
         .as_deref()
         .and_then(|template| req.app_data::<web::Data<Operations>>().and_then(|ops| ops.find(req.method(), template)))

@@ -16,8 +16,18 @@ pub async fn middleware(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
-    let method = req.method().to_string();
+    let route = super::access::RouteTemplate::of(&req).unwrap_or_else(|| "unmatched".into());
+    // Any token is a method to HTTP: unknown ones share a label, so callers cannot mint series.
+    let method: &'static str = match req.method().as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        _ => "OTHER",
+    };
     let started = Instant::now();
     let counters = &state.metrics;
     counters.http_in_flight.inc();
@@ -28,19 +38,18 @@ pub async fn middleware(
         Err(err) => err.as_response_error().status_code().as_u16(),
     };
     let status = status.to_string();
-    let labels = [method.as_str(), route.as_str(), status.as_str()];
-    counters.http_requests.with_label_values(&labels).inc();
+    let labels = [method, route.as_str(), status.as_str()];
     counters.http_duration.with_label_values(&labels).observe(started.elapsed().as_secs_f64());
     outcome.map(ServiceResponse::map_into_boxed_body)
 }
 
 /// Metrics
 ///
-/// Prometheus text format: `http_server_requests_total` and
-/// `http_server_request_duration_seconds` (by method, route template and status),
+/// Prometheus text format: `http_server_request_duration_seconds` (a histogram by method, route
+/// template and status; its `_count` counts requests),
 /// `http_server_requests_in_flight`, `api_access_refusals_total` (by reason),
-/// `postgresql_pool_connections` (max, open, idle, waiting), `mongodb_command_duration_seconds`
-/// and `mongodb_command_failures_total` (by command), and `background_backlog` (outbox,
+/// `postgresql_pool_connections` (max, open, idle, waiting), `mongodb_operation_duration_seconds`
+/// and `mongodb_operation_failures_total` (by operation), and `background_backlog` (outbox,
 /// webhook deliveries, notifications, payment sagas). Open, like the health checks: serve it on
 /// a network only the scraper reaches.
 #[utoipa::path(

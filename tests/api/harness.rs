@@ -646,6 +646,15 @@ impl Server {
 
     /// A server with settings of the test's own on top of the defaults below.
     pub async fn start_with(ctx: &TestContext, settings: &[(&str, &str)]) -> Server {
+        Self::spawn(ctx, settings, Stdio::null()).await
+    }
+
+    /// A server whose log (stderr) goes to `log`.
+    pub async fn start_logging(ctx: &TestContext, settings: &[(&str, &str)], log: std::fs::File) -> Server {
+        Self::spawn(ctx, settings, Stdio::from(log)).await
+    }
+
+    async fn spawn(ctx: &TestContext, settings: &[(&str, &str)], stderr: Stdio) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let (mongodb_uri, mongodb_db) = ctx.mongodb();
         let child = Command::new(env!("CARGO_BIN_EXE_hybrid-crm"))
@@ -671,7 +680,7 @@ impl Server {
             .env("API_KEY_CACHE_SECS", "1")
             .envs(settings.iter().copied())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("start the server");
         let server = Server { child, addr: format!("127.0.0.1:{port}") };

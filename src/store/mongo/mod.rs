@@ -24,6 +24,7 @@ use mongodb::{Client, Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const COLLECTION: &str = "client_info";
@@ -204,55 +205,64 @@ pub struct InfoTotals {
     pub comments: i64,
 }
 
+/// Told of every finished operation: its name, how long it took, whether it failed.
+pub type Observer = Arc<dyn Fn(&str, Duration, bool) + Send + Sync>;
+
 #[derive(Clone)]
 pub struct InfoStore {
     database: Database,
     collection: Collection<Document>,
     timeout: Duration,
+    observe: Observer,
 }
 
 impl InfoStore {
     /// Builds the client without connecting (the driver connects lazily, in the background).
-    /// `observe` hears of every finished command: its name, how long it took, whether it failed.
     pub async fn connect(
         uri: &str,
         database: &str,
         timeout: Duration,
         pool_size: u32,
-        observe: impl Fn(&str, Duration, bool) + Send + Sync + 'static,
+        observe: Observer,
     ) -> anyhow::Result<Self> {
-        use mongodb::event::command::CommandEvent;
         let mut options = ClientOptions::parse(uri).await?;
-        options.command_event_handler = Some(mongodb::event::EventHandler::callback(move |event| match event {
-            CommandEvent::Succeeded(done) => observe(&done.command_name, done.duration, false),
-            CommandEvent::Failed(failed) => observe(&failed.command_name, failed.duration, true),
-            _ => {}
-        }));
         options.app_name = Some("hybrid-crm".into());
         options.server_selection_timeout = Some(timeout);
         options.connect_timeout = Some(timeout);
         options.max_pool_size = Some(pool_size);
         let client = Client::with_options(options)?;
-        Ok(Self::from_database(client.database(database), timeout))
+        Ok(Self::from_database(client.database(database), timeout, observe))
     }
 
-    pub fn from_database(database: Database, timeout: Duration) -> Self {
+    pub fn from_database(database: Database, timeout: Duration, observe: Observer) -> Self {
         let durable = WriteConcern::builder().w(Acknowledgment::Majority).journal(true).build();
         let collection = database.collection_with_options::<Document>(
             COLLECTION,
             mongodb::options::CollectionOptions::builder().write_concern(durable).build(),
         );
-        InfoStore { database, collection, timeout }
+        InfoStore { database, collection, timeout, observe }
     }
 
-    async fn bounded<T>(&self, op: impl Future<Output = Result<T, InfoError>>) -> Result<T, InfoError> {
-        Self::within(self.timeout, op).await
+    async fn bounded<T>(&self, name: &str, op: impl Future<Output = Result<T, InfoError>>) -> Result<T, InfoError> {
+        self.within(name, self.timeout, op).await
     }
 
-    async fn within<T>(limit: Duration, op: impl Future<Output = Result<T, InfoError>>) -> Result<T, InfoError> {
-        tokio::time::timeout(limit, op)
+    /// Runs an operation within `limit`, and tells the observer how long it took and whether it
+    /// failed (a timeout, or an error other than "not there").
+    async fn within<T>(
+        &self,
+        name: &str,
+        limit: Duration,
+        op: impl Future<Output = Result<T, InfoError>>,
+    ) -> Result<T, InfoError> {
+        let started = std::time::Instant::now();
+        let outcome = tokio::time::timeout(limit, op)
             .await
-            .map_err(|_| InfoError::Unavailable(format!("no answer within {} ms", limit.as_millis())))?
+            .map_err(|_| InfoError::Unavailable(format!("no answer within {} ms", limit.as_millis())))
+            .and_then(|done| done);
+        let failed = matches!(outcome, Err(InfoError::Unavailable(_) | InfoError::Other(_)));
+        (self.observe)(name, started.elapsed(), failed);
+        outcome
     }
 
     pub async fn ensure_indexes(&self) -> Result<(), InfoError> {
@@ -260,16 +270,16 @@ impl InfoStore {
             .keys(doc! { "client_id": 1 })
             .options(IndexOptions::builder().unique(true).name("client_id_unique".to_string()).build())
             .build();
-        self.bounded(async { Ok(self.collection.create_index(index).await.map(|_| ())?) }).await
+        self.bounded("ensure_indexes", async { Ok(self.collection.create_index(index).await.map(|_| ())?) }).await
     }
 
     pub async fn ping(&self) -> Result<(), InfoError> {
-        self.bounded(async { Ok(self.database.run_command(doc! { "ping": 1 }).await.map(|_| ())?) }).await
+        self.bounded("ping", async { Ok(self.database.run_command(doc! { "ping": 1 }).await.map(|_| ())?) }).await
     }
 
     /// An upsert of the client's live document; a tombstone in the way means "deleted".
     async fn upsert_live(&self, client_id: ClientId, update: Document) -> Result<(), InfoError> {
-        self.bounded(async {
+        self.bounded("upsert_live", async {
             match self.collection.update_one(live(client_id), update).upsert(true).await {
                 Ok(_) => Ok(()),
                 Err(err) if is_duplicate_key(&err) => Err(InfoError::Deleted),
@@ -328,7 +338,7 @@ impl InfoStore {
             document.insert("updated_at", now);
             docs.push(document);
         }
-        Self::within(BACKGROUND_TIMEOUT.max(self.timeout), async {
+        self.within("insert_new", BACKGROUND_TIMEOUT.max(self.timeout), async {
             match self.collection.insert_many(docs).ordered(false).await {
                 Ok(_) => Ok(()),
                 Err(err) => match &*err.kind {
@@ -366,7 +376,7 @@ impl InfoStore {
             Some(n) => doc! { "_id": 0, "client_id": 0, "comments": { "$slice": n } },
             None => doc! { "_id": 0, "client_id": 0 },
         };
-        self.bounded(async {
+        self.bounded("get", async {
             let found = self
                 .collection
                 .clone_with_type::<InfoDoc>()
@@ -396,7 +406,7 @@ impl InfoStore {
             doc! { "$match": live(client_id) },
             doc! { "$project": { "_id": 0, "page": { "$slice": [source, limit] } } },
         ];
-        self.bounded(async {
+        self.bounded("comments_page", async {
             let mut cursor = self.collection.aggregate(pipeline).await?;
             let Some(row) = cursor.try_next().await? else {
                 return Ok(None);
@@ -420,7 +430,7 @@ impl InfoStore {
         };
         let mut filter = live(client_id);
         filter.insert("comments_count", doc! { "$lt": MAX_COMMENTS });
-        self.bounded(async {
+        self.bounded("add_comment", async {
             if self.collection.update_one(filter, update).await?.matched_count > 0 {
                 return Ok(());
             }
@@ -442,7 +452,10 @@ impl InfoStore {
             "$inc": { "comments_count": -1_i64 },
             "$set": { "updated_at": bson::DateTime::now() },
         };
-        self.bounded(async { Ok(self.collection.update_one(filter, update).await?.modified_count > 0) }).await
+        self.bounded("delete_comment", async {
+            Ok(self.collection.update_one(filter, update).await?.modified_count > 0)
+        })
+        .await
     }
 
     /// Replaces preferences or attributes as a whole. `NoDocument` when there is no live one.
@@ -456,7 +469,7 @@ impl InfoStore {
         set.insert(which.field(), to_document(map));
         set.insert("updated_at", bson::DateTime::now());
         let update = doc! { "$set": set, "$inc": { "rev": 1_i64 } };
-        self.bounded(async {
+        self.bounded("replace_map", async {
             match self.collection.update_one(live(client_id), update).await?.matched_count {
                 0 => Err(InfoError::NoDocument),
                 _ => Ok(()),
@@ -487,7 +500,8 @@ impl InfoStore {
             let update = doc! { "$set": set, "$inc": { "rev": 1_i64 } };
             let mut filter = live(client_id);
             filter.insert("rev", rev);
-            let matched = self.bounded(async { Ok(self.collection.update_one(filter, update).await?) }).await?;
+            let matched =
+                self.bounded("merge_map", async { Ok(self.collection.update_one(filter, update).await?) }).await?;
             if matched.matched_count > 0 {
                 return Ok(merged);
             }
@@ -501,7 +515,7 @@ impl InfoStore {
         client_id: ClientId,
         which: InfoMap,
     ) -> Result<Option<(Map<String, Value>, i64)>, InfoError> {
-        self.bounded(async {
+        self.bounded("read_map", async {
             let found = self
                 .collection
                 .clone_with_type::<InfoDoc>()
@@ -527,7 +541,7 @@ impl InfoStore {
             "deleted": true,
             "deleted_at": bson::DateTime::now(),
         };
-        self.bounded(async {
+        self.bounded("delete", async {
             self.collection.replace_one(doc! { "client_id": client_id.to_string() }, tombstone).upsert(true).await?;
             Ok(())
         })
@@ -536,7 +550,10 @@ impl InfoStore {
 
     /// Removes a document whose `client_id` is not an id this API writes.
     pub async fn delete_raw(&self, client_id: &str) -> Result<(), InfoError> {
-        self.bounded(async { Ok(self.collection.delete_one(doc! { "client_id": client_id }).await.map(|_| ())?) }).await
+        self.bounded("delete_raw", async {
+            Ok(self.collection.delete_one(doc! { "client_id": client_id }).await.map(|_| ())?)
+        })
+        .await
     }
 
     /// Up to `limit` `client_id`s of live documents after `after`, in ascending order (the
@@ -546,7 +563,7 @@ impl InfoStore {
         if let Some(after) = after {
             filter.insert("client_id", doc! { "$gt": after });
         }
-        self.bounded(async {
+        self.bounded("client_ids_after", async {
             let mut cursor = self
                 .collection
                 .find(filter)
@@ -568,7 +585,7 @@ impl InfoStore {
     /// Deletes tombstones written before `before` (no request can still race those deletes).
     pub async fn purge_tombstones(&self, before: chrono::DateTime<chrono::Utc>) -> Result<u64, InfoError> {
         let filter = doc! { "deleted": true, "deleted_at": { "$lt": bson::DateTime::from_chrono(before) } };
-        self.bounded(async { Ok(self.collection.delete_many(filter).await?.deleted_count) }).await
+        self.bounded("purge_tombstones", async { Ok(self.collection.delete_many(filter).await?.deleted_count) }).await
     }
 
     /// Live documents and comments in total, computed by an aggregation pipeline on the server.
@@ -577,7 +594,7 @@ impl InfoStore {
             doc! { "$match": { "deleted": { "$ne": true } } },
             doc! { "$group": { "_id": Bson::Null, "documents": { "$sum": 1 }, "comments": { "$sum": "$comments_count" } } },
         ];
-        Self::within(BACKGROUND_TIMEOUT.max(self.timeout), async {
+        self.within("totals", BACKGROUND_TIMEOUT.max(self.timeout), async {
             let mut cursor = self.collection.aggregate(pipeline).await?;
             let Some(row) = cursor.try_next().await? else {
                 return Ok(InfoTotals::default());
@@ -589,6 +606,6 @@ impl InfoStore {
 
     /// Drops the collection (`seed --reset`).
     pub async fn drop_collection(&self) -> Result<(), InfoError> {
-        self.bounded(async { Ok(self.collection.drop().await?) }).await
+        self.bounded("drop_collection", async { Ok(self.collection.drop().await?) }).await
     }
 }
