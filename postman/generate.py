@@ -99,7 +99,11 @@ folders = [
         request("Revoke the readonly key", "DELETE", "/api/v1/api-keys/{{readonlyKeyId}}", status(204)),
         request("Call with the revoked key", "GET", "/api/v1/clients?limit=1", status(401) + PROBLEM + code("unauthenticated"), auth="readonlyKey"),
         request("Audit log of the readonly key", "GET", "/api/v1/audit-log?key_id={{readonlyKeyId}}", status(200) + [
-            "pm.test('its refused write, with operation and status', () => { const e = pm.response.json().items[0]; pm.expect(e.operation_id).to.eql('create_client'); pm.expect(e.status).to.eql(403); pm.expect(e.method).to.eql('POST'); });"]),
+            "pm.test('its refused write, with operation and status', () => { const e = pm.response.json().items[0]; pm.expect(e.operation_id).to.eql('create_client'); pm.expect(e.status).to.eql(403); pm.expect(e.method).to.eql('POST'); });",
+            "pm.collectionVariables.set('auditEntryId', pm.response.json().items[0].id);"]),
+        request("Get an audit entry", "GET", "/api/v1/audit-log/{{auditEntryId}}", status(200) + [
+            "pm.test('the same entry', () => { const e = pm.response.json(); pm.expect(e.id).to.eql(pm.collectionVariables.get('auditEntryId')); pm.expect(e.key_id).to.eql(pm.collectionVariables.get('readonlyKeyId')); });"]),
+        request("Get an unknown audit entry", "GET", "/api/v1/audit-log/00000000-0000-7000-8000-000000000000", status(404) + PROBLEM + code("audit_entry_not_found")),
     ]),
     ("Companies", [
         request("Create company", "POST", "/api/v1/companies", status(201) + save("companyId") + [

@@ -5,7 +5,7 @@ use super::constraints::{invalid, Meaning, Rule};
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::config::RateLimit;
 use crate::domain::access::{self, ApiKey, AuditEntry, AuditFilter, NewApiKey, Role};
-use crate::domain::ids::ApiKeyId;
+use crate::domain::ids::{ApiKeyId, AuditEntryId};
 use crate::domain::page::{Page, PageRequest};
 use crate::store::pg::{access as repo, audit as audit_repo};
 use std::collections::HashMap;
@@ -92,6 +92,10 @@ pub async fn revoke_key(state: &AppState, id: ApiKeyId) -> AppResult<ApiKey> {
 
 pub async fn list_audit(state: &AppState, filter: AuditFilter, page: PageRequest) -> AppResult<Page<AuditEntry>> {
     id_page(state, page, move |conn, before, limit| Ok(audit_repo::list(conn, &filter, before, limit)?)).await
+}
+
+pub async fn get_audit_entry(state: &AppState, id: AuditEntryId) -> AppResult<AuditEntry> {
+    state.db.run(move |conn| audit_repo::find(conn, id)?.found(id)).await
 }
 
 /// Records a write request's entry with its outcome (see `store::pg::audit`).

@@ -29,6 +29,7 @@ pub struct HealthResponse {
 /// 200 while the process serves requests; it does not look at the stores.
 #[utoipa::path(
     tag = "health",
+    security(()),
     responses((status = 200, description = "The process is up", body = HealthResponse))
 )]
 #[get("/health/live")]

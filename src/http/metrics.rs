@@ -54,6 +54,7 @@ pub async fn middleware(
 /// a network only the scraper reaches.
 #[utoipa::path(
     tag = "health",
+    security(()),
     responses((status = 200, description = "The metrics", content_type = "text/plain; version=0.0.4", body = String))
 )]
 #[get("/metrics")]

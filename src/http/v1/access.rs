@@ -335,3 +335,21 @@ pub async fn list_audit_log(
     let page = access::list_audit(&state, filter, page_request(query.limit, &query.cursor)).await?;
     Ok(web::Json(PageOf::from_page(page, AuditEntryResponse::from)))
 }
+
+/// Get an audit entry
+#[utoipa::path(
+    security(("api_key" = ["admin:read"])),
+    tag = "access",
+    params(("id" = Uuid, Path, description = "Entry id")),
+    responses(
+        (status = 200, description = "The entry", body = AuditEntryResponse),
+        (status = 404, description = "`audit_entry_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/audit-log/{id}")]
+pub async fn get_audit_entry(
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<AuditEntryResponse>> {
+    Ok(web::Json(access::get_audit_entry(&state, AuditEntryId(*id)).await?.into()))
+}

@@ -25,6 +25,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(access::get_api_key)
         .service(access::revoke_api_key)
         .service(access::list_audit_log)
+        .service(access::get_audit_entry)
         .service(companies::create_company)
         .service(companies::list_companies)
         .service(companies::get_company)

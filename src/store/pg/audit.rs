@@ -136,6 +136,15 @@ impl From<AuditRow> for AuditEntry {
     }
 }
 
+pub fn find(conn: &mut PgConnection, id: AuditEntryId) -> QueryResult<Option<AuditEntry>> {
+    audit_log::table
+        .find(id.0)
+        .select(AuditRow::as_select())
+        .first::<AuditRow>(conn)
+        .optional()
+        .map(|r| r.map(Into::into))
+}
+
 /// Newest first (ids are time-ordered).
 pub fn list(
     conn: &mut PgConnection,
