@@ -12,6 +12,7 @@ use hybrid_crm::config::RateLimit;
 use hybrid_crm::domain::access::{NewApiKey, Role, Scope};
 use hybrid_crm::http::access::declared_scope;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,14 +32,25 @@ fn if_none_match(uri: &str, tag: &str) -> actix_http::Request {
     TestRequest::get().uri(uri).insert_header((header::IF_NONE_MATCH, tag)).to_request()
 }
 
-/// Every operation of the spec, with fresh ids in its path and a body its schema accepts.
-fn operations(spec: &Value) -> Vec<(Method, String, String, Option<Value>, Value)> {
+/// Every operation of the spec, with ids in its path — existing resources for reads (from
+/// `existing`, by the segment before the parameter), fresh ids for writes (so nothing the matrix
+/// reads is changed or deleted by it) — and a body its schema accepts.
+fn operations(spec: &Value, existing: &HashMap<&str, String>) -> Vec<(Method, String, String, Option<Value>, Value)> {
     let mut out = Vec::new();
     for (path, item) in spec["paths"].as_object().expect("paths") {
         for (method, operation) in item.as_object().expect("item") {
-            let uri = path
-                .split('/')
-                .map(|s| if s.starts_with('{') { uuid::Uuid::now_v7().to_string() } else { s.to_string() })
+            let segments: Vec<&str> = path.split('/').collect();
+            let uri = segments
+                .iter()
+                .enumerate()
+                .map(|(i, s)| match s.starts_with('{') {
+                    false => s.to_string(),
+                    true if method == "get" => existing
+                        .get(segments[i - 1])
+                        .cloned()
+                        .unwrap_or_else(|| panic!("no {} for GET {path}", segments[i - 1])),
+                    true => uuid::Uuid::now_v7().to_string(),
+                })
                 .collect::<Vec<_>>()
                 .join("/");
             let body = operation["requestBody"]["content"]
@@ -52,11 +64,98 @@ fn operations(spec: &Value) -> Vec<(Method, String, String, Option<Value>, Value
     out
 }
 
+/// One of every resource, by the path segment that precedes its id.
+async fn one_of_each<S: crate::harness::TestApp<B>, B: actix_web::body::MessageBody>(
+    ctx: &TestContext,
+    app: &S,
+) -> HashMap<&'static str, String> {
+    let mut ids = HashMap::new();
+    let id = |reply: &crate::harness::Reply| {
+        reply.body["id"].as_str().unwrap_or_else(|| panic!("{}", reply.body)).to_string()
+    };
+    ids.insert("companies", crate::create_company(app, "Matrix Ltd").await);
+    let interest = crate::create_interest(app, "Matrix").await;
+    ids.insert("interests", interest.clone());
+    let client = create_client(app, "Matrix", "matrix@example.com").await;
+    ids.insert("clients", client.clone());
+    let comment =
+        send(app, json(Method::POST, &format!("/api/v1/clients/{client}/comments"), json!({"text": "hi"}))).await;
+    ids.insert("comments", id(&comment));
+    let category = send(app, json(Method::POST, "/api/v1/categories", json!({"name": "Matrix"}))).await;
+    ids.insert("categories", id(&category));
+    let product = crate::create_product(app, "Matrix kit", "10.00", 50).await;
+    ids.insert("products", product.clone());
+    let coupon = send(
+        app,
+        json(Method::POST, "/api/v1/coupons", json!({"code": "MATRIX", "kind": "percentage", "value": "10"})),
+    )
+    .await;
+    ids.insert("coupons", id(&coupon));
+    let order = crate::order_in(app, &client, &product, "pending").await;
+    ids.insert("orders", order.clone());
+    let workshop = crate::create_workshop(app, "Matrix workshop", &interest, 5).await;
+    ids.insert("workshops", workshop.clone());
+    let enrolled = send(
+        app,
+        json(Method::POST, &format!("/api/v1/workshops/{workshop}/enrollments"), json!({"client_id": client})),
+    )
+    .await;
+    ids.insert("enrollments", id(&enrolled));
+    let pay = |body: Value| {
+        crate::harness::json_with(Method::POST, "/api/v1/payments", body, &[("Idempotency-Key", "matrix-pay")])
+    };
+    let payment =
+        send(app, pay(json!({"subject": {"type": "order", "id": order}, "amount": "10.00", "method": "cash"}))).await;
+    let payment = id(&payment);
+    ids.insert("payments", payment.clone());
+    let refund = send(
+        app,
+        crate::harness::json_with(
+            Method::POST,
+            &format!("/api/v1/payments/{payment}/refunds"),
+            json!({"amount": "1.00", "reason": "matrix"}),
+            &[("Idempotency-Key", "matrix-refund")],
+        ),
+    )
+    .await;
+    ids.insert("refunds", id(&refund));
+    let subscription = send(
+        app,
+        json(Method::POST, &format!("/api/v1/clients/{client}/subscription"), json!({"plan": "premium", "months": 1})),
+    )
+    .await;
+    ids.insert("subscriptions", id(&subscription));
+    let endpoint = send(
+        app,
+        json(
+            Method::POST,
+            "/api/v1/webhook-endpoints",
+            json!({"url": "http://127.0.0.1:9/hook", "event_types": ["*"]}),
+        ),
+    )
+    .await;
+    let endpoint = id(&endpoint);
+    ids.insert("webhook-endpoints", endpoint.clone());
+    let ping = send(app, json(Method::POST, &format!("/api/v1/webhook-endpoints/{endpoint}/test"), Value::Null)).await;
+    ids.insert("deliveries", id(&ping));
+    hybrid_crm::app::events::publish_all(&ctx.state).await.expect("events numbered");
+    let events = send(app, get("/api/v1/events?limit=1")).await;
+    ids.insert("events", events.body["items"][0]["id"].as_str().expect("an event").to_string());
+    let notifications = send(app, get(&format!("/api/v1/notifications?client_id={client}"))).await;
+    ids.insert("notifications", notifications.body["items"][0]["id"].as_str().expect("a notification").to_string());
+    let keys = send(app, get("/api/v1/api-keys?limit=1")).await;
+    ids.insert("api-keys", keys.body["items"][0]["id"].as_str().unwrap().to_string());
+    let audit = send(app, get("/api/v1/audit-log?limit=1")).await;
+    ids.insert("audit-log", audit.body["items"][0]["id"].as_str().unwrap().to_string());
+    ids
+}
+
 #[actix_web::test]
 async fn every_operation_declares_one_scope_and_every_role_gets_exactly_what_it_grants() {
     let ctx = TestContext::new().await;
     let app = app!(ctx);
     let spec = hybrid_crm::http::openapi();
+    let existing = one_of_each(&ctx, &app).await;
     let mut keys = Vec::new();
     for role in Role::NAMED {
         keys.push((format!("{role:?}"), Some(role.scopes()), new_key(&ctx, role, Vec::new()).await));
@@ -65,7 +164,7 @@ async fn every_operation_declares_one_scope_and_every_role_gets_exactly_what_it_
     keys.push(("custom".into(), Some(custom.clone()), new_key(&ctx, Role::Custom, custom).await));
 
     let mut checked = 0;
-    for (method, template, uri, body, operation) in operations(&spec) {
+    for (method, template, uri, body, operation) in operations(&spec, &existing) {
         if !template.starts_with("/api/v1/") {
             assert!(declared_scope(&operation).is_none(), "{method} {template} is open and declares no scope");
             continue;
@@ -94,9 +193,9 @@ async fn every_operation_declares_one_scope_and_every_role_gets_exactly_what_it_
                     reply.status,
                     reply.body
                 );
-                // A list with no id to look up answers 200 to anyone allowed to read it.
-                if method == Method::GET && !template.contains('{') {
-                    assert_eq!(reply.status, 200, "{role} {method} {template}: {}", reply.body);
+                // Every read of an existing resource or list answers 200 to anyone allowed to.
+                if method == Method::GET {
+                    assert_eq!(reply.status, 200, "{role} {method} {uri}: {}", reply.body);
                 }
             } else {
                 let problem = reply.problem(403, "forbidden");
