@@ -377,9 +377,17 @@ async fn twenty_simultaneous_refunds_never_return_more_than_was_paid() {
     let paid = pay(&app, payment("enrollment", &enrollment, "80.00", "card", Some("tok_visa"))).await;
     let id = paid.body["id"].as_str().unwrap().to_string();
     let replies = join_all((0..20).map(|_| refund(&app, &id, json!({"amount": "10.00", "reason": "Split"})))).await;
-    let done = replies.iter().filter(|r| r.status == 201).count();
+    // As with payments, a busy machine may answer some with 202: those count by how they end.
+    let mut done = 0;
+    for reply in replies.iter().filter(|r| r.status == 201 || r.status == 202) {
+        let status = match reply.status.as_u16() {
+            202 => settled(&app, &reply.header("location").unwrap()).await["status"].clone(),
+            _ => reply.body["status"].clone(),
+        };
+        done += usize::from(status == "succeeded");
+    }
     let refused = replies.iter().filter(|r| r.status == 409 && r.body["code"] == "refund_exceeds_payment").count();
-    assert_eq!((done, refused), (8, 12));
+    assert_eq!((done, refused), (8, 12), "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
     let after = send(&app, get(&format!("/api/v1/payments/{id}"))).await.body;
     assert_eq!((after["status"].clone(), after["amount_refunded"].clone()), (json!("refunded"), json!("80.00")));
     assert_eq!(send(&app, get(&format!("/api/v1/enrollments/{enrollment}"))).await.body["status"], "cancelled");
