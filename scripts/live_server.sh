@@ -1,6 +1,6 @@
 # Sourced by scripts that need a running API on a fresh pair of databases:
 #   start_live_server PORT NAME   starts it (debug build) and waits until it is ready; stopped on exit.
-#   API_KEY is then an admin key of that server (rate limits, per key and per IP, are lifted: the
+#   API_KEY is then an admin key of that server (API_KEY_ID its id) (rate limits, per key and per IP, are lifted: the
 #   runs send thousands of requests, with and without keys).
 start_live_server() {
     local port="$1" db="$2"
@@ -16,8 +16,9 @@ start_live_server() {
     export RATE_LIMITS="default=100000/100000" RATE_LIMIT_ANONYMOUS="100000/100000"
     target/debug/hybrid-crm migrate
     target/debug/hybrid-crm seed --clients 50 --reset
-    API_KEY=$(target/debug/hybrid-crm api-key create --role admin --name "$db" 2>/dev/null)
-    export API_KEY
+    API_KEY=$(target/debug/hybrid-crm api-key create --role admin --name "$db" 2>".data/$db-key.log")
+    API_KEY_ID=$(sed -nE 's/^created API key ([0-9a-f-]{36}) .*/\1/p' ".data/$db-key.log")
+    export API_KEY API_KEY_ID
     target/debug/hybrid-crm serve --no-migrate >".data/$db-server.log" 2>&1 &
     LIVE_SERVER_PID=$!
     trap 'kill $LIVE_SERVER_PID 2>/dev/null || true' EXIT
