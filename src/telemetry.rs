@@ -119,7 +119,7 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
         tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span.clone(), outcome);
         // One access-log line per request, inside the root span: it carries the request id
         // and the key id.
-        if let Ok(response) = outcome {
+        if let (true, Ok(response)) = (tracing::enabled!(tracing::Level::INFO), outcome) {
             span.in_scope(|| {
                 tracing::info!(
                     method = %response.request().method(),
