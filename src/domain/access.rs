@@ -80,8 +80,7 @@ impl Scope {
 
     /// One bit per scope, for `Grant`.
     fn bit(self) -> u32 {
-        let family = Family::ALL.iter().position(|&f| f == self.family).unwrap_or(0) as u32;
-        1 << (family * 2 + u32::from(self.level == Level::Write))
+        1 << (self.family as u32 * 2 + u32::from(self.level == Level::Write))
     }
 }
 

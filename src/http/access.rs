@@ -127,7 +127,7 @@ fn unauthenticated(refusal: Option<Refusal>) -> HttpResponse {
 }
 
 fn forbidden(scope: Option<Scope>) -> HttpResponse {
-    let mut problem = match scope {
+    problem_response(match scope {
         Some(scope) => {
             let mut problem =
                 Problem::new(StatusCode::FORBIDDEN, "forbidden", format!("this API key lacks the scope {scope}"));
@@ -135,9 +135,7 @@ fn forbidden(scope: Option<Scope>) -> HttpResponse {
             problem
         }
         None => Problem::new(StatusCode::FORBIDDEN, "forbidden", "no API key may call this operation"),
-    };
-    problem.title = "Forbidden".into();
-    problem_response(problem)
+    })
 }
 
 fn rate_limited(decision: &RateDecision) -> HttpResponse {
