@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::domain::access::{ApiKey, AuditEntry, Scope};
 use crate::domain::ids::AuditEntryId;
 use crate::http::problem::{ApiError, Problem};
+use crate::http::routes::RouteTemplate;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -78,22 +79,6 @@ pub fn declared_scope(operation: &Value) -> Option<Scope> {
 /// The calling key, for handlers.
 #[derive(Debug, Clone)]
 pub struct Caller(pub Arc<ApiKey>);
-
-/// The route template of a request (`/api/v1/clients/{id}`), matched once by the outermost
-/// middleware that needs it.
-#[derive(Debug, Clone)]
-pub struct RouteTemplate(pub Option<String>);
-
-impl RouteTemplate {
-    pub fn of(req: &ServiceRequest) -> Option<String> {
-        if let Some(known) = req.extensions().get::<RouteTemplate>() {
-            return known.0.clone();
-        }
-        let template = req.match_pattern();
-        req.extensions_mut().insert(RouteTemplate(template.clone()));
-        template
-    }
-}
 
 /// The bearer token of a request, if it sent one.
 fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -1,6 +1,6 @@
 //! Extractors whose failures are problem documents: JSON bodies and query strings (parsed, then
-//! validated, with every failing field named), `If-Match`, and the handlers for framework
-//! query/path errors and unknown routes.
+//! validated, with every failing field named), `If-Match`, and the handler for framework
+//! query/path errors.
 
 use super::problem::{ApiError, Problem};
 use super::validation::issues;
@@ -12,7 +12,7 @@ use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use actix_web::http::header::{self, EntityTag, Header};
 use actix_web::http::StatusCode;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -311,67 +311,6 @@ pub fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_we
         format!("a path parameter is invalid: {err}"),
     ))
     .into()
-}
-
-/// Routes known to the spec, to tell "wrong method" (405 with `Allow`) from "no such route" (404).
-#[derive(Debug, Clone, Default)]
-pub struct RouteTable(Vec<(Vec<String>, Vec<String>)>);
-
-impl RouteTable {
-    pub fn from_spec(spec: &utoipa::openapi::OpenApi) -> Self {
-        let routes = spec
-            .paths
-            .paths
-            .iter()
-            .map(|(path, item)| {
-                let segments = path.trim_matches('/').split('/').map(str::to_string).collect();
-                let mut methods = Vec::new();
-                let operations = [
-                    ("GET", &item.get),
-                    ("PUT", &item.put),
-                    ("POST", &item.post),
-                    ("DELETE", &item.delete),
-                    ("PATCH", &item.patch),
-                ];
-                for (name, operation) in operations {
-                    if operation.is_some() {
-                        methods.push(name.to_string());
-                    }
-                }
-                (segments, methods)
-            })
-            .collect();
-        RouteTable(routes)
-    }
-
-    fn allowed(&self, path: &str) -> Option<Vec<String>> {
-        let wanted: Vec<&str> = path.trim_matches('/').split('/').collect();
-        self.0.iter().find_map(|(segments, methods)| {
-            let matches = segments.len() == wanted.len()
-                && segments.iter().zip(&wanted).all(|(s, w)| (s.starts_with('{') && !w.is_empty()) || s == w);
-            matches.then(|| methods.clone())
-        })
-    }
-}
-
-/// Default service: 405 for a known path with another method, else 404; both as problems.
-pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpResponse {
-    use actix_web::ResponseError;
-    if let Some(methods) = routes.allowed(req.path()) {
-        let allow = methods.join(", ");
-        let mut response = ApiError::from(Problem::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!("{} is not allowed here; use {allow}", req.method()),
-        ))
-        .error_response();
-        if let Ok(value) = header::HeaderValue::from_str(&allow) {
-            response.headers_mut().insert(header::ALLOW, value);
-        }
-        return response;
-    }
-    ApiError::from(Problem::new(StatusCode::NOT_FOUND, "route_not_found", format!("no route for {}", req.path())))
-        .error_response()
 }
 
 #[cfg(test)]

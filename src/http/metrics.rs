@@ -16,7 +16,7 @@ pub async fn middleware(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
-    let route = super::access::RouteTemplate::of(&req).unwrap_or_else(|| "unmatched".into());
+    let route = super::routes::RouteTemplate::of(&req).unwrap_or_else(|| "unmatched".into());
     // Any token is a method to HTTP: unknown ones share a label, so callers cannot mint series.
     let method: &'static str = match req.method().as_str() {
         "GET" => "GET",
@@ -38,7 +38,7 @@ pub async fn middleware(
         Err(err) => err.as_response_error().status_code().as_u16(),
     };
     let status = status.to_string();
-    let labels = [method, route.as_str(), status.as_str()];
+    let labels = [method, &*route, status.as_str()];
     counters.http_duration.with_label_values(&labels).observe(started.elapsed().as_secs_f64());
     outcome.map(ServiceResponse::map_into_boxed_body)
 }

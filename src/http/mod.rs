@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod metrics;
 pub mod problem;
 mod representation;
+pub mod routes;
 pub mod spec;
 pub mod v1;
 pub mod validation;
@@ -22,7 +23,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::HttpMessage as _;
 use actix_web::{web, App, HttpResponse, HttpServer};
-use extract::RouteTable;
+use routes::RouteTable;
 pub use spec::openapi;
 use tracing_actix_web::{RequestId, TracingLogger};
 use utoipa_actix_web::AppExt;
@@ -67,7 +68,7 @@ pub fn build_app(
                 HttpResponse::PermanentRedirect().insert_header(("Location", "/swagger-ui/")).finish()
             }),
         )
-        .default_service(web::to(extract::fallback))
+        .default_service(web::to(routes::fallback))
         .wrap(actix_web::middleware::from_fn(idempotency::middleware))
         .wrap(actix_web::middleware::from_fn(access::middleware))
         .wrap(actix_web::middleware::from_fn(headers::conditional_get))
