@@ -2,7 +2,9 @@
 //! across replicas, rate limits, the audit log, conditional GETs, security headers, CORS and
 //! metrics.
 
-use crate::harness::{bearer, get, json, send, send_as_is, Server, TestContext, TEST_KEY, TEST_KEY_ID};
+use crate::harness::{
+    bearer, get, json, send, send_as_is, Receiver, Reply, Server, TestContext, TEST_KEY, TEST_KEY_ID,
+};
 use crate::{app, create_client};
 use actix_web::http::{header, Method};
 use actix_web::test::TestRequest;
@@ -33,8 +35,9 @@ fn if_none_match(uri: &str, tag: &str) -> actix_http::Request {
 }
 
 /// Every operation of the spec, with ids in its path — existing resources for reads (from
-/// `existing`, by the segment before the parameter), fresh ids for writes (so nothing the matrix
-/// reads is changed or deleted by it) — and a body its schema accepts.
+/// `existing`, by the segment before the parameter), fresh ids for writes (their 401 and 403
+/// cells change nothing; their successes are sent by `fitting_write`) — and a body its schema
+/// accepts.
 fn operations(spec: &Value, existing: &HashMap<&str, String>) -> Vec<(Method, String, String, Option<Value>, Value)> {
     let mut out = Vec::new();
     for (path, item) in spec["paths"].as_object().expect("paths") {
@@ -150,12 +153,252 @@ async fn one_of_each<S: crate::harness::TestApp<B>, B: actix_web::body::MessageB
     ids
 }
 
+/// A write that fits the state it is sent in: the resources it needs made just for it (with the
+/// test key), so each role's request succeeds on its own.
+struct FittingWrite {
+    uri: String,
+    body: Option<Value>,
+    content_type: &'static str,
+    status: u16,
+}
+
+impl FittingWrite {
+    fn new(uri: String, body: Option<Value>, status: u16) -> Self {
+        FittingWrite { uri, body, content_type: "application/json", status }
+    }
+
+    fn request(&self, method: &Method, key: &str) -> actix_http::Request {
+        let mut request = TestRequest::default().method(method.clone()).uri(&self.uri);
+        if *method == Method::POST {
+            request = request.insert_header(("idempotency-key", uuid::Uuid::now_v7().to_string()));
+        }
+        if let Some(body) = &self.body {
+            request = request.insert_header((header::CONTENT_TYPE, self.content_type)).set_payload(body.to_string());
+        }
+        with_key(request, Some(key))
+    }
+}
+
+fn created_id(reply: &Reply) -> String {
+    assert!(reply.status.is_success(), "{}", reply.body);
+    reply.body["id"].as_str().unwrap_or_else(|| panic!("no id in {}", reply.body)).to_string()
+}
+
+async fn fitting_write<S: crate::harness::TestApp<B>, B: actix_web::body::MessageBody>(
+    ctx: &TestContext,
+    app: &S,
+    method: &Method,
+    template: &str,
+    receiver: &Receiver,
+) -> FittingWrite {
+    use crate::{create_company, create_interest, create_product, create_workshop, order_body, order_in, post};
+    let unique = uuid::Uuid::now_v7().simple().to_string()[20..].to_uppercase();
+    let new_client =
+        || async { create_client(app, "Fitting", &format!("fit.{}@example.com", uuid::Uuid::now_v7())).await };
+    let new_order = || async {
+        let client = new_client().await;
+        let product = create_product(app, &format!("Fit {}", uuid::Uuid::now_v7()), "10.00", 10).await;
+        order_in(app, &client, &product, "pending").await
+    };
+    let new_workshop = || async {
+        let category = create_interest(app, &format!("Fit {}", uuid::Uuid::now_v7())).await;
+        create_workshop(app, &format!("Fit {}", uuid::Uuid::now_v7()), &category, 5).await
+    };
+    let new_enrollment = || async {
+        let (workshop, client) = (new_workshop().await, new_client().await);
+        created_id(&post(app, &format!("/api/v1/workshops/{workshop}/enrollments"), json!({"client_id": client})).await)
+    };
+    let new_payment = || async {
+        let order = new_order().await;
+        let body = json!({"subject": {"type": "order", "id": order}, "amount": "10.00", "method": "cash"});
+        let key = uuid::Uuid::now_v7().to_string();
+        created_id(
+            &send(app, crate::harness::json_with(Method::POST, "/api/v1/payments", body, &[("Idempotency-Key", &key)]))
+                .await,
+        )
+    };
+    let new_endpoint = || async {
+        let body = json!({"url": receiver.url, "event_types": ["*"]});
+        created_id(&post(app, "/api/v1/webhook-endpoints", body).await)
+    };
+    let new_category = || async {
+        created_id(&post(app, "/api/v1/categories", json!({"name": format!("Fit {}", uuid::Uuid::now_v7())})).await)
+    };
+    let new_coupon = || async {
+        let body = json!({"code": format!("FIT{}", uuid::Uuid::now_v7().simple().to_string()[20..].to_uppercase()), "kind": "percentage", "value": "10"});
+        created_id(&post(app, "/api/v1/coupons", body).await)
+    };
+    let path = template.trim_start_matches("/api/v1");
+    let (uri, body, status) = match (method.as_str(), path) {
+        ("POST", "/api-keys") => {
+            ("/api-keys".to_string(), Some(json!({"name": format!("fit {unique}"), "role": "readonly"})), 201)
+        }
+        ("DELETE", "/api-keys/{id}") => {
+            let key = created_id(&post(app, "/api/v1/api-keys", json!({"name": "fit", "role": "readonly"})).await);
+            (format!("/api-keys/{key}"), None, 204)
+        }
+        ("POST", "/companies") => (
+            "/companies".into(),
+            Some(json!({"legal_name": format!("Fit {unique}"), "tax_id": format!("FIT-{unique}")})),
+            201,
+        ),
+        ("PATCH", "/companies/{id}") => (
+            format!("/companies/{}", create_company(app, &format!("Fit {unique}")).await),
+            Some(json!({"address": "2 Side St"})),
+            200,
+        ),
+        ("DELETE", "/companies/{id}") => {
+            (format!("/companies/{}", create_company(app, &format!("Fit {unique}")).await), None, 204)
+        }
+        ("POST", "/interests") => ("/interests".into(), Some(json!({"name": format!("Fit {unique}")})), 201),
+        ("PATCH", "/interests/{id}") => (
+            format!("/interests/{}", create_interest(app, &format!("Fit {unique}")).await),
+            Some(json!({"description": "x"})),
+            200,
+        ),
+        ("DELETE", "/interests/{id}") => {
+            (format!("/interests/{}", create_interest(app, &format!("Fit {unique}")).await), None, 204)
+        }
+        ("POST", "/clients") => (
+            "/clients".into(),
+            Some(json!({"name": "Fit", "email": format!("fit.{unique}@example.com"), "kind": "b2c"})),
+            201,
+        ),
+        ("PATCH", "/clients/{id}") => {
+            (format!("/clients/{}", new_client().await), Some(json!({"plan": "premium"})), 200)
+        }
+        ("DELETE", "/clients/{id}") => (format!("/clients/{}", new_client().await), None, 204),
+        ("POST", "/clients/{id}/comments") => {
+            (format!("/clients/{}/comments", new_client().await), Some(json!({"text": "hi"})), 201)
+        }
+        ("DELETE", "/clients/{id}/comments/{comment_id}") => {
+            let client = new_client().await;
+            let comment =
+                created_id(&post(app, &format!("/api/v1/clients/{client}/comments"), json!({"text": "hi"})).await);
+            (format!("/clients/{client}/comments/{comment}"), None, 204)
+        }
+        ("PUT", "/clients/{id}/preferences" | "/clients/{id}/attributes") => {
+            (path.replace("{id}", &new_client().await), Some(json!({"theme": "dark"})), 200)
+        }
+        ("PATCH", "/clients/{id}/preferences" | "/clients/{id}/attributes") => {
+            let write = FittingWrite {
+                uri: format!("/api/v1{}", path.replace("{id}", &new_client().await)),
+                body: Some(json!({"theme": "light"})),
+                content_type: "application/merge-patch+json",
+                status: 200,
+            };
+            return write;
+        }
+        ("POST", "/clients/{id}/subscription") => (
+            format!("/clients/{}/subscription", new_client().await),
+            Some(json!({"plan": "premium", "months": 1})),
+            201,
+        ),
+        ("POST", "/categories") => ("/categories".into(), Some(json!({"name": format!("Fit {unique}")})), 201),
+        ("PATCH", "/categories/{id}") => {
+            (format!("/categories/{}", new_category().await), Some(json!({"description": "x"})), 200)
+        }
+        ("DELETE", "/categories/{id}") => (format!("/categories/{}", new_category().await), None, 204),
+        ("POST", "/products") => {
+            ("/products".into(), Some(json!({"name": format!("Fit {unique}"), "price": "1.00", "stock": 5})), 201)
+        }
+        ("PATCH", "/products/{id}") => (
+            format!("/products/{}", create_product(app, &format!("Fit {unique}"), "1.00", 5).await),
+            Some(json!({"reorder_point": 3})),
+            200,
+        ),
+        ("DELETE", "/products/{id}") => {
+            (format!("/products/{}", create_product(app, &format!("Fit {unique}"), "1.00", 5).await), None, 204)
+        }
+        ("POST", "/products/{id}/stock-movements") => {
+            let product = create_product(app, &format!("Fit {unique}"), "1.00", 5).await;
+            (
+                format!("/products/{product}/stock-movements"),
+                Some(json!({"kind": "in", "quantity": 5, "reason": "delivery"})),
+                201,
+            )
+        }
+        ("POST", "/coupons") => {
+            ("/coupons".into(), Some(json!({"code": format!("FIT{unique}"), "kind": "percentage", "value": "10"})), 201)
+        }
+        ("PATCH", "/coupons/{id}") => {
+            (format!("/coupons/{}", new_coupon().await), Some(json!({"description": "x"})), 200)
+        }
+        ("DELETE", "/coupons/{id}") => (format!("/coupons/{}", new_coupon().await), None, 204),
+        ("POST", "/orders") => {
+            let client = new_client().await;
+            let product = create_product(app, &format!("Fit {unique}"), "1.00", 5).await;
+            ("/orders".into(), Some(order_body(&client, json!([{"product_id": product, "quantity": 1}]))), 201)
+        }
+        ("POST", "/orders/{id}/status") => {
+            (format!("/orders/{}/status", new_order().await), Some(json!({"status": "confirmed"})), 200)
+        }
+        ("POST", "/orders/{id}/cancel") => {
+            (format!("/orders/{}/cancel", new_order().await), Some(json!({"note": "fit"})), 200)
+        }
+        ("POST", "/workshops") => {
+            let category = create_interest(app, &format!("Fit {unique}")).await;
+            ("/workshops".into(), Some(crate::workshop_body(&format!("Fit {unique}"), &category, 5)), 201)
+        }
+        ("PATCH", "/workshops/{id}") => {
+            (format!("/workshops/{}", new_workshop().await), Some(json!({"duration_minutes": 240})), 200)
+        }
+        ("DELETE", "/workshops/{id}") => (format!("/workshops/{}", new_workshop().await), None, 204),
+        ("POST", "/workshops/{id}/enrollments") => {
+            let (workshop, client) = (new_workshop().await, new_client().await);
+            (format!("/workshops/{workshop}/enrollments"), Some(json!({"client_id": client})), 201)
+        }
+        ("POST", "/workshops/{id}/payment-reminders") => {
+            (format!("/workshops/{}/payment-reminders", new_workshop().await), None, 202)
+        }
+        ("POST", "/enrollments/{id}/cancel") => (format!("/enrollments/{}/cancel", new_enrollment().await), None, 200),
+        ("POST", "/enrollments/{id}/payments") => (
+            format!("/enrollments/{}/payments", new_enrollment().await),
+            Some(json!({"amount": "30.00", "method": "cash"})),
+            201,
+        ),
+        ("POST", "/payments") => {
+            let order = new_order().await;
+            (
+                "/payments".into(),
+                Some(json!({"subject": {"type": "order", "id": order}, "amount": "10.00", "method": "cash"})),
+                201,
+            )
+        }
+        ("POST", "/payments/{id}/refunds") => (
+            format!("/payments/{}/refunds", new_payment().await),
+            Some(json!({"amount": "1.00", "reason": "fit"})),
+            201,
+        ),
+        ("POST", "/webhook-endpoints") => {
+            ("/webhook-endpoints".into(), Some(json!({"url": receiver.url, "event_types": ["*"]})), 201)
+        }
+        ("PATCH", "/webhook-endpoints/{id}") => {
+            (format!("/webhook-endpoints/{}", new_endpoint().await), Some(json!({"description": "x"})), 200)
+        }
+        ("DELETE", "/webhook-endpoints/{id}") => (format!("/webhook-endpoints/{}", new_endpoint().await), None, 204),
+        ("POST", "/webhook-endpoints/{id}/test") => {
+            (format!("/webhook-endpoints/{}/test", new_endpoint().await), None, 202)
+        }
+        ("POST", "/webhook-endpoints/{id}/deliveries/{delivery_id}/retry") => {
+            // Only a finished delivery is sent again: a ping, delivered to the receiver.
+            let endpoint = new_endpoint().await;
+            let ping = created_id(&post(app, &format!("/api/v1/webhook-endpoints/{endpoint}/test"), json!({})).await);
+            hybrid_crm::app::webhooks::deliver_all_due(&ctx.state).await.expect("delivered");
+            (format!("/webhook-endpoints/{endpoint}/deliveries/{ping}/retry"), None, 202)
+        }
+        _ => panic!("{method} {template} has no fitting request in the permission matrix: add one"),
+    };
+    FittingWrite::new(format!("/api/v1{uri}"), body, status)
+}
+
 #[actix_web::test]
 async fn every_operation_declares_one_scope_and_every_role_gets_exactly_what_it_grants() {
     let ctx = TestContext::new().await;
     let app = app!(ctx);
     let spec = hybrid_crm::http::openapi();
     let existing = one_of_each(&ctx, &app).await;
+    let receiver = Receiver::start(&[]).await;
     let mut keys = Vec::new();
     for role in Role::NAMED {
         keys.push((format!("{role:?}"), Some(role.scopes()), new_key(&ctx, role, Vec::new()).await));
@@ -185,21 +428,30 @@ async fn every_operation_declares_one_scope_and_every_role_gets_exactly_what_it_
         anonymous.problem(401, "unauthenticated");
         for (role, scopes, key) in &keys {
             let granted = hybrid_crm::domain::access::Grant::of(scopes.as_deref().unwrap_or_default()).allows(scope);
-            let reply = send_as_is(&app, build(Some(key))).await;
-            if granted {
-                assert!(
-                    reply.status != 401 && reply.body["code"] != "forbidden",
-                    "{role} should reach {method} {template} ({scope}): {} {}",
-                    reply.status,
-                    reply.body
-                );
-                // Every read of an existing resource or list answers 200 to anyone allowed to.
-                if method == Method::GET {
-                    assert_eq!(reply.status, 200, "{role} {method} {uri}: {}", reply.body);
-                }
-            } else {
+            if !granted {
+                let reply = send_as_is(&app, build(Some(key))).await;
                 let problem = reply.problem(403, "forbidden");
                 assert_eq!(problem["details"]["required_scope"], scope.to_string(), "{role} {method} {template}");
+            } else if method == Method::GET {
+                // Every read of an existing resource or list answers 200 to anyone allowed to.
+                let reply = send_as_is(&app, build(Some(key))).await;
+                assert_eq!(reply.status, 200, "{role} {method} {uri}: {}", reply.body);
+            } else {
+                // Every write, sent on fresh resources it fits, succeeds with its documented status.
+                let write = fitting_write(&ctx, &app, &method, &template, &receiver).await;
+                let documented: Vec<&String> = operation["responses"]
+                    .as_object()
+                    .expect("responses")
+                    .keys()
+                    .filter(|c| c.starts_with('2'))
+                    .collect();
+                assert!(
+                    documented.contains(&&write.status.to_string()),
+                    "{method} {template}: {} is not among its documented answers {documented:?}",
+                    write.status
+                );
+                let reply = send_as_is(&app, write.request(&method, key)).await;
+                assert_eq!(reply.status, write.status, "{role} {method} {}: {}", write.uri, reply.body);
             }
             checked += 1;
         }
