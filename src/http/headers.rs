@@ -9,8 +9,7 @@ use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse, ResponseError};
-use base64::Engine;
-use sha2::{Digest, Sha256};
+use std::hash::Hasher as _;
 
 /// The Swagger UI loads its own scripts and styles only (it sets inline `style` attributes).
 const DOCS_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
@@ -182,10 +181,14 @@ async fn with_body_tag<B: MessageBody + 'static>(response: HttpResponse<B>) -> R
     Ok(response)
 }
 
-/// A weak tag (the bytes may be sent compressed): the first 16 bytes of the body's SHA-256.
+/// A weak tag (the bytes may be sent compressed): a 64-bit hash of the body. A tag only has to
+/// change when its resource does (no one forges it), so a cryptographic digest would be CPU spent
+/// on every read for nothing. `DefaultHasher::new()` has fixed keys: every replica of a build
+/// gives the same tag (a new build may not, which costs one full response per cached read).
 fn body_tag(body: &[u8]) -> HeaderValue {
-    let digest = Sha256::digest(body);
-    let text = format!("W/\"{}\"", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16]));
+    let mut hasher = std::hash::DefaultHasher::new();
+    hasher.write(body);
+    let text = format!("W/\"{:016x}\"", hasher.finish());
     HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static("W/\"\""))
 }
 
