@@ -473,6 +473,15 @@ folders = [
             "pm.test('each with key, status and request id', () => pm.response.json().items.forEach(e => { pm.expect(e.key_id).to.be.a('string'); pm.expect(e.status).to.be.a('number'); pm.expect(e.request_id).to.be.a('string'); }));"]),
         request("Client stats", "GET", "/api/v1/stats/clients", status(200) + [
             "pm.test('combined', () => { const b = pm.response.json(); pm.expect(b.total_clients).to.be.above(0); pm.expect(b.documents.info_coverage_percent).to.be.within(0, 100); pm.expect(b.age_seconds).to.be.at.least(0); pm.expect(b).to.have.property('computed_at'); pm.expect(b).to.have.property('consistency'); });"]),
+        request("Sales report, last 30 days", "GET", "/api/v1/reports/sales", status(200) + [
+            "pm.test('every day present, in order', () => { const b = pm.response.json(); pm.expect(b.items).to.have.lengthOf(30); pm.expect(b.items[29].start).to.eql(b.to); pm.expect(b.granularity).to.eql('day'); });",
+            "pm.test('the orders of this run count, and the days add up to the totals', () => { const b = pm.response.json(); pm.expect(b.totals.orders).to.be.above(0); pm.expect(b.items.reduce((n, d) => n + d.orders, 0)).to.eql(b.totals.orders); });",
+            "pm.test('money as exact decimal strings', () => { const t = pm.response.json().totals; ['revenue', 'gross', 'refunds', 'aov'].forEach(k => pm.expect(t[k]).to.match(/^-?[0-9]+\\.[0-9]{2}$/)); });"]),
+        request("Sales report by month as CSV", "GET", "/api/v1/reports/sales?granularity=month", status(200) + [
+            "pm.test('CSV with a header row', () => { pm.expect(pm.response.headers.get('Content-Type')).to.include('text/csv'); pm.expect(pm.response.text().split('\\r\\n')[0]).to.eql('start,end,revenue,gross,refunds,orders,items,aov'); });"],
+            headers={"Accept": "text/csv"}),
+        request("Sales report, reversed period", "GET", "/api/v1/reports/sales?from=2026-02-02&to=2026-02-01", status(422) + PROBLEM + code("validation_failed") + [
+            "pm.test('names the field', () => pm.expect(pm.response.json().errors[0].field).to.eql('from'));"]),
         request("Unknown route", "GET", "/api/v1/nothing", status(404) + PROBLEM + code("route_not_found")),
         request("Wrong method", "PUT", "/api/v1/clients", status(405) + PROBLEM + code("method_not_allowed") + [
             "pm.test('Allow header', () => pm.expect(pm.response.headers.get('Allow')).to.eql('GET, POST'));"]),

@@ -45,6 +45,8 @@ pub struct Settings {
     /// How often expired subscriptions become `past_due` and expired idempotency keys go;
     /// `None` (0) turns it off.
     pub billing_interval: Option<Duration>,
+    /// How often daily report rollups are brought up to date (`ROLLUP_INTERVAL_SECS`).
+    pub rollup_interval: Option<Duration>,
     /// How long an idempotency key is remembered.
     pub idempotency_ttl: Duration,
     /// How long a request holds its idempotency key; a retry after that (its process died)
@@ -315,6 +317,7 @@ impl Settings {
             gateway_timeout: millis("GATEWAY_TIMEOUT_MS", 10_000)?,
             sandbox_slow: millis("SANDBOX_SLOW_MS", 3_000)?,
             billing_interval: every("BILLING_INTERVAL_SECS", 300)?,
+            rollup_interval: every("ROLLUP_INTERVAL_SECS", 60)?,
             idempotency_ttl: Duration::from_secs(parsed("IDEMPOTENCY_TTL_SECS", 24 * 3600)?),
             idempotency_lease: millis("IDEMPOTENCY_LEASE_MS", 60_000)?,
             events_poll_interval: every_ms("EVENTS_POLL_MS", 500)?,

@@ -1,8 +1,8 @@
-//! Command line: `serve` (default) | `migrate` | `seed` | `reconcile` | `openapi` | `api-key`.
+//! Command line: `serve` (default) | `migrate` | `seed` | `reconcile` | `rollup` | `openapi` | `api-key`.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use hybrid_crm::app::{access, jobs, reconcile, seed, AppState};
+use hybrid_crm::app::{access, jobs, reconcile, reports, seed, AppState};
 use hybrid_crm::config::Settings;
 use hybrid_crm::{http, telemetry};
 use std::time::Duration;
@@ -45,6 +45,13 @@ enum Command {
         /// Only report; change nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Bring the daily report rollups up to date (the server does this every
+    /// ROLLUP_INTERVAL_SECS), or rebuild them from a day on.
+    Rollup {
+        /// Recompute every day from this one (UTC, YYYY-MM-DD) on, not only the new and changed ones.
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
     },
     /// Print the OpenAPI document.
     Openapi,
@@ -139,6 +146,15 @@ async fn main() -> anyhow::Result<()> {
             for id in &report.orphan_sample {
                 println!("  document without a client: {id}");
             }
+            Ok(())
+        }
+        Command::Rollup { from } => {
+            migrate(&state).await?;
+            let outcome = jobs::locked(&state, jobs::Job::Rollup, || reports::roll_up(&state, from))
+                .await
+                .map_err(|e| anyhow::anyhow!("rollup failed: {e}"))?
+                .context("another process is rolling up right now; run it again when it has finished")?;
+            println!("rolled up {} days (days before {} are settled)", outcome.days, outcome.settled_before);
             Ok(())
         }
         Command::ApiKey { action } => {

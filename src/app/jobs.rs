@@ -1,6 +1,7 @@
 //! Background jobs the server runs: reconcile (`RECONCILE_INTERVAL_SECS`), the client
-//! statistics snapshot (`STATS_REFRESH_SECS`) and billing upkeep (`BILLING_INTERVAL_SECS`:
-//! lapsed subscriptions become `past_due`, expired idempotency keys go); 0 turns a job off.
+//! statistics snapshot (`STATS_REFRESH_SECS`), billing upkeep (`BILLING_INTERVAL_SECS`:
+//! lapsed subscriptions become `past_due`, expired idempotency keys go) and the daily report
+//! rollups (`ROLLUP_INTERVAL_SECS`); 0 turns a job off.
 //! Each run first takes the job's PostgreSQL advisory lock, on a connection of its own, so among
 //! several replicas one runs it at a time and the others skip that round; a replica that dies
 //! releases the lock with its session.
@@ -11,7 +12,8 @@
 //! advisory lock per round.
 
 use super::{
-    events, idempotency, notifications, payments, reconcile, relay, stats, subscriptions, webhooks, AppResult, AppState,
+    events, idempotency, notifications, payments, reconcile, relay, reports, stats, subscriptions, webhooks, AppResult,
+    AppState,
 };
 use crate::store::pg::jobs::{self, JobLock};
 use std::sync::Arc;
@@ -22,6 +24,7 @@ pub enum Job {
     Reconcile,
     ClientStats,
     Billing,
+    Rollup,
 }
 
 impl Job {
@@ -30,6 +33,7 @@ impl Job {
             Job::Reconcile => "reconcile",
             Job::ClientStats => "client_stats",
             Job::Billing => "billing",
+            Job::Rollup => "rollup",
         }
     }
 
@@ -39,6 +43,7 @@ impl Job {
             Job::Reconcile => 7_262_101,
             Job::ClientStats => 7_262_102,
             Job::Billing => 7_262_103,
+            Job::Rollup => 7_262_104,
         }
     }
 
@@ -71,6 +76,13 @@ impl Job {
                 }
                 Ok(())
             }
+            Job::Rollup => {
+                let outcome = reports::roll_up(state, None).await?;
+                if outcome.days > 0 {
+                    tracing::info!(days = outcome.days, settled_before = %outcome.settled_before, "report rollups updated");
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -81,6 +93,7 @@ pub fn spawn(state: &AppState) {
         (Job::Reconcile, state.settings.reconcile_interval),
         (Job::ClientStats, state.settings.stats_refresh_interval),
         (Job::Billing, state.settings.billing_interval),
+        (Job::Rollup, state.settings.rollup_interval),
     ] {
         if let Some(every) = every {
             tokio::spawn(periodic(job, every, state.clone()));
@@ -249,16 +262,26 @@ async fn periodic(job: Job, every: Duration, state: AppState) {
 
 /// Runs the job once if no other session holds its lock; `false` when one does.
 pub async fn run_once(state: &AppState, job: Job) -> AppResult<bool> {
+    Ok(locked(state, job, || job.perform(state)).await?.is_some())
+}
+
+/// Runs `work` holding the job's lock (as the job itself would); `None` when another session
+/// holds it.
+pub async fn locked<T, F, Fut>(state: &AppState, job: Job, work: F) -> AppResult<Option<T>>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = AppResult<T>>,
+{
     let url = state.settings.database_url.clone();
     let lock = tokio::task::spawn_blocking(move || jobs::try_lock(&url, job.lock_key()))
         .await
         .map_err(|_| super::AppError::Internal(anyhow::anyhow!("the job lock task panicked")))??;
     let Some(lock) = lock else {
-        return Ok(false);
+        return Ok(None);
     };
-    let outcome = job.perform(state).await;
+    let outcome = work().await;
     release(lock).await;
-    outcome.map(|()| true)
+    outcome.map(Some)
 }
 
 /// Closes the lock's connection (which releases the lock) off the async workers.

@@ -20,6 +20,7 @@ pub mod orders;
 pub mod payments;
 pub mod reconcile;
 pub mod relay;
+pub mod reports;
 pub mod seed;
 pub mod stats;
 pub mod subscriptions;

@@ -43,6 +43,7 @@ pub mod orders;
 pub mod page;
 pub mod payments;
 pub mod precondition;
+pub mod reports;
 pub mod time;
 pub mod timeline;
 pub mod view;

@@ -104,6 +104,7 @@ fn forbid_nul_in_text(node: &mut Value) {
         (name = "webhooks", description = "Webhook endpoints (Standard Webhooks signatures), their deliveries and attempts"),
         (name = "notifications", description = "Messages to clients (SMTP or the server log), each with its outcome; the client's MongoDB preferences can turn them off"),
         (name = "stats", description = "Statistics computed by both databases"),
+        (name = "reports", description = "Business figures over a period of UTC days, exact, from daily rollups and the base tables; JSON or CSV"),
         (name = "access", description = "API keys (admin) and the audit log of every write"),
         (name = "health", description = "Liveness and readiness"),
     )

@@ -258,6 +258,7 @@ impl TestContext {
             gateway_timeout: Duration::from_secs(3),
             sandbox_slow: Duration::from_millis(SANDBOX_SLOW_MS),
             billing_interval: None,
+            rollup_interval: None,
             idempotency_ttl: Duration::from_secs(24 * 3600),
             idempotency_lease: Duration::from_secs(60),
             // Tests publish events and deliver webhooks themselves (`events::publish`,
@@ -668,6 +669,7 @@ impl Server {
             .env("RECONCILE_INTERVAL_SECS", "0")
             .env("STATS_REFRESH_SECS", "0")
             .env("BILLING_INTERVAL_SECS", "0")
+            .env("ROLLUP_INTERVAL_SECS", "0")
             .env("SANDBOX_SLOW_MS", "3000")
             .env("PAYMENT_SYNC_WAIT_MS", "2500")
             .env("GATEWAY_TIMEOUT_MS", "3500")

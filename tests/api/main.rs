@@ -19,6 +19,7 @@ mod payments;
 mod races;
 mod reconcile;
 mod replicas;
+mod reports;
 mod saga;
 mod snapshots;
 mod spec;

@@ -11,6 +11,7 @@ pub mod interests;
 pub mod notifications;
 pub mod orders;
 pub mod payments;
+pub mod reports;
 pub mod stats;
 pub mod timeline;
 pub mod webhooks;
@@ -110,5 +111,6 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(webhooks::test_webhook_endpoint)
         .service(notifications::list_notifications)
         .service(notifications::get_notification)
-        .service(notifications::remind_debtors);
+        .service(notifications::remind_debtors)
+        .service(reports::sales_report);
 }

@@ -19,6 +19,7 @@ mod models;
 pub mod notifications;
 pub mod orders;
 pub mod payments;
+pub mod reports;
 pub mod schema;
 pub mod seed;
 pub mod webhooks;

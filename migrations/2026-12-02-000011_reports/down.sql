@@ -1,0 +1,11 @@
+DROP INDEX refunds_succeeded_completed_at_idx;
+DROP TRIGGER refunds_deleted_report ON refunds;
+DROP TRIGGER refunds_updated_report ON refunds;
+DROP TRIGGER refunds_inserted_report ON refunds;
+DROP TRIGGER orders_deleted_report ON orders;
+DROP TRIGGER orders_updated_report ON orders;
+DROP TRIGGER orders_inserted_report ON orders;
+DROP FUNCTION note_refund_change();
+DROP FUNCTION note_order_change();
+DROP TABLE daily_sales;
+DROP TABLE report_changes;

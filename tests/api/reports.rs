@@ -1,0 +1,331 @@
+//! Reports: every figure against an independent computation from the rows the test made —
+//! through rollups, late cancellations and refunds, at the first and last instants of UTC days —
+//! as JSON and CSV.
+
+use crate::harness::{get, json_with, send, Reply, TestContext};
+use crate::{app, create_client, create_product, order_body, post};
+use actix_web::http::{header, Method};
+use actix_web::test::TestRequest;
+use chrono::{Days, NaiveDate, NaiveTime, Utc};
+use diesel::RunQueryDsl;
+use hybrid_crm::app::reports;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+async fn sql(ctx: &TestContext, statement: String) {
+    ctx.state.db.run(move |conn| Ok(diesel::sql_query(statement).execute(conn)?)).await.expect("SQL statement");
+}
+
+fn decimal(value: &Value) -> Decimal {
+    Decimal::from_str(value.as_str().unwrap_or_else(|| panic!("not a decimal string: {value}"))).expect("decimal")
+}
+
+fn at(day: NaiveDate, time: &str) -> String {
+    format!("{}+00:00", day.and_time(NaiveTime::from_str(time).expect("time")))
+}
+
+/// What the test made, per UTC day, computed here without the service's SQL.
+#[derive(Default, Clone)]
+struct Expected {
+    orders: BTreeMap<NaiveDate, Vec<(Decimal, i64, bool)>>,
+    refunds: BTreeMap<NaiveDate, Vec<Decimal>>,
+}
+
+impl Expected {
+    fn day(&self, day: NaiveDate) -> (i64, i64, Decimal, Decimal) {
+        let live = self.orders.get(&day).into_iter().flatten().filter(|(_, _, cancelled)| !cancelled);
+        let (orders, items, gross) =
+            live.fold((0, 0, Decimal::ZERO), |(n, u, g), (total, units, _)| (n + 1, u + units, g + total));
+        let refunds = self.refunds.get(&day).into_iter().flatten().sum();
+        (orders, items, gross, refunds)
+    }
+}
+
+fn aov(revenue: Decimal, orders: i64) -> Decimal {
+    if orders == 0 {
+        return Decimal::ZERO;
+    }
+    (revenue / Decimal::from(orders)).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+}
+
+/// The daily series from `from` to `to` equals the independent computation, day by day and in
+/// total.
+fn assert_matches(report: &Value, expected: &Expected, from: NaiveDate, to: NaiveDate, when: &str) {
+    let items = report["items"].as_array().expect("items");
+    assert_eq!(items.len() as i64, (to - from).num_days() + 1, "{when}: every day is present");
+    let mut totals = (0, 0, Decimal::ZERO, Decimal::ZERO);
+    for (i, item) in items.iter().enumerate() {
+        let day = from + Days::new(i as u64);
+        assert_eq!(item["start"], day.to_string(), "{when}");
+        let (orders, units, gross, refunds) = expected.day(day);
+        let revenue = gross - refunds;
+        let got = (item["orders"].as_i64(), item["items"].as_i64(), decimal(&item["gross"]), decimal(&item["refunds"]));
+        assert_eq!(got, (Some(orders), Some(units), gross, refunds), "{when}: {day}");
+        assert_eq!(decimal(&item["revenue"]), revenue, "{when}: revenue of {day}");
+        assert_eq!(decimal(&item["aov"]), aov(revenue, orders), "{when}: AOV of {day}");
+        totals = (totals.0 + orders, totals.1 + units, totals.2 + gross, totals.3 + refunds);
+    }
+    let t = &report["totals"];
+    assert_eq!(
+        (t["orders"].as_i64(), t["items"].as_i64(), decimal(&t["gross"]), decimal(&t["refunds"])),
+        (Some(totals.0), Some(totals.1), totals.2, totals.3),
+        "{when}: totals"
+    );
+    assert_eq!(decimal(&t["aov"]), aov(totals.2 - totals.3, totals.0), "{when}: AOV of the period");
+}
+
+#[derive(Debug, PartialEq, diesel::QueryableByName)]
+struct RolledDay {
+    #[diesel(sql_type = diesel::sql_types::Date)]
+    day: NaiveDate,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    orders: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    items: i32,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    gross: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    refunds: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    cancelled_orders: i32,
+}
+
+async fn rolled_days(ctx: &TestContext) -> Vec<RolledDay> {
+    ctx.state
+        .db
+        .run(|conn| {
+            Ok(diesel::sql_query(
+                "SELECT day, orders, items, gross::text AS gross, refunds::text AS refunds, cancelled_orders
+                 FROM daily_sales ORDER BY day",
+            )
+            .load(conn)?)
+        })
+        .await
+        .expect("rollups")
+}
+
+async fn noted_changes(ctx: &TestContext) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let count: Count = ctx
+        .state
+        .db
+        .run(|conn| Ok(diesel::sql_query("SELECT count(*) AS n FROM report_changes").get_result(conn)?))
+        .await
+        .expect("count");
+    count.n
+}
+
+#[actix_web::test]
+async fn sales_match_an_independent_computation_through_rollups_late_cancellations_and_refunds() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let today = Utc::now().date_naive();
+    let (d1, d2) = (today - Days::new(10), today - Days::new(9));
+    let (from, to) = (d1 - Days::new(1), today);
+    let client = create_client(&app, "Reporter", "reporter@example.com").await;
+    let (kit, glue) =
+        (create_product(&app, "Kit", "10.00", 100).await, create_product(&app, "Glue", "2.55", 100).await);
+
+    // The first and last instants of a UTC day, the first of the next, and now.
+    let placements = [
+        (Some(at(d1, "00:00:00")), vec![(&kit, 1)]),
+        (Some(at(d1, "23:59:59.999999")), vec![(&kit, 2), (&glue, 1)]),
+        (Some(at(d2, "00:00:00")), vec![(&glue, 3)]),
+        (None, vec![(&kit, 1), (&glue, 1)]),
+    ];
+    let mut expected = Expected::default();
+    let mut orders = Vec::new();
+    for (placed_at, lines) in placements {
+        let items: Vec<Value> = lines.iter().map(|(p, q)| json!({"product_id": p, "quantity": q})).collect();
+        let placed = post(&app, "/api/v1/orders", order_body(&client, Value::Array(items))).await;
+        assert_eq!(placed.status, 201, "{}", placed.body);
+        let id = placed.body["id"].as_str().unwrap().to_string();
+        let day = match &placed_at {
+            Some(instant) => {
+                sql(&ctx, format!("UPDATE orders SET created_at = '{instant}' WHERE id = '{id}'")).await;
+                instant[..10].parse().unwrap()
+            }
+            None => today,
+        };
+        let total = decimal(&placed.body["total"]);
+        expected.orders.entry(day).or_default().push((total, lines.iter().map(|(_, q)| *q as i64).sum(), false));
+        orders.push((id, day, total));
+    }
+
+    // A refund of the second order's payment, completed on d2 (after the order's day).
+    let (paid_order, _, paid_total) = orders[1].clone();
+    let payment = send(
+        &app,
+        json_with(
+            Method::POST,
+            "/api/v1/payments",
+            json!({"subject": {"type": "order", "id": paid_order}, "amount": paid_total.to_string(), "method": "cash"}),
+            &[("Idempotency-Key", "report-pay")],
+        ),
+    )
+    .await;
+    assert_eq!(
+        (payment.status.as_u16(), payment.body["status"].clone()),
+        (201, json!("succeeded")),
+        "{}",
+        payment.body
+    );
+    let refund = send(
+        &app,
+        json_with(
+            Method::POST,
+            &format!("/api/v1/payments/{}/refunds", payment.body["id"].as_str().unwrap()),
+            json!({"amount": "3.05", "reason": "scratched"}),
+            &[("Idempotency-Key", "report-refund")],
+        ),
+    )
+    .await;
+    assert_eq!((refund.status.as_u16(), refund.body["status"].clone()), (201, json!("succeeded")), "{}", refund.body);
+    let refund_id = refund.body["id"].as_str().unwrap();
+    sql(&ctx, format!("UPDATE refunds SET completed_at = '{}' WHERE id = '{refund_id}'", at(d2, "12:00:00"))).await;
+    expected.refunds.entry(d2).or_default().push(Decimal::from_str("3.05").unwrap());
+
+    let uri = format!("/api/v1/reports/sales?from={from}&to={to}");
+    let report = |expected: Expected, when: &'static str| {
+        let app = &app;
+        let uri = uri.clone();
+        async move {
+            let reply = send(app, get(&uri)).await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            assert_matches(&reply.body, &expected, from, to, when);
+            reply
+        }
+    };
+    report(expected.clone(), "from the base tables, before any rollup").await;
+
+    let outcome = reports::roll_up(&ctx.state, None).await.expect("rollup");
+    assert_eq!(outcome.settled_before, today);
+    assert_eq!(outcome.days, 10, "every day from the first order's to yesterday");
+    assert_eq!(noted_changes(&ctx).await, 0, "the rollup took the notes it saw");
+    report(expected.clone(), "from the rollups").await;
+
+    // A late cancellation of an order of d1 counts at once (its day is noted and computed from
+    // the orders), and in the rollup after the next run.
+    let cancelled = post(&app, &format!("/api/v1/orders/{}/cancel", orders[0].0), json!({"note": "late"})).await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    expected.orders.get_mut(&d1).unwrap()[0].2 = true;
+    assert!(noted_changes(&ctx).await > 0, "the cancellation noted its day");
+    report(expected.clone(), "after a late cancellation, before the rollup").await;
+    reports::roll_up(&ctx.state, None).await.expect("rollup");
+    report(expected.clone(), "after a late cancellation and the rollup").await;
+    let cancelled_row = rolled_days(&ctx).await.into_iter().find(|r| r.day == d1).expect("d1 rolled up");
+    assert_eq!((cancelled_row.orders, cancelled_row.cancelled_orders), (1, 1));
+
+    // Rebuilding gives the same rows, however often.
+    // Rebuilding from a day (here the day before the first order, which gains its zero row)
+    // gives the same rows, however often.
+    let before = rolled_days(&ctx).await;
+    reports::roll_up(&ctx.state, Some(from)).await.expect("rebuild");
+    let rebuilt = rolled_days(&ctx).await;
+    assert_eq!((rebuilt[0].day, rebuilt[0].orders), (from, 0));
+    assert_eq!(rebuilt[1..], before[..], "a recomputed day is the same row");
+    reports::roll_up(&ctx.state, Some(from)).await.expect("rebuild again");
+    assert_eq!(rolled_days(&ctx).await, rebuilt, "and again");
+
+    // Weeks and months add up to the same totals, and each item to its days.
+    let daily = report(expected.clone(), "again").await.body;
+    for granularity in ["week", "month"] {
+        let cut = send(&app, get(&format!("{uri}&granularity={granularity}"))).await.body;
+        assert_eq!(cut["totals"], daily["totals"], "{granularity}");
+        let items = cut["items"].as_array().unwrap();
+        assert_eq!(items[0]["start"], from.to_string());
+        assert_eq!(items.last().unwrap()["end"], to.to_string());
+        for item in items {
+            let (start, end) = (item["start"].as_str().unwrap(), item["end"].as_str().unwrap());
+            let days: Vec<&Value> = daily["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["start"].as_str().unwrap() >= start && d["start"].as_str().unwrap() <= end)
+                .collect();
+            let gross: Decimal = days.iter().map(|d| decimal(&d["gross"])).sum();
+            let count: i64 = days.iter().map(|d| d["orders"].as_i64().unwrap()).sum();
+            assert_eq!(
+                (decimal(&item["gross"]), item["orders"].as_i64().unwrap()),
+                (gross, count),
+                "{granularity} {start}"
+            );
+        }
+    }
+
+    // CSV: the same series, one row per day.
+    let csv = TestRequest::get().uri(&uri).insert_header((header::ACCEPT, "text/csv")).to_request();
+    let csv = send(&app, csv).await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"), "{:?}", csv.headers);
+    let text = csv.body.as_str().expect("a CSV body");
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines[0], "start,end,revenue,gross,refunds,orders,items,aov");
+    assert_eq!(lines.len() - 1, daily["items"].as_array().unwrap().len());
+    for (line, item) in lines[1..].iter().zip(daily["items"].as_array().unwrap()) {
+        let fields = ["start", "end", "revenue", "gross", "refunds", "orders", "items", "aov"];
+        let want: Vec<String> = fields
+            .iter()
+            .map(|f| item[*f].as_str().map(str::to_string).unwrap_or_else(|| item[*f].to_string()))
+            .collect();
+        assert_eq!(line.split(',').collect::<Vec<_>>(), want);
+    }
+
+    // A change committed while a rollup runs keeps its note: the rollup's snapshot did not see
+    // it, so it must not take the note either.
+    let url = ctx.database_url();
+    let late = orders[1].0.clone();
+    let open = tokio::task::spawn_blocking(move || {
+        use diesel::Connection;
+        let mut conn = diesel::PgConnection::establish(&url).expect("connect");
+        diesel::sql_query("BEGIN").execute(&mut conn).expect("begin");
+        diesel::sql_query(format!("UPDATE orders SET status = 'cancelled' WHERE id = '{late}'"))
+            .execute(&mut conn)
+            .expect("cancel");
+        conn
+    })
+    .await
+    .unwrap();
+    reports::roll_up(&ctx.state, None).await.expect("rollup while the change is in flight");
+    tokio::task::spawn_blocking(move || {
+        let mut conn = open;
+        diesel::sql_query("COMMIT").execute(&mut conn).expect("commit");
+    })
+    .await
+    .unwrap();
+    expected.orders.get_mut(&d1).unwrap()[1].2 = true;
+    assert!(noted_changes(&ctx).await > 0, "the note of the change survived the rollup that missed it");
+    report(expected.clone(), "a change committed during a rollup").await;
+    reports::roll_up(&ctx.state, None).await.expect("rollup");
+    report(expected.clone(), "and after the next rollup").await;
+    assert_eq!(rolled_days(&ctx).await.into_iter().find(|r| r.day == d1).map(|r| r.orders), Some(0));
+}
+
+#[actix_web::test]
+async fn an_empty_period_is_all_zeros_and_bad_periods_name_their_field() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let empty = send(&app, get("/api/v1/reports/sales?from=2020-02-01&to=2020-02-29&granularity=day")).await;
+    assert_eq!(empty.status, 200, "{}", empty.body);
+    let items = empty.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 29, "a leap February, every day present");
+    assert!(items.iter().all(|i| i["orders"] == 0 && i["revenue"] == "0.00" && i["aov"] == "0.00"));
+    assert_eq!(empty.body["totals"]["gross"], "0.00");
+
+    let default = send(&app, get("/api/v1/reports/sales")).await.body;
+    assert_eq!(default["items"].as_array().unwrap().len(), 30, "the last 30 days by default");
+    assert_eq!(default["to"], Utc::now().date_naive().to_string());
+
+    let field = |reply: Reply| reply.problem(422, "validation_failed")["errors"][0]["field"].clone();
+    assert_eq!(field(send(&app, get("/api/v1/reports/sales?from=2026-02-02&to=2026-02-01")).await), "from");
+    assert_eq!(field(send(&app, get("/api/v1/reports/sales?from=2020-01-01&to=2026-01-01")).await), "to");
+    assert_eq!(field(send(&app, get("/api/v1/reports/sales?from=2026-02-30")).await), "from");
+    assert_eq!(field(send(&app, get("/api/v1/reports/sales?granularity=year")).await), "granularity");
+    assert_eq!(field(send(&app, get("/api/v1/reports/sales?form=2026-01-01")).await), "form");
+}
