@@ -473,6 +473,13 @@ folders = [
             "pm.test('each with key, status and request id', () => pm.response.json().items.forEach(e => { pm.expect(e.key_id).to.be.a('string'); pm.expect(e.status).to.be.a('number'); pm.expect(e.request_id).to.be.a('string'); }));"]),
         request("Client stats", "GET", "/api/v1/stats/clients", status(200) + [
             "pm.test('combined', () => { const b = pm.response.json(); pm.expect(b.total_clients).to.be.above(0); pm.expect(b.documents.info_coverage_percent).to.be.within(0, 100); pm.expect(b.age_seconds).to.be.at.least(0); pm.expect(b).to.have.property('computed_at'); pm.expect(b).to.have.property('consistency'); });"]),
+        request("Key figures, last 30 days", "GET", "/api/v1/reports/kpis", status(200) + [
+            "pm.test('the orders of this run count', () => { const b = pm.response.json(); pm.expect(b.orders).to.be.above(0); pm.expect(b.active_clients).to.be.above(0); pm.expect(b.paying_clients_to_date).to.be.at.least(b.active_clients); });",
+            "pm.test('revenue is gross less refunds, exactly', () => { const b = pm.response.json(); pm.expect(Math.round(parseFloat(b.gross) * 100) - Math.round(parseFloat(b.refunds) * 100)).to.eql(Math.round(parseFloat(b.revenue) * 100)); });",
+            "pm.test('breakdowns, stock and debtors', () => { const b = pm.response.json(); pm.expect(b.revenue_by_plan).to.be.an('array').that.is.not.empty; pm.expect(b.revenue_by_client_kind).to.be.an('array').that.is.not.empty; ['critical', 'low', 'optimal'].forEach(k => pm.expect(b.stock_status[k]).to.be.a('number')); pm.expect(b.debtors.amount_owed).to.match(/^[0-9]+\\.[0-9]{2}$/); });"]),
+        request("Key figures as CSV", "GET", "/api/v1/reports/kpis", status(200) + [
+            "pm.test('name,value rows', () => { const lines = pm.response.text().split('\\r\\n'); pm.expect(lines[0]).to.eql('name,value'); pm.expect(lines.some(l => l.startsWith('revenue,'))).to.be.true; });"],
+            headers={"Accept": "text/csv"}),
         request("Sales report, last 30 days", "GET", "/api/v1/reports/sales", status(200) + [
             "pm.test('every day present, in order', () => { const b = pm.response.json(); pm.expect(b.items).to.have.lengthOf(30); pm.expect(b.items[29].start).to.eql(b.to); pm.expect(b.granularity).to.eql('day'); });",
             "pm.test('the orders of this run count, and the days add up to the totals', () => { const b = pm.response.json(); pm.expect(b.totals.orders).to.be.above(0); pm.expect(b.items.reduce((n, d) => n + d.orders, 0)).to.eql(b.totals.orders); });",

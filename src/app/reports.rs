@@ -2,10 +2,27 @@
 //! any day changed since its rollup from the base tables, in one snapshot: every figure is exact
 //! when it is read. The rollup job (`ROLLUP_INTERVAL_SECS`) only keeps the base-table part small.
 
-use super::{clock, AppError, AppResult, AppState};
-use crate::domain::reports::{buckets, total, DailySales, Granularity, Period, PeriodError, SalesBucket};
+use super::constraints::{Meaning, Rule};
+use super::{clock, stats, AppError, AppResult, AppState};
+use crate::domain::reports::{
+    breakdown, buckets, buyers, kpis as key_figures, percent, total, Breakdown, DailySales, Debts, Granularity, Kpis,
+    MethodFigures, Period, PeriodError, SalesBucket, StockCounts,
+};
 use crate::store::pg::reports as repo;
 use chrono::NaiveDate;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+/// The rollup tables' constraints: the rollup writes them from the base tables, never a caller.
+pub const CONSTRAINTS: &[Rule] = &[
+    Rule::Check("daily_client_orders_aligned", Meaning::Invariant),
+    Rule::ForeignKey { name: "daily_client_orders_day_fkey", missing: Meaning::Invariant, in_use: None },
+    Rule::ForeignKey { name: "daily_segment_sales_day_fkey", missing: Meaning::Invariant, in_use: None },
+    Rule::ForeignKey { name: "daily_product_sales_day_fkey", missing: Meaning::Invariant, in_use: None },
+    Rule::ForeignKey { name: "daily_payment_methods_day_fkey", missing: Meaning::Invariant, in_use: None },
+    // Numbered by PostgreSQL (an identity column), never given by a caller.
+    Rule::Unique("clients_number_key", Meaning::Invariant),
+];
 
 /// A period from optional `from`/`to`, or a 422 naming the field at fault.
 pub fn period(from: Option<NaiveDate>, to: Option<NaiveDate>) -> AppResult<Period> {
@@ -38,6 +55,73 @@ pub async fn sales(state: &AppState, period: Period, granularity: Granularity) -
     let days = daily_sales(state, period).await?;
     let totals = total(&days, period);
     Ok(SalesReport { period, granularity, buckets: buckets(&days, granularity), totals })
+}
+
+/// MongoDB's share of the clients, from the client statistics snapshot (`/stats/clients`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InfoCoverage {
+    pub documents: i64,
+    pub clients: i64,
+    pub percent: f64,
+    pub computed_at: DateTime<Utc>,
+}
+
+/// A payment method's share of the period's payments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MethodShare {
+    pub figures: MethodFigures,
+    /// Of the amount paid, in percent.
+    pub share_percent: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KpiReport {
+    pub kpis: Kpis,
+    pub by_plan: Vec<Breakdown>,
+    pub by_kind: Vec<Breakdown>,
+    pub payment_methods: Vec<MethodShare>,
+    pub stock: StockCounts,
+    pub debts: Debts,
+    /// `None` when MongoDB did not answer for the latest snapshot.
+    pub info_coverage: Option<InfoCoverage>,
+}
+
+/// The key figures of a period: PostgreSQL's in one snapshot, MongoDB's coverage from the client
+/// statistics snapshot.
+pub async fn kpis(state: &AppState, period: Period) -> AppResult<KpiReport> {
+    let today = clock::now().date_naive();
+    let figures = state.db.read(move |conn| {
+        // From the first day anything happened: CLV counts every paying client to date.
+        let first = repo::first_day(conn)?.unwrap_or(period.from).min(period.previous().from);
+        let history = repo::daily_sales(conn, first, period.to, today)?;
+        let buyers = buyers(&repo::daily_client_orders(conn, period.from, period.to, today)?);
+        let segments = repo::segments(conn, period.from, period.to, today)?;
+        let methods = repo::payment_methods(conn, period.from, period.to, today)?;
+        Ok((history, buyers, segments, methods, repo::stock_status(conn)?, repo::debts(conn)?))
+    });
+    let (figures, statistics) = tokio::join!(figures, stats::clients(state));
+    let (history, buyers, segments, methods, stock, debts) = figures?;
+    let info_coverage = statistics.ok().and_then(|s| {
+        s.documents.map(|d| InfoCoverage {
+            documents: d.documents,
+            clients: s.total_clients,
+            percent: d.info_coverage_percent,
+            computed_at: s.computed_at,
+        })
+    });
+    let paid: Decimal = methods.iter().map(|m| m.amount.amount()).sum();
+    Ok(KpiReport {
+        kpis: key_figures(period, &history, buyers),
+        by_plan: breakdown(&segments, |s| &s.plan),
+        by_kind: breakdown(&segments, |s| &s.kind),
+        payment_methods: methods
+            .into_iter()
+            .map(|m| MethodShare { share_percent: percent(m.amount.amount(), paid), figures: m })
+            .collect(),
+        stock,
+        debts,
+        info_coverage,
+    })
 }
 
 /// What one rollup run did.

@@ -50,7 +50,8 @@ impl Period {
 }
 
 /// One UTC day of sales: orders placed that day and not cancelled (their units and totals), the
-/// succeeded refunds of order payments completed that day, and the orders of the day cancelled.
+/// succeeded refunds of order payments completed that day, the orders of the day cancelled, the
+/// clients created that day and those whose first order not cancelled was placed that day.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DailySales {
     pub day: NaiveDate,
@@ -59,6 +60,35 @@ pub struct DailySales {
     pub gross: Money,
     pub refunds: Money,
     pub cancelled_orders: i64,
+    pub new_clients: i64,
+    pub first_time_buyers: i64,
+}
+
+/// Who bought on a day: one entry per order not cancelled, the client's number and the order's
+/// total in cents.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailyClientOrders {
+    pub day: NaiveDate,
+    pub client_numbers: Vec<i32>,
+    pub order_cents: Vec<i64>,
+}
+
+/// Sales of a period by the client's kind and plan when each order was placed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentFigures {
+    pub kind: String,
+    pub plan: String,
+    pub orders: i64,
+    pub gross: Money,
+    pub refunds: Money,
+}
+
+/// Succeeded payments of a period by method.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MethodFigures {
+    pub method: String,
+    pub payments: i64,
+    pub amount: Money,
 }
 
 text_enum!(
@@ -135,6 +165,120 @@ pub fn buckets(days: &[DailySales], granularity: Granularity) -> Vec<SalesBucket
     out.into_iter().map(|(_, bucket)| bucket).collect()
 }
 
+/// Active products by stock status (`critical` ≤ reorder point < `low` ≤ 1.5 × reorder point <
+/// `optimal`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StockCounts {
+    pub critical: i64,
+    pub low: i64,
+    pub optimal: i64,
+}
+
+/// Money owed for workshops now: enrollments not cancelled and not paid in full.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Debts {
+    pub clients: i64,
+    pub enrollments: i64,
+    pub owed: Money,
+}
+
+/// The buyers of a period: distinct clients with an order not cancelled, and those with two or more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Buyers {
+    pub active: i64,
+    pub repeat: i64,
+}
+
+/// Counts buyers by client number: an array indexed by number, not a hash set (a year holds
+/// hundreds of thousands of entries).
+pub fn buyers(days: &[DailyClientOrders]) -> Buyers {
+    let max = days.iter().flat_map(|d| d.client_numbers.iter()).copied().max().unwrap_or(0).max(0) as usize;
+    let mut orders = vec![0u8; max + 1];
+    for number in days.iter().flat_map(|d| d.client_numbers.iter()) {
+        if let Some(count) = usize::try_from(*number).ok().and_then(|n| orders.get_mut(n)) {
+            *count = count.saturating_add(1);
+        }
+    }
+    let active = orders.iter().filter(|n| **n > 0).count() as i64;
+    let repeat = orders.iter().filter(|n| **n > 1).count() as i64;
+    Buyers { active, repeat }
+}
+
+/// `part / whole` in percent, two decimals (half away from zero); `None` when `whole` is zero.
+pub fn percent(part: Decimal, whole: Decimal) -> Option<Decimal> {
+    if whole.is_zero() {
+        return None;
+    }
+    Some((part * Decimal::from(100) / whole).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
+}
+
+/// Revenue and orders of one value of a breakdown (a plan, a kind).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Breakdown {
+    pub key: String,
+    pub orders: i64,
+    pub revenue: Money,
+}
+
+/// Segment figures summed by `key` (the plan or the kind), in key order.
+pub fn breakdown(segments: &[SegmentFigures], key: impl Fn(&SegmentFigures) -> &str) -> Vec<Breakdown> {
+    let mut out: std::collections::BTreeMap<String, (i64, Decimal)> = std::collections::BTreeMap::new();
+    for segment in segments {
+        let entry = out.entry(key(segment).to_string()).or_default();
+        entry.0 += segment.orders;
+        entry.1 += segment.gross.amount() - segment.refunds.amount();
+    }
+    out.into_iter()
+        .map(|(key, (orders, revenue))| Breakdown { key, orders, revenue: Money::from_decimal(revenue) })
+        .collect()
+}
+
+/// The key figures of a period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kpis {
+    pub period: Period,
+    pub sales: SalesBucket,
+    /// Revenue of the period of the same length just before.
+    pub previous_revenue: Money,
+    /// Change of revenue against the previous period, in percent; `None` when that was zero.
+    pub growth_percent: Option<Decimal>,
+    pub new_clients: i64,
+    pub buyers: Buyers,
+    /// Share of the period's buyers who ordered more than once in it, in percent.
+    pub repeat_purchase_rate_percent: Option<Decimal>,
+    /// Everything up to the period's last day.
+    pub revenue_to_date: Money,
+    pub paying_clients_to_date: i64,
+    /// `revenue_to_date / paying_clients_to_date`.
+    pub clv: Money,
+}
+
+/// Computes the key figures from the daily sales of every day up to the period's end (the
+/// previous period and the whole history included) and the period's buyers.
+pub fn kpis(period: Period, history: &[DailySales], buyers: Buyers) -> Kpis {
+    let within = |p: Period| history.iter().filter(move |d| d.day >= p.from && d.day <= p.to);
+    let in_period: Vec<DailySales> = within(period).cloned().collect();
+    let sales = total(&in_period, period);
+    let previous: Vec<DailySales> = within(period.previous()).cloned().collect();
+    let previous_revenue = total(&previous, period.previous()).revenue();
+    let to_date: Vec<&DailySales> = history.iter().filter(|d| d.day <= period.to).collect();
+    let revenue_to_date =
+        Money::from_decimal(to_date.iter().map(|d| d.gross.amount() - d.refunds.amount()).sum::<Decimal>());
+    let paying_clients_to_date = to_date.iter().map(|d| d.first_time_buyers).sum();
+    Kpis {
+        period,
+        growth_percent: percent(sales.revenue().amount() - previous_revenue.amount(), previous_revenue.amount()),
+        previous_revenue,
+        new_clients: in_period.iter().map(|d| d.new_clients).sum(),
+        repeat_purchase_rate_percent: percent(Decimal::from(buyers.repeat), Decimal::from(buyers.active)),
+        buyers,
+        clv: average(revenue_to_date, paying_clients_to_date),
+        revenue_to_date,
+        paying_clients_to_date,
+        sales,
+    }
+}
+
 /// All of `days` as one bucket spanning the period.
 pub fn total(days: &[DailySales], period: Period) -> SalesBucket {
     days.iter().fold(
@@ -172,6 +316,8 @@ mod tests {
             gross: Money::from_cents(gross),
             refunds: Money::from_cents(refunds),
             cancelled_orders: 0,
+            new_clients: 0,
+            first_time_buyers: 0,
         }
     }
 
@@ -199,6 +345,44 @@ mod tests {
         assert_eq!(months.len(), 1);
         assert_eq!(months[0].revenue(), Money::from_cents(4499));
         assert_eq!(buckets(&days, Granularity::Day).len(), 3);
+    }
+
+    #[test]
+    fn buyers_count_each_client_once_and_repeat_ones_across_days() {
+        let day = |text: &str, numbers: Vec<i32>| DailyClientOrders {
+            day: date(text),
+            order_cents: vec![100; numbers.len()],
+            client_numbers: numbers,
+        };
+        let days = [day("2026-11-01", vec![3, 7, 7]), day("2026-11-02", vec![1, 3]), day("2026-11-03", vec![])];
+        assert_eq!(buyers(&days), Buyers { active: 3, repeat: 2 });
+        assert_eq!(buyers(&[]), Buyers::default());
+    }
+
+    #[test]
+    fn kpis_compare_with_the_previous_period_and_count_clv_over_all_history() {
+        let today = date("2026-11-10");
+        let period = Period::new(Some(date("2026-11-06")), Some(date("2026-11-10")), today).unwrap();
+        let mut history = vec![
+            day("2026-10-01", 1, 5000, 0),
+            day("2026-11-02", 2, 2000, 0),
+            day("2026-11-07", 2, 4000, 1000),
+            day("2026-11-11", 9, 90000, 0),
+        ];
+        history[0].first_time_buyers = 1;
+        history[1].first_time_buyers = 1;
+        history[2].first_time_buyers = 1;
+        history[2].new_clients = 4;
+        let kpis = kpis(period, &history, Buyers { active: 2, repeat: 1 });
+        assert_eq!(kpis.sales.revenue(), Money::from_cents(3000));
+        assert_eq!(kpis.previous_revenue, Money::from_cents(2000));
+        assert_eq!(kpis.growth_percent, Some(Decimal::new(5000, 2)));
+        assert_eq!(kpis.new_clients, 4);
+        assert_eq!(kpis.repeat_purchase_rate_percent, Some(Decimal::new(5000, 2)));
+        assert_eq!((kpis.revenue_to_date, kpis.paying_clients_to_date), (Money::from_cents(10000), 3));
+        assert_eq!(kpis.clv, Money::from_cents(3333));
+        let quiet = super::kpis(period.previous().previous(), &history, Buyers::default());
+        assert_eq!((quiet.growth_percent, quiet.repeat_purchase_rate_percent), (None, None));
     }
 
     #[test]

@@ -329,3 +329,220 @@ async fn an_empty_period_is_all_zeros_and_bad_periods_name_their_field() {
     assert_eq!(field(send(&app, get("/api/v1/reports/sales?granularity=year")).await), "granularity");
     assert_eq!(field(send(&app, get("/api/v1/reports/sales?form=2026-01-01")).await), "form");
 }
+
+/// Places an order of `lines` for `client`, moved to `placed_at` (RFC 3339) when given; returns
+/// (id, total, units).
+async fn order_at<S: crate::harness::TestApp<B>, B: actix_web::body::MessageBody>(
+    ctx: &TestContext,
+    app: &S,
+    client: &str,
+    lines: &[(&str, i64)],
+    placed_at: Option<String>,
+) -> (String, Decimal, i64) {
+    let items: Vec<Value> = lines.iter().map(|(p, q)| json!({"product_id": p, "quantity": q})).collect();
+    let placed = post(app, "/api/v1/orders", order_body(client, Value::Array(items))).await;
+    assert_eq!(placed.status, 201, "{}", placed.body);
+    let id = placed.body["id"].as_str().unwrap().to_string();
+    if let Some(instant) = placed_at {
+        sql(ctx, format!("UPDATE orders SET created_at = '{instant}' WHERE id = '{id}'")).await;
+    }
+    (id, decimal(&placed.body["total"]), lines.iter().map(|(_, q)| q).sum())
+}
+
+async fn pay<S: crate::harness::TestApp<B>, B: actix_web::body::MessageBody>(
+    app: &S,
+    subject: Value,
+    amount: Decimal,
+    method: &str,
+) -> String {
+    let key = uuid::Uuid::now_v7().to_string();
+    let body = json!({"subject": subject, "amount": amount.to_string(), "method": method});
+    let paid = send(app, json_with(Method::POST, "/api/v1/payments", body, &[("Idempotency-Key", &key)])).await;
+    assert_eq!((paid.status.as_u16(), paid.body["status"].clone()), (201, json!("succeeded")), "{}", paid.body);
+    paid.body["id"].as_str().unwrap().to_string()
+}
+
+fn percent(part: Decimal, whole: Decimal) -> Value {
+    if whole.is_zero() {
+        return Value::Null;
+    }
+    let value = (part * Decimal::from(100) / whole)
+        .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    json!(rust_decimal::prelude::ToPrimitive::to_f64(&value).unwrap())
+}
+
+#[actix_web::test]
+async fn key_figures_match_an_independent_computation_before_and_after_the_rollup() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let today = Utc::now().date_naive();
+    let day = |n: u64| today - Days::new(n);
+    let noon = |n: u64| Some(at(day(n), "12:00:00"));
+    let company = crate::create_company(&app, "Figures Ltd").await;
+    let client = |body: Value| {
+        let app = &app;
+        async move {
+            let reply = post(app, "/api/v1/clients", body).await;
+            assert_eq!(reply.status, 201, "{}", reply.body);
+            reply.body["id"].as_str().unwrap().to_string()
+        }
+    };
+    let a = client(json!({"name": "A", "email": "a@example.com", "kind": "b2c"})).await;
+    let b =
+        client(json!({"name": "B", "email": "b@example.com", "kind": "b2b", "company_id": company, "plan": "premium"}))
+            .await;
+    let c = client(json!({"name": "C", "email": "c@example.com", "kind": "b2c", "plan": "enterprise"})).await;
+    let d = client(json!({"name": "D", "email": "d@example.com", "kind": "b2c"})).await;
+    for (id, days_ago) in [(&a, 100), (&b, 5), (&c, 40), (&d, 100)] {
+        sql(&ctx, format!("UPDATE clients SET created_at = '{}' WHERE id = '{id}'", at(day(days_ago), "08:00:00")))
+            .await;
+    }
+    let kit = create_product(&app, "Kit", "10.00", 100).await;
+    let glue = create_product(&app, "Glue", "2.55", 12).await;
+    let rare = create_product(&app, "Rare", "99.90", 3).await;
+
+    let (_, t1, _) = order_at(&ctx, &app, &a, &[(&kit, 1)], noon(70)).await;
+    let (_, t2, _) = order_at(&ctx, &app, &a, &[(&kit, 2)], noon(45)).await;
+    let (_, t3, u3) = order_at(&ctx, &app, &a, &[(&kit, 1), (&glue, 2)], noon(10)).await;
+    let (_, t4, u4) = order_at(&ctx, &app, &a, &[(&glue, 1)], noon(3)).await;
+    let (o5, t5, u5) = order_at(&ctx, &app, &b, &[(&kit, 3)], noon(8)).await;
+    let (o6, _, _) = order_at(&ctx, &app, &c, &[(&rare, 1)], noon(6)).await;
+    let (o7, t7, u7) = order_at(&ctx, &app, &c, &[(&kit, 1), (&rare, 1)], None).await;
+    assert_eq!(post(&app, &format!("/api/v1/orders/{o6}/cancel"), json!({})).await.status, 200);
+    // A changes plan after ordering: its orders stay `basic` in revenue by plan.
+    let patched =
+        send(&app, crate::harness::json(Method::PATCH, &format!("/api/v1/clients/{a}"), json!({"plan": "enterprise"})))
+            .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+
+    let p5 = pay(&app, json!({"type": "order", "id": o5}), t5, "cash").await;
+    pay(&app, json!({"type": "order", "id": o7}), t7, "bank_transfer").await;
+    let refund = send(
+        &app,
+        json_with(
+            Method::POST,
+            &format!("/api/v1/payments/{p5}/refunds"),
+            json!({"amount": "2.00", "reason": "dented"}),
+            &[("Idempotency-Key", "kpi-refund")],
+        ),
+    )
+    .await;
+    assert_eq!(refund.status, 201, "{}", refund.body);
+    let refund_id = refund.body["id"].as_str().unwrap();
+    sql(&ctx, format!("UPDATE refunds SET completed_at = '{}' WHERE id = '{refund_id}'", at(day(2), "09:30:00"))).await;
+
+    // Workshop debtors: one enrollment unpaid, one paid in part (a cash payment of the period).
+    let category = crate::create_interest(&app, "Joinery").await;
+    let workshop = crate::create_workshop(&app, "Figures workshop", &category, 5).await;
+    let e = client(json!({"name": "E", "email": "e@example.com", "kind": "b2c"})).await;
+    let mut enrollments = Vec::new();
+    for who in [&e, &a] {
+        let enrolled =
+            post(&app, &format!("/api/v1/workshops/{workshop}/enrollments"), json!({"client_id": who})).await;
+        assert_eq!(enrolled.status, 201, "{}", enrolled.body);
+        enrollments.push((enrolled.body["id"].as_str().unwrap().to_string(), decimal(&enrolled.body["price"])));
+    }
+    let desk = json_with(
+        Method::POST,
+        &format!("/api/v1/enrollments/{}/payments", enrollments[1].0),
+        json!({"amount": "30.00", "method": "cash"}),
+        &[("Idempotency-Key", "kpi-desk")],
+    );
+    assert_eq!(send(&app, desk).await.status, 201);
+
+    // The expected figures, from what was made above.
+    let two = Decimal::from_str("2.00").unwrap();
+    let thirty = Decimal::from_str("30.00").unwrap();
+    let revenue = t3 + t4 + t5 + t7 - two;
+    let orders = 4i64;
+    let to_date = t1 + t2 + revenue;
+    let products = send(&app, get("/api/v1/products")).await.body;
+    let mut stock = (0, 0, 0);
+    for p in products["items"].as_array().unwrap() {
+        let (s, r) = (p["stock"].as_i64().unwrap(), p["reorder_point"].as_i64().unwrap());
+        if s <= r {
+            stock.0 += 1
+        } else if 2 * s <= 3 * r {
+            stock.1 += 1
+        } else {
+            stock.2 += 1
+        }
+    }
+    let owed = enrollments[0].1 + enrollments[1].1 - thirty;
+    let check = |report: &Value, when: &str| {
+        let money = |name: &str| decimal(&report[name]);
+        assert_eq!(report["from"], day(29).to_string(), "{when}");
+        assert_eq!((money("revenue"), money("gross"), money("refunds")), (revenue, revenue + two, two), "{when}");
+        assert_eq!(
+            (report["orders"].as_i64(), report["items"].as_i64()),
+            (Some(orders), Some(u3 + u4 + u5 + u7)),
+            "{when}"
+        );
+        assert_eq!(money("aov"), aov(revenue, orders), "{when}");
+        assert_eq!(money("previous_revenue"), t2, "{when}");
+        assert_eq!(report["growth_percent"], percent(revenue - t2, t2), "{when}");
+        assert_eq!(report["new_clients"], 2, "{when}: B and E were created in the period");
+        assert_eq!(report["active_clients"], 3, "{when}");
+        assert_eq!(report["repeat_purchase_rate_percent"], percent(Decimal::ONE, Decimal::from(3)), "{when}");
+        assert_eq!((money("revenue_to_date"), report["paying_clients_to_date"].as_i64()), (to_date, Some(3)), "{when}");
+        assert_eq!(money("clv"), aov(to_date, 3), "{when}");
+        let by = |name: &str| -> Vec<(String, i64, Decimal)> {
+            report[name]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (r["key"].as_str().unwrap().to_string(), r["orders"].as_i64().unwrap(), decimal(&r["revenue"]))
+                })
+                .collect()
+        };
+        assert_eq!(
+            by("revenue_by_plan"),
+            vec![("basic".into(), 2, t3 + t4), ("enterprise".into(), 1, t7), ("premium".into(), 1, t5 - two)],
+            "{when}"
+        );
+        assert_eq!(
+            by("revenue_by_client_kind"),
+            vec![("b2b".into(), 1, t5 - two), ("b2c".into(), 3, t3 + t4 + t7)],
+            "{when}"
+        );
+        let methods: Vec<(String, i64, Decimal)> = report["payment_methods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (m["method"].as_str().unwrap().to_string(), m["payments"].as_i64().unwrap(), decimal(&m["amount"]))
+            })
+            .collect();
+        assert_eq!(methods, vec![("bank_transfer".into(), 1, t7), ("cash".into(), 2, t5 + thirty)], "{when}");
+        assert_eq!(report["payment_methods"][0]["share_percent"], percent(t7, t7 + t5 + thirty), "{when}");
+        let s = &report["stock_status"];
+        assert_eq!(
+            (s["critical"].as_i64(), s["low"].as_i64(), s["optimal"].as_i64()),
+            (Some(stock.0), Some(stock.1), Some(stock.2))
+        );
+        let debtors = &report["debtors"];
+        assert_eq!((debtors["clients"].as_i64(), debtors["enrollments"].as_i64()), (Some(2), Some(2)), "{when}");
+        assert_eq!(decimal(&debtors["amount_owed"]), owed, "{when}");
+    };
+    let first = send(&app, get("/api/v1/reports/kpis")).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    check(&first.body, "from the base tables");
+    let stats = send(&app, get("/api/v1/stats/clients")).await.body;
+    assert_eq!(first.body["info_coverage"]["documents"], stats["documents"]["documents"]);
+    assert_eq!(first.body["info_coverage"]["percent"], stats["documents"]["info_coverage_percent"]);
+
+    reports::roll_up(&ctx.state, None).await.expect("rollup");
+    let rolled = send(&app, get("/api/v1/reports/kpis")).await;
+    check(&rolled.body, "from the rollups");
+    assert_eq!(rolled.body, first.body, "the same answer either way");
+
+    // CSV: one name,value row per figure.
+    let csv = TestRequest::get().uri("/api/v1/reports/kpis").insert_header((header::ACCEPT, "text/csv")).to_request();
+    let csv = send(&app, csv).await;
+    let text = csv.body.as_str().expect("CSV");
+    assert!(text.starts_with("name,value\r\n"), "{text}");
+    assert!(text.contains(&format!("\r\nrevenue,{revenue}\r\n")), "{text}");
+    assert!(text.contains(&format!("\r\nrevenue_by_plan.basic.revenue,{}\r\n", t3 + t4)), "{text}");
+    assert!(text.contains("\r\npayment_methods.cash.payments,2\r\n"), "{text}");
+}

@@ -112,5 +112,6 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(notifications::list_notifications)
         .service(notifications::get_notification)
         .service(notifications::remind_debtors)
+        .service(reports::kpi_report)
         .service(reports::sales_report);
 }

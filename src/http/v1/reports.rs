@@ -1,9 +1,10 @@
 //! `/api/v1/reports`: figures over a period of UTC days, as JSON or, asked with
 //! `Accept: text/csv`, as CSV (one row per item of the series).
 
-use crate::app::{reports, AppState};
+use crate::app::reports::KpiReport;
+use crate::app::{reports, AppError, AppState};
 use crate::domain::money::Money;
-use crate::domain::reports::{Granularity, SalesBucket};
+use crate::domain::reports::{Breakdown, Granularity, SalesBucket};
 use crate::http::extract::{BodyRules, Query};
 use crate::http::problem::ApiResult;
 use actix_web::http::header;
@@ -101,13 +102,24 @@ fn wants_csv(req: &HttpRequest) -> bool {
     }
 }
 
-/// A CSV document (RFC 4180: CRLF line ends, a header row); the values here need no quoting.
+/// A CSV document (RFC 4180: CRLF line ends, a header row, fields quoted when they hold a comma,
+/// a quote or a line break).
 fn csv_response(header_row: &[&str], rows: impl Iterator<Item = Vec<String>>) -> HttpResponse {
-    let mut body = header_row.join(",");
-    body.push_str("\r\n");
+    fn field(text: &str) -> std::borrow::Cow<'_, str> {
+        if text.contains([',', '"', '\r', '\n']) {
+            format!("\"{}\"", text.replace('"', "\"\"")).into()
+        } else {
+            text.into()
+        }
+    }
+    let line = |fields: &mut dyn Iterator<Item = &str>| {
+        let mut out = fields.map(field).collect::<Vec<_>>().join(",");
+        out.push_str("\r\n");
+        out
+    };
+    let mut body = line(&mut header_row.iter().copied());
     for row in rows {
-        body.push_str(&row.join(","));
-        body.push_str("\r\n");
+        body.push_str(&line(&mut row.iter().map(String::as_str)));
     }
     HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(body)
 }
@@ -162,4 +174,283 @@ pub async fn sales_report(
         totals: SalesFigures::from(&report.totals),
         items,
     }))
+}
+
+/// The period of a report without a series.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PeriodQuery {
+    /// First day (UTC, `YYYY-MM-DD`), included; default 29 days before `to`.
+    pub from: Option<NaiveDate>,
+    /// Last day (UTC, `YYYY-MM-DD`), included; default today. At most 1,098 days after `from`.
+    pub to: Option<NaiveDate>,
+}
+
+impl BodyRules for PeriodQuery {}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BreakdownFigures {
+    /// The plan or the kind.
+    pub key: String,
+    pub orders: i64,
+    /// Order totals less refunds.
+    pub revenue: Money,
+}
+
+impl From<Breakdown> for BreakdownFigures {
+    fn from(b: Breakdown) -> Self {
+        BreakdownFigures { key: b.key, orders: b.orders, revenue: b.revenue }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentMethodFigures {
+    #[schema(example = "card")]
+    pub method: String,
+    /// Succeeded payments (orders, enrollments, subscriptions), refunded later or not.
+    pub payments: i64,
+    pub amount: Money,
+    /// Of the period's amount paid, in percent (two decimals).
+    #[schema(example = 62.5)]
+    pub share_percent: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StockFigures {
+    /// Active products with stock at or below their reorder point.
+    pub critical: i64,
+    /// Above it, and at most 1.5 × it.
+    pub low: i64,
+    pub optimal: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DebtorFigures {
+    /// Clients with an enrollment not cancelled and not paid in full.
+    pub clients: i64,
+    pub enrollments: i64,
+    /// What those enrollments still owe.
+    pub amount_owed: Money,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InfoCoverageFigures {
+    /// Clients with their MongoDB document.
+    pub documents: i64,
+    pub clients: i64,
+    #[schema(example = 99.5)]
+    pub percent: f64,
+    /// When the client statistics snapshot these come from was computed (`STATS_REFRESH_SECS`).
+    pub computed_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KpiResponse {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Order totals (not cancelled) less refunds of order payments, in the period.
+    pub revenue: Money,
+    pub gross: Money,
+    pub refunds: Money,
+    /// Orders placed in the period and not cancelled.
+    pub orders: i64,
+    pub items: i64,
+    /// `revenue / orders`, to the cent.
+    pub aov: Money,
+    /// Revenue of the period of the same length just before.
+    pub previous_revenue: Money,
+    /// Revenue change against the previous period, in percent (two decimals); `null` when the
+    /// previous period had none.
+    #[schema(example = 12.5)]
+    pub growth_percent: Option<f64>,
+    /// Clients created in the period.
+    pub new_clients: i64,
+    /// Clients with an order (not cancelled) in the period.
+    pub active_clients: i64,
+    /// Of the active clients, those with two or more orders in the period, in percent; `null`
+    /// without active clients.
+    #[schema(example = 31.25)]
+    pub repeat_purchase_rate_percent: Option<f64>,
+    /// Customer lifetime value: revenue to date (up to `to`) per paying client to date.
+    pub clv: Money,
+    pub revenue_to_date: Money,
+    /// Clients with an order not cancelled placed up to `to`.
+    pub paying_clients_to_date: i64,
+    /// By the client's plan when each order was placed.
+    pub revenue_by_plan: Vec<BreakdownFigures>,
+    /// By the client's kind when each order was placed.
+    pub revenue_by_client_kind: Vec<BreakdownFigures>,
+    pub payment_methods: Vec<PaymentMethodFigures>,
+    /// Now, not for the period.
+    pub stock_status: StockFigures,
+    /// Now, not for the period.
+    pub debtors: DebtorFigures,
+    /// From the client statistics snapshot; `null` when MongoDB did not answer for it.
+    pub info_coverage: Option<InfoCoverageFigures>,
+}
+
+fn number(percent: Option<rust_decimal::Decimal>) -> Option<f64> {
+    use rust_decimal::prelude::ToPrimitive;
+    percent.and_then(|p| p.to_f64())
+}
+
+impl From<KpiReport> for KpiResponse {
+    fn from(report: KpiReport) -> Self {
+        let k = report.kpis;
+        KpiResponse {
+            from: k.period.from,
+            to: k.period.to,
+            revenue: k.sales.revenue(),
+            gross: k.sales.gross,
+            refunds: k.sales.refunds,
+            orders: k.sales.orders,
+            items: k.sales.items,
+            aov: k.sales.average_order_value(),
+            previous_revenue: k.previous_revenue,
+            growth_percent: number(k.growth_percent),
+            new_clients: k.new_clients,
+            active_clients: k.buyers.active,
+            repeat_purchase_rate_percent: number(k.repeat_purchase_rate_percent),
+            clv: k.clv,
+            revenue_to_date: k.revenue_to_date,
+            paying_clients_to_date: k.paying_clients_to_date,
+            revenue_by_plan: report.by_plan.into_iter().map(Into::into).collect(),
+            revenue_by_client_kind: report.by_kind.into_iter().map(Into::into).collect(),
+            payment_methods: report
+                .payment_methods
+                .into_iter()
+                .map(|m| PaymentMethodFigures {
+                    method: m.figures.method,
+                    payments: m.figures.payments,
+                    amount: m.figures.amount,
+                    share_percent: number(m.share_percent),
+                })
+                .collect(),
+            stock_status: StockFigures {
+                critical: report.stock.critical,
+                low: report.stock.low,
+                optimal: report.stock.optimal,
+            },
+            debtors: DebtorFigures {
+                clients: report.debts.clients,
+                enrollments: report.debts.enrollments,
+                amount_owed: report.debts.owed,
+            },
+            info_coverage: report.info_coverage.map(|i| InfoCoverageFigures {
+                documents: i.documents,
+                clients: i.clients,
+                percent: i.percent,
+                computed_at: i.computed_at,
+            }),
+        }
+    }
+}
+
+/// Key figures
+///
+/// Revenue, orders, AOV and growth against the previous period of the same length; new and
+/// active clients, repeat-purchase rate, CLV (revenue to date per paying client to date);
+/// revenue by plan and by client kind (as they were when each order was placed); payment methods;
+/// and, as they stand now, stock status counts, workshop debtors and MongoDB info coverage. Days
+/// are UTC days; the figures are exact when read (see `/reports/sales`). `Accept: text/csv`
+/// gives one `name,value` row per figure.
+#[utoipa::path(
+    security(("api_key" = ["reports:read"])),
+    tag = "reports",
+    params(PeriodQuery),
+    responses((status = 200, description = "The key figures", content(
+        (KpiResponse = "application/json"),
+        (String = "text/csv", example = "name,value\r\nrevenue,1520.00\r\norders,38\r\n")
+    )))
+)]
+#[get("/reports/kpis")]
+pub async fn kpi_report(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: Query<PeriodQuery>,
+) -> ApiResult<HttpResponse> {
+    let period = reports::period(query.0.from, query.0.to)?;
+    let report = KpiResponse::from(reports::kpis(&state, period).await?);
+    if wants_csv(&req) {
+        let flat = flatten(&serde_json::to_value(&report).map_err(|e| AppError::Internal(e.into()))?);
+        return Ok(csv_response(&["name", "value"], flat.into_iter().map(|(name, value)| vec![name, value])));
+    }
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// `{"a": {"b": 1}, "c": [{"key": "x", "v": 2}]}` → `a.b,1` and `c.x.v,2`: a JSON report as
+/// `name,value` rows (list items named by their `key` or `method`, else their position).
+fn flatten(value: &serde_json::Value) -> Vec<(String, String)> {
+    fn walk(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        let join = |name: &str| if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") };
+        match value {
+            serde_json::Value::Object(map) => {
+                for (name, child) in map {
+                    walk(&join(name), child, out);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let name = ["key", "method"]
+                        .iter()
+                        .find_map(|k| item.get(*k).and_then(|v| v.as_str()).map(str::to_string))
+                        .unwrap_or_else(|| i.to_string());
+                    let mut item = item.clone();
+                    if let Some(map) = item.as_object_mut() {
+                        map.remove("key");
+                        map.remove("method");
+                    }
+                    walk(&join(&name), &item, out);
+                }
+            }
+            serde_json::Value::Null => out.push((prefix.to_string(), String::new())),
+            serde_json::Value::String(text) => out.push((prefix.to_string(), text.clone())),
+            other => out.push((prefix.to_string(), other.to_string())),
+        }
+    }
+    let mut out = Vec::new();
+    walk("", value, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn csv_is_chosen_only_when_preferred_to_json() {
+        let asking =
+            |accept: &str| wants_csv(&TestRequest::get().insert_header((header::ACCEPT, accept)).to_http_request());
+        assert!(asking("text/csv"));
+        assert!(asking("text/csv, application/json"));
+        assert!(asking("application/json;q=0.5, text/csv"));
+        assert!(!asking("application/json, text/csv;q=0.9"));
+        assert!(!asking("text/csv;q=0"));
+        assert!(!asking("*/*"));
+        assert!(!wants_csv(&TestRequest::get().to_http_request()));
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_when_they_must_be() {
+        let response =
+            csv_response(&["name", "value"], [vec!["a,b".to_string(), "say \"hi\"".to_string()]].into_iter());
+        let body = response.into_body().try_into_bytes().unwrap_or_default();
+        assert_eq!(&body[..], b"name,value\r\n\"a,b\",\"say \"\"hi\"\"\"\r\n");
+    }
+
+    #[test]
+    fn a_report_flattens_to_named_rows() {
+        let report = serde_json::json!({"revenue": "1.00", "growth_percent": null, "stock": {"low": 2},
+            "by_plan": [{"key": "basic", "orders": 3}], "methods": [{"method": "cash", "amount": "4.00"}]});
+        let rows = flatten(&report);
+        let find = |name: &str| rows.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+        assert_eq!(find("revenue"), Some("1.00"));
+        assert_eq!(find("growth_percent"), Some(""));
+        assert_eq!(find("stock.low"), Some("2"));
+        assert_eq!(find("by_plan.basic.orders"), Some("3"));
+        assert_eq!(find("methods.cash.amount"), Some("4.00"));
+    }
 }

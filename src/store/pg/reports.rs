@@ -1,24 +1,35 @@
-//! Report figures: daily rollups (`daily_sales`), kept by the rollup job, and the same figures
-//! computed from the base tables for the days a rollup cannot answer (see the migration
-//! `reports` for why each day is exact). One SQL text computes a day from the base tables, for the
-//! rollup and for reports alike, so the two can never disagree on what a figure means.
+//! Report figures: daily rollups, kept by the rollup job, and the same figures computed from the
+//! base tables for the days a rollup cannot answer (see the migration `reports` for why every
+//! day is exact). One SQL text computes a day's figures from the base tables, for the rollup and
+//! for reports alike, so the two can never disagree on what a figure means.
 
 use crate::domain::money::Money;
-use crate::domain::reports::DailySales;
-use chrono::NaiveDate;
+use crate::domain::reports::{DailyClientOrders, DailySales, Debts, MethodFigures, SegmentFigures, StockCounts};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Date, Nullable, Numeric, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Date, Integer, Nullable, Numeric, Text, Timestamptz};
 use rust_decimal::Decimal;
 
-/// The figures of each day in `live_days` (a CTE of the enclosing query, one `day` per row),
-/// from the base tables, as the CTE `live`. Orders count on the UTC day they were placed, refunds
-/// on the UTC day they completed; cancelled orders count only as cancelled.
-const SALES_FROM_BASE: &str = "
+/// The figures of each day of the CTE `live_days` (one `day` per row, defined by the enclosing
+/// query) from the base tables, one CTE per rollup table: `live_sales`, `live_client_orders`,
+/// `live_segments`, `live_products`, `live_methods`. PostgreSQL evaluates only those a statement
+/// reads. Orders count on the UTC day they were placed, refunds and payments on the UTC day they
+/// completed; cancelled orders count only as cancelled.
+const FROM_BASE: &str = "
     day_orders AS (
-        SELECT l.day, o.id, o.status, o.total
+        SELECT l.day, o.id, o.client_id, o.status, o.total, o.client_kind, o.client_plan
         FROM live_days l
         JOIN orders o ON o.created_at >= (l.day::timestamp AT TIME ZONE 'UTC')
                      AND o.created_at < ((l.day + 1)::timestamp AT TIME ZONE 'UTC')
+    ),
+    day_refunds AS (
+        SELECT l.day, r.amount, o.client_kind, o.client_plan
+        FROM live_days l
+        JOIN refunds r ON r.status = 'succeeded'
+                      AND r.completed_at >= (l.day::timestamp AT TIME ZONE 'UTC')
+                      AND r.completed_at < ((l.day + 1)::timestamp AT TIME ZONE 'UTC')
+        JOIN payments p ON p.id = r.payment_id AND p.subject_type = 'order'
+        JOIN orders o ON o.id = p.order_id
     ),
     order_figures AS (
         SELECT day,
@@ -27,33 +38,96 @@ const SALES_FROM_BASE: &str = "
                count(*) FILTER (WHERE status = 'cancelled') AS cancelled_orders
         FROM day_orders GROUP BY day
     ),
+    first_buyers AS (
+        SELECT b.day, count(*) AS first_time_buyers
+        FROM (SELECT DISTINCT day, client_id FROM day_orders WHERE status <> 'cancelled') b
+        WHERE NOT EXISTS (
+            SELECT 1 FROM orders earlier
+            WHERE earlier.client_id = b.client_id AND earlier.status <> 'cancelled'
+              AND earlier.created_at < (b.day::timestamp AT TIME ZONE 'UTC'))
+        GROUP BY b.day
+    ),
     item_figures AS (
         SELECT d.day, sum(i.quantity) AS items
         FROM day_orders d JOIN order_items i ON i.order_id = d.id
         WHERE d.status <> 'cancelled'
         GROUP BY d.day
     ),
-    refund_figures AS (
-        SELECT l.day, sum(r.amount) AS refunds
+    refund_figures AS (SELECT day, sum(amount) AS refunds FROM day_refunds GROUP BY day),
+    client_figures AS (
+        SELECT l.day, count(*) AS new_clients
         FROM live_days l
-        JOIN refunds r ON r.status = 'succeeded'
-                      AND r.completed_at >= (l.day::timestamp AT TIME ZONE 'UTC')
-                      AND r.completed_at < ((l.day + 1)::timestamp AT TIME ZONE 'UTC')
-        JOIN payments p ON p.id = r.payment_id AND p.subject_type = 'order'
+        JOIN clients c ON c.created_at >= (l.day::timestamp AT TIME ZONE 'UTC')
+                      AND c.created_at < ((l.day + 1)::timestamp AT TIME ZONE 'UTC')
         GROUP BY l.day
     ),
-    live AS (
+    live_sales AS (
         SELECT l.day,
                coalesce(o.orders, 0)::bigint AS orders,
                coalesce(i.items, 0)::bigint AS items,
                coalesce(o.gross, 0)::numeric(14, 2) AS gross,
                coalesce(r.refunds, 0)::numeric(14, 2) AS refunds,
-               coalesce(o.cancelled_orders, 0)::bigint AS cancelled_orders
+               coalesce(o.cancelled_orders, 0)::bigint AS cancelled_orders,
+               coalesce(c.new_clients, 0)::bigint AS new_clients,
+               coalesce(f.first_time_buyers, 0)::bigint AS first_time_buyers
         FROM live_days l
         LEFT JOIN order_figures o ON o.day = l.day
         LEFT JOIN item_figures i ON i.day = l.day
         LEFT JOIN refund_figures r ON r.day = l.day
+        LEFT JOIN client_figures c ON c.day = l.day
+        LEFT JOIN first_buyers f ON f.day = l.day
+    ),
+    live_client_orders AS (
+        SELECT l.day,
+               coalesce(array_agg(c.number ORDER BY c.number, d.id) FILTER (WHERE d.id IS NOT NULL), '{}')
+                   AS client_numbers,
+               coalesce(array_agg((d.total * 100)::bigint ORDER BY c.number, d.id) FILTER (WHERE d.id IS NOT NULL), '{}')
+                   AS order_cents
+        FROM live_days l
+        LEFT JOIN day_orders d ON d.day = l.day AND d.status <> 'cancelled'
+        LEFT JOIN clients c ON c.id = d.client_id
+        GROUP BY l.day
+    ),
+    live_segments AS (
+        SELECT day, client_kind, client_plan, sum(orders)::bigint AS orders,
+               sum(gross)::numeric(14, 2) AS gross, sum(refunds)::numeric(14, 2) AS refunds
+        FROM (
+            SELECT day, client_kind, client_plan, 1 AS orders, total AS gross, 0 AS refunds
+            FROM day_orders WHERE status <> 'cancelled'
+            UNION ALL
+            SELECT day, client_kind, client_plan, 0, 0, amount FROM day_refunds
+        ) s
+        GROUP BY day, client_kind, client_plan
+    ),
+    live_products AS (
+        SELECT d.day, i.product_id, sum(i.quantity)::bigint AS units, sum(i.line_total)::numeric(14, 2) AS revenue
+        FROM day_orders d JOIN order_items i ON i.order_id = d.id
+        WHERE d.status <> 'cancelled'
+        GROUP BY d.day, i.product_id
+    ),
+    live_methods AS (
+        SELECT l.day, p.method, count(*)::bigint AS payments, sum(p.amount)::numeric(14, 2) AS amount
+        FROM live_days l
+        JOIN payments p ON p.status IN ('succeeded', 'refunded')
+                       AND p.completed_at >= (l.day::timestamp AT TIME ZONE 'UTC')
+                       AND p.completed_at < ((l.day + 1)::timestamp AT TIME ZONE 'UTC')
+        GROUP BY l.day, p.method
     )";
+
+/// `days` (every day of $1..=$2), `rolled_days` (those rolled up, over before $3 and without a
+/// note) and `live_days` (the others), for a read over $1..=$2 with today = $3.
+const PERIOD_DAYS: &str = "
+    days AS (SELECT d::date AS day FROM generate_series($1::date, $2::date, interval '1 day') d),
+    rolled_days AS (
+        SELECT s.day FROM daily_sales s
+        WHERE s.day BETWEEN $1 AND $2 AND s.day < $3
+          AND NOT EXISTS (SELECT 1 FROM report_changes c WHERE c.day = s.day)
+    ),
+    live_days AS (SELECT day FROM days WHERE day NOT IN (SELECT day FROM rolled_days))";
+
+fn period_query(body: &str) -> String {
+    format!("WITH {PERIOD_DAYS}, {FROM_BASE} {body}")
+}
 
 #[derive(QueryableByName)]
 struct DailySalesRow {
@@ -69,6 +143,10 @@ struct DailySalesRow {
     refunds: Decimal,
     #[diesel(sql_type = BigInt)]
     cancelled_orders: i64,
+    #[diesel(sql_type = BigInt)]
+    new_clients: i64,
+    #[diesel(sql_type = BigInt)]
+    first_time_buyers: i64,
 }
 
 impl From<DailySalesRow> for DailySales {
@@ -80,40 +158,169 @@ impl From<DailySalesRow> for DailySales {
             gross: Money::from_decimal(row.gross),
             refunds: Money::from_decimal(row.refunds),
             cancelled_orders: row.cancelled_orders,
+            new_clients: row.new_clients,
+            first_time_buyers: row.first_time_buyers,
         }
     }
 }
 
-/// Every day of `from..=to`, zeros included: rolled-up days where the rollup is current (over
-/// before `today`, no change noted since), every other day from the base tables. Run it in one
-/// snapshot with anything it must agree with.
+/// Every day of `from..=to`, zeros included. Run it in one snapshot with anything it must agree
+/// with.
 pub fn daily_sales(
     conn: &mut PgConnection,
     from: NaiveDate,
     to: NaiveDate,
     today: NaiveDate,
 ) -> QueryResult<Vec<DailySales>> {
-    let query = format!(
-        "WITH days AS (
-            SELECT d::date AS day FROM generate_series($1::date, $2::date, interval '1 day') d
-        ),
-        rolled AS (
-            SELECT s.day, s.orders::bigint AS orders, s.items::bigint AS items, s.gross, s.refunds,
-                   s.cancelled_orders::bigint AS cancelled_orders
-            FROM daily_sales s
-            WHERE s.day BETWEEN $1 AND $2 AND s.day < $3
-              AND NOT EXISTS (SELECT 1 FROM report_changes c WHERE c.day = s.day)
-        ),
-        live_days AS (SELECT day FROM days WHERE day NOT IN (SELECT day FROM rolled)),
-        {SALES_FROM_BASE}
-        SELECT * FROM rolled
-        UNION ALL
-        SELECT * FROM live
-        ORDER BY day"
-    );
-    let rows: Vec<DailySalesRow> =
-        diesel::sql_query(query).bind::<Date, _>(from).bind::<Date, _>(to).bind::<Date, _>(today).load(conn)?;
+    let rows: Vec<DailySalesRow> = diesel::sql_query(period_query(
+        "SELECT s.day, s.orders::bigint AS orders, s.items::bigint AS items, s.gross, s.refunds,
+                s.cancelled_orders::bigint AS cancelled_orders, s.new_clients::bigint AS new_clients,
+                s.first_time_buyers::bigint AS first_time_buyers
+         FROM daily_sales s JOIN rolled_days USING (day)
+         UNION ALL
+         SELECT * FROM live_sales
+         ORDER BY day",
+    ))
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .bind::<Date, _>(today)
+    .load(conn)?;
     Ok(rows.into_iter().map(DailySales::from).collect())
+}
+
+#[derive(QueryableByName)]
+struct ClientOrdersRow {
+    #[diesel(sql_type = Date)]
+    day: NaiveDate,
+    #[diesel(sql_type = Array<Integer>)]
+    client_numbers: Vec<i32>,
+    #[diesel(sql_type = Array<BigInt>)]
+    order_cents: Vec<i64>,
+}
+
+/// Who bought on each day of `from..=to`: one entry per order not cancelled.
+pub fn daily_client_orders(
+    conn: &mut PgConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+) -> QueryResult<Vec<DailyClientOrders>> {
+    let rows: Vec<ClientOrdersRow> = diesel::sql_query(period_query(
+        "SELECT c.day, c.client_numbers, c.order_cents FROM daily_client_orders c JOIN rolled_days USING (day)
+         UNION ALL
+         SELECT day, client_numbers, order_cents FROM live_client_orders
+         ORDER BY day",
+    ))
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .bind::<Date, _>(today)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| DailyClientOrders { day: r.day, client_numbers: r.client_numbers, order_cents: r.order_cents })
+        .collect())
+}
+
+#[derive(QueryableByName)]
+struct SegmentRow {
+    #[diesel(sql_type = Text)]
+    client_kind: String,
+    #[diesel(sql_type = Text)]
+    client_plan: String,
+    #[diesel(sql_type = BigInt)]
+    orders: i64,
+    #[diesel(sql_type = Numeric)]
+    gross: Decimal,
+    #[diesel(sql_type = Numeric)]
+    refunds: Decimal,
+}
+
+/// Sales of `from..=to` by the client's kind and plan at the time of each order.
+pub fn segments(
+    conn: &mut PgConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+) -> QueryResult<Vec<SegmentFigures>> {
+    let rows: Vec<SegmentRow> = diesel::sql_query(period_query(
+        "SELECT client_kind, client_plan, sum(orders)::bigint AS orders, sum(gross) AS gross, sum(refunds) AS refunds
+         FROM (
+             SELECT s.client_kind, s.client_plan, s.orders::bigint AS orders, s.gross, s.refunds
+             FROM daily_segment_sales s JOIN rolled_days USING (day)
+             UNION ALL
+             SELECT client_kind, client_plan, orders, gross, refunds FROM live_segments
+         ) all_days
+         GROUP BY client_kind, client_plan
+         ORDER BY client_kind, client_plan",
+    ))
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .bind::<Date, _>(today)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| SegmentFigures {
+            kind: r.client_kind,
+            plan: r.client_plan,
+            orders: r.orders,
+            gross: Money::from_decimal(r.gross),
+            refunds: Money::from_decimal(r.refunds),
+        })
+        .collect())
+}
+
+#[derive(QueryableByName)]
+struct MethodRow {
+    #[diesel(sql_type = Text)]
+    method: String,
+    #[diesel(sql_type = BigInt)]
+    payments: i64,
+    #[diesel(sql_type = Numeric)]
+    amount: Decimal,
+}
+
+/// Succeeded payments of `from..=to` (every subject) by method.
+pub fn payment_methods(
+    conn: &mut PgConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+) -> QueryResult<Vec<MethodFigures>> {
+    let rows: Vec<MethodRow> = diesel::sql_query(period_query(
+        "SELECT method, sum(payments)::bigint AS payments, sum(amount) AS amount
+         FROM (
+             SELECT m.method, m.payments::bigint AS payments, m.amount
+             FROM daily_payment_methods m JOIN rolled_days USING (day)
+             UNION ALL
+             SELECT method, payments, amount FROM live_methods
+         ) all_days
+         GROUP BY method
+         ORDER BY method",
+    ))
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .bind::<Date, _>(today)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| MethodFigures { method: r.method, payments: r.payments, amount: Money::from_decimal(r.amount) })
+        .collect())
+}
+
+#[derive(QueryableByName)]
+struct FirstDay {
+    #[diesel(sql_type = Nullable<Date>)]
+    day: Option<NaiveDate>,
+}
+
+/// The first day anything reports count happened (a client created, an order placed).
+pub fn first_day(conn: &mut PgConnection) -> QueryResult<Option<NaiveDate>> {
+    diesel::sql_query(
+        "SELECT (least((SELECT min(created_at) FROM orders), (SELECT min(created_at) FROM clients),
+                       (SELECT min(completed_at) FROM payments)) AT TIME ZONE 'UTC')::date AS day",
+    )
+    .get_result::<FirstDay>(conn)
+    .map(|first| first.day)
 }
 
 #[derive(QueryableByName)]
@@ -135,24 +342,14 @@ pub fn settled_before(conn: &mut PgConnection) -> QueryResult<NaiveDate> {
     .map(|settled| settled.before)
 }
 
-#[derive(QueryableByName)]
-struct FirstDay {
-    #[diesel(sql_type = Nullable<Date>)]
-    day: Option<NaiveDate>,
-}
-
-/// Where the periodic rollup goes on from: the day after the last rolled-up one, else the day of
-/// the first order or refund (`None`: nothing to roll up yet).
+/// Where the periodic rollup goes on from: the day after the last rolled-up one, else the first
+/// day anything happened (`None`: nothing to roll up yet).
 pub fn rollup_start(conn: &mut PgConnection) -> QueryResult<Option<NaiveDate>> {
-    diesel::sql_query(
-        "SELECT coalesce(
-            (SELECT max(day) + 1 FROM daily_sales),
-            (SELECT least((SELECT min(created_at) FROM orders), (SELECT min(completed_at) FROM refunds))
-                    AT TIME ZONE 'UTC')::date
-         ) AS day",
-    )
-    .get_result::<FirstDay>(conn)
-    .map(|first| first.day)
+    let last = diesel::sql_query("SELECT max(day) + 1 AS day FROM daily_sales").get_result::<FirstDay>(conn)?;
+    match last.day {
+        Some(day) => Ok(Some(day)),
+        None => first_day(conn),
+    }
 }
 
 #[derive(QueryableByName)]
@@ -163,12 +360,13 @@ struct RolledUp {
 
 /// Rolls up, in one statement (one snapshot), every day of `from..before` and every noted day
 /// before `before`, and deletes exactly the notes it saw: a change committed meanwhile keeps its
-/// note for the next run. Recomputing a day gives the same row. Returns the days written.
+/// note for the next run. Each rollup table gets the day's rows and loses the day's rows that no
+/// longer have figures. Recomputing a day gives the same rows. Returns the days written.
 pub fn roll_up(
     conn: &mut PgConnection,
     from: Option<NaiveDate>,
     before: NaiveDate,
-    at: chrono::DateTime<chrono::Utc>,
+    at: DateTime<Utc>,
 ) -> QueryResult<i64> {
     let query = format!(
         "WITH noted AS (DELETE FROM report_changes WHERE day < $2 RETURNING day),
@@ -177,17 +375,57 @@ pub fn roll_up(
             UNION
             SELECT d::date FROM generate_series(coalesce($1::date, $2::date), $2::date - 1, interval '1 day') d
         ),
-        {SALES_FROM_BASE},
-        written AS (
-            INSERT INTO daily_sales (day, orders, items, gross, refunds, cancelled_orders, rolled_up_at)
-            SELECT day, orders, items, gross, refunds, cancelled_orders, $3 FROM live
+        {FROM_BASE},
+        sales_written AS (
+            INSERT INTO daily_sales (day, orders, items, gross, refunds, cancelled_orders, new_clients,
+                                     first_time_buyers, rolled_up_at)
+            SELECT day, orders, items, gross, refunds, cancelled_orders, new_clients, first_time_buyers, $3
+            FROM live_sales
             ON CONFLICT (day) DO UPDATE SET
                 orders = excluded.orders, items = excluded.items, gross = excluded.gross,
                 refunds = excluded.refunds, cancelled_orders = excluded.cancelled_orders,
+                new_clients = excluded.new_clients, first_time_buyers = excluded.first_time_buyers,
                 rolled_up_at = excluded.rolled_up_at
             RETURNING day
+        ),
+        clients_written AS (
+            INSERT INTO daily_client_orders (day, client_numbers, order_cents)
+            SELECT day, client_numbers, order_cents FROM live_client_orders
+            ON CONFLICT (day) DO UPDATE SET client_numbers = excluded.client_numbers, order_cents = excluded.order_cents
+        ),
+        segments_gone AS (
+            DELETE FROM daily_segment_sales s USING live_days l
+            WHERE s.day = l.day AND NOT EXISTS (
+                SELECT 1 FROM live_segments n
+                WHERE n.day = s.day AND n.client_kind = s.client_kind AND n.client_plan = s.client_plan)
+        ),
+        segments_written AS (
+            INSERT INTO daily_segment_sales (day, client_kind, client_plan, orders, gross, refunds)
+            SELECT day, client_kind, client_plan, orders, gross, refunds FROM live_segments
+            ON CONFLICT (day, client_kind, client_plan) DO UPDATE SET
+                orders = excluded.orders, gross = excluded.gross, refunds = excluded.refunds
+        ),
+        products_gone AS (
+            DELETE FROM daily_product_sales s USING live_days l
+            WHERE s.day = l.day AND NOT EXISTS (
+                SELECT 1 FROM live_products n WHERE n.day = s.day AND n.product_id = s.product_id)
+        ),
+        products_written AS (
+            INSERT INTO daily_product_sales (day, product_id, units, revenue)
+            SELECT day, product_id, units, revenue FROM live_products
+            ON CONFLICT (day, product_id) DO UPDATE SET units = excluded.units, revenue = excluded.revenue
+        ),
+        methods_gone AS (
+            DELETE FROM daily_payment_methods s USING live_days l
+            WHERE s.day = l.day AND NOT EXISTS (
+                SELECT 1 FROM live_methods n WHERE n.day = s.day AND n.method = s.method)
+        ),
+        methods_written AS (
+            INSERT INTO daily_payment_methods (day, method, payments, amount)
+            SELECT day, method, payments, amount FROM live_methods
+            ON CONFLICT (day, method) DO UPDATE SET payments = excluded.payments, amount = excluded.amount
         )
-        SELECT count(*) AS days FROM written"
+        SELECT count(*) AS days FROM sales_written"
     );
     diesel::sql_query(query)
         .bind::<Nullable<Date>, _>(from)
@@ -195,4 +433,47 @@ pub fn roll_up(
         .bind::<Timestamptz, _>(at)
         .get_result::<RolledUp>(conn)
         .map(|rolled| rolled.days)
+}
+
+#[derive(QueryableByName)]
+struct StockRow {
+    #[diesel(sql_type = BigInt)]
+    critical: i64,
+    #[diesel(sql_type = BigInt)]
+    low: i64,
+    #[diesel(sql_type = BigInt)]
+    optimal: i64,
+}
+
+/// Active products by stock status now, with the bands of `GET /products?stock_status=`.
+pub fn stock_status(conn: &mut PgConnection) -> QueryResult<StockCounts> {
+    let row: StockRow = diesel::sql_query(
+        "SELECT count(*) FILTER (WHERE stock <= reorder_point) AS critical,
+                count(*) FILTER (WHERE stock > reorder_point AND 2 * stock::bigint <= 3 * reorder_point::bigint) AS low,
+                count(*) FILTER (WHERE 2 * stock::bigint > 3 * reorder_point::bigint) AS optimal
+         FROM products WHERE active",
+    )
+    .get_result(conn)?;
+    Ok(StockCounts { critical: row.critical, low: row.low, optimal: row.optimal })
+}
+
+#[derive(QueryableByName)]
+struct DebtRow {
+    #[diesel(sql_type = BigInt)]
+    clients: i64,
+    #[diesel(sql_type = BigInt)]
+    enrollments: i64,
+    #[diesel(sql_type = Numeric)]
+    owed: Decimal,
+}
+
+/// Workshop debtors now: clients with enrollments not cancelled and not paid in full.
+pub fn debts(conn: &mut PgConnection) -> QueryResult<Debts> {
+    let row: DebtRow = diesel::sql_query(
+        "SELECT count(DISTINCT client_id) AS clients, count(*) AS enrollments,
+                coalesce(sum(price - amount_paid), 0) AS owed
+         FROM enrollments WHERE status IN ('pending_payment', 'partially_paid')",
+    )
+    .get_result(conn)?;
+    Ok(Debts { clients: row.clients, enrollments: row.enrollments, owed: Money::from_decimal(row.owed) })
 }

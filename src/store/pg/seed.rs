@@ -14,12 +14,14 @@ use crate::domain::workshops::Workshop;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-/// Empties every table.
+/// Empties every table (but the API keys and the audit log), rollups included: a rolled-up day
+/// with no note of a change would otherwise outlive the rows it summed.
 pub fn reset(conn: &mut PgConnection) -> QueryResult<()> {
     diesel::sql_query(
         "TRUNCATE notifications, relay_positions, webhook_attempts, webhook_deliveries, webhook_endpoints, events, workshop_sold_out, idempotency_keys, refunds, payment_steps, payments, subscriptions, workshop_seats, enrollments, workshops, coupon_redemptions, order_status_history, \
          order_items, stock_movements, orders, coupons, products, categories, client_interests, clients, \
-         companies, interests, job_reports",
+         companies, interests, job_reports, report_changes, daily_client_orders, daily_segment_sales, \
+         daily_product_sales, daily_payment_methods, daily_sales",
     )
     .execute(conn)?;
     Ok(())
