@@ -480,6 +480,12 @@ folders = [
         request("Key figures as CSV", "GET", "/api/v1/reports/kpis", status(200) + [
             "pm.test('name,value rows', () => { const lines = pm.response.text().split('\\r\\n'); pm.expect(lines[0]).to.eql('name,value'); pm.expect(lines.some(l => l.startsWith('revenue,'))).to.be.true; });"],
             headers={"Accept": "text/csv"}),
+        request("Products report", "GET", "/api/v1/reports/products?limit=5", status(200) + [
+            "pm.test('rankings of at most five, ordered', () => { const b = pm.response.json(); pm.expect(b.top_by_units.length).to.be.within(1, 5); for (let i = 1; i < b.top_by_units.length; i++) { pm.expect(b.top_by_units[i - 1].units).to.be.at.least(b.top_by_units[i].units); } });",
+            "pm.test('categories and slow movers', () => { const b = pm.response.json(); pm.expect(b.categories_by_revenue).to.be.an('array').that.is.not.empty; b.slow_movers.forEach(s => pm.expect(s.stock).to.be.above(0)); });"]),
+        request("Products report as CSV", "GET", "/api/v1/reports/products", status(200) + [
+            "pm.test('a header row and the products sold', () => { const lines = pm.response.text().split('\\r\\n').filter(l => l); pm.expect(lines[0]).to.eql('product_id,name,category,units,revenue'); pm.expect(lines.length).to.be.above(1); });"],
+            headers={"Accept": "text/csv"}),
         request("Sales report, last 30 days", "GET", "/api/v1/reports/sales", status(200) + [
             "pm.test('every day present, in order', () => { const b = pm.response.json(); pm.expect(b.items).to.have.lengthOf(30); pm.expect(b.items[29].start).to.eql(b.to); pm.expect(b.granularity).to.eql('day'); });",
             "pm.test('the orders of this run count, and the days add up to the totals', () => { const b = pm.response.json(); pm.expect(b.totals.orders).to.be.above(0); pm.expect(b.items.reduce((n, d) => n + d.orders, 0)).to.eql(b.totals.orders); });",

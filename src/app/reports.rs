@@ -5,8 +5,9 @@
 use super::constraints::{Meaning, Rule};
 use super::{clock, stats, AppError, AppResult, AppState};
 use crate::domain::reports::{
-    breakdown, buckets, buyers, kpis as key_figures, percent, total, Breakdown, DailySales, Debts, Granularity, Kpis,
-    MethodFigures, Period, PeriodError, SalesBucket, StockCounts,
+    breakdown, buckets, buyers, kpis as key_figures, percent, top_categories, top_products, total, Breakdown,
+    CategorySales, DailySales, Debts, Granularity, Kpis, MethodFigures, Period, PeriodError, ProductSales, RankBy,
+    SalesBucket, SlowMover, StockCounts,
 };
 use crate::store::pg::reports as repo;
 use chrono::NaiveDate;
@@ -121,6 +122,41 @@ pub async fn kpis(state: &AppState, period: Period) -> AppResult<KpiReport> {
         stock,
         debts,
         info_coverage,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductReport {
+    pub period: Period,
+    pub top_by_units: Vec<ProductSales>,
+    pub top_by_revenue: Vec<ProductSales>,
+    pub categories_by_units: Vec<CategorySales>,
+    pub categories_by_revenue: Vec<CategorySales>,
+    pub slow_movers: Vec<SlowMover>,
+    /// Every product sold in the period, by revenue (the CSV form).
+    pub sold: Vec<ProductSales>,
+}
+
+/// What sold and what did not: top products and categories by units and by revenue (`limit`
+/// each), and slow movers (stock on hand, nothing sold in the period).
+pub async fn products(state: &AppState, period: Period, limit: usize) -> AppResult<ProductReport> {
+    let today = clock::now().date_naive();
+    let (sold, slow_movers) = state
+        .db
+        .read(move |conn| {
+            let sold = repo::product_sales(conn, period.from, period.to, today)?;
+            let slow = repo::slow_movers(conn, period.from, period.to, today, limit as i64)?;
+            Ok((sold, slow))
+        })
+        .await?;
+    Ok(ProductReport {
+        period,
+        top_by_units: top_products(&sold, RankBy::Units, limit),
+        top_by_revenue: top_products(&sold, RankBy::Revenue, limit),
+        categories_by_units: top_categories(&sold, RankBy::Units, limit),
+        categories_by_revenue: top_categories(&sold, RankBy::Revenue, limit),
+        slow_movers,
+        sold: top_products(&sold, RankBy::Revenue, sold.len()),
     })
 }
 

@@ -2,6 +2,7 @@
 //! Days are UTC days; money stays exact (decimal), averages are rounded half away from zero to
 //! the cent.
 
+use crate::domain::ids::{CategoryId, ProductId};
 use crate::domain::money::Money;
 use chrono::{Datelike, Days, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -279,6 +280,76 @@ pub fn kpis(period: Period, history: &[DailySales], buyers: Buyers) -> Kpis {
     }
 }
 
+/// A product's sales over a period (orders not cancelled; line totals at the prices sold, before
+/// order-level coupon discounts), with its current name and category.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductSales {
+    pub product_id: ProductId,
+    pub name: String,
+    pub category_id: Option<CategoryId>,
+    pub category: Option<String>,
+    pub units: i64,
+    pub revenue: Money,
+}
+
+/// A category's sales over a period; `category_id: None` gathers the products without one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategorySales {
+    pub category_id: Option<CategoryId>,
+    pub name: Option<String>,
+    pub units: i64,
+    pub revenue: Money,
+}
+
+/// An active product with stock on hand that sold nothing in the period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlowMover {
+    pub product_id: ProductId,
+    pub name: String,
+    pub stock: i32,
+}
+
+/// What a ranking orders by first (ties go to the other measure, then the name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RankBy {
+    Units,
+    Revenue,
+}
+
+fn ranked<T: Clone>(items: &[T], by: RankBy, limit: usize, measures: impl Fn(&T) -> (i64, Decimal, String)) -> Vec<T> {
+    let mut sorted: Vec<(T, (i64, Decimal, String))> = items.iter().map(|i| (i.clone(), measures(i))).collect();
+    sorted.sort_by(|(_, a), (_, b)| {
+        let first = match by {
+            RankBy::Units => b.0.cmp(&a.0).then(b.1.cmp(&a.1)),
+            RankBy::Revenue => b.1.cmp(&a.1).then(b.0.cmp(&a.0)),
+        };
+        first.then_with(|| a.2.cmp(&b.2))
+    });
+    sorted.into_iter().take(limit).map(|(item, _)| item).collect()
+}
+
+/// The best-selling products by units or by revenue.
+pub fn top_products(products: &[ProductSales], by: RankBy, limit: usize) -> Vec<ProductSales> {
+    ranked(products, by, limit, |p| (p.units, p.revenue.amount(), format!("{}{}", p.name, p.product_id.0)))
+}
+
+/// Products' sales summed by category, ranked.
+pub fn top_categories(products: &[ProductSales], by: RankBy, limit: usize) -> Vec<CategorySales> {
+    let mut sums: std::collections::BTreeMap<Option<CategoryId>, CategorySales> = std::collections::BTreeMap::new();
+    for product in products {
+        let entry = sums.entry(product.category_id).or_insert_with(|| CategorySales {
+            category_id: product.category_id,
+            name: product.category.clone(),
+            units: 0,
+            revenue: Money::ZERO,
+        });
+        entry.units += product.units;
+        entry.revenue = entry.revenue + product.revenue;
+    }
+    let categories: Vec<CategorySales> = sums.into_values().collect();
+    ranked(&categories, by, limit, |c| (c.units, c.revenue.amount(), c.name.clone().unwrap_or_default()))
+}
+
 /// All of `days` as one bucket spanning the period.
 pub fn total(days: &[DailySales], period: Period) -> SalesBucket {
     days.iter().fold(
@@ -383,6 +454,27 @@ mod tests {
         assert_eq!(kpis.clv, Money::from_cents(3333));
         let quiet = super::kpis(period.previous().previous(), &history, Buyers::default());
         assert_eq!((quiet.growth_percent, quiet.repeat_purchase_rate_percent), (None, None));
+    }
+
+    #[test]
+    fn rankings_order_by_one_measure_then_the_other_then_the_name() {
+        let product = |name: &str, category: Option<u128>, units: i64, cents: i64| ProductSales {
+            product_id: ProductId(uuid::Uuid::from_u128(name.len() as u128)),
+            name: name.into(),
+            category_id: category.map(|c| CategoryId(uuid::Uuid::from_u128(c))),
+            category: category.map(|c| format!("cat{c}")),
+            units,
+            revenue: Money::from_cents(cents),
+        };
+        let products = [product("a", Some(1), 5, 500), product("bb", Some(1), 2, 9000), product("ccc", None, 5, 700)];
+        let names = |ps: Vec<ProductSales>| ps.into_iter().map(|p| p.name).collect::<Vec<_>>();
+        assert_eq!(names(top_products(&products, RankBy::Units, 10)), ["ccc", "a", "bb"]);
+        assert_eq!(names(top_products(&products, RankBy::Revenue, 2)), ["bb", "ccc"]);
+        let categories = top_categories(&products, RankBy::Units, 10);
+        assert_eq!(categories.len(), 2);
+        assert_eq!((categories[0].name.as_deref(), categories[0].units), (Some("cat1"), 7));
+        assert_eq!(categories[0].revenue, Money::from_cents(9500));
+        assert_eq!((categories[1].category_id, categories[1].units), (None, 5));
     }
 
     #[test]

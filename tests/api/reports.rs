@@ -546,3 +546,123 @@ async fn key_figures_match_an_independent_computation_before_and_after_the_rollu
     assert!(text.contains(&format!("\r\nrevenue_by_plan.basic.revenue,{}\r\n", t3 + t4)), "{text}");
     assert!(text.contains("\r\npayment_methods.cash.payments,2\r\n"), "{text}");
 }
+
+#[actix_web::test]
+async fn products_and_categories_rank_as_computed_from_the_orders_and_slow_movers_are_the_unsold_in_stock() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let today = Utc::now().date_naive();
+    let category = |name: &'static str| {
+        let app = &app;
+        async move {
+            let reply = post(app, "/api/v1/categories", json!({"name": name})).await;
+            assert_eq!(reply.status, 201, "{}", reply.body);
+            reply.body["id"].as_str().unwrap().to_string()
+        }
+    };
+    let (kits, tools) = (category("Kits").await, category("Tools").await);
+    let product = |name: &'static str, price: &'static str, stock: i32, category: Option<String>| {
+        let app = &app;
+        async move {
+            let mut body = json!({"name": name, "price": price, "stock": stock});
+            if let Some(category) = category {
+                body["category_id"] = json!(category);
+            }
+            let reply = post(app, "/api/v1/products", body).await;
+            assert_eq!(reply.status, 201, "{}", reply.body);
+            reply.body["id"].as_str().unwrap().to_string()
+        }
+    };
+    let kit = product("Kit", "10.00", 100, Some(kits.clone())).await;
+    let saw = product("Saw", "45.50", 20, Some(tools.clone())).await;
+    let glue = product("Glue", "2.55", 50, None).await;
+    let idle = product("Idle plane", "80.00", 7, Some(tools.clone())).await;
+    let dusty = product("Dusty clamp", "5.00", 40, Some(tools.clone())).await;
+    let _empty = product("Sold-out vise", "30.00", 0, Some(tools.clone())).await;
+    let retired = product("Retired chisel", "9.00", 9, None).await;
+    let patched = send(
+        &app,
+        crate::harness::json(Method::PATCH, &format!("/api/v1/products/{retired}"), json!({"active": false})),
+    )
+    .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let buyer = create_client(&app, "Buyer", "buyer@example.com").await;
+
+    let noon = |n: u64| Some(at(today - Days::new(n), "12:00:00"));
+    // In the period: kit 3+1, saw 1, glue 4 (one order of glue and saw cancelled); before it: idle 1.
+    order_at(&ctx, &app, &buyer, &[(&kit, 3), (&glue, 4)], noon(4)).await;
+    order_at(&ctx, &app, &buyer, &[(&kit, 1), (&saw, 1)], None).await;
+    let (cancelled, _, _) = order_at(&ctx, &app, &buyer, &[(&saw, 2), (&glue, 10)], noon(2)).await;
+    assert_eq!(post(&app, &format!("/api/v1/orders/{cancelled}/cancel"), json!({})).await.status, 200);
+    order_at(&ctx, &app, &buyer, &[(&idle, 1)], noon(60)).await;
+    order_at(&ctx, &app, &buyer, &[(&dusty, 1)], noon(31)).await;
+
+    let d = |text: &str| Decimal::from_str(text).unwrap();
+    let expected_products = [("Kit", 4, d("40.00")), ("Saw", 1, d("45.50")), ("Glue", 4, d("10.20"))];
+    let check = |report: &Value, when: &str| {
+        let list = |name: &str| -> Vec<(String, i64, Decimal)> {
+            report[name]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (p["name"].as_str().unwrap_or("").to_string(), p["units"].as_i64().unwrap(), decimal(&p["revenue"]))
+                })
+                .collect()
+        };
+        let named = |order: [usize; 3]| {
+            order.map(|i| (expected_products[i].0.to_string(), expected_products[i].1, expected_products[i].2))
+        };
+        // Units: Kit 4 and Glue 4 tie, Kit's revenue is higher; revenue: Saw, Kit, Glue.
+        assert_eq!(list("top_by_units"), named([0, 2, 1]).to_vec(), "{when}");
+        assert_eq!(list("top_by_revenue"), named([1, 0, 2]).to_vec(), "{when}");
+        let categories = |name: &str| -> Vec<(Option<String>, i64, Decimal)> {
+            report[name]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| (c["name"].as_str().map(str::to_string), c["units"].as_i64().unwrap(), decimal(&c["revenue"])))
+                .collect()
+        };
+        assert_eq!(
+            categories("categories_by_revenue"),
+            vec![(Some("Tools".into()), 1, d("45.50")), (Some("Kits".into()), 4, d("40.00")), (None, 4, d("10.20"))],
+            "{when}"
+        );
+        assert_eq!(
+            categories("categories_by_units")[0],
+            (Some("Kits".into()), 4, d("40.00")),
+            "{when}: ties go to revenue"
+        );
+        let slow: Vec<(&str, i64)> = report["slow_movers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["name"].as_str().unwrap(), s["stock"].as_i64().unwrap()))
+            .collect();
+        assert_eq!(
+            slow,
+            vec![("Dusty clamp", 39), ("Idle plane", 6)],
+            "{when}: unsold in the period, in stock, active"
+        );
+    };
+    let report = send(&app, get("/api/v1/reports/products")).await;
+    assert_eq!(report.status, 200, "{}", report.body);
+    check(&report.body, "from the base tables");
+    reports::roll_up(&ctx.state, None).await.expect("rollup");
+    let rolled = send(&app, get("/api/v1/reports/products")).await.body;
+    check(&rolled, "from the rollups");
+
+    let one = send(&app, get("/api/v1/reports/products?limit=1")).await.body;
+    assert_eq!(one["top_by_units"].as_array().unwrap().len(), 1);
+    assert_eq!(one["slow_movers"].as_array().unwrap().len(), 1);
+    send(&app, get("/api/v1/reports/products?limit=0")).await.problem(422, "validation_failed");
+
+    let csv =
+        TestRequest::get().uri("/api/v1/reports/products").insert_header((header::ACCEPT, "text/csv")).to_request();
+    let text = send(&app, csv).await.body.as_str().unwrap().to_string();
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines[0], "product_id,name,category,units,revenue");
+    assert_eq!(lines[1], format!("{saw},Saw,Tools,1,45.50"));
+    assert_eq!(lines.len(), 4, "every product sold in the period");
+}

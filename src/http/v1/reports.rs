@@ -4,7 +4,7 @@
 use crate::app::reports::KpiReport;
 use crate::app::{reports, AppError, AppState};
 use crate::domain::money::Money;
-use crate::domain::reports::{Breakdown, Granularity, SalesBucket};
+use crate::domain::reports::{Breakdown, CategorySales, Granularity, ProductSales, SalesBucket};
 use crate::http::extract::{BodyRules, Query};
 use crate::http::problem::ApiResult;
 use actix_web::http::header;
@@ -412,6 +412,138 @@ fn flatten(value: &serde_json::Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
     walk("", value, &mut out);
     out
+}
+
+/// A period and how many entries each ranking lists.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RankingQuery {
+    /// First day (UTC, `YYYY-MM-DD`), included; default 29 days before `to`.
+    pub from: Option<NaiveDate>,
+    /// Last day (UTC, `YYYY-MM-DD`), included; default today. At most 1,098 days after `from`.
+    pub to: Option<NaiveDate>,
+    /// Entries per ranking, 1 to 100 (default 10).
+    #[param(minimum = 1, maximum = 100)]
+    #[validate(range(min = 1, max = 100))]
+    pub limit: Option<i64>,
+}
+
+impl BodyRules for RankingQuery {}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductFigures {
+    pub product_id: crate::domain::ids::ProductId,
+    /// The product's name now.
+    pub name: String,
+    pub category_id: Option<crate::domain::ids::CategoryId>,
+    pub category: Option<String>,
+    /// Units in orders not cancelled.
+    pub units: i64,
+    /// Line totals at the prices sold, before order-level coupon discounts.
+    pub revenue: Money,
+}
+
+impl From<ProductSales> for ProductFigures {
+    fn from(p: ProductSales) -> Self {
+        ProductFigures {
+            product_id: p.product_id,
+            name: p.name,
+            category_id: p.category_id,
+            category: p.category,
+            units: p.units,
+            revenue: p.revenue,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryFigures {
+    /// `null` for the products without a category.
+    pub category_id: Option<crate::domain::ids::CategoryId>,
+    pub name: Option<String>,
+    pub units: i64,
+    pub revenue: Money,
+}
+
+impl From<CategorySales> for CategoryFigures {
+    fn from(c: CategorySales) -> Self {
+        CategoryFigures { category_id: c.category_id, name: c.name, units: c.units, revenue: c.revenue }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlowMoverFigures {
+    pub product_id: crate::domain::ids::ProductId,
+    pub name: String,
+    /// Units on hand now.
+    pub stock: i32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductReportResponse {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub top_by_units: Vec<ProductFigures>,
+    pub top_by_revenue: Vec<ProductFigures>,
+    pub categories_by_units: Vec<CategoryFigures>,
+    pub categories_by_revenue: Vec<CategoryFigures>,
+    /// Active products with stock on hand and no unit sold in the period, most stock first.
+    pub slow_movers: Vec<SlowMoverFigures>,
+}
+
+/// Products and categories
+///
+/// Top products and top categories by units and by revenue (line totals at the prices sold,
+/// before order-level coupon discounts; orders not cancelled), `limit` of each, and slow movers:
+/// active products with stock on hand and nothing sold in the period. Names and categories are
+/// the products' current ones. `Accept: text/csv` lists every product sold in the period, by
+/// revenue (`product_id,name,category,units,revenue`).
+#[utoipa::path(
+    security(("api_key" = ["reports:read"])),
+    tag = "reports",
+    params(RankingQuery),
+    responses((status = 200, description = "What sold and what did not", content(
+        (ProductReportResponse = "application/json"),
+        (String = "text/csv", example = "product_id,name,category,units,revenue\r\n0192f0c4-5f1e-7a8b-9c0d-1e2f3a4b5c6d,Dovetail kit,Kits,12,298.80\r\n")
+    )))
+)]
+#[get("/reports/products")]
+pub async fn product_report(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: Query<RankingQuery>,
+) -> ApiResult<HttpResponse> {
+    let period = reports::period(query.0.from, query.0.to)?;
+    let limit = query.0.limit.unwrap_or(10).clamp(1, 100) as usize;
+    let report = reports::products(&state, period, limit).await?;
+    if wants_csv(&req) {
+        let rows = report.sold.into_iter().map(|p| {
+            vec![
+                p.product_id.0.to_string(),
+                p.name,
+                p.category.unwrap_or_default(),
+                p.units.to_string(),
+                p.revenue.to_string(),
+            ]
+        });
+        return Ok(csv_response(&["product_id", "name", "category", "units", "revenue"], rows));
+    }
+    let products = |list: Vec<ProductSales>| list.into_iter().map(ProductFigures::from).collect();
+    let categories = |list: Vec<CategorySales>| list.into_iter().map(CategoryFigures::from).collect();
+    Ok(HttpResponse::Ok().json(ProductReportResponse {
+        from: report.period.from,
+        to: report.period.to,
+        top_by_units: products(report.top_by_units),
+        top_by_revenue: products(report.top_by_revenue),
+        categories_by_units: categories(report.categories_by_units),
+        categories_by_revenue: categories(report.categories_by_revenue),
+        slow_movers: report
+            .slow_movers
+            .into_iter()
+            .map(|s| SlowMoverFigures { product_id: s.product_id, name: s.name, stock: s.stock })
+            .collect(),
+    }))
 }
 
 #[cfg(test)]

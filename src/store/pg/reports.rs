@@ -3,8 +3,11 @@
 //! day is exact). One SQL text computes a day's figures from the base tables, for the rollup and
 //! for reports alike, so the two can never disagree on what a figure means.
 
+use crate::domain::ids::{CategoryId, ProductId};
 use crate::domain::money::Money;
-use crate::domain::reports::{DailyClientOrders, DailySales, Debts, MethodFigures, SegmentFigures, StockCounts};
+use crate::domain::reports::{
+    DailyClientOrders, DailySales, Debts, MethodFigures, ProductSales, SegmentFigures, SlowMover, StockCounts,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Date, Integer, Nullable, Numeric, Text, Timestamptz};
@@ -476,4 +479,95 @@ pub fn debts(conn: &mut PgConnection) -> QueryResult<Debts> {
     )
     .get_result(conn)?;
     Ok(Debts { clients: row.clients, enrollments: row.enrollments, owed: Money::from_decimal(row.owed) })
+}
+
+#[derive(QueryableByName)]
+struct ProductSalesRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    product_id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
+    category_id: Option<uuid::Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    category: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    units: i64,
+    #[diesel(sql_type = Numeric)]
+    revenue: Decimal,
+}
+
+/// `sold`: units and line totals per product over the period (rolled-up days and the others).
+const SOLD: &str = "
+    sold AS (
+        SELECT product_id, sum(units)::bigint AS units, sum(revenue)::numeric(14, 2) AS revenue
+        FROM (
+            SELECT s.product_id, s.units::bigint AS units, s.revenue
+            FROM daily_product_sales s JOIN rolled_days USING (day)
+            UNION ALL
+            SELECT product_id, units, revenue FROM live_products
+        ) all_days
+        GROUP BY product_id
+    )";
+
+/// Every product sold in `from..=to` (orders not cancelled), with its current name and category.
+pub fn product_sales(
+    conn: &mut PgConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+) -> QueryResult<Vec<ProductSales>> {
+    let rows: Vec<ProductSalesRow> = diesel::sql_query(period_query(&format!(
+        ", {SOLD}
+         SELECT p.id AS product_id, p.name, p.category_id, c.name AS category, s.units, s.revenue
+         FROM sold s JOIN products p ON p.id = s.product_id LEFT JOIN categories c ON c.id = p.category_id"
+    )))
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .bind::<Date, _>(today)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ProductSales {
+            product_id: ProductId(r.product_id),
+            name: r.name,
+            category_id: r.category_id.map(CategoryId),
+            category: r.category,
+            units: r.units,
+            revenue: Money::from_decimal(r.revenue),
+        })
+        .collect())
+}
+
+#[derive(QueryableByName)]
+struct SlowMoverRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Integer)]
+    stock: i32,
+}
+
+/// Active products with stock on hand and no unit sold in `from..=to`, most stock first.
+pub fn slow_movers(
+    conn: &mut PgConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+    limit: i64,
+) -> QueryResult<Vec<SlowMover>> {
+    let rows: Vec<SlowMoverRow> = diesel::sql_query(period_query(&format!(
+        ", {SOLD}
+         SELECT p.id, p.name, p.stock FROM products p
+         WHERE p.active AND p.stock > 0 AND NOT EXISTS (SELECT 1 FROM sold s WHERE s.product_id = p.id)
+         ORDER BY p.stock DESC, p.name, p.id
+         LIMIT $4"
+    )))
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .bind::<Date, _>(today)
+    .bind::<BigInt, _>(limit)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| SlowMover { product_id: ProductId(r.id), name: r.name, stock: r.stock }).collect())
 }
