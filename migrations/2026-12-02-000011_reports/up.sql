@@ -28,6 +28,11 @@ ALTER TABLE orders ALTER COLUMN client_kind SET NOT NULL, ALTER COLUMN client_pl
 CREATE FUNCTION order_client_segment() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     SELECT kind, plan INTO NEW.client_kind, NEW.client_plan FROM clients WHERE id = NEW.client_id;
+    IF NOT FOUND THEN
+        -- What the foreign key would say, which callers already understand (`unknown_client`).
+        RAISE EXCEPTION 'insert or update on table "orders" violates foreign key constraint "orders_client_id_fkey"'
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'orders_client_id_fkey', TABLE = 'orders';
+    END IF;
     RETURN NEW;
 END $$;
 CREATE TRIGGER orders_client_segment BEFORE INSERT ON orders

@@ -666,3 +666,26 @@ async fn products_and_categories_rank_as_computed_from_the_orders_and_slow_mover
     assert_eq!(lines[1], format!("{saw},Saw,Tools,1,45.50"));
     assert_eq!(lines.len(), 4, "every product sold in the period");
 }
+
+#[actix_web::test]
+async fn an_order_for_no_client_is_refused_as_the_foreign_key_would_refuse_it() {
+    let ctx = TestContext::new().await;
+    let refused = ctx
+        .state
+        .db
+        .run(|conn| {
+            Ok(diesel::sql_query(
+                "INSERT INTO orders (id, client_id, shipping_address, payment_method, subtotal, total)
+                 VALUES (gen_random_uuid(), gen_random_uuid(), '1 Main St', 'cash', 1, 1)",
+            )
+            .execute(conn)
+            .map_err(|err| hybrid_crm::store::pg::violation(&err)))
+        })
+        .await
+        .expect("the statement ran");
+    assert_eq!(
+        refused,
+        Err(Some(hybrid_crm::store::pg::Violation::MissingReference("orders_client_id_fkey".into()))),
+        "the segment trigger reports a missing client like the foreign key does"
+    );
+}
