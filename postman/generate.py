@@ -486,6 +486,9 @@ folders = [
         request("Products report as CSV", "GET", "/api/v1/reports/products", status(200) + [
             "pm.test('a header row and the products sold', () => { const lines = pm.response.text().split('\\r\\n').filter(l => l); pm.expect(lines[0]).to.eql('product_id,name,category,units,revenue'); pm.expect(lines.length).to.be.above(1); });"],
             headers={"Accept": "text/csv"}),
+        request("Clients report", "GET", "/api/v1/reports/clients?limit=3", status(200) + [
+            "pm.test('top spenders, most first', () => { const t = pm.response.json().top_clients; pm.expect(t.length).to.be.within(1, 3); for (let i = 1; i < t.length; i++) { pm.expect(parseFloat(t[i - 1].spend)).to.be.at.least(parseFloat(t[i].spend)); } });",
+            "pm.test('a cohort per month of the period, each starting at 100 %', () => { const c = pm.response.json().cohorts; pm.expect(c.length).to.be.within(1, 2); c.filter(x => x.clients > 0).forEach(x => { pm.expect(x.active[0]).to.eql(x.clients); pm.expect(x.retention_percent[0]).to.eql(100); }); });"]),
         request("Sales report, last 30 days", "GET", "/api/v1/reports/sales", status(200) + [
             "pm.test('every day present, in order', () => { const b = pm.response.json(); pm.expect(b.items).to.have.lengthOf(30); pm.expect(b.items[29].start).to.eql(b.to); pm.expect(b.granularity).to.eql('day'); });",
             "pm.test('the orders of this run count, and the days add up to the totals', () => { const b = pm.response.json(); pm.expect(b.totals.orders).to.be.above(0); pm.expect(b.items.reduce((n, d) => n + d.orders, 0)).to.eql(b.totals.orders); });",

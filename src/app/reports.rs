@@ -5,13 +5,12 @@
 use super::constraints::{Meaning, Rule};
 use super::{clock, stats, AppError, AppResult, AppState};
 use crate::domain::reports::{
-    breakdown, buckets, buyers, kpis as key_figures, percent, top_categories, top_products, total, Breakdown,
-    CategorySales, DailySales, Debts, Granularity, Kpis, MethodFigures, Period, PeriodError, ProductSales, RankBy,
-    SalesBucket, SlowMover, StockCounts,
+    breakdown, buckets, buyers, cohorts, kpis as key_figures, percent, top_categories, top_products, top_spenders,
+    total, zero_filled, Breakdown, CategorySales, ClientSpend, Cohort, DailySales, Debts, Granularity, Kpis,
+    MethodFigures, NumberedClient, Period, PeriodError, ProductSales, RankBy, SalesBucket, SlowMover, StockCounts,
 };
 use crate::store::pg::reports as repo;
-use chrono::NaiveDate;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 /// The rollup tables' constraints: the rollup writes them from the base tables, never a caller.
@@ -40,7 +39,8 @@ pub fn period(from: Option<NaiveDate>, to: Option<NaiveDate>) -> AppResult<Perio
 /// The daily sales of a period, every day present (zeros included).
 pub async fn daily_sales(state: &AppState, period: Period) -> AppResult<Vec<DailySales>> {
     let today = clock::now().date_naive();
-    state.db.read(move |conn| Ok(repo::daily_sales(conn, period.from, period.to, today)?)).await
+    let days = state.db.read(move |conn| Ok(repo::daily_sales(conn, period.from, period.to, today)?)).await?;
+    Ok(zero_filled(days, period))
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -158,6 +158,35 @@ pub async fn products(state: &AppState, period: Period, limit: usize) -> AppResu
         slow_movers,
         sold: top_products(&sold, RankBy::Revenue, sold.len()),
     })
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientReport {
+    pub period: Period,
+    /// The period's top spenders with who they are now.
+    pub top_clients: Vec<(NumberedClient, ClientSpend)>,
+    pub cohorts: Vec<Cohort>,
+}
+
+/// Who buys: the top clients by spend over the period (`limit`), and the cohorts of the period's
+/// months (first order that month × the months after in which they ordered again).
+pub async fn clients(state: &AppState, period: Period, limit: usize) -> AppResult<ClientReport> {
+    let today = clock::now().date_naive();
+    state
+        .db
+        .read(move |conn| {
+            // Cohorts need every buyer since the first order: a client's first order decides its cohort.
+            let first = repo::first_day(conn)?.unwrap_or(period.from).min(period.from);
+            let history = repo::daily_client_orders(conn, first, period.to, today)?;
+            let in_period: Vec<_> = history.iter().filter(|d| d.day >= period.from).cloned().collect();
+            let spenders = top_spenders(&in_period, limit);
+            let numbers: Vec<i32> = spenders.iter().map(|s| s.number).collect();
+            let mut known: std::collections::HashMap<i32, NumberedClient> =
+                repo::clients_by_number(conn, &numbers)?.into_iter().map(|c| (c.number, c)).collect();
+            let top_clients = spenders.into_iter().filter_map(|s| known.remove(&s.number).map(|c| (c, s))).collect();
+            Ok(ClientReport { period, top_clients, cohorts: cohorts(&history, period.from, period.to) })
+        })
+        .await
 }
 
 /// What one rollup run did.

@@ -2,7 +2,7 @@
 //! Days are UTC days; money stays exact (decimal), averages are rounded half away from zero to
 //! the cent.
 
-use crate::domain::ids::{CategoryId, ProductId};
+use crate::domain::ids::{CategoryId, ClientId, ProductId};
 use crate::domain::money::Money;
 use chrono::{Datelike, Days, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -90,6 +90,37 @@ pub struct MethodFigures {
     pub method: String,
     pub payments: i64,
     pub amount: Money,
+}
+
+impl DailySales {
+    /// A day without sales.
+    pub fn zero(day: NaiveDate) -> DailySales {
+        DailySales {
+            day,
+            orders: 0,
+            items: 0,
+            gross: Money::ZERO,
+            refunds: Money::ZERO,
+            cancelled_orders: 0,
+            new_clients: 0,
+            first_time_buyers: 0,
+        }
+    }
+}
+
+/// Every day of the period in order: the given days where present, zeros elsewhere (days after
+/// today, which the store leaves out).
+pub fn zero_filled(days: Vec<DailySales>, period: Period) -> Vec<DailySales> {
+    let mut given = days.into_iter().peekable();
+    period
+        .from
+        .iter_days()
+        .take_while(|day| *day <= period.to)
+        .map(|day| match given.peek() {
+            Some(next) if next.day == day => given.next().unwrap_or_else(|| DailySales::zero(day)),
+            _ => DailySales::zero(day),
+        })
+        .collect()
 }
 
 text_enum!(
@@ -350,6 +381,99 @@ pub fn top_categories(products: &[ProductSales], by: RankBy, limit: usize) -> Ve
     ranked(&categories, by, limit, |c| (c.units, c.revenue.amount(), c.name.clone().unwrap_or_default()))
 }
 
+/// A client's orders (not cancelled) and their totals over a period, by client number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientSpend {
+    pub number: i32,
+    pub orders: i64,
+    pub spend_cents: i64,
+}
+
+/// A client as reports name it, by its number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumberedClient {
+    pub number: i32,
+    pub client_id: ClientId,
+    pub name: String,
+    pub email: String,
+    pub kind: String,
+    pub plan: String,
+}
+
+/// The clients who spent most over `days` (ties: more orders, then the lower number).
+pub fn top_spenders(days: &[DailyClientOrders], limit: usize) -> Vec<ClientSpend> {
+    let mut by_client: std::collections::HashMap<i32, ClientSpend> = std::collections::HashMap::new();
+    for day in days {
+        for (number, cents) in day.client_numbers.iter().zip(&day.order_cents) {
+            let entry = by_client.entry(*number).or_insert(ClientSpend { number: *number, orders: 0, spend_cents: 0 });
+            entry.orders += 1;
+            entry.spend_cents += cents;
+        }
+    }
+    let mut spenders: Vec<ClientSpend> = by_client.into_values().collect();
+    spenders
+        .sort_by(|a, b| b.spend_cents.cmp(&a.spend_cents).then(b.orders.cmp(&a.orders)).then(a.number.cmp(&b.number)));
+    spenders.truncate(limit);
+    spenders
+}
+
+/// The clients whose first order (not cancelled) fell in one month, and how many of them ordered
+/// in each month since: `active[0]` is the month itself (all of them), `active[k]` k months later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cohort {
+    /// The first day of the month.
+    pub month: NaiveDate,
+    pub clients: i64,
+    pub active: Vec<i64>,
+}
+
+fn month_index(day: NaiveDate) -> i32 {
+    day.year() * 12 + day.month0() as i32
+}
+
+fn month_start(index: i32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(index.div_euclid(12), index.rem_euclid(12) as u32 + 1, 1)
+}
+
+/// Cohorts by first-order month for the months of `from..=to`, from every day's buyers up to `to`
+/// (`history` in day order, from the first order on: a client's first order may precede `from`).
+/// Months active are followed for at most 120 months.
+pub fn cohorts(history: &[DailyClientOrders], from: NaiveDate, to: NaiveDate) -> Vec<Cohort> {
+    const MAX_MONTHS: usize = 120;
+    let (first, last) = (month_index(from), month_index(to));
+    // Per client: its first month and the months (offsets from it) it ordered in.
+    let mut clients: std::collections::HashMap<i32, (i32, Vec<bool>)> = std::collections::HashMap::new();
+    for day in history.iter().filter(|d| d.day <= to) {
+        let month = month_index(day.day);
+        for number in &day.client_numbers {
+            let (start, months) = clients.entry(*number).or_insert_with(|| (month, Vec::new()));
+            let offset = (month - *start) as usize;
+            if offset < MAX_MONTHS {
+                if months.len() <= offset {
+                    months.resize(offset + 1, false);
+                }
+                months[offset] = true;
+            }
+        }
+    }
+    (first..=last)
+        .filter_map(|cohort| {
+            let span = ((last - cohort + 1) as usize).min(MAX_MONTHS);
+            let mut active = vec![0i64; span];
+            let mut size = 0;
+            for (_, months) in clients.values().filter(|(start, _)| *start == cohort) {
+                size += 1;
+                for (offset, ordered) in months.iter().enumerate().take(span) {
+                    if *ordered {
+                        active[offset] += 1;
+                    }
+                }
+            }
+            month_start(cohort).map(|month| Cohort { month, clients: size, active })
+        })
+        .collect()
+}
+
 /// All of `days` as one bucket spanning the period.
 pub fn total(days: &[DailySales], period: Period) -> SalesBucket {
     days.iter().fold(
@@ -475,6 +599,48 @@ mod tests {
         assert_eq!((categories[0].name.as_deref(), categories[0].units), (Some("cat1"), 7));
         assert_eq!(categories[0].revenue, Money::from_cents(9500));
         assert_eq!((categories[1].category_id, categories[1].units), (None, 5));
+    }
+
+    #[test]
+    fn spenders_and_cohorts_follow_each_client_from_its_first_order() {
+        let day = |text: &str, orders: Vec<(i32, i64)>| DailyClientOrders {
+            day: date(text),
+            client_numbers: orders.iter().map(|o| o.0).collect(),
+            order_cents: orders.iter().map(|o| o.1).collect(),
+        };
+        let history = [
+            day("2026-08-20", vec![(1, 500)]),
+            day("2026-09-02", vec![(2, 100), (3, 700)]),
+            day("2026-10-15", vec![(1, 200), (2, 300), (2, 300)]),
+            day("2026-11-01", vec![(4, 50), (3, 100)]),
+        ];
+        let top = top_spenders(&history[1..], 2);
+        assert_eq!(
+            top,
+            vec![
+                ClientSpend { number: 3, orders: 2, spend_cents: 800 },
+                ClientSpend { number: 2, orders: 3, spend_cents: 700 },
+            ]
+        );
+        let cohorts = cohorts(&history, date("2026-09-10"), date("2026-11-30"));
+        assert_eq!(cohorts.len(), 3, "September to November");
+        assert_eq!(
+            (cohorts[0].month, cohorts[0].clients, cohorts[0].active.clone()),
+            (date("2026-09-01"), 2, vec![2, 1, 1])
+        );
+        assert_eq!((cohorts[1].clients, cohorts[1].active.clone()), (0, vec![0, 0]), "client 1 began in August");
+        assert_eq!((cohorts[2].clients, cohorts[2].active.clone()), (1, vec![1]));
+    }
+
+    #[test]
+    fn a_period_is_zero_filled_after_the_days_given() {
+        let period = Period { from: date("2026-11-28"), to: date("2026-12-01") };
+        let filled = zero_filled(vec![day("2026-11-28", 1, 100, 0), day("2026-11-29", 2, 200, 0)], period);
+        assert_eq!(
+            filled.iter().map(|d| d.day.to_string()).collect::<Vec<_>>(),
+            ["2026-11-28", "2026-11-29", "2026-11-30", "2026-12-01"]
+        );
+        assert_eq!(filled.iter().map(|d| d.orders).collect::<Vec<_>>(), [1, 2, 0, 0]);
     }
 
     #[test]

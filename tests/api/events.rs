@@ -258,6 +258,10 @@ async fn the_feed_filters_by_type_pattern_and_subject_and_refuses_unknown_types(
 
     let unknown = send(&app, get("/api/v1/events?type=orders.*")).await;
     assert_eq!(unknown.problem(422, "validation_failed")["errors"][0]["field"], "type");
+    // As the spec's pattern says: spaces around commas are fine, an empty filter is not.
+    assert_eq!(types(&feed(&app, "&type=client.created%20,%20order.placed").await).len(), 3);
+    let empty = send(&app, get("/api/v1/events?type=")).await;
+    assert_eq!(empty.problem(422, "validation_failed")["errors"][0]["field"], "type");
     assert_eq!(send(&app, get("/api/v1/events?after=-1")).await.status, 422);
     assert_eq!(send(&app, get("/api/v1/events?limit=0")).await.status, 422);
     let missing = send(&app, get(&format!("/api/v1/events/{}", uuid::Uuid::now_v7()))).await;

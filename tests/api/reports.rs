@@ -318,6 +318,22 @@ async fn an_empty_period_is_all_zeros_and_bad_periods_name_their_field() {
     assert!(items.iter().all(|i| i["orders"] == 0 && i["revenue"] == "0.00" && i["aov"] == "0.00"));
     assert_eq!(empty.body["totals"]["gross"], "0.00");
 
+    // Days after today have no figures yet: a period far ahead is zeros (and the store walks no day
+    // after today; schemathesis' 10-second read timeout is what caught the walk to year 9812).
+    let ahead = send(&app, get("/api/v1/reports/sales?from=9999-12-01&to=9999-12-31")).await;
+    assert_eq!(ahead.status, 200, "{}", ahead.body);
+    assert_eq!(ahead.body["items"].as_array().unwrap().len(), 31);
+    assert!(ahead.body["items"].as_array().unwrap().iter().all(|i| i["orders"] == 0));
+    for uri in [
+        "/api/v1/reports/kpis?to=9812-08-31",
+        "/api/v1/reports/products?to=9812-08-31",
+        "/api/v1/reports/clients?to=9812-08-31",
+    ] {
+        let reply = send(&app, get(uri)).await;
+        assert_eq!(reply.status, 200, "{uri}: {}", reply.body);
+        assert_eq!(reply.body["orders"].as_i64().unwrap_or(0), 0, "{uri}");
+    }
+
     let default = send(&app, get("/api/v1/reports/sales")).await.body;
     assert_eq!(default["items"].as_array().unwrap().len(), 30, "the last 30 days by default");
     assert_eq!(default["to"], Utc::now().date_naive().to_string());
@@ -688,4 +704,89 @@ async fn an_order_for_no_client_is_refused_as_the_foreign_key_would_refuse_it() 
         Err(Some(hybrid_crm::store::pg::Violation::MissingReference("orders_client_id_fkey".into()))),
         "the segment trigger reports a missing client like the foreign key does"
     );
+}
+
+#[actix_web::test]
+async fn top_clients_and_cohorts_match_the_orders_each_client_placed() {
+    use chrono::Datelike;
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let today = Utc::now().date_naive();
+    let month_start = |back: u32| {
+        let index = today.year() * 12 + today.month0() as i32 - back as i32;
+        NaiveDate::from_ymd_opt(index.div_euclid(12), index.rem_euclid(12) as u32 + 1, 1).unwrap()
+    };
+    let mid = |back: u32| Some(at(month_start(back) + Days::new(14), "12:00:00"));
+    let kit = create_product(&app, "Kit", "10.00", 1000).await;
+    let mut clients = Vec::new();
+    for name in ["p1", "p2", "p3", "p4", "p5"] {
+        clients.push(create_client(&app, name, &format!("{name}@example.com")).await);
+    }
+    // (client, units, when): p1 began before the period; p4's first order in M-2 was cancelled.
+    let plan: [(usize, i64, Option<String>); 9] = [
+        (0, 1, mid(3)),
+        (0, 2, mid(2)),
+        (0, 3, None),
+        (1, 4, mid(2)),
+        (1, 5, None),
+        (2, 6, mid(2)),
+        (2, 7, mid(1)),
+        (3, 8, mid(1)),
+        (4, 9, None),
+    ];
+    let from = month_start(2);
+    let mut spend: std::collections::HashMap<usize, (i64, Decimal)> = std::collections::HashMap::new();
+    for (who, units, when) in plan.iter().cloned() {
+        let in_period = when.as_deref().is_none_or(|w| w[..10] >= *from.to_string());
+        let (_, total, _) = order_at(&ctx, &app, &clients[who], &[(&kit, units)], when).await;
+        if in_period {
+            let entry = spend.entry(who).or_default();
+            entry.0 += 1;
+            entry.1 += total;
+        }
+    }
+    let (cancelled, _, _) = order_at(&ctx, &app, &clients[3], &[(&kit, 1)], mid(2)).await;
+    assert_eq!(post(&app, &format!("/api/v1/orders/{cancelled}/cancel"), json!({})).await.status, 200);
+
+    let mut expected_top: Vec<(String, i64, Decimal)> =
+        spend.iter().map(|(who, (n, total))| (format!("p{}@example.com", who + 1), *n, *total)).collect();
+    expected_top.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)));
+    let uri = format!("/api/v1/reports/clients?from={from}&to={today}");
+    let check = |report: &Value, when: &str| {
+        let top: Vec<(String, i64, Decimal)> = report["top_clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["email"].as_str().unwrap().to_string(), c["orders"].as_i64().unwrap(), decimal(&c["spend"])))
+            .collect();
+        assert_eq!(top, expected_top, "{when}");
+        let cohorts: Vec<(String, i64, Vec<i64>)> = report["cohorts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let active = c["active"].as_array().unwrap().iter().map(|n| n.as_i64().unwrap()).collect();
+                (c["month"].as_str().unwrap().to_string(), c["clients"].as_i64().unwrap(), active)
+            })
+            .collect();
+        let month = |back: u32| month_start(back).format("%Y-%m").to_string();
+        assert_eq!(
+            cohorts,
+            vec![(month(2), 2, vec![2, 1, 1]), (month(1), 1, vec![1, 0]), (month(0), 1, vec![1])],
+            "{when}: p2 and p3 began two months ago (p3 came back a month later, p2 this month), p4 last month, p5 this month"
+        );
+        assert_eq!(report["cohorts"][0]["retention_percent"], json!([100.0, 50.0, 50.0]), "{when}");
+    };
+    let first = send(&app, get(&uri)).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    check(&first.body, "from the base tables");
+    reports::roll_up(&ctx.state, None).await.expect("rollup");
+    check(&send(&app, get(&uri)).await.body, "from the rollups");
+
+    let csv = TestRequest::get().uri(&uri).insert_header((header::ACCEPT, "text/csv")).to_request();
+    let text = send(&app, csv).await.body.as_str().unwrap().to_string();
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines[0], "client_id,name,email,kind,plan,orders,spend");
+    assert_eq!(lines.len(), 1 + expected_top.len());
+    assert!(lines[1].contains(&expected_top[0].0), "{}", lines[1]);
 }

@@ -23,12 +23,13 @@ pub struct EventFeedQuery {
     #[param(minimum = 0, example = 0)]
     #[validate(range(min = 0))]
     pub after: Option<i64>,
-    /// Comma-separated event types, `family.*` wildcards or `*` (e.g. `order.*,payment.failed`).
+    /// Comma-separated event types, `family.*` wildcards or `*` (e.g. `order.*,payment.failed`;
+    /// spaces around the commas are allowed, an empty value is not).
     #[serde(rename = "type")]
     #[param(
         rename = "type",
         max_length = 500,
-        pattern = r"^(\*|[a-z_]+\.(\*|[a-z_]+))(,(\*|[a-z_]+\.(\*|[a-z_]+)))*$",
+        pattern = r"^ *(\*|[a-z_]+\.(\*|[a-z_]+)) *(, *(\*|[a-z_]+\.(\*|[a-z_]+)) *)*$",
         example = "order.*"
     )]
     #[validate(length(max = 500))]
@@ -43,7 +44,7 @@ pub struct EventFeedQuery {
 
 impl EventFeedQuery {
     fn patterns(&self) -> Result<Option<Vec<EventPattern>>, FieldIssue> {
-        let Some(text) = self.event_type.as_deref().filter(|t| !t.trim().is_empty()) else {
+        let Some(text) = self.event_type.as_deref() else {
             return Ok(None);
         };
         text.split(',')

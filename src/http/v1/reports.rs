@@ -431,6 +431,12 @@ pub struct RankingQuery {
 
 impl BodyRules for RankingQuery {}
 
+impl RankingQuery {
+    fn limit(&self) -> usize {
+        self.limit.unwrap_or(10).clamp(1, 100) as usize
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProductFigures {
     pub product_id: crate::domain::ids::ProductId,
@@ -515,7 +521,7 @@ pub async fn product_report(
     query: Query<RankingQuery>,
 ) -> ApiResult<HttpResponse> {
     let period = reports::period(query.0.from, query.0.to)?;
-    let limit = query.0.limit.unwrap_or(10).clamp(1, 100) as usize;
+    let limit = query.0.limit();
     let report = reports::products(&state, period, limit).await?;
     if wants_csv(&req) {
         let rows = report.sold.into_iter().map(|p| {
@@ -544,6 +550,111 @@ pub async fn product_report(
             .map(|s| SlowMoverFigures { product_id: s.product_id, name: s.name, stock: s.stock })
             .collect(),
     }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TopClientFigures {
+    pub client_id: crate::domain::ids::ClientId,
+    pub name: String,
+    pub email: String,
+    #[schema(example = "b2c")]
+    pub kind: String,
+    #[schema(example = "premium")]
+    pub plan: String,
+    /// Orders placed in the period and not cancelled.
+    pub orders: i64,
+    /// Their totals.
+    pub spend: Money,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CohortFigures {
+    /// The month of the cohort's first orders (`YYYY-MM`).
+    #[schema(example = "2026-09")]
+    pub month: String,
+    /// Clients whose first order not cancelled was placed that month.
+    pub clients: i64,
+    /// How many of them ordered in the cohort's month (`[0]`, all of them), one month later
+    /// (`[1]`) and so on, up to the period's last month.
+    pub active: Vec<i64>,
+    /// `active` as a percentage of `clients` (two decimals; `null` for an empty cohort).
+    pub retention_percent: Vec<Option<f64>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientReportResponse {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub top_clients: Vec<TopClientFigures>,
+    /// One per month of the period, oldest first.
+    pub cohorts: Vec<CohortFigures>,
+}
+
+/// Clients: top spenders and cohorts
+///
+/// The clients who spent most in the period (order totals, orders not cancelled; `limit`), and
+/// retention cohorts: for each month of the period, the clients whose first order was placed that
+/// month and how many of them ordered again in each later month up to the period's end. Names,
+/// kinds and plans are the clients' current ones. `Accept: text/csv` lists the top clients
+/// (`client_id,name,email,kind,plan,orders,spend`).
+#[utoipa::path(
+    security(("api_key" = ["reports:read"])),
+    tag = "reports",
+    params(RankingQuery),
+    responses((status = 200, description = "Top clients and cohorts", content(
+        (ClientReportResponse = "application/json"),
+        (String = "text/csv", example = "client_id,name,email,kind,plan,orders,spend\r\n0192f0c4-5f1e-7a8b-9c0d-1e2f3a4b5c6d,Ada Lovelace,ada@example.com,b2c,premium,4,310.50\r\n")
+    )))
+)]
+#[get("/reports/clients")]
+pub async fn client_report(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: Query<RankingQuery>,
+) -> ApiResult<HttpResponse> {
+    let period = reports::period(query.0.from, query.0.to)?;
+    let limit = query.0.limit();
+    let report = reports::clients(&state, period, limit).await?;
+    let top_clients: Vec<TopClientFigures> = report
+        .top_clients
+        .into_iter()
+        .map(|(client, spend)| TopClientFigures {
+            client_id: client.client_id,
+            name: client.name,
+            email: client.email,
+            kind: client.kind,
+            plan: client.plan,
+            orders: spend.orders,
+            spend: Money::from_cents(spend.spend_cents),
+        })
+        .collect();
+    if wants_csv(&req) {
+        let rows = top_clients.into_iter().map(|c| {
+            vec![c.client_id.0.to_string(), c.name, c.email, c.kind, c.plan, c.orders.to_string(), c.spend.to_string()]
+        });
+        return Ok(csv_response(&["client_id", "name", "email", "kind", "plan", "orders", "spend"], rows));
+    }
+    let cohorts = report
+        .cohorts
+        .into_iter()
+        .map(|c| CohortFigures {
+            month: c.month.format("%Y-%m").to_string(),
+            retention_percent: c.active.iter().map(|n| number(percent_of(*n, c.clients))).collect(),
+            clients: c.clients,
+            active: c.active,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(ClientReportResponse {
+        from: report.period.from,
+        to: report.period.to,
+        top_clients,
+        cohorts,
+    }))
+}
+
+/// `part / whole` in percent, for counts.
+fn percent_of(part: i64, whole: i64) -> Option<rust_decimal::Decimal> {
+    crate::domain::reports::percent(rust_decimal::Decimal::from(part), rust_decimal::Decimal::from(whole))
 }
 
 #[cfg(test)]

@@ -3,10 +3,11 @@
 //! day is exact). One SQL text computes a day's figures from the base tables, for the rollup and
 //! for reports alike, so the two can never disagree on what a figure means.
 
-use crate::domain::ids::{CategoryId, ProductId};
+use crate::domain::ids::{CategoryId, ClientId, ProductId};
 use crate::domain::money::Money;
 use crate::domain::reports::{
-    DailyClientOrders, DailySales, Debts, MethodFigures, ProductSales, SegmentFigures, SlowMover, StockCounts,
+    DailyClientOrders, DailySales, Debts, MethodFigures, NumberedClient, ProductSales, SegmentFigures, SlowMover,
+    StockCounts,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -117,10 +118,11 @@ const FROM_BASE: &str = "
         GROUP BY l.day, p.method
     )";
 
-/// `days` (every day of $1..=$2), `rolled_days` (those rolled up, over before $3 and without a
-/// note) and `live_days` (the others), for a read over $1..=$2 with today = $3.
+/// `days` (every day of $1..=$2 up to today = $3: later days have no figures yet, and a period
+/// far in the future must not cost a computation per day), `rolled_days` (those rolled up, over
+/// before today and without a note) and `live_days` (the others).
 const PERIOD_DAYS: &str = "
-    days AS (SELECT d::date AS day FROM generate_series($1::date, $2::date, interval '1 day') d),
+    days AS (SELECT d::date AS day FROM generate_series($1::date, least($2::date, $3::date), interval '1 day') d),
     rolled_days AS (
         SELECT s.day FROM daily_sales s
         WHERE s.day BETWEEN $1 AND $2 AND s.day < $3
@@ -167,8 +169,8 @@ impl From<DailySalesRow> for DailySales {
     }
 }
 
-/// Every day of `from..=to`, zeros included. Run it in one snapshot with anything it must agree
-/// with.
+/// Every day of `from..=to` up to today, zeros included (later days have none yet). Run it in one
+/// snapshot with anything it must agree with.
 pub fn daily_sales(
     conn: &mut PgConnection,
     from: NaiveDate,
@@ -201,7 +203,7 @@ struct ClientOrdersRow {
     order_cents: Vec<i64>,
 }
 
-/// Who bought on each day of `from..=to`: one entry per order not cancelled.
+/// Who bought on each day of `from..=to` up to today: one entry per order not cancelled.
 pub fn daily_client_orders(
     conn: &mut PgConnection,
     from: NaiveDate,
@@ -570,4 +572,39 @@ pub fn slow_movers(
     .bind::<BigInt, _>(limit)
     .load(conn)?;
     Ok(rows.into_iter().map(|r| SlowMover { product_id: ProductId(r.id), name: r.name, stock: r.stock }).collect())
+}
+
+#[derive(QueryableByName)]
+struct NumberedClientRow {
+    #[diesel(sql_type = Integer)]
+    number: i32,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    email: String,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Text)]
+    plan: String,
+}
+
+/// The clients with these numbers, as they are now.
+pub fn clients_by_number(conn: &mut PgConnection, numbers: &[i32]) -> QueryResult<Vec<NumberedClient>> {
+    let rows: Vec<NumberedClientRow> =
+        diesel::sql_query("SELECT number, id, name, email, kind, plan FROM clients WHERE number = ANY($1)")
+            .bind::<Array<Integer>, _>(numbers)
+            .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| NumberedClient {
+            number: r.number,
+            client_id: ClientId(r.id),
+            name: r.name,
+            email: r.email,
+            kind: r.kind,
+            plan: r.plan,
+        })
+        .collect())
 }
