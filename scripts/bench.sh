@@ -20,6 +20,9 @@
 #                                 (a build without API keys, if given) and this build with a
 #                                 readonly key (authentication, rate limit, audit layer, ETag,
 #                                 metrics), in alternating order, with the floor after each pair
+#   scripts/bench.sh triggers     order placement with the reports' change-noting triggers on
+#                                 `orders` enabled and disabled, in alternating order (same
+#                                 build, same database): what noting late changes costs a sale
 #   scripts/bench.sh payments     card payments (tok_visa) on distinct pending orders at 64
 #                                 connections, each with its own Idempotency-Key
 #                                 (examples/pay_load.rs: oha cannot vary a header), the same for
@@ -245,6 +248,27 @@ if [ "$mode" = access ]; then
         printf '%s | %s | %s\n' "$(grep -h 'Requests/sec' "$out/view-before-$i.txt" 2>/dev/null | awk '{print $2}')" \
             "$(grep -h 'Requests/sec' "$out/view-key-$i.txt" | awk '{print $2}')" \
             "$(grep -o '"requests_per_s":[0-9.]*' "$out/access-$i-floor.json" | cut -d: -f2)"
+    done | tee "$out/summary.txt"
+    exit 0
+fi
+
+if [ "$mode" = triggers ]; then
+    seed "${CLIENTS:-10000}" --reset
+    order_bodies
+    start_server
+    notes() { sql "ALTER TABLE orders $1 TRIGGER orders_inserted_report; ALTER TABLE orders $1 TRIGGER orders_updated_report;
+                   ALTER TABLE orders $1 TRIGGER orders_deleted_report" >/dev/null; }
+    trap 'notes ENABLE; [ -z "$server" ] || kill $server 2>/dev/null || true' EXIT
+    placing() { run "orders-$1-$2" -c 64 -m POST -H 'content-type: application/json' -Z "$out/order-bodies.txt" "$base/api/v1/orders"; }
+    for i in $(seq 1 "${REPEAT:-4}"); do
+        if [ $((i % 2)) = 1 ]; then notes DISABLE; placing without "$i"; notes ENABLE; placing with "$i"
+        else notes ENABLE; placing with "$i"; notes DISABLE; placing without "$i"; fi
+    done
+    notes ENABLE
+    echo "== orders/s (without the triggers | with them)"
+    for i in $(seq 1 "${REPEAT:-4}"); do
+        printf '%s | %s\n' "$(grep -h 'Requests/sec' "$out/orders-without-$i.txt" | awk '{print $2}')" \
+            "$(grep -h 'Requests/sec' "$out/orders-with-$i.txt" | awk '{print $2}')"
     done | tee "$out/summary.txt"
     exit 0
 fi
