@@ -790,3 +790,76 @@ async fn top_clients_and_cohorts_match_the_orders_each_client_placed() {
     assert_eq!(lines.len(), 1 + expected_top.len());
     assert!(lines[1].contains(&expected_top[0].0), "{}", lines[1]);
 }
+
+#[derive(diesel::QueryableByName)]
+struct Pid {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+}
+
+#[actix_web::test]
+async fn a_server_killed_mid_rollup_leaves_nothing_half_done_and_the_restarted_one_rolls_up() {
+    use diesel::Connection;
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let client = create_client(&app, "Late", "late@example.com").await;
+    let kit = create_product(&app, "Kit", "10.00", 10).await;
+    order_at(&ctx, &app, &client, &[(&kit, 2)], Some(at(Utc::now().date_naive() - Days::new(3), "12:00:00"))).await;
+    let uri = "/api/v1/reports/sales";
+    let before = send(&app, get(uri)).await.body;
+    assert!(noted_changes(&ctx).await > 0);
+
+    // Another session holds the rollup table, so the server's rollup statement stops mid-way.
+    let url = ctx.database_url();
+    let holder = tokio::task::spawn_blocking(move || {
+        let mut conn = diesel::PgConnection::establish(&url).expect("connect");
+        diesel::sql_query("BEGIN").execute(&mut conn).expect("begin");
+        diesel::sql_query("LOCK TABLE daily_sales IN EXCLUSIVE MODE").execute(&mut conn).expect("lock");
+        conn
+    })
+    .await
+    .unwrap();
+    let server = crate::harness::Server::start_with(&ctx, &[("ROLLUP_INTERVAL_SECS", "1")]).await;
+    let db = ctx.state.db.clone();
+    let blocked = || {
+        db.run(|conn| {
+            Ok(diesel::sql_query(
+                "SELECT pid FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'
+                   AND query LIKE 'WITH noted AS (DELETE FROM report_changes%'",
+            )
+            .load::<Pid>(conn)?)
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let mut waiting = Vec::new();
+    while waiting.is_empty() && std::time::Instant::now() < deadline {
+        waiting = blocked().await.expect("activity");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(waiting.len(), 1, "the server's rollup waits on the table");
+    server.kill();
+    // The process is gone; its session ends as PostgreSQL notices (here: at once).
+    let pid = waiting[0].pid;
+    sql(&ctx, format!("SELECT pg_terminate_backend({pid})")).await;
+    tokio::task::spawn_blocking(move || {
+        let mut conn = holder;
+        diesel::sql_query("COMMIT").execute(&mut conn).expect("release");
+    })
+    .await
+    .unwrap();
+    assert!(rolled_days(&ctx).await.is_empty(), "no rollup row of the killed statement");
+    assert!(noted_changes(&ctx).await > 0, "its notes are still there");
+    assert_eq!(send(&app, get(uri)).await.body, before, "reports are unchanged");
+
+    let restarted = crate::harness::Server::start_with(&ctx, &[("ROLLUP_INTERVAL_SECS", "1")]).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while (rolled_days(&ctx).await.is_empty() || noted_changes(&ctx).await > 0) && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    restarted.kill();
+    assert!(!rolled_days(&ctx).await.is_empty(), "the restarted server rolled up");
+    assert_eq!(noted_changes(&ctx).await, 0, "and took the notes");
+    assert_eq!(send(&app, get(uri)).await.body, before, "to the same figures");
+}
