@@ -25,6 +25,13 @@ struct Route {
 }
 
 impl Route {
+    fn new(template: &str, methods: Vec<&'static str>) -> Route {
+        let segments = split(template)
+            .map(|part| if part.starts_with('{') { Segment::Parameter } else { Segment::Literal(part.to_string()) })
+            .collect();
+        Route { template: Arc::from(template), segments, methods }
+    }
+
     fn matches(&self, wanted: &[&str]) -> bool {
         self.segments.len() == wanted.len()
             && self.segments.iter().zip(wanted).all(|(segment, part)| match segment {
@@ -51,16 +58,6 @@ impl RouteTable {
             .paths
             .iter()
             .map(|(path, item)| {
-                let segments =
-                    split(path)
-                        .map(|part| {
-                            if part.starts_with('{') {
-                                Segment::Parameter
-                            } else {
-                                Segment::Literal(part.to_string())
-                            }
-                        })
-                        .collect();
                 let operations = [
                     ("GET", item.get.is_some()),
                     ("PUT", item.put.is_some()),
@@ -68,8 +65,7 @@ impl RouteTable {
                     ("DELETE", item.delete.is_some()),
                     ("PATCH", item.patch.is_some()),
                 ];
-                let methods = operations.into_iter().filter(|(_, present)| *present).map(|(name, _)| name).collect();
-                Route { template: Arc::from(path.as_str()), segments, methods }
+                Route::new(path, operations.into_iter().filter(|(_, present)| *present).map(|(name, _)| name).collect())
             })
             .collect();
         RouteTable(routes)
@@ -138,18 +134,7 @@ mod tests {
     use super::*;
 
     fn table(paths: &[(&str, &[&'static str])]) -> RouteTable {
-        RouteTable(
-            paths
-                .iter()
-                .map(|(path, methods)| Route {
-                    template: Arc::from(*path),
-                    segments: split(path)
-                        .map(|p| if p.starts_with('{') { Segment::Parameter } else { Segment::Literal(p.into()) })
-                        .collect(),
-                    methods: methods.to_vec(),
-                })
-                .collect(),
-        )
+        RouteTable(paths.iter().map(|(path, methods)| Route::new(path, methods.to_vec())).collect())
     }
 
     #[test]

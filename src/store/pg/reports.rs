@@ -134,6 +134,17 @@ fn period_query(body: &str) -> String {
     format!("WITH {PERIOD_DAYS}, {FROM_BASE} {body}")
 }
 
+/// The rows of `body` (after the period's CTEs) for `from..=to` with today = `today`.
+fn load_period<R: QueryableByName<diesel::pg::Pg> + 'static>(
+    conn: &mut PgConnection,
+    body: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+) -> QueryResult<Vec<R>> {
+    diesel::sql_query(period_query(body)).bind::<Date, _>(from).bind::<Date, _>(to).bind::<Date, _>(today).load(conn)
+}
+
 #[derive(QueryableByName)]
 struct DailySalesRow {
     #[diesel(sql_type = Date)]
@@ -177,7 +188,8 @@ pub fn daily_sales(
     to: NaiveDate,
     today: NaiveDate,
 ) -> QueryResult<Vec<DailySales>> {
-    let rows: Vec<DailySalesRow> = diesel::sql_query(period_query(
+    let rows: Vec<DailySalesRow> = load_period(
+        conn,
         "SELECT s.day, s.orders::bigint AS orders, s.items::bigint AS items, s.gross, s.refunds,
                 s.cancelled_orders::bigint AS cancelled_orders, s.new_clients::bigint AS new_clients,
                 s.first_time_buyers::bigint AS first_time_buyers
@@ -185,11 +197,10 @@ pub fn daily_sales(
          UNION ALL
          SELECT * FROM live_sales
          ORDER BY day",
-    ))
-    .bind::<Date, _>(from)
-    .bind::<Date, _>(to)
-    .bind::<Date, _>(today)
-    .load(conn)?;
+        from,
+        to,
+        today,
+    )?;
     Ok(rows.into_iter().map(DailySales::from).collect())
 }
 
@@ -210,16 +221,16 @@ pub fn daily_client_orders(
     to: NaiveDate,
     today: NaiveDate,
 ) -> QueryResult<Vec<DailyClientOrders>> {
-    let rows: Vec<ClientOrdersRow> = diesel::sql_query(period_query(
+    let rows: Vec<ClientOrdersRow> = load_period(
+        conn,
         "SELECT c.day, c.client_numbers, c.order_cents FROM daily_client_orders c JOIN rolled_days USING (day)
          UNION ALL
          SELECT day, client_numbers, order_cents FROM live_client_orders
          ORDER BY day",
-    ))
-    .bind::<Date, _>(from)
-    .bind::<Date, _>(to)
-    .bind::<Date, _>(today)
-    .load(conn)?;
+        from,
+        to,
+        today,
+    )?;
     Ok(rows
         .into_iter()
         .map(|r| DailyClientOrders { day: r.day, client_numbers: r.client_numbers, order_cents: r.order_cents })
@@ -247,7 +258,8 @@ pub fn segments(
     to: NaiveDate,
     today: NaiveDate,
 ) -> QueryResult<Vec<SegmentFigures>> {
-    let rows: Vec<SegmentRow> = diesel::sql_query(period_query(
+    let rows: Vec<SegmentRow> = load_period(
+        conn,
         "SELECT client_kind, client_plan, sum(orders)::bigint AS orders, sum(gross) AS gross, sum(refunds) AS refunds
          FROM (
              SELECT s.client_kind, s.client_plan, s.orders::bigint AS orders, s.gross, s.refunds
@@ -257,11 +269,10 @@ pub fn segments(
          ) all_days
          GROUP BY client_kind, client_plan
          ORDER BY client_kind, client_plan",
-    ))
-    .bind::<Date, _>(from)
-    .bind::<Date, _>(to)
-    .bind::<Date, _>(today)
-    .load(conn)?;
+        from,
+        to,
+        today,
+    )?;
     Ok(rows
         .into_iter()
         .map(|r| SegmentFigures {
@@ -291,7 +302,8 @@ pub fn payment_methods(
     to: NaiveDate,
     today: NaiveDate,
 ) -> QueryResult<Vec<MethodFigures>> {
-    let rows: Vec<MethodRow> = diesel::sql_query(period_query(
+    let rows: Vec<MethodRow> = load_period(
+        conn,
         "SELECT method, sum(payments)::bigint AS payments, sum(amount) AS amount
          FROM (
              SELECT m.method, m.payments::bigint AS payments, m.amount
@@ -301,11 +313,10 @@ pub fn payment_methods(
          ) all_days
          GROUP BY method
          ORDER BY method",
-    ))
-    .bind::<Date, _>(from)
-    .bind::<Date, _>(to)
-    .bind::<Date, _>(today)
-    .load(conn)?;
+        from,
+        to,
+        today,
+    )?;
     Ok(rows
         .into_iter()
         .map(|r| MethodFigures { method: r.method, payments: r.payments, amount: Money::from_decimal(r.amount) })
@@ -519,15 +530,17 @@ pub fn product_sales(
     to: NaiveDate,
     today: NaiveDate,
 ) -> QueryResult<Vec<ProductSales>> {
-    let rows: Vec<ProductSalesRow> = diesel::sql_query(period_query(&format!(
-        ", {SOLD}
+    let rows: Vec<ProductSalesRow> = load_period(
+        conn,
+        &format!(
+            ", {SOLD}
          SELECT p.id AS product_id, p.name, p.category_id, c.name AS category, s.units, s.revenue
          FROM sold s JOIN products p ON p.id = s.product_id LEFT JOIN categories c ON c.id = p.category_id"
-    )))
-    .bind::<Date, _>(from)
-    .bind::<Date, _>(to)
-    .bind::<Date, _>(today)
-    .load(conn)?;
+        ),
+        from,
+        to,
+        today,
+    )?;
     Ok(rows
         .into_iter()
         .map(|r| ProductSales {
