@@ -496,6 +496,13 @@ folders = [
         request("Sales report by month as CSV", "GET", "/api/v1/reports/sales?granularity=month", status(200) + [
             "pm.test('CSV with a header row', () => { pm.expect(pm.response.headers.get('Content-Type')).to.include('text/csv'); pm.expect(pm.response.text().split('\\r\\n')[0]).to.eql('start,end,revenue,gross,refunds,orders,items,aov'); });"],
             headers={"Accept": "text/csv"}),
+        request("Workshops report, last 30 days by month", "GET", "/api/v1/reports/workshops", status(200) + [
+            "pm.test('the enrollment payment of this run counts', () => { const b = pm.response.json(); pm.expect(b.granularity).to.eql('month'); pm.expect(parseFloat(b.totals.received)).to.be.above(0); pm.expect(b.by_modality).to.be.an('array').that.is.not.empty; pm.expect(b.by_category).to.be.an('array').that.is.not.empty; });",
+            "pm.test('the months add up to the totals', () => { const b = pm.response.json(); pm.expect(b.items.length).to.be.within(1, 2); const cents = v => Math.round(parseFloat(v) * 100); pm.expect(b.items.reduce((n, i) => n + cents(i.income), 0)).to.eql(cents(b.totals.income)); pm.expect(cents(b.totals.received) - cents(b.totals.refunded)).to.eql(cents(b.totals.income)); });",
+            "pm.test('each workshop held: seats within capacity', () => pm.response.json().workshops.forEach(w => { pm.expect(w.seats_taken).to.be.at.most(w.capacity); pm.expect(w.owed).to.match(/^[0-9]+\\.[0-9]{2}$/); }));"]),
+        request("Workshops report as CSV", "GET", "/api/v1/reports/workshops?granularity=week", status(200) + [
+            "pm.test('a header row', () => pm.expect(pm.response.text().split('\\r\\n')[0]).to.eql('workshop_id,name,category,modality,starts_at,capacity,seats_taken,occupancy_percent,paid,owed,income'));"],
+            headers={"Accept": "text/csv"}),
         request("Sales report, reversed period", "GET", "/api/v1/reports/sales?from=2026-02-02&to=2026-02-01", status(422) + PROBLEM + code("validation_failed") + [
             "pm.test('names the field', () => pm.expect(pm.response.json().errors[0].field).to.eql('from'));"]),
         request("Unknown route", "GET", "/api/v1/nothing", status(404) + PROBLEM + code("route_not_found")),

@@ -9,6 +9,9 @@ use crate::domain::reports::{
     total, zero_filled, Breakdown, CategorySales, ClientSpend, Cohort, DailySales, Debts, Granularity, Kpis,
     MethodFigures, NumberedClient, Period, PeriodError, ProductSales, RankBy, SalesBucket, SlowMover, StockCounts,
 };
+use crate::domain::reports::{
+    workshop_groups, workshop_income, WorkshopGroup, WorkshopGrouping, WorkshopIncomeBucket, WorkshopStanding,
+};
 use crate::store::pg::reports as repo;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -20,6 +23,7 @@ pub const CONSTRAINTS: &[Rule] = &[
     Rule::ForeignKey { name: "daily_segment_sales_day_fkey", missing: Meaning::Invariant, in_use: None },
     Rule::ForeignKey { name: "daily_product_sales_day_fkey", missing: Meaning::Invariant, in_use: None },
     Rule::ForeignKey { name: "daily_payment_methods_day_fkey", missing: Meaning::Invariant, in_use: None },
+    Rule::ForeignKey { name: "daily_workshop_sales_day_fkey", missing: Meaning::Invariant, in_use: None },
     // Numbered by PostgreSQL (an identity column), never given by a caller.
     Rule::Unique("clients_number_key", Meaning::Invariant),
 ];
@@ -187,6 +191,43 @@ pub async fn clients(state: &AppState, period: Period, limit: usize) -> AppResul
             Ok(ClientReport { period, top_clients, cohorts: cohorts(&history, period.from, period.to) })
         })
         .await
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkshopReport {
+    pub period: Period,
+    pub granularity: Granularity,
+    pub totals: WorkshopGroup,
+    /// The workshops held (starting) in the period, by start.
+    pub workshops: Vec<WorkshopStanding>,
+    pub by_modality: Vec<WorkshopGroup>,
+    pub by_category: Vec<WorkshopGroup>,
+    pub income: Vec<WorkshopIncomeBucket>,
+}
+
+/// Workshops: each one held in the period with its seats and money as they stand now, the same
+/// by modality and by category with the enrollments and money of the period's days, and the
+/// income series (money received less refunds, on the days they completed).
+pub async fn workshops(state: &AppState, period: Period, granularity: Granularity) -> AppResult<WorkshopReport> {
+    let today = clock::now().date_naive();
+    let (standings, days) = state
+        .db
+        .read(move |conn| {
+            let standings = repo::workshop_standings(conn, period.from, period.to)?;
+            Ok((standings, repo::workshop_days(conn, period.from, period.to, today)?))
+        })
+        .await?;
+    let group = |grouping| workshop_groups(&standings, &days, grouping);
+    let totals = group(WorkshopGrouping::All).pop().unwrap_or_else(|| WorkshopGroup::empty("all".to_string(), None));
+    Ok(WorkshopReport {
+        period,
+        granularity,
+        totals,
+        by_modality: group(WorkshopGrouping::Modality),
+        by_category: group(WorkshopGrouping::Category),
+        income: workshop_income(&days, period, granularity),
+        workshops: standings,
+    })
 }
 
 /// What one rollup run did.

@@ -2,9 +2,9 @@
 //! Days are UTC days; money stays exact (decimal), averages are rounded half away from zero to
 //! the cent.
 
-use crate::domain::ids::{CategoryId, ClientId, ProductId};
+use crate::domain::ids::{CategoryId, ClientId, InterestId, ProductId, WorkshopId};
 use crate::domain::money::Money;
-use chrono::{Datelike, Days, NaiveDate};
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 
 /// The longest period a report covers: three years of days.
@@ -495,6 +495,187 @@ pub fn total(days: &[DailySales], period: Period) -> SalesBucket {
     )
 }
 
+/// Money and enrollments of one workshop on one UTC day (a rollup row, or the same figures from
+/// the base tables), with the workshop's current modality and category.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkshopDay {
+    pub day: NaiveDate,
+    pub workshop_id: WorkshopId,
+    pub modality: String,
+    pub category_id: InterestId,
+    pub category: String,
+    /// Enrollments made that day and not cancelled.
+    pub enrollments: i64,
+    /// Succeeded enrollment payments completed that day.
+    pub received: Money,
+    /// Succeeded refunds of them completed that day.
+    pub refunded: Money,
+}
+
+/// A workshop held in the period, as it stands now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkshopStanding {
+    pub workshop_id: WorkshopId,
+    pub name: String,
+    pub category_id: InterestId,
+    pub category: String,
+    pub modality: String,
+    pub starts_at: DateTime<Utc>,
+    pub active: bool,
+    pub capacity: i64,
+    /// Enrollments not cancelled (each holds a seat).
+    pub seats_taken: i64,
+    /// Their prices.
+    pub billed: Money,
+    /// What they have paid.
+    pub paid: Money,
+    /// Every payment for the workshop's enrollments (cancelled ones too) less succeeded refunds.
+    pub income: Money,
+}
+
+impl WorkshopStanding {
+    pub fn owed(&self) -> Money {
+        Money::from_decimal(self.billed.amount() - self.paid.amount())
+    }
+}
+
+/// How the workshops of a report are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkshopGrouping {
+    /// One group for everything (the totals).
+    All,
+    Modality,
+    Category,
+}
+
+impl WorkshopGrouping {
+    fn key(self, modality: &str, category_id: InterestId, category: &str) -> (String, Option<InterestId>) {
+        match self {
+            WorkshopGrouping::All => ("all".to_string(), None),
+            WorkshopGrouping::Modality => (modality.to_string(), None),
+            WorkshopGrouping::Category => (category.to_string(), Some(category_id)),
+        }
+    }
+}
+
+/// Workshops of a group: those held in the period as they stand now, and the enrollments and
+/// money of the period's days.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkshopGroup {
+    /// The modality, the category's name, or `all`.
+    pub key: String,
+    pub category_id: Option<InterestId>,
+    /// Workshops held (starting) in the period.
+    pub held: i64,
+    pub capacity: i64,
+    pub seats_taken: i64,
+    pub owed: Money,
+    /// Enrollments made in the period and not cancelled (for workshops held any time).
+    pub enrollments: i64,
+    pub received: Money,
+    pub refunded: Money,
+}
+
+impl WorkshopGroup {
+    pub fn empty(key: String, category_id: Option<InterestId>) -> WorkshopGroup {
+        WorkshopGroup {
+            key,
+            category_id,
+            held: 0,
+            capacity: 0,
+            seats_taken: 0,
+            owed: Money::ZERO,
+            enrollments: 0,
+            received: Money::ZERO,
+            refunded: Money::ZERO,
+        }
+    }
+
+    /// Money kept from the period's days: received less refunded.
+    pub fn income(&self) -> Money {
+        Money::from_decimal(self.received.amount() - self.refunded.amount())
+    }
+
+    /// Seats taken of the capacity of the workshops held, in percent.
+    pub fn occupancy_percent(&self) -> Option<Decimal> {
+        percent(Decimal::from(self.seats_taken), Decimal::from(self.capacity))
+    }
+}
+
+/// The groups of `standings` and `days` by `grouping`, by key.
+pub fn workshop_groups(
+    standings: &[WorkshopStanding],
+    days: &[WorkshopDay],
+    grouping: WorkshopGrouping,
+) -> Vec<WorkshopGroup> {
+    fn group(
+        groups: &mut std::collections::BTreeMap<String, WorkshopGroup>,
+        (key, category_id): (String, Option<InterestId>),
+    ) -> &mut WorkshopGroup {
+        groups.entry(key.clone()).or_insert_with(|| WorkshopGroup::empty(key, category_id))
+    }
+    let mut groups = std::collections::BTreeMap::new();
+    for w in standings {
+        let g = group(&mut groups, grouping.key(&w.modality, w.category_id, &w.category));
+        g.held += 1;
+        g.capacity += w.capacity;
+        g.seats_taken += w.seats_taken;
+        g.owed = g.owed + w.owed();
+    }
+    for d in days {
+        let g = group(&mut groups, grouping.key(&d.modality, d.category_id, &d.category));
+        g.enrollments += d.enrollments;
+        g.received = g.received + d.received;
+        g.refunded = g.refunded + d.refunded;
+    }
+    groups.into_values().collect()
+}
+
+/// The period's workshop money and enrollments per day, week or month, zero-filled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkshopIncomeBucket {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub enrollments: i64,
+    pub received: Money,
+    pub refunded: Money,
+}
+
+impl WorkshopIncomeBucket {
+    pub fn income(&self) -> Money {
+        Money::from_decimal(self.received.amount() - self.refunded.amount())
+    }
+}
+
+/// Sums `days` (any order) into one bucket per day, ISO week or month of the period, each
+/// clipped to the period.
+pub fn workshop_income(days: &[WorkshopDay], period: Period, granularity: Granularity) -> Vec<WorkshopIncomeBucket> {
+    let mut out: Vec<WorkshopIncomeBucket> = Vec::new();
+    for day in period.from.iter_days().take_while(|day| *day <= period.to) {
+        match out.last_mut() {
+            Some(bucket) if bucket_start(bucket.start, granularity) == bucket_start(day, granularity) => {
+                bucket.end = day
+            }
+            _ => out.push(WorkshopIncomeBucket {
+                start: day,
+                end: day,
+                enrollments: 0,
+                received: Money::ZERO,
+                refunded: Money::ZERO,
+            }),
+        }
+    }
+    for d in days {
+        let at = out.partition_point(|b| b.end < d.day);
+        if let Some(bucket) = out.get_mut(at).filter(|b| b.start <= d.day) {
+            bucket.enrollments += d.enrollments;
+            bucket.received = bucket.received + d.received;
+            bucket.refunded = bucket.refunded + d.refunded;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -649,5 +830,44 @@ mod tests {
         assert_eq!(average(Money::from_cents(-1), 2), Money::from_cents(-1));
         assert_eq!(average(Money::from_cents(1000), 3), Money::from_cents(333));
         assert_eq!(average(Money::from_cents(1000), 0), Money::ZERO);
+    }
+
+    fn workshop_day(text: &str, modality: &str, category: &str, enrollments: i64, received: i64) -> WorkshopDay {
+        WorkshopDay {
+            day: date(text),
+            workshop_id: WorkshopId(uuid::Uuid::nil()),
+            modality: modality.to_string(),
+            category_id: InterestId(uuid::Uuid::nil()),
+            category: category.to_string(),
+            enrollments,
+            received: Money::from_cents(received),
+            refunded: Money::from_cents(received / 10),
+        }
+    }
+
+    #[test]
+    fn workshop_income_fills_every_bucket_clipped_to_the_period() {
+        let period = Period { from: date("2026-01-28"), to: date("2026-03-02") };
+        let days = [
+            workshop_day("2026-03-02", "online", "Glazing", 1, 1_000),
+            workshop_day("2026-01-28", "online", "Glazing", 2, 5_000),
+            workshop_day("2026-01-31", "in_person", "Joinery", 1, 2_000),
+        ];
+        let months = workshop_income(&days, period, Granularity::Month);
+        let spans: Vec<(String, String, i64, Money)> =
+            months.iter().map(|b| (b.start.to_string(), b.end.to_string(), b.enrollments, b.income())).collect();
+        assert_eq!(
+            spans,
+            [
+                ("2026-01-28".into(), "2026-01-31".into(), 3, Money::from_cents(6_300)),
+                ("2026-02-01".into(), "2026-02-28".into(), 0, Money::ZERO),
+                ("2026-03-01".into(), "2026-03-02".into(), 1, Money::from_cents(900)),
+            ]
+        );
+        assert_eq!(workshop_income(&days, period, Granularity::Day).len(), 34);
+        let by_modality = workshop_groups(&[], &days, WorkshopGrouping::Modality);
+        let keys: Vec<(&str, i64)> = by_modality.iter().map(|g| (g.key.as_str(), g.enrollments)).collect();
+        assert_eq!(keys, [("in_person", 1), ("online", 3)]);
+        assert_eq!(by_modality[0].occupancy_percent(), None, "no workshop held: no occupancy");
     }
 }

@@ -863,3 +863,297 @@ async fn a_server_killed_mid_rollup_leaves_nothing_half_done_and_the_restarted_o
     assert_eq!(noted_changes(&ctx).await, 0, "and took the notes");
     assert_eq!(send(&app, get(uri)).await.body, before, "to the same figures");
 }
+
+/// An enrollment the workshop test made: workshop index, day made, cancelled, price, paid.
+struct Enrolled {
+    workshop: usize,
+    day: NaiveDate,
+    cancelled: bool,
+    price: Decimal,
+    paid: Decimal,
+}
+
+#[actix_web::test]
+async fn workshop_occupancy_debts_and_income_match_the_enrollments_and_payments_made() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let today = Utc::now().date_naive();
+    let day = |n: u64| today - Days::new(n);
+    let (from, to) = (day(15), today);
+    let joinery = crate::create_interest(&app, "Joinery").await;
+    let glazing = crate::create_interest(&app, "Glazing").await;
+    // Held in the period: 0 (in person, joinery) and 1 (online, glazing); 2 starts after it.
+    let mut workshops = Vec::new();
+    for (name, category, capacity, online) in
+        [("Dovetails", &joinery, 4, false), ("Glazes", &glazing, 3, true), ("Mortises", &joinery, 10, false)]
+    {
+        let mut body = crate::workshop_body(name, category, capacity);
+        if online {
+            body["modality"] = json!("online");
+            body["link"] = json!("https://meet.example.com/glazes");
+            body.as_object_mut().unwrap().remove("location");
+        }
+        let reply = post(&app, "/api/v1/workshops", body).await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        workshops.push(reply.body["id"].as_str().unwrap().to_string());
+    }
+    let mut clients = Vec::new();
+    for n in ["a", "b", "c", "d"] {
+        clients.push(create_client(&app, n, &format!("{n}@workshops.example.com")).await);
+    }
+
+    let mut made: Vec<Enrolled> = Vec::new();
+    let mut ids = Vec::new();
+    // (workshop, client, made at); the times sit on UTC day boundaries.
+    let plan = [
+        (0, 0, Some(at(day(10), "00:00:00"))),
+        (0, 1, Some(at(day(20), "12:00:00"))),
+        (0, 2, Some(at(day(8), "23:59:59.999999"))),
+        (1, 0, None),
+        (1, 3, Some(at(day(1), "07:00:00"))),
+        (2, 1, Some(at(day(13), "00:00:00"))),
+    ];
+    for (w, c, made_at) in &plan {
+        let reply =
+            post(&app, &format!("/api/v1/workshops/{}/enrollments", workshops[*w]), json!({"client_id": clients[*c]}))
+                .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        let id = reply.body["id"].as_str().unwrap().to_string();
+        let when = made_at.clone().unwrap_or_else(|| Utc::now().to_rfc3339());
+        sql(&ctx, format!("UPDATE enrollments SET created_at = '{when}' WHERE id = '{id}'")).await;
+        let made_day = chrono::DateTime::parse_from_rfc3339(&when).unwrap().with_timezone(&Utc).date_naive();
+        made.push(Enrolled {
+            workshop: *w,
+            day: made_day,
+            cancelled: false,
+            price: decimal(&reply.body["price"]),
+            paid: Decimal::ZERO,
+        });
+        ids.push(id);
+    }
+    // Desk payments (enrollment, amount, completed at): money by the day it completed.
+    let mut received: Vec<(usize, NaiveDate, Decimal)> = Vec::new();
+    let mut payment_ids = Vec::new();
+    for (i, (e, amount, completed)) in [
+        (0, "80.00", at(day(10), "09:00:00")),
+        (1, "30.00", at(day(9), "23:59:59.999999")),
+        (2, "25.00", at(day(8), "23:59:59.999999")),
+        (4, "20.00", Utc::now().to_rfc3339()),
+        (5, "40.00", at(day(13), "00:00:00")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let reply = send(
+            &app,
+            json_with(
+                Method::POST,
+                &format!("/api/v1/enrollments/{}/payments", ids[e]),
+                json!({"amount": amount, "method": "cash"}),
+                &[("Idempotency-Key", &format!("workshop-pay-{i}"))],
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        let listed = send(&app, get(&format!("/api/v1/enrollments/{}/payments", ids[e]))).await.body;
+        let payment = listed.as_array().and_then(|p| p.last()).and_then(|p| p["id"].as_str()).map(str::to_string);
+        let payment = payment.unwrap_or_else(|| panic!("{listed}"));
+        sql(&ctx, format!("UPDATE payments SET completed_at = '{completed}' WHERE id = '{payment}'")).await;
+        payment_ids.push(payment);
+        let amount = Decimal::from_str(amount).unwrap();
+        made[e].paid += amount;
+        let completed_day = chrono::DateTime::parse_from_rfc3339(&completed).unwrap().with_timezone(&Utc).date_naive();
+        received.push((made[e].workshop, completed_day, amount));
+    }
+    // Enrollment 2 is cancelled (it keeps its money); enrollment 0 gets 10.00 back, on day 3.
+    assert_eq!(post(&app, &format!("/api/v1/enrollments/{}/cancel", ids[2]), json!({})).await.status, 200);
+    made[2].cancelled = true;
+    let refund = send(
+        &app,
+        json_with(
+            Method::POST,
+            &format!("/api/v1/payments/{}/refunds", payment_ids[0]),
+            json!({"amount": "10.00", "reason": "left early"}),
+            &[("Idempotency-Key", "workshop-refund")],
+        ),
+    )
+    .await;
+    assert_eq!(refund.status, 201, "{}", refund.body);
+    let refund_id = refund.body["id"].as_str().unwrap();
+    sql(&ctx, format!("UPDATE refunds SET completed_at = '{}' WHERE id = '{refund_id}'", at(day(3), "10:00:00"))).await;
+    let mut refunded: Vec<(usize, NaiveDate, Decimal)> = vec![(0, day(3), Decimal::from_str("10.00").unwrap())];
+    // The refund lowered what enrollment 0 has paid.
+    made[0].paid -= Decimal::from_str("10.00").unwrap();
+    // Workshops 0 and 1 are held in the period, 2 after it.
+    for (w, starts) in
+        [(0, at(day(5), "10:00:00")), (1, at(today, "00:00:00")), (2, at(today + Days::new(40), "10:00:00"))]
+    {
+        sql(&ctx, format!("UPDATE workshops SET starts_at = '{starts}' WHERE id = '{}'", workshops[w])).await;
+    }
+
+    let check = |report: &Value,
+                 made: &[Enrolled],
+                 received: &[(usize, NaiveDate, Decimal)],
+                 refunded: &[(usize, NaiveDate, Decimal)],
+                 when: &str| {
+        let capacity = [4i64, 3, 10];
+        let names = ["Dovetails", "Glazes", "Mortises"];
+        let held = [0usize, 1];
+        let listed = report["workshops"].as_array().expect("workshops");
+        assert_eq!(
+            listed.iter().map(|w| w["name"].as_str().unwrap()).collect::<Vec<_>>(),
+            ["Dovetails", "Glazes"],
+            "{when}"
+        );
+        let live = |w: usize| made.iter().filter(move |e| e.workshop == w && !e.cancelled);
+        let money = |list: &[(usize, NaiveDate, Decimal)], w: usize, days: Option<(NaiveDate, NaiveDate)>| -> Decimal {
+            list.iter()
+                .filter(|(x, d, _)| *x == w && days.is_none_or(|(a, b)| a <= *d && *d <= b))
+                .map(|(_, _, m)| *m)
+                .sum()
+        };
+        for (item, w) in listed.iter().zip(held) {
+            let seats = live(w).count() as i64;
+            let paid: Decimal = live(w).map(|e| e.paid).sum();
+            let owed: Decimal = live(w).map(|e| e.price - e.paid).sum();
+            assert_eq!(item["workshop_id"], json!(workshops[w]), "{when}");
+            assert_eq!(item["name"], names[w], "{when}");
+            assert_eq!(
+                (item["capacity"].as_i64(), item["seats_taken"].as_i64()),
+                (Some(capacity[w]), Some(seats)),
+                "{when}: {}",
+                names[w]
+            );
+            assert_eq!(item["occupancy_percent"], percent(Decimal::from(seats), Decimal::from(capacity[w])), "{when}");
+            assert_eq!((decimal(&item["paid"]), decimal(&item["owed"])), (paid, owed), "{when}: {}", names[w]);
+            assert_eq!(
+                decimal(&item["income"]),
+                money(received, w, None) - money(refunded, w, None),
+                "{when}: {}",
+                names[w]
+            );
+        }
+        // Groups: held workshops' seats now, and the period's enrollments and money.
+        let group = |members: &[usize]| {
+            let seats: i64 = members.iter().filter(|w| held.contains(w)).map(|w| live(*w).count() as i64).sum();
+            let cap: i64 = members.iter().filter(|w| held.contains(w)).map(|w| capacity[*w]).sum();
+            let owed: Decimal =
+                members.iter().filter(|w| held.contains(w)).flat_map(|w| live(*w)).map(|e| e.price - e.paid).sum();
+            let enrollments =
+                members.iter().flat_map(|w| live(*w)).filter(|e| from <= e.day && e.day <= to).count() as i64;
+            let rec: Decimal = members.iter().map(|w| money(received, *w, Some((from, to)))).sum();
+            let refd: Decimal = members.iter().map(|w| money(refunded, *w, Some((from, to)))).sum();
+            (members.iter().filter(|w| held.contains(w)).count() as i64, cap, seats, owed, enrollments, rec, refd)
+        };
+        let got = |g: &Value| {
+            (
+                g["workshops"].as_i64().unwrap(),
+                g["capacity"].as_i64().unwrap(),
+                g["seats_taken"].as_i64().unwrap(),
+                decimal(&g["owed"]),
+                g["enrollments"].as_i64().unwrap(),
+                decimal(&g["received"]),
+                decimal(&g["refunded"]),
+            )
+        };
+        assert_eq!(got(&report["totals"]), group(&[0, 1, 2]), "{when}: totals");
+        let t = group(&[0, 1, 2]);
+        assert_eq!(decimal(&report["totals"]["income"]), t.5 - t.6, "{when}: income");
+        let modalities: Vec<(&str, Value)> = report["by_modality"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| (g["modality"].as_str().unwrap(), g.clone()))
+            .collect();
+        assert_eq!(modalities.iter().map(|(m, _)| *m).collect::<Vec<_>>(), ["in_person", "online"], "{when}");
+        assert_eq!(got(&modalities[0].1), group(&[0, 2]), "{when}: in person");
+        assert_eq!(got(&modalities[1].1), group(&[1]), "{when}: online");
+        let categories: Vec<Value> = report["by_category"].as_array().unwrap().clone();
+        assert_eq!(
+            categories.iter().map(|g| g["category"].as_str().unwrap()).collect::<Vec<_>>(),
+            ["Glazing", "Joinery"],
+            "{when}"
+        );
+        assert_eq!(categories[1]["category_id"], json!(joinery), "{when}");
+        assert_eq!(got(&categories[0]), group(&[1]), "{when}: glazing");
+        assert_eq!(got(&categories[1]), group(&[0, 2]), "{when}: joinery");
+        // The weekly income series: every ISO week of the period, clipped to it.
+        let items = report["items"].as_array().unwrap();
+        let mut start = from;
+        for item in items {
+            let end = (start + Days::new(6 - u64::from(start.weekday().num_days_from_monday()))).min(to);
+            assert_eq!(
+                (item["start"].as_str().unwrap(), item["end"].as_str().unwrap()),
+                (start.to_string().as_str(), end.to_string().as_str()),
+                "{when}"
+            );
+            let within = Some((start, end));
+            let rec: Decimal = (0..3).map(|w| money(received, w, within)).sum();
+            let refd: Decimal = (0..3).map(|w| money(refunded, w, within)).sum();
+            let enrollments = made.iter().filter(|e| !e.cancelled && start <= e.day && e.day <= end).count() as i64;
+            assert_eq!(
+                (
+                    item["enrollments"].as_i64().unwrap(),
+                    decimal(&item["received"]),
+                    decimal(&item["refunded"]),
+                    decimal(&item["income"])
+                ),
+                (enrollments, rec, refd, rec - refd),
+                "{when}: week of {start}"
+            );
+            start = end + Days::new(1);
+        }
+        assert_eq!(start, to + Days::new(1), "{when}: the series covers the period");
+    };
+    use chrono::Datelike;
+    let uri = format!("/api/v1/reports/workshops?from={from}&to={to}&granularity=week");
+    check(&send(&app, get(&uri)).await.body, &made, &received, &refunded, "from the base tables");
+    reports::roll_up(&ctx.state, None).await.expect("rollup");
+    assert_eq!(noted_changes(&ctx).await, 0);
+    check(&send(&app, get(&uri)).await.body, &made, &received, &refunded, "rolled up");
+
+    // Late changes to rolled-up days: enrollment 5 (made on day 13) cancelled, another refund of
+    // enrollment 1's payment completing on day 9.
+    assert_eq!(post(&app, &format!("/api/v1/enrollments/{}/cancel", ids[5]), json!({})).await.status, 200);
+    made[5].cancelled = true;
+    let late = send(
+        &app,
+        json_with(
+            Method::POST,
+            &format!("/api/v1/payments/{}/refunds", payment_ids[1]),
+            json!({"amount": "5.00", "reason": "late"}),
+            &[("Idempotency-Key", "workshop-late-refund")],
+        ),
+    )
+    .await;
+    assert_eq!(late.status, 201, "{}", late.body);
+    let late_id = late.body["id"].as_str().unwrap();
+    sql(&ctx, format!("UPDATE refunds SET completed_at = '{}' WHERE id = '{late_id}'", at(day(9), "12:00:00"))).await;
+    refunded.push((0, day(9), Decimal::from_str("5.00").unwrap()));
+    made[1].paid -= Decimal::from_str("5.00").unwrap();
+    check(&send(&app, get(&uri)).await.body, &made, &received, &refunded, "after late changes");
+    reports::roll_up(&ctx.state, None).await.expect("rollup");
+    check(&send(&app, get(&uri)).await.body, &made, &received, &refunded, "late changes rolled up");
+    reports::roll_up(&ctx.state, Some(from)).await.expect("rebuild");
+    check(&send(&app, get(&uri)).await.body, &made, &received, &refunded, "rebuilt");
+
+    // Default granularity: months; CSV: the workshops held.
+    let monthly = send(&app, get(&format!("/api/v1/reports/workshops?from={from}&to={to}"))).await.body;
+    assert_eq!(monthly["granularity"], "month");
+    let total: Decimal = monthly["items"].as_array().unwrap().iter().map(|i| decimal(&i["income"])).sum();
+    assert_eq!(total, decimal(&monthly["totals"]["income"]));
+    let csv = TestRequest::get()
+        .uri(&format!("/api/v1/reports/workshops?from={from}&to={to}"))
+        .insert_header((header::ACCEPT, "text/csv"))
+        .to_request();
+    let csv = send(&app, csv).await;
+    assert_eq!(csv.status, 200);
+    let text = csv.body.as_str().expect("a CSV body");
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(
+        lines[0],
+        "workshop_id,name,category,modality,starts_at,capacity,seats_taken,occupancy_percent,paid,owed,income"
+    );
+    assert_eq!(lines.len(), 3);
+    assert!(lines[1].starts_with(&format!("{},Dovetails,Joinery,in_person,", workshops[0])), "{}", lines[1]);
+}

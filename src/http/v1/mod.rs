@@ -114,6 +114,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(notifications::remind_debtors)
         .service(reports::kpi_report)
         .service(reports::client_report)
+        .service(reports::workshop_report)
         .service(reports::product_report)
         .service(reports::sales_report);
 }

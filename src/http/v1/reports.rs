@@ -4,7 +4,9 @@
 use crate::app::reports::KpiReport;
 use crate::app::{reports, AppError, AppState};
 use crate::domain::money::Money;
-use crate::domain::reports::{Breakdown, CategorySales, Granularity, ProductSales, SalesBucket};
+use crate::domain::reports::{
+    Breakdown, CategorySales, Granularity, ProductSales, SalesBucket, WorkshopGroup, WorkshopStanding,
+};
 use crate::http::extract::{BodyRules, Query};
 use crate::http::problem::ApiResult;
 use actix_web::http::header;
@@ -649,6 +651,234 @@ pub async fn client_report(
         to: report.period.to,
         top_clients,
         cohorts,
+    }))
+}
+
+/// A period and the cut of the workshop income series.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct WorkshopQuery {
+    /// First day (UTC, `YYYY-MM-DD`), included; default 29 days before `to`.
+    pub from: Option<NaiveDate>,
+    /// Last day (UTC, `YYYY-MM-DD`), included; default today. At most 1,098 days after `from`.
+    pub to: Option<NaiveDate>,
+    /// The income series by `day`, `week` (ISO) or `month` (default).
+    #[param(inline)]
+    pub granularity: Option<Granularity>,
+}
+
+impl BodyRules for WorkshopQuery {}
+
+/// A workshop held in the period, as it stands now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkshopStandingFigures {
+    pub workshop_id: crate::domain::ids::WorkshopId,
+    pub name: String,
+    pub category_id: crate::domain::ids::InterestId,
+    pub category: String,
+    #[schema(example = "in_person")]
+    pub modality: String,
+    pub starts_at: chrono::DateTime<chrono::Utc>,
+    pub active: bool,
+    pub capacity: i64,
+    /// Enrollments not cancelled (each holds a seat).
+    pub seats_taken: i64,
+    /// `seats_taken / capacity` in percent (two decimals).
+    #[schema(example = 75.0)]
+    pub occupancy_percent: Option<f64>,
+    /// What those enrollments have paid.
+    pub paid: Money,
+    /// What they still owe (price less paid).
+    pub owed: Money,
+    /// Every payment for the workshop's enrollments (cancelled ones too), less succeeded refunds.
+    pub income: Money,
+}
+
+impl From<&WorkshopStanding> for WorkshopStandingFigures {
+    fn from(w: &WorkshopStanding) -> Self {
+        WorkshopStandingFigures {
+            workshop_id: w.workshop_id,
+            name: w.name.clone(),
+            category_id: w.category_id,
+            category: w.category.clone(),
+            modality: w.modality.clone(),
+            starts_at: w.starts_at,
+            active: w.active,
+            capacity: w.capacity,
+            seats_taken: w.seats_taken,
+            occupancy_percent: number(percent_of(w.seats_taken, w.capacity)),
+            paid: w.paid,
+            owed: w.owed(),
+            income: w.income,
+        }
+    }
+}
+
+/// Workshops of a group (or all of them).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkshopGroupFigures {
+    /// Workshops held (starting) in the period.
+    pub workshops: i64,
+    /// Their seats, seats taken now, and what their enrollments still owe.
+    pub capacity: i64,
+    pub seats_taken: i64,
+    #[schema(example = 62.5)]
+    pub occupancy_percent: Option<f64>,
+    pub owed: Money,
+    /// Enrollments made in the period and not cancelled, for workshops held at any time.
+    pub enrollments: i64,
+    /// Succeeded enrollment payments completed in the period.
+    pub received: Money,
+    /// Succeeded refunds of enrollment payments completed in the period.
+    pub refunded: Money,
+    /// `received` less `refunded`.
+    pub income: Money,
+}
+
+impl From<&WorkshopGroup> for WorkshopGroupFigures {
+    fn from(g: &WorkshopGroup) -> Self {
+        WorkshopGroupFigures {
+            workshops: g.held,
+            capacity: g.capacity,
+            seats_taken: g.seats_taken,
+            occupancy_percent: number(g.occupancy_percent()),
+            owed: g.owed,
+            enrollments: g.enrollments,
+            received: g.received,
+            refunded: g.refunded,
+            income: g.income(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkshopModalityFigures {
+    #[schema(example = "online")]
+    pub modality: String,
+    #[serde(flatten)]
+    pub figures: WorkshopGroupFigures,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkshopCategoryFigures {
+    pub category_id: Option<crate::domain::ids::InterestId>,
+    /// The category's (interest's) name now.
+    pub category: String,
+    #[serde(flatten)]
+    pub figures: WorkshopGroupFigures,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkshopIncomeFigures {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub enrollments: i64,
+    pub received: Money,
+    pub refunded: Money,
+    pub income: Money,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkshopReportResponse {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub granularity: Granularity,
+    pub totals: WorkshopGroupFigures,
+    /// The workshops held (starting) in the period, by start.
+    pub workshops: Vec<WorkshopStandingFigures>,
+    pub by_modality: Vec<WorkshopModalityFigures>,
+    pub by_category: Vec<WorkshopCategoryFigures>,
+    /// Workshop income per day, week or month of the period, zero-filled.
+    pub items: Vec<WorkshopIncomeFigures>,
+}
+
+/// Workshops: occupancy, money owed, income
+///
+/// Every workshop held (starting on a day of the period) with its capacity, seats taken and
+/// occupancy, what its enrollments paid and still owe, and its income (payments less refunds) —
+/// as they stand now; the same by modality and by category, with the enrollments made and the
+/// money received and refunded on the period's days; and the income series by `granularity`
+/// (default `month`), on the days the money moved. `Accept: text/csv` lists the workshops held
+/// (`workshop_id,name,category,modality,starts_at,capacity,seats_taken,occupancy_percent,paid,owed,income`).
+#[utoipa::path(
+    security(("api_key" = ["reports:read"])),
+    tag = "reports",
+    params(WorkshopQuery),
+    responses((status = 200, description = "Workshop occupancy and income", content(
+        (WorkshopReportResponse = "application/json"),
+        (String = "text/csv", example = "workshop_id,name,category,modality,starts_at,capacity,seats_taken,occupancy_percent,paid,owed,income\r\n0192f0c4-5f1e-7a8b-9c0d-1e2f3a4b5c6d,Dovetail joints,Woodworking,in_person,2026-11-14T10:00:00Z,12,9,75,360.00,90.00,360.00\r\n")
+    )))
+)]
+#[get("/reports/workshops")]
+pub async fn workshop_report(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: Query<WorkshopQuery>,
+) -> ApiResult<HttpResponse> {
+    let period = reports::period(query.0.from, query.0.to)?;
+    let granularity = query.0.granularity.unwrap_or(Granularity::Month);
+    let report = reports::workshops(&state, period, granularity).await?;
+    let workshops: Vec<WorkshopStandingFigures> = report.workshops.iter().map(Into::into).collect();
+    if wants_csv(&req) {
+        let rows = workshops.into_iter().map(|w| {
+            vec![
+                w.workshop_id.0.to_string(),
+                w.name,
+                w.category,
+                w.modality,
+                w.starts_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                w.capacity.to_string(),
+                w.seats_taken.to_string(),
+                w.occupancy_percent.map(|p| p.to_string()).unwrap_or_default(),
+                w.paid.to_string(),
+                w.owed.to_string(),
+                w.income.to_string(),
+            ]
+        });
+        let header_row = [
+            "workshop_id",
+            "name",
+            "category",
+            "modality",
+            "starts_at",
+            "capacity",
+            "seats_taken",
+            "occupancy_percent",
+            "paid",
+            "owed",
+            "income",
+        ];
+        return Ok(csv_response(&header_row, rows));
+    }
+    Ok(HttpResponse::Ok().json(WorkshopReportResponse {
+        from: report.period.from,
+        to: report.period.to,
+        granularity: report.granularity,
+        totals: WorkshopGroupFigures::from(&report.totals),
+        workshops,
+        by_modality: report
+            .by_modality
+            .iter()
+            .map(|g| WorkshopModalityFigures { modality: g.key.clone(), figures: g.into() })
+            .collect(),
+        by_category: report
+            .by_category
+            .iter()
+            .map(|g| WorkshopCategoryFigures { category_id: g.category_id, category: g.key.clone(), figures: g.into() })
+            .collect(),
+        items: report
+            .income
+            .iter()
+            .map(|b| WorkshopIncomeFigures {
+                start: b.start,
+                end: b.end,
+                enrollments: b.enrollments,
+                received: b.received,
+                refunded: b.refunded,
+                income: b.income(),
+            })
+            .collect(),
     }))
 }
 

@@ -3,22 +3,23 @@
 //! day is exact). One SQL text computes a day's figures from the base tables, for the rollup and
 //! for reports alike, so the two can never disagree on what a figure means.
 
-use crate::domain::ids::{CategoryId, ClientId, ProductId};
+use crate::domain::ids::{CategoryId, ClientId, InterestId, ProductId, WorkshopId};
 use crate::domain::money::Money;
 use crate::domain::reports::{
     DailyClientOrders, DailySales, Debts, MethodFigures, NumberedClient, ProductSales, SegmentFigures, SlowMover,
-    StockCounts,
+    StockCounts, WorkshopDay, WorkshopStanding,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Date, Integer, Nullable, Numeric, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Nullable, Numeric, Text, Timestamptz};
 use rust_decimal::Decimal;
 
 /// The figures of each day of the CTE `live_days` (one `day` per row, defined by the enclosing
 /// query) from the base tables, one CTE per rollup table: `live_sales`, `live_client_orders`,
-/// `live_segments`, `live_products`, `live_methods`. PostgreSQL evaluates only those a statement
+/// `live_segments`, `live_products`, `live_methods`, `live_workshops`. PostgreSQL evaluates only those a statement
 /// reads. Orders count on the UTC day they were placed, refunds and payments on the UTC day they
-/// completed; cancelled orders count only as cancelled.
+/// completed; cancelled orders count only as cancelled. Enrollments count on the day they were
+/// made (cancelled ones never), their payments and refunds on the day each completed.
 const FROM_BASE: &str = "
     day_orders AS (
         SELECT l.day, o.id, o.client_id, o.status, o.total, o.client_kind, o.client_plan
@@ -116,6 +117,33 @@ const FROM_BASE: &str = "
                        AND p.completed_at >= (l.day::timestamp AT TIME ZONE 'UTC')
                        AND p.completed_at < ((l.day + 1)::timestamp AT TIME ZONE 'UTC')
         GROUP BY l.day, p.method
+    ),
+    live_workshops AS (
+        SELECT day, workshop_id, sum(enrollments)::bigint AS enrollments,
+               sum(received)::numeric(14, 2) AS received, sum(refunded)::numeric(14, 2) AS refunded
+        FROM (
+            SELECT l.day, e.workshop_id, 1 AS enrollments, 0 AS received, 0 AS refunded
+            FROM live_days l
+            JOIN enrollments e ON e.status <> 'cancelled'
+                              AND e.created_at >= (l.day::timestamp AT TIME ZONE 'UTC')
+                              AND e.created_at < ((l.day + 1)::timestamp AT TIME ZONE 'UTC')
+            UNION ALL
+            SELECT l.day, e.workshop_id, 0, p.amount, 0
+            FROM live_days l
+            JOIN payments p ON p.subject_type = 'enrollment' AND p.status IN ('succeeded', 'refunded')
+                           AND p.completed_at >= (l.day::timestamp AT TIME ZONE 'UTC')
+                           AND p.completed_at < ((l.day + 1)::timestamp AT TIME ZONE 'UTC')
+            JOIN enrollments e ON e.id = p.enrollment_id
+            UNION ALL
+            SELECT l.day, e.workshop_id, 0, 0, r.amount
+            FROM live_days l
+            JOIN refunds r ON r.status = 'succeeded'
+                          AND r.completed_at >= (l.day::timestamp AT TIME ZONE 'UTC')
+                          AND r.completed_at < ((l.day + 1)::timestamp AT TIME ZONE 'UTC')
+            JOIN payments p ON p.id = r.payment_id AND p.subject_type = 'enrollment'
+            JOIN enrollments e ON e.id = p.enrollment_id
+        ) w
+        GROUP BY day, workshop_id
     )";
 
 /// `days` (every day of $1..=$2 up to today = $3: later days have no figures yet, and a period
@@ -440,6 +468,17 @@ pub fn roll_up(
             INSERT INTO daily_payment_methods (day, method, payments, amount)
             SELECT day, method, payments, amount FROM live_methods
             ON CONFLICT (day, method) DO UPDATE SET payments = excluded.payments, amount = excluded.amount
+        ),
+        workshops_gone AS (
+            DELETE FROM daily_workshop_sales s USING live_days l
+            WHERE s.day = l.day AND NOT EXISTS (
+                SELECT 1 FROM live_workshops n WHERE n.day = s.day AND n.workshop_id = s.workshop_id)
+        ),
+        workshops_written AS (
+            INSERT INTO daily_workshop_sales (day, workshop_id, enrollments, received, refunded)
+            SELECT day, workshop_id, enrollments, received, refunded FROM live_workshops
+            ON CONFLICT (day, workshop_id) DO UPDATE SET
+                enrollments = excluded.enrollments, received = excluded.received, refunded = excluded.refunded
         )
         SELECT count(*) AS days FROM sales_written"
     );
@@ -618,6 +657,147 @@ pub fn clients_by_number(conn: &mut PgConnection, numbers: &[i32]) -> QueryResul
             email: r.email,
             kind: r.kind,
             plan: r.plan,
+        })
+        .collect())
+}
+
+#[derive(QueryableByName)]
+struct WorkshopDayRow {
+    #[diesel(sql_type = Date)]
+    day: NaiveDate,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    workshop_id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    modality: String,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    category_id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    category: String,
+    #[diesel(sql_type = BigInt)]
+    enrollments: i64,
+    #[diesel(sql_type = Numeric)]
+    received: Decimal,
+    #[diesel(sql_type = Numeric)]
+    refunded: Decimal,
+}
+
+/// Enrollments made and enrollment money of each workshop on each day of `from..=to` up to
+/// today (only the workshops with figures that day), with the workshop's modality and category.
+pub fn workshop_days(
+    conn: &mut PgConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+) -> QueryResult<Vec<WorkshopDay>> {
+    let rows: Vec<WorkshopDayRow> = load_period(
+        conn,
+        "SELECT a.day, a.workshop_id, w.modality, w.category_id, i.name AS category, a.enrollments, a.received, a.refunded
+         FROM (
+             SELECT s.day, s.workshop_id, s.enrollments::bigint AS enrollments, s.received, s.refunded
+             FROM daily_workshop_sales s JOIN rolled_days USING (day)
+             UNION ALL
+             SELECT day, workshop_id, enrollments, received, refunded FROM live_workshops
+         ) a
+         JOIN workshops w ON w.id = a.workshop_id
+         JOIN interests i ON i.id = w.category_id
+         ORDER BY a.day, a.workshop_id",
+        from,
+        to,
+        today,
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|r| WorkshopDay {
+            day: r.day,
+            workshop_id: WorkshopId(r.workshop_id),
+            modality: r.modality,
+            category_id: InterestId(r.category_id),
+            category: r.category,
+            enrollments: r.enrollments,
+            received: Money::from_decimal(r.received),
+            refunded: Money::from_decimal(r.refunded),
+        })
+        .collect())
+}
+
+#[derive(QueryableByName)]
+struct WorkshopStandingRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    category_id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    category: String,
+    #[diesel(sql_type = Text)]
+    modality: String,
+    #[diesel(sql_type = Timestamptz)]
+    starts_at: DateTime<Utc>,
+    #[diesel(sql_type = Bool)]
+    active: bool,
+    #[diesel(sql_type = BigInt)]
+    capacity: i64,
+    #[diesel(sql_type = BigInt)]
+    seats_taken: i64,
+    #[diesel(sql_type = Numeric)]
+    billed: Decimal,
+    #[diesel(sql_type = Numeric)]
+    paid: Decimal,
+    #[diesel(sql_type = Numeric)]
+    income: Decimal,
+}
+
+/// The workshops starting on a UTC day of `from..=to`, by start, with their enrollments and money
+/// as they stand now.
+pub fn workshop_standings(
+    conn: &mut PgConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<WorkshopStanding>> {
+    let rows: Vec<WorkshopStandingRow> = diesel::sql_query(
+        "SELECT w.id, w.name, w.category_id, i.name AS category, w.modality, w.starts_at, w.active,
+                w.capacity::bigint AS capacity, e.seats_taken, e.billed, e.paid, m.received - f.refunded AS income
+         FROM workshops w
+         JOIN interests i ON i.id = w.category_id
+         CROSS JOIN LATERAL (
+             SELECT count(*) AS seats_taken, coalesce(sum(price), 0) AS billed, coalesce(sum(amount_paid), 0) AS paid
+             FROM enrollments WHERE workshop_id = w.id AND status <> 'cancelled'
+         ) e
+         CROSS JOIN LATERAL (
+             SELECT coalesce(sum(p.amount), 0) AS received
+             FROM enrollments en JOIN payments p ON p.enrollment_id = en.id AND p.status IN ('succeeded', 'refunded')
+             WHERE en.workshop_id = w.id
+         ) m
+         CROSS JOIN LATERAL (
+             SELECT coalesce(sum(r.amount), 0) AS refunded
+             FROM enrollments en
+             JOIN payments p ON p.enrollment_id = en.id
+             JOIN refunds r ON r.payment_id = p.id AND r.status = 'succeeded'
+             WHERE en.workshop_id = w.id
+         ) f
+         WHERE w.starts_at >= ($1::date::timestamp AT TIME ZONE 'UTC')
+           AND w.starts_at < (($2::date + 1)::timestamp AT TIME ZONE 'UTC')
+         ORDER BY w.starts_at, w.name, w.id",
+    )
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| WorkshopStanding {
+            workshop_id: WorkshopId(r.id),
+            name: r.name,
+            category_id: InterestId(r.category_id),
+            category: r.category,
+            modality: r.modality,
+            starts_at: r.starts_at,
+            active: r.active,
+            capacity: r.capacity,
+            seats_taken: r.seats_taken,
+            billed: Money::from_decimal(r.billed),
+            paid: Money::from_decimal(r.paid),
+            income: Money::from_decimal(r.income),
         })
         .collect())
 }

@@ -21,7 +21,7 @@ pub fn reset(conn: &mut PgConnection) -> QueryResult<()> {
         "TRUNCATE notifications, relay_positions, webhook_attempts, webhook_deliveries, webhook_endpoints, events, workshop_sold_out, idempotency_keys, refunds, payment_steps, payments, subscriptions, workshop_seats, enrollments, workshops, coupon_redemptions, order_status_history, \
          order_items, stock_movements, orders, coupons, products, categories, client_interests, clients, \
          companies, interests, job_reports, report_changes, daily_client_orders, daily_segment_sales, \
-         daily_product_sales, daily_payment_methods, daily_sales",
+         daily_product_sales, daily_payment_methods, daily_workshop_sales, daily_sales",
     )
     .execute(conn)?;
     Ok(())
