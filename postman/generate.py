@@ -505,6 +505,14 @@ folders = [
             headers={"Accept": "text/csv"}),
         request("Sales report, reversed period", "GET", "/api/v1/reports/sales?from=2026-02-02&to=2026-02-01", status(422) + PROBLEM + code("validation_failed") + [
             "pm.test('names the field', () => pm.expect(pm.response.json().errors[0].field).to.eql('from'));"]),
+        request("Dashboard page", "GET", "/dashboard", status(200) + [
+            "pm.test('an HTML page loading its own script under a strict CSP', () => { pm.expect(pm.response.headers.get('Content-Type')).to.include('text/html'); pm.expect(pm.response.text()).to.include('/dashboard/assets/dashboard.js'); pm.expect(pm.response.headers.get('Content-Security-Policy')).to.include(\"style-src 'self';\"); });"],
+            auth="none"),
+        request("Dashboard script", "GET", "/dashboard/assets/dashboard.js", status(200) + [
+            "pm.test('JavaScript that reads the reports', () => { pm.expect(pm.response.headers.get('Content-Type')).to.include('text/javascript'); pm.expect(pm.response.text()).to.include('/api/v1/reports/kpis'); });"],
+            auth="none"),
+        request("Dashboard file that does not exist", "GET", "/dashboard/assets/secrets.txt", status(404) + PROBLEM + code("route_not_found"),
+            auth="none"),
         request("Unknown route", "GET", "/api/v1/nothing", status(404) + PROBLEM + code("route_not_found")),
         request("Wrong method", "PUT", "/api/v1/clients", status(405) + PROBLEM + code("method_not_allowed") + [
             "pm.test('Allow header', () => pm.expect(pm.response.headers.get('Allow')).to.eql('GET, POST'));"]),

@@ -27,6 +27,12 @@
 #                                 connections, each with its own Idempotency-Key
 #                                 (examples/pay_load.rs: oha cannot vary a header), the same for
 #                                 cash, and an idempotent replay at a fixed RATE
+#   scripts/bench.sh reports      the reports at ORDERS orders (default 1,000,000) and CLIENTS
+#                                 clients (default 100,000) on their own database (seeded once,
+#                                 kept between runs): seeding time, a full rollup and a one-day
+#                                 rollup, then p50/p99 of each report over CALLS (200) calls with
+#                                 random one-year and random-length periods from the rollups, and
+#                                 over BASE_CALLS (20) from the base tables alone (rollups emptied)
 #
 # DURATION (default 20s) per run; RATE (default 1000) requests/s for the fixed-rate runs;
 # BINARY (default target/release/hybrid-crm, built first) to compare builds.
@@ -38,7 +44,8 @@ command -v oha >/dev/null 2>&1 || cargo install oha --locked
 binary="${BINARY:-target/release/hybrid-crm}"
 [ -n "${BINARY:-}" ] || cargo build --release --locked
 
-db=crm_bench port="${BENCH_PORT:-18090}" duration="${DURATION:-20s}" rate="${RATE:-1000}" out=.data/bench/$mode
+db=crm_bench; [ "$mode" = reports ] && db=crm_reports
+port="${BENCH_PORT:-18090}"; duration="${DURATION:-20s}" rate="${RATE:-1000}" out=.data/bench/$mode
 rm -rf "$out" && mkdir -p "$out"
 psql=(psql); if [ "$(id -u)" = 0 ]; then psql=(runuser -u postgres -- psql); else psql=(sudo -u postgres psql); fi
 sql() { "${psql[@]}" -d "$db" -qtAc "$1"; }
@@ -47,7 +54,7 @@ echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc
 
 # A fresh database each time: the order runs add tens of thousands of orders, which would change
 # what the next run's views read.
-if [ "$mode" != again ]; then
+if [ "$mode" != again ] && [ "$mode" != reports ]; then
     "${psql[@]}" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
     "${psql[@]}" -qc "CREATE DATABASE $db OWNER crm" >/dev/null
 fi
@@ -179,6 +186,46 @@ sql "WITH c AS (SELECT id, row_number() OVER (ORDER BY random()) AS n FROM clien
                                   json_build_object('product_id', p.ids[1 + (c.n * 3 + 2) % array_length(p.ids, 1)], 'quantity', 1)))
      FROM c, p" >"$out/order-bodies.txt"
 }
+
+if [ "$mode" = reports ]; then
+    "${psql[@]}" -qtAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 ||
+        "${psql[@]}" -qc "CREATE DATABASE $db OWNER crm" >/dev/null
+    "$binary" migrate
+    orders="${ORDERS:-1000000}"
+    if [ "$(sql "SELECT count(*) FROM orders")" -lt "$orders" ]; then
+        seed "${CLIENTS:-100000}" "--reset --orders $orders"
+    fi
+    echo "data: $(sql "SELECT count(*) FROM orders") orders, $(sql "SELECT count(*) FROM clients") clients, \
+$(sql "SELECT count(*) FROM order_items") items, $(sql "SELECT count(*) FROM payments") payments, \
+$(sql "SELECT count(*) FROM enrollments") enrollments, from $(sql "SELECT min(created_at)::date FROM orders")" | tee "$out/data.txt"
+    echo "== rollup of every day, from scratch" | tee -a "$out/rollup.txt"
+    sql "TRUNCATE daily_sales CASCADE; TRUNCATE report_changes" >/dev/null
+    "$binary" rollup 2>&1 | tail -1 | tee -a "$out/rollup.txt"
+    sql "VACUUM ANALYZE" >/dev/null
+    yesterday=$(date -u -d yesterday +%F)
+    for i in 1 2 3; do
+        echo "== rollup of one day ($yesterday), run $i" | tee -a "$out/rollup.txt"
+        "$binary" rollup --from "$yesterday" 2>&1 | tail -1 | tee -a "$out/rollup.txt"
+    done
+    "${psql[@]}" -d "$db" -qc "CREATE EXTENSION IF NOT EXISTS pg_prewarm" >/dev/null
+    "${psql[@]}" -d "$db" -qtAc "SELECT sum(pg_prewarm(c.oid::regclass)) FROM pg_class c
+        WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i')" >/dev/null
+    export ROLLUP_INTERVAL_SECS=0
+    start_server
+    latency() { python3 scripts/report_latency.py "$base" "$API_KEY" "$@"; }
+    echo "== from the rollups (today from the base tables)"
+    latency 3 any >/dev/null
+    latency "${CALLS:-200}" year | tee "$out/rollups-year.jsonl"
+    latency "${CALLS:-200}" any | tee "$out/rollups-any.jsonl"
+    echo "== from the base tables alone (rollups emptied)"
+    sql "TRUNCATE daily_sales CASCADE" >/dev/null
+    latency "${BASE_CALLS:-20}" year | tee "$out/base-year.jsonl"
+    latency "${BASE_CALLS:-20}" any | tee "$out/base-any.jsonl"
+    kill "$server"; wait "$server" 2>/dev/null || true; server=""
+    "$binary" rollup 2>&1 | tail -1 | tee -a "$out/rollup.txt"
+    floor reports
+    exit 0
+fi
 
 if [ "$mode" = events ]; then
     [ -x target/release/examples/webhook_sink ] || cargo build --release --locked --example webhook_sink

@@ -32,8 +32,8 @@ enum Command {
         /// How many products to have.
         #[arg(long, default_value_t = 60)]
         products: usize,
-        /// How many orders to have (placed through the same rules as the API).
-        #[arg(long, default_value_t = 300)]
+        /// How many orders to have: 18 months of history in bulk, today's through the API's rules.
+        #[arg(long, default_value_t = 5000)]
         orders: usize,
         /// Empty both stores first.
         #[arg(long)]
@@ -150,11 +150,17 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Rollup { from } => {
             migrate(&state).await?;
+            let started = std::time::Instant::now();
             let outcome = jobs::locked(&state, jobs::Job::Rollup, || reports::roll_up(&state, from))
                 .await
                 .map_err(|e| anyhow::anyhow!("rollup failed: {e}"))?
                 .context("another process is rolling up right now; run it again when it has finished")?;
-            println!("rolled up {} days (days before {} are settled)", outcome.days, outcome.settled_before);
+            println!(
+                "rolled up {} days in {} ms (days before {} are settled)",
+                outcome.days,
+                started.elapsed().as_millis(),
+                outcome.settled_before
+            );
             Ok(())
         }
         Command::ApiKey { action } => {

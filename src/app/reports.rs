@@ -10,7 +10,7 @@ use crate::domain::reports::{
     MethodFigures, NumberedClient, Period, PeriodError, ProductSales, RankBy, SalesBucket, SlowMover, StockCounts,
 };
 use crate::domain::reports::{
-    workshop_groups, workshop_income, WorkshopGroup, WorkshopGrouping, WorkshopIncomeBucket, WorkshopStanding,
+    workshop_groups, workshop_income, Debtor, WorkshopGroup, WorkshopGrouping, WorkshopIncomeBucket, WorkshopStanding,
 };
 use crate::store::pg::reports as repo;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -203,18 +203,27 @@ pub struct WorkshopReport {
     pub by_modality: Vec<WorkshopGroup>,
     pub by_category: Vec<WorkshopGroup>,
     pub income: Vec<WorkshopIncomeBucket>,
+    /// The clients owing most now (`limit`).
+    pub debtors: Vec<Debtor>,
 }
 
 /// Workshops: each one held in the period with its seats and money as they stand now, the same
 /// by modality and by category with the enrollments and money of the period's days, and the
-/// income series (money received less refunds, on the days they completed).
-pub async fn workshops(state: &AppState, period: Period, granularity: Granularity) -> AppResult<WorkshopReport> {
+/// income series (money received less refunds, on the days they completed); and the clients owing
+/// most now.
+pub async fn workshops(
+    state: &AppState,
+    period: Period,
+    granularity: Granularity,
+    limit: usize,
+) -> AppResult<WorkshopReport> {
     let today = clock::now().date_naive();
-    let (standings, days) = state
+    let (standings, days, debtors) = state
         .db
         .read(move |conn| {
             let standings = repo::workshop_standings(conn, period.from, period.to)?;
-            Ok((standings, repo::workshop_days(conn, period.from, period.to, today)?))
+            let days = repo::workshop_days(conn, period.from, period.to, today)?;
+            Ok((standings, days, repo::top_debtors(conn, limit as i64)?))
         })
         .await?;
     let group = |grouping| workshop_groups(&standings, &days, grouping);
@@ -227,6 +236,7 @@ pub async fn workshops(state: &AppState, period: Period, granularity: Granularit
         by_category: group(WorkshopGrouping::Category),
         income: workshop_income(&days, period, granularity),
         workshops: standings,
+        debtors,
     })
 }
 

@@ -17,7 +17,7 @@ use crate::domain::view::Comment;
 use crate::domain::workshops::{Modality, Workshop};
 use crate::store::mongo::NewDocument;
 use crate::store::pg::seed as repo;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde_json::{json, Value};
 
 const FIRST: &[&str] = &[
@@ -202,6 +202,17 @@ fn demo_client(
     now: DateTime<Utc>,
 ) -> (Client, NewDocument) {
     let (first, last) = (FIRST[rng.below(FIRST.len())], LAST[rng.below(LAST.len())]);
+    // Spread over the history, more of them recently (the business grows); the history's orders
+    // come from clients who had joined by then.
+    // A sixth were clients before the history begins.
+    let fraction = rng.next_u64() as f64 / u64::MAX as f64;
+    let history_minutes = f64::from(HISTORY_DAYS) * 1440.0;
+    let minutes_ago = if rng.chance(16) {
+        history_minutes * (1.0 + fraction / 3.0)
+    } else {
+        history_minutes * (1.0 - fraction.sqrt())
+    };
+    let joined = now - chrono::Duration::minutes(minutes_ago as i64);
     let b2b = rng.chance(30) && !company_ids.is_empty();
     let plan = [Plan::Basic, Plan::Basic, Plan::Basic, Plan::Premium, Plan::Premium, Plan::Enterprise][rng.below(6)];
     let interest_count = if interest_ids.is_empty() { 0 } else { rng.below(4) };
@@ -228,8 +239,8 @@ fn demo_client(
         paid_until: None,
         active: rng.chance(92),
         version: 1,
-        created_at: now,
-        updated_at: now,
+        created_at: joined,
+        updated_at: joined,
     };
     let language = ["en", "es", "pt-BR", "fr", "de"][rng.below(5)];
     let payment_method = ["card", "bank_transfer", "cash", "paypal"][rng.below(4)];
@@ -262,7 +273,13 @@ fn demo_client(
 const CATEGORIES: &[&str] =
     &["Woodworking kits", "Ceramics supplies", "Electronics kits", "Textiles", "Tools", "Books"];
 const PRODUCT_WORDS: &[&str] = &["Starter", "Pro", "Classic", "Deluxe", "Mini", "Travel", "Studio", "Family"];
-const WORKSHOPS: usize = 12;
+/// Days of history the seeded orders, enrollments and clients spread over (18 months).
+const HISTORY_DAYS: u32 = 548;
+/// Workshops held during the history, and workshops to come.
+const PAST_WORKSHOPS: usize = 90;
+const UPCOMING_WORKSHOPS: usize = 12;
+/// Orders placed today through the API's rules; the rest are history, in bulk.
+const TODAYS_ORDERS: usize = 40;
 
 /// Catalog, workshops, orders and enrollments, in PostgreSQL only. Orders spread over active
 /// clients (about one in ten is cancelled and gives its stock back; most move along the status
@@ -296,8 +313,13 @@ fn commerce_in(
     let catalog: Vec<Product> = (0..products)
         .map(|i| {
             let word = PRODUCT_WORDS[rng.below(PRODUCT_WORDS.len())];
-            let stock = 50 + rng.below(500) as i32;
             let reorder_point = 5 + rng.below(20) as i32;
+            // Most in good supply; some low, a few at or below their reorder point.
+            let stock = match rng.below(20) {
+                0 => rng.below(reorder_point as usize + 1) as i32,
+                1..=3 => reorder_point + 1 + rng.below(reorder_point as usize / 2) as i32,
+                _ => 50 + rng.below(500) as i32,
+            };
             Product {
                 id: ProductId::new(),
                 category_id: category_ids.get(i % category_ids.len().max(1)).copied(),
@@ -343,17 +365,27 @@ fn commerce_in(
     )?;
 
     let interest_ids = repo::interest_ids(conn)?;
-    let workshops: Vec<Workshop> = (0..WORKSHOPS)
+    let history_start =
+        (now - chrono::Duration::days(i64::from(HISTORY_DAYS))).date_naive().and_time(Default::default()).and_utc();
+    let workshops: Vec<Workshop> = (0..PAST_WORKSHOPS + UPCOMING_WORKSHOPS)
         .filter(|_| !interest_ids.is_empty())
         .map(|i| {
             let online = i % 3 == 0;
             let capacity = 8 + (i as i32 % 4) * 4;
+            let starts_at = if i < PAST_WORKSHOPS {
+                history_start
+                    + chrono::Duration::days((i * HISTORY_DAYS as usize / PAST_WORKSHOPS) as i64)
+                    + chrono::Duration::hours(10)
+            } else {
+                now + chrono::Duration::days(7 + 7 * (i - PAST_WORKSHOPS) as i64)
+            };
+            let created_at = now.min(starts_at - chrono::Duration::days(60));
             Workshop {
                 id: WorkshopId::new(),
                 name: format!("{} workshop {}", INTERESTS[i % INTERESTS.len()].0, i + 1),
                 description: Some(INTERESTS[i % INTERESTS.len()].1.to_string()),
                 category_id: interest_ids[i % interest_ids.len()],
-                starts_at: now + chrono::Duration::days(7 + 7 * i as i64),
+                starts_at,
                 duration_minutes: 120 + 60 * (i as i32 % 3),
                 modality: if online { Modality::Online } else { Modality::InPerson },
                 location: (!online).then(|| "Workshop hall, 12 Mill Lane".to_string()),
@@ -363,26 +395,30 @@ fn commerce_in(
                 seats_taken: 0,
                 seats_available: capacity,
                 active: true,
-                created_at: now,
-                updated_at: now,
+                created_at,
+                updated_at: created_at,
             }
         })
         .collect();
-    let workshop_ids = repo::upsert_workshops(conn, &workshops)?;
+    let workshops = repo::upsert_workshops(conn, &workshops)?;
 
-    let buyers = repo::sample_active_client_ids(conn, BUYERS)?;
-    let mut report = SeedReport { products: product_ids.len(), workshops: workshop_ids.len(), ..Default::default() };
+    let buyers = repo::sample_active_clients(conn, BUYERS)?;
+    let mut report = SeedReport { products: product_ids.len(), workshops: workshops.len(), ..Default::default() };
     if buyers.is_empty() || product_ids.is_empty() {
         return Ok(report);
     }
-    let existing_orders = repo::order_count(conn)?;
+    // History in bulk, then today's orders through the API's rules (stock, history, coupons).
+    let wanted = orders.saturating_sub(repo::order_count(conn)?);
+    let today = wanted.min(TODAYS_ORDERS);
+    let shape = repo::HistoryShape { days: HISTORY_DAYS, buyers: BUYERS, seed: 0.42 };
+    report.orders_added += repo::order_history(conn, wanted - today, shape, now)?;
     let methods = PaymentMethod::ALL;
-    for chunk in (existing_orders..orders).collect::<Vec<_>>().chunks(200) {
+    for chunk in (0..today).collect::<Vec<_>>().chunks(200) {
         report.orders_added += conn.transaction(|conn| {
             let mut added = 0;
             for _ in chunk {
                 let order = NewOrder {
-                    client_id: buyers[rng.below(buyers.len())],
+                    client_id: buyers[rng.below(buyers.len())].0,
                     lines: (0..1 + rng.below(3))
                         .map(|_| OrderLine {
                             product_id: product_ids[rng.below(product_ids.len())],
@@ -396,48 +432,84 @@ fn commerce_in(
                 // Savepoint per order: one refused (e.g. an inactive product) skips that order only.
                 let Ok(placed) = conn.transaction(|conn| order_rules::place_in(conn, &order, now)) else { continue };
                 added += 1;
-                let path: &[OrderStatus] = match rng.below(10) {
-                    0 => &[OrderStatus::Cancelled],
-                    1..=2 => &[],
-                    3..=4 => &[OrderStatus::Confirmed],
-                    5 => &[OrderStatus::Confirmed, OrderStatus::Processing],
-                    6 => &[OrderStatus::Confirmed, OrderStatus::Processing, OrderStatus::Shipped],
-                    _ => {
-                        &[OrderStatus::Confirmed, OrderStatus::Processing, OrderStatus::Shipped, OrderStatus::Delivered]
+                // A tenth cancelled, some waiting for payment, the rest paid (which confirms them).
+                match rng.below(10) {
+                    0 => {
+                        order_rules::change_status_in(conn, placed.id, OrderStatus::Cancelled, None, now)?;
                     }
-                };
-                for status in path {
-                    order_rules::change_status_in(conn, placed.id, *status, None, now)?;
+                    1..=5 => {}
+                    _ => {
+                        let subject = Subject::Order(placed.id);
+                        let method = order.payment_method;
+                        let new = NewPayment { subject, amount: placed.total, method, token: None, description: None };
+                        payments::record_in(conn, new, now)?;
+                    }
                 }
             }
             Ok::<_, AppError>(added)
         })?;
     }
 
-    let wanted_enrollments = (orders / 4).min(workshops.iter().map(|w| w.capacity as usize * 3 / 4).sum());
-    let mut enrolled = repo::enrollment_count(conn)?;
-    // Random picks may hit a client already enrolled; keep drawing (a bounded number of times).
-    for _ in 0..wanted_enrollments.saturating_sub(enrolled) * 5 {
-        if enrolled >= wanted_enrollments || workshop_ids.is_empty() {
-            break;
-        }
-        let workshop = workshop_ids[rng.below(workshop_ids.len())];
-        let client = buyers[rng.below(buyers.len())];
-        let paid = rng.below(3);
-        let method = methods[rng.below(methods.len())];
-        let outcome = conn.transaction(|conn| {
-            let enrollment = enrollments::enroll_in(conn, workshop, client, now)?;
-            if paid > 0 {
-                let amount = if paid == 2 { enrollment.price } else { Money::from_cents(2_000) };
-                let subject = Subject::Enrollment(enrollment.id);
-                payments::record_in(conn, NewPayment { subject, amount, method, token: None, description: None }, now)?;
+    // Enrollments: past workshops filled by the season (most paid, some in part, a few not at
+    // all: the debtors), upcoming ones partly; as many as a seed of this size calls for.
+    // Its own generator: the targets must not depend on how many orders this run added.
+    let mut fills = Rng(0xF111);
+    let targets: Vec<usize> = workshops
+        .iter()
+        .map(|(_, starts_at, capacity)| {
+            let fill = if *starts_at <= now {
+                let season = [70, 65, 80, 85, 90, 60, 50, 55, 90, 95, 100, 85][starts_at.month0() as usize];
+                season - fills.below(25)
+            } else {
+                20 + fills.below(40)
+            };
+            (*capacity as usize * fill).div_ceil(100)
+        })
+        .collect();
+    let scale = ((orders / 4) as f64 / targets.iter().sum::<usize>().max(1) as f64).min(1.0);
+    for (index, ((workshop, starts_at, _), target)) in workshops.iter().zip(targets).enumerate() {
+        let target = (target as f64 * scale).ceil() as usize;
+        let mut enrolled = repo::live_enrollments(conn, *workshop)?;
+        let created_at = now.min(*starts_at - chrono::Duration::days(60));
+        let past = *starts_at <= now;
+        // Candidates in an order and with times fixed per workshop: a second run meets the same
+        // ones (already enrolled, refused) and adds only what the first could not reach.
+        let mut draw = Rng(0xE770 + index as u64);
+        let first = draw.below(buyers.len());
+        for (client, joined) in buyers.iter().cycle().skip(first).take(buyers.len()) {
+            if enrolled >= target {
+                break;
             }
-            Ok::<_, AppError>(())
-        });
-        // Already enrolled or sold out: skip, like the API would refuse it.
-        if outcome.is_ok() {
-            report.enrollments_added += 1;
-            enrolled += 1;
+            let at = if past {
+                *starts_at - chrono::Duration::minutes(60 + draw.below(40 * 1440) as i64)
+            } else {
+                created_at.max(now - chrono::Duration::minutes(draw.below(20 * 1440) as i64))
+            };
+            let paid = match (past, draw.below(100)) {
+                (true, 0..=7) | (false, 0..=39) => None,
+                (true, 8..=19) | (false, 40..=69) => Some(false),
+                _ => Some(true),
+            };
+            let method = methods[draw.below(methods.len())];
+            if *joined >= at {
+                continue;
+            }
+            let outcome = conn.transaction(|conn| {
+                let enrollment = enrollments::enroll_in(conn, *workshop, *client, at)?;
+                if let Some(in_full) = paid {
+                    let part = (enrollment.price.amount() * rust_decimal::Decimal::new(4, 1)).round_dp(2);
+                    let amount = if in_full { enrollment.price } else { Money::from_decimal(part) };
+                    let subject = Subject::Enrollment(enrollment.id);
+                    let new = NewPayment { subject, amount, method, token: None, description: None };
+                    payments::record_in(conn, new, at.min(now))?;
+                }
+                Ok::<_, AppError>(())
+            });
+            // Already enrolled or sold out: skip, like the API would refuse it.
+            if outcome.is_ok() {
+                report.enrollments_added += 1;
+                enrolled += 1;
+            }
         }
     }
     Ok(report)

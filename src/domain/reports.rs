@@ -495,6 +495,17 @@ pub fn total(days: &[DailySales], period: Period) -> SalesBucket {
     )
 }
 
+/// A client owing for workshop enrollments now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Debtor {
+    pub client_id: ClientId,
+    pub name: String,
+    pub email: String,
+    /// Enrollments not cancelled and not paid in full.
+    pub enrollments: i64,
+    pub owed: Money,
+}
+
 /// Money and enrollments of one workshop on one UTC day (a rollup row, or the same figures from
 /// the base tables), with the workshop's current modality and category.
 #[derive(Debug, Clone, PartialEq)]

@@ -15,6 +15,9 @@ use std::hash::Hasher as _;
 const DOCS_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
     img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
     form-action 'none'";
+/// The dashboard's own files: nothing inline, not even styles.
+const DASHBOARD_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 /// JSON is never a document to render.
 const API_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
 
@@ -29,12 +32,14 @@ const CORS_MAX_AGE: &str = "600";
 /// Larger bodies are not hashed for an `ETag` (none is that large today).
 const ETAG_MAX_BYTES: u64 = 4 * 1024 * 1024;
 
-/// `nosniff` everywhere; `no-store` and a deny-all policy on the API; a strict policy on the docs.
+/// `nosniff` everywhere; `no-store` and a deny-all policy on the API; a strict policy on the docs
+/// and a stricter one on the dashboard.
 pub async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let api = req.path().starts_with(API_PREFIX);
+    let dashboard = req.path() == "/dashboard" || req.path().starts_with("/dashboard/");
     let mut response = next.call(req).await?.map_into_boxed_body();
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -42,6 +47,8 @@ pub async fn security_headers(
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     let policy = if api || headers.get(header::CONTENT_TYPE).is_some_and(|t| !is_html_or_script(t)) {
         API_POLICY
+    } else if dashboard {
+        DASHBOARD_POLICY
     } else {
         DOCS_POLICY
     };

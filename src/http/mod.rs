@@ -2,6 +2,7 @@
 //! OpenAPI document and the server.
 
 pub mod access;
+pub mod dashboard;
 pub mod dto;
 pub mod extract;
 pub mod headers;

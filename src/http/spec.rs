@@ -1,8 +1,8 @@
 //! The OpenAPI document: generated from the handlers by utoipa, then completed here.
 
-use super::health;
 use super::problem::{Problem, PROBLEM_JSON};
 use super::v1;
+use super::{dashboard, health};
 use crate::domain::free_form::{FreeFormObject, Preferences};
 use actix_web::dev::{ServiceFactory, ServiceRequest};
 use actix_web::App;
@@ -107,6 +107,7 @@ fn forbid_nul_in_text(node: &mut Value) {
         (name = "reports", description = "Business figures over a period of UTC days, exact, from daily rollups and the base tables; JSON or CSV"),
         (name = "access", description = "API keys (admin) and the audit log of every write"),
         (name = "health", description = "Liveness and readiness"),
+        (name = "dashboard", description = "The report page for people, served by the API itself"),
     )
 )]
 struct ApiDoc;
@@ -115,7 +116,10 @@ pub fn register<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
 where
     T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
 {
-    app.openapi(ApiDoc::openapi()).configure(health::routes).service(scope::scope("/api/v1").configure(v1::routes))
+    app.openapi(ApiDoc::openapi())
+        .configure(health::routes)
+        .configure(dashboard::routes)
+        .service(scope::scope("/api/v1").configure(v1::routes))
 }
 
 /// Adds the error responses every operation can give, so each handler lists only its own.

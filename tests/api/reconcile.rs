@@ -55,7 +55,7 @@ async fn seeding_is_idempotent_and_reconciled() {
     let ctx = TestContext::new().await;
     let size = |clients, reset| SeedSize { clients, products: 20, orders: 60, reset };
     let first = run(&ctx.state, size(40, false)).await.unwrap();
-    assert_eq!((first.clients_added, first.workshops), (40, 12));
+    assert_eq!((first.clients_added, first.workshops), (40, 102), "90 workshops held and 12 to come");
     assert!((15..=20).contains(&first.products), "about one in twenty products is inactive (not counted)");
     assert_eq!(first.orders_added, 60);
     assert!(first.enrollments_added > 0);
@@ -76,6 +76,43 @@ async fn seeding_is_idempotent_and_reconciled() {
         let newest = &history.body["items"][0];
         assert_eq!(newest["resulting_stock"], product["stock"], "history explains the stock of {id}");
     }
+
+    // The history: orders over the last 18 months (none in the future), each from a client who had
+    // joined by then, a payment for every order past `pending`, enrollments before their workshop.
+    #[derive(diesel::QueryableByName, Debug, PartialEq)]
+    struct Shape {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        months: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        future: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        before_joining: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        unpaid_confirmed: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        late_enrollments: i64,
+    }
+    let shape: Shape = ctx
+        .state
+        .db
+        .run(|conn| {
+            use diesel::RunQueryDsl;
+            Ok(diesel::sql_query(
+                "SELECT (SELECT count(DISTINCT date_trunc('month', created_at)) FROM orders) AS months,
+                        (SELECT count(*) FROM orders WHERE created_at > now()) AS future,
+                        (SELECT count(*) FROM orders o JOIN clients c ON c.id = o.client_id
+                          WHERE c.created_at > o.created_at) AS before_joining,
+                        (SELECT count(*) FROM orders o WHERE status NOT IN ('pending', 'cancelled')
+                           AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id)) AS unpaid_confirmed,
+                        (SELECT count(*) FROM enrollments e JOIN workshops w ON w.id = e.workshop_id
+                          WHERE e.created_at >= w.starts_at) AS late_enrollments",
+            )
+            .get_result(conn)?)
+        })
+        .await
+        .unwrap();
+    assert!(shape.months >= 12, "{shape:?}");
+    assert_eq!((shape.future, shape.before_joining, shape.unpaid_confirmed, shape.late_enrollments), (0, 0, 0, 0));
 
     let reset = run(&ctx.state, size(5, true)).await.unwrap();
     assert_eq!(reset.clients_added, 5);

@@ -1140,6 +1140,26 @@ async fn workshop_occupancy_debts_and_income_match_the_enrollments_and_payments_
     // Default granularity: months; CSV: the workshops held.
     let monthly = send(&app, get(&format!("/api/v1/reports/workshops?from={from}&to={to}"))).await.body;
     assert_eq!(monthly["granularity"], "month");
+    // Debtors now: per client, what its live enrollments still owe, most first.
+    let mut owing: BTreeMap<usize, (i64, Decimal)> = BTreeMap::new();
+    for (e, (_, c, _)) in made.iter().zip(plan.iter()) {
+        if !e.cancelled && e.paid < e.price {
+            let entry = owing.entry(*c).or_default();
+            *entry = (entry.0 + 1, entry.1 + e.price - e.paid);
+        }
+    }
+    let mut expected: Vec<(Value, i64, Decimal)> =
+        owing.into_iter().map(|(c, (n, owed))| (json!(clients[c]), n, owed)).collect();
+    expected.sort_by_key(|e| std::cmp::Reverse(e.2));
+    let got: Vec<(Value, i64, Decimal)> = monthly["debtors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["client_id"].clone(), d["enrollments"].as_i64().unwrap(), decimal(&d["owed"])))
+        .collect();
+    assert_eq!(got, expected, "debtors");
+    let one = send(&app, get(&format!("/api/v1/reports/workshops?from={from}&to={to}&limit=1"))).await.body;
+    assert_eq!(one["debtors"].as_array().unwrap().len(), 1);
     let total: Decimal = monthly["items"].as_array().unwrap().iter().map(|i| decimal(&i["income"])).sum();
     assert_eq!(total, decimal(&monthly["totals"]["income"]));
     let csv = TestRequest::get()

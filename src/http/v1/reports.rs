@@ -666,9 +666,23 @@ pub struct WorkshopQuery {
     /// The income series by `day`, `week` (ISO) or `month` (default).
     #[param(inline)]
     pub granularity: Option<Granularity>,
+    /// Debtors listed, 1 to 100 (default 10).
+    #[param(minimum = 1, maximum = 100)]
+    #[validate(range(min = 1, max = 100))]
+    pub limit: Option<i64>,
 }
 
 impl BodyRules for WorkshopQuery {}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DebtorEntry {
+    pub client_id: crate::domain::ids::ClientId,
+    pub name: String,
+    pub email: String,
+    /// Enrollments not cancelled and not paid in full.
+    pub enrollments: i64,
+    pub owed: Money,
+}
 
 /// A workshop held in the period, as it stands now.
 #[derive(Debug, Serialize, ToSchema)]
@@ -791,6 +805,8 @@ pub struct WorkshopReportResponse {
     pub by_category: Vec<WorkshopCategoryFigures>,
     /// Workshop income per day, week or month of the period, zero-filled.
     pub items: Vec<WorkshopIncomeFigures>,
+    /// The clients owing most for enrollments now (`limit`), most first.
+    pub debtors: Vec<DebtorEntry>,
 }
 
 /// Workshops: occupancy, money owed, income
@@ -799,7 +815,8 @@ pub struct WorkshopReportResponse {
 /// occupancy, what its enrollments paid and still owe, and its income (payments less refunds) —
 /// as they stand now; the same by modality and by category, with the enrollments made and the
 /// money received and refunded on the period's days; and the income series by `granularity`
-/// (default `month`), on the days the money moved. `Accept: text/csv` lists the workshops held
+/// (default `month`), on the days the money moved; and the clients owing most now (`limit`).
+/// `Accept: text/csv` lists the workshops held
 /// (`workshop_id,name,category,modality,starts_at,capacity,seats_taken,occupancy_percent,paid,owed,income`).
 #[utoipa::path(
     security(("api_key" = ["reports:read"])),
@@ -818,7 +835,8 @@ pub async fn workshop_report(
 ) -> ApiResult<HttpResponse> {
     let period = reports::period(query.0.from, query.0.to)?;
     let granularity = query.0.granularity.unwrap_or(Granularity::Month);
-    let report = reports::workshops(&state, period, granularity).await?;
+    let limit = query.0.limit.unwrap_or(10).clamp(1, 100) as usize;
+    let report = reports::workshops(&state, period, granularity, limit).await?;
     let workshops: Vec<WorkshopStandingFigures> = report.workshops.iter().map(Into::into).collect();
     if wants_csv(&req) {
         let rows = workshops.into_iter().map(|w| {
@@ -877,6 +895,17 @@ pub async fn workshop_report(
                 received: b.received,
                 refunded: b.refunded,
                 income: b.income(),
+            })
+            .collect(),
+        debtors: report
+            .debtors
+            .into_iter()
+            .map(|d| DebtorEntry {
+                client_id: d.client_id,
+                name: d.name,
+                email: d.email,
+                enrollments: d.enrollments,
+                owed: d.owed,
             })
             .collect(),
     }))

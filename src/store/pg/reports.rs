@@ -5,6 +5,7 @@
 
 use crate::domain::ids::{CategoryId, ClientId, InterestId, ProductId, WorkshopId};
 use crate::domain::money::Money;
+use crate::domain::reports::Debtor;
 use crate::domain::reports::{
     DailyClientOrders, DailySales, Debts, MethodFigures, NumberedClient, ProductSales, SegmentFigures, SlowMover,
     StockCounts, WorkshopDay, WorkshopStanding,
@@ -20,6 +21,11 @@ use rust_decimal::Decimal;
 /// reads. Orders count on the UTC day they were placed, refunds and payments on the UTC day they
 /// completed; cancelled orders count only as cancelled. Enrollments count on the day they were
 /// made (cancelled ones never), their payments and refunds on the day each completed.
+///
+/// The planner cannot know how few days are live (usually today alone) and estimates hundreds: a
+/// refund's or payment's subject, an order's items and client are therefore looked up per row in
+/// a `LATERAL ... OFFSET 0` subquery (`OFFSET 0` keeps it from being flattened), else it would
+/// hash a million orders or two million items to join a handful of today's rows.
 const FROM_BASE: &str = "
     day_orders AS (
         SELECT l.day, o.id, o.client_id, o.status, o.total, o.client_kind, o.client_plan
@@ -33,8 +39,11 @@ const FROM_BASE: &str = "
         JOIN refunds r ON r.status = 'succeeded'
                       AND r.completed_at >= (l.day::timestamp AT TIME ZONE 'UTC')
                       AND r.completed_at < ((l.day + 1)::timestamp AT TIME ZONE 'UTC')
-        JOIN payments p ON p.id = r.payment_id AND p.subject_type = 'order'
-        JOIN orders o ON o.id = p.order_id
+        CROSS JOIN LATERAL (
+            SELECT o.client_kind, o.client_plan FROM payments p JOIN orders o ON o.id = p.order_id
+            WHERE p.id = r.payment_id AND p.subject_type = 'order'
+            OFFSET 0
+        ) o
     ),
     order_figures AS (
         SELECT day,
@@ -52,12 +61,15 @@ const FROM_BASE: &str = "
               AND earlier.created_at < (b.day::timestamp AT TIME ZONE 'UTC'))
         GROUP BY b.day
     ),
-    item_figures AS (
-        SELECT d.day, sum(i.quantity) AS items
-        FROM day_orders d JOIN order_items i ON i.order_id = d.id
+    day_items AS (
+        SELECT d.day, i.product_id, i.quantity, i.line_total
+        FROM day_orders d
+        CROSS JOIN LATERAL (
+            SELECT i.product_id, i.quantity, i.line_total FROM order_items i WHERE i.order_id = d.id OFFSET 0
+        ) i
         WHERE d.status <> 'cancelled'
-        GROUP BY d.day
     ),
+    item_figures AS (SELECT day, sum(quantity) AS items FROM day_items GROUP BY day),
     refund_figures AS (SELECT day, sum(amount) AS refunds FROM day_refunds GROUP BY day),
     client_figures AS (
         SELECT l.day, count(*) AS new_clients
@@ -90,7 +102,7 @@ const FROM_BASE: &str = "
                    AS order_cents
         FROM live_days l
         LEFT JOIN day_orders d ON d.day = l.day AND d.status <> 'cancelled'
-        LEFT JOIN clients c ON c.id = d.client_id
+        LEFT JOIN LATERAL (SELECT c.number FROM clients c WHERE c.id = d.client_id OFFSET 0) c ON true
         GROUP BY l.day
     ),
     live_segments AS (
@@ -105,10 +117,9 @@ const FROM_BASE: &str = "
         GROUP BY day, client_kind, client_plan
     ),
     live_products AS (
-        SELECT d.day, i.product_id, sum(i.quantity)::bigint AS units, sum(i.line_total)::numeric(14, 2) AS revenue
-        FROM day_orders d JOIN order_items i ON i.order_id = d.id
-        WHERE d.status <> 'cancelled'
-        GROUP BY d.day, i.product_id
+        SELECT day, product_id, sum(quantity)::bigint AS units, sum(line_total)::numeric(14, 2) AS revenue
+        FROM day_items
+        GROUP BY day, product_id
     ),
     live_methods AS (
         SELECT l.day, p.method, count(*)::bigint AS payments, sum(p.amount)::numeric(14, 2) AS amount
@@ -133,15 +144,18 @@ const FROM_BASE: &str = "
             JOIN payments p ON p.subject_type = 'enrollment' AND p.status IN ('succeeded', 'refunded')
                            AND p.completed_at >= (l.day::timestamp AT TIME ZONE 'UTC')
                            AND p.completed_at < ((l.day + 1)::timestamp AT TIME ZONE 'UTC')
-            JOIN enrollments e ON e.id = p.enrollment_id
+            CROSS JOIN LATERAL (SELECT e.workshop_id FROM enrollments e WHERE e.id = p.enrollment_id OFFSET 0) e
             UNION ALL
             SELECT l.day, e.workshop_id, 0, 0, r.amount
             FROM live_days l
             JOIN refunds r ON r.status = 'succeeded'
                           AND r.completed_at >= (l.day::timestamp AT TIME ZONE 'UTC')
                           AND r.completed_at < ((l.day + 1)::timestamp AT TIME ZONE 'UTC')
-            JOIN payments p ON p.id = r.payment_id AND p.subject_type = 'enrollment'
-            JOIN enrollments e ON e.id = p.enrollment_id
+            CROSS JOIN LATERAL (
+                SELECT e.workshop_id FROM payments p JOIN enrollments e ON e.id = p.enrollment_id
+                WHERE p.id = r.payment_id AND p.subject_type = 'enrollment'
+                OFFSET 0
+            ) e
         ) w
         GROUP BY day, workshop_id
     )";
@@ -405,7 +419,9 @@ struct RolledUp {
 /// Rolls up, in one statement (one snapshot), every day of `from..before` and every noted day
 /// before `before`, and deletes exactly the notes it saw: a change committed meanwhile keeps its
 /// note for the next run. Each rollup table gets the day's rows and loses the day's rows that no
-/// longer have figures. Recomputing a day gives the same rows. Returns the days written.
+/// longer have figures. Recomputing a day gives the same rows. Rows are written in day order, so a
+/// day's rows share a few pages and a year of them reads in a few thousand. Returns the days
+/// written.
 pub fn roll_up(
     conn: &mut PgConnection,
     from: Option<NaiveDate>,
@@ -446,6 +462,7 @@ pub fn roll_up(
         segments_written AS (
             INSERT INTO daily_segment_sales (day, client_kind, client_plan, orders, gross, refunds)
             SELECT day, client_kind, client_plan, orders, gross, refunds FROM live_segments
+            ORDER BY day, client_kind, client_plan
             ON CONFLICT (day, client_kind, client_plan) DO UPDATE SET
                 orders = excluded.orders, gross = excluded.gross, refunds = excluded.refunds
         ),
@@ -457,6 +474,7 @@ pub fn roll_up(
         products_written AS (
             INSERT INTO daily_product_sales (day, product_id, units, revenue)
             SELECT day, product_id, units, revenue FROM live_products
+            ORDER BY day, product_id
             ON CONFLICT (day, product_id) DO UPDATE SET units = excluded.units, revenue = excluded.revenue
         ),
         methods_gone AS (
@@ -467,6 +485,7 @@ pub fn roll_up(
         methods_written AS (
             INSERT INTO daily_payment_methods (day, method, payments, amount)
             SELECT day, method, payments, amount FROM live_methods
+            ORDER BY day, method
             ON CONFLICT (day, method) DO UPDATE SET payments = excluded.payments, amount = excluded.amount
         ),
         workshops_gone AS (
@@ -477,6 +496,7 @@ pub fn roll_up(
         workshops_written AS (
             INSERT INTO daily_workshop_sales (day, workshop_id, enrollments, received, refunded)
             SELECT day, workshop_id, enrollments, received, refunded FROM live_workshops
+            ORDER BY day, workshop_id
             ON CONFLICT (day, workshop_id) DO UPDATE SET
                 enrollments = excluded.enrollments, received = excluded.received, refunded = excluded.refunded
         )
@@ -798,6 +818,48 @@ pub fn workshop_standings(
             billed: Money::from_decimal(r.billed),
             paid: Money::from_decimal(r.paid),
             income: Money::from_decimal(r.income),
+        })
+        .collect())
+}
+
+#[derive(QueryableByName)]
+struct DebtorRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    email: String,
+    #[diesel(sql_type = BigInt)]
+    enrollments: i64,
+    #[diesel(sql_type = Numeric)]
+    owed: Decimal,
+}
+
+/// The `limit` clients owing most for enrollments now (not cancelled, not paid in full).
+pub fn top_debtors(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<Debtor>> {
+    let rows: Vec<DebtorRow> = diesel::sql_query(
+        "SELECT c.id, c.name, c.email, d.enrollments, d.owed
+         FROM (
+             SELECT client_id, count(*) AS enrollments, sum(price - amount_paid) AS owed
+             FROM enrollments WHERE status IN ('pending_payment', 'partially_paid')
+             GROUP BY client_id
+             ORDER BY owed DESC, client_id
+             LIMIT $1
+         ) d
+         JOIN clients c ON c.id = d.client_id
+         ORDER BY d.owed DESC, c.name, c.id",
+    )
+    .bind::<BigInt, _>(limit)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Debtor {
+            client_id: ClientId(r.id),
+            name: r.name,
+            email: r.email,
+            enrollments: r.enrollments,
+            owed: Money::from_decimal(r.owed),
         })
         .collect())
 }
