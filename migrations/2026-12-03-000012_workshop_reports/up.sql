@@ -16,6 +16,9 @@ CREATE TABLE daily_workshop_sales (
 
 -- A workshop's enrollments, cancelled ones included (their payments count as income until refunded).
 CREATE INDEX enrollments_workshop_id_idx ON enrollments (workshop_id);
+-- A day's enrollment payments: a few among the order payments of the same day.
+CREATE INDEX payments_enrollment_completed_at_idx ON payments (completed_at)
+    WHERE subject_type = 'enrollment' AND completed_at IS NOT NULL;
 
 -- Notes the days (already over) of enrollments made, deleted, moved, or cancelled and restored.
 CREATE FUNCTION note_enrollment_change() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -99,7 +99,7 @@ pub async fn kpis(state: &AppState, period: Period) -> AppResult<KpiReport> {
         // From the first day anything happened: CLV counts every paying client to date.
         let first = repo::first_day(conn)?.unwrap_or(period.from).min(period.previous().from);
         let history = repo::daily_sales(conn, first, period.to, today)?;
-        let buyers = buyers(&repo::daily_client_orders(conn, period.from, period.to, today)?);
+        let buyers = buyers(&repo::daily_client_numbers(conn, period.from, period.to, today)?);
         let segments = repo::segments(conn, period.from, period.to, today)?;
         let methods = repo::payment_methods(conn, period.from, period.to, today)?;
         Ok((history, buyers, segments, methods, repo::stock_status(conn)?, repo::debts(conn)?))
