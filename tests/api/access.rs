@@ -76,6 +76,7 @@ async fn one_of_each<S: crate::harness::TestApp<B>, B: actix_web::body::MessageB
     let id = |reply: &crate::harness::Reply| {
         reply.body["id"].as_str().unwrap_or_else(|| panic!("{}", reply.body)).to_string()
     };
+    ids.insert("assets", "dashboard.js".to_string());
     ids.insert("companies", crate::create_company(app, "Matrix Ltd").await);
     let interest = crate::create_interest(app, "Matrix").await;
     ids.insert("interests", interest.clone());
