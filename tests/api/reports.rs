@@ -307,6 +307,11 @@ async fn sales_match_an_independent_computation_through_rollups_late_cancellatio
     assert_eq!(rolled_days(&ctx).await.into_iter().find(|r| r.day == d1).map(|r| r.orders), Some(0));
 }
 
+/// The field a 422 names.
+fn field_of(reply: Reply) -> Value {
+    reply.problem(422, "validation_failed")["errors"][0]["field"].clone()
+}
+
 #[actix_web::test]
 async fn an_empty_period_is_all_zeros_and_bad_periods_name_their_field() {
     let ctx = TestContext::new().await;
@@ -334,11 +339,26 @@ async fn an_empty_period_is_all_zeros_and_bad_periods_name_their_field() {
         assert_eq!(reply.body["orders"].as_i64().unwrap_or(0), 0, "{uri}");
     }
 
+    // Workshops: an empty leap February is one zero month, and zeros everywhere else.
+    let none = send(&app, get("/api/v1/reports/workshops?from=2020-02-01&to=2020-02-29")).await;
+    assert_eq!(none.status, 200, "{}", none.body);
+    assert_eq!(
+        none.body["items"],
+        json!([{"start": "2020-02-01", "end": "2020-02-29", "enrollments": 0,
+        "received": "0.00", "refunded": "0.00", "income": "0.00"}])
+    );
+    assert_eq!((none.body["workshops"].clone(), none.body["by_modality"].clone()), (json!([]), json!([])));
+    assert_eq!(none.body["totals"]["occupancy_percent"], Value::Null, "no seats, no percentage");
+    assert_eq!(none.body["totals"]["income"], "0.00");
+    let ahead = send(&app, get("/api/v1/reports/workshops?from=9999-12-01&to=9999-12-31&granularity=day")).await;
+    assert_eq!(ahead.body["items"].as_array().map(Vec::len), Some(31));
+    assert_eq!(field_of(send(&app, get("/api/v1/reports/workshops?limit=0")).await), "limit");
+
     let default = send(&app, get("/api/v1/reports/sales")).await.body;
     assert_eq!(default["items"].as_array().unwrap().len(), 30, "the last 30 days by default");
     assert_eq!(default["to"], Utc::now().date_naive().to_string());
 
-    let field = |reply: Reply| reply.problem(422, "validation_failed")["errors"][0]["field"].clone();
+    let field = field_of;
     assert_eq!(field(send(&app, get("/api/v1/reports/sales?from=2026-02-02&to=2026-02-01")).await), "from");
     assert_eq!(field(send(&app, get("/api/v1/reports/sales?from=2020-01-01&to=2026-01-01")).await), "to");
     assert_eq!(field(send(&app, get("/api/v1/reports/sales?from=2026-02-30")).await), "from");
