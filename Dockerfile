@@ -2,8 +2,10 @@
 FROM rust:1-bookworm AS build
 WORKDIR /src
 RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev && rm -rf /var/lib/apt/lists/*
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY migrations ./migrations
+# The dashboard's files are compiled into the binary (`include_str!`).
+COPY static ./static
 COPY src ./src
 RUN cargo build --release --locked --bin hybrid-crm
 

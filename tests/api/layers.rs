@@ -35,3 +35,47 @@ fn layers_depend_downward_only() {
         }
     }
 }
+
+/// The image builds from what the Dockerfile copies: every file the sources embed
+/// (`include_str!`/`include_bytes!`) and the build script must be among it.
+#[test]
+fn the_dockerfile_copies_everything_the_binary_embeds() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).expect("Dockerfile");
+    let copied: Vec<&str> = dockerfile
+        .lines()
+        .filter_map(|line| line.strip_prefix("COPY "))
+        .filter(|line| !line.starts_with("--from"))
+        .flat_map(|line| {
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            parts[..parts.len().saturating_sub(1)].to_vec()
+        })
+        .collect();
+    for needed in ["build.rs", "migrations", "src"] {
+        assert!(copied.contains(&needed), "{needed} (the build script, the embedded migrations, the code): {copied:?}");
+    }
+    for (path, text) in sources("src") {
+        for marker in ["include_str!(\"", "include_bytes!(\""] {
+            for embedded in text.split(marker).skip(1).filter_map(|rest| rest.split('"').next()) {
+                // Relative to the source file: the first directory at the crate's root.
+                let relative = std::path::Path::new(&path).strip_prefix(root).expect("inside the crate");
+                let file = relative.parent().expect("dir").join(embedded);
+                let normalized: Vec<String> = file.components().fold(Vec::new(), |mut parts, part| {
+                    match part {
+                        std::path::Component::ParentDir => {
+                            parts.pop();
+                        }
+                        std::path::Component::Normal(name) => parts.push(name.to_string_lossy().into_owned()),
+                        _ => {}
+                    }
+                    parts
+                });
+                let top = normalized.first().expect("a path");
+                assert!(
+                    copied.contains(&top.as_str()),
+                    "{path} embeds {embedded}, but the Dockerfile does not copy {top}"
+                );
+            }
+        }
+    }
+}
