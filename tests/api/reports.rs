@@ -176,19 +176,8 @@ async fn sales_match_an_independent_computation_through_rollups_late_cancellatio
         "{}",
         payment.body
     );
-    let refund = send(
-        &app,
-        json_with(
-            Method::POST,
-            &format!("/api/v1/payments/{}/refunds", payment.body["id"].as_str().unwrap()),
-            json!({"amount": "3.05", "reason": "scratched"}),
-            &[("Idempotency-Key", "report-refund")],
-        ),
-    )
-    .await;
-    assert_eq!((refund.status.as_u16(), refund.body["status"].clone()), (201, json!("succeeded")), "{}", refund.body);
-    let refund_id = refund.body["id"].as_str().unwrap();
-    sql(&ctx, format!("UPDATE refunds SET completed_at = '{}' WHERE id = '{refund_id}'", at(d2, "12:00:00"))).await;
+    let paid = payment.body["id"].as_str().unwrap();
+    refund_completed_at(&ctx, &app, paid, "3.05", "scratched", "report-refund", at(d2, "12:00:00")).await;
     expected.refunds.entry(d2).or_default().push(Decimal::from_str("3.05").unwrap());
 
     let uri = format!("/api/v1/reports/sales?from={from}&to={to}");
@@ -398,6 +387,25 @@ async fn pay<S: crate::harness::TestApp<B>, B: actix_web::body::MessageBody>(
     paid.body["id"].as_str().unwrap().to_string()
 }
 
+/// Refunds `amount` of a payment (the sandbox refunds at once) and moves its completion to
+/// `completed_at` (RFC 3339): refunds count on the day they completed.
+async fn refund_completed_at<S: crate::harness::TestApp<B>, B: actix_web::body::MessageBody>(
+    ctx: &TestContext,
+    app: &S,
+    payment: &str,
+    amount: &str,
+    reason: &str,
+    key: &str,
+    completed_at: String,
+) {
+    let uri = format!("/api/v1/payments/{payment}/refunds");
+    let body = json!({"amount": amount, "reason": reason});
+    let refund = send(app, json_with(Method::POST, &uri, body, &[("Idempotency-Key", key)])).await;
+    assert_eq!((refund.status.as_u16(), refund.body["status"].clone()), (201, json!("succeeded")), "{}", refund.body);
+    let id = refund.body["id"].as_str().unwrap();
+    sql(ctx, format!("UPDATE refunds SET completed_at = '{completed_at}' WHERE id = '{id}'")).await;
+}
+
 fn percent(part: Decimal, whole: Decimal) -> Value {
     if whole.is_zero() {
         return Value::Null;
@@ -453,19 +461,7 @@ async fn key_figures_match_an_independent_computation_before_and_after_the_rollu
 
     let p5 = pay(&app, json!({"type": "order", "id": o5}), t5, "cash").await;
     pay(&app, json!({"type": "order", "id": o7}), t7, "bank_transfer").await;
-    let refund = send(
-        &app,
-        json_with(
-            Method::POST,
-            &format!("/api/v1/payments/{p5}/refunds"),
-            json!({"amount": "2.00", "reason": "dented"}),
-            &[("Idempotency-Key", "kpi-refund")],
-        ),
-    )
-    .await;
-    assert_eq!(refund.status, 201, "{}", refund.body);
-    let refund_id = refund.body["id"].as_str().unwrap();
-    sql(&ctx, format!("UPDATE refunds SET completed_at = '{}' WHERE id = '{refund_id}'", at(day(2), "09:30:00"))).await;
+    refund_completed_at(&ctx, &app, &p5, "2.00", "dented", "kpi-refund", at(day(2), "09:30:00")).await;
 
     // Workshop debtors: one enrollment unpaid, one paid in part (a cash payment of the period).
     let category = crate::create_interest(&app, "Joinery").await;
@@ -988,19 +984,8 @@ async fn workshop_occupancy_debts_and_income_match_the_enrollments_and_payments_
     // Enrollment 2 is cancelled (it keeps its money); enrollment 0 gets 10.00 back, on day 3.
     assert_eq!(post(&app, &format!("/api/v1/enrollments/{}/cancel", ids[2]), json!({})).await.status, 200);
     made[2].cancelled = true;
-    let refund = send(
-        &app,
-        json_with(
-            Method::POST,
-            &format!("/api/v1/payments/{}/refunds", payment_ids[0]),
-            json!({"amount": "10.00", "reason": "left early"}),
-            &[("Idempotency-Key", "workshop-refund")],
-        ),
-    )
-    .await;
-    assert_eq!(refund.status, 201, "{}", refund.body);
-    let refund_id = refund.body["id"].as_str().unwrap();
-    sql(&ctx, format!("UPDATE refunds SET completed_at = '{}' WHERE id = '{refund_id}'", at(day(3), "10:00:00"))).await;
+    refund_completed_at(&ctx, &app, &payment_ids[0], "10.00", "left early", "workshop-refund", at(day(3), "10:00:00"))
+        .await;
     let mut refunded: Vec<(usize, NaiveDate, Decimal)> = vec![(0, day(3), Decimal::from_str("10.00").unwrap())];
     // The refund lowered what enrollment 0 has paid.
     made[0].paid -= Decimal::from_str("10.00").unwrap();
@@ -1136,19 +1121,8 @@ async fn workshop_occupancy_debts_and_income_match_the_enrollments_and_payments_
     // enrollment 1's payment completing on day 9.
     assert_eq!(post(&app, &format!("/api/v1/enrollments/{}/cancel", ids[5]), json!({})).await.status, 200);
     made[5].cancelled = true;
-    let late = send(
-        &app,
-        json_with(
-            Method::POST,
-            &format!("/api/v1/payments/{}/refunds", payment_ids[1]),
-            json!({"amount": "5.00", "reason": "late"}),
-            &[("Idempotency-Key", "workshop-late-refund")],
-        ),
-    )
-    .await;
-    assert_eq!(late.status, 201, "{}", late.body);
-    let late_id = late.body["id"].as_str().unwrap();
-    sql(&ctx, format!("UPDATE refunds SET completed_at = '{}' WHERE id = '{late_id}'", at(day(9), "12:00:00"))).await;
+    refund_completed_at(&ctx, &app, &payment_ids[1], "5.00", "late", "workshop-late-refund", at(day(9), "12:00:00"))
+        .await;
     refunded.push((0, day(9), Decimal::from_str("5.00").unwrap()));
     made[1].paid -= Decimal::from_str("5.00").unwrap();
     check(&send(&app, get(&uri)).await.body, &made, &received, &refunded, "after late changes");

@@ -4,20 +4,10 @@
 // 2. CORS: a page on an allowed origin (another port) calls the API with a key and reads the
 //    exposed headers; a page on another origin is blocked by the browser.
 // Usage: node access.mjs API_BASE API_KEY ALLOWED_PORT OTHER_PORT
-import { chromium } from 'playwright-core';
 import http from 'node:http';
-import fs from 'node:fs';
+import { check, finish, launch, shots } from './common.mjs';
 
 const [api, key, allowedPort, otherPort] = process.argv.slice(2);
-const shots = new URL('../../target/browser/', import.meta.url);
-fs.mkdirSync(shots, { recursive: true });
-
-let failed = 0;
-function check(what, ok, detail = '') {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${detail ? ` — ${detail}` : ''}`);
-  if (!ok) failed += 1;
-}
-
 // A plain page on another origin: the test runs fetch() from it.
 function servePage(port) {
   const server = http.createServer((_, res) => {
@@ -27,11 +17,7 @@ function servePage(port) {
   return new Promise((resolve) => server.listen(Number(port), '127.0.0.1', () => resolve(server)));
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 try {
   // 1. Swagger UI
   const page = await browser.newPage();
@@ -94,8 +80,4 @@ try {
 } finally {
   await browser.close();
 }
-if (failed) {
-  console.error(`${failed} browser check(s) failed`);
-  process.exit(1);
-}
-console.log('browser checks passed; screenshot in target/browser/swagger-ui.png');
+finish('browser', 'browser checks passed; screenshot in target/browser/swagger-ui.png');

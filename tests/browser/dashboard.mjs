@@ -3,19 +3,9 @@
 // follows the date range picker, asks again when a key is refused, and logs no console error
 // (a CSP violation would be one). Screenshot: target/browser/dashboard.png.
 // Usage: node dashboard.mjs API_BASE API_KEY
-import { chromium } from 'playwright-core';
-import fs from 'node:fs';
+import { check, finish, launch, shots } from './common.mjs';
 
 const [api, key] = process.argv.slice(2);
-const shots = new URL('../../target/browser/', import.meta.url);
-fs.mkdirSync(shots, { recursive: true });
-
-let failed = 0;
-function check(what, ok, detail = '') {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${detail ? ` — ${detail}` : ''}`);
-  if (!ok) failed += 1;
-}
-
 const CHARTS = ['revenue', 'categories', 'stock', 'occupancy', 'workshop-income'];
 
 // Every chart drawn since load number `after`, each canvas with painted pixels.
@@ -36,11 +26,7 @@ async function chartsDrawn(page, after) {
   }), CHARTS);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors = [];
@@ -91,8 +77,4 @@ try {
 } finally {
   await browser.close();
 }
-if (failed) {
-  console.error(`${failed} dashboard check(s) failed`);
-  process.exit(1);
-}
-console.log('dashboard checks passed; screenshot in target/browser/dashboard.png');
+finish('dashboard', 'dashboard checks passed; screenshot in target/browser/dashboard.png');

@@ -433,10 +433,9 @@ pub struct RankingQuery {
 
 impl BodyRules for RankingQuery {}
 
-impl RankingQuery {
-    fn limit(&self) -> usize {
-        self.limit.unwrap_or(10).clamp(1, 100) as usize
-    }
+/// Entries a ranking lists: `limit` (validated 1 to 100), 10 when not given.
+fn ranking_limit(limit: Option<i64>) -> usize {
+    limit.unwrap_or(10).clamp(1, 100) as usize
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -523,7 +522,7 @@ pub async fn product_report(
     query: Query<RankingQuery>,
 ) -> ApiResult<HttpResponse> {
     let period = reports::period(query.0.from, query.0.to)?;
-    let limit = query.0.limit();
+    let limit = ranking_limit(query.0.limit);
     let report = reports::products(&state, period, limit).await?;
     if wants_csv(&req) {
         let rows = report.sold.into_iter().map(|p| {
@@ -615,7 +614,7 @@ pub async fn client_report(
     query: Query<RankingQuery>,
 ) -> ApiResult<HttpResponse> {
     let period = reports::period(query.0.from, query.0.to)?;
-    let limit = query.0.limit();
+    let limit = ranking_limit(query.0.limit);
     let report = reports::clients(&state, period, limit).await?;
     let top_clients: Vec<TopClientFigures> = report
         .top_clients
@@ -835,7 +834,7 @@ pub async fn workshop_report(
 ) -> ApiResult<HttpResponse> {
     let period = reports::period(query.0.from, query.0.to)?;
     let granularity = query.0.granularity.unwrap_or(Granularity::Month);
-    let limit = query.0.limit.unwrap_or(10).clamp(1, 100) as usize;
+    let limit = ranking_limit(query.0.limit);
     let report = reports::workshops(&state, period, granularity, limit).await?;
     let workshops: Vec<WorkshopStandingFigures> = report.workshops.iter().map(Into::into).collect();
     if wants_csv(&req) {
