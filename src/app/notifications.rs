@@ -247,21 +247,16 @@ pub async fn send_due(state: &AppState) -> AppResult<usize> {
     if claimed.is_empty() {
         return Ok(0);
     }
-    // Each client's preferences once, all read concurrently.
+    // Every client's preferences in one read: absent means no document (default preferences).
     let mut clients: Vec<ClientId> = claimed.iter().map(|c| c.client_id).collect();
     clients.sort_unstable();
     clients.dedup();
-    let reads = clients.into_iter().map(|client| async move {
-        let read = match state.info.get(client, Some(0)).await {
-            Ok(info) => Ok(info.map(|i| i.preferences).unwrap_or_default()),
-            Err(err) => Err(err.to_string()),
-        };
-        (client, read)
-    });
-    let preferences: HashMap<ClientId, Result<serde_json::Map<String, Value>, String>> =
-        futures_util::future::join_all(reads).await.into_iter().collect();
+    let preferences = state.info.preferences_of(&clients).await.map_err(|err| err.to_string());
     let sends = claimed.into_iter().map(|message| {
-        let preferences = preferences.get(&message.client_id).cloned();
+        let preferences = match &preferences {
+            Ok(found) => Ok(found.get(&message.client_id).cloned().unwrap_or_default()),
+            Err(error) => Err(error.clone()),
+        };
         async move {
             let outcome = deliver(state, &message, preferences).await;
             (message, outcome)
@@ -270,15 +265,7 @@ pub async fn send_due(state: &AppState) -> AppResult<usize> {
     let outcomes = futures_util::future::join_all(sends).await;
     let count = outcomes.len();
     let now = clock::now();
-    state
-        .db
-        .tx(move |conn| {
-            for (message, outcome) in &outcomes {
-                repo::finish(conn, message, outcome, now)?;
-            }
-            Ok(())
-        })
-        .await?;
+    state.db.tx(move |conn| Ok(repo::finish(conn, &outcomes, now)?)).await?;
     Ok(count)
 }
 
@@ -290,18 +277,17 @@ pub async fn send_all_due(state: &AppState) -> AppResult<usize> {
 async fn deliver(
     state: &AppState,
     message: &Claimed,
-    preferences: Option<Result<serde_json::Map<String, Value>, String>>,
+    preferences: Result<serde_json::Map<String, Value>, String>,
 ) -> Outcome {
     let preferences = match preferences {
-        Some(Ok(preferences)) => preferences,
-        Some(Err(error)) => {
+        Ok(preferences) => preferences,
+        Err(error) => {
             return Outcome::Retry {
                 at: clock::now() + MONGODB_WAIT,
                 reason: format!("waiting for MongoDB to read the client's preferences: {error}"),
                 counts: false,
             }
         }
-        None => return Outcome::Failed("the client's preferences were not read".into()),
     };
     if let Some(reason) = refusal(&preferences, message.template) {
         return Outcome::Skipped(reason);

@@ -15,7 +15,7 @@ use crate::domain::webhooks::{
 };
 use crate::store::pg::webhooks::{self as repo, AttemptOutcome, Claimed};
 use futures_util::future::join_all;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -302,20 +302,13 @@ pub async fn deliver_due(state: &AppState) -> AppResult<usize> {
     let disabled = state
         .db
         .tx(move |conn| {
+            // A delivery taken over by another dispatcher (this one outlived its lease) is
+            // theirs to record.
+            let recorded = repo::record_attempts(conn, &results, now)?;
             let mut disabled = Vec::new();
-            for (claimed, outcome) in &results {
-                // A delivery taken over by another dispatcher (this one outlived its lease) is
-                // theirs to record.
-                if repo::record_attempt(conn, claimed, outcome, now)?
-                    && repo::note_endpoint_health(
-                        conn,
-                        claimed.endpoint_id,
-                        outcome.attempt.succeeded,
-                        disable_after,
-                        now,
-                    )?
-                {
-                    disabled.push(claimed.endpoint_id);
+            for (endpoint, succeeded) in health_notes(&results, &recorded) {
+                if repo::note_endpoint_health(conn, endpoint, succeeded, disable_after, now)? {
+                    disabled.push(endpoint);
                 }
             }
             repo::release(conn, &untried, now)?;
@@ -326,6 +319,29 @@ pub async fn deliver_due(state: &AppState) -> AppResult<usize> {
         tracing::warn!(%endpoint, "webhook endpoint disabled: its deliveries failed for too long");
     }
     Ok(attempted)
+}
+
+/// The health notes that leave each endpoint's failure streak as noting every recorded attempt
+/// in order would: a last attempt that succeeded ends the streak; one that failed starts one
+/// (or continues it) — after a success noted first if any attempt of the batch succeeded.
+fn health_notes(results: &[(Claimed, AttemptOutcome)], recorded: &HashSet<uuid::Uuid>) -> Vec<(uuid::Uuid, bool)> {
+    // Per endpoint, in order of first appearance: (any success, last attempt succeeded).
+    let mut endpoints: Vec<(uuid::Uuid, bool, bool)> = Vec::new();
+    for (claimed, outcome) in results.iter().filter(|(claimed, _)| recorded.contains(&claimed.id)) {
+        let succeeded = outcome.attempt.succeeded;
+        match endpoints.iter_mut().find(|(endpoint, _, _)| *endpoint == claimed.endpoint_id) {
+            Some((_, any, last)) => (*any, *last) = (*any || succeeded, succeeded),
+            None => endpoints.push((claimed.endpoint_id, succeeded, succeeded)),
+        }
+    }
+    endpoints
+        .into_iter()
+        .flat_map(|(endpoint, any_succeeded, last_succeeded)| match (any_succeeded, last_succeeded) {
+            (_, true) => vec![(endpoint, true)],
+            (true, false) => vec![(endpoint, true), (endpoint, false)],
+            (false, false) => vec![(endpoint, false)],
+        })
+        .collect()
 }
 
 /// Sends one endpoint's run in order until one fails or time runs out; returns the attempts
@@ -450,4 +466,47 @@ fn describe(err: &reqwest::Error) -> String {
 
 fn clip(text: &str) -> String {
     text.chars().take(MAX_ERROR_CHARS).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::webhooks::Attempt;
+
+    fn attempt(endpoint: uuid::Uuid, succeeded: bool) -> (Claimed, AttemptOutcome) {
+        let claimed = Claimed {
+            id: uuid::Uuid::now_v7(),
+            endpoint_id: endpoint,
+            url: "http://receiver.example/hook".into(),
+            secret: "whsec_test".into(),
+            event_id: None,
+            sequence: None,
+            attempts: 0,
+        };
+        let attempt = Attempt {
+            attempted_at: clock::now(),
+            status_code: Some(if succeeded { 200 } else { 500 }),
+            duration_ms: 1,
+            error: None,
+            succeeded,
+        };
+        (claimed, AttemptOutcome { attempt, retry_at: None })
+    }
+
+    #[test]
+    fn health_notes_leave_the_streak_that_noting_every_attempt_in_order_would() {
+        let (a, b, c, d) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let results = vec![
+            attempt(a, false), // a: failed, then succeeded: the streak ends
+            attempt(b, true),  // b: succeeded, then failed: a new streak starts now
+            attempt(a, true),
+            attempt(b, true),
+            attempt(b, false),
+            attempt(c, false), // c: only failures: the streak goes on (or starts)
+            attempt(c, false),
+            attempt(d, false), // d: its one attempt was taken over by another dispatcher
+        ];
+        let recorded = results[..7].iter().map(|(claimed, _)| claimed.id).collect();
+        assert_eq!(health_notes(&results, &recorded), vec![(a, true), (b, true), (b, false), (c, false)]);
+    }
 }

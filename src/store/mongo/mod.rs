@@ -388,6 +388,39 @@ impl InfoStore {
         .await
     }
 
+    /// The preferences of each client with a live document, in one query (the notification
+    /// sender reads a whole batch's at once). A client without one is left out.
+    pub async fn preferences_of(
+        &self,
+        clients: &[ClientId],
+    ) -> Result<std::collections::HashMap<ClientId, Map<String, Value>>, InfoError> {
+        #[derive(Deserialize)]
+        struct PreferencesDoc {
+            client_id: String,
+            #[serde(default)]
+            preferences: Map<String, Value>,
+            #[serde(default)]
+            deleted: bool,
+        }
+        let ids: Vec<String> = clients.iter().map(ClientId::to_string).collect();
+        self.bounded("preferences_of", async {
+            let docs: Vec<PreferencesDoc> = self
+                .collection
+                .clone_with_type::<PreferencesDoc>()
+                .find(doc! { "client_id": { "$in": ids } })
+                .projection(doc! { "_id": 0, "client_id": 1, "preferences": 1, "deleted": 1 })
+                .await?
+                .try_collect()
+                .await?;
+            Ok(docs
+                .into_iter()
+                .filter(|doc| !doc.deleted)
+                .filter_map(|doc| Some((ClientId(doc.client_id.parse().ok()?), doc.preferences)))
+                .collect())
+        })
+        .await
+    }
+
     /// Up to `limit` comments, newest first, older than the comment `before` (which need not
     /// exist any more: the ids order the comments, not their positions).
     pub async fn comments_page(

@@ -209,34 +209,62 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// Records the outcome of a claimed attempt (unless the lease was lost to another sender);
-/// `false` when nothing was recorded.
-pub fn finish(conn: &mut PgConnection, claimed: &Claimed, outcome: &Outcome, now: DateTime<Utc>) -> QueryResult<bool> {
-    let target = notifications::table
-        .find(claimed.id)
-        .filter(notifications::status.eq(NotificationStatus::Sending.as_str()))
-        .filter(notifications::attempts.eq(claimed.attempts));
-    let (status, transport, reason, attempts, next, sent_at) = match outcome {
-        Outcome::Sent(transport) => (NotificationStatus::Sent, Some(transport.as_str()), None, 1, now, Some(now)),
-        Outcome::Skipped(why) => (NotificationStatus::Skipped, None, Some(why.clone()), 0, now, None),
-        Outcome::Retry { at, reason, counts } => {
-            (NotificationStatus::Pending, None, Some(reason.clone()), i32::from(*counts), *at, None)
-        }
-        Outcome::Failed(why) => (NotificationStatus::Failed, None, Some(why.clone()), 1, now, None),
-    };
-    diesel::update(target)
-        .set((
-            notifications::status.eq(status.as_str()),
-            notifications::transport.eq(transport),
-            notifications::reason.eq(reason),
-            notifications::attempts.eq(claimed.attempts + attempts),
-            notifications::next_attempt_at.eq(next),
-            notifications::lease_until.eq(None::<DateTime<Utc>>),
-            notifications::updated_at.eq(now),
-            notifications::sent_at.eq(sent_at),
-        ))
-        .execute(conn)
-        .map(|n| n == 1)
+/// Records the outcomes of claimed attempts in one statement (except those whose lease was lost
+/// to another sender); returns how many were recorded.
+pub fn finish(conn: &mut PgConnection, outcomes: &[(Claimed, Outcome)], now: DateTime<Utc>) -> QueryResult<usize> {
+    use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+    if outcomes.is_empty() {
+        return Ok(0);
+    }
+    let count = outcomes.len();
+    let (mut ids, mut attempts, mut statuses, mut transports, mut reasons, mut added, mut next, mut sent_at) = (
+        Vec::with_capacity(count),
+        Vec::with_capacity(count),
+        Vec::with_capacity(count),
+        Vec::with_capacity(count),
+        Vec::with_capacity(count),
+        Vec::with_capacity(count),
+        Vec::with_capacity(count),
+        Vec::with_capacity(count),
+    );
+    for (claimed, outcome) in outcomes {
+        let (status, transport, reason, attempted, at, sent) = match outcome {
+            Outcome::Sent(transport) => (NotificationStatus::Sent, Some(transport.as_str()), None, 1, now, Some(now)),
+            Outcome::Skipped(why) => (NotificationStatus::Skipped, None, Some(why.clone()), 0, now, None),
+            Outcome::Retry { at, reason, counts } => {
+                (NotificationStatus::Pending, None, Some(reason.clone()), i32::from(*counts), *at, None)
+            }
+            Outcome::Failed(why) => (NotificationStatus::Failed, None, Some(why.clone()), 1, now, None),
+        };
+        ids.push(claimed.id);
+        attempts.push(claimed.attempts);
+        statuses.push(status.as_str());
+        transports.push(transport);
+        reasons.push(reason);
+        added.push(attempted);
+        next.push(at);
+        sent_at.push(sent);
+    }
+    diesel::sql_query(
+        "UPDATE notifications n
+            SET status = u.status, transport = u.transport, reason = u.reason,
+                attempts = n.attempts + u.added, next_attempt_at = u.next, lease_until = NULL,
+                updated_at = $1, sent_at = u.sent_at
+           FROM unnest($2, $3, $4, $5, $6, $7, $8, $9)
+                AS u(id, attempts, status, transport, reason, added, next, sent_at)
+          WHERE n.id = u.id AND n.status = $10 AND n.attempts = u.attempts",
+    )
+    .bind::<Timestamptz, _>(now)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Integer>, _>(attempts)
+    .bind::<Array<Text>, _>(statuses)
+    .bind::<Array<Nullable<Text>>, _>(transports)
+    .bind::<Array<Nullable<Text>>, _>(reasons)
+    .bind::<Array<Integer>, _>(added)
+    .bind::<Array<Timestamptz>, _>(next)
+    .bind::<Array<Nullable<Timestamptz>>, _>(sent_at)
+    .bind::<Text, _>(NotificationStatus::Sending.as_str())
+    .execute(conn)
 }
 
 /// (template, status, created_at, id, subject) of a notification on a client's timeline.

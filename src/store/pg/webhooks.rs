@@ -11,6 +11,7 @@ use crate::domain::webhooks::{
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
+use std::collections::HashSet;
 use uuid::Uuid;
 
 #[derive(Queryable, Selectable)]
@@ -277,54 +278,89 @@ pub struct AttemptOutcome {
     pub retry_at: Option<DateTime<Utc>>,
 }
 
-/// Records an attempt of a claimed delivery and moves it on: `succeeded`, back to `pending`
-/// for a retry, or `failed`. Returns `false` (and records nothing) if the delivery is no
-/// longer `delivering` under this claim's attempt count (the lease ran out and another
-/// dispatcher took it over).
-pub fn record_attempt(
+/// Records the attempts of claimed deliveries and moves each on: `succeeded`, back to `pending`
+/// for a retry, or `failed` — two statements for the whole batch. Returns the deliveries
+/// recorded; one no longer `delivering` under its claim's attempt count (the lease ran out and
+/// another dispatcher took it over) is left to that dispatcher, and its attempt not recorded.
+pub fn record_attempts(
     conn: &mut PgConnection,
-    claimed: &Claimed,
-    outcome: &AttemptOutcome,
+    outcomes: &[(Claimed, AttemptOutcome)],
     now: DateTime<Utc>,
-) -> QueryResult<bool> {
-    let attempt = &outcome.attempt;
-    let status = match (attempt.succeeded, outcome.retry_at) {
-        (true, _) => DeliveryStatus::Succeeded,
-        (false, Some(_)) => DeliveryStatus::Pending,
-        (false, None) => DeliveryStatus::Failed,
-    };
-    let updated = diesel::update(
-        webhook_deliveries::table
-            .find(claimed.id)
-            .filter(webhook_deliveries::status.eq(DeliveryStatus::Delivering.as_str()))
-            .filter(webhook_deliveries::attempts.eq(claimed.attempts)),
-    )
-    .set((
-        webhook_deliveries::status.eq(status.as_str()),
-        webhook_deliveries::attempts.eq(claimed.attempts + 1),
-        webhook_deliveries::next_attempt_at.eq(outcome.retry_at.unwrap_or(now)),
-        webhook_deliveries::lease_until.eq(None::<DateTime<Utc>>),
-        webhook_deliveries::last_status_code.eq(attempt.status_code),
-        webhook_deliveries::last_error.eq(&attempt.error),
-        webhook_deliveries::updated_at.eq(now),
-        webhook_deliveries::completed_at.eq((status != DeliveryStatus::Pending).then_some(now)),
-    ))
-    .execute(conn)?;
-    if updated == 0 {
-        return Ok(false);
+) -> QueryResult<HashSet<Uuid>> {
+    use diesel::sql_types::{Array, Integer, Uuid as SqlUuid};
+    #[derive(QueryableByName)]
+    struct Recorded {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
     }
-    diesel::insert_into(webhook_attempts::table)
-        .values((
-            webhook_attempts::id.eq(Uuid::now_v7()),
-            webhook_attempts::delivery_id.eq(claimed.id),
-            webhook_attempts::attempted_at.eq(attempt.attempted_at),
-            webhook_attempts::status_code.eq(attempt.status_code),
-            webhook_attempts::duration_ms.eq(attempt.duration_ms),
-            webhook_attempts::error.eq(&attempt.error),
-            webhook_attempts::succeeded.eq(attempt.succeeded),
-        ))
-        .execute(conn)?;
-    Ok(true)
+    if outcomes.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let count = outcomes.len();
+    let (mut ids, mut attempts, mut statuses, mut next, mut codes, mut errors) = (
+        Vec::with_capacity(count),
+        Vec::with_capacity(count),
+        Vec::with_capacity(count),
+        Vec::with_capacity(count),
+        Vec::with_capacity(count),
+        Vec::with_capacity(count),
+    );
+    for (claimed, outcome) in outcomes {
+        let attempt = &outcome.attempt;
+        let status = match (attempt.succeeded, outcome.retry_at) {
+            (true, _) => DeliveryStatus::Succeeded,
+            (false, Some(_)) => DeliveryStatus::Pending,
+            (false, None) => DeliveryStatus::Failed,
+        };
+        ids.push(claimed.id);
+        attempts.push(claimed.attempts);
+        statuses.push(status.as_str());
+        next.push(outcome.retry_at.unwrap_or(now));
+        codes.push(attempt.status_code);
+        errors.push(attempt.error.as_deref());
+    }
+    let recorded: HashSet<Uuid> = diesel::sql_query(
+        "UPDATE webhook_deliveries d
+            SET status = u.status, attempts = u.attempts + 1, next_attempt_at = u.next, lease_until = NULL,
+                last_status_code = u.code, last_error = u.error, updated_at = $1,
+                completed_at = CASE WHEN u.status <> $8 THEN $1 END
+           FROM unnest($2, $3, $4, $5, $6, $7) AS u(id, attempts, status, next, code, error)
+          WHERE d.id = u.id AND d.status = $9 AND d.attempts = u.attempts
+      RETURNING d.id",
+    )
+    .bind::<Timestamptz, _>(now)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Integer>, _>(attempts)
+    .bind::<Array<Text>, _>(statuses)
+    .bind::<Array<Timestamptz>, _>(next)
+    .bind::<Array<Nullable<Integer>>, _>(codes)
+    .bind::<Array<Nullable<Text>>, _>(errors)
+    .bind::<Text, _>(DeliveryStatus::Pending.as_str())
+    .bind::<Text, _>(DeliveryStatus::Delivering.as_str())
+    .load::<Recorded>(conn)?
+    .into_iter()
+    .map(|row| row.id)
+    .collect();
+    let attempt_rows: Vec<_> = outcomes
+        .iter()
+        .filter(|(claimed, _)| recorded.contains(&claimed.id))
+        .map(|(claimed, outcome)| {
+            let attempt = &outcome.attempt;
+            (
+                webhook_attempts::id.eq(Uuid::now_v7()),
+                webhook_attempts::delivery_id.eq(claimed.id),
+                webhook_attempts::attempted_at.eq(attempt.attempted_at),
+                webhook_attempts::status_code.eq(attempt.status_code),
+                webhook_attempts::duration_ms.eq(attempt.duration_ms),
+                webhook_attempts::error.eq(attempt.error.as_deref()),
+                webhook_attempts::succeeded.eq(attempt.succeeded),
+            )
+        })
+        .collect();
+    if !attempt_rows.is_empty() {
+        diesel::insert_into(webhook_attempts::table).values(attempt_rows).execute(conn)?;
+    }
+    Ok(recorded)
 }
 
 /// Keeps the endpoint's failure streak: a success ends it; a failure starts it, and a streak
