@@ -23,6 +23,7 @@ use mongodb::options::{Acknowledgment, ClientOptions, IndexOptions, WriteConcern
 use mongodb::{Client, Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,6 +125,35 @@ impl From<InfoDoc> for ClientInfo {
             created_at: doc.created_at.map(|at| at.to_chrono()),
             updated_at: doc.updated_at.map(|at| at.to_chrono()),
         }
+    }
+}
+
+/// Size of each batch a streamed read asks the server for.
+const STREAM_BATCH: u32 = 5_000;
+
+/// The ids `InfoStore::live_client_ids` streams.
+pub struct ClientIdStream {
+    cursor: mongodb::Cursor<Document>,
+    store: InfoStore,
+}
+
+impl ClientIdStream {
+    /// Up to `limit` more ids (raw text: a document not written by this API may hold anything);
+    /// fewer only at the end.
+    pub async fn next_batch(&mut self, limit: usize) -> Result<Vec<String>, InfoError> {
+        let (cursor, store) = (&mut self.cursor, &self.store);
+        store
+            .within("live_client_ids", BACKGROUND_TIMEOUT.max(store.timeout), async {
+                let mut ids = Vec::with_capacity(limit);
+                while ids.len() < limit {
+                    let Some(document) = cursor.try_next().await? else { break };
+                    if let Ok(id) = document.get_str("client_id") {
+                        ids.push(id.to_string());
+                    }
+                }
+                Ok(ids)
+            })
+            .await
     }
 }
 
@@ -589,30 +619,44 @@ impl InfoStore {
         .await
     }
 
-    /// Up to `limit` `client_id`s of live documents after `after`, in ascending order (the
-    /// unique index's order): reconcile walks them beside PostgreSQL's ids.
-    pub async fn client_ids_after(&self, after: Option<&str>, limit: i64) -> Result<Vec<String>, InfoError> {
-        let mut filter = doc! { "deleted": { "$ne": true } };
-        if let Some(after) = after {
-            filter.insert("client_id", doc! { "$gt": after });
-        }
-        self.bounded("client_ids_after", async {
+    /// Which of `clients` have a live document (one indexed lookup per id: cheap on any
+    /// MongoDB-protocol server, unlike a walk in `client_id` order).
+    pub async fn live_among(&self, clients: &[ClientId]) -> Result<HashSet<ClientId>, InfoError> {
+        let ids: Vec<String> = clients.iter().map(ClientId::to_string).collect();
+        self.within("live_among", BACKGROUND_TIMEOUT.max(self.timeout), async {
             let mut cursor = self
                 .collection
-                .find(filter)
-                .projection(doc! { "_id": 0, "client_id": 1 })
-                .sort(doc! { "client_id": 1 })
-                .limit(limit)
+                .find(doc! { "client_id": { "$in": ids } })
+                .projection(doc! { "_id": 0, "client_id": 1, "deleted": 1 })
                 .await?;
-            let mut ids = Vec::new();
+            let mut live = HashSet::new();
             while let Some(document) = cursor.try_next().await? {
-                if let Ok(id) = document.get_str("client_id") {
-                    ids.push(id.to_string());
+                if document.get_bool("deleted").unwrap_or(false) {
+                    continue;
+                }
+                if let Some(id) = document.get_str("client_id").ok().and_then(|id| id.parse().ok()) {
+                    live.insert(ClientId(id));
                 }
             }
-            Ok(ids)
+            Ok(live)
         })
         .await
+    }
+
+    /// Every live document's `client_id`, in no particular order, read in batches: one pass
+    /// over the collection however large it is, with flat memory.
+    pub async fn live_client_ids(&self) -> Result<ClientIdStream, InfoError> {
+        let cursor = self
+            .within("live_client_ids", BACKGROUND_TIMEOUT.max(self.timeout), async {
+                Ok(self
+                    .collection
+                    .find(doc! { "deleted": { "$ne": true } })
+                    .projection(doc! { "_id": 0, "client_id": 1 })
+                    .batch_size(STREAM_BATCH)
+                    .await?)
+            })
+            .await?;
+        Ok(ClientIdStream { cursor, store: self.clone() })
     }
 
     /// Deletes tombstones written before `before` (no request can still race those deletes).
