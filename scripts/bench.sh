@@ -79,6 +79,8 @@ seed() {
     MONGODB_TIMEOUT_MS=120000 /usr/bin/time -f "seed: %e s wall, %M KiB peak resident" "$binary" seed --clients "$1" --products "${PRODUCTS:-1000}" ${2:-} 2>&1 |
         grep -v "^\s*$" | tail -3 | tee -a "$out/seed.txt"
     sql "VACUUM ANALYZE" >/dev/null
+    # The report rollups brought up to date, as a server that has been running keeps them.
+    "$binary" rollup >/dev/null
 }
 
 server=""
@@ -86,8 +88,16 @@ start_server() {
     [ -z "$server" ] || { kill "$server"; wait "$server" 2>/dev/null || true; }
     "$binary" serve --no-migrate >>"$out/server.log" 2>&1 &
     server=$!
-    for _ in $(seq 1 100); do curl -fs "$base/health/ready" >/dev/null && return; sleep 0.2; done
-    echo "server did not start" >&2; exit 1
+    local started; started=$(sql "SELECT now()")
+    for _ in $(seq 1 100); do curl -fs "$base/health/ready" >/dev/null && break; sleep 0.2; done
+    curl -fs "$base/health/ready" >/dev/null || { echo "server did not start" >&2; exit 1; }
+    # A server runs its periodic jobs once at start (reconcile takes about a minute at a million
+    # clients, paced): measure the steady state after them, as a server that has been up would be.
+    for _ in $(seq 1 600); do
+        [ "$(sql "SELECT count(*) FROM job_reports WHERE job IN ('reconcile', 'client_stats') AND finished_at > '$started'")" = 2 ] && return
+        sleep 0.5
+    done
+    echo "the server's first reconcile and statistics did not finish within 5 minutes" >&2; exit 1
 }
 trap '[ -z "$server" ] || kill $server 2>/dev/null || true' EXIT
 

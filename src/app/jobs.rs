@@ -50,7 +50,7 @@ impl Job {
     async fn perform(self, state: &AppState) -> AppResult<()> {
         match self {
             Job::Reconcile => {
-                let report = reconcile::run(state, true).await?;
+                let report = reconcile::run_in_background(state, true).await?;
                 if report.clients_without_document > 0 || report.orphan_documents > 0 {
                     tracing::warn!(
                         missing = report.clients_without_document,
