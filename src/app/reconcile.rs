@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use uuid::Uuid;
 
-const BATCH: i64 = 5_000;
+/// Ids per batch: small enough that each batch's lookups are a short burst for the stores (the
+/// background job rests between them).
+const BATCH: i64 = 1_000;
 /// Clients younger than this are not judged: their document write may be in flight.
 const GRACE: chrono::Duration = chrono::Duration::seconds(60);
 /// Tombstones are kept this long, far beyond any request that could race the delete.
