@@ -58,7 +58,8 @@ pub async fn run(state: &AppState, repair: bool) -> AppResult<ReconcileReport> {
 
 /// Runs a pass as the server's periodic job: after each batch it rests three times as long as
 /// the batch took, so it never takes more than a quarter of the stores' time from requests (at a
-/// million clients on the development server: 17 s of work spread over about a minute).
+/// million clients on the development server: 17-19 s of work spread over about a minute and a
+/// quarter).
 pub async fn run_in_background(state: &AppState, repair: bool) -> AppResult<ReconcileReport> {
     walk(state, repair, Pace::Quarter).await
 }
