@@ -118,3 +118,40 @@ async fn seeding_is_idempotent_and_reconciled() {
     assert_eq!(reset.clients_added, 5);
     assert_eq!(ctx.live_document_ids().await.len(), 5);
 }
+
+#[actix_web::test]
+async fn reconcile_finds_every_disagreement_across_many_batches() {
+    use hybrid_crm::app::seed::{run, SeedSize};
+    let ctx = TestContext::new().await;
+    // 2,500 clients joined over 18 months: three batches of PostgreSQL's ids and of MongoDB's
+    // documents.
+    run(&ctx.state, SeedSize { clients: 2_500, products: 5, orders: 0, reset: false }).await.unwrap();
+    let at = |days_ago: i64| {
+        let seconds = (chrono::Utc::now() - chrono::Duration::days(days_ago)).timestamp() as u64;
+        ClientId(uuid::Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, seconds, 0)))
+    };
+    // Before, among and after the seeded clients in id order.
+    let lost = [at(900), at(270), at(2)];
+    let side = ctx.side_connection().await;
+    for (i, id) in lost.iter().enumerate() {
+        side.execute(&format!(
+            "INSERT INTO clients (id, name, email, kind) VALUES ('{}', 'Lost {i}', 'lost.{i}@example.com', 'b2c')",
+            id.0
+        ))
+        .await;
+    }
+    let orphans = [at(800), at(300), at(1)];
+    for orphan in orphans {
+        ctx.plant_document(orphan).await;
+    }
+
+    let report = reconcile::run(&ctx.state, false).await.unwrap();
+    assert_eq!(report.clients_checked, 2_503);
+    let mut missing = report.missing_sample.clone();
+    missing.sort();
+    assert_eq!(missing, lost.map(|id| id.to_string()).to_vec());
+    let mut found = report.orphan_sample.clone();
+    found.sort();
+    assert_eq!(found, orphans.map(|id| id.to_string()).to_vec());
+    assert_eq!((report.clients_without_document, report.orphan_documents), (3, 3));
+}

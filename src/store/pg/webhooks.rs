@@ -208,16 +208,36 @@ pub fn claim_due(
     per_endpoint: i64,
     endpoints: i64,
 ) -> QueryResult<Vec<Claimed>> {
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+    }
+    // First the endpoints with open deliveries that no other dispatcher is claiming for this
+    // moment, locked until this claim commits. The claim below then reads with a snapshot
+    // taken after any other claim for them committed, so it sees their heads under way: without
+    // the lock, a claim that read before another committed found the head pending and took the
+    // deliveries behind the other's run, sending them first.
+    let endpoints_free: Vec<Uuid> = diesel::sql_query(
+        "SELECT ep.id FROM webhook_endpoints ep
+          WHERE ep.active
+            AND EXISTS (SELECT 1 FROM webhook_deliveries d
+                         WHERE d.endpoint_id = ep.id AND d.sequence IS NOT NULL AND d.status IN ('pending', 'delivering'))
+          FOR UPDATE OF ep SKIP LOCKED",
+    )
+    .load::<Locked>(conn)?
+    .into_iter()
+    .map(|row| row.id)
+    .collect();
     // Candidates are re-checked by the UPDATE itself: of two dispatchers that picked the same
-    // rows, the second finds them under way (READ COMMITTED re-reads a row it waited for) and
-    // claims nothing.
+    // rows (pings), the second finds them under way (READ COMMITTED re-reads a row it waited
+    // for) and claims nothing.
     diesel::sql_query(
         "WITH open AS (
              SELECT d.id, d.endpoint_id, d.status, d.next_attempt_at, d.lease_until,
                     row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.sequence) AS position
              FROM webhook_deliveries d
-             JOIN webhook_endpoints ep ON ep.id = d.endpoint_id AND ep.active
-             WHERE d.status IN ('pending', 'delivering') AND d.sequence IS NOT NULL
+             WHERE d.endpoint_id = ANY($5) AND d.status IN ('pending', 'delivering') AND d.sequence IS NOT NULL
          ), ready AS (
              SELECT endpoint_id FROM open
              WHERE position = 1
@@ -244,6 +264,7 @@ pub fn claim_due(
     .bind::<Timestamptz, _>(lease_until)
     .bind::<BigInt, _>(per_endpoint)
     .bind::<BigInt, _>(endpoints)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(endpoints_free)
     .load::<Claimed>(conn)
     .map(|mut claimed| {
         claimed.sort_by_key(|c| (c.endpoint_id, c.sequence));
