@@ -299,3 +299,24 @@ async fn dispatchers_running_at_once_deliver_each_event_once_and_in_order() {
     let sequences: Vec<i64> = received.iter().map(|r| r.json()["sequence"].as_i64().unwrap()).collect();
     assert_eq!(sequences, (1..=30).collect::<Vec<_>>(), "each event once, in order");
 }
+
+#[actix_web::test]
+async fn a_dispatcher_leaves_alone_an_endpoint_another_is_claiming() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let receiver = Receiver::start(&[]).await;
+    let (id, _) = endpoint(&app, &receiver.url, json!(["client.created"])).await;
+    create_client(&app, "Claimed", "claimed@example.com").await;
+    publish(&ctx).await;
+    // Another dispatcher's claim under way holds the endpoint's row until it commits. A claim
+    // that went ahead meanwhile would read the deliveries before that claim's were marked under
+    // way and could send later ones first.
+    let side = ctx.side_connection().await;
+    side.execute("BEGIN").await;
+    side.execute(&format!("SELECT id FROM webhook_endpoints WHERE id = '{id}' FOR UPDATE")).await;
+    assert_eq!(deliver(&ctx).await, 0, "nothing claimed while another claim holds the endpoint");
+    assert!(receiver.received().is_empty());
+    side.execute("COMMIT").await;
+    assert_eq!(deliver(&ctx).await, 1);
+    assert_eq!(receiver.received().len(), 1);
+}
