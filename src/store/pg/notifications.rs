@@ -1,6 +1,7 @@
 //! Notifications: queued once per `dedupe_key`, claimed by senders under a lease
 //! (`FOR UPDATE SKIP LOCKED`, so several replicas send each once), finished with the outcome.
 
+use super::column;
 use super::schema::notifications;
 use crate::domain::ids::{ClientId, NotificationId};
 use crate::domain::notifications::{Notification, NotificationStatus, Template, Transport};
@@ -216,35 +217,15 @@ pub fn finish(conn: &mut PgConnection, outcomes: &[(Claimed, Outcome)], now: Dat
     if outcomes.is_empty() {
         return Ok(0);
     }
-    let count = outcomes.len();
-    let (mut ids, mut attempts, mut statuses, mut transports, mut reasons, mut added, mut next, mut sent_at) = (
-        Vec::with_capacity(count),
-        Vec::with_capacity(count),
-        Vec::with_capacity(count),
-        Vec::with_capacity(count),
-        Vec::with_capacity(count),
-        Vec::with_capacity(count),
-        Vec::with_capacity(count),
-        Vec::with_capacity(count),
-    );
-    for (claimed, outcome) in outcomes {
-        let (status, transport, reason, attempted, at, sent) = match outcome {
-            Outcome::Sent(transport) => (NotificationStatus::Sent, Some(transport.as_str()), None, 1, now, Some(now)),
-            Outcome::Skipped(why) => (NotificationStatus::Skipped, None, Some(why.clone()), 0, now, None),
-            Outcome::Retry { at, reason, counts } => {
-                (NotificationStatus::Pending, None, Some(reason.clone()), i32::from(*counts), *at, None)
-            }
-            Outcome::Failed(why) => (NotificationStatus::Failed, None, Some(why.clone()), 1, now, None),
-        };
-        ids.push(claimed.id);
-        attempts.push(claimed.attempts);
-        statuses.push(status.as_str());
-        transports.push(transport);
-        reasons.push(reason);
-        added.push(attempted);
-        next.push(at);
-        sent_at.push(sent);
-    }
+    // (status, transport, reason, attempts added, next attempt, sent at) of each outcome.
+    let changes: Vec<_> = column(outcomes, |(_, outcome)| match outcome {
+        Outcome::Sent(transport) => (NotificationStatus::Sent, Some(transport.as_str()), None, 1, now, Some(now)),
+        Outcome::Skipped(why) => (NotificationStatus::Skipped, None, Some(why.as_str()), 0, now, None),
+        Outcome::Retry { at, reason, counts } => {
+            (NotificationStatus::Pending, None, Some(reason.as_str()), i32::from(*counts), *at, None)
+        }
+        Outcome::Failed(why) => (NotificationStatus::Failed, None, Some(why.as_str()), 1, now, None),
+    });
     diesel::sql_query(
         "UPDATE notifications n
             SET status = u.status, transport = u.transport, reason = u.reason,
@@ -255,14 +236,14 @@ pub fn finish(conn: &mut PgConnection, outcomes: &[(Claimed, Outcome)], now: Dat
           WHERE n.id = u.id AND n.status = $10 AND n.attempts = u.attempts",
     )
     .bind::<Timestamptz, _>(now)
-    .bind::<Array<SqlUuid>, _>(ids)
-    .bind::<Array<Integer>, _>(attempts)
-    .bind::<Array<Text>, _>(statuses)
-    .bind::<Array<Nullable<Text>>, _>(transports)
-    .bind::<Array<Nullable<Text>>, _>(reasons)
-    .bind::<Array<Integer>, _>(added)
-    .bind::<Array<Timestamptz>, _>(next)
-    .bind::<Array<Nullable<Timestamptz>>, _>(sent_at)
+    .bind::<Array<SqlUuid>, _>(column(outcomes, |(claimed, _)| claimed.id))
+    .bind::<Array<Integer>, _>(column(outcomes, |(claimed, _)| claimed.attempts))
+    .bind::<Array<Text>, _>(column(&changes, |change| change.0.as_str()))
+    .bind::<Array<Nullable<Text>>, _>(column(&changes, |change| change.1))
+    .bind::<Array<Nullable<Text>>, _>(column(&changes, |change| change.2))
+    .bind::<Array<Integer>, _>(column(&changes, |change| change.3))
+    .bind::<Array<Timestamptz>, _>(column(&changes, |change| change.4))
+    .bind::<Array<Nullable<Timestamptz>>, _>(column(&changes, |change| change.5))
     .bind::<Text, _>(NotificationStatus::Sending.as_str())
     .execute(conn)
 }

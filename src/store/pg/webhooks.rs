@@ -2,6 +2,7 @@
 //! sequencer (one per published event and matching endpoint), claimed by dispatchers under a
 //! lease, and finished with the receiver's answer.
 
+use super::column;
 use super::events::event_type_matches;
 use super::schema::{events, webhook_attempts, webhook_deliveries, webhook_endpoints};
 use crate::domain::ids::{DeliveryId, EventId, WebhookEndpointId};
@@ -299,6 +300,17 @@ pub struct AttemptOutcome {
     pub retry_at: Option<DateTime<Utc>>,
 }
 
+impl AttemptOutcome {
+    /// Where the delivery goes next: done, back to `pending` for a retry, or given up.
+    fn delivery_status(&self) -> DeliveryStatus {
+        match (self.attempt.succeeded, self.retry_at) {
+            (true, _) => DeliveryStatus::Succeeded,
+            (false, Some(_)) => DeliveryStatus::Pending,
+            (false, None) => DeliveryStatus::Failed,
+        }
+    }
+}
+
 /// Records the attempts of claimed deliveries and moves each on: `succeeded`, back to `pending`
 /// for a retry, or `failed` — two statements for the whole batch. Returns the deliveries
 /// recorded; one no longer `delivering` under its claim's attempt count (the lease ran out and
@@ -317,29 +329,6 @@ pub fn record_attempts(
     if outcomes.is_empty() {
         return Ok(HashSet::new());
     }
-    let count = outcomes.len();
-    let (mut ids, mut attempts, mut statuses, mut next, mut codes, mut errors) = (
-        Vec::with_capacity(count),
-        Vec::with_capacity(count),
-        Vec::with_capacity(count),
-        Vec::with_capacity(count),
-        Vec::with_capacity(count),
-        Vec::with_capacity(count),
-    );
-    for (claimed, outcome) in outcomes {
-        let attempt = &outcome.attempt;
-        let status = match (attempt.succeeded, outcome.retry_at) {
-            (true, _) => DeliveryStatus::Succeeded,
-            (false, Some(_)) => DeliveryStatus::Pending,
-            (false, None) => DeliveryStatus::Failed,
-        };
-        ids.push(claimed.id);
-        attempts.push(claimed.attempts);
-        statuses.push(status.as_str());
-        next.push(outcome.retry_at.unwrap_or(now));
-        codes.push(attempt.status_code);
-        errors.push(attempt.error.as_deref());
-    }
     let recorded: HashSet<Uuid> = diesel::sql_query(
         "UPDATE webhook_deliveries d
             SET status = u.status, attempts = u.attempts + 1, next_attempt_at = u.next, lease_until = NULL,
@@ -350,12 +339,12 @@ pub fn record_attempts(
       RETURNING d.id",
     )
     .bind::<Timestamptz, _>(now)
-    .bind::<Array<SqlUuid>, _>(ids)
-    .bind::<Array<Integer>, _>(attempts)
-    .bind::<Array<Text>, _>(statuses)
-    .bind::<Array<Timestamptz>, _>(next)
-    .bind::<Array<Nullable<Integer>>, _>(codes)
-    .bind::<Array<Nullable<Text>>, _>(errors)
+    .bind::<Array<SqlUuid>, _>(column(outcomes, |(claimed, _)| claimed.id))
+    .bind::<Array<Integer>, _>(column(outcomes, |(claimed, _)| claimed.attempts))
+    .bind::<Array<Text>, _>(column(outcomes, |(_, outcome)| outcome.delivery_status().as_str()))
+    .bind::<Array<Timestamptz>, _>(column(outcomes, |(_, outcome)| outcome.retry_at.unwrap_or(now)))
+    .bind::<Array<Nullable<Integer>>, _>(column(outcomes, |(_, outcome)| outcome.attempt.status_code))
+    .bind::<Array<Nullable<Text>>, _>(column(outcomes, |(_, outcome)| outcome.attempt.error.as_deref()))
     .bind::<Text, _>(DeliveryStatus::Pending.as_str())
     .bind::<Text, _>(DeliveryStatus::Delivering.as_str())
     .load::<Recorded>(conn)?
