@@ -409,6 +409,13 @@ impl SideConnection {
         .expect("side statement")
     }
 
+    /// Runs `work` on this session (for the store's own functions, inside a transaction the
+    /// test opened with `execute("BEGIN")`).
+    pub async fn run<T: Send + 'static>(&self, work: impl FnOnce(&mut PgConnection) -> T + Send + 'static) -> T {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || work(&mut conn.lock().expect("side connection"))).await.expect("side work")
+    }
+
     /// How many other sessions of this database wait for a lock now.
     pub async fn sessions_waiting_for_locks(&self) -> i64 {
         #[derive(QueryableByName)]

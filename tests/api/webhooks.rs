@@ -8,6 +8,7 @@ use crate::{app, create_client, post};
 use actix_web::body::MessageBody;
 use actix_web::http::Method;
 use hybrid_crm::app::webhooks;
+use hybrid_crm::store;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -308,15 +309,30 @@ async fn a_dispatcher_leaves_alone_an_endpoint_another_is_claiming() {
     let (id, _) = endpoint(&app, &receiver.url, json!(["client.created"])).await;
     create_client(&app, "Claimed", "claimed@example.com").await;
     publish(&ctx).await;
-    // Another dispatcher's claim under way holds the endpoint's row until it commits. A claim
-    // that went ahead meanwhile would read the deliveries before that claim's were marked under
-    // way and could send later ones first.
+    // Another dispatcher's claim, not yet committed, holds the endpoint's row. A claim that
+    // went ahead meanwhile would read the deliveries before that claim's were marked under way
+    // and could send later ones first.
     let side = ctx.side_connection().await;
     side.execute("BEGIN").await;
-    side.execute(&format!("SELECT id FROM webhook_endpoints WHERE id = '{id}' FOR UPDATE")).await;
+    let claimed = side
+        .run(|conn| {
+            let now = chrono::Utc::now();
+            // A lease already over: once committed, the claimed delivery is due again.
+            store::pg::webhooks::claim_due(conn, now, now - chrono::Duration::seconds(1), 50, 32)
+        })
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].endpoint_id.to_string(), id);
     assert_eq!(deliver(&ctx).await, 0, "nothing claimed while another claim holds the endpoint");
     assert!(receiver.received().is_empty());
+    // That claim does not hold up the sequencer: a new event's delivery to the endpoint (whose
+    // foreign key check locks the endpoint's key) is created meanwhile.
+    create_client(&app, "Published meanwhile", "meanwhile@example.com").await;
+    let published = tokio::time::timeout(Duration::from_secs(10), publish(&ctx)).await;
+    assert_eq!(published.expect("the sequencer waited for a claim's endpoint lock"), 1);
     side.execute("COMMIT").await;
-    assert_eq!(deliver(&ctx).await, 1);
-    assert_eq!(receiver.received().len(), 1);
+    assert_eq!(deliver(&ctx).await, 2);
+    let sequences: Vec<i64> = receiver.received().iter().map(|r| r.json()["sequence"].as_i64().unwrap()).collect();
+    assert_eq!(sequences, [1, 2]);
 }

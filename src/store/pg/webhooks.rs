@@ -218,35 +218,43 @@ pub fn claim_due(
     // moment, locked until this claim commits. The claim below then reads with a snapshot
     // taken after any other claim for them committed, so it sees their heads under way: without
     // the lock, a claim that read before another committed found the head pending and took the
-    // deliveries behind the other's run, sending them first.
+    // deliveries behind the other's run, sending them first. `NO KEY UPDATE`, not `UPDATE`: the
+    // sequencer's new deliveries check their endpoint's key (`FOR KEY SHARE`), and must not wait
+    // for a claim.
     let endpoints_free: Vec<Uuid> = diesel::sql_query(
         "SELECT ep.id FROM webhook_endpoints ep
           WHERE ep.active
             AND EXISTS (SELECT 1 FROM webhook_deliveries d
                          WHERE d.endpoint_id = ep.id AND d.sequence IS NOT NULL AND d.status IN ('pending', 'delivering'))
-          FOR UPDATE OF ep SKIP LOCKED",
+          FOR NO KEY UPDATE OF ep SKIP LOCKED",
     )
     .load::<Locked>(conn)?
     .into_iter()
     .map(|row| row.id)
     .collect();
-    // Candidates are re-checked by the UPDATE itself: of two dispatchers that picked the same
-    // rows (pings), the second finds them under way (READ COMMITTED re-reads a row it waited
-    // for) and claims nothing.
+    // Each endpoint's run is read from the head of its open deliveries (the `(endpoint_id,
+    // sequence)` index), however long its backlog. Candidates are re-checked by the UPDATE
+    // itself: of two dispatchers that picked the same rows (pings), the second finds them under
+    // way (READ COMMITTED re-reads a row it waited for) and claims nothing.
     diesel::sql_query(
-        "WITH open AS (
-             SELECT d.id, d.endpoint_id, d.status, d.next_attempt_at, d.lease_until,
-                    row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.sequence) AS position
-             FROM webhook_deliveries d
-             WHERE d.endpoint_id = ANY($5) AND d.status IN ('pending', 'delivering') AND d.sequence IS NOT NULL
+        "WITH runs AS (
+             SELECT r.* FROM unnest($5::uuid[]) AS ep(id)
+             CROSS JOIN LATERAL (
+                 SELECT d.id, d.endpoint_id, d.status, d.next_attempt_at, d.lease_until,
+                        row_number() OVER (ORDER BY d.sequence) AS position
+                 FROM webhook_deliveries d
+                 WHERE d.endpoint_id = ep.id AND d.status IN ('pending', 'delivering') AND d.sequence IS NOT NULL
+                 ORDER BY d.sequence
+                 LIMIT $3
+             ) r
          ), ready AS (
-             SELECT endpoint_id FROM open
+             SELECT endpoint_id FROM runs
              WHERE position = 1
                AND ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'delivering' AND lease_until < $1))
              ORDER BY next_attempt_at
              LIMIT $4
          ), candidates AS (
-             SELECT o.id FROM open o JOIN ready r USING (endpoint_id) WHERE o.position <= $3
+             SELECT r.id FROM runs r JOIN ready USING (endpoint_id)
              UNION ALL
              (SELECT p.id FROM webhook_deliveries p
               JOIN webhook_endpoints ep ON ep.id = p.endpoint_id AND ep.active
