@@ -108,6 +108,29 @@ run() {
         grep -E "Success rate|Requests/sec|Slowest|Average|50.00%|99.00%|99.90%|\[[0-9]{3}\]"
 }
 
+# CPU time by process kind, to say where a run's work went: `cpu_mark` before it, `cpu_report
+# NAME` after it writes NAME-cpu.txt with the CPU seconds each kind used in between (PostgreSQL
+# counts its exited backends through the postmaster's children's time) and the machine's total.
+cpu_sample() {
+    # (cat, not awk's own file list: processes come and go, and mawk stops at a missing file.)
+    { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk '{ t = $14 + $15 + $16 + $17; k = $2 }
+         k == "(postgres)" { c["postgres"] += t } k == "(hybrid-crm)" { c["server"] += t }
+         k == "(secantusd-rs)" { c["mongodb"] += t } k == "(webhook_sink)" { c["sink"] += t }
+         END { for (k in c) print k, c[k] }'
+    # Busy time (user, nice, system, irq, softirq), and apart from it the time the hypervisor
+    # gave this VM's CPUs to others (steal): a shared host's slow hours show there.
+    awk '$1 == "cpu" { print "machine", $2 + $3 + $4 + $7 + $8; print "steal", $9 }' /proc/stat
+}
+cpu_mark() { cpu_sample >"$out/.cpu-mark"; }
+cpu_report() {
+    local hz; hz=$(getconf CLK_TCK)
+    cpu_sample | awk -v hz="$hz" 'NR == FNR { before[$1] = $2; next } { after[$1] = $2 }
+        END { for (k in after) { s = (after[k] - before[k]) / hz; if (k == "machine") other += s; else if (k != "steal") other -= s
+                                  printf "%s %.1f\n", k, s }
+              printf "other %.1f\n", other }' "$out/.cpu-mark" - | sort >"$out/$1-cpu.txt"
+    echo "CPU seconds: $(tr '\n' ' ' <"$out/$1-cpu.txt")"
+}
+
 # URL files: every client's view, shuffled; searches of 3 to 6 characters drawn from names and
 # emails (so they match few or many clients) plus ones that match nothing.
 url_files() {
@@ -255,21 +278,50 @@ if [ "$mode" = events ]; then
     sink=$!
     trap '[ -z "$server" ] || kill $server 2>/dev/null || true; kill $sink 2>/dev/null || true' EXIT
     export WEBHOOK_ALLOW_PRIVATE=true
-    for i in $(seq 1 "${REPEAT:-2}"); do
-        if [ -n "${BEFORE_BINARY:-}" ]; then
-            saved="$binary"; binary="$BEFORE_BINARY"; start_server; binary="$saved"
-            run "orders-before-$i" -c 64 -m POST -H 'content-type: application/json' -Z "$out/order-bodies.txt" "$base/api/v1/orders"
-        fi
-        start_server
-        sql "DELETE FROM webhook_endpoints" >/dev/null
-        run "orders-outbox-$i" -c 64 -m POST -H 'content-type: application/json' -Z "$out/order-bodies.txt" "$base/api/v1/orders"
+    subscribe() {
         curl -fs -o /dev/null -X POST "${auth[@]}" -H 'content-type: application/json' \
             -d "{\"url\": \"http://127.0.0.1:$sink_port/hook\", \"event_types\": [\"order.*\"]}" "$base/api/v1/webhook-endpoints"
-        run "orders-webhook-$i" -c 64 -m POST -H 'content-type: application/json' -Z "$out/order-bodies.txt" "$base/api/v1/orders"
-        sleep 5
-        echo "events: $(sql "SELECT count(*) FILTER (WHERE sequence IS NULL) || ' unpublished of ' || count(*) FROM events"),"\
-             "deliveries: $(sql "SELECT string_agg(status || ' ' || n, ', ') FROM (SELECT status, count(*) n FROM webhook_deliveries GROUP BY status) s")"
+    }
+    # A run's CPU is counted until the work its orders caused is done (events numbered,
+    # confirmations sent, deliveries made), so work left behind a run is charged to it.
+    drained() {
+        [ "$(sql "SELECT (SELECT count(*) FROM events WHERE sequence IS NULL)
+                       + (SELECT count(*) FROM notifications WHERE status IN ('pending', 'sending'))
+                       + (SELECT count(*) FROM webhook_deliveries WHERE status IN ('pending', 'delivering'))")" = 0 ]
+    }
+    placing() {
+        local name="$1" started
+        cpu_mark
+        run "$name" -c 64 -m POST -H 'content-type: application/json' -Z "$out/order-bodies.txt" "$base/api/v1/orders"
+        started=$(date +%s.%N)
+        until drained; do sleep 0.5; done
+        echo "work left at the end of the run done $(echo "$(date +%s.%N) - $started" | bc) s later"
+        cpu_report "$name"
+    }
+    before_run() {
+        [ -n "${BEFORE_BINARY:-}" ] || return 0
+        saved="$binary"; binary="$BEFORE_BINARY"; start_server; binary="$saved"
+        placing "orders-before-$1"
+    }
+    outbox_run() { start_server; sql "DELETE FROM webhook_endpoints" >/dev/null; placing "orders-outbox-$1"; }
+    webhook_run() {
+        start_server; sql "DELETE FROM webhook_endpoints" >/dev/null; subscribe
+        placing "orders-webhook-$1"
+        sql "DELETE FROM webhook_endpoints" >/dev/null
+    }
+    # The order of the three kinds reversed every other repetition: each run adds ~10,000 orders,
+    # and a later run meets larger tables.
+    for i in $(seq 1 "${REPEAT:-2}"); do
+        if [ $((i % 2)) = 1 ]; then before_run "$i"; outbox_run "$i"; webhook_run "$i"
+        else webhook_run "$i"; outbox_run "$i"; before_run "$i"; fi
     done
+    echo "== orders/s (before | outbox | outbox + webhook endpoint)"
+    for i in $(seq 1 "${REPEAT:-2}"); do
+        for kind in before outbox webhook; do
+            printf '%s ' "$(grep -h 'Requests/sec' "$out/orders-$kind-$i.txt" 2>/dev/null | awk '{print $2}')"
+        done
+        echo
+    done | tee "$out/summary.txt"
     echo "== commit to webhook receipt during the runs at most requests/s (the backlog grows)"
     curl -fs "http://127.0.0.1:$sink_port/stats" | tee "$out/webhook-delay-max.json"; echo
     # At a fixed rate the dispatcher can keep up with: a fresh endpoint (no backlog) and a fresh
@@ -278,9 +330,9 @@ if [ "$mode" = events ]; then
     target/release/examples/webhook_sink "127.0.0.1:$sink_port" >"$out/sink.log" 2>&1 &
     sink=$!
     sleep 0.5
+    start_server
     sql "DELETE FROM webhook_endpoints" >/dev/null
-    curl -fs -o /dev/null -X POST "${auth[@]}" -H 'content-type: application/json' \
-        -d "{\"url\": \"http://127.0.0.1:$sink_port/hook\", \"event_types\": [\"order.*\"]}" "$base/api/v1/webhook-endpoints"
+    subscribe
     webhook_rate="${WEBHOOK_RATE:-200}"
     run "orders-webhook-${webhook_rate}rps" -c 64 -q "$webhook_rate" --latency-correction -m POST \
         -H 'content-type: application/json' -Z "$out/order-bodies.txt" "$base/api/v1/orders"
