@@ -91,16 +91,64 @@ pub async fn revoke_key(state: &AppState, id: ApiKeyId) -> AppResult<ApiKey> {
 }
 
 pub async fn list_audit(state: &AppState, filter: AuditFilter, page: PageRequest) -> AppResult<Page<AuditEntry>> {
+    write_audit_outcomes(state).await?;
     id_page(state, page, move |conn, before, limit| Ok(audit_repo::list(conn, &filter, before, limit)?)).await
 }
 
 pub async fn get_audit_entry(state: &AppState, id: AuditEntryId) -> AppResult<AuditEntry> {
+    write_audit_outcomes(state).await?;
     state.db.run(move |conn| audit_repo::find(conn, id)?.found(id)).await
 }
 
-/// Records a write request's entry with its outcome (see `store::pg::audit`).
-pub async fn finish_audit(state: &AppState, entry: AuditEntry) -> AppResult<()> {
-    state.db.run(move |conn| Ok(audit_repo::finish(conn, &entry)?)).await
+/// How long a write's outcome waits to be written together with those of other writes.
+const OUTCOME_BATCH_DELAY: Duration = Duration::from_millis(10);
+
+/// Write requests' audit entries with their outcome (status, created subject), not written yet.
+/// They are written in batches just after the responses, so that a write's response does not
+/// wait for a second round trip and transaction; a read of the audit log writes what is pending
+/// first, so this process's reads see every write it answered. An outcome still pending when the
+/// process dies is lost: its entry stays with status `null`, as the audit log documents.
+#[derive(Default)]
+pub struct AuditOutcomes {
+    pending: Mutex<Vec<AuditEntry>>,
+    /// Held while a batch is written, so a read waits for a batch already taken.
+    writing: tokio::sync::Mutex<()>,
+}
+
+impl AuditOutcomes {
+    fn pending(&self) -> std::sync::MutexGuard<'_, Vec<AuditEntry>> {
+        self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Records a write request's entry with its outcome (see `store::pg::audit`), written with the
+/// next batch.
+pub fn finish_audit(state: &AppState, entry: AuditEntry) {
+    let first = {
+        let mut pending = state.audit_outcomes.pending();
+        pending.push(entry);
+        pending.len() == 1
+    };
+    if first {
+        let state = state.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(OUTCOME_BATCH_DELAY).await;
+            if let Err(err) = write_audit_outcomes(&state).await {
+                tracing::warn!(error = %err, "could not record the outcome of writes in the audit log");
+            }
+        });
+    }
+}
+
+/// Writes the pending outcomes now (before a read of the audit log, and at shutdown).
+pub async fn write_audit_outcomes(state: &AppState) -> AppResult<()> {
+    let _writing = state.audit_outcomes.writing.lock().await;
+    let batch = std::mem::take(&mut *state.audit_outcomes.pending());
+    if batch.is_empty() {
+        return Ok(());
+    }
+    // The write (if any) committed with its entry; only these outcomes are lost on failure.
+    state.db.run(move |conn| Ok(audit_repo::finish_all(conn, &batch)?)).await
 }
 
 /// Why a request's credentials were refused.

@@ -51,6 +51,8 @@ pub struct AppState {
     pub signals: Signals,
     /// Cached key lookups and rate-limit buckets (per process).
     pub gate: Arc<access::Gate>,
+    /// Audit outcomes of this process's write requests, written in batches.
+    pub audit_outcomes: Arc<access::AuditOutcomes>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -94,6 +96,7 @@ impl AppState {
             mailer,
             signals: Signals::default(),
             gate: Arc::default(),
+            audit_outcomes: Arc::default(),
             metrics,
         })
     }

@@ -119,6 +119,7 @@ pub fn build_app(
 pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let settings = state.settings.clone();
     let state = web::Data::new(state);
+    let app_state = state.clone();
     let server = HttpServer::new(move || build_app(state.clone()))
         // A compressed body goes out in several writes; with Nagle's algorithm the second waits
         // for the ACK of the first, which the client delays (40 ms) — every compressed list
@@ -133,6 +134,10 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         .bind((settings.host.as_str(), settings.port))?;
     tracing::info!(host = %settings.host, port = settings.port, "listening; Swagger UI at /swagger-ui/");
     server.run().await?;
+    // The outcomes of the last requests' writes, still waiting for their batch.
+    if let Err(err) = crate::app::access::write_audit_outcomes(&app_state).await {
+        tracing::warn!(error = %err, "could not record the outcome of the last writes in the audit log");
+    }
     tracing::info!("server stopped");
     Ok(())
 }

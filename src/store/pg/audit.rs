@@ -88,22 +88,28 @@ pub(super) fn mark_committed(unit: &AuditUnit) {
     unit.committed.store(true, Ordering::Release);
 }
 
-/// After the response: the status, and the subject if the path had none (a created resource).
-/// Inserts the whole entry when no transaction did.
-pub fn finish(conn: &mut PgConnection, entry: &AuditEntry) -> QueryResult<()> {
+/// After the responses: each entry's status, and its subject if the path had none (a created
+/// resource). Inserts the whole entry when no transaction did.
+pub fn finish_all(conn: &mut PgConnection, entries: &[AuditEntry]) -> QueryResult<()> {
     use diesel::upsert::excluded;
-    diesel::insert_into(audit_log::table)
-        .values(EntryRow::from(entry))
-        .on_conflict(audit_log::id)
-        .do_update()
-        .set((
-            audit_log::status.eq(excluded(audit_log::status)),
-            audit_log::subject_id.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
-                "COALESCE(audit_log.subject_id, excluded.subject_id)",
-            )),
-        ))
-        .execute(conn)
-        .map(drop)
+    // One row per entry (a statement may not update a row twice), and within the protocol's
+    // limit of bind parameters.
+    let mut seen = std::collections::HashSet::new();
+    let rows: Vec<EntryRow> = entries.iter().rev().filter(|e| seen.insert(e.id)).map(EntryRow::from).collect();
+    for chunk in rows.chunks(1_000) {
+        diesel::insert_into(audit_log::table)
+            .values(chunk)
+            .on_conflict(audit_log::id)
+            .do_update()
+            .set((
+                audit_log::status.eq(excluded(audit_log::status)),
+                audit_log::subject_id.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
+                    "COALESCE(audit_log.subject_id, excluded.subject_id)",
+                )),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 #[derive(Queryable, Selectable)]
