@@ -31,6 +31,7 @@ pub const CONSTRAINTS: &[Rule] = &[
         invalid("event_types", "invalid_length", "must list 1 to 50 types"),
     ),
     Rule::Check("webhook_deliveries_status_check", Meaning::Invariant),
+    Rule::Check("webhook_deliveries_completed_check", Meaning::Invariant),
     Rule::Unique("webhook_deliveries_endpoint_id_event_id_key", Meaning::Invariant),
     // Deleting an endpoint deletes its deliveries and their attempts; an event is never deleted
     // while deliveries name it (the outbox is kept).

@@ -150,6 +150,7 @@ pub fn claim_due(
     limit: i64,
 ) -> QueryResult<Vec<Claimed>> {
     let due: Vec<Uuid> = notifications::table
+        .filter(notifications::finished_at.is_null())
         .filter(
             notifications::status
                 .eq(NotificationStatus::Pending.as_str())
@@ -230,7 +231,8 @@ pub fn finish(conn: &mut PgConnection, outcomes: &[(Claimed, Outcome)], now: Dat
         "UPDATE notifications n
             SET status = u.status, transport = u.transport, reason = u.reason,
                 attempts = n.attempts + u.added, next_attempt_at = u.next, lease_until = NULL,
-                updated_at = $1, sent_at = u.sent_at
+                updated_at = $1, sent_at = u.sent_at,
+                finished_at = CASE WHEN u.status IN ('pending', 'sending') THEN NULL ELSE $1 END
            FROM unnest($2, $3, $4, $5, $6, $7, $8, $9)
                 AS u(id, attempts, status, transport, reason, added, next, sent_at)
           WHERE n.id = u.id AND n.status = $10 AND n.attempts = u.attempts",

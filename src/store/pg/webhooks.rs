@@ -225,7 +225,7 @@ pub fn claim_due(
         "SELECT ep.id FROM webhook_endpoints ep
           WHERE ep.active
             AND EXISTS (SELECT 1 FROM webhook_deliveries d
-                         WHERE d.endpoint_id = ep.id AND d.sequence IS NOT NULL AND d.status IN ('pending', 'delivering'))
+                         WHERE d.endpoint_id = ep.id AND d.sequence IS NOT NULL AND d.completed_at IS NULL)
           FOR NO KEY UPDATE OF ep SKIP LOCKED",
     )
     .load::<Locked>(conn)?
@@ -243,7 +243,7 @@ pub fn claim_due(
                  SELECT d.id, d.endpoint_id, d.status, d.next_attempt_at, d.lease_until,
                         row_number() OVER (ORDER BY d.sequence) AS position
                  FROM webhook_deliveries d
-                 WHERE d.endpoint_id = ep.id AND d.status IN ('pending', 'delivering') AND d.sequence IS NOT NULL
+                 WHERE d.endpoint_id = ep.id AND d.completed_at IS NULL AND d.sequence IS NOT NULL
                  ORDER BY d.sequence
                  LIMIT $3
              ) r
@@ -258,7 +258,7 @@ pub fn claim_due(
              UNION ALL
              (SELECT p.id FROM webhook_deliveries p
               JOIN webhook_endpoints ep ON ep.id = p.endpoint_id AND ep.active
-              WHERE p.sequence IS NULL
+              WHERE p.sequence IS NULL AND p.completed_at IS NULL
                 AND ((p.status = 'pending' AND p.next_attempt_at <= $1) OR (p.status = 'delivering' AND p.lease_until < $1))
               LIMIT $4)
          )
