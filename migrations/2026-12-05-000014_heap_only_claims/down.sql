@@ -1,7 +1,6 @@
 ALTER TABLE notifications RESET (fillfactor);
 DROP INDEX notifications_due;
 CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status IN ('pending', 'sending');
-ALTER TABLE notifications DROP CONSTRAINT notifications_finished_check;
 ALTER TABLE notifications DROP COLUMN finished_at;
 
 ALTER TABLE webhook_deliveries RESET (fillfactor);

@@ -16,10 +16,11 @@ CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHER
 ALTER TABLE webhook_deliveries SET (fillfactor = 70);
 
 -- When a notification reached `sent`, `skipped` or `failed` (NULL while pending or sending).
+-- No CHECK ties it to `status`: a replica of the previous version, still running during a
+-- rolling upgrade, finishes notifications without it (they stay in the index below, which
+-- still filters on `status`, and are never claimed again).
 ALTER TABLE notifications ADD COLUMN finished_at TIMESTAMPTZ;
 UPDATE notifications SET finished_at = updated_at WHERE status NOT IN ('pending', 'sending');
-ALTER TABLE notifications ADD CONSTRAINT notifications_finished_check
-    CHECK ((finished_at IS NULL) = (status IN ('pending', 'sending')));
 DROP INDEX notifications_due;
 CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE finished_at IS NULL;
 ALTER TABLE notifications SET (fillfactor = 70);

@@ -28,7 +28,6 @@ use std::time::Duration;
 pub const CONSTRAINTS: &[Rule] = &[
     Rule::Check("notifications_template_check", Meaning::Invariant),
     Rule::Check("notifications_status_check", Meaning::Invariant),
-    Rule::Check("notifications_finished_check", Meaning::Invariant),
     Rule::Check("notifications_transport_check", Meaning::Invariant),
     Rule::Unique("notifications_dedupe_key_key", Meaning::Invariant),
     // A client's notifications go with the client.
