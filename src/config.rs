@@ -121,6 +121,8 @@ pub struct AccessSettings {
     pub anonymous_rate_limit: RateLimit,
     /// Exact origins browsers may call the API from (none by default).
     pub cors_allowed_origins: Vec<String>,
+    /// How long a write's audit outcome waits to be written with those of other writes.
+    pub audit_batch_delay: Duration,
 }
 
 impl Default for AccessSettings {
@@ -131,6 +133,7 @@ impl Default for AccessSettings {
             default_rate_limit: RateLimit { per_second: 100.0, burst: 200 },
             anonymous_rate_limit: RateLimit { per_second: 5.0, burst: 20 },
             cors_allowed_origins: Vec::new(),
+            audit_batch_delay: Duration::from_millis(10),
         }
     }
 }
@@ -176,6 +179,7 @@ impl AccessSettings {
             default_rate_limit,
             anonymous_rate_limit: parsed::<RateLimit>("RATE_LIMIT_ANONYMOUS", defaults.anonymous_rate_limit)?,
             cors_allowed_origins,
+            audit_batch_delay: Duration::from_millis(parsed("AUDIT_BATCH_MS", 10)?),
         })
     }
 }

@@ -100,14 +100,12 @@ pub async fn get_audit_entry(state: &AppState, id: AuditEntryId) -> AppResult<Au
     state.db.run(move |conn| audit_repo::find(conn, id)?.found(id)).await
 }
 
-/// How long a write's outcome waits to be written together with those of other writes.
-const OUTCOME_BATCH_DELAY: Duration = Duration::from_millis(10);
-
 /// Write requests' audit entries with their outcome (status, created subject), not written yet.
-/// They are written in batches just after the responses, so that a write's response does not
-/// wait for a second round trip and transaction; a read of the audit log writes what is pending
-/// first, so this process's reads see every write it answered. An outcome still pending when the
-/// process dies is lost: its entry stays with status `null`, as the audit log documents.
+/// They are written in batches just after the responses (`AUDIT_BATCH_MS`), so that a write's
+/// response does not wait for a second round trip and transaction; a read of the audit log
+/// writes what is pending first, so this process's reads see every write it answered, and a
+/// server that stops writes what is pending. An outcome still pending when the process dies is
+/// lost: its entry stays with status `null`, as the audit log documents.
 #[derive(Default)]
 pub struct AuditOutcomes {
     pending: Mutex<Vec<AuditEntry>>,
@@ -132,7 +130,7 @@ pub fn finish_audit(state: &AppState, entry: AuditEntry) {
     if first {
         let state = state.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(OUTCOME_BATCH_DELAY).await;
+            tokio::time::sleep(state.settings.access.audit_batch_delay).await;
             if let Err(err) = write_audit_outcomes(&state).await {
                 tracing::warn!(error = %err, "could not record the outcome of writes in the audit log");
             }

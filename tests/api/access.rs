@@ -771,6 +771,34 @@ async fn an_audit_entry_commits_with_the_write_or_not_at_all() {
 }
 
 #[actix_web::test]
+async fn a_server_that_stops_writes_the_audit_outcomes_still_waiting_for_their_batch() {
+    let ctx = TestContext::new().await;
+    // Outcomes wait far longer than the test: only the stop can write them.
+    let server = Server::start_with(&ctx, &[("AUDIT_BATCH_MS", "600000")]).await;
+    let body = json!({"name": "Stopping", "email": "stopping@example.com", "kind": "b2c"});
+    let (status, _, created) = server.request("POST", "/api/v1/clients", Some(&body), &[]).await.unwrap();
+    assert_eq!(status, 201, "{created}");
+    let client = created["id"].as_str().unwrap().to_string();
+    let invalid = json!({"email": "nope"});
+    let (status, _, _) =
+        server.request("PATCH", &format!("/api/v1/clients/{client}"), Some(&invalid), &[]).await.unwrap();
+    assert_eq!(status, 422);
+    let side = ctx.side_connection().await;
+    // The write's entry committed with it; its outcome, and the refused request's whole entry,
+    // still wait for their batch.
+    assert_eq!(
+        side.execute("SELECT 1 FROM audit_log WHERE operation_id = 'create_client' AND status IS NULL").await,
+        1
+    );
+    assert_eq!(side.execute("SELECT 1 FROM audit_log WHERE operation_id = 'update_client'").await, 0);
+    assert!(server.stop().success());
+    let written = format!(
+        "SELECT 1 FROM audit_log WHERE (operation_id, status, subject_id) IN (('create_client', 201, '{client}'), ('update_client', 422, '{client}'))"
+    );
+    assert_eq!(side.execute(&written).await, 2, "both outcomes written at the stop");
+}
+
+#[actix_web::test]
 async fn single_resources_and_lists_answer_304_to_a_current_etag() {
     let ctx = TestContext::new().await;
     let app = app!(ctx);

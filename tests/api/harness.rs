@@ -713,6 +713,16 @@ impl Server {
         request(&self.addr, method, path, body, headers).await
     }
 
+    /// SIGTERM, as an orchestrator stops a server, and waits for it to exit; its exit status.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "SIGTERM not delivered");
+        self.child.wait().expect("reap the server")
+    }
+
     /// `kill -9`: no shutdown, no draining.
     pub fn kill(mut self) {
         self.child.kill().expect("kill the server");
