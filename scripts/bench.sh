@@ -100,6 +100,8 @@ start_server() {
     echo "the server's first reconcile and statistics did not finish within 5 minutes" >&2; exit 1
 }
 trap '[ -z "$server" ] || kill $server 2>/dev/null || true' EXIT
+# The comparison build (BEFORE_BINARY) in the server's place.
+start_before_server() { local saved="$binary"; binary="$BEFORE_BINARY"; start_server; binary="$saved"; }
 
 run() {
     local name="$1"; shift
@@ -293,14 +295,14 @@ if [ "$mode" = events ]; then
         local name="$1" started
         cpu_mark
         run "$name" -c 64 -m POST -H 'content-type: application/json' -Z "$out/order-bodies.txt" "$base/api/v1/orders"
-        started=$(date +%s.%N)
+        started=$(date +%s%N)
         until drained; do sleep 0.5; done
-        echo "work left at the end of the run done $(echo "$(date +%s.%N) - $started" | bc) s later"
+        echo "work left at the end of the run done $(( ($(date +%s%N) - started) / 1000000 )) ms later"
         cpu_report "$name"
     }
     before_run() {
         [ -n "${BEFORE_BINARY:-}" ] || return 0
-        saved="$binary"; binary="$BEFORE_BINARY"; start_server; binary="$saved"
+        start_before_server
         placing "orders-before-$1"
     }
     outbox_run() { start_server; sql "DELETE FROM webhook_endpoints" >/dev/null; placing "orders-outbox-$1"; }
@@ -351,7 +353,7 @@ if [ "$mode" = access ]; then
     warm_up
     before_run() {
         [ -n "${BEFORE_BINARY:-}" ] || return 0
-        saved="$binary"; binary="$BEFORE_BINARY"; start_server; binary="$saved"
+        start_before_server
         run "view-before-$1" -c 64 --urls-from-file "$out/view-urls.txt"
     }
     key_run() { start_server; run "view-key-$1" -c 64 --urls-from-file "$out/view-urls.txt"; }

@@ -428,13 +428,13 @@ pub fn like_pattern(text: &str) -> String {
     pattern
 }
 
-/// Text stored by a CHECK-constrained column that this build cannot parse: a schema it does not
-/// know. Reported as a deserialization error, never guessed.
 /// One column of rows, as an array parameter for `unnest(…)` (a batch written in one statement).
 pub(crate) fn column<'a, T, U>(rows: &'a [T], field: impl Fn(&'a T) -> U) -> Vec<U> {
     rows.iter().map(field).collect()
 }
 
+/// Text stored by a CHECK-constrained column that this build cannot parse: a schema it does not
+/// know. Reported as a deserialization error, never guessed.
 pub(crate) fn corrupt(column: &str, value: &str) -> DieselError {
     DieselError::DeserializationError(format!("{column} holds unknown value {value:?}").into())
 }
