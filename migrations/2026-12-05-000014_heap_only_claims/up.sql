@@ -17,8 +17,8 @@ ALTER TABLE webhook_deliveries SET (fillfactor = 70);
 
 -- When a notification reached `sent`, `skipped` or `failed` (NULL while pending or sending).
 -- No CHECK ties it to `status`: a replica of the previous version, still running during a
--- rolling upgrade, finishes notifications without it (they stay in the index below, which
--- still filters on `status`, and are never claimed again).
+-- rolling upgrade, finishes notifications without it (they stay in the index below, but the
+-- claim still filters on `status` too, so they are never claimed again).
 ALTER TABLE notifications ADD COLUMN finished_at TIMESTAMPTZ;
 UPDATE notifications SET finished_at = updated_at WHERE status NOT IN ('pending', 'sending');
 DROP INDEX notifications_due;

@@ -336,3 +336,27 @@ async fn a_dispatcher_leaves_alone_an_endpoint_another_is_claiming() {
     let sequences: Vec<i64> = receiver.received().iter().map(|r| r.json()["sequence"].as_i64().unwrap()).collect();
     assert_eq!(sequences, [1, 2]);
 }
+
+/// The `background_backlog` gauge's counts: an open delivery (pending, also while it waits for a
+/// retry) and a queued notification count until they are finished.
+#[actix_web::test]
+async fn the_backlog_counts_deliveries_and_notifications_until_they_are_finished() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let receiver = Receiver::start(&[Answer::Status(500)]).await;
+    endpoint(&app, &receiver.url, json!(["client.created"])).await;
+    create_client(&app, "Queued", "queued@example.com").await;
+    publish(&ctx).await;
+    let side = ctx.side_connection().await;
+    let backlogs = || side.run(|conn| store::pg::jobs::backlogs(conn).expect("backlogs"));
+    let queued = backlogs().await;
+    assert_eq!((queued.webhook_deliveries, queued.notifications), (1, 1), "the delivery and the welcome");
+
+    deliver(&ctx).await;
+    assert_eq!(receiver.received().len(), 1);
+    assert_eq!(backlogs().await.webhook_deliveries, 1, "waiting for its retry");
+    deliver_until(&ctx, &receiver, 2).await;
+    hybrid_crm::app::notifications::send_all_due(&ctx.state).await.expect("send notifications");
+    let finished = backlogs().await;
+    assert_eq!((finished.webhook_deliveries, finished.notifications), (0, 0));
+}

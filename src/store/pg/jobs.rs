@@ -60,11 +60,16 @@ pub struct Backlogs {
     pub payment_sagas: i64,
 }
 
+/// Open deliveries and notifications are counted by the predicates of their partial indexes
+/// (`…_heap_only_claims`), so a metrics scrape reads those indexes, not the tables. A
+/// notification finished by a replica of the version before `finished_at` keeps it NULL, hence
+/// the status too.
 pub fn backlogs(conn: &mut PgConnection) -> QueryResult<Backlogs> {
     diesel::sql_query(
         "SELECT (SELECT count(*) FROM events WHERE sequence IS NULL) AS outbox, \
-                (SELECT count(*) FROM webhook_deliveries WHERE status IN ('pending', 'delivering')) AS webhook_deliveries, \
-                (SELECT count(*) FROM notifications WHERE status IN ('pending', 'sending')) AS notifications, \
+                (SELECT count(*) FROM webhook_deliveries WHERE completed_at IS NULL) AS webhook_deliveries, \
+                (SELECT count(*) FROM notifications \
+                  WHERE finished_at IS NULL AND status IN ('pending', 'sending')) AS notifications, \
                 (SELECT count(*) FROM payments WHERE status = 'processing') \
                   + (SELECT count(*) FROM refunds WHERE status = 'processing') AS payment_sagas",
     )

@@ -232,7 +232,7 @@ pub fn finish(conn: &mut PgConnection, outcomes: &[(Claimed, Outcome)], now: Dat
             SET status = u.status, transport = u.transport, reason = u.reason,
                 attempts = n.attempts + u.added, next_attempt_at = u.next, lease_until = NULL,
                 updated_at = $1, sent_at = u.sent_at,
-                finished_at = CASE WHEN u.status IN ('pending', 'sending') THEN NULL ELSE $1 END
+                finished_at = CASE WHEN u.status <> $11 THEN $1 END
            FROM unnest($2, $3, $4, $5, $6, $7, $8, $9)
                 AS u(id, attempts, status, transport, reason, added, next, sent_at)
           WHERE n.id = u.id AND n.status = $10 AND n.attempts = u.attempts",
@@ -247,6 +247,7 @@ pub fn finish(conn: &mut PgConnection, outcomes: &[(Claimed, Outcome)], now: Dat
     .bind::<Array<Timestamptz>, _>(column(&changes, |change| change.4))
     .bind::<Array<Nullable<Timestamptz>>, _>(column(&changes, |change| change.5))
     .bind::<Text, _>(NotificationStatus::Sending.as_str())
+    .bind::<Text, _>(NotificationStatus::Pending.as_str())
     .execute(conn)
 }
 
