@@ -798,6 +798,29 @@ async fn a_server_that_stops_writes_the_audit_outcomes_still_waiting_for_their_b
     assert_eq!(side.execute(&written).await, 2, "both outcomes written at the stop");
 }
 
+/// The other way a server ends: killed with an outcome waiting, the write and its entry stay
+/// (they committed together) and the entry shows no status, as the audit log documents.
+#[actix_web::test]
+async fn a_server_killed_with_audit_outcomes_waiting_keeps_the_write_and_its_entry_without_status() {
+    let ctx = TestContext::new().await;
+    let server = Server::start_with(&ctx, &[("AUDIT_BATCH_MS", "600000")]).await;
+    let body = json!({"name": "Killed", "email": "killed@example.com", "kind": "b2c"});
+    let (status, _, created) = server.request("POST", "/api/v1/clients", Some(&body), &[]).await.unwrap();
+    assert_eq!(status, 201, "{created}");
+    let client = created["id"].as_str().unwrap().to_string();
+    server.kill();
+
+    let restarted = Server::start(&ctx).await;
+    let (status, _, _) = restarted.request("GET", &format!("/api/v1/clients/{client}"), None, &[]).await.unwrap();
+    assert_eq!(status, 200, "the write survived");
+    let (status, _, log) = restarted.request("GET", "/api/v1/audit-log?limit=100", None, &[]).await.unwrap();
+    assert_eq!(status, 200, "{log}");
+    let entries: Vec<&Value> =
+        log["items"].as_array().unwrap().iter().filter(|e| e["operation_id"] == "create_client").collect();
+    assert_eq!(entries.len(), 1, "{log}");
+    assert_eq!((entries[0]["status"].clone(), entries[0]["method"].clone()), (Value::Null, json!("POST")));
+}
+
 #[actix_web::test]
 async fn single_resources_and_lists_answer_304_to_a_current_etag() {
     let ctx = TestContext::new().await;
