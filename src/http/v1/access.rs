@@ -208,10 +208,11 @@ pub struct AuditEntryResponse {
     pub method: String,
     #[schema(example = "/api/v1/clients")]
     pub path: String,
-    /// The first id in the path, or the id of the resource the write created.
+    /// The first id in the path, or the id of the resource the write created (recorded with the
+    /// status).
     pub subject_id: Option<String>,
-    /// The response's status; `null` when the write committed but the server stopped before
-    /// answering.
+    /// The response's status; `null` when the server died before recording it: before
+    /// answering, or in the few milliseconds (`AUDIT_BATCH_MS`) before the outcome's batch.
     #[schema(example = 201)]
     pub status: Option<i16>,
     /// The request's `X-Request-Id`.
