@@ -10,7 +10,7 @@ use crate::app::AppState;
 use crate::domain::access::{ApiKey, AuditEntry, Scope};
 use crate::domain::ids::AuditEntryId;
 use crate::http::problem::{ApiError, Problem};
-use crate::http::routes::RouteTemplate;
+use crate::http::routes::{RouteTable, Routed};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -76,21 +76,72 @@ pub fn declared_scope(operation: &Value) -> Option<Scope> {
     }
 }
 
-/// The calling key, for handlers.
+/// What the access layer decided for a request: who calls and the operation it allowed.
+#[derive(Debug, Clone)]
+struct Authorized {
+    key: Arc<ApiKey>,
+    operation: String,
+}
+
+/// The calling key: every `/api/v1` handler takes one. It exists only when the access layer
+/// authorized the request *and* the operation the router matched is the one it authorized, with
+/// the key holding its scope; otherwise the handler never runs (401 without the access layer's
+/// decision, 403 when the decision and the route disagree). A handler mounted without the access
+/// layer therefore refuses everyone.
 #[derive(Debug, Clone)]
 pub struct Caller(pub Arc<ApiKey>);
+
+impl Caller {
+    pub fn key(&self) -> &ApiKey {
+        &self.0
+    }
+}
+
+/// The id of the key the access layer authorized for this request, if it did.
+pub fn authorized_key(req: &ServiceRequest) -> Option<crate::domain::ids::ApiKeyId> {
+    req.extensions().get::<Authorized>().map(|authorized| authorized.key.id)
+}
+
+impl actix_web::FromRequest for Caller {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Caller, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(caller_of(req))
+    }
+}
+
+fn caller_of(req: &HttpRequest) -> Result<Caller, ApiError> {
+    let Some(authorized) = req.extensions().get::<Authorized>().cloned() else {
+        return Err(
+            Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", "the request was not authenticated").into()
+        );
+    };
+    // After routing, the pattern of the resource the router chose (not the request's path).
+    let operation = req
+        .match_pattern()
+        .and_then(|pattern| req.app_data::<web::Data<Operations>>()?.find(req.method(), &pattern).cloned());
+    match operation {
+        Some(op) if op.id == authorized.operation && op.scope.is_some_and(|s| authorized.key.grant().allows(s)) => {
+            Ok(Caller(authorized.key))
+        }
+        Some(op) if op.id == authorized.operation => Err(forbidden_problem(op.scope).into()),
+        other => {
+            tracing::error!(
+                authorized = %authorized.operation,
+                routed = other.as_ref().map_or("none", |op| op.id.as_str()),
+                "the router chose another operation than the access layer authorized: refused"
+            );
+            Err(forbidden_problem(None).into())
+        }
+    }
+}
 
 /// The bearer token of a request, if it sent one.
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
-/// The key of a request outside `/api/v1` that may show more to a caller with one (readiness).
-pub async fn optional_caller(state: &AppState, req: &HttpRequest) -> Option<Arc<ApiKey>> {
-    let token = bearer(req.headers())?;
-    access::authenticate(state, token).await.ok()?.ok()
 }
 
 fn problem_response(problem: Problem) -> HttpResponse {
@@ -111,8 +162,8 @@ fn unauthenticated(refusal: Option<Refusal>) -> HttpResponse {
     response
 }
 
-fn forbidden(scope: Option<Scope>) -> HttpResponse {
-    problem_response(match scope {
+fn forbidden_problem(scope: Option<Scope>) -> Problem {
+    match scope {
         Some(scope) => {
             let mut problem =
                 Problem::new(StatusCode::FORBIDDEN, "forbidden", format!("this API key lacks the scope {scope}"));
@@ -120,7 +171,7 @@ fn forbidden(scope: Option<Scope>) -> HttpResponse {
             problem
         }
         None => Problem::new(StatusCode::FORBIDDEN, "forbidden", "no API key may call this operation"),
-    })
+    }
 }
 
 fn rate_limited(decision: &RateDecision) -> HttpResponse {
@@ -160,30 +211,60 @@ fn is_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Authentication, rate limit, authorization and audit for everything under `/api/v1`.
+/// Authentication, rate limit, authorization and audit for everything the router sends into
+/// `/api/v1`, decided on the operation the request is routed to. A request there that matches
+/// no operation is answered here (401 without a valid key, else 404 or 405), never passed on.
 pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    if !req.path().starts_with(API_PREFIX) || req.method() == Method::OPTIONS {
+    let routed = Routed::of(&req);
+    if !routed.api {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     }
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Err(actix_web::error::ErrorInternalServerError("application state missing"));
     };
     let limits = &state.settings.access;
+    let ip = req.peer_addr().map(|addr| addr.ip());
 
-    // Who: without a valid key, only the per-IP bucket of failed attempts is charged.
-    let refusal = match bearer(req.headers()) {
+    // Who. A caller without a valid key costs no database work: a secret the cache does not know
+    // is looked up only after the per-address bucket of unknown callers gives a token.
+    let mut looked_up = false;
+    let recognized = match bearer(req.headers()) {
         None => Err(None),
-        Some(token) => match access::authenticate(&state, token).await {
-            Ok(Ok(key)) => Ok(key),
-            Ok(Err(refusal)) => Err(Some(refusal)),
-            Err(err) => return Ok(req.into_response(ApiError::from(err).error_response())),
+        Some(token) => match access::recognize(&state, token) {
+            access::Recognized::Known(known) => known.map_err(Some),
+            access::Recognized::NeedsLookup => {
+                looked_up = true;
+                let bucket = Bucket::Ip(ip);
+                let decision = state.gate.take(bucket, limits.anonymous_rate_limit);
+                if !decision.allowed {
+                    state.metrics.access_refusals.with_label_values(&["rate_limited"]).inc();
+                    let mut response = rate_limited(&decision);
+                    add_rate_headers(response.headers_mut(), &decision);
+                    return Ok(req.into_response(response));
+                }
+                match access::authenticate(&state, token).await {
+                    // A real key's lookup gives its token back: keys behind one proxy do not
+                    // spend each other's budget, only secrets that match nothing do.
+                    Ok(Ok(key)) => {
+                        state.gate.give_back(bucket, limits.anonymous_rate_limit);
+                        Ok(key)
+                    }
+                    Ok(Err(refusal)) => Err(Some(refusal)),
+                    Err(err) => return Ok(req.into_response(ApiError::from(err).error_response())),
+                }
+            }
         },
     };
-    let key = match refusal {
+    let key = match recognized {
         Ok(key) => key,
+        // A failed lookup already took its token from the address's bucket.
+        Err(Some(Refusal::Unknown)) if looked_up => {
+            state.metrics.access_refusals.with_label_values(&["unknown_key"]).inc();
+            return Ok(req.into_response(unauthenticated(Some(Refusal::Unknown))));
+        }
         Err(refusal) => {
             let reason = match refusal {
                 None => "missing_key",
@@ -192,7 +273,6 @@ pub async fn middleware(
                 Some(Refusal::Revoked) => "revoked_key",
             };
             state.metrics.access_refusals.with_label_values(&[reason]).inc();
-            let ip = req.peer_addr().map(|addr| addr.ip());
             let decision = state.gate.take(Bucket::Ip(ip), limits.anonymous_rate_limit);
             let mut response = if decision.allowed { unauthenticated(refusal) } else { rate_limited(&decision) };
             add_rate_headers(response.headers_mut(), &decision);
@@ -212,45 +292,43 @@ pub async fn middleware(
         return Ok(req.into_response(response));
     }
 
-    // What: the operation the request is routed to, and whether the key may call it.
-    let template = RouteTemplate::of(&req);
-    let operation = template
+    // What: the operation of the route, and whether the key may call it.
+    let operation = routed
+        .template
         .as_deref()
         .and_then(|template| req.app_data::<web::Data<Operations>>().and_then(|ops| ops.find(req.method(), template)))
         .cloned();
+    let Some(op) = operation else {
+        let mut response = unrouted(&req, &routed);
+        add_rate_headers(response.headers_mut(), &decision);
+        return Ok(req.into_response(response));
+    };
+    // Writes are audited, refused or not.
     let audit = is_write(req.method()).then(|| AuditEntry {
         id: AuditEntryId::new(),
         occurred_at: crate::app::clock::now(),
         key_id: Some(key.id),
-        operation_id: operation.as_ref().map_or_else(|| "unknown".to_string(), |op| op.id.clone()),
+        operation_id: op.id.clone(),
         method: req.method().to_string(),
-        path: req.path().to_string(),
-        subject_id: template.as_deref().and_then(|t| subject_in_path(t, req.path())),
+        path: routed.path.to_string(),
+        subject_id: routed.template.as_deref().and_then(|t| subject_in_path(t, &routed.path)),
         status: None,
         request_id: req.extensions().get::<RequestId>().map(ToString::to_string),
     });
-
-    let mut response = match &operation {
-        // Unrouted: the fallback answers 404 or 405.
-        None => next.call(req).await?.map_into_boxed_body(),
-        Some(op) if !op.scope.is_some_and(|scope| key.grant().allows(scope)) => {
-            state.metrics.access_refusals.with_label_values(&["forbidden"]).inc();
-            let response = forbidden(op.scope);
-            req.into_response(response)
-        }
-        Some(_) => {
-            req.extensions_mut().insert(Caller(key.clone()));
-            match &audit {
-                Some(entry) => {
-                    let unit = access::AuditUnit::new(entry.clone());
-                    access::audit_scoped(unit, next.call(req)).await?.map_into_boxed_body()
-                }
-                None => next.call(req).await?.map_into_boxed_body(),
+    let mut response = if !op.scope.is_some_and(|scope| key.grant().allows(scope)) {
+        state.metrics.access_refusals.with_label_values(&["forbidden"]).inc();
+        req.into_response(problem_response(forbidden_problem(op.scope)))
+    } else {
+        req.extensions_mut().insert(Authorized { key: key.clone(), operation: op.id });
+        match &audit {
+            Some(entry) => {
+                let unit = access::AuditUnit::new(entry.clone());
+                access::audit_scoped(unit, next.call(req)).await?.map_into_boxed_body()
             }
+            None => next.call(req).await?.map_into_boxed_body(),
         }
     };
-
-    if let Some(mut entry) = audit.filter(|_| operation.is_some()) {
+    if let Some(mut entry) = audit {
         entry.status = Some(response.status().as_u16() as i16);
         if entry.subject_id.is_none() {
             entry.subject_id = subject_in_location(response.headers());
@@ -259,6 +337,26 @@ pub async fn middleware(
     }
     add_rate_headers(response.headers_mut(), &decision);
     Ok(response)
+}
+
+/// 405 with `Allow` for a path the spec has with other methods, else 404.
+fn unrouted(req: &ServiceRequest, routed: &Routed) -> HttpResponse {
+    let allowed = req.app_data::<web::Data<RouteTable>>().and_then(|routes| routes.allowed(&routed.path));
+    match allowed {
+        Some(methods) => {
+            let allow = methods.join(", ");
+            let mut response = problem_response(Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{} is not allowed here; use {allow}", req.method()),
+            ));
+            if let Ok(value) = HeaderValue::from_str(&allow) {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            response
+        }
+        None => crate::http::routes::not_found(&routed.path),
+    }
 }
 
 #[cfg(test)]

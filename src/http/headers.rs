@@ -1,7 +1,7 @@
 //! Headers for browsers and caches: security headers, CORS, and conditional GETs (`ETag`,
 //! `If-None-Match` → 304).
 
-use super::access::API_PREFIX;
+use super::routes::Routed;
 use crate::http::problem::{ApiError, Problem};
 use actix_web::body::{to_bytes, BodySize, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -38,13 +38,21 @@ pub async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let api = req.path().starts_with(API_PREFIX);
-    let dashboard = req.path() == "/dashboard" || req.path().starts_with("/dashboard/");
+    let routed = Routed::of(&req);
+    let api = routed.api;
+    let dashboard = routed.path.as_ref() == "/dashboard" || routed.path.starts_with("/dashboard/");
+    let hsts = req
+        .app_data::<web::Data<crate::app::AppState>>()
+        .and_then(|state| state.settings.access.hsts_max_age)
+        .and_then(|age| HeaderValue::from_str(&format!("max-age={age}; includeSubDomains")).ok());
     let mut response = next.call(req).await?.map_into_boxed_body();
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if let Some(hsts) = hsts {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts);
+    }
     let policy = if api || headers.get(header::CONTENT_TYPE).is_some_and(|t| !is_html_or_script(t)) {
         API_POLICY
     } else if dashboard {
@@ -145,7 +153,7 @@ pub async fn conditional_get(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    if !matches!(*req.method(), Method::GET | Method::HEAD) || !req.path().starts_with(API_PREFIX) {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) || !Routed::of(&req).api {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     }
     let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();

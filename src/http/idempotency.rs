@@ -13,8 +13,9 @@
 
 use crate::app::idempotency::{self, Claim, StoredResponse};
 use crate::app::AppState;
-use crate::http::access::Caller;
+use crate::http::access;
 use crate::http::problem::{ApiError, Problem};
+use crate::http::routes::Routed;
 use actix_web::body::{to_bytes, BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -51,12 +52,17 @@ pub async fn middleware(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let path = req.path().to_string();
-    if req.method() != Method::POST || !path.starts_with("/api/v1/") {
+    let routed = Routed::of(&req);
+    // Only requests the access layer authorized get here; without its decision the handler
+    // refuses the request anyway.
+    let (Some(caller), Some(template)) = (access::authorized_key(&req), routed.template.as_deref()) else {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    };
+    if req.method() != Method::POST || !routed.api {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     }
     let key = match req.headers().get(HEADER).map(|value| value.to_str().map(str::to_string)) {
-        None if requires_key(&path) => {
+        None if requires_key(template) => {
             let detail = "payments and refunds need an Idempotency-Key header (1-255 visible ASCII characters)";
             return Ok(req.into_response(problem(StatusCode::BAD_REQUEST, "idempotency_key_required", detail)));
         }
@@ -72,15 +78,12 @@ pub async fn middleware(
     };
     // Keys belong to the API key that sent them (as in Stripe): another caller's identical key
     // neither replays nor blocks this one.
-    let key = match req.extensions().get::<Caller>() {
-        Some(Caller(caller)) => format!("{}:{key}", caller.id),
-        None => key,
-    };
+    let key = format!("{caller}:{key}");
     let body = match read_body(&mut req, state.settings.body_limit_bytes).await {
         Ok(body) => body,
         Err(response) => return Ok(req.into_response(response)),
     };
-    let target = req.uri().path_and_query().map_or(path.clone(), |p| p.as_str().to_string());
+    let target = req.uri().path_and_query().map_or_else(|| routed.path.to_string(), |p| p.as_str().to_string());
     let claim = idempotency::claim(&state, key.clone(), req.method().to_string(), target, body.to_vec()).await;
     match claim {
         Err(err) => Ok(req.into_response(ApiError::from(err).error_response())),

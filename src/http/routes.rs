@@ -6,9 +6,12 @@
 //! every resource's regex; comparing segments with the spec's templates costs a small fraction.
 
 use super::problem::{ApiError, Problem};
-use actix_web::dev::ServiceRequest;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::uri::{PathAndQuery, Uri};
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpMessage as _, HttpRequest, HttpResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
 use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -81,38 +84,137 @@ impl RouteTable {
         self.route(path).map(|route| route.template.clone())
     }
 
-    fn allowed(&self, path: &str) -> Option<&[&'static str]> {
+    pub fn allowed(&self, path: &str) -> Option<&[&'static str]> {
         self.route(path).map(|route| route.methods.as_slice())
     }
 }
 
+/// The segments of a path as the router compares them: `/a/` has an empty last segment.
 fn split(path: &str) -> impl Iterator<Item = &str> {
-    path.trim_matches('/').split('/')
+    path.strip_prefix('/').unwrap_or(path).split('/')
 }
 
-/// The route template of a request (`/api/v1/clients/{id}`), found once by the outermost
-/// middleware that needs it: from the spec, else (Swagger UI) from actix's own routing.
+/// Where a request goes, decided once from the path the router routes on (never the raw
+/// request target): every middleware that depends on the operation (metrics, headers, access,
+/// idempotency, audit) reads this, so none can disagree with the router.
 #[derive(Debug, Clone)]
-pub struct RouteTemplate(pub Option<Arc<str>>);
+pub struct Routed {
+    /// The path actix matches (`/%61pi/v1` is `/api/v1` here), after [`normalize`].
+    pub path: Arc<str>,
+    /// The spec's template for the path and method, when the spec has the path.
+    pub template: Option<Arc<str>>,
+    /// Under `/api/v1`: the access layer answers it, whatever it matches.
+    pub api: bool,
+}
 
-impl RouteTemplate {
-    pub fn of(req: &ServiceRequest) -> Option<Arc<str>> {
-        if let Some(known) = req.extensions().get::<RouteTemplate>() {
-            return known.0.clone();
+impl Routed {
+    pub fn of(req: &ServiceRequest) -> Routed {
+        if let Some(known) = req.extensions().get::<Routed>() {
+            return known.clone();
         }
+        let path: Arc<str> = Arc::from(req.match_info().as_str());
         let template = req
             .app_data::<web::Data<RouteTable>>()
-            .and_then(|routes| routes.template(req.path()))
+            .and_then(|routes| routes.template(&path))
             .or_else(|| req.match_pattern().map(Arc::from));
-        req.extensions_mut().insert(RouteTemplate(template.clone()));
-        template
+        let routed = Routed { api: is_api(&path), path, template };
+        req.extensions_mut().insert(routed.clone());
+        routed
     }
+}
+
+/// Whether the router sends `path` into the `/api/v1` scope.
+pub fn is_api(path: &str) -> bool {
+    path.strip_prefix("/api/v1").is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// One spelling per path, before anything looks at it: percent-escapes decoded once (`%25`
+/// stays, so nothing is decoded twice), empty and `.` segments dropped, `..` resolved, and under
+/// `/api/` no trailing slash. `/a%70i//v1/./clients/` is `/api/v1/clients` to every layer and
+/// to the router, so another spelling of a path is the same operation with the same checks.
+pub async fn normalize(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(path) = canonical_path(req.path()) {
+        let target = match req.uri().query() {
+            Some(query) => format!("{path}?{query}"),
+            None => path,
+        };
+        let Ok(path_and_query) = PathAndQuery::try_from(target) else {
+            let problem = Problem::new(StatusCode::BAD_REQUEST, "invalid_path", "the request path cannot be read");
+            return Ok(req.into_response(ApiError::from(problem).error_response()).map_into_right_body());
+        };
+        let mut parts = req.uri().clone().into_parts();
+        parts.path_and_query = Some(path_and_query);
+        if let Ok(uri) = Uri::from_parts(parts) {
+            req.match_info_mut().get_mut().update(&uri);
+            req.head_mut().uri = uri;
+        }
+    }
+    next.call(req).await.map(ServiceResponse::map_into_left_body)
+}
+
+/// The canonical spelling of `raw`, or `None` when it is already canonical (most requests).
+pub fn canonical_path(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let has_dots = raw.split('/').any(|segment| segment == "." || segment == "..");
+    let api = raw.starts_with("/api/");
+    let trailing_slash = api && raw.len() > 5 && raw.ends_with('/');
+    if !(raw.contains('%') || raw.contains("//") || has_dots || trailing_slash) {
+        return None;
+    }
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok())
+            .filter(|&byte| byte != b'%');
+        match escaped {
+            Some(byte) => {
+                decoded.push(byte);
+                i += 3;
+            }
+            None => {
+                decoded.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    let mut segments: Vec<&[u8]> = Vec::new();
+    for segment in decoded.split(|&b| b == b'/') {
+        match segment {
+            b"" | b"." => {}
+            b".." => {
+                segments.pop();
+            }
+            segment => segments.push(segment),
+        }
+    }
+    let trailing = decoded.ends_with(b"/") && !segments.is_empty() && !segments[0].eq(b"api");
+    let mut path = String::with_capacity(decoded.len() + 8);
+    for segment in &segments {
+        path.push('/');
+        for &byte in *segment {
+            if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@%".contains(&byte) {
+                path.push(byte as char);
+            } else {
+                path.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    if path.is_empty() || trailing {
+        path.push('/');
+    }
+    (path != raw).then_some(path)
 }
 
 /// Default service: 405 for a known path with another method, else 404; both as problems.
 pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpResponse {
-    use actix_web::ResponseError;
-    if let Some(methods) = routes.allowed(req.path()) {
+    let path = req.match_info().as_str();
+    if let Some(methods) = routes.allowed(path) {
         let allow = methods.join(", ");
         let mut response = ApiError::from(Problem::new(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -125,7 +227,12 @@ pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpRe
         }
         return response;
     }
-    ApiError::from(Problem::new(StatusCode::NOT_FOUND, "route_not_found", format!("no route for {}", req.path())))
+    not_found(path)
+}
+
+/// The 404 problem for a path nothing serves.
+pub fn not_found(path: &str) -> HttpResponse {
+    ApiError::from(Problem::new(StatusCode::NOT_FOUND, "route_not_found", format!("no route for {path}")))
         .error_response()
 }
 
@@ -148,7 +255,39 @@ mod tests {
         assert_eq!(routes.template("/api/v1/orders/stats").as_deref(), Some("/api/v1/orders/stats"));
         assert_eq!(routes.template("/api/v1/clients/7/view").as_deref(), Some("/api/v1/clients/{id}/view"));
         assert_eq!(routes.template("/api/v1/clients//view"), None);
+        assert_eq!(routes.template("/api/v1/orders/42/"), None, "the router does not match it either");
         assert_eq!(routes.template("/api/v1/clients/7"), None);
         assert_eq!(routes.allowed("/api/v1/orders/1"), Some(&["GET"][..]));
+    }
+
+    #[test]
+    fn every_spelling_of_a_path_has_one_canonical_form() {
+        let canonical = |raw: &str| canonical_path(raw).unwrap_or_else(|| raw.to_string());
+        for raw in [
+            "/api/v1/api-keys",
+            "/%61pi/v1/api-keys",
+            "/api/v1/api-k%65ys",
+            "/api/v1/api-%6Beys",
+            "/api/v1/api-%6beys",
+            "/a%70i/v1/api-keys",
+            "/api%2Fv1/api-keys",
+            "/api%2fv1%2fapi-keys",
+            "//api//v1///api-keys",
+            "/api/v1/./api-keys",
+            "/api/v1/clients/../api-keys",
+            "/api/v1/%2e/api-keys",
+            "/api/v1/clients/%2E%2E/api-keys",
+            "/api/v1/api-keys/",
+            "/api/v1/api-keys//",
+        ] {
+            assert_eq!(canonical(raw), "/api/v1/api-keys", "{raw}");
+        }
+        assert_eq!(canonical_path("/api/v1/clients"), None, "a canonical path is left alone");
+        assert_eq!(canonical("/%2561pi/v1/clients"), "/%2561pi/v1/clients", "nothing is decoded twice");
+        assert_eq!(canonical("/swagger-ui/"), "/swagger-ui/", "pages keep their trailing slash");
+        assert_eq!(canonical("/api/v1/clients/a%20b"), "/api/v1/clients/a%20b");
+        assert_eq!(canonical("/api/v1/clients/%C3%A9"), "/api/v1/clients/%C3%A9");
+        assert_eq!(canonical("/../.."), "/");
+        assert_eq!(canonical("/api/v1/x%zz"), "/api/v1/x%zz");
     }
 }

@@ -5,6 +5,7 @@ use crate::domain::access::{ApiKey, AuditEntry, AuditFilter, NewApiKey, Role, Sc
 use crate::domain::free_form::FieldIssue;
 use crate::domain::ids::{ApiKeyId, AuditEntryId};
 use crate::domain::time::Timestamp;
+use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
 use crate::http::extract::{page_request, BodyRules, JsonBody, PageParams, Query};
 use crate::http::problem::{ApiResult, Problem};
@@ -250,6 +251,7 @@ impl From<AuditEntry> for AuditEntryResponse {
 )]
 #[post("/api-keys")]
 pub async fn create_api_key(
+    _caller: Caller,
     state: web::Data<AppState>,
     JsonBody(input): JsonBody<ApiKeyRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -269,6 +271,7 @@ pub async fn create_api_key(
 )]
 #[get("/api-keys")]
 pub async fn list_api_keys(
+    _caller: Caller,
     state: web::Data<AppState>,
     Query(query): Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<ApiKeyResponse>>> {
@@ -287,7 +290,11 @@ pub async fn list_api_keys(
     )
 )]
 #[get("/api-keys/{id}")]
-pub async fn get_api_key(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<ApiKeyResponse>> {
+pub async fn get_api_key(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<ApiKeyResponse>> {
     Ok(web::Json(access::get_key(&state, ApiKeyId(*id)).await?.into()))
 }
 
@@ -306,7 +313,11 @@ pub async fn get_api_key(state: web::Data<AppState>, id: web::Path<Uuid>) -> Api
     )
 )]
 #[delete("/api-keys/{id}")]
-pub async fn revoke_api_key(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn revoke_api_key(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     access::revoke_key(&state, ApiKeyId(*id)).await?;
     Ok(no_content())
 }
@@ -324,6 +335,7 @@ pub async fn revoke_api_key(state: web::Data<AppState>, id: web::Path<Uuid>) -> 
 )]
 #[get("/audit-log")]
 pub async fn list_audit_log(
+    _caller: Caller,
     state: web::Data<AppState>,
     Query(query): Query<AuditListQuery>,
 ) -> ApiResult<web::Json<PageOf<AuditEntryResponse>>> {
@@ -349,6 +361,7 @@ pub async fn list_audit_log(
 )]
 #[get("/audit-log/{id}")]
 pub async fn get_audit_entry(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<AuditEntryResponse>> {

@@ -7,6 +7,7 @@ use crate::domain::catalog::{
 };
 use crate::domain::ids::{CategoryId, OrderId, ProductId, StockMovementId};
 use crate::domain::money::Money;
+use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
 use crate::http::extract::{page_request, search_text, BodyRules, JsonBody, PageParams, Query, SearchParams};
 use crate::http::problem::{ApiResult, Problem};
@@ -354,6 +355,7 @@ impl From<StockMovement> for StockMovementResponse {
 )]
 #[post("/categories")]
 pub async fn create_category(
+    _caller: Caller,
     state: web::Data<AppState>,
     JsonBody(input): JsonBody<CategoryRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -372,6 +374,7 @@ pub async fn create_category(
 )]
 #[get("/categories")]
 pub async fn list_categories(
+    _caller: Caller,
     state: web::Data<AppState>,
     Query(query): Query<SearchParams>,
 ) -> ApiResult<web::Json<PageOf<CategoryResponse>>> {
@@ -392,7 +395,11 @@ pub async fn list_categories(
     )
 )]
 #[get("/categories/{id}")]
-pub async fn get_category(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<CategoryResponse>> {
+pub async fn get_category(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<CategoryResponse>> {
     Ok(web::Json(catalog::get_category(&state, CategoryId(*id)).await?.into()))
 }
 
@@ -412,6 +419,7 @@ pub async fn get_category(state: web::Data<AppState>, id: web::Path<Uuid>) -> Ap
 )]
 #[patch("/categories/{id}")]
 pub async fn update_category(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     JsonBody(patch): JsonBody<CategoryPatchRequest>,
@@ -433,7 +441,11 @@ pub async fn update_category(
     )
 )]
 #[delete("/categories/{id}")]
-pub async fn delete_category(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn delete_category(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     catalog::delete_category(&state, CategoryId(*id)).await?;
     Ok(no_content())
 }
@@ -455,6 +467,7 @@ pub async fn delete_category(state: web::Data<AppState>, id: web::Path<Uuid>) ->
 )]
 #[post("/products")]
 pub async fn create_product(
+    _caller: Caller,
     state: web::Data<AppState>,
     JsonBody(input): JsonBody<ProductRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -475,6 +488,7 @@ pub async fn create_product(
 )]
 #[get("/products")]
 pub async fn list_products(
+    _caller: Caller,
     state: web::Data<AppState>,
     Query(query): Query<ProductListQuery>,
 ) -> ApiResult<web::Json<PageOf<ProductResponse>>> {
@@ -502,7 +516,11 @@ pub async fn list_products(
     )
 )]
 #[get("/products/{id}")]
-pub async fn get_product(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<ProductResponse>> {
+pub async fn get_product(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<ProductResponse>> {
     Ok(web::Json(catalog::get_product(&state, ProductId(*id)).await?.into()))
 }
 
@@ -524,6 +542,7 @@ pub async fn get_product(state: web::Data<AppState>, id: web::Path<Uuid>) -> Api
 )]
 #[patch("/products/{id}")]
 pub async fn update_product(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     JsonBody(patch): JsonBody<ProductPatchRequest>,
@@ -546,7 +565,11 @@ pub async fn update_product(
     )
 )]
 #[delete("/products/{id}")]
-pub async fn delete_product(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn delete_product(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     catalog::delete_product(&state, ProductId(*id)).await?;
     Ok(no_content())
 }
@@ -569,6 +592,7 @@ pub async fn delete_product(state: web::Data<AppState>, id: web::Path<Uuid>) -> 
 )]
 #[post("/products/{id}/stock-movements")]
 pub async fn record_movement(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     JsonBody(input): JsonBody<MovementRequest>,
@@ -593,6 +617,7 @@ pub async fn record_movement(
 )]
 #[get("/products/{id}/stock-movements")]
 pub async fn list_movements(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     Query(query): Query<PageParams>,

@@ -11,6 +11,7 @@ use crate::domain::money::Money;
 use crate::domain::orders::OrderStatus;
 use crate::domain::view::{ClientInfo, ClientView, InfoStatus};
 use crate::domain::workshops::{ClientActivity, EnrollmentStatus, EnrollmentSummary, OrderSummary};
+use crate::http::access::Caller;
 use crate::http::dto::{no_content, DegradedResponse, PageOf};
 use crate::http::extract::{etag, page_request, search_text, BodyRules, IfMatch, JsonBody, Query};
 use crate::http::problem::{ApiResult, Problem};
@@ -395,6 +396,7 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, client: Client) -> Ht
 )]
 #[post("/clients")]
 pub async fn create_client(
+    _caller: Caller,
     state: web::Data<AppState>,
     JsonBody(input): JsonBody<NewClientRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -416,6 +418,7 @@ pub async fn create_client(
 )]
 #[get("/clients")]
 pub async fn list_clients(
+    _caller: Caller,
     state: web::Data<AppState>,
     Query(query): Query<ClientListQuery>,
 ) -> ApiResult<web::Json<PageOf<ClientResponse>>> {
@@ -446,7 +449,7 @@ pub async fn list_clients(
     )
 )]
 #[get("/clients/{id}")]
-pub async fn get_client(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get_client(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     let client = clients::get(&state, ClientId(*id)).await?;
     Ok(with_etag(HttpResponse::Ok(), client))
 }
@@ -474,6 +477,7 @@ pub async fn get_client(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiR
 )]
 #[patch("/clients/{id}")]
 pub async fn update_client(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     IfMatch(precondition): IfMatch,
@@ -499,7 +503,11 @@ pub async fn update_client(
     )
 )]
 #[delete("/clients/{id}")]
-pub async fn delete_client(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn delete_client(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     clients::delete(&state, ClientId(*id)).await?;
     Ok(no_content())
 }
@@ -521,6 +529,10 @@ pub async fn delete_client(state: web::Data<AppState>, id: web::Path<Uuid>) -> A
     )
 )]
 #[get("/clients/{id}/view")]
-pub async fn client_view(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<ClientViewResponse>> {
+pub async fn client_view(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<ClientViewResponse>> {
     Ok(web::Json(clients::view(&state, ClientId(*id)).await?.into()))
 }

@@ -3,6 +3,7 @@
 use crate::app::{companies, AppState};
 use crate::domain::client::{Company, CompanyChanges, NewCompany};
 use crate::domain::ids::CompanyId;
+use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
 use crate::http::extract::{BodyRules, JsonBody, Query, SearchParams};
 use crate::http::problem::{ApiResult, Problem};
@@ -121,6 +122,7 @@ impl From<Company> for CompanyResponse {
 )]
 #[post("/companies")]
 pub async fn create_company(
+    _caller: Caller,
     state: web::Data<AppState>,
     JsonBody(input): JsonBody<CompanyRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -139,6 +141,7 @@ pub async fn create_company(
 )]
 #[get("/companies")]
 pub async fn list_companies(
+    _caller: Caller,
     state: web::Data<AppState>,
     Query(query): Query<SearchParams>,
 ) -> ApiResult<web::Json<PageOf<CompanyResponse>>> {
@@ -159,7 +162,11 @@ pub async fn list_companies(
     )
 )]
 #[get("/companies/{id}")]
-pub async fn get_company(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<CompanyResponse>> {
+pub async fn get_company(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<CompanyResponse>> {
     Ok(web::Json(companies::get(&state, CompanyId(*id)).await?.into()))
 }
 
@@ -179,6 +186,7 @@ pub async fn get_company(state: web::Data<AppState>, id: web::Path<Uuid>) -> Api
 )]
 #[patch("/companies/{id}")]
 pub async fn update_company(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     JsonBody(patch): JsonBody<CompanyPatchRequest>,
@@ -200,7 +208,11 @@ pub async fn update_company(
     )
 )]
 #[delete("/companies/{id}")]
-pub async fn delete_company(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn delete_company(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     companies::delete(&state, CompanyId(*id)).await?;
     Ok(no_content())
 }

@@ -5,6 +5,7 @@ use crate::domain::ids::CouponId;
 use crate::domain::money::Money;
 use crate::domain::orders::{Coupon, CouponChanges, CouponKind, NewCoupon};
 use crate::domain::time::Timestamp;
+use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
 use crate::http::extract::{BodyRules, JsonBody, Query, SearchParams};
 use crate::http::problem::{ApiResult, Problem};
@@ -184,6 +185,7 @@ impl From<Coupon> for CouponResponse {
 )]
 #[post("/coupons")]
 pub async fn create_coupon(
+    _caller: Caller,
     state: web::Data<AppState>,
     JsonBody(input): JsonBody<CouponRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -202,6 +204,7 @@ pub async fn create_coupon(
 )]
 #[get("/coupons")]
 pub async fn list_coupons(
+    _caller: Caller,
     state: web::Data<AppState>,
     Query(query): Query<SearchParams>,
 ) -> ApiResult<web::Json<PageOf<CouponResponse>>> {
@@ -222,7 +225,11 @@ pub async fn list_coupons(
     )
 )]
 #[get("/coupons/{id}")]
-pub async fn get_coupon(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<CouponResponse>> {
+pub async fn get_coupon(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<CouponResponse>> {
     Ok(web::Json(coupons::get(&state, CouponId(*id)).await?.into()))
 }
 
@@ -243,6 +250,7 @@ pub async fn get_coupon(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiR
 )]
 #[patch("/coupons/{id}")]
 pub async fn update_coupon(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     JsonBody(patch): JsonBody<CouponPatchRequest>,
@@ -264,7 +272,11 @@ pub async fn update_coupon(
     )
 )]
 #[delete("/coupons/{id}")]
-pub async fn delete_coupon(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn delete_coupon(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     coupons::delete(&state, CouponId(*id)).await?;
     Ok(no_content())
 }

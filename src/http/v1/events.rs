@@ -5,6 +5,7 @@ use crate::app::AppState;
 use crate::domain::events::{Event, EventPattern};
 use crate::domain::free_form::FieldIssue;
 use crate::domain::ids::EventId;
+use crate::http::access::Caller;
 use crate::http::extract::{BodyRules, Query};
 use crate::http::problem::{ApiResult, Problem};
 use actix_web::{get, web};
@@ -97,6 +98,7 @@ pub struct EventPage {
 )]
 #[get("/events")]
 pub async fn list_events(
+    _caller: Caller,
     state: web::Data<AppState>,
     Query(query): Query<EventFeedQuery>,
 ) -> ApiResult<web::Json<EventPage>> {
@@ -117,6 +119,10 @@ pub async fn list_events(
     )
 )]
 #[get("/events/{id}")]
-pub async fn get_event(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<Event>> {
+pub async fn get_event(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<Event>> {
     Ok(web::Json(events::get(&state, EventId(*id)).await?))
 }

@@ -4,6 +4,7 @@ use crate::app::{info, AppState};
 use crate::domain::free_form::{FreeFormObject, Preferences};
 use crate::domain::ids::{ClientId, CommentId};
 use crate::domain::view::{Comment, InfoMap};
+use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
 use crate::http::extract::{BodyRules, JsonBody, PageParams, Query};
 use crate::http::problem::{ApiResult, Problem};
@@ -77,6 +78,7 @@ impl Validate for FreeFormBody {
 )]
 #[post("/clients/{id}/comments")]
 pub async fn add_comment(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     JsonBody(input): JsonBody<NewCommentRequest>,
@@ -100,6 +102,7 @@ pub async fn add_comment(
 )]
 #[get("/clients/{id}/comments")]
 pub async fn list_comments(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     Query(query): Query<PageParams>,
@@ -122,7 +125,11 @@ pub async fn list_comments(
     )
 )]
 #[delete("/clients/{id}/comments/{comment_id}")]
-pub async fn delete_comment(state: web::Data<AppState>, path: web::Path<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+pub async fn delete_comment(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
     let (id, comment_id) = path.into_inner();
     info::delete_comment(&state, ClientId(id), CommentId(comment_id)).await?;
     Ok(no_content())
@@ -144,7 +151,7 @@ macro_rules! map_endpoints {
             )
         )]
         #[get($path)]
-        pub async fn $get(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<Map<String, Value>>> {
+        pub async fn $get(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<Map<String, Value>>> {
             Ok(web::Json(info::get_map(&state, ClientId(*id), $which).await?))
         }
 
@@ -162,7 +169,7 @@ macro_rules! map_endpoints {
             )
         )]
         #[put($path)]
-        pub async fn $put(state: web::Data<AppState>, id: web::Path<Uuid>, JsonBody(body): JsonBody<FreeFormBody>) -> ApiResult<web::Json<Map<String, Value>>> {
+        pub async fn $put(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>, JsonBody(body): JsonBody<FreeFormBody>) -> ApiResult<web::Json<Map<String, Value>>> {
             Ok(web::Json(info::replace_map(&state, ClientId(*id), $which, body.0).await?))
         }
 
@@ -181,7 +188,7 @@ macro_rules! map_endpoints {
             )
         )]
         #[patch($path)]
-        pub async fn $patch(state: web::Data<AppState>, id: web::Path<Uuid>, JsonBody(body): JsonBody<FreeFormBody>) -> ApiResult<web::Json<Map<String, Value>>> {
+        pub async fn $patch(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>, JsonBody(body): JsonBody<FreeFormBody>) -> ApiResult<web::Json<Map<String, Value>>> {
             Ok(web::Json(info::merge_map(&state, ClientId(*id), $which, body.0).await?))
         }
     };

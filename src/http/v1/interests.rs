@@ -3,6 +3,7 @@
 use crate::app::{interests, AppState};
 use crate::domain::client::{Interest, InterestChanges, NewInterest};
 use crate::domain::ids::InterestId;
+use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
 use crate::http::extract::{BodyRules, JsonBody, Query, SearchParams};
 use crate::http::problem::{ApiResult, Problem};
@@ -97,6 +98,7 @@ impl From<Interest> for InterestResponse {
 )]
 #[post("/interests")]
 pub async fn create_interest(
+    _caller: Caller,
     state: web::Data<AppState>,
     JsonBody(input): JsonBody<InterestRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -115,6 +117,7 @@ pub async fn create_interest(
 )]
 #[get("/interests")]
 pub async fn list_interests(
+    _caller: Caller,
     state: web::Data<AppState>,
     Query(query): Query<SearchParams>,
 ) -> ApiResult<web::Json<PageOf<InterestResponse>>> {
@@ -135,7 +138,11 @@ pub async fn list_interests(
     )
 )]
 #[get("/interests/{id}")]
-pub async fn get_interest(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<InterestResponse>> {
+pub async fn get_interest(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<InterestResponse>> {
     Ok(web::Json(interests::get(&state, InterestId(*id)).await?.into()))
 }
 
@@ -155,6 +162,7 @@ pub async fn get_interest(state: web::Data<AppState>, id: web::Path<Uuid>) -> Ap
 )]
 #[patch("/interests/{id}")]
 pub async fn update_interest(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     JsonBody(patch): JsonBody<InterestPatchRequest>,
@@ -176,7 +184,11 @@ pub async fn update_interest(
     )
 )]
 #[delete("/interests/{id}")]
-pub async fn delete_interest(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn delete_interest(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     interests::delete(&state, InterestId(*id)).await?;
     Ok(no_content())
 }

@@ -4,6 +4,7 @@ use crate::app::notifications::{self, Reminders};
 use crate::app::AppState;
 use crate::domain::ids::{ClientId, NotificationId, WorkshopId};
 use crate::domain::notifications::{Notification, NotificationStatus, Template, Transport};
+use crate::http::access::Caller;
 use crate::http::dto::PageOf;
 use crate::http::extract::{page_request, BodyRules, Query};
 use crate::http::problem::{ApiResult, Problem};
@@ -112,6 +113,7 @@ impl From<Reminders> for RemindersResponse {
 )]
 #[get("/notifications")]
 pub async fn list_notifications(
+    _caller: Caller,
     state: web::Data<AppState>,
     Query(query): Query<NotificationListQuery>,
 ) -> ApiResult<web::Json<PageOf<NotificationResponse>>> {
@@ -137,6 +139,7 @@ pub async fn list_notifications(
 )]
 #[get("/notifications/{id}")]
 pub async fn get_notification(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<NotificationResponse>> {
@@ -158,7 +161,11 @@ pub async fn get_notification(
     )
 )]
 #[post("/workshops/{id}/payment-reminders")]
-pub async fn remind_debtors(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn remind_debtors(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let reminders = notifications::remind_debtors(&state, WorkshopId(*id)).await?;
     Ok(HttpResponse::Accepted().json(RemindersResponse::from(reminders)))
 }

@@ -10,6 +10,7 @@ use crate::domain::orders::{
 };
 use crate::domain::time::Timestamp;
 use crate::domain::view::InfoStatus;
+use crate::http::access::Caller;
 use crate::http::dto::{created, DegradedResponse, PageOf};
 use crate::http::extract::{page_request, BodyRules, JsonBody, OptionalJsonBody, Query};
 use crate::http::problem::{ApiResult, Problem};
@@ -259,6 +260,7 @@ impl From<OrderView> for OrderViewResponse {
 )]
 #[post("/orders")]
 pub async fn place_order(
+    _caller: Caller,
     state: web::Data<AppState>,
     JsonBody(input): JsonBody<OrderRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -277,6 +279,7 @@ pub async fn place_order(
 )]
 #[get("/orders")]
 pub async fn list_orders(
+    _caller: Caller,
     state: web::Data<AppState>,
     Query(query): Query<OrderListQuery>,
 ) -> ApiResult<web::Json<PageOf<OrderResponse>>> {
@@ -304,7 +307,11 @@ pub async fn list_orders(
     )
 )]
 #[get("/orders/{id}")]
-pub async fn get_order(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<OrderResponse>> {
+pub async fn get_order(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<OrderResponse>> {
     Ok(web::Json(orders::get(&state, OrderId(*id)).await?.into()))
 }
 
@@ -322,7 +329,11 @@ pub async fn get_order(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiRe
     )
 )]
 #[get("/orders/{id}/view")]
-pub async fn order_view(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<OrderViewResponse>> {
+pub async fn order_view(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<OrderViewResponse>> {
     Ok(web::Json(orders::view(&state, OrderId(*id)).await?.into()))
 }
 
@@ -344,6 +355,7 @@ pub async fn order_view(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiR
 )]
 #[post("/orders/{id}/status")]
 pub async fn change_order_status(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     JsonBody(input): JsonBody<StatusRequest>,
@@ -368,6 +380,7 @@ pub async fn change_order_status(
 )]
 #[post("/orders/{id}/cancel")]
 pub async fn cancel_order(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     OptionalJsonBody(input): OptionalJsonBody<CancelRequest>,

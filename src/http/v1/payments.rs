@@ -10,6 +10,7 @@ use crate::domain::payments::{
     StepName, StepStatus, Subject, SubjectType, Subscription, SubscriptionStatus,
 };
 use crate::domain::time::Timestamp;
+use crate::http::access::Caller;
 use crate::http::dto::{created, PageOf};
 use crate::http::extract::{page_request, BodyRules, JsonBody, Query};
 use crate::http::problem::{ApiResult, Problem};
@@ -351,6 +352,7 @@ fn accepted_or_created<T: Serialize>(location: String, processing: bool, body: &
 )]
 #[post("/payments")]
 pub async fn create_payment(
+    _caller: Caller,
     state: web::Data<AppState>,
     request: HttpRequest,
     JsonBody(input): JsonBody<PaymentRequest>,
@@ -371,6 +373,7 @@ pub async fn create_payment(
 )]
 #[get("/payments")]
 pub async fn list_payments(
+    _caller: Caller,
     state: web::Data<AppState>,
     Query(query): Query<PaymentListQuery>,
 ) -> ApiResult<web::Json<PageOf<PaymentResponse>>> {
@@ -400,7 +403,11 @@ pub async fn list_payments(
     )
 )]
 #[get("/payments/{id}")]
-pub async fn get_payment(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<PaymentResponse>> {
+pub async fn get_payment(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<PaymentResponse>> {
     Ok(web::Json(payments::get(&state, PaymentId(*id)).await?.into()))
 }
 
@@ -432,6 +439,7 @@ pub async fn get_payment(state: web::Data<AppState>, id: web::Path<Uuid>) -> Api
 )]
 #[post("/payments/{id}/refunds")]
 pub async fn refund_payment(
+    _caller: Caller,
     state: web::Data<AppState>,
     request: HttpRequest,
     id: web::Path<Uuid>,
@@ -458,6 +466,7 @@ pub async fn refund_payment(
 )]
 #[get("/payments/{id}/refunds")]
 pub async fn list_refunds(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<Vec<RefundResponse>>> {
@@ -482,6 +491,7 @@ pub async fn list_refunds(
 )]
 #[get("/payments/{id}/refunds/{refund_id}")]
 pub async fn get_refund(
+    _caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<web::Json<RefundResponse>> {
@@ -498,7 +508,7 @@ pub async fn get_refund(
 /// The plans clients can subscribe to, with their monthly prices (data, not code).
 #[utoipa::path(security(("api_key" = ["catalog:read"])), tag = "plans", responses((status = 200, description = "The plans", body = Vec<PlanResponse>)))]
 #[get("/plans")]
-pub async fn list_plans(state: web::Data<AppState>) -> ApiResult<web::Json<Vec<PlanResponse>>> {
+pub async fn list_plans(_caller: Caller, state: web::Data<AppState>) -> ApiResult<web::Json<Vec<PlanResponse>>> {
     Ok(web::Json(subscriptions::plans(&state).await?.into_iter().map(Into::into).collect()))
 }
 
@@ -522,6 +532,7 @@ pub async fn list_plans(state: web::Data<AppState>) -> ApiResult<web::Json<Vec<P
 )]
 #[post("/clients/{id}/subscription")]
 pub async fn subscribe(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     JsonBody(input): JsonBody<SubscriptionRequest>,
@@ -544,6 +555,7 @@ pub async fn subscribe(
 )]
 #[get("/clients/{id}/subscription")]
 pub async fn client_subscription(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<SubscriptionResponse>> {
@@ -564,6 +576,7 @@ pub async fn client_subscription(
 )]
 #[get("/subscriptions/{id}")]
 pub async fn get_subscription(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<SubscriptionResponse>> {

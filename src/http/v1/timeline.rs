@@ -4,6 +4,7 @@ use crate::app::timeline::{self, TimelinePage};
 use crate::app::AppState;
 use crate::domain::ids::ClientId;
 use crate::domain::timeline::{Entry, EntryKind};
+use crate::http::access::Caller;
 use crate::http::dto::DegradedResponse;
 use crate::http::extract::{PageParams, Query};
 use crate::http::problem::{ApiResult, Problem};
@@ -70,6 +71,7 @@ impl From<TimelinePage> for TimelineResponse {
 )]
 #[get("/clients/{id}/timeline")]
 pub async fn client_timeline(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     Query(query): Query<PageParams>,

@@ -5,6 +5,7 @@ use crate::domain::ids::{DeliveryId, EventId, WebhookEndpointId};
 use crate::domain::webhooks::{
     Attempt, Delivery, DeliveryStatus, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChanges,
 };
+use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
 use crate::http::extract::{page_request, BodyRules, JsonBody, PageParams, Query};
 use crate::http::problem::{ApiResult, Problem};
@@ -235,6 +236,7 @@ pub struct DeliveryListQuery {
 )]
 #[post("/webhook-endpoints")]
 pub async fn create_webhook_endpoint(
+    _caller: Caller,
     state: web::Data<AppState>,
     JsonBody(input): JsonBody<WebhookEndpointRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -254,6 +256,7 @@ pub async fn create_webhook_endpoint(
 )]
 #[get("/webhook-endpoints")]
 pub async fn list_webhook_endpoints(
+    _caller: Caller,
     state: web::Data<AppState>,
     Query(query): Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<WebhookEndpointResponse>>> {
@@ -273,6 +276,7 @@ pub async fn list_webhook_endpoints(
 )]
 #[get("/webhook-endpoints/{id}")]
 pub async fn get_webhook_endpoint(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<WebhookEndpointResponse>> {
@@ -295,6 +299,7 @@ pub async fn get_webhook_endpoint(
 )]
 #[patch("/webhook-endpoints/{id}")]
 pub async fn update_webhook_endpoint(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     JsonBody(patch): JsonBody<WebhookEndpointPatchRequest>,
@@ -315,7 +320,11 @@ pub async fn update_webhook_endpoint(
     )
 )]
 #[delete("/webhook-endpoints/{id}")]
-pub async fn delete_webhook_endpoint(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn delete_webhook_endpoint(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     webhooks::delete_endpoint(&state, WebhookEndpointId(*id)).await?;
     Ok(no_content())
 }
@@ -335,6 +344,7 @@ pub async fn delete_webhook_endpoint(state: web::Data<AppState>, id: web::Path<U
 )]
 #[get("/webhook-endpoints/{id}/deliveries")]
 pub async fn list_deliveries(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     Query(query): Query<DeliveryListQuery>,
@@ -361,6 +371,7 @@ pub async fn list_deliveries(
 )]
 #[get("/webhook-endpoints/{id}/deliveries/{delivery_id}")]
 pub async fn get_delivery(
+    _caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<web::Json<DeliveryResponse>> {
@@ -383,7 +394,11 @@ pub async fn get_delivery(
     )
 )]
 #[post("/webhook-endpoints/{id}/deliveries/{delivery_id}/retry")]
-pub async fn retry_delivery(state: web::Data<AppState>, path: web::Path<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+pub async fn retry_delivery(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
     let (endpoint, delivery) = path.into_inner();
     let queued = webhooks::retry_delivery(&state, WebhookEndpointId(endpoint), DeliveryId(delivery)).await?;
     Ok(HttpResponse::Accepted().json(DeliveryResponse::from(queued)))
@@ -405,7 +420,11 @@ pub async fn retry_delivery(state: web::Data<AppState>, path: web::Path<(Uuid, U
     )
 )]
 #[post("/webhook-endpoints/{id}/test")]
-pub async fn test_webhook_endpoint(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn test_webhook_endpoint(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let endpoint = WebhookEndpointId(*id);
     let delivery = webhooks::ping(&state, endpoint).await?;
     let location = format!("/api/v1/webhook-endpoints/{endpoint}/deliveries/{}", delivery.id);

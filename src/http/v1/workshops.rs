@@ -9,6 +9,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::workshops::{
     Enrollment, EnrollmentFilter, EnrollmentStatus, Modality, NewWorkshop, Workshop, WorkshopChanges, WorkshopFilter,
 };
+use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
 use crate::http::extract::{page_request, search_text, BodyRules, JsonBody, Query};
 use crate::http::problem::{ApiResult, Problem};
@@ -335,6 +336,7 @@ impl EnrollmentPaymentResponse {
 )]
 #[post("/workshops")]
 pub async fn create_workshop(
+    _caller: Caller,
     state: web::Data<AppState>,
     JsonBody(input): JsonBody<WorkshopRequest>,
 ) -> ApiResult<HttpResponse> {
@@ -354,6 +356,7 @@ pub async fn create_workshop(
 )]
 #[get("/workshops")]
 pub async fn list_workshops(
+    _caller: Caller,
     state: web::Data<AppState>,
     Query(query): Query<WorkshopListQuery>,
 ) -> ApiResult<web::Json<PageOf<WorkshopResponse>>> {
@@ -382,7 +385,11 @@ pub async fn list_workshops(
     )
 )]
 #[get("/workshops/{id}")]
-pub async fn get_workshop(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<WorkshopResponse>> {
+pub async fn get_workshop(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<WorkshopResponse>> {
     Ok(web::Json(workshops::get(&state, WorkshopId(*id)).await?.into()))
 }
 
@@ -404,6 +411,7 @@ pub async fn get_workshop(state: web::Data<AppState>, id: web::Path<Uuid>) -> Ap
 )]
 #[patch("/workshops/{id}")]
 pub async fn update_workshop(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     JsonBody(patch): JsonBody<WorkshopPatchRequest>,
@@ -426,7 +434,11 @@ pub async fn update_workshop(
     )
 )]
 #[delete("/workshops/{id}")]
-pub async fn delete_workshop(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn delete_workshop(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     workshops::delete(&state, WorkshopId(*id)).await?;
     Ok(no_content())
 }
@@ -451,6 +463,7 @@ pub async fn delete_workshop(state: web::Data<AppState>, id: web::Path<Uuid>) ->
 )]
 #[post("/workshops/{id}/enrollments")]
 pub async fn enroll(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     JsonBody(input): JsonBody<EnrollRequest>,
@@ -471,6 +484,7 @@ pub async fn enroll(
 )]
 #[get("/enrollments")]
 pub async fn list_enrollments(
+    _caller: Caller,
     state: web::Data<AppState>,
     Query(query): Query<EnrollmentListQuery>,
 ) -> ApiResult<web::Json<PageOf<EnrollmentResponse>>> {
@@ -500,6 +514,7 @@ pub async fn list_enrollments(
 )]
 #[get("/enrollments/{id}")]
 pub async fn get_enrollment(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<EnrollmentResponse>> {
@@ -522,6 +537,7 @@ pub async fn get_enrollment(
 )]
 #[post("/enrollments/{id}/cancel")]
 pub async fn cancel_enrollment(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<EnrollmentResponse>> {
@@ -547,6 +563,7 @@ pub async fn cancel_enrollment(
 )]
 #[post("/enrollments/{id}/payments")]
 pub async fn pay_enrollment(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     JsonBody(input): JsonBody<DeskPaymentRequest>,
@@ -570,6 +587,7 @@ pub async fn pay_enrollment(
 )]
 #[get("/enrollments/{id}/payments")]
 pub async fn list_enrollment_payments(
+    _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<Vec<EnrollmentPaymentResponse>>> {
