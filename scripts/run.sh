@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/services.sh up
-[ -f .env ] || cp .env.example .env
+scripts/env.sh
 # services.sh started nats-server: relay the demo's events to it (JetStream stream CRM_EVENTS).
 export NATS_URL="${NATS_URL:-nats://127.0.0.1:4222}"
 

@@ -40,6 +40,8 @@ pub struct Settings {
     pub gateway_attempts: u32,
     /// How long one gateway call may take before it counts as a transient error.
     pub gateway_timeout: Duration,
+    /// The payment gateway (`PAYMENT_GATEWAY`): none unless configured.
+    pub payment_gateway: crate::gateway::GatewayChoice,
     /// How long the sandbox gateway's `tok_slow` takes.
     pub sandbox_slow: Duration,
     /// How often expired subscriptions become `past_due` and expired idempotency keys go;
@@ -123,6 +125,17 @@ pub struct AccessSettings {
     pub cors_allowed_origins: Vec<String>,
     /// How long a write's audit outcome waits to be written with those of other writes.
     pub audit_batch_delay: Duration,
+    /// Where `/metrics` is served instead of the API's address (`METRICS_ADDR`, e.g.
+    /// `127.0.0.1:9464`); `None` serves it beside the API.
+    pub metrics_addr: Option<String>,
+    /// How often the background queues are counted for `/metrics` (a scrape runs no query).
+    pub metrics_refresh: Duration,
+    /// `Strict-Transport-Security: max-age=…` on every response, for a server reached only over
+    /// TLS (`HSTS_MAX_AGE_SECS`; unset sends none).
+    pub hsts_max_age: Option<u64>,
+    /// Proxies whose `X-Forwarded-For` names the client in logs (`TRUSTED_PROXIES`, addresses
+    /// separated by commas); anyone else's header is ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for AccessSettings {
@@ -134,6 +147,10 @@ impl Default for AccessSettings {
             anonymous_rate_limit: RateLimit { per_second: 5.0, burst: 20 },
             cors_allowed_origins: Vec::new(),
             audit_batch_delay: Duration::from_millis(10),
+            metrics_addr: None,
+            metrics_refresh: Duration::from_secs(15),
+            hsts_max_age: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -180,6 +197,20 @@ impl AccessSettings {
             anonymous_rate_limit: parsed::<RateLimit>("RATE_LIMIT_ANONYMOUS", defaults.anonymous_rate_limit)?,
             cors_allowed_origins,
             audit_batch_delay: Duration::from_millis(parsed("AUDIT_BATCH_MS", 10)?),
+            metrics_addr: var("METRICS_ADDR").filter(|addr| !addr.trim().is_empty()),
+            metrics_refresh: Duration::from_secs(parsed("METRICS_REFRESH_SECS", 15)?.max(1)),
+            hsts_max_age: var("HSTS_MAX_AGE_SECS")
+                .map(|raw| {
+                    raw.trim().parse::<u64>().with_context(|| format!("HSTS_MAX_AGE_SECS={raw:?} is not seconds"))
+                })
+                .transpose()?,
+            trusted_proxies: var("TRUSTED_PROXIES")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|part| !part.is_empty())
+                .map(|part| part.parse().with_context(|| format!("TRUSTED_PROXIES: {part:?} is not an IP address")))
+                .collect::<anyhow::Result<_>>()?,
         })
     }
 }
@@ -203,6 +234,7 @@ impl std::fmt::Debug for Settings {
             .field("log_format", &self.log_format)
             .field("reconcile_interval", &self.reconcile_interval)
             .field("stats_refresh_interval", &self.stats_refresh_interval)
+            .field("payment_gateway", &self.payment_gateway)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("nats_url", &self.nats_url.as_deref().map(redact_url))
             .field("access", &self.access)
@@ -319,6 +351,7 @@ impl Settings {
             payment_worker_interval: every_ms("PAYMENT_WORKER_INTERVAL_MS", 2_000)?,
             gateway_attempts: parsed("GATEWAY_ATTEMPTS", 3)?,
             gateway_timeout: millis("GATEWAY_TIMEOUT_MS", 10_000)?,
+            payment_gateway: parsed("PAYMENT_GATEWAY", crate::gateway::GatewayChoice::None)?,
             sandbox_slow: millis("SANDBOX_SLOW_MS", 3_000)?,
             billing_interval: every("BILLING_INTERVAL_SECS", 300)?,
             rollup_interval: every("ROLLUP_INTERVAL_SECS", 60)?,

@@ -105,11 +105,34 @@ impl Metrics {
 
 /// Each request's root span: the request id (from `tracing-actix-web`) and, once the access
 /// layer knows it, the key's id (never the key), so every log line of a request carries both.
+/// It records the path without its query (searches carry emails and names) and the client's
+/// address from the socket; `X-Forwarded-For` counts only when the socket's peer is one of
+/// `TRUSTED_PROXIES` (its last entry: the one that proxy added).
 pub struct RequestSpan;
 
 impl tracing_actix_web::RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
-        tracing_actix_web::root_span!(request, key_id = tracing::field::Empty)
+        use actix_web::HttpMessage as _;
+        let request_id = request.extensions().get::<tracing_actix_web::RequestId>().copied();
+        let request_id = request_id.map(|id| id.to_string()).unwrap_or_default();
+        let trusted = request
+            .app_data::<actix_web::web::Data<crate::app::AppState>>()
+            .map(|state| state.settings.access.trusted_proxies.clone())
+            .unwrap_or_default();
+        let client_ip = client_address(request, &trusted).map(|ip| ip.to_string()).unwrap_or_default();
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.target = %request.path(),
+            http.client_ip = %client_ip,
+            http.status_code = tracing::field::Empty,
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            request_id = %request_id,
+            key_id = tracing::field::Empty,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+        )
     }
 
     fn on_request_end<B: actix_web::body::MessageBody>(
@@ -130,4 +153,17 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
             });
         }
     }
+}
+
+/// The caller's address: the socket's peer, or what a trusted proxy says it forwarded for.
+pub fn client_address(
+    request: &actix_web::dev::ServiceRequest,
+    trusted: &[std::net::IpAddr],
+) -> Option<std::net::IpAddr> {
+    let peer = request.peer_addr()?.ip();
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = request.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()).last();
+    forwarded.and_then(|list| list.rsplit(',').next()).and_then(|last| last.trim().parse().ok()).or(Some(peer))
 }

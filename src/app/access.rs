@@ -28,6 +28,8 @@ const LAST_USED_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 const STALE_IF_UNAVAILABLE: Duration = Duration::from_secs(300);
 /// Past this many cached keys or buckets, stale ones are dropped.
 const MAX_ENTRIES: usize = 10_000;
+/// How many secrets that match no key are remembered (the oldest is forgotten first).
+const MAX_UNKNOWN_KEYS: usize = 4_096;
 
 impl Keyed for ApiKey {
     fn key(&self) -> uuid::Uuid {
@@ -160,13 +162,23 @@ pub enum Refusal {
 /// The keys recently looked up and the rate-limit buckets of this process.
 #[derive(Default)]
 pub struct Gate {
+    /// Keys that exist (valid, expired or revoked): only their owners' secrets can add one.
     keys: Mutex<HashMap<[u8; 32], CachedKey>>,
+    /// Secrets that match no key, oldest first: bounded on its own, so a flood of made-up keys
+    /// evicts only other made-up keys, never a real one.
+    unknown: Mutex<UnknownKeys>,
     buckets: Mutex<HashMap<Bucket, TokenBucket>>,
+}
+
+#[derive(Default)]
+struct UnknownKeys {
+    seen: HashMap<[u8; 32], Instant>,
+    order: std::collections::VecDeque<[u8; 32]>,
 }
 
 struct CachedKey {
     /// Shared: every request made with the key gets the same one.
-    key: Option<Arc<ApiKey>>,
+    key: Arc<ApiKey>,
     fetched: Instant,
 }
 
@@ -197,23 +209,49 @@ pub struct RateDecision {
 impl Gate {
     fn forget(&self, id: ApiKeyId) {
         if let Ok(mut keys) = self.keys.lock() {
-            keys.retain(|_, cached| cached.key.as_ref().is_none_or(|k| k.id != id));
+            keys.retain(|_, cached| cached.key.id != id);
         }
     }
 
-    /// A lookup younger than `age`.
+    /// A lookup younger than `age`: `Some(None)` for a secret known to match no key.
     fn cached(&self, hash: &[u8; 32], age: Duration) -> Option<Option<Arc<ApiKey>>> {
-        let keys = self.keys.lock().ok()?;
-        keys.get(hash).filter(|cached| cached.fetched.elapsed() < age).map(|cached| cached.key.clone())
+        if let Some(key) = self.keys.lock().ok()?.get(hash).filter(|cached| cached.fetched.elapsed() < age) {
+            return Some(Some(key.key.clone()));
+        }
+        let unknown = self.unknown.lock().ok()?;
+        unknown.seen.get(hash).filter(|at| at.elapsed() < age).map(|_| None)
     }
 
     fn remember(&self, hash: [u8; 32], key: Option<Arc<ApiKey>>, ttl: Duration) {
-        if let Ok(mut keys) = self.keys.lock() {
-            if keys.len() >= MAX_ENTRIES {
-                keys.retain(|_, cached| cached.fetched.elapsed() < ttl.max(STALE_IF_UNAVAILABLE));
+        match key {
+            Some(key) => {
+                if let Ok(mut keys) = self.keys.lock() {
+                    if keys.len() >= MAX_ENTRIES {
+                        keys.retain(|_, cached| cached.fetched.elapsed() < ttl.max(STALE_IF_UNAVAILABLE));
+                    }
+                    keys.insert(hash, CachedKey { key, fetched: Instant::now() });
+                }
             }
-            if keys.len() < MAX_ENTRIES {
-                keys.insert(hash, CachedKey { key, fetched: Instant::now() });
+            None => {
+                if let Ok(mut unknown) = self.unknown.lock() {
+                    if unknown.seen.insert(hash, Instant::now()).is_none() {
+                        unknown.order.push_back(hash);
+                    }
+                    while unknown.order.len() > MAX_UNKNOWN_KEYS {
+                        if let Some(oldest) = unknown.order.pop_front() {
+                            unknown.seen.remove(&oldest);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Returns a token taken for work that turned out to be a real key's.
+    pub fn give_back(&self, bucket: Bucket, limit: RateLimit) {
+        if let Ok(mut buckets) = self.buckets.lock() {
+            if let Some(state) = buckets.get_mut(&bucket) {
+                state.tokens = (state.tokens + 1.0).min(f64::from(limit.burst));
             }
         }
     }
@@ -253,36 +291,55 @@ impl Gate {
     }
 }
 
+/// What the cache knows of a secret without asking PostgreSQL.
+pub enum Recognized {
+    Known(Result<Arc<ApiKey>, Refusal>),
+    /// Only a lookup can tell: the caller charges its per-address bucket first.
+    NeedsLookup,
+}
+
+/// The key a secret belongs to, if the cache knows (malformed secrets are refused at once).
+pub fn recognize(state: &AppState, secret: &str) -> Recognized {
+    if !access::looks_like_key(secret) {
+        return Recognized::Known(Err(Refusal::Unknown));
+    }
+    match state.gate.cached(&access::secret_hash(secret), state.settings.access.key_cache_ttl) {
+        Some(key) => Recognized::Known(usable(key)),
+        None => Recognized::NeedsLookup,
+    }
+}
+
 /// The key a secret belongs to, if it may be used now.
 pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<Result<Arc<ApiKey>, Refusal>> {
-    if !access::looks_like_key(secret) {
-        return Ok(Err(Refusal::Unknown));
+    if let Recognized::Known(known) = recognize(state, secret) {
+        return Ok(known);
     }
     let hash = access::secret_hash(secret);
     let ttl = state.settings.access.key_cache_ttl;
-    let key = match state.gate.cached(&hash, ttl) {
-        Some(key) => key,
-        None => match state.db.run(move |conn| Ok(repo::find_key_by_hash(conn, &hash)?)).await {
-            Ok(found) => {
-                let found = found.map(Arc::new);
-                state.gate.remember(hash, found.clone(), ttl);
-                if let Some(key) = &found {
-                    note_use(state, key);
-                }
-                found
+    let key = match state.db.run(move |conn| Ok(repo::find_key_by_hash(conn, &hash)?)).await {
+        Ok(found) => {
+            let found = found.map(Arc::new);
+            state.gate.remember(hash, found.clone(), ttl);
+            if let Some(key) = &found {
+                note_use(state, key);
             }
-            // While PostgreSQL is down a key seen recently still counts (nothing can be revoked
-            // meanwhile): callers get the store's 503 from the operation, or readiness details.
-            Err(err) => state.gate.cached(&hash, STALE_IF_UNAVAILABLE).ok_or(err)?,
-        },
+            found
+        }
+        // While PostgreSQL is down a key seen recently still counts (nothing can be revoked
+        // meanwhile): callers get the store's 503 from the operation, or readiness details.
+        Err(err) => state.gate.cached(&hash, STALE_IF_UNAVAILABLE).ok_or(err)?,
     };
+    Ok(usable(key))
+}
+
+fn usable(key: Option<Arc<ApiKey>>) -> Result<Arc<ApiKey>, Refusal> {
     let now = clock::now();
-    Ok(match key {
+    match key {
         None => Err(Refusal::Unknown),
         Some(key) if key.revoked_at.is_some() => Err(Refusal::Revoked),
         Some(key) if !key.usable_at(now) => Err(Refusal::Expired),
         Some(key) => Ok(key),
-    })
+    }
 }
 
 /// `last_used_at`, written in the background when the lookup is refreshed and a minute old.
@@ -297,4 +354,60 @@ fn note_use(state: &AppState, key: &ApiKey) {
             tracing::debug!(error = %err, "could not record a key's last use");
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> Arc<ApiKey> {
+        Arc::new(ApiKey {
+            id: ApiKeyId::new(),
+            name: "real".into(),
+            role: Role::Admin,
+            scopes: Vec::new(),
+            last_four: "abcd".into(),
+            expires_at: None,
+            created_at: clock::now(),
+            last_used_at: None,
+            revoked_at: None,
+        })
+    }
+
+    #[test]
+    fn a_flood_of_unknown_secrets_never_evicts_a_real_key() {
+        let gate = Gate::default();
+        let ttl = Duration::from_secs(60);
+        let real = key();
+        gate.remember([1; 32], Some(real.clone()), ttl);
+        for n in 0..(MAX_UNKNOWN_KEYS as u32 * 3) {
+            let mut hash = [0u8; 32];
+            hash[..4].copy_from_slice(&n.to_be_bytes());
+            hash[31] = 9;
+            gate.remember(hash, None, ttl);
+        }
+        assert_eq!(gate.cached(&[1; 32], ttl).flatten().map(|k| k.id), Some(real.id), "the real key stays");
+        let unknown = gate.unknown.lock().expect("lock");
+        assert_eq!(unknown.seen.len(), MAX_UNKNOWN_KEYS, "unknown secrets are bounded");
+        assert_eq!(unknown.order.len(), MAX_UNKNOWN_KEYS);
+        drop(unknown);
+        let mut newest = [0u8; 32];
+        newest[..4].copy_from_slice(&(MAX_UNKNOWN_KEYS as u32 * 3 - 1).to_be_bytes());
+        newest[31] = 9;
+        assert!(matches!(gate.cached(&newest, ttl), Some(None)), "the newest unknown secret is remembered");
+        assert_eq!(gate.cached(&[0; 32], ttl).map(|k| k.is_some()), None, "the oldest was forgotten");
+    }
+
+    #[test]
+    fn a_token_given_back_refills_only_up_to_the_burst() {
+        let gate = Gate::default();
+        let limit = RateLimit { per_second: 0.001, burst: 2 };
+        let bucket = Bucket::Ip(None);
+        assert!(gate.take(bucket, limit).allowed);
+        gate.give_back(bucket, limit);
+        gate.give_back(bucket, limit);
+        assert_eq!(gate.take(bucket, limit).remaining, 1);
+        assert!(gate.take(bucket, limit).allowed);
+        assert!(!gate.take(bucket, limit).allowed);
+    }
 }

@@ -114,6 +114,7 @@ pub fn spawn(state: &AppState) {
     if state.settings.nats_url.is_some() {
         tokio::spawn(nats_relay(state.clone()));
     }
+    tokio::spawn(backlog_counter(state.clone()));
 }
 
 /// Relays published events to NATS JetStream: at once when this process published some, and
@@ -289,14 +290,27 @@ async fn release(lock: JobLock) {
     let _ = tokio::task::spawn_blocking(move || drop(lock)).await;
 }
 
-/// The background workers' queues and the PostgreSQL pool, into the metrics (at scrape time).
-pub async fn observe_backlogs(state: &AppState) {
+/// The PostgreSQL pool into the metrics: the pool's own counters, no query (at scrape time).
+pub fn observe_pool(state: &AppState) {
     let pool = state.db.pool_state();
     let gauge = &state.metrics.pg_pool;
     gauge.with_label_values(&["max"]).set(i64::from(pool.max_size));
     gauge.with_label_values(&["open"]).set(i64::from(pool.open));
     gauge.with_label_values(&["idle"]).set(i64::from(pool.idle));
     gauge.with_label_values(&["waiting"]).set(pool.waiting);
+}
+
+/// Counts the background workers' queues every `METRICS_REFRESH_SECS`, so that a scrape (which
+/// anyone who reaches the metrics address can send) costs no query.
+async fn backlog_counter(state: AppState) {
+    loop {
+        observe_backlogs(&state).await;
+        tokio::time::sleep(state.settings.access.metrics_refresh).await;
+    }
+}
+
+/// The background workers' queues, into the metrics.
+pub async fn observe_backlogs(state: &AppState) {
     // Left at their last values when PostgreSQL does not answer.
     match state.db.run(|conn| Ok(crate::store::pg::jobs::backlogs(conn)?)).await {
         Ok(counts) => {

@@ -32,7 +32,7 @@ use crate::config::Settings;
 use crate::domain::free_form::FieldIssue;
 use crate::domain::ids::Resource;
 use crate::domain::page::{decode_cursor, CursorError, Page, PageRequest};
-use crate::gateway::{PaymentGateway, Sandbox};
+use crate::gateway::{GatewayChoice, PaymentGateway, Sandbox, Unconfigured};
 use crate::store::mongo::{InfoError, InfoStore};
 use crate::store::pg::{ConnectionLoss, Db, DbError};
 use crate::telemetry::Metrics;
@@ -80,7 +80,10 @@ impl AppState {
             Arc::new(move |operation, took, failed| observer.observe_mongodb(operation, took, failed)),
         )
         .await?;
-        let gateway = Arc::new(Sandbox { slow: settings.sandbox_slow });
+        let gateway: Arc<dyn PaymentGateway> = match settings.payment_gateway {
+            GatewayChoice::Sandbox => Arc::new(Sandbox { slow: settings.sandbox_slow }),
+            GatewayChoice::None => Arc::new(Unconfigured),
+        };
         let webhook_client = webhooks::http_client(settings.webhook_allow_private, settings.webhook_timeout)?;
         let mailer = Arc::new(notifications::Mailer::from_settings(
             settings.smtp_url.as_deref(),

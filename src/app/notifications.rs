@@ -315,8 +315,9 @@ use SendError::{Permanent, Transient};
 async fn send(mailer: &Mailer, message: &Claimed) -> Result<Transport, SendError> {
     match mailer {
         Mailer::Log => {
-            tracing::info!(to = %message.recipient, subject = %message.subject, template = %message.template,
-                "notification (log transport)\n{}", message.body);
+            // Neither the recipient nor the text: the notification resource holds both.
+            tracing::info!(notification_id = %message.id, template = %message.template,
+                "notification recorded (log transport: no SMTP_URL)");
             Ok(Transport::Log)
         }
         Mailer::Smtp { transport, from } => {

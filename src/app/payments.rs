@@ -125,6 +125,13 @@ pub async fn pay(state: &AppState, new: NewPayment, respond_async: bool) -> AppR
 }
 
 fn check_token(gateway: &dyn PaymentGateway, new: &NewPayment) -> AppResult<()> {
+    if new.method.uses_gateway() && !gateway.configured() {
+        return Err(AppError::invalid(
+            "method",
+            "gateway_not_configured",
+            "this server has no payment gateway (PAYMENT_GATEWAY): record cash or bank transfers only",
+        ));
+    }
     match (&new.token, new.method.uses_gateway()) {
         (None, true) => {
             Err(AppError::invalid("token", "required", "card and paypal payments need the gateway's token"))

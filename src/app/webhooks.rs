@@ -73,6 +73,8 @@ impl Keyed for Delivery {
 pub fn http_client(allow_private: bool, timeout: Duration) -> anyhow::Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        // A proxy from the environment would resolve names itself, past the guarded resolver.
+        .no_proxy()
         .timeout(timeout)
         .connect_timeout(timeout)
         .user_agent(concat!("HybridCRM-Webhooks/", env!("CARGO_PKG_VERSION")));
@@ -88,11 +90,17 @@ impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let allow_private = self.allow_private;
         Box::pin(async move {
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            // One answer whether the name does not resolve or resolves only to refused addresses:
+            // attempts must not tell a caller which internal names exist.
+            let unreachable = || format!("{} resolves to no address webhooks may reach", name.as_str());
+            let found: Vec<SocketAddr> = match tokio::net::lookup_host((name.as_str(), 0)).await {
+                Ok(found) => found.collect(),
+                Err(_) => return Err(unreachable().into()),
+            };
             let allowed: Vec<SocketAddr> =
                 found.into_iter().filter(|addr| address_allowed(addr.ip(), allow_private)).collect();
             if allowed.is_empty() {
-                return Err(format!("{} resolves to no address webhooks may reach", name.as_str()).into());
+                return Err(unreachable().into());
             }
             Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
         })
@@ -448,9 +456,24 @@ async fn post(state: &AppState, claimed: &Claimed, message_id: &str, body: Vec<u
         .await
         .map_err(|err| describe(&err))?;
     let status = i32::from(response.status().as_u16());
-    // A little of the receiver's answer helps whoever debugs a failing endpoint.
-    let text = if (200..300).contains(&status) { String::new() } else { response.text().await.unwrap_or_default() };
+    // A little of the receiver's answer helps whoever debugs a failing endpoint: its first KiB
+    // (the rest is never read), and nothing from a private address (WEBHOOK_ALLOW_PRIVATE), so
+    // an endpoint cannot be used to read an internal service.
+    let public = response.remote_addr().is_some_and(|addr| address_allowed(addr.ip(), false));
+    let text = if (200..300).contains(&status) || !public { String::new() } else { first_bytes(response).await };
     Ok((status, text))
+}
+
+/// At most `MAX_ANSWER_BYTES` of a response's body, as text; the connection is dropped after.
+async fn first_bytes(mut response: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while body.len() < MAX_ANSWER_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk[..chunk.len().min(MAX_ANSWER_BYTES - body.len())]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&body).into_owned()
 }
 
 /// The error with its causes (reqwest's own message hides them).
@@ -464,6 +487,9 @@ fn describe(err: &reqwest::Error) -> String {
     }
     text
 }
+
+/// How much of a failing receiver's answer is read.
+const MAX_ANSWER_BYTES: usize = 1024;
 
 fn clip(text: &str) -> String {
     text.chars().take(MAX_ERROR_CHARS).collect()

@@ -29,7 +29,12 @@ impl Period {
     /// `from`/`to` as given, each defaulting to the last 30 days ending today.
     pub fn new(from: Option<NaiveDate>, to: Option<NaiveDate>, today: NaiveDate) -> Result<Period, PeriodError> {
         let to = to.unwrap_or(today);
-        let from = from.unwrap_or_else(|| to - Days::new(DEFAULT_DAYS - 1));
+        // Callers' days are in years 1 to 9999 (`time::Day`); the default start may fall in
+        // year 0, which chrono and PostgreSQL both hold.
+        let from = match from {
+            Some(from) => from,
+            None => to.checked_sub_days(Days::new(DEFAULT_DAYS - 1)).ok_or(PeriodError::Reversed)?,
+        };
         if from > to {
             return Err(PeriodError::Reversed);
         }
@@ -46,7 +51,8 @@ impl Period {
     /// The period of the same length just before this one (for growth).
     pub fn previous(&self) -> Period {
         let length = Days::new(self.days() as u64);
-        Period { from: self.from - length, to: self.to - length }
+        let back = |day: NaiveDate| day.checked_sub_days(length).unwrap_or(NaiveDate::MIN);
+        Period { from: back(self.from), to: back(self.to) }
     }
 }
 

@@ -2,7 +2,7 @@
 //! years, and PostgreSQL cannot store some instants chrono can parse (year −10000), so anything
 //! outside that range is refused as `out_of_range` before it reaches a query.
 
-use chrono::{DateTime, Datelike, FixedOffset, SubsecRound, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, SubsecRound, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
 use std::fmt;
@@ -14,7 +14,7 @@ pub const MAX_YEAR: i32 = 9999;
 
 /// The text every out-of-range refusal carries: extractors recognise it in deserialization
 /// errors and report the field with the code `out_of_range`.
-pub const OUT_OF_RANGE: &str = "timestamps must fall in years 0001 to 9999";
+pub const OUT_OF_RANGE: &str = "must fall in years 0001 to 9999";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TimeError {
@@ -28,7 +28,7 @@ impl fmt::Display for TimeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TimeError::Invalid(reason) => write!(f, "is not an RFC 3339 timestamp: {reason}"),
-            TimeError::OutOfRange => write!(f, "is out of range: {OUT_OF_RANGE}"),
+            TimeError::OutOfRange => write!(f, "is out of range: it {OUT_OF_RANGE}"),
         }
     }
 }
@@ -118,6 +118,67 @@ impl ToSchema for Timestamp {
     }
 }
 
+/// A calendar day as callers send it (`YYYY-MM-DD`), in years 0001 to 9999: a report period's
+/// arithmetic and PostgreSQL's `date` both stay in range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Day(pub NaiveDate);
+
+impl Day {
+    pub fn get(self) -> NaiveDate {
+        self.0
+    }
+}
+
+/// Parses a `YYYY-MM-DD` day in years 0001 to 9999.
+pub fn parse_day(text: &str) -> Result<NaiveDate, TimeError> {
+    match text.parse::<NaiveDate>() {
+        Ok(day) if (MIN_YEAR..=MAX_YEAR).contains(&day.year()) => Ok(day),
+        Ok(_) => Err(TimeError::OutOfRange),
+        Err(_) if has_extended_year(text) => Err(TimeError::OutOfRange),
+        Err(err) => Err(TimeError::Invalid(err.to_string())),
+    }
+}
+
+impl<'de> Deserialize<'de> for Day {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Day;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a day such as \"2026-05-01\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Day, E> {
+                match parse_day(text) {
+                    Ok(day) => Ok(Day(day)),
+                    Err(TimeError::OutOfRange) => {
+                        Err(E::custom(format!("{text:?} is out of range: a day {OUT_OF_RANGE}")))
+                    }
+                    Err(TimeError::Invalid(reason)) => {
+                        Err(E::custom(format!("{text:?} is not a YYYY-MM-DD day: {reason}")))
+                    }
+                }
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+impl PartialSchema for Day {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+            .description(Some("A day (YYYY-MM-DD), years 0001 to 9999"))
+            .into()
+    }
+}
+
+impl ToSchema for Day {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Day")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +210,19 @@ mod tests {
     #[test]
     fn refusals_carry_the_out_of_range_marker() {
         let err = serde_json::from_str::<Timestamp>("\"-10000-01-01T00:00:00Z\"").unwrap_err();
+        assert!(err.to_string().contains(OUT_OF_RANGE), "{err}");
+    }
+
+    #[test]
+    fn days_outside_the_four_digit_years_are_out_of_range() {
+        assert!(parse_day("2026-05-01").is_ok());
+        assert!(parse_day("0001-01-01").is_ok());
+        assert!(parse_day("9999-12-31").is_ok());
+        for text in ["-262143-01-01", "-262144-01-01", "0000-01-01", "+10000-01-01", "-5000-01-01", "262143-12-31"] {
+            assert_eq!(parse_day(text), Err(TimeError::OutOfRange), "{text}");
+        }
+        assert!(matches!(parse_day("2026-02-30"), Err(TimeError::Invalid(_))));
+        let err = serde_json::from_str::<Day>("\"-262143-01-01\"").unwrap_err();
         assert!(err.to_string().contains(OUT_OF_RANGE), "{err}");
     }
 }

@@ -130,36 +130,79 @@ pub fn url_refusal(text: &str, allow_private: bool) -> Option<&'static str> {
                 && (name == "localhost" || name.ends_with(".localhost") || name == "metadata.google.internal")
         }
     };
-    refused.then_some("must not point at a loopback, private, link-local or cloud metadata address")
+    refused.then_some(
+        "must point at a public (global unicast) address: loopback and private networks need WEBHOOK_ALLOW_PRIVATE=true \
+         (development only); link-local, reserved and IPv4-tunnelling addresses never",
+    )
 }
 
-/// Whether deliveries may go to this address. Link-local addresses (the cloud metadata
-/// services live there) and the unspecified address are always refused; loopback and private
-/// networks only unless `allow_private`.
+/// Whether deliveries may go to this address: global unicast only. Link-local addresses (the
+/// cloud metadata services live there), documentation, benchmarking, reserved and multicast
+/// blocks, and the IPv6 forms that carry an IPv4 address to somewhere else (NAT64, 6to4,
+/// IPv4-compatible, Teredo) are always refused, as is deprecated site-local `fec0::/10`;
+/// loopback, private networks, carrier-grade NAT and unique-local IPv6 only with
+/// `allow_private` (development: never in production). An IPv4-mapped IPv6 address is its IPv4
+/// address.
 pub fn address_allowed(ip: IpAddr, allow_private: bool) -> bool {
-    let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
-    };
-    let (always_refused, private) = match ip {
-        IpAddr::V4(v4) => (
-            v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast(),
-            v4.is_loopback() || v4.is_private() || is_shared_v4(v4.octets()),
-        ),
-        IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            (
-                (first & 0xffc0) == 0xfe80 || v6.is_unspecified() || v6.is_multicast() || v6 == ec2_metadata_v6(),
-                v6.is_loopback() || (first & 0xfe00) == 0xfc00,
-            )
-        }
-    };
-    !always_refused && (allow_private || !private)
+    match reach(ip) {
+        Reach::Global => true,
+        Reach::Private => allow_private,
+        Reach::Never => false,
+    }
 }
 
-/// 100.64.0.0/10 (carrier-grade NAT; Alibaba's metadata service is 100.100.100.200).
-fn is_shared_v4(octets: [u8; 4]) -> bool {
-    octets[0] == 100 && (octets[1] & 0xc0) == 64
+enum Reach {
+    Global,
+    Private,
+    Never,
+}
+
+fn reach(ip: IpAddr) -> Reach {
+    match ip {
+        IpAddr::V4(v4) => reach_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => reach_v4(v4),
+            None => reach_v6(v6),
+        },
+    }
+}
+
+fn reach_v4(ip: std::net::Ipv4Addr) -> Reach {
+    let [a, b, c, _] = ip.octets();
+    let private = ip.is_loopback() || ip.is_private() || (a == 100 && (b & 0xc0) == 64);
+    let never = a == 0 // "this network"
+        || ip.is_link_local()
+        || (a == 192 && b == 0 && (c == 0 || c == 2)) // IETF assignments, TEST-NET-1
+        || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast
+        || (a == 198 && (b & 0xfe) == 18) // benchmarking
+        || (a == 198 && b == 51 && c == 100) // TEST-NET-2
+        || (a == 203 && b == 0 && c == 113) // TEST-NET-3
+        || a >= 224 // multicast, reserved, broadcast
+        || ip == std::net::Ipv4Addr::new(168, 63, 129, 16); // Azure's host services
+    if never {
+        Reach::Never
+    } else if private {
+        Reach::Private
+    } else {
+        Reach::Global
+    }
+}
+
+fn reach_v6(ip: std::net::Ipv6Addr) -> Reach {
+    let s = ip.segments();
+    if ip.is_loopback() || ((s[0] & 0xfe00) == 0xfc00 && ip != ec2_metadata_v6()) {
+        return Reach::Private;
+    }
+    let global_unicast = (s[0] & 0xe000) == 0x2000;
+    // IETF assignments (Teredo, benchmarking, ORCHID: 2001::/23) and documentation (2001:db8::/32).
+    let special = (s[0] == 0x2001 && (s[1] < 0x0200 || s[1] == 0x0db8))
+        || s[0] == 0x2002 // 6to4
+        || (s[0] == 0x3fff && s[1] < 0x1000); // documentation (3fff::/20)
+    if global_unicast && !special {
+        Reach::Global
+    } else {
+        Reach::Never
+    }
 }
 
 fn ec2_metadata_v6() -> std::net::Ipv6Addr {
@@ -200,7 +243,8 @@ mod tests {
     #[test]
     fn only_public_http_urls_are_accepted_by_default() {
         assert_eq!(url_refusal("https://hooks.example.com/crm", false), None);
-        assert_eq!(url_refusal("http://203.0.113.9:8080/in", false), None);
+        assert_eq!(url_refusal("http://93.184.215.14:8080/in", false), None);
+        assert_eq!(url_refusal("http://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/in", false), None);
         for bad in [
             "ftp://example.com/",
             "not a url",
@@ -215,6 +259,29 @@ mod tests {
             "http://user:pw@example.com/",
             "http://0.0.0.0/",
             "http://100.100.100.200/",
+            // The review's accepted addresses: NAT64, IPv4-compatible, site-local, benchmarking,
+            // Azure's host services.
+            "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[64:ff9b:1::a9fe:a9fe]/",
+            "http://[::127.0.0.1]/",
+            "http://[fec0::1]/",
+            "http://198.18.0.1/",
+            "http://168.63.129.16/",
+            // 6to4, Teredo, documentation, IETF, reserved, multicast, broadcast.
+            "http://[2002:7f00:1::]/",
+            "http://[2001::1]/",
+            "http://[2001:db8::1]/",
+            "http://[3fff::1]/",
+            "http://192.0.0.1/",
+            "http://192.0.2.1/",
+            "http://198.51.100.1/",
+            "http://203.0.113.9/",
+            "http://240.0.0.1/",
+            "http://255.255.255.255/",
+            "http://224.0.0.1/",
+            "http://[ff02::1]/",
+            "http://2130706433/",
+            "http://0x7f.1/",
         ] {
             assert!(url_refusal(bad, false).is_some(), "{bad}");
         }

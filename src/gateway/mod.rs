@@ -7,6 +7,48 @@ mod sandbox;
 
 pub use sandbox::Sandbox;
 
+/// Which gateway a server uses (`PAYMENT_GATEWAY`). Without one, card and PayPal payments are
+/// refused: the sandbox settles any order for `tok_visa`, so it runs only when asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatewayChoice {
+    None,
+    Sandbox,
+}
+
+impl std::str::FromStr for GatewayChoice {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "" | "none" => Ok(GatewayChoice::None),
+            "sandbox" => Ok(GatewayChoice::Sandbox),
+            other => Err(format!("{other:?} is not a gateway (none or sandbox)")),
+        }
+    }
+}
+
+/// The gateway of a server without one: it knows no token, and nothing reaches it.
+#[derive(Debug, Clone, Copy)]
+pub struct Unconfigured;
+
+impl PaymentGateway for Unconfigured {
+    fn configured(&self) -> bool {
+        false
+    }
+    fn accepts_token(&self, _method: PaymentMethod, _token: &str) -> bool {
+        false
+    }
+    fn charge(&self, _request: ChargeRequest) -> GatewayFuture<'_> {
+        Box::pin(async { Err(unconfigured()) })
+    }
+    fn refund(&self, _request: RefundRequest) -> GatewayFuture<'_> {
+        Box::pin(async { Err(unconfigured()) })
+    }
+}
+
+fn unconfigured() -> Transient {
+    Transient { code: "gateway_not_configured".into(), message: "this server has no payment gateway".into() }
+}
+
 use crate::domain::money::Money;
 use crate::domain::orders::PaymentMethod;
 use crate::domain::payments::Failure;
@@ -52,6 +94,10 @@ pub struct Transient {
 pub type GatewayFuture<'a> = Pin<Box<dyn Future<Output = Result<Outcome, Transient>> + Send + 'a>>;
 
 pub trait PaymentGateway: Send + Sync + 'static {
+    /// Whether money can move through it (a server without `PAYMENT_GATEWAY` has none).
+    fn configured(&self) -> bool {
+        true
+    }
     /// Whether the gateway knows the token (checked before any money is reserved, so an
     /// unknown token is a 422 and not a failed payment).
     fn accepts_token(&self, method: PaymentMethod, token: &str) -> bool;

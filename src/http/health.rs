@@ -1,7 +1,7 @@
 //! `/health/live` and `/health/ready` (outside the versioned API, for orchestrators).
 
 use crate::app::{health, AppState};
-use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -20,7 +20,7 @@ pub struct HealthResponse {
     /// `ok` when every store answers, `unavailable` otherwise.
     #[schema(example = "ok")]
     pub status: String,
-    /// Each store's state, for a caller with an API key (empty otherwise).
+    /// Each store's state (empty for liveness, which does not look at them).
     pub stores: Vec<StoreHealth>,
 }
 
@@ -39,27 +39,25 @@ pub async fn live() -> web::Json<HealthResponse> {
 
 /// Readiness
 ///
-/// 200 when both PostgreSQL and MongoDB answer a ping (each within its timeout), 503 otherwise.
-/// Which store is `up` or `down` is listed only for callers with a valid API key (any scope):
-/// a probe needs only the status code.
+/// 200 when both PostgreSQL and MongoDB answer a ping (each within its timeout), 503 otherwise,
+/// with each store `up` or `down`. It takes no credentials: a probe asks nothing else, and no
+/// one can use it to learn whether a key is valid.
 #[utoipa::path(
     tag = "health",
-    security((), ("api_key" = [])),
+    security(()),
     responses(
         (status = 200, description = "Both stores answer", body = HealthResponse),
         (status = 503, description = "A store does not answer; `stores` says which", body = HealthResponse),
     )
 )]
 #[get("/health/ready")]
-pub async fn ready(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let stores = health::readiness(&state).await;
     let all_up = stores.iter().all(|s| s.up);
-    let details = super::access::optional_caller(&state, &req).await.is_some();
     let body = HealthResponse {
         status: if all_up { "ok" } else { "unavailable" }.into(),
         stores: stores
             .into_iter()
-            .filter(|_| details)
             .map(|s| StoreHealth { store: s.store.into(), status: if s.up { "up" } else { "down" }.into() })
             .collect(),
     };

@@ -16,7 +16,7 @@ pub async fn middleware(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
-    let route = super::routes::RouteTemplate::of(&req).unwrap_or_else(|| "unmatched".into());
+    let route = super::routes::Routed::of(&req).template.unwrap_or_else(|| "unmatched".into());
     // Any token is a method to HTTP: unknown ones share a label, so callers cannot mint series.
     let method: &'static str = match req.method().as_str() {
         "GET" => "GET",
@@ -43,6 +43,10 @@ pub async fn middleware(
     outcome.map(ServiceResponse::map_into_boxed_body)
 }
 
+/// Marks the app of the listener at `METRICS_ADDR`, the only one that serves the metrics then.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricsListener;
+
 /// Metrics
 ///
 /// Prometheus text format: `http_server_request_duration_seconds` (a histogram by method, route
@@ -50,15 +54,22 @@ pub async fn middleware(
 /// `http_server_requests_in_flight`, `api_access_refusals_total` (by reason),
 /// `postgresql_pool_connections` (max, open, idle, waiting), `mongodb_operation_duration_seconds`
 /// and `mongodb_operation_failures_total` (by operation), and `background_backlog` (outbox,
-/// webhook deliveries, notifications, payment sagas). Open, like the health checks: serve it on
-/// a network only the scraper reaches.
+/// webhook deliveries, notifications, payment sagas — counted every `METRICS_REFRESH_SECS` in
+/// the background: a scrape runs no query). Open, like the health checks: set `METRICS_ADDR` to
+/// serve it on an address only the scraper reaches, and the API's address answers 404 here.
 #[utoipa::path(
     tag = "health",
     security(()),
     responses((status = 200, description = "The metrics", content_type = "text/plain; version=0.0.4", body = String))
 )]
 #[get("/metrics")]
-pub async fn prometheus_metrics(state: web::Data<AppState>) -> HttpResponse {
-    jobs::observe_backlogs(&state).await;
+pub async fn prometheus_metrics(
+    state: web::Data<AppState>,
+    listener: Option<web::Data<MetricsListener>>,
+) -> HttpResponse {
+    if state.settings.access.metrics_addr.is_some() && listener.is_none() {
+        return super::routes::not_found("/metrics");
+    }
+    jobs::observe_pool(&state);
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render())
 }

@@ -60,8 +60,8 @@ pub fn build_app(
         .service(
             SwaggerUi::new("/swagger-ui/{_:.*}")
                 .external_urls_from_iter_unchecked([("/api-docs/openapi.json", document)])
-                // Testers authorize once; the key survives a reload of the page.
-                .config(utoipa_swagger_ui::Config::default().persist_authorization(true)),
+                // A pasted key lives only as long as the page: never in the origin's localStorage.
+                .config(utoipa_swagger_ui::Config::default().persist_authorization(false)),
         )
         .route(
             "/swagger-ui",
@@ -100,6 +100,8 @@ pub fn build_app(
         .wrap(actix_web::middleware::from_fn(headers::cors))
         .wrap(actix_web::middleware::from_fn(headers::security_headers))
         .wrap(actix_web::middleware::from_fn(metrics::middleware))
+        // Before anything reads the path: one spelling per path, the one the router matches.
+        .wrap(actix_web::middleware::from_fn(routes::normalize))
         .wrap_fn(|req, srv| {
             // Echo the request id of the tracing span so callers can quote it in bug reports.
             let request_id = req.extensions().get::<RequestId>().map(ToString::to_string);
@@ -133,7 +135,35 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         .shutdown_timeout(settings.shutdown_timeout.as_secs())
         .bind((settings.host.as_str(), settings.port))?;
     tracing::info!(host = %settings.host, port = settings.port, "listening; Swagger UI at /swagger-ui/");
-    server.run().await?;
+    let metrics_server = match settings.access.metrics_addr.as_deref() {
+        Some(addr) => {
+            let state = app_state.clone();
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(state.clone())
+                    .app_data(web::Data::new(metrics::MetricsListener))
+                    .service(metrics::prometheus_metrics)
+            })
+            .workers(1)
+            .shutdown_timeout(settings.shutdown_timeout.as_secs())
+            .bind(addr)?
+            .run();
+            tracing::info!(%addr, "metrics served here only");
+            Some(server)
+        }
+        None => None,
+    };
+    match metrics_server {
+        Some(metrics) => {
+            let handle = metrics.handle();
+            let metrics = actix_web::rt::spawn(metrics);
+            let outcome = server.run().await;
+            handle.stop(true).await;
+            let _ = metrics.await;
+            outcome?
+        }
+        None => server.run().await?,
+    }
     // The outcomes of the last requests' writes, still waiting for their batch.
     if let Err(err) = crate::app::access::write_audit_outcomes(&app_state).await {
         tracing::warn!(error = %err, "could not record the outcome of the last writes in the audit log");

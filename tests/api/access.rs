@@ -650,6 +650,33 @@ async fn a_key_past_its_rate_limit_gets_429_and_every_answer_says_what_is_left()
 }
 
 #[actix_web::test]
+async fn a_flood_of_made_up_keys_costs_no_database_lookup_past_the_address_s_bucket() {
+    use crate::harness::Passage;
+    let ctx = TestContext::behind_proxies().await;
+    let app = actix_web::test::init_service(hybrid_crm::http::build_app(limited(
+        &ctx,
+        Vec::new(),
+        RateLimit { per_second: 0.01, burst: 3 },
+    )))
+    .await;
+    // The test key is looked up once (and gives its token back), then served from the cache.
+    assert_eq!(send(&app, get("/api/v1/interests")).await.status, 200);
+    ctx.pg_proxy.as_ref().expect("proxy").set(Passage::Cut);
+    let made_up = || format!("hcrm_{}", &uuid::Uuid::now_v7().simple().to_string().repeat(2)[..43]);
+    // Each of the first three unknown secrets needs a lookup, which cannot reach PostgreSQL.
+    for _ in 0..3 {
+        let reply = send_as_is(&app, with_key(TestRequest::get().uri("/api/v1/interests"), Some(&made_up()))).await;
+        reply.problem(503, "store_unavailable");
+    }
+    // The address's bucket is empty: no lookup is tried (it would answer 503).
+    for _ in 0..20 {
+        let reply = send_as_is(&app, with_key(TestRequest::get().uri("/api/v1/interests"), Some(&made_up()))).await;
+        reply.problem(429, "rate_limited");
+    }
+    ctx.pg_proxy.as_ref().expect("proxy").set(Passage::Open);
+}
+
+#[actix_web::test]
 async fn every_write_is_audited_with_who_what_when_outcome_and_request_id() {
     let ctx = TestContext::new().await;
     let app = app!(ctx);
@@ -912,6 +939,8 @@ async fn metrics_are_served_in_the_prometheus_format_and_count_what_happened() {
         assert_eq!(send(&app, get(&format!("/api/v1/clients/{client}/view"))).await.status, 200);
     }
     send_as_is(&app, TestRequest::get().uri("/api/v1/clients").to_request()).await;
+    // The server counts the queues in the background (METRICS_REFRESH_SECS); a scrape only reads.
+    hybrid_crm::app::jobs::observe_backlogs(&ctx.state).await;
     let scraped = send_as_is(&app, TestRequest::get().uri("/metrics").to_request()).await;
     assert_eq!(scraped.status, 200);
     assert!(scraped.header("content-type").unwrap().starts_with("text/plain; version=0.0.4"));

@@ -256,6 +256,7 @@ impl TestContext {
             payment_worker_interval: None,
             gateway_attempts: 3,
             gateway_timeout: Duration::from_secs(3),
+            payment_gateway: hybrid_crm::gateway::GatewayChoice::Sandbox,
             sandbox_slow: Duration::from_millis(SANDBOX_SLOW_MS),
             billing_interval: None,
             rollup_interval: None,
@@ -677,6 +678,7 @@ impl Server {
             .env("STATS_REFRESH_SECS", "0")
             .env("BILLING_INTERVAL_SECS", "0")
             .env("ROLLUP_INTERVAL_SECS", "0")
+            .env("PAYMENT_GATEWAY", "sandbox")
             .env("SANDBOX_SLOW_MS", "3000")
             .env("PAYMENT_SYNC_WAIT_MS", "2500")
             .env("GATEWAY_TIMEOUT_MS", "3500")
