@@ -32,6 +32,8 @@ try {
   await page.click('.modal-ux .auth-btn-wrapper button.authorize');
   await page.click('.modal-ux .auth-btn-wrapper button.btn-done');
   check('Authorize takes the key', await page.isVisible('button.authorize.locked'));
+  const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }));
+  check('Swagger UI keeps no key in localStorage', !stored.includes(key), stored.slice(0, 200));
   const operation = '#operations-clients-list_clients';
   await page.click(`${operation} .opblock-summary`);
   await page.click(`${operation} .try-out__btn`);
