@@ -62,6 +62,8 @@ pub struct Settings {
     pub webhook_poll_interval: Option<Duration>,
     /// How long a receiver has to answer one delivery.
     pub webhook_timeout: Duration,
+    /// How many webhook endpoints one API key may own (`WEBHOOK_ENDPOINTS_PER_KEY`).
+    pub webhook_endpoints_per_key: i64,
     /// The waits before each retry of a failed delivery; after the last, it is given up.
     pub webhook_retry_schedule: Vec<Duration>,
     /// An endpoint whose every delivery failed for this long is disabled.
@@ -360,6 +362,7 @@ impl Settings {
             events_poll_interval: every_ms("EVENTS_POLL_MS", 500)?,
             webhook_poll_interval: every_ms("WEBHOOK_POLL_MS", 1_000)?,
             webhook_timeout: millis("WEBHOOK_TIMEOUT_MS", 10_000)?,
+            webhook_endpoints_per_key: parsed::<i64>("WEBHOOK_ENDPOINTS_PER_KEY", 10)?.max(1),
             webhook_retry_schedule: schedule("WEBHOOK_RETRY_SCHEDULE", "5s,30s,5m,30m,2h,8h")?,
             webhook_disable_after: Duration::from_secs(parsed("WEBHOOK_DISABLE_AFTER_SECS", 3 * 24 * 3600)?),
             webhook_allow_private: parsed("WEBHOOK_ALLOW_PRIVATE", false)?,

@@ -113,6 +113,10 @@ pub enum AppError {
     Validation(Vec<FieldIssue>),
     #[error("{message}")]
     Conflict { code: &'static str, message: String, field: Option<String>, details: Option<Box<serde_json::Value>> },
+    /// The key lacks a scope the request needs beyond its operation's (e.g. subscribing a
+    /// webhook to another family's events).
+    #[error("{message}")]
+    Forbidden { scope: String, message: String },
     #[error("the resource changed: current version is {current_version}")]
     PreconditionFailed { current_version: i32 },
     #[error("{store} is unavailable")]

@@ -5,7 +5,10 @@
 
 use super::clients::ensure_exists;
 use super::{cursor_position, degraded_reason, AppResult, AppState};
+use crate::domain::access::{Family, Grant};
+use crate::domain::events::EventType;
 use crate::domain::ids::{ClientId, CommentId};
+use crate::domain::notifications::Template;
 use crate::domain::page::{encode_cursor, PageRequest};
 use crate::domain::timeline::{clip, merge, summarize_event, Entry, EntryKind, Position};
 use crate::domain::view::Degraded;
@@ -19,15 +22,36 @@ pub struct TimelinePage {
     pub items: Vec<Entry>,
     pub next_cursor: Option<String>,
     pub degraded: Option<Degraded>,
+    /// The kinds of entries left out for the caller, with the family that would show them.
+    pub withheld: Vec<(Family, String)>,
 }
 
-pub async fn timeline(state: &AppState, client: ClientId, page: PageRequest) -> AppResult<TimelinePage> {
+/// The entries `grant` may read: events of the families it reads, notifications whose message
+/// shows only such families, and comments (the client's own family). What is left out is listed
+/// in `withheld` as (family, kind of entry).
+pub async fn timeline(state: &AppState, client: ClientId, page: PageRequest, grant: Grant) -> AppResult<TimelinePage> {
     let after = cursor_position::<Position>(&page)?;
     let limit = page.overfetch();
     let before = after.map(|p| (p.at.get(), p.id));
+    let mut withheld = Vec::new();
+    let mut event_types = Vec::new();
+    for event_type in EventType::ALL.iter().filter(|t| **t != EventType::ClientCommentAdded) {
+        match grant.reads(event_type.scope_family()) {
+            true => event_types.push(event_type.as_str()),
+            false => withheld.push((event_type.scope_family(), format!("{}.* events", event_type.family()))),
+        }
+    }
+    let mut templates = Vec::new();
+    for template in Template::ALL {
+        match template.scope_families().iter().find(|family| !grant.reads(**family)) {
+            None => templates.push(template.as_str()),
+            Some(family) => withheld.push((*family, format!("{} notifications", template.as_str()))),
+        }
+    }
+    withheld.dedup();
     let postgres = state.db.read(move |conn| {
-        let events = events::of_client(conn, client.0, before, limit)?;
-        let notifications = notifications::of_client(conn, client, before, limit)?;
+        let events = events::of_client(conn, client.0, &event_types, before, limit)?;
+        let notifications = notifications::of_client(conn, client, &templates, before, limit)?;
         Ok((events, notifications))
     });
     // Comments are ordered by their time-ordered ids: everything up to the cursor's millisecond
@@ -82,5 +106,5 @@ pub async fn timeline(state: &AppState, client: ClientId, page: PageRequest) -> 
 
     let (items, more) = merge(vec![events, notifications, comments], (limit - 1) as usize);
     let next_cursor = if more { items.last().map(|e| encode_cursor(&e.position())) } else { None };
-    Ok(TimelinePage { items, next_cursor, degraded })
+    Ok(TimelinePage { items, next_cursor, degraded, withheld })
 }

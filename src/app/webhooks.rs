@@ -5,13 +5,14 @@
 
 use super::constraints::{invalid, Meaning, Rule};
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
+use crate::domain::access::{Level, Scope};
 use crate::domain::events::{Event, EventPattern};
 use crate::domain::free_form::FieldIssue;
 use crate::domain::ids::{DeliveryId, WebhookEndpointId};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::webhooks::{
     address_allowed, decode_secret, encode_secret, retry_after, signature, url_refusal, Attempt, Delivery,
-    DeliveryStatus, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChanges,
+    DeliveryStatus, EndpointActor, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChanges,
 };
 use crate::store::pg::webhooks::{self as repo, AttemptOutcome, Claimed};
 use futures_util::future::join_all;
@@ -41,6 +42,8 @@ pub const CONSTRAINTS: &[Rule] = &[
         in_use: None,
     },
     Rule::ForeignKey { name: "webhook_deliveries_event_id_fkey", missing: Meaning::Invariant, in_use: None },
+    // The owner is the key creating the endpoint (a deleted key leaves it to admins).
+    Rule::ForeignKey { name: "webhook_endpoints_owner_key_id_fkey", missing: Meaning::Invariant, in_use: None },
     Rule::ForeignKey {
         name: "webhook_attempts_delivery_id_fkey",
         missing: Meaning::Gone { resource: "delivery" },
@@ -133,8 +136,38 @@ fn check_patterns(patterns: &[String]) -> Result<Vec<String>, Vec<FieldIssue>> {
     }
 }
 
-/// A new endpoint and its secret, which is shown this once.
-pub async fn create_endpoint(state: &AppState, new: NewWebhookEndpoint) -> AppResult<(WebhookEndpoint, String)> {
+/// Refuses patterns that select events of a family the key cannot read (`*` included): an
+/// endpoint would be pushed what its key may not see.
+fn check_readable(actor: EndpointActor, patterns: &[String]) -> AppResult<()> {
+    for text in patterns {
+        let Some(pattern) = EventPattern::parse(text) else { continue };
+        if let Some(family) = pattern.scope_families().into_iter().find(|family| !actor.grant.reads(*family)) {
+            let scope = Scope::new(family, Level::Read).to_string();
+            return Err(AppError::Forbidden {
+                message: format!("subscribing to {text} needs {scope}: this key cannot read those events"),
+                scope,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The endpoint, if the actor may see it (otherwise it does not exist for them).
+fn visible_endpoint(
+    conn: &mut diesel::PgConnection,
+    actor: EndpointActor,
+    id: WebhookEndpointId,
+) -> AppResult<WebhookEndpoint> {
+    repo::find_endpoint(conn, id)?.filter(|endpoint| actor.may_see(endpoint)).found(id)
+}
+
+/// A new endpoint, owned by the key that creates it, and its secret, which is shown this once.
+/// A key owns at most `WEBHOOK_ENDPOINTS_PER_KEY` endpoints (409 `endpoint_limit_reached`).
+pub async fn create_endpoint(
+    state: &AppState,
+    actor: EndpointActor,
+    new: NewWebhookEndpoint,
+) -> AppResult<(WebhookEndpoint, String)> {
     let mut issues: Vec<FieldIssue> = check_url(state, &new.url).into_iter().collect();
     let event_types = check_patterns(&new.event_types).unwrap_or_else(|more| {
         issues.extend(more);
@@ -143,6 +176,8 @@ pub async fn create_endpoint(state: &AppState, new: NewWebhookEndpoint) -> AppRe
     if !issues.is_empty() {
         return Err(AppError::Validation(issues));
     }
+    check_readable(actor, &event_types)?;
+    let limit = state.settings.webhook_endpoints_per_key;
     let mut key = [0u8; 32];
     getrandom::fill(&mut key)
         .map_err(|err| AppError::Internal(anyhow::anyhow!("no randomness for a secret: {err}")))?;
@@ -153,8 +188,18 @@ pub async fn create_endpoint(state: &AppState, new: NewWebhookEndpoint) -> AppRe
     let endpoint = state
         .db
         .tx(move |conn| {
+            if repo::lock_and_count_owned(conn, actor.key)? >= limit {
+                return Err(AppError::conflict_with(
+                    "endpoint_limit_reached",
+                    None,
+                    format!(
+                        "this key owns {limit} webhook endpoints already (WEBHOOK_ENDPOINTS_PER_KEY); delete one first"
+                    ),
+                    serde_json::json!({"limit": limit}),
+                ));
+            }
             let id = WebhookEndpointId::new();
-            let endpoint = repo::insert_endpoint(conn, id, &new, &stored, now)?;
+            let endpoint = repo::insert_endpoint(conn, id, &new, &stored, actor.key, now)?;
             super::idempotency::recovery_point(format!("/api/v1/webhook-endpoints/{id}"));
             Ok(endpoint)
         })
@@ -162,16 +207,22 @@ pub async fn create_endpoint(state: &AppState, new: NewWebhookEndpoint) -> AppRe
     Ok((endpoint, secret))
 }
 
-pub async fn get_endpoint(state: &AppState, id: WebhookEndpointId) -> AppResult<WebhookEndpoint> {
-    state.db.run(move |conn| repo::find_endpoint(conn, id)?.found(id)).await
+pub async fn get_endpoint(state: &AppState, actor: EndpointActor, id: WebhookEndpointId) -> AppResult<WebhookEndpoint> {
+    state.db.run(move |conn| visible_endpoint(conn, actor, id)).await
 }
 
-pub async fn list_endpoints(state: &AppState, page: PageRequest) -> AppResult<Page<WebhookEndpoint>> {
-    id_page(state, page, |conn, before, limit| Ok(repo::list_endpoints(conn, before, limit)?)).await
+pub async fn list_endpoints(
+    state: &AppState,
+    actor: EndpointActor,
+    page: PageRequest,
+) -> AppResult<Page<WebhookEndpoint>> {
+    let owner = actor.owner_filter();
+    id_page(state, page, move |conn, before, limit| Ok(repo::list_endpoints(conn, owner, before, limit)?)).await
 }
 
 pub async fn update_endpoint(
     state: &AppState,
+    actor: EndpointActor,
     id: WebhookEndpointId,
     changes: WebhookEndpointChanges,
 ) -> AppResult<WebhookEndpoint> {
@@ -188,39 +239,72 @@ pub async fn update_endpoint(
     if !issues.is_empty() {
         return Err(AppError::Validation(issues));
     }
+    if let Some(patterns) = &event_types {
+        check_readable(actor, patterns)?;
+    }
     let changes = WebhookEndpointChanges { event_types, ..changes };
     let now = clock::now();
-    state.db.run(move |conn| repo::update_endpoint(conn, id, &changes, now)?.found(id)).await
+    state
+        .db
+        .tx(move |conn| {
+            visible_endpoint(conn, actor, id)?;
+            repo::update_endpoint(conn, id, &changes, now)?.found(id)
+        })
+        .await
 }
 
 /// Deletes the endpoint with its deliveries and their attempts.
-pub async fn delete_endpoint(state: &AppState, id: WebhookEndpointId) -> AppResult<()> {
-    state.db.run(move |conn| repo::delete_endpoint(conn, id)?.then_some(()).found(id)).await
+pub async fn delete_endpoint(state: &AppState, actor: EndpointActor, id: WebhookEndpointId) -> AppResult<()> {
+    state
+        .db
+        .tx(move |conn| {
+            visible_endpoint(conn, actor, id)?;
+            repo::delete_endpoint(conn, id)?.then_some(()).found(id)
+        })
+        .await
 }
 
 pub async fn list_deliveries(
     state: &AppState,
+    actor: EndpointActor,
     endpoint: WebhookEndpointId,
     status: Option<DeliveryStatus>,
     page: PageRequest,
 ) -> AppResult<Page<Delivery>> {
     id_page(state, page, move |conn, before, limit| {
-        repo::find_endpoint(conn, endpoint)?.found(endpoint)?;
+        visible_endpoint(conn, actor, endpoint)?;
         Ok(repo::list_deliveries(conn, endpoint, status, before, limit)?)
     })
     .await
 }
 
-pub async fn get_delivery(state: &AppState, endpoint: WebhookEndpointId, id: DeliveryId) -> AppResult<Delivery> {
-    state.db.read(move |conn| repo::find_delivery(conn, endpoint, id)?.found(id)).await
+pub async fn get_delivery(
+    state: &AppState,
+    actor: EndpointActor,
+    endpoint: WebhookEndpointId,
+    id: DeliveryId,
+) -> AppResult<Delivery> {
+    state
+        .db
+        .read(move |conn| {
+            visible_endpoint(conn, actor, endpoint)?;
+            repo::find_delivery(conn, endpoint, id)?.found(id)
+        })
+        .await
 }
 
 /// Queues a finished delivery once more (409 while it is still pending or under way).
-pub async fn retry_delivery(state: &AppState, endpoint: WebhookEndpointId, id: DeliveryId) -> AppResult<Delivery> {
+pub async fn retry_delivery(
+    state: &AppState,
+    actor: EndpointActor,
+    endpoint: WebhookEndpointId,
+    id: DeliveryId,
+) -> AppResult<Delivery> {
     let now = clock::now();
     let delivery = state
         .db
         .tx(move |conn| {
+            visible_endpoint(conn, actor, endpoint)?;
             let current = repo::find_delivery(conn, endpoint, id)?.found(id)?;
             if !repo::requeue(conn, id, now)? {
                 return Err(AppError::conflict_with(
@@ -238,12 +322,12 @@ pub async fn retry_delivery(state: &AppState, endpoint: WebhookEndpointId, id: D
 }
 
 /// Queues a `ping` to the endpoint (409 when it is inactive: it would never be sent).
-pub async fn ping(state: &AppState, endpoint: WebhookEndpointId) -> AppResult<Delivery> {
+pub async fn ping(state: &AppState, actor: EndpointActor, endpoint: WebhookEndpointId) -> AppResult<Delivery> {
     let now = clock::now();
     let delivery = state
         .db
         .tx(move |conn| {
-            let current = repo::find_endpoint(conn, endpoint)?.found(endpoint)?;
+            let current = visible_endpoint(conn, actor, endpoint)?;
             if !current.active {
                 return Err(AppError::conflict(
                     "endpoint_inactive",

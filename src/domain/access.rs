@@ -182,6 +182,11 @@ impl Grant {
     pub fn allows(self, scope: Scope) -> bool {
         self.0 & scope.bit() != 0
     }
+
+    /// Whether the key may read the family's data, wherever it appears.
+    pub fn reads(self, family: Family) -> bool {
+        self.allows(Scope::new(family, Level::Read))
+    }
 }
 
 /// What is known about a key; never its secret.

@@ -1,6 +1,7 @@
 //! Events: what happened to which resource, as integrators read it from the feed, webhooks and
 //! NATS. The wire form is the same everywhere, so it is defined once here.
 
+use crate::domain::access::{Family, Grant};
 use crate::domain::ids::EventId;
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
@@ -53,6 +54,17 @@ impl EventType {
     /// The part before the dot (`order` for `order.placed`).
     pub fn family(self) -> &'static str {
         self.as_str().split_once('.').map_or(self.as_str(), |(family, _)| family)
+    }
+
+    /// The scope family whose read scope shows this event's data.
+    pub fn scope_family(self) -> Family {
+        match self.family() {
+            "client" => Family::Clients,
+            "order" => Family::Orders,
+            "payment" | "refund" | "subscription" => Family::Payments,
+            "enrollment" | "workshop" => Family::Workshops,
+            _ => Family::Catalog,
+        }
     }
 }
 
@@ -148,6 +160,30 @@ impl EventPattern {
         }
     }
 
+    /// The scope families of the types the pattern selects.
+    pub fn scope_families(&self) -> Vec<Family> {
+        let mut families: Vec<Family> =
+            EventType::ALL.iter().filter(|t| self.matches(**t)).map(|t| t.scope_family()).collect();
+        families.sort();
+        families.dedup();
+        families
+    }
+
+    /// The patterns a key may read of this one: itself when the key reads every family it
+    /// selects; `*` narrowed to the event families the key reads; nothing otherwise.
+    pub fn readable(&self, grant: Grant) -> Vec<EventPattern> {
+        match self {
+            EventPattern::Any if !self.scope_families().iter().all(|f| grant.reads(*f)) => {
+                let mut prefixes: Vec<&'static str> =
+                    EventType::ALL.iter().filter(|t| grant.reads(t.scope_family())).map(|t| t.family()).collect();
+                prefixes.dedup();
+                prefixes.into_iter().map(EventPattern::Family).collect()
+            }
+            pattern if pattern.scope_families().iter().all(|f| grant.reads(*f)) => vec![pattern.clone()],
+            _ => Vec::new(),
+        }
+    }
+
     /// Every pattern that names something: each type, each family's wildcard, and `*`.
     pub fn all_texts() -> Vec<String> {
         let mut texts: Vec<String> = EventType::ALL.iter().map(|t| t.as_str().to_string()).collect();
@@ -199,5 +235,19 @@ mod tests {
         for text in ["orders.*", "order.shipped", "", ".*", "order.", "*.*", "ORDER.PLACED"] {
             assert_eq!(EventPattern::parse(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn a_key_reads_only_the_event_families_it_holds() {
+        use crate::domain::access::{Level, Scope};
+        let orders = Grant::of(&[Scope::new(Family::Orders, Level::Read)]);
+        let texts = |patterns: Vec<EventPattern>| patterns.iter().map(EventPattern::as_text).collect::<Vec<_>>();
+        assert_eq!(texts(EventPattern::Any.readable(orders)), ["order.*"]);
+        assert_eq!(texts(EventPattern::parse("payment.*").unwrap().readable(orders)), Vec::<String>::new());
+        assert_eq!(texts(EventPattern::parse("order.placed").unwrap().readable(orders)), ["order.placed"]);
+        let all = Grant::of(&Scope::all());
+        assert_eq!(texts(EventPattern::Any.readable(all)), ["*"]);
+        let payments = Grant::of(&[Scope::new(Family::Payments, Level::Write)]);
+        assert_eq!(texts(EventPattern::Any.readable(payments)), ["payment.*", "refund.*", "subscription.*"]);
     }
 }

@@ -2,6 +2,7 @@
 //! client's preferences let it be sent. Rendering works on the events' data (the resources as
 //! the API shows them), so a message says what the client would see in the API.
 
+use crate::domain::access::Family;
 use crate::domain::events::EventType;
 use crate::domain::ids::{ClientId, NotificationId};
 use chrono::{DateTime, Utc};
@@ -33,6 +34,19 @@ text_enum!(
 );
 
 impl Template {
+    /// The families whose data the message shows (order lines, amounts, workshops): a key reads
+    /// its subject and text only with all of them.
+    pub fn scope_families(self) -> &'static [Family] {
+        match self {
+            Template::Welcome => &[],
+            Template::OrderConfirmation => &[Family::Orders],
+            Template::PaymentReceipt | Template::PaymentFailed => &[Family::Payments],
+            Template::EnrollmentConfirmed | Template::WorkshopReminder => &[Family::Workshops],
+            Template::Cancellation => &[Family::Orders, Family::Workshops],
+            Template::PaymentReminder => &[Family::Workshops, Family::Payments],
+        }
+    }
+
     /// The message an event sends, if any.
     pub fn for_event(event: EventType) -> Option<Template> {
         Some(match event {

@@ -1,6 +1,8 @@
 //! Webhook endpoints and deliveries: the Standard Webhooks signature, which URLs may receive
 //! events, and the retry schedule.
 
+use crate::domain::access::{Family, Grant, Level, Scope};
+use crate::domain::ids::ApiKeyId;
 use crate::domain::ids::{DeliveryId, EventId, WebhookEndpointId};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -25,6 +27,31 @@ pub struct WebhookEndpoint {
     pub failing_since: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The key that created it; `None` for endpoints older than ownership (admins only).
+    pub owner_key_id: Option<ApiKeyId>,
+}
+
+/// Who acts on webhook endpoints: a key sees, changes, tests and retries only the endpoints it
+/// created; a key with `admin:write` every endpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct EndpointActor {
+    pub key: ApiKeyId,
+    pub grant: Grant,
+}
+
+impl EndpointActor {
+    fn sees_all(&self) -> bool {
+        self.grant.allows(Scope::new(Family::Admin, Level::Write))
+    }
+
+    pub fn may_see(&self, endpoint: &WebhookEndpoint) -> bool {
+        self.sees_all() || endpoint.owner_key_id == Some(self.key)
+    }
+
+    /// The owner a list is narrowed to (`None`: every endpoint).
+    pub fn owner_filter(&self) -> Option<ApiKeyId> {
+        (!self.sees_all()).then_some(self.key)
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -95,6 +95,16 @@ impl Caller {
     pub fn key(&self) -> &ApiKey {
         &self.0
     }
+
+    /// The caller as the owner of webhook endpoints.
+    pub fn endpoint_actor(&self) -> crate::domain::webhooks::EndpointActor {
+        crate::domain::webhooks::EndpointActor { key: self.0.id, grant: self.0.grant() }
+    }
+
+    /// What of other families the responses to this caller may show.
+    pub fn disclosure(&self) -> crate::http::dto::Disclosure {
+        crate::http::dto::Disclosure::new(self.0.grant())
+    }
 }
 
 /// The id of the key the access layer authorized for this request, if it did.

@@ -2,6 +2,7 @@
 //! beside its handlers (`v1/<resource>.rs`); domain types are mapped there, and database rows
 //! never get this far.
 
+use crate::domain::access::{Family, Grant, Level, Scope};
 use crate::domain::page::Page;
 use crate::domain::view::Degraded;
 use actix_web::http::header;
@@ -34,6 +35,53 @@ pub struct DegradedResponse {
 impl From<Degraded> for DegradedResponse {
     fn from(d: Degraded) -> Self {
         DegradedResponse { missing: d.missing.into_iter().map(str::to_string).collect(), reason: d.reason }
+    }
+}
+
+/// A part of the response left out because the calling key cannot read its family: the part is
+/// `null` (or absent from a list) and named here with the scope that would show it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Withheld {
+    /// The field left out (`client`, `activity.total_paid`, `items.name`), or for lists the kinds
+    /// of entries left out (`payment.*` events).
+    #[schema(example = "client")]
+    pub part: String,
+    #[schema(example = "clients:read")]
+    pub required_scope: String,
+}
+
+/// Decides, part by part, what of another family a response may show the caller, and records
+/// what it leaves out.
+#[derive(Debug)]
+pub struct Disclosure {
+    grant: Grant,
+    pub withheld: Vec<Withheld>,
+}
+
+impl Disclosure {
+    pub fn new(grant: Grant) -> Self {
+        Disclosure { grant, withheld: Vec::new() }
+    }
+
+    pub fn reads(&self, family: Family) -> bool {
+        self.grant.reads(family)
+    }
+
+    /// `value` when the caller reads `family`; otherwise `None`, and `part` is listed as withheld.
+    pub fn part<T>(&mut self, family: Family, part: &str, value: T) -> Option<T> {
+        if self.grant.reads(family) {
+            return Some(value);
+        }
+        self.withhold(family, part);
+        None
+    }
+
+    /// Lists `part` as withheld (once).
+    pub fn withhold(&mut self, family: Family, part: &str) {
+        let entry = Withheld { part: part.to_string(), required_scope: Scope::new(family, Level::Read).to_string() };
+        if !self.withheld.contains(&entry) {
+            self.withheld.push(entry);
+        }
     }
 }
 

@@ -149,6 +149,11 @@ impl From<AppError> for ApiError {
                 problem.details = details.map(|details| *details);
                 problem
             }
+            AppError::Forbidden { scope, message } => {
+                let mut problem = Problem::new(StatusCode::FORBIDDEN, "forbidden", message);
+                problem.details = Some(serde_json::json!({ "required_scope": scope }));
+                problem
+            }
             AppError::PreconditionFailed { current_version } => {
                 let mut problem = Problem::new(
                     StatusCode::PRECONDITION_FAILED,

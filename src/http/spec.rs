@@ -259,7 +259,11 @@ fn add_access(document: &mut Value) {
                 one scope it needs (`family:read` or `family:write`; `write` includes `read`). Roles: `admin` (all), \
                 `manager` (all but `admin`), `sales` (clients, orders, workshops, payments; reads catalog and reports), \
                 `inventory` (catalog; reads orders, workshops, reports), `support` (clients; reads orders, workshops, \
-                payments, catalog), `readonly` (reads all but `admin` and `webhooks`)."
+                payments, catalog), `readonly` (reads all but `admin` and `webhooks`). A scope sees only its family, \
+                embedded or not: a response that embeds another family's data (the order view's client, the client \
+                view's activity, timeline entries, notification texts, events, report names) shows it only with that \
+                family's read scope; otherwise the part is `null` or left out and `withheld` names it with the scope \
+                that would show it. Webhook endpoints belong to the key that created them (admins see all)."
         });
         let headers = components.entry("headers").or_insert_with(|| json!({}));
         for (name, description) in [

@@ -204,8 +204,9 @@
     body.replaceChildren();
     for (const debtor of workshops.debtors) {
       const row = body.insertRow();
-      row.insertCell().textContent = debtor.name;
-      row.insertCell().textContent = debtor.email;
+      // A key without clients:read gets no names (`withheld`): the client's id stands in.
+      row.insertCell().textContent = debtor.name ?? debtor.client_id;
+      row.insertCell().textContent = debtor.email ?? '—';
       const enrollments = row.insertCell();
       enrollments.textContent = count.format(debtor.enrollments);
       enrollments.className = 'num';

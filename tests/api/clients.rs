@@ -21,7 +21,7 @@ async fn creating_a_client_writes_both_stores_and_the_view_merges_them() {
         json!({
             "name": "Ada Lovelace", "email": "ada@example.com", "phone": "+44 20 7946 0000",
             "kind": "b2b", "company_id": company, "interest_ids": [interest, interest],
-            "plan": "premium", "preferences": {"language": "en", "notifications": {"email": true}, "theme": "dark"},
+            "preferences": {"language": "en", "notifications": {"email": true}, "theme": "dark"},
             "attributes": {"shirt_size": "M", "nested": {"a": [1, 2]}}, "tags": ["vip"]
         }),
     )
@@ -31,7 +31,7 @@ async fn creating_a_client_writes_both_stores_and_the_view_merges_them() {
     assert_eq!(created.header("location").unwrap(), format!("/api/v1/clients/{id}"));
     assert_eq!(created.header("etag").as_deref(), Some("\"1\""));
     assert_eq!(created.body["interest_ids"], json!([interest]));
-    assert_eq!(created.body["plan"], "premium");
+    assert_eq!(created.body["plan"], "basic", "a plan is bought, not written");
     assert_eq!(created.body["plan_status"], "active");
     assert_eq!(created.body["active"], true);
 
@@ -125,11 +125,17 @@ async fn patch_honours_if_match_and_bumps_the_version() {
             .set_json(body)
             .to_request()
     };
-    let updated = send(&app, patch("\"1\"", json!({"name": "Grace Hopper", "plan": "enterprise"}))).await;
+    // The plan changes through subscriptions and payments only.
+    for field in ["plan", "plan_status"] {
+        let written = send(&app, patch("\"1\"", json!({field: "enterprise"}))).await;
+        written.problem(422, "validation_failed");
+        assert_eq!(written.error_fields(), [field], "{}", written.body);
+    }
+    let updated = send(&app, patch("\"1\"", json!({"name": "Grace Hopper"}))).await;
     assert_eq!(updated.status, 200, "{}", updated.body);
     assert_eq!(updated.body["version"], 2);
     assert_eq!(updated.header("etag").as_deref(), Some("\"2\""));
-    assert_eq!(updated.body["plan"], "enterprise");
+    assert_eq!(updated.body["plan"], "basic");
 
     let stale = send(&app, patch("\"1\"", json!({"name": "Lost update"}))).await;
     stale.problem(412, "version_mismatch");

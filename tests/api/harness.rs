@@ -267,6 +267,7 @@ impl TestContext {
             events_poll_interval: None,
             webhook_poll_interval: None,
             webhook_timeout: Duration::from_secs(2),
+            webhook_endpoints_per_key: 1_000,
             webhook_retry_schedule: vec![Duration::from_millis(100); 3],
             webhook_disable_after: Duration::from_secs(3 * 24 * 3600),
             webhook_allow_private: true,
@@ -679,6 +680,7 @@ impl Server {
             .env("BILLING_INTERVAL_SECS", "0")
             .env("ROLLUP_INTERVAL_SECS", "0")
             .env("PAYMENT_GATEWAY", "sandbox")
+            .env("WEBHOOK_ENDPOINTS_PER_KEY", "1000")
             .env("SANDBOX_SLOW_MS", "3000")
             .env("PAYMENT_SYNC_WAIT_MS", "2500")
             .env("GATEWAY_TIMEOUT_MS", "3500")

@@ -6,6 +6,7 @@ mod clients;
 mod commerce;
 mod companies_and_interests;
 mod constraints;
+mod disclosure;
 mod documents;
 mod errors;
 mod events;

@@ -4,6 +4,7 @@ use super::companies::CompanyResponse;
 use super::info::CommentResponse;
 use super::interests::InterestResponse;
 use crate::app::{clients, AppState};
+use crate::domain::access::Family;
 use crate::domain::client::{Client, ClientChanges, ClientFilter, ClientKind, ClientSort, NewClient, Plan, PlanStatus};
 use crate::domain::free_form::{check_object, check_preferences, FieldIssue, FreeFormObject, Preferences, Tag};
 use crate::domain::ids::{ClientId, CompanyId, EnrollmentId, InterestId, OrderId, WorkshopId};
@@ -13,6 +14,7 @@ use crate::domain::view::{ClientInfo, ClientView, InfoStatus};
 use crate::domain::workshops::{ClientActivity, EnrollmentStatus, EnrollmentSummary, OrderSummary};
 use crate::http::access::Caller;
 use crate::http::dto::{no_content, DegradedResponse, PageOf};
+use crate::http::dto::{Disclosure, Withheld};
 use crate::http::extract::{etag, page_request, search_text, BodyRules, IfMatch, JsonBody, Query};
 use crate::http::problem::{ApiResult, Problem};
 use crate::http::validation::double_option;
@@ -54,10 +56,6 @@ pub struct NewClientRequest {
     #[validate(length(max = 50, code = "too_many"))]
     #[schema(max_items = 50)]
     pub interest_ids: Vec<InterestId>,
-    /// Defaults to `basic`.
-    pub plan: Option<Plan>,
-    /// Defaults to `active`.
-    pub plan_status: Option<PlanStatus>,
     /// Defaults to `true`.
     pub active: Option<bool>,
     /// Stored in MongoDB. Known keys: `language` (tag like "en"), `payment_method` (string),
@@ -95,8 +93,9 @@ impl From<NewClientRequest> for NewClient {
             kind: r.kind,
             company_id: r.company_id,
             interest_ids: r.interest_ids,
-            plan: r.plan.unwrap_or(Plan::Basic),
-            plan_status: r.plan_status.unwrap_or(PlanStatus::Active),
+            // A plan is bought: subscriptions and their payments change it, not this body.
+            plan: Plan::Basic,
+            plan_status: PlanStatus::Active,
             active: r.active.unwrap_or(true),
             preferences: r.preferences.unwrap_or_default(),
             attributes: r.attributes.unwrap_or_default(),
@@ -105,7 +104,9 @@ impl From<NewClientRequest> for NewClient {
     }
 }
 
-/// Only the fields present change; `null` clears `phone` or `company_id`.
+/// Only the fields present change; `null` clears `phone` or `company_id`. `plan` and
+/// `plan_status` are not fields here (422 naming them): they change through the client's
+/// subscription and its payments.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct ClientPatchRequest {
@@ -127,8 +128,6 @@ pub struct ClientPatchRequest {
     #[validate(length(max = 50, code = "too_many"))]
     #[schema(max_items = 50)]
     pub interest_ids: Option<Vec<InterestId>>,
-    pub plan: Option<Plan>,
-    pub plan_status: Option<PlanStatus>,
     pub active: Option<bool>,
 }
 
@@ -141,8 +140,8 @@ impl From<ClientPatchRequest> for ClientChanges {
             kind: r.kind,
             company_id: r.company_id,
             interest_ids: r.interest_ids,
-            plan: r.plan,
-            plan_status: r.plan_status,
+            plan: None,
+            plan_status: None,
             active: r.active,
         }
     }
@@ -314,34 +313,49 @@ impl From<EnrollmentSummary> for EnrollmentSummaryResponse {
     }
 }
 
-/// The client's commerce at a glance.
+/// The client's commerce at a glance. Each part belongs to a family: the order figures to
+/// `orders`, `total_paid` to `payments`, the enrollments to `workshops`; a part the key cannot
+/// read is `null` and named in the view's `withheld`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActivityResponse {
     /// All orders, cancelled ones included.
-    pub order_count: i64,
+    pub order_count: Option<i64>,
     /// Sum of the totals of orders that are not cancelled or refunded.
-    pub total_spent: Money,
+    pub total_spent: Option<Money>,
     /// What those orders still owe (their balances).
-    pub orders_owed: Money,
+    pub orders_owed: Option<Money>,
     /// Succeeded payments (orders, enrollments, subscriptions) less refunds.
-    pub total_paid: Money,
+    pub total_paid: Option<Money>,
     pub last_order: Option<OrderSummaryResponse>,
     /// Live enrollments in workshops that have not started, soonest first.
-    pub upcoming_workshops: Vec<EnrollmentSummaryResponse>,
+    pub upcoming_workshops: Option<Vec<EnrollmentSummaryResponse>>,
     /// Enrollments not fully paid (the client's debts), oldest first.
-    pub unpaid_enrollments: Vec<EnrollmentSummaryResponse>,
+    pub unpaid_enrollments: Option<Vec<EnrollmentSummaryResponse>>,
 }
 
-impl From<ClientActivity> for ActivityResponse {
-    fn from(a: ClientActivity) -> Self {
+impl ActivityResponse {
+    fn new(a: ClientActivity, disclosure: &mut Disclosure) -> Self {
+        let orders = disclosure.reads(Family::Orders);
+        if !orders {
+            for part in ["order_count", "total_spent", "orders_owed", "last_order"] {
+                disclosure.withhold(Family::Orders, &format!("activity.{part}"));
+            }
+        }
+        let workshops = disclosure.reads(Family::Workshops);
+        if !workshops {
+            for part in ["upcoming_workshops", "unpaid_enrollments"] {
+                disclosure.withhold(Family::Workshops, &format!("activity.{part}"));
+            }
+        }
+        let enrollments = |list: Vec<EnrollmentSummary>| list.into_iter().map(Into::into).collect::<Vec<_>>();
         ActivityResponse {
-            order_count: a.order_count,
-            total_spent: a.total_spent,
-            orders_owed: a.orders_owed,
-            total_paid: a.total_paid,
-            last_order: a.last_order.map(Into::into),
-            upcoming_workshops: a.upcoming_workshops.into_iter().map(Into::into).collect(),
-            unpaid_enrollments: a.unpaid_enrollments.into_iter().map(Into::into).collect(),
+            order_count: orders.then_some(a.order_count),
+            total_spent: orders.then_some(a.total_spent),
+            orders_owed: orders.then_some(a.orders_owed),
+            total_paid: disclosure.part(Family::Payments, "activity.total_paid", a.total_paid),
+            last_order: if orders { a.last_order.map(Into::into) } else { None },
+            upcoming_workshops: workshops.then(|| enrollments(a.upcoming_workshops)),
+            unpaid_enrollments: workshops.then(|| enrollments(a.unpaid_enrollments)),
         }
     }
 }
@@ -358,18 +372,22 @@ pub struct ClientViewResponse {
     pub info_status: InfoStatus,
     /// `null` when both stores answered.
     pub degraded: Option<DegradedResponse>,
+    /// The parts of other families this key cannot read, left out (empty when none).
+    pub withheld: Vec<Withheld>,
 }
 
-impl From<ClientView> for ClientViewResponse {
-    fn from(view: ClientView) -> Self {
+impl ClientViewResponse {
+    fn new(view: ClientView, mut disclosure: Disclosure) -> Self {
+        let activity = ActivityResponse::new(view.activity, &mut disclosure);
         ClientViewResponse {
             client: view.client.into(),
             company: view.company.map(Into::into),
             interests: view.interests.into_iter().map(Into::into).collect(),
-            activity: view.activity.into(),
+            activity,
             info: view.info.map(Into::into),
             info_status: view.info_status,
             degraded: view.degraded.map(Into::into),
+            withheld: disclosure.withheld,
         }
     }
 }
@@ -382,7 +400,8 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, client: Client) -> Ht
 ///
 /// Writes the client (with its interests) to PostgreSQL, then its document (preferences,
 /// attributes, tags) to MongoDB. If MongoDB does not take the document, the client is removed
-/// again and the answer is 503: there is never a client without its document.
+/// again and the answer is 503: there is never a client without its document. A new client's
+/// plan is `basic` and `active`; `POST /clients/{id}/subscription` and its payment change it.
 #[utoipa::path(
     security(("api_key" = ["clients:write"])),
     tag = "clients",
@@ -530,9 +549,9 @@ pub async fn delete_client(
 )]
 #[get("/clients/{id}/view")]
 pub async fn client_view(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<ClientViewResponse>> {
-    Ok(web::Json(clients::view(&state, ClientId(*id)).await?.into()))
+    Ok(web::Json(ClientViewResponse::new(clients::view(&state, ClientId(*id)).await?, caller.disclosure())))
 }

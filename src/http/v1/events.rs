@@ -1,11 +1,12 @@
 //! `/api/v1/events`: the event feed.
 
 use crate::app::events::{self, FeedFilter};
-use crate::app::AppState;
-use crate::domain::events::{Event, EventPattern};
+use crate::app::{AppError, AppState};
+use crate::domain::events::{Event, EventPattern, EventType};
 use crate::domain::free_form::FieldIssue;
 use crate::domain::ids::EventId;
 use crate::http::access::Caller;
+use crate::http::dto::Withheld;
 use crate::http::extract::{BodyRules, Query};
 use crate::http::problem::{ApiResult, Problem};
 use actix_web::{get, web};
@@ -79,6 +80,9 @@ pub struct EventPage {
     pub next_after: i64,
     /// Whether more events were already there when this page was read.
     pub has_more: bool,
+    /// The event families this key cannot read, left out of the feed (`payment.*`), each with the
+    /// scope that would show them; empty when none.
+    pub withheld: Vec<Withheld>,
 }
 
 /// Read the event feed
@@ -86,7 +90,10 @@ pub struct EventPage {
 /// Every change that matters, in the order the changes committed: `sequence` increases without
 /// gaps, and an event is numbered only once its transaction committed, so resuming after the
 /// last sequence seen never skips an event. Events of MongoDB-side changes (comments,
-/// preferences) are recorded right after the document write (at least once).
+/// preferences) are recorded right after the document write (at least once). The feed carries
+/// only the event families the key can read (`client.*` needs `clients:read`, `order.*`
+/// `orders:read`, `payment.*`, `refund.*` and `subscription.*` `payments:read`, `enrollment.*` and
+/// `workshop.*` `workshops:read`, `stock.*` `catalog:read`); `withheld` names the others.
 #[utoipa::path(
     security(("api_key" = ["webhooks:read"])),
     tag = "events",
@@ -98,14 +105,37 @@ pub struct EventPage {
 )]
 #[get("/events")]
 pub async fn list_events(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     Query(query): Query<EventFeedQuery>,
 ) -> ApiResult<web::Json<EventPage>> {
-    let patterns = query.patterns().map_err(|issue| Problem::invalid(vec![issue]))?;
-    let filter = FeedFilter { patterns, subject_id: query.subject_id };
-    let page = events::feed(&state, query.after.unwrap_or(0), filter, query.limit.unwrap_or(20)).await?;
-    Ok(web::Json(EventPage { items: page.items, next_after: page.next_after, has_more: page.has_more }))
+    let wanted = query.patterns().map_err(|issue| Problem::invalid(vec![issue]))?;
+    let wanted = wanted.unwrap_or_else(|| vec![EventPattern::Any]);
+    let grant = caller.key().grant();
+    let mut disclosure = caller.disclosure();
+    for event_type in EventType::ALL.iter().filter(|t| wanted.iter().any(|p| p.matches(**t))) {
+        if !disclosure.reads(event_type.scope_family()) {
+            disclosure.withhold(event_type.scope_family(), &format!("{}.*", event_type.family()));
+        }
+    }
+    let readable: Vec<EventPattern> = wanted.iter().flat_map(|pattern| pattern.readable(grant)).collect();
+    let after = query.after.unwrap_or(0);
+    if readable.is_empty() {
+        return Ok(web::Json(EventPage {
+            items: Vec::new(),
+            next_after: after,
+            has_more: false,
+            withheld: disclosure.withheld,
+        }));
+    }
+    let filter = FeedFilter { patterns: Some(readable), subject_id: query.subject_id };
+    let page = events::feed(&state, after, filter, query.limit.unwrap_or(20)).await?;
+    Ok(web::Json(EventPage {
+        items: page.items,
+        next_after: page.next_after,
+        has_more: page.has_more,
+        withheld: disclosure.withheld,
+    }))
 }
 
 /// Get an event
@@ -119,10 +149,11 @@ pub async fn list_events(
     )
 )]
 #[get("/events/{id}")]
-pub async fn get_event(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> ApiResult<web::Json<Event>> {
-    Ok(web::Json(events::get(&state, EventId(*id)).await?))
+pub async fn get_event(caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<Event>> {
+    let event = events::get(&state, EventId(*id)).await?;
+    // An event of a family the key cannot read is not there for it.
+    if !caller.key().grant().reads(event.event_type.scope_family()) {
+        return Err(AppError::not_found(EventId(*id)).into());
+    }
+    Ok(web::Json(event))
 }

@@ -6,6 +6,7 @@ use crate::domain::ids::{ClientId, NotificationId, WorkshopId};
 use crate::domain::notifications::{Notification, NotificationStatus, Template, Transport};
 use crate::http::access::Caller;
 use crate::http::dto::PageOf;
+use crate::http::dto::Withheld;
 use crate::http::extract::{page_request, BodyRules, Query};
 use crate::http::problem::{ApiResult, Problem};
 use actix_web::{get, post, web, HttpResponse};
@@ -42,9 +43,11 @@ pub struct NotificationResponse {
     pub template: Template,
     #[schema(example = "ada@example.com")]
     pub recipient: String,
+    /// `null` (with `body`) for a key that cannot read every family the message shows (an order
+    /// confirmation needs `orders:read`, a receipt `payments:read`, …; `withheld` says which).
     #[schema(example = "Order confirmation 01a2…")]
-    pub subject: String,
-    pub body: String,
+    pub subject: Option<String>,
+    pub body: Option<String>,
     pub status: NotificationStatus,
     /// How it was sent; `null` until it was.
     pub transport: Option<Transport>,
@@ -56,17 +59,29 @@ pub struct NotificationResponse {
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// The parts of other families this key cannot read, left out (empty when none).
+    pub withheld: Vec<Withheld>,
 }
 
-impl From<Notification> for NotificationResponse {
-    fn from(n: Notification) -> Self {
+impl NotificationResponse {
+    fn new(n: Notification, caller: &Caller) -> Self {
+        let mut disclosure = caller.disclosure();
+        let mut shown = true;
+        for family in n.template.scope_families() {
+            if !disclosure.reads(*family) {
+                shown = false;
+                disclosure.withhold(*family, "subject");
+                disclosure.withhold(*family, "body");
+            }
+        }
         NotificationResponse {
             id: n.id,
             client_id: n.client_id,
             template: n.template,
             recipient: n.recipient,
-            subject: n.subject,
-            body: n.body,
+            subject: shown.then_some(n.subject),
+            body: shown.then_some(n.body),
+            withheld: disclosure.withheld,
             status: n.status,
             transport: n.transport,
             reason: n.reason,
@@ -113,7 +128,7 @@ impl From<Reminders> for RemindersResponse {
 )]
 #[get("/notifications")]
 pub async fn list_notifications(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     Query(query): Query<NotificationListQuery>,
 ) -> ApiResult<web::Json<PageOf<NotificationResponse>>> {
@@ -124,7 +139,7 @@ pub async fn list_notifications(
         page_request(query.limit, &query.cursor),
     )
     .await?;
-    Ok(web::Json(PageOf::from_page(page, NotificationResponse::from)))
+    Ok(web::Json(PageOf::from_page(page, |n| NotificationResponse::new(n, &caller))))
 }
 
 /// Get a notification
@@ -139,11 +154,11 @@ pub async fn list_notifications(
 )]
 #[get("/notifications/{id}")]
 pub async fn get_notification(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<NotificationResponse>> {
-    Ok(web::Json(notifications::get(&state, NotificationId(*id)).await?.into()))
+    Ok(web::Json(NotificationResponse::new(notifications::get(&state, NotificationId(*id)).await?, &caller)))
 }
 
 /// Remind a workshop's debtors to pay

@@ -3,6 +3,7 @@
 use super::clients::ClientResponse;
 use crate::app::orders::{self, OrderView};
 use crate::app::AppState;
+use crate::domain::access::Family;
 use crate::domain::ids::{ClientId, OrderId, ProductId};
 use crate::domain::money::Money;
 use crate::domain::orders::{
@@ -12,6 +13,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::view::InfoStatus;
 use crate::http::access::Caller;
 use crate::http::dto::{created, DegradedResponse, PageOf};
+use crate::http::dto::{Disclosure, Withheld};
 use crate::http::extract::{page_request, BodyRules, JsonBody, OptionalJsonBody, Query};
 use crate::http::problem::{ApiResult, Problem};
 use actix_web::{get, post, web, HttpResponse};
@@ -219,23 +221,32 @@ impl From<Order> for OrderResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderViewResponse {
     pub order: OrderResponse,
-    pub client: ClientResponse,
-    /// `null` unless `info_status` is `present`.
+    /// `null` for a key without `clients:read` (`withheld` says so).
+    pub client: Option<ClientResponse>,
+    /// `null` unless `info_status` is `present` and the key has `clients:read`.
     #[schema(value_type = Option<Object>, example = json!({"language": "en", "payment_method": "card"}))]
     pub client_preferences: Option<Map<String, Value>>,
     pub info_status: InfoStatus,
     /// `null` when both stores answered.
     pub degraded: Option<DegradedResponse>,
+    /// The parts of other families this key cannot read, left out (empty when none).
+    pub withheld: Vec<Withheld>,
 }
 
-impl From<OrderView> for OrderViewResponse {
-    fn from(view: OrderView) -> Self {
+impl OrderViewResponse {
+    fn new(view: OrderView, mut disclosure: Disclosure) -> Self {
+        let client = disclosure.part(Family::Clients, "client", view.client).map(Into::into);
+        let client_preferences = match view.preferences {
+            Some(preferences) => disclosure.part(Family::Clients, "client_preferences", preferences),
+            None => None,
+        };
         OrderViewResponse {
             order: view.order.into(),
-            client: view.client.into(),
-            client_preferences: view.preferences,
+            client,
+            client_preferences,
             info_status: view.info_status,
             degraded: view.degraded.map(Into::into),
+            withheld: disclosure.withheld,
         }
     }
 }
@@ -318,7 +329,9 @@ pub async fn get_order(
 /// Get the complete order
 ///
 /// The order, its client and the client's MongoDB preferences. If MongoDB does not answer:
-/// still 200, with `client_preferences: null` and `degraded` naming what is missing.
+/// still 200, with `client_preferences: null` and `degraded` naming what is missing. The client
+/// and its preferences need `clients:read` too: without it both are `null` and `withheld` names
+/// them.
 #[utoipa::path(
     security(("api_key" = ["orders:read"])),
     tag = "orders",
@@ -330,11 +343,11 @@ pub async fn get_order(
 )]
 #[get("/orders/{id}/view")]
 pub async fn order_view(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<OrderViewResponse>> {
-    Ok(web::Json(orders::view(&state, OrderId(*id)).await?.into()))
+    Ok(web::Json(OrderViewResponse::new(orders::view(&state, OrderId(*id)).await?, caller.disclosure())))
 }
 
 /// Change an order's status

@@ -3,12 +3,14 @@
 
 use crate::app::reports::KpiReport;
 use crate::app::{reports, AppError, AppState};
+use crate::domain::access::Family;
 use crate::domain::money::Money;
 use crate::domain::reports::{
     Breakdown, CategorySales, Granularity, ProductSales, SalesBucket, WorkshopGroup, WorkshopStanding,
 };
 use crate::domain::time::Day;
 use crate::http::access::Caller;
+use crate::http::dto::Withheld;
 use crate::http::extract::{BodyRules, Query};
 use crate::http::problem::{ApiError, ApiResult};
 use actix_web::http::header;
@@ -570,8 +572,9 @@ pub async fn product_report(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TopClientFigures {
     pub client_id: crate::domain::ids::ClientId,
-    pub name: String,
-    pub email: String,
+    /// `null` (with `email`) for a key without `clients:read` (`withheld` says so).
+    pub name: Option<String>,
+    pub email: Option<String>,
     #[schema(example = "b2c")]
     pub kind: String,
     #[schema(example = "premium")]
@@ -603,6 +606,8 @@ pub struct ClientReportResponse {
     pub top_clients: Vec<TopClientFigures>,
     /// One per month of the period, oldest first.
     pub cohorts: Vec<CohortFigures>,
+    /// The parts of other families this key cannot read, left out (empty when none).
+    pub withheld: Vec<Withheld>,
 }
 
 /// Clients: top spenders and cohorts
@@ -611,7 +616,8 @@ pub struct ClientReportResponse {
 /// retention cohorts: for each month of the period, the clients whose first order was placed that
 /// month and how many of them ordered again in each later month up to the period's end. Names,
 /// kinds and plans are the clients' current ones. `Accept: text/csv` lists the top clients
-/// (`client_id,name,email,kind,plan,orders,spend`).
+/// (`client_id,name,email,kind,plan,orders,spend`). Names and emails need `clients:read` too:
+/// without it they are `null` (empty in CSV) and `withheld` names them.
 #[utoipa::path(
     security(("api_key" = ["reports:read"])),
     tag = "reports",
@@ -623,7 +629,7 @@ pub struct ClientReportResponse {
 )]
 #[get("/reports/clients")]
 pub async fn client_report(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     query: Query<RankingQuery>,
@@ -631,13 +637,18 @@ pub async fn client_report(
     let period = reports::period(query.0.from.map(Day::get), query.0.to.map(Day::get))?;
     let limit = ranking_limit(query.0.limit);
     let report = reports::clients(&state, period, limit).await?;
+    let mut disclosure = caller.disclosure();
+    let names = disclosure.part(Family::Clients, "top_clients.name", ()).is_some();
+    if !names {
+        disclosure.withhold(Family::Clients, "top_clients.email");
+    }
     let top_clients: Vec<TopClientFigures> = report
         .top_clients
         .into_iter()
         .map(|(client, spend)| TopClientFigures {
             client_id: client.client_id,
-            name: client.name,
-            email: client.email,
+            name: names.then_some(client.name),
+            email: names.then_some(client.email),
             kind: client.kind,
             plan: client.plan,
             orders: spend.orders,
@@ -646,7 +657,8 @@ pub async fn client_report(
         .collect();
     if wants_csv(&req) {
         let rows = top_clients.into_iter().map(|c| {
-            vec![c.client_id.0.to_string(), c.name, c.email, c.kind, c.plan, c.orders.to_string(), c.spend.to_string()]
+            let (name, email) = (c.name.unwrap_or_default(), c.email.unwrap_or_default());
+            vec![c.client_id.0.to_string(), name, email, c.kind, c.plan, c.orders.to_string(), c.spend.to_string()]
         });
         return Ok(csv_response(&["client_id", "name", "email", "kind", "plan", "orders", "spend"], rows));
     }
@@ -665,6 +677,7 @@ pub async fn client_report(
         to: report.period.to,
         top_clients,
         cohorts,
+        withheld: disclosure.withheld,
     }))
 }
 
@@ -693,8 +706,9 @@ impl BodyRules for WorkshopQuery {}
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DebtorEntry {
     pub client_id: crate::domain::ids::ClientId,
-    pub name: String,
-    pub email: String,
+    /// `null` (with `email`) for a key without `clients:read` (`withheld` says so).
+    pub name: Option<String>,
+    pub email: Option<String>,
     /// Enrollments not cancelled and not paid in full.
     pub enrollments: i64,
     pub owed: Money,
@@ -823,6 +837,8 @@ pub struct WorkshopReportResponse {
     pub items: Vec<WorkshopIncomeFigures>,
     /// The clients owing most for enrollments now (`limit`), most first.
     pub debtors: Vec<DebtorEntry>,
+    /// The parts of other families this key cannot read, left out (empty when none).
+    pub withheld: Vec<Withheld>,
 }
 
 /// Workshops: occupancy, money owed, income
@@ -845,7 +861,7 @@ pub struct WorkshopReportResponse {
 )]
 #[get("/reports/workshops")]
 pub async fn workshop_report(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     req: HttpRequest,
     query: Query<WorkshopQuery>,
@@ -854,6 +870,11 @@ pub async fn workshop_report(
     let granularity = query.0.granularity.unwrap_or(Granularity::Month);
     let limit = ranking_limit(query.0.limit);
     let report = reports::workshops(&state, period, granularity, limit).await?;
+    let mut disclosure = caller.disclosure();
+    let names = disclosure.part(Family::Clients, "debtors.name", ()).is_some();
+    if !names {
+        disclosure.withhold(Family::Clients, "debtors.email");
+    }
     let workshops: Vec<WorkshopStandingFigures> = report.workshops.iter().map(Into::into).collect();
     if wants_csv(&req) {
         let rows = workshops.into_iter().map(|w| {
@@ -919,12 +940,13 @@ pub async fn workshop_report(
             .into_iter()
             .map(|d| DebtorEntry {
                 client_id: d.client_id,
-                name: d.name,
-                email: d.email,
+                name: names.then_some(d.name),
+                email: names.then_some(d.email),
                 enrollments: d.enrollments,
                 owed: d.owed,
             })
             .collect(),
+        withheld: disclosure.withheld,
     }))
 }
 

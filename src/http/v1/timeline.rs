@@ -2,10 +2,11 @@
 
 use crate::app::timeline::{self, TimelinePage};
 use crate::app::AppState;
+use crate::domain::access::{Level, Scope};
 use crate::domain::ids::ClientId;
 use crate::domain::timeline::{Entry, EntryKind};
 use crate::http::access::Caller;
-use crate::http::dto::DegradedResponse;
+use crate::http::dto::{DegradedResponse, Withheld};
 use crate::http::extract::{PageParams, Query};
 use crate::http::problem::{ApiResult, Problem};
 use actix_web::{get, web};
@@ -41,14 +42,23 @@ pub struct TimelineResponse {
     pub next_cursor: Option<String>,
     /// `null` when both stores answered; otherwise the comments are missing from this page.
     pub degraded: Option<DegradedResponse>,
+    /// The kinds of entries this key cannot read, left out (`order.* events`, `payment_receipt
+    /// notifications`), each with the scope that would show them; empty when none.
+    pub withheld: Vec<Withheld>,
 }
 
 impl From<TimelinePage> for TimelineResponse {
     fn from(page: TimelinePage) -> Self {
+        let withheld = page
+            .withheld
+            .into_iter()
+            .map(|(family, part)| Withheld { part, required_scope: Scope::new(family, Level::Read).to_string() })
+            .collect();
         TimelineResponse {
             items: page.items.into_iter().map(Into::into).collect(),
             next_cursor: page.next_cursor,
             degraded: page.degraded.map(Into::into),
+            withheld,
         }
     }
 }
@@ -59,7 +69,8 @@ impl From<TimelinePage> for TimelineResponse {
 /// payments, refunds, enrollments, subscriptions, changes to the record) and the notifications
 /// sent to it from PostgreSQL, and its comments from MongoDB, each with `kind`, `at` and a short
 /// summary; cursor-paginated. If MongoDB does not answer: still 200, without comments and with
-/// `degraded` saying so.
+/// `degraded` saying so. Events and notifications of families the key cannot read (orders,
+/// payments, workshops) are left out, and `withheld` names them.
 #[utoipa::path(
     security(("api_key" = ["clients:read"])),
     tag = "clients",
@@ -71,10 +82,11 @@ impl From<TimelinePage> for TimelineResponse {
 )]
 #[get("/clients/{id}/timeline")]
 pub async fn client_timeline(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     Query(query): Query<PageParams>,
 ) -> ApiResult<web::Json<TimelineResponse>> {
-    Ok(web::Json(timeline::timeline(&state, ClientId(*id), query.page()).await?.into()))
+    let grant = caller.key().grant();
+    Ok(web::Json(timeline::timeline(&state, ClientId(*id), query.page(), grant).await?.into()))
 }

@@ -1,7 +1,7 @@
 //! `/api/v1/webhook-endpoints`: where integrators receive events, and what was delivered.
 
 use crate::app::{webhooks, AppState};
-use crate::domain::ids::{DeliveryId, EventId, WebhookEndpointId};
+use crate::domain::ids::{ApiKeyId, DeliveryId, EventId, WebhookEndpointId};
 use crate::domain::webhooks::{
     Attempt, Delivery, DeliveryStatus, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChanges,
 };
@@ -107,6 +107,9 @@ pub struct WebhookEndpointResponse {
     pub failing_since: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The API key that created the endpoint and owns it: only that key (or an admin key) sees,
+    /// changes, tests or retries it. `null` for endpoints made before ownership (admins only).
+    pub owner_key_id: Option<ApiKeyId>,
 }
 
 impl From<WebhookEndpoint> for WebhookEndpointResponse {
@@ -121,6 +124,7 @@ impl From<WebhookEndpoint> for WebhookEndpointResponse {
             failing_since: e.failing_since,
             created_at: e.created_at,
             updated_at: e.updated_at,
+            owner_key_id: e.owner_key_id,
         }
     }
 }
@@ -236,11 +240,11 @@ pub struct DeliveryListQuery {
 )]
 #[post("/webhook-endpoints")]
 pub async fn create_webhook_endpoint(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     JsonBody(input): JsonBody<WebhookEndpointRequest>,
 ) -> ApiResult<HttpResponse> {
-    let (endpoint, secret) = webhooks::create_endpoint(&state, input.into()).await?;
+    let (endpoint, secret) = webhooks::create_endpoint(&state, caller.endpoint_actor(), input.into()).await?;
     let location = format!("/api/v1/webhook-endpoints/{}", endpoint.id);
     Ok(created(location, &CreatedWebhookEndpointResponse { endpoint: endpoint.into(), secret }))
 }
@@ -256,11 +260,11 @@ pub async fn create_webhook_endpoint(
 )]
 #[get("/webhook-endpoints")]
 pub async fn list_webhook_endpoints(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     Query(query): Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<WebhookEndpointResponse>>> {
-    let page = webhooks::list_endpoints(&state, query.page()).await?;
+    let page = webhooks::list_endpoints(&state, caller.endpoint_actor(), query.page()).await?;
     Ok(web::Json(PageOf::from_page(page, WebhookEndpointResponse::from)))
 }
 
@@ -276,11 +280,11 @@ pub async fn list_webhook_endpoints(
 )]
 #[get("/webhook-endpoints/{id}")]
 pub async fn get_webhook_endpoint(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<WebhookEndpointResponse>> {
-    Ok(web::Json(webhooks::get_endpoint(&state, WebhookEndpointId(*id)).await?.into()))
+    Ok(web::Json(webhooks::get_endpoint(&state, caller.endpoint_actor(), WebhookEndpointId(*id)).await?.into()))
 }
 
 /// Update a webhook endpoint
@@ -299,12 +303,14 @@ pub async fn get_webhook_endpoint(
 )]
 #[patch("/webhook-endpoints/{id}")]
 pub async fn update_webhook_endpoint(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     JsonBody(patch): JsonBody<WebhookEndpointPatchRequest>,
 ) -> ApiResult<web::Json<WebhookEndpointResponse>> {
-    Ok(web::Json(webhooks::update_endpoint(&state, WebhookEndpointId(*id), patch.into()).await?.into()))
+    Ok(web::Json(
+        webhooks::update_endpoint(&state, caller.endpoint_actor(), WebhookEndpointId(*id), patch.into()).await?.into(),
+    ))
 }
 
 /// Delete a webhook endpoint
@@ -321,11 +327,11 @@ pub async fn update_webhook_endpoint(
 )]
 #[delete("/webhook-endpoints/{id}")]
 pub async fn delete_webhook_endpoint(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    webhooks::delete_endpoint(&state, WebhookEndpointId(*id)).await?;
+    webhooks::delete_endpoint(&state, caller.endpoint_actor(), WebhookEndpointId(*id)).await?;
     Ok(no_content())
 }
 
@@ -344,13 +350,14 @@ pub async fn delete_webhook_endpoint(
 )]
 #[get("/webhook-endpoints/{id}/deliveries")]
 pub async fn list_deliveries(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     Query(query): Query<DeliveryListQuery>,
 ) -> ApiResult<web::Json<PageOf<DeliveryResponse>>> {
     let page = webhooks::list_deliveries(
         &state,
+        caller.endpoint_actor(),
         WebhookEndpointId(*id),
         query.status,
         page_request(query.limit, &query.cursor),
@@ -371,12 +378,16 @@ pub async fn list_deliveries(
 )]
 #[get("/webhook-endpoints/{id}/deliveries/{delivery_id}")]
 pub async fn get_delivery(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<web::Json<DeliveryResponse>> {
     let (endpoint, delivery) = path.into_inner();
-    Ok(web::Json(webhooks::get_delivery(&state, WebhookEndpointId(endpoint), DeliveryId(delivery)).await?.into()))
+    Ok(web::Json(
+        webhooks::get_delivery(&state, caller.endpoint_actor(), WebhookEndpointId(endpoint), DeliveryId(delivery))
+            .await?
+            .into(),
+    ))
 }
 
 /// Send a delivery again
@@ -395,12 +406,14 @@ pub async fn get_delivery(
 )]
 #[post("/webhook-endpoints/{id}/deliveries/{delivery_id}/retry")]
 pub async fn retry_delivery(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let (endpoint, delivery) = path.into_inner();
-    let queued = webhooks::retry_delivery(&state, WebhookEndpointId(endpoint), DeliveryId(delivery)).await?;
+    let queued =
+        webhooks::retry_delivery(&state, caller.endpoint_actor(), WebhookEndpointId(endpoint), DeliveryId(delivery))
+            .await?;
     Ok(HttpResponse::Accepted().json(DeliveryResponse::from(queued)))
 }
 
@@ -421,12 +434,12 @@ pub async fn retry_delivery(
 )]
 #[post("/webhook-endpoints/{id}/test")]
 pub async fn test_webhook_endpoint(
-    _caller: Caller,
+    caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let endpoint = WebhookEndpointId(*id);
-    let delivery = webhooks::ping(&state, endpoint).await?;
+    let delivery = webhooks::ping(&state, caller.endpoint_actor(), endpoint).await?;
     let location = format!("/api/v1/webhook-endpoints/{endpoint}/deliveries/{}", delivery.id);
     Ok(HttpResponse::Accepted()
         .insert_header((actix_web::http::header::LOCATION, location))

@@ -228,13 +228,14 @@ pub type TimelineEvent = (String, DateTime<Utc>, Uuid, Value);
 pub fn of_client(
     conn: &mut PgConnection,
     client: Uuid,
+    types: &[&str],
     before: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> QueryResult<Vec<TimelineEvent>> {
     let mut query = events::table
         .filter(events::client_id.eq(client))
         .filter(events::sequence.is_not_null())
-        .filter(events::event_type.ne(EventType::ClientCommentAdded.as_str()))
+        .filter(events::event_type.eq_any(types))
         .select((events::event_type, events::occurred_at, events::id, events::data))
         .into_boxed();
     if let Some((at, id)) = before {

@@ -258,11 +258,13 @@ pub type TimelineNotification = (String, String, DateTime<Utc>, Uuid, String);
 pub fn of_client(
     conn: &mut PgConnection,
     client: ClientId,
+    templates: &[&str],
     before: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> QueryResult<Vec<TimelineNotification>> {
     let mut query = notifications::table
         .filter(notifications::client_id.eq(client.0))
+        .filter(notifications::template.eq_any(templates))
         .select((
             notifications::template,
             notifications::status,

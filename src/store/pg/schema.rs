@@ -366,6 +366,7 @@ diesel::table! {
         failing_since -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        owner_key_id -> Nullable<Uuid>,
     }
 }
 

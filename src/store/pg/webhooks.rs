@@ -5,7 +5,7 @@
 use super::column;
 use super::events::event_type_matches;
 use super::schema::{events, webhook_attempts, webhook_deliveries, webhook_endpoints};
-use crate::domain::ids::{DeliveryId, EventId, WebhookEndpointId};
+use crate::domain::ids::{ApiKeyId, DeliveryId, EventId, WebhookEndpointId};
 use crate::domain::webhooks::{
     Attempt, Delivery, DeliveryStatus, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChanges,
 };
@@ -27,6 +27,7 @@ struct EndpointRow {
     failing_since: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    owner_key_id: Option<Uuid>,
 }
 
 impl From<EndpointRow> for WebhookEndpoint {
@@ -41,6 +42,7 @@ impl From<EndpointRow> for WebhookEndpoint {
             failing_since: r.failing_since,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            owner_key_id: r.owner_key_id.map(ApiKeyId),
         }
     }
 }
@@ -62,11 +64,13 @@ pub fn insert_endpoint(
     id: WebhookEndpointId,
     new: &NewWebhookEndpoint,
     secret: &str,
+    owner: ApiKeyId,
     now: DateTime<Utc>,
 ) -> QueryResult<WebhookEndpoint> {
     diesel::insert_into(webhook_endpoints::table)
         .values((
             webhook_endpoints::id.eq(id.0),
+            webhook_endpoints::owner_key_id.eq(owner.0),
             webhook_endpoints::url.eq(&new.url),
             webhook_endpoints::description.eq(&new.description),
             webhook_endpoints::event_types.eq(&new.event_types),
@@ -89,9 +93,24 @@ pub fn find_endpoint(conn: &mut PgConnection, id: WebhookEndpointId) -> QueryRes
         .map(|r| r.map(Into::into))
 }
 
-/// Newest first, after the cursor's id.
-pub fn list_endpoints(conn: &mut PgConnection, before: Option<Uuid>, limit: i64) -> QueryResult<Vec<WebhookEndpoint>> {
+/// Takes the owner's row lock (creations by one key queue here) and counts its endpoints.
+pub fn lock_and_count_owned(conn: &mut PgConnection, owner: ApiKeyId) -> QueryResult<i64> {
+    use super::schema::api_keys;
+    api_keys::table.find(owner.0).select(api_keys::id).for_no_key_update().first::<Uuid>(conn).optional()?;
+    webhook_endpoints::table.filter(webhook_endpoints::owner_key_id.eq(owner.0)).count().get_result(conn)
+}
+
+/// Newest first, after the cursor's id; only `owner`'s when given.
+pub fn list_endpoints(
+    conn: &mut PgConnection,
+    owner: Option<ApiKeyId>,
+    before: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<WebhookEndpoint>> {
     let mut query = webhook_endpoints::table.select(EndpointRow::as_select()).into_boxed();
+    if let Some(owner) = owner {
+        query = query.filter(webhook_endpoints::owner_key_id.eq(owner.0));
+    }
     if let Some(before) = before {
         query = query.filter(webhook_endpoints::id.lt(before));
     }
