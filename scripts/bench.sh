@@ -67,6 +67,7 @@ export HOST=127.0.0.1 PORT="$port" DATABASE_URL="postgres://crm:crm@127.0.0.1:54
 export MONGODB_URI="mongodb://127.0.0.1:27017/?directConnection=true" MONGODB_DB="$db" RUST_LOG=warn
 # The benchmarks measure the service, not the rate limiter's refusals (its cost is still paid).
 export RATE_LIMITS="default=1000000/1000000" PAYMENT_GATEWAY=sandbox
+export WEBHOOK_SECRET_KEY="${WEBHOOK_SECRET_KEY:-$(head -c 32 /dev/urandom | base64)}"
 "$binary" migrate
 # Every request carries an admin key (the keys table is kept by `seed --reset`).
 API_KEY=$("$binary" api-key create --role admin --name "benchmark $(date +%s)" 2>/dev/null)

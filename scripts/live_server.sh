@@ -14,6 +14,7 @@ start_live_server() {
     export HOST=127.0.0.1 PORT="$port" DATABASE_URL="postgres://crm:crm@127.0.0.1:5432/$db"
     export MONGODB_URI="mongodb://127.0.0.1:27017/?directConnection=true" MONGODB_DB="$db" RUST_LOG=warn
     export RATE_LIMITS="default=100000/100000" RATE_LIMIT_ANONYMOUS="100000/100000" PAYMENT_GATEWAY=sandbox
+    export WEBHOOK_SECRET_KEY="${WEBHOOK_SECRET_KEY:-$(head -c 32 /dev/urandom | base64)}"
     target/debug/hybrid-crm migrate
     target/debug/hybrid-crm seed --clients 50 --reset
     API_KEY=$(target/debug/hybrid-crm api-key create --role admin --name "$db" 2>".data/$db-key.log")

@@ -62,6 +62,9 @@ pub struct Settings {
     pub webhook_poll_interval: Option<Duration>,
     /// How long a receiver has to answer one delivery.
     pub webhook_timeout: Duration,
+    /// Random text whose SHA-256 seals webhook signing secrets at rest (`WEBHOOK_SECRET_KEY`, 32
+    /// characters at least; `serve` refuses to start without it).
+    pub webhook_secret_key: Option<String>,
     /// How many webhook endpoints one API key may own (`WEBHOOK_ENDPOINTS_PER_KEY`).
     pub webhook_endpoints_per_key: i64,
     /// The waits before each retry of a failed delivery; after the last, it is given up.
@@ -237,6 +240,7 @@ impl std::fmt::Debug for Settings {
             .field("reconcile_interval", &self.reconcile_interval)
             .field("stats_refresh_interval", &self.stats_refresh_interval)
             .field("payment_gateway", &self.payment_gateway)
+            .field("webhook_secret_key", &self.webhook_secret_key.as_ref().map(|_| "***"))
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("nats_url", &self.nats_url.as_deref().map(redact_url))
             .field("access", &self.access)
@@ -363,6 +367,7 @@ impl Settings {
             webhook_poll_interval: every_ms("WEBHOOK_POLL_MS", 1_000)?,
             webhook_timeout: millis("WEBHOOK_TIMEOUT_MS", 10_000)?,
             webhook_endpoints_per_key: parsed::<i64>("WEBHOOK_ENDPOINTS_PER_KEY", 10)?.max(1),
+            webhook_secret_key: var("WEBHOOK_SECRET_KEY").filter(|key| !key.is_empty()),
             webhook_retry_schedule: schedule("WEBHOOK_RETRY_SCHEDULE", "5s,30s,5m,30m,2h,8h")?,
             webhook_disable_after: Duration::from_secs(parsed("WEBHOOK_DISABLE_AFTER_SECS", 3 * 24 * 3600)?),
             webhook_allow_private: parsed("WEBHOOK_ALLOW_PRIVATE", false)?,

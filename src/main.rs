@@ -100,8 +100,19 @@ async fn main() -> anyhow::Result<()> {
 
     match command {
         Command::Serve { no_migrate } => {
+            if state.sealer.is_none() {
+                anyhow::bail!(
+                    "WEBHOOK_SECRET_KEY is required to serve: random text of at least {} characters that seals \
+                     webhook signing secrets (scripts/env.sh writes one into .env)",
+                    hybrid_crm::app::sealed::MIN_KEY_CHARS
+                );
+            }
             if !no_migrate {
                 migrate(&state).await?;
+            }
+            let resealed = hybrid_crm::app::webhooks::reseal_secrets(&state).await?;
+            if resealed > 0 {
+                tracing::info!(endpoints = resealed, "sealed webhook signing secrets stored in clear");
             }
             spawn_index_setup(state.clone());
             jobs::spawn(&state);

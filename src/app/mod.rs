@@ -21,6 +21,7 @@ pub mod payments;
 pub mod reconcile;
 pub mod relay;
 pub mod reports;
+pub mod sealed;
 pub mod seed;
 pub mod stats;
 pub mod subscriptions;
@@ -54,6 +55,8 @@ pub struct AppState {
     /// Audit outcomes of this process's write requests, written in batches.
     pub audit_outcomes: Arc<access::AuditOutcomes>,
     pub metrics: Arc<Metrics>,
+    /// Seals webhook signing secrets (`WEBHOOK_SECRET_KEY`); `serve` needs it.
+    pub sealer: Option<Arc<sealed::Sealer>>,
 }
 
 /// Wake-ups between the server's background workers (each also polls, for other replicas).
@@ -84,6 +87,7 @@ impl AppState {
             GatewayChoice::Sandbox => Arc::new(Sandbox { slow: settings.sandbox_slow }),
             GatewayChoice::None => Arc::new(Unconfigured),
         };
+        let sealer = settings.webhook_secret_key.as_deref().map(sealed::Sealer::from_text).transpose()?.map(Arc::new);
         let webhook_client = webhooks::http_client(settings.webhook_allow_private, settings.webhook_timeout)?;
         let mailer = Arc::new(notifications::Mailer::from_settings(
             settings.smtp_url.as_deref(),
@@ -101,6 +105,7 @@ impl AppState {
             gate: Arc::default(),
             audit_outcomes: Arc::default(),
             metrics,
+            sealer,
         })
     }
 }

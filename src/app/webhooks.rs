@@ -4,6 +4,7 @@
 //! retried on the configured schedule, in sequence order per endpoint.
 
 use super::constraints::{invalid, Meaning, Rule};
+use super::sealed::Sealer;
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::access::{Level, Scope};
 use crate::domain::events::{Event, EventPattern};
@@ -31,6 +32,8 @@ pub const CONSTRAINTS: &[Rule] = &[
         "webhook_endpoints_event_types_check",
         invalid("event_types", "invalid_length", "must list 1 to 50 types"),
     ),
+    // A rotated-out secret always has the end of its overlap.
+    Rule::Check("webhook_endpoints_previous_secret_check", Meaning::Invariant),
     Rule::Check("webhook_deliveries_status_check", Meaning::Invariant),
     Rule::Check("webhook_deliveries_completed_check", Meaning::Invariant),
     Rule::Unique("webhook_deliveries_endpoint_id_event_id_key", Meaning::Invariant),
@@ -182,7 +185,7 @@ pub async fn create_endpoint(
     getrandom::fill(&mut key)
         .map_err(|err| AppError::Internal(anyhow::anyhow!("no randomness for a secret: {err}")))?;
     let secret = encode_secret(&key);
-    let stored = secret.clone();
+    let stored = sealer(state)?.seal(&secret)?;
     let now = clock::now();
     let new = NewWebhookEndpoint { event_types, ..new };
     let endpoint = state
@@ -525,9 +528,8 @@ async fn post(state: &AppState, claimed: &Claimed, message_id: &str, body: Vec<u
     if let Some(reason) = url_refusal(&claimed.url, state.settings.webhook_allow_private) {
         return Err(format!("the endpoint's URL {reason}"));
     }
-    let key = decode_secret(&claimed.secret).ok_or("the endpoint's secret is not a whsec_ secret")?;
     let timestamp = clock::now().timestamp();
-    let signed = signature(&key, message_id, timestamp, &body);
+    let signed = signatures(state, claimed, message_id, timestamp, &body)?;
     let response = state
         .webhook_client
         .post(&claimed.url)
@@ -572,6 +574,78 @@ fn describe(err: &reqwest::Error) -> String {
     text
 }
 
+/// The sealer of signing secrets (every server has one: `serve` refuses to start without).
+fn sealer(state: &AppState) -> AppResult<&Sealer> {
+    state.sealer.as_deref().ok_or_else(|| AppError::Internal(anyhow::anyhow!("WEBHOOK_SECRET_KEY is not configured")))
+}
+
+/// The secret a stored value holds: sealed, or in clear in rows older than sealing.
+fn opened(state: &AppState, stored: &str) -> Option<Vec<u8>> {
+    let secret = if Sealer::is_sealed(stored) { state.sealer.as_deref()?.open(stored)? } else { stored.to_string() };
+    decode_secret(&secret)
+}
+
+/// `webhook-signature`: the current secret's signature, and during a rotation's overlap the
+/// previous secret's too, space-separated (Standard Webhooks lets receivers accept either).
+fn signatures(
+    state: &AppState,
+    claimed: &Claimed,
+    message_id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> Result<String, String> {
+    let key = opened(state, &claimed.secret).ok_or("the endpoint's secret cannot be opened with WEBHOOK_SECRET_KEY")?;
+    let mut signed = signature(&key, message_id, timestamp, body);
+    let overlapping = claimed.previous_secret_until.is_some_and(|until| clock::now() < until);
+    if let Some(previous) = claimed.previous_secret.as_deref().filter(|_| overlapping).and_then(|p| opened(state, p)) {
+        signed.push(' ');
+        signed.push_str(&signature(&previous, message_id, timestamp, body));
+    }
+    Ok(signed)
+}
+
+/// A new signing secret for the endpoint, shown this once; the current one keeps signing beside
+/// it for `overlap`, so receivers can switch without missing a delivery.
+pub async fn rotate_secret(
+    state: &AppState,
+    actor: EndpointActor,
+    id: WebhookEndpointId,
+    overlap: Duration,
+) -> AppResult<(WebhookEndpoint, String)> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key)
+        .map_err(|err| AppError::Internal(anyhow::anyhow!("no randomness for a secret: {err}")))?;
+    let secret = encode_secret(&key);
+    let sealed = sealer(state)?.seal(&secret)?;
+    let now = clock::now();
+    let until = now + chrono::Duration::from_std(overlap).unwrap_or_default();
+    let endpoint = state
+        .db
+        .tx(move |conn| {
+            visible_endpoint(conn, actor, id)?;
+            repo::rotate_secret(conn, id, &sealed, until, now)?.found(id)
+        })
+        .await?;
+    Ok((endpoint, secret))
+}
+
+/// Seals the secrets that rows written before sealing hold in clear (run at start).
+pub async fn reseal_secrets(state: &AppState) -> AppResult<usize> {
+    let sealer = state.sealer.clone().ok_or_else(|| AppError::Internal(anyhow::anyhow!("no WEBHOOK_SECRET_KEY")))?;
+    state
+        .db
+        .tx(move |conn| {
+            let rows = repo::unsealed_secrets(conn)?;
+            for (id, secret, previous) in &rows {
+                let seal = |text: &str| if Sealer::is_sealed(text) { Ok(text.to_string()) } else { sealer.seal(text) };
+                let previous = previous.as_deref().map(seal).transpose()?;
+                repo::reseal(conn, *id, &seal(secret)?, previous.as_deref())?;
+            }
+            Ok(rows.len())
+        })
+        .await
+}
+
 /// How much of a failing receiver's answer is read.
 const MAX_ANSWER_BYTES: usize = 1024;
 
@@ -590,6 +664,8 @@ mod tests {
             endpoint_id: endpoint,
             url: "http://receiver.example/hook".into(),
             secret: "whsec_test".into(),
+            previous_secret: None,
+            previous_secret_until: None,
             event_id: None,
             sequence: None,
             attempts: 0,

@@ -29,6 +29,8 @@ pub struct WebhookEndpoint {
     pub updated_at: DateTime<Utc>,
     /// The key that created it; `None` for endpoints older than ownership (admins only).
     pub owner_key_id: Option<ApiKeyId>,
+    /// Until when the secret rotated out last still signs deliveries beside the current one.
+    pub previous_secret_until: Option<DateTime<Utc>>,
 }
 
 /// Who acts on webhook endpoints: a key sees, changes, tests and retries only the endpoints it

@@ -107,9 +107,9 @@ impl Caller {
     }
 }
 
-/// The id of the key the access layer authorized for this request, if it did.
-pub fn authorized_key(req: &ServiceRequest) -> Option<crate::domain::ids::ApiKeyId> {
-    req.extensions().get::<Authorized>().map(|authorized| authorized.key.id)
+/// The key the access layer authorized for this request and the operation, if it did.
+pub fn authorized(req: &ServiceRequest) -> Option<(crate::domain::ids::ApiKeyId, String)> {
+    req.extensions().get::<Authorized>().map(|authorized| (authorized.key.id, authorized.operation.clone()))
 }
 
 impl actix_web::FromRequest for Caller {

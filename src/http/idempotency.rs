@@ -27,6 +27,30 @@ use futures_util::StreamExt;
 
 pub const HEADER: &str = "idempotency-key";
 const REPLAYED: &str = "idempotent-replayed";
+/// The operations whose responses show a secret once, and the field that holds it: their stored
+/// responses keep the field `null` (with `secret_withheld: true`), so no secret waits in the
+/// idempotency table and a replay says the secret is withheld.
+const SECRET_FIELDS: [(&str, &str); 3] =
+    [("create_api_key", "key"), ("create_webhook_endpoint", "secret"), ("rotate_webhook_secret", "secret")];
+
+/// The body as stored: the operation's secret field withheld.
+fn storable(operation: &str, body: &[u8]) -> Vec<u8> {
+    let Some((_, field)) = SECRET_FIELDS.iter().find(|(op, _)| *op == operation) else {
+        return body.to_vec();
+    };
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut object)) => {
+            if object.contains_key(*field) {
+                object.insert((*field).to_string(), serde_json::Value::Null);
+                object.insert("secret_withheld".into(), serde_json::Value::Bool(true));
+            }
+            serde_json::to_vec(&object).unwrap_or_default()
+        }
+        // Not the resource (a problem): nothing secret in it.
+        _ => body.to_vec(),
+    }
+}
+
 /// Response headers a replay repeats.
 const KEPT_HEADERS: [&str; 4] = ["content-type", "location", "retry-after", "etag"];
 
@@ -55,7 +79,7 @@ pub async fn middleware(
     let routed = Routed::of(&req);
     // Only requests the access layer authorized get here; without its decision the handler
     // refuses the request anyway.
-    let (Some(caller), Some(template)) = (access::authorized_key(&req), routed.template.as_deref()) else {
+    let (Some((caller, operation)), Some(template)) = (access::authorized(&req), routed.template.as_deref()) else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
     if req.method() != Method::POST || !routed.api {
@@ -89,7 +113,7 @@ pub async fn middleware(
         Err(err) => Ok(req.into_response(ApiError::from(err).error_response())),
         Ok(Claim::Run) => {
             req.set_payload(Payload::from(body));
-            run_and_keep(&state, key, req, next).await
+            run_and_keep(&state, key, &operation, req, next).await
         }
         Ok(Claim::Replay(stored)) => Ok(req.into_response(replay(stored))),
         Ok(Claim::Reused) => Ok(req.into_response(problem(
@@ -138,6 +162,7 @@ async fn read_body(req: &mut ServiceRequest, limit: usize) -> Result<Bytes, Http
 async fn run_and_keep(
     state: &AppState,
     key: String,
+    operation: &str,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
@@ -167,7 +192,7 @@ async fn run_and_keep(
         let stored = StoredResponse {
             status: head.status().as_u16(),
             headers: serde_json::to_value(headers).unwrap_or_default(),
-            body: bytes.to_vec(),
+            body: storable(operation, &bytes),
         };
         if let Err(err) = idempotency::complete(state, key, stored).await {
             // The key stays claimed: a retry gets 409 until its lease ends, then runs or is
@@ -216,6 +241,19 @@ mod tests {
         assert!(!valid_key("has space"));
         assert!(!valid_key("tab\t"));
         assert!(!valid_key("ünïcode"));
+    }
+
+    #[test]
+    fn a_stored_response_never_holds_the_secret_it_showed() {
+        let created = br#"{"id":"k1","key":"hcrm_secret","secret_withheld":false}"#;
+        let stored: serde_json::Value = serde_json::from_slice(&storable("create_api_key", created)).unwrap();
+        assert_eq!(stored, serde_json::json!({"id": "k1", "key": null, "secret_withheld": true}));
+        let endpoint = br#"{"id":"e1","secret":"whsec_x","secret_withheld":false}"#;
+        let stored = String::from_utf8(storable("rotate_webhook_secret", endpoint)).unwrap();
+        assert!(!stored.contains("whsec_x"), "{stored}");
+        let problem = br#"{"code":"validation_failed"}"#;
+        assert_eq!(storable("create_api_key", problem), problem.to_vec());
+        assert_eq!(storable("create_client", created), created.to_vec(), "other operations are kept as sent");
     }
 
     #[test]

@@ -379,6 +379,11 @@ async fn fitting_write<S: crate::harness::TestApp<B>, B: actix_web::body::Messag
             (format!("/webhook-endpoints/{}", new_endpoint().await), Some(json!({"description": "x"})), 200)
         }
         ("DELETE", "/webhook-endpoints/{id}") => (format!("/webhook-endpoints/{}", new_endpoint().await), None, 204),
+        ("POST", "/webhook-endpoints/{id}/rotate-secret") => (
+            format!("/webhook-endpoints/{}/rotate-secret", new_endpoint().await),
+            Some(json!({"overlap_secs": 60})),
+            200,
+        ),
         ("POST", "/webhook-endpoints/{id}/test") => {
             (format!("/webhook-endpoints/{}/test", new_endpoint().await), None, 202)
         }

@@ -96,6 +96,9 @@ fn ensure_template() -> PgConnection {
     admin
 }
 
+/// What seals webhook signing secrets in tests (`WEBHOOK_SECRET_KEY`).
+pub const TEST_SEALING_KEY: &str = "the test suite's webhook sealing key, not a secret";
+
 /// The admin key every test database has; requests sent through `send` and `request` carry it
 /// unless they set `Authorization` themselves.
 pub const TEST_KEY: &str = "hcrm_TestAdminKeyOfTheIntegrationSuite0000000000";
@@ -268,6 +271,7 @@ impl TestContext {
             webhook_poll_interval: None,
             webhook_timeout: Duration::from_secs(2),
             webhook_endpoints_per_key: 1_000,
+            webhook_secret_key: Some(TEST_SEALING_KEY.into()),
             webhook_retry_schedule: vec![Duration::from_millis(100); 3],
             webhook_disable_after: Duration::from_secs(3 * 24 * 3600),
             webhook_allow_private: true,
@@ -681,6 +685,7 @@ impl Server {
             .env("ROLLUP_INTERVAL_SECS", "0")
             .env("PAYMENT_GATEWAY", "sandbox")
             .env("WEBHOOK_ENDPOINTS_PER_KEY", "1000")
+            .env("WEBHOOK_SECRET_KEY", TEST_SEALING_KEY)
             .env("SANDBOX_SLOW_MS", "3000")
             .env("PAYMENT_SYNC_WAIT_MS", "2500")
             .env("GATEWAY_TIMEOUT_MS", "3500")

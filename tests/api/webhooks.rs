@@ -360,3 +360,147 @@ async fn the_backlog_counts_deliveries_and_notifications_until_they_are_finished
     let finished = backlogs().await;
     assert_eq!((finished.webhook_deliveries, finished.notifications), (0, 0));
 }
+
+/// Every row of every table, as text (binary columns as their bytes: a stored response is
+/// `bytea`).
+async fn every_row(ctx: &TestContext) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Column {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        table_name: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        column_name: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        data_type: String,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        text: String,
+    }
+    let side = ctx.side_connection().await;
+    side.run(|conn| {
+        use diesel::RunQueryDsl;
+        let columns = diesel::sql_query(
+            "SELECT c.table_name::text, c.column_name::text, c.data_type::text
+               FROM information_schema.columns c
+               JOIN information_schema.tables t USING (table_schema, table_name)
+              WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'
+              ORDER BY c.table_name, c.ordinal_position",
+        )
+        .load::<Column>(conn)
+        .expect("columns");
+        let mut tables: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for c in columns {
+            let expr = match c.data_type.as_str() {
+                "bytea" => format!("encode(\"{}\", 'escape')", c.column_name),
+                _ => format!("\"{}\"::text", c.column_name),
+            };
+            tables.entry(c.table_name).or_default().push(expr);
+        }
+        let mut rows = Vec::new();
+        for (table, exprs) in tables {
+            let query = format!("SELECT concat_ws(E'\\t', {}) AS text FROM \"{table}\"", exprs.join(", "));
+            rows.extend(diesel::sql_query(query).load::<Row>(conn).expect("rows").into_iter().map(|r| r.text));
+        }
+        rows
+    })
+    .await
+}
+
+#[actix_web::test]
+async fn no_api_key_or_signing_secret_is_stored_in_clear_and_replays_withhold_them() {
+    use crate::harness::json_with;
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let with_key = |uri: &str, body: Value, key: &str| json_with(Method::POST, uri, body, &[("Idempotency-Key", key)]);
+    let key_body = json!({"name": "Stored nowhere", "role": "readonly"});
+    let created = send(&app, with_key("/api/v1/api-keys", key_body.clone(), "secret-key-1")).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let api_key = created.body["key"].as_str().expect("shown once").to_string();
+    assert_eq!(created.body["secret_withheld"], false);
+    let endpoint_body = json!({"url": "https://hooks.example.com/crm", "event_types": ["order.*"]});
+    let endpoint = send(&app, with_key("/api/v1/webhook-endpoints", endpoint_body.clone(), "secret-endpoint-1")).await;
+    assert_eq!(endpoint.status, 201, "{}", endpoint.body);
+    let secret = endpoint.body["secret"].as_str().expect("shown once").to_string();
+    let id = endpoint.body["id"].as_str().unwrap().to_string();
+    let rotate = format!("/api/v1/webhook-endpoints/{id}/rotate-secret");
+    let rotated = send(&app, with_key(&rotate, json!({"overlap_secs": 60}), "secret-rotate-1")).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let new_secret = rotated.body["secret"].as_str().expect("shown once").to_string();
+    assert_ne!(new_secret, secret);
+
+    // Replays answer the resource with the secret withheld, and say so.
+    for (uri, body, idempotency, field, id) in [
+        ("/api/v1/api-keys", key_body, "secret-key-1", "key", &created.body["id"]),
+        ("/api/v1/webhook-endpoints", endpoint_body, "secret-endpoint-1", "secret", &endpoint.body["id"]),
+        (rotate.as_str(), json!({"overlap_secs": 60}), "secret-rotate-1", "secret", &endpoint.body["id"]),
+    ] {
+        let replay = send(&app, with_key(uri, body, idempotency)).await;
+        assert_eq!(replay.header("idempotent-replayed").as_deref(), Some("true"), "{uri}");
+        assert_eq!(&replay.body["id"], id, "{uri}");
+        assert_eq!(replay.body[field], Value::Null, "{uri}: {}", replay.body);
+        assert_eq!(replay.body["secret_withheld"], true, "{uri}");
+    }
+
+    // No table holds any of them, nor the key bytes of the signing secrets.
+    let rows = every_row(&ctx).await.join("\n");
+    for needle in [&api_key, &secret, &new_secret] {
+        let tail = needle.trim_start_matches("whsec_").trim_start_matches("hcrm_");
+        assert!(!rows.contains(tail), "a secret is stored in clear");
+    }
+    assert!(rows.contains("sealed:v1:"), "the signing secrets are stored sealed");
+}
+
+#[actix_web::test]
+async fn a_rotated_secret_signs_beside_the_new_one_until_its_overlap_ends() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let receiver = Receiver::start(&[]).await;
+    let (id, old) = endpoint(&app, &receiver.url, json!(["client.*"])).await;
+    let rotated = post(&app, &format!("/api/v1/webhook-endpoints/{id}/rotate-secret"), json!({})).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let new = rotated.body["secret"].as_str().unwrap().to_string();
+    assert!(rotated.body["previous_secret_until"].is_string(), "a day of overlap by default");
+    create_client(&app, "Rotated", "rotated@example.com").await;
+    publish(&ctx).await;
+    deliver(&ctx).await;
+    let received = receiver.until_received(1, Duration::from_secs(5)).await;
+    let delivery = &received[0];
+    assert_eq!(delivery.header("webhook-signature").split(' ').count(), 2, "two signatures during the overlap");
+    for secret in [&old, &new] {
+        standardwebhooks::Webhook::new(secret).unwrap().verify(&delivery.body, &delivery.headers).expect("verifies");
+    }
+
+    // Without an overlap the old secret stops signing at once.
+    let retired =
+        post(&app, &format!("/api/v1/webhook-endpoints/{id}/rotate-secret"), json!({"overlap_secs": 0})).await;
+    let newest = retired.body["secret"].as_str().unwrap().to_string();
+    assert_eq!(retired.body["previous_secret_until"], Value::Null);
+    create_client(&app, "Rotated again", "rotated.again@example.com").await;
+    publish(&ctx).await;
+    deliver(&ctx).await;
+    let received = receiver.until_received(2, Duration::from_secs(5)).await;
+    let delivery = &received[1];
+    assert_eq!(delivery.header("webhook-signature").split(' ').count(), 1);
+    standardwebhooks::Webhook::new(&newest).unwrap().verify(&delivery.body, &delivery.headers).expect("verifies");
+    assert!(standardwebhooks::Webhook::new(&new).unwrap().verify(&delivery.body, &delivery.headers).is_err());
+}
+
+#[actix_web::test]
+async fn a_secret_stored_in_clear_before_sealing_is_sealed_at_start_and_still_signs() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let receiver = Receiver::start(&[]).await;
+    let (id, secret) = endpoint(&app, &receiver.url, json!(["client.*"])).await;
+    let side = ctx.side_connection().await;
+    side.execute(&format!("UPDATE webhook_endpoints SET secret = '{secret}' WHERE id = '{id}'")).await;
+    assert_eq!(webhooks::reseal_secrets(&ctx.state).await.expect("resealed"), 1);
+    assert_eq!(webhooks::reseal_secrets(&ctx.state).await.expect("resealed"), 0, "once");
+    assert!(!every_row(&ctx).await.join("\n").contains(secret.trim_start_matches("whsec_")));
+    create_client(&app, "Resealed", "resealed@example.com").await;
+    publish(&ctx).await;
+    deliver(&ctx).await;
+    let received = receiver.until_received(1, Duration::from_secs(5)).await;
+    standardwebhooks::Webhook::new(&secret).unwrap().verify(&received[0].body, &received[0].headers).expect("verifies");
+}

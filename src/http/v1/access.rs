@@ -166,9 +166,12 @@ pub struct CreatedApiKeyResponse {
     #[serde(flatten)]
     pub api_key: ApiKeyResponse,
     /// The secret: send it as `Authorization: Bearer <key>`. Only its hash is kept, so it cannot
-    /// be shown again.
+    /// be shown again: a replay of the creating request (same `Idempotency-Key`) answers `null`
+    /// here, with `secret_withheld: true`.
     #[schema(example = "hcrm_Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5")]
-    pub key: String,
+    pub key: Option<String>,
+    /// `true` in a replay: the secret was shown once and is stored nowhere.
+    pub secret_withheld: bool,
 }
 
 /// Filters for `GET /audit-log`; newest first.
@@ -257,7 +260,7 @@ pub async fn create_api_key(
 ) -> ApiResult<HttpResponse> {
     let (key, secret) = access::create_key(&state, input.into()).await?;
     let location = format!("/api/v1/api-keys/{}", key.id);
-    Ok(created(location, &CreatedApiKeyResponse { api_key: key.into(), key: secret }))
+    Ok(created(location, &CreatedApiKeyResponse { api_key: key.into(), key: Some(secret), secret_withheld: false }))
 }
 
 /// List API keys

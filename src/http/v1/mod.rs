@@ -109,6 +109,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(webhooks::get_delivery)
         .service(webhooks::retry_delivery)
         .service(webhooks::test_webhook_endpoint)
+        .service(webhooks::rotate_webhook_secret)
         .service(notifications::list_notifications)
         .service(notifications::get_notification)
         .service(notifications::remind_debtors)

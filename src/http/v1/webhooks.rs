@@ -7,7 +7,7 @@ use crate::domain::webhooks::{
 };
 use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
-use crate::http::extract::{page_request, BodyRules, JsonBody, PageParams, Query};
+use crate::http::extract::{page_request, BodyRules, JsonBody, OptionalJsonBody, PageParams, Query};
 use crate::http::problem::{ApiResult, Problem};
 use crate::http::validation::double_option;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
@@ -35,6 +35,20 @@ impl ToSchema for EventTypePattern {}
 impl BodyRules for WebhookEndpointRequest {}
 impl BodyRules for WebhookEndpointPatchRequest {}
 impl BodyRules for DeliveryListQuery {}
+impl BodyRules for RotateSecretRequest {}
+
+/// Longest overlap of a rotation: a week.
+const MAX_OVERLAP_SECS: u64 = 7 * 24 * 3600;
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecretRequest {
+    /// How long the current secret keeps signing beside the new one, 0 to 604800 seconds (a
+    /// week; default 86400, a day). 0 retires it at once.
+    #[validate(range(max = 604800))]
+    #[schema(minimum = 0, maximum = 604800, example = 86400)]
+    pub overlap_secs: Option<u64>,
+}
 
 #[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
@@ -110,6 +124,9 @@ pub struct WebhookEndpointResponse {
     /// The API key that created the endpoint and owns it: only that key (or an admin key) sees,
     /// changes, tests or retries it. `null` for endpoints made before ownership (admins only).
     pub owner_key_id: Option<ApiKeyId>,
+    /// While a rotation's overlap lasts, deliveries carry two signatures (the new secret's and
+    /// the previous one's) until this instant; `null` otherwise.
+    pub previous_secret_until: Option<DateTime<Utc>>,
 }
 
 impl From<WebhookEndpoint> for WebhookEndpointResponse {
@@ -125,6 +142,7 @@ impl From<WebhookEndpoint> for WebhookEndpointResponse {
             created_at: e.created_at,
             updated_at: e.updated_at,
             owner_key_id: e.owner_key_id,
+            previous_secret_until: e.previous_secret_until.filter(|until| *until > crate::app::clock::now()),
         }
     }
 }
@@ -135,9 +153,12 @@ pub struct CreatedWebhookEndpointResponse {
     #[serde(flatten)]
     pub endpoint: WebhookEndpointResponse,
     /// The Standard Webhooks signing secret (`whsec_` and the base64 of 32 random bytes). It is
-    /// not shown again: keep it where the receiver can read it.
+    /// not shown again: keep it where the receiver can read it. A replay of the request (same
+    /// `Idempotency-Key`) answers `null` here, with `secret_withheld: true`.
     #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwJ0Vd1fc3s9w=")]
-    pub secret: String,
+    pub secret: Option<String>,
+    /// `true` in a replay: the secret was shown once and is stored only sealed.
+    pub secret_withheld: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -246,7 +267,10 @@ pub async fn create_webhook_endpoint(
 ) -> ApiResult<HttpResponse> {
     let (endpoint, secret) = webhooks::create_endpoint(&state, caller.endpoint_actor(), input.into()).await?;
     let location = format!("/api/v1/webhook-endpoints/{}", endpoint.id);
-    Ok(created(location, &CreatedWebhookEndpointResponse { endpoint: endpoint.into(), secret }))
+    Ok(created(
+        location,
+        &CreatedWebhookEndpointResponse { endpoint: endpoint.into(), secret: Some(secret), secret_withheld: false },
+    ))
 }
 
 /// List webhook endpoints
@@ -415,6 +439,39 @@ pub async fn retry_delivery(
         webhooks::retry_delivery(&state, caller.endpoint_actor(), WebhookEndpointId(endpoint), DeliveryId(delivery))
             .await?;
     Ok(HttpResponse::Accepted().json(DeliveryResponse::from(queued)))
+}
+
+/// Rotate an endpoint's signing secret
+///
+/// A new secret, shown this once. The current one keeps signing beside it for `overlap_secs`
+/// (default a day): meanwhile every delivery's `webhook-signature` carries both signatures,
+/// space-separated, as Standard Webhooks allows, so the receiver can switch to the new secret
+/// without missing a delivery. Secrets are stored sealed (AES-256-GCM), never in clear.
+#[utoipa::path(
+    security(("api_key" = ["webhooks:write"])),
+    tag = "webhooks",
+    params(("id" = Uuid, Path, description = "Endpoint id")),
+    request_body(content = Option<RotateSecretRequest>, description = "Optional: the body may be left out"),
+    responses(
+        (status = 200, description = "The endpoint and its new `secret`, shown this once", body = CreatedWebhookEndpointResponse),
+        (status = 404, description = "`webhook_endpoint_not_found`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/webhook-endpoints/{id}/rotate-secret")]
+pub async fn rotate_webhook_secret(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    OptionalJsonBody(input): OptionalJsonBody<RotateSecretRequest>,
+) -> ApiResult<web::Json<CreatedWebhookEndpointResponse>> {
+    let overlap = std::time::Duration::from_secs(input.overlap_secs.unwrap_or(86_400).min(MAX_OVERLAP_SECS));
+    let (endpoint, secret) =
+        webhooks::rotate_secret(&state, caller.endpoint_actor(), WebhookEndpointId(*id), overlap).await?;
+    Ok(web::Json(CreatedWebhookEndpointResponse {
+        endpoint: endpoint.into(),
+        secret: Some(secret),
+        secret_withheld: false,
+    }))
 }
 
 /// Send a test event

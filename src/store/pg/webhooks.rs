@@ -28,6 +28,7 @@ struct EndpointRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     owner_key_id: Option<Uuid>,
+    previous_secret_until: Option<DateTime<Utc>>,
 }
 
 impl From<EndpointRow> for WebhookEndpoint {
@@ -43,6 +44,7 @@ impl From<EndpointRow> for WebhookEndpoint {
             created_at: r.created_at,
             updated_at: r.updated_at,
             owner_key_id: r.owner_key_id.map(ApiKeyId),
+            previous_secret_until: r.previous_secret_until,
         }
     }
 }
@@ -142,6 +144,47 @@ pub fn update_endpoint(
         .map(|r| r.map(Into::into))
 }
 
+/// A new sealed secret; the current one keeps signing beside it until `until`.
+pub fn rotate_secret(
+    conn: &mut PgConnection,
+    id: WebhookEndpointId,
+    sealed: &str,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<WebhookEndpoint>> {
+    diesel::update(webhook_endpoints::table.find(id.0))
+        .set((
+            webhook_endpoints::previous_secret.eq(webhook_endpoints::secret.nullable()),
+            webhook_endpoints::previous_secret_until.eq(until),
+            webhook_endpoints::secret.eq(sealed),
+            webhook_endpoints::updated_at.eq(now),
+        ))
+        .returning(EndpointRow::as_returning())
+        .get_result(conn)
+        .optional()
+        .map(|r| r.map(Into::into))
+}
+
+/// Endpoints whose secrets (current or previous) are still stored in clear: (id, secret,
+/// previous secret).
+pub fn unsealed_secrets(conn: &mut PgConnection) -> QueryResult<Vec<(Uuid, String, Option<String>)>> {
+    webhook_endpoints::table
+        .filter(
+            webhook_endpoints::secret.not_like("sealed:v1:%").or(webhook_endpoints::previous_secret
+                .is_not_null()
+                .and(webhook_endpoints::previous_secret.not_like("sealed:v1:%"))),
+        )
+        .select((webhook_endpoints::id, webhook_endpoints::secret, webhook_endpoints::previous_secret))
+        .load(conn)
+}
+
+/// Replaces an endpoint's secrets in clear by their sealed forms.
+pub fn reseal(conn: &mut PgConnection, id: Uuid, secret: &str, previous: Option<&str>) -> QueryResult<usize> {
+    diesel::update(webhook_endpoints::table.find(id))
+        .set((webhook_endpoints::secret.eq(secret), webhook_endpoints::previous_secret.eq(previous)))
+        .execute(conn)
+}
+
 pub fn delete_endpoint(conn: &mut PgConnection, id: WebhookEndpointId) -> QueryResult<bool> {
     diesel::delete(webhook_endpoints::table.find(id.0)).execute(conn).map(|n| n > 0)
 }
@@ -206,8 +249,14 @@ pub struct Claimed {
     pub endpoint_id: Uuid,
     #[diesel(sql_type = Text)]
     pub url: String,
+    /// Sealed (or, in rows older than sealing, in clear).
     #[diesel(sql_type = Text)]
     pub secret: String,
+    /// A rotated-out secret that still signs until `previous_secret_until`.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub previous_secret: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub previous_secret_until: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
     pub event_id: Option<Uuid>,
     #[diesel(sql_type = Nullable<BigInt>)]
@@ -286,7 +335,8 @@ pub fn claim_due(
          FROM candidates c, webhook_endpoints e
          WHERE w.id = c.id AND e.id = w.endpoint_id
            AND ((w.status = 'pending' AND w.next_attempt_at <= $1) OR (w.status = 'delivering' AND w.lease_until < $1))
-         RETURNING w.id, w.endpoint_id, e.url, e.secret, w.event_id, w.sequence, w.attempts",
+         RETURNING w.id, w.endpoint_id, e.url, e.secret, e.previous_secret, e.previous_secret_until,
+                   w.event_id, w.sequence, w.attempts",
     )
     .bind::<Timestamptz, _>(now)
     .bind::<Timestamptz, _>(lease_until)
