@@ -198,8 +198,18 @@ async fn api_key(state: &AppState, action: ApiKeyAction) -> anyhow::Result<()> {
                 .iter()
                 .map(|s| s.parse::<Scope>().map_err(|()| anyhow::anyhow!("{s:?} is not a scope (family:read|write)")))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let (key, secret) =
-                access::create_key(state, NewApiKey { name, role, scopes, expires_at }).await.map_err(failed)?;
+            let create = access::create_key(state, NewApiKey { name, role, scopes, expires_at });
+            let (key, secret) = access::audit_command(
+                state,
+                "create_api_key",
+                "hybrid-crm api-key create",
+                None,
+                201,
+                create,
+                |made| made.0.id.to_string(),
+            )
+            .await
+            .map_err(failed)?;
             eprintln!(
                 "created API key {} ({}, role {}); keep the secret: it is not shown again",
                 key.id,
@@ -223,7 +233,18 @@ async fn api_key(state: &AppState, action: ApiKeyAction) -> anyhow::Result<()> {
             }
         }
         ApiKeyAction::Revoke { id } => {
-            let key = access::revoke_key(state, ApiKeyId(id)).await.map_err(failed)?;
+            let revoke = access::revoke_key(state, ApiKeyId(id));
+            let key = access::audit_command(
+                state,
+                "revoke_api_key",
+                "hybrid-crm api-key revoke",
+                Some(id.to_string()),
+                200,
+                revoke,
+                |key| key.id.to_string(),
+            )
+            .await
+            .map_err(failed)?;
             println!("revoked {} ({})", key.id, key.name);
         }
     }

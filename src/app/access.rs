@@ -151,6 +151,43 @@ pub async fn write_audit_outcomes(state: &AppState) -> AppResult<()> {
     state.db.run(move |conn| Ok(audit_repo::finish_all(conn, &batch)?)).await
 }
 
+/// Runs a key-management command of the command line (`hybrid-crm api-key …`) with its audit
+/// entry — no key, method `CLI` — inserted in the command's own transaction like a request's,
+/// then written with the status the HTTP operation would answer.
+pub async fn audit_command<T>(
+    state: &AppState,
+    operation: &str,
+    command: &str,
+    subject: Option<String>,
+    status: i16,
+    work: impl std::future::Future<Output = AppResult<T>>,
+    subject_of: impl FnOnce(&T) -> String,
+) -> AppResult<T> {
+    let entry = AuditEntry {
+        id: AuditEntryId::new(),
+        occurred_at: clock::now(),
+        key_id: None,
+        operation_id: operation.to_string(),
+        method: "CLI".into(),
+        path: command.to_string(),
+        subject_id: subject,
+        status: None,
+        request_id: None,
+    };
+    let outcome = audit_scoped(AuditUnit::new(entry.clone()), work).await;
+    let status = match &outcome {
+        Ok(_) => status,
+        Err(AppError::NotFound { .. }) => 404,
+        Err(AppError::Validation(_)) => 422,
+        Err(AppError::Conflict { .. }) => 409,
+        Err(_) => 500,
+    };
+    let subject_id = entry.subject_id.clone().or_else(|| outcome.as_ref().ok().map(subject_of));
+    finish_audit(state, AuditEntry { status: Some(status), subject_id, ..entry });
+    write_audit_outcomes(state).await?;
+    outcome
+}
+
 /// Why a request's credentials were refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {

@@ -221,6 +221,9 @@ fn is_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// Reads recorded in the audit log like writes: who looked at the keys and at the log itself.
+const AUDITED_READS: [&str; 4] = ["list_api_keys", "get_api_key", "list_audit_log", "get_audit_entry"];
+
 /// Authentication, rate limit, authorization and audit for everything the router sends into
 /// `/api/v1`, decided on the operation the request is routed to. A request there that matches
 /// no operation is answered here (401 without a valid key, else 404 or 405), never passed on.
@@ -313,8 +316,9 @@ pub async fn middleware(
         add_rate_headers(response.headers_mut(), &decision);
         return Ok(req.into_response(response));
     };
-    // Writes are audited, refused or not.
-    let audit = is_write(req.method()).then(|| AuditEntry {
+    // Writes (and the reads of keys and of the audit log) are audited, refused or not.
+    let audited = is_write(req.method()) || AUDITED_READS.contains(&op.id.as_str());
+    let audit = audited.then(|| AuditEntry {
         id: AuditEntryId::new(),
         occurred_at: crate::app::clock::now(),
         key_id: Some(key.id),

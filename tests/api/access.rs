@@ -1058,3 +1058,59 @@ fn parse_exposition(text: &str) -> Vec<(String, std::collections::HashMap<String
     }
     samples
 }
+
+#[actix_web::test]
+async fn key_management_from_the_command_line_and_reads_of_keys_and_the_log_are_audited() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let (mongodb_uri, mongodb_db) = ctx.mongodb();
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hybrid-crm"))
+            .args(args)
+            .env("DATABASE_URL", ctx.database_url())
+            .env("MONGODB_URI", &mongodb_uri)
+            .env("MONGODB_DB", &mongodb_db)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run hybrid-crm")
+    };
+    let created = cli(&["api-key", "create", "--role", "readonly", "--name", "from the shell"]);
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let stderr = String::from_utf8_lossy(&created.stderr);
+    let id = stderr.split_whitespace().nth(3).expect("the key's id").to_string();
+    let revoked = cli(&["api-key", "revoke", &id]);
+    assert!(revoked.status.success(), "{}", String::from_utf8_lossy(&revoked.stderr));
+    assert!(!cli(&["api-key", "revoke", &uuid::Uuid::now_v7().to_string()]).status.success());
+
+    let log = send(&app, get(&format!("/api/v1/audit-log?subject_id={id}"))).await;
+    let entries: Vec<(String, String, String, i64, bool)> = log.body["items"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            (
+                e["operation_id"].as_str().unwrap().to_string(),
+                e["method"].as_str().unwrap().to_string(),
+                e["path"].as_str().unwrap().to_string(),
+                e["status"].as_i64().unwrap(),
+                e["key_id"].is_null(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("revoke_api_key".into(), "CLI".into(), "hybrid-crm api-key revoke".into(), 200, true),
+            ("create_api_key".into(), "CLI".into(), "hybrid-crm api-key create".into(), 201, true),
+        ],
+        "newest first, made with no key"
+    );
+
+    // Reads of the keys and of the log are recorded like writes.
+    send(&app, get(&format!("/api/v1/api-keys/{id}"))).await;
+    let reads = send(&app, get("/api/v1/audit-log?limit=100")).await;
+    let operations: Vec<&str> =
+        reads.body["items"].as_array().unwrap().iter().filter_map(|e| e["operation_id"].as_str()).collect();
+    assert!(operations.contains(&"get_api_key"), "{operations:?}");
+    assert!(operations.contains(&"list_audit_log"), "the earlier read of the log: {operations:?}");
+}
