@@ -148,7 +148,7 @@ pub async fn write_audit_outcomes(state: &AppState) -> AppResult<()> {
         return Ok(());
     }
     // The write (if any) committed with its entry; only these outcomes are lost on failure.
-    state.db.run(move |conn| Ok(audit_repo::finish_all(conn, &batch)?)).await
+    state.db.bookkeeping(move |conn| Ok(audit_repo::finish_all(conn, &batch)?)).await
 }
 
 /// Runs a key-management command of the command line (`hybrid-crm api-key …`) with its audit

@@ -156,11 +156,11 @@ pub async fn list_categories(state: &AppState, search: Option<String>, page: Pag
 
 pub async fn update_category(state: &AppState, id: CategoryId, changes: CategoryChanges) -> AppResult<Category> {
     let now = clock::now();
-    state.db.run(move |conn| repo::update_category(conn, id, &changes, now)?.found(id)).await
+    state.db.tx(move |conn| repo::update_category(conn, id, &changes, now)?.found(id)).await
 }
 
 pub async fn delete_category(state: &AppState, id: CategoryId) -> AppResult<()> {
-    state.db.run(move |conn| repo::delete_category(conn, id)?.then_some(()).found(id)).await
+    state.db.tx(move |conn| repo::delete_category(conn, id)?.then_some(()).found(id)).await
 }
 
 /// A manual movement of `product` (or its initial stock), stamped `at`.
@@ -274,11 +274,11 @@ pub async fn list_products(
 
 pub async fn update_product(state: &AppState, id: ProductId, changes: ProductChanges) -> AppResult<Product> {
     let now = clock::now();
-    state.db.run(move |conn| repo::update_product(conn, id, &changes, now)?.found(id)).await
+    state.db.tx(move |conn| repo::update_product(conn, id, &changes, now)?.found(id)).await
 }
 
 pub async fn delete_product(state: &AppState, id: ProductId) -> AppResult<()> {
-    state.db.run(move |conn| repo::delete_product(conn, id)?.then_some(()).found(id)).await
+    state.db.tx(move |conn| repo::delete_product(conn, id)?.then_some(()).found(id)).await
 }
 
 /// Applies a manual movement under the product's row lock, so concurrent movements and orders

@@ -63,9 +63,9 @@ pub async fn list(state: &AppState, search: Option<String>, page: PageRequest) -
 
 pub async fn update(state: &AppState, id: CompanyId, changes: CompanyChanges) -> AppResult<Company> {
     let now = clock::now();
-    state.db.run(move |conn| repo::update(conn, id, &changes, now)?.found(id)).await
+    state.db.tx(move |conn| repo::update(conn, id, &changes, now)?.found(id)).await
 }
 
 pub async fn delete(state: &AppState, id: CompanyId) -> AppResult<()> {
-    state.db.run(move |conn| repo::delete(conn, id)?.then_some(()).found(id)).await
+    state.db.tx(move |conn| repo::delete(conn, id)?.then_some(()).found(id)).await
 }

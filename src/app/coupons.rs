@@ -120,9 +120,9 @@ pub async fn list(state: &AppState, search: Option<String>, page: PageRequest) -
 /// update waits for orders that are redeeming the coupon, and orders after it see the new terms.
 pub async fn update(state: &AppState, id: CouponId, changes: CouponChanges) -> AppResult<Coupon> {
     let now = clock::now();
-    state.db.run(move |conn| repo::update(conn, id, &changes, now)?.found(id)).await
+    state.db.tx(move |conn| repo::update(conn, id, &changes, now)?.found(id)).await
 }
 
 pub async fn delete(state: &AppState, id: CouponId) -> AppResult<()> {
-    state.db.run(move |conn| repo::delete(conn, id)?.then_some(()).found(id)).await
+    state.db.tx(move |conn| repo::delete(conn, id)?.then_some(()).found(id)).await
 }

@@ -102,7 +102,9 @@ pub(crate) async fn record_after_document_write(
     subject: EventSubject,
     data: Value,
 ) {
-    let outcome = state.db.run(move |conn| record_data(conn, event_type, subject, data)).await;
+    // A unit of work: it commits with the request's audit entry and idempotency mark (the
+    // MongoDB write before it is the request's effect).
+    let outcome = state.db.tx(move |conn| record_data(conn, event_type, subject, data)).await;
     if let Err(err) = outcome {
         tracing::error!(event_type = %event_type, subject = %subject.id, error = %err, "event of a MongoDB write not recorded");
     }

@@ -46,6 +46,7 @@ pub async fn list_comments(state: &AppState, client_id: ClientId, page: PageRequ
 pub async fn delete_comment(state: &AppState, client_id: ClientId, comment_id: CommentId) -> AppResult<()> {
     ensure_exists(state, client_id).await?;
     if state.info.delete_comment(client_id, comment_id).await? {
+        commit_request(state).await;
         Ok(())
     } else {
         Err(AppError::not_found(comment_id))
@@ -81,12 +82,23 @@ pub async fn replace_map(
 }
 
 /// Preferences decide what the client is sent, so their changes are events (attributes are
-/// free-form notes and are not).
+/// free-form notes and are not: their request commits its audit entry in a unit of its own).
 async fn announce(state: &AppState, client_id: ClientId, which: InfoMap, map: &Map<String, Value>) {
     if which == InfoMap::Preferences {
         let subject = EventSubject { kind: SubjectKind::Client, id: client_id.0 };
         let data = Value::Object(map.clone());
         events::record_after_document_write(state, EventType::ClientPreferencesChanged, subject, data).await;
+    } else {
+        commit_request(state).await;
+    }
+}
+
+/// A MongoDB-only change's audit entry and idempotency mark, committed right after the document
+/// write (like its event would be). If PostgreSQL fails in between the write stands, and the
+/// entry is still written with the response's outcome.
+async fn commit_request(state: &AppState) {
+    if let Err(err) = state.db.commit_request().await {
+        tracing::warn!(error = %err, "the audit entry of a MongoDB write waits for the response's outcome");
     }
 }
 

@@ -55,9 +55,9 @@ pub async fn list(state: &AppState, search: Option<String>, page: PageRequest) -
 
 pub async fn update(state: &AppState, id: InterestId, changes: InterestChanges) -> AppResult<Interest> {
     let now = clock::now();
-    state.db.run(move |conn| repo::update(conn, id, &changes, now)?.found(id)).await
+    state.db.tx(move |conn| repo::update(conn, id, &changes, now)?.found(id)).await
 }
 
 pub async fn delete(state: &AppState, id: InterestId) -> AppResult<()> {
-    state.db.run(move |conn| repo::delete(conn, id)?.then_some(()).found(id)).await
+    state.db.tx(move |conn| repo::delete(conn, id)?.then_some(()).found(id)).await
 }

@@ -152,5 +152,5 @@ pub async fn update(state: &AppState, id: WorkshopId, changes: WorkshopChanges) 
 }
 
 pub async fn delete(state: &AppState, id: WorkshopId) -> AppResult<()> {
-    state.db.run(move |conn| repo::delete(conn, id)?.then_some(()).found(id)).await
+    state.db.tx(move |conn| repo::delete(conn, id)?.then_some(()).found(id)).await
 }

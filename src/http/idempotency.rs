@@ -5,7 +5,8 @@
 //!   `Idempotent-Replayed: true`;
 //! - same key, another method, path or body → 422 `idempotency_key_reused`;
 //! - while the first request runs → 409 `idempotency_key_in_use`;
-//! - a first request that failed with a 5xx leaves no trace: a retry runs again;
+//! - a first request that failed with a 5xx, or was refused before any work (400, 422), leaves
+//!   no trace: a retry (the corrected request) runs;
 //! - a first request whose effect committed but whose process died before answering → 303 to
 //!   the resource it created (its recovery point).
 //!
@@ -180,8 +181,14 @@ async fn run_and_keep(
         let failed = problem(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "the response could not be produced");
         return Ok(ServiceResponse::new(request, failed));
     };
+    // A request refused before any work began (unreadable or invalid: 400, 422) does not pin its
+    // key, as in Stripe: the corrected request may use it. Only when nothing committed under it.
+    let refused_before_work = matches!(head.status().as_u16(), 400 | 422)
+        && idempotency::release_untouched(state, key.clone()).await.unwrap_or(false);
     if head.status().is_server_error() {
         free(state, key).await;
+    } else if refused_before_work {
+        // Freed above.
     } else {
         let headers: Vec<[String; 2]> = head
             .headers()

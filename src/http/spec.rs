@@ -198,8 +198,9 @@ fn add_idempotency_key(document: &mut Value) {
             "required": required,
             "description": "Makes the request safe to send again: the same key with the same request replays the \
                 first response (`Idempotent-Replayed: true`); with another request it is 422 `idempotency_key_reused`; \
-                while the first still runs, 409 `idempotency_key_in_use`. A first request that failed with a 5xx does \
-                not keep its key. Keys are kept 24 hours. Use a fresh random value (a UUID) per operation.",
+                while the first still runs, 409 `idempotency_key_in_use`. A first request that failed with a 5xx, or was \
+                refused before any work (400, 422: send the corrected request with the same key), does not keep its \
+                key. Keys are kept 24 hours. Use a fresh random value (a UUID) per operation.",
             "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]{1,255}$"}
         })
     };

@@ -1114,3 +1114,112 @@ async fn key_management_from_the_command_line_and_reads_of_keys_and_the_log_are_
     assert!(operations.contains(&"get_api_key"), "{operations:?}");
     assert!(operations.contains(&"list_audit_log"), "the earlier read of the log: {operations:?}");
 }
+
+#[actix_web::test]
+async fn inside_a_write_request_only_a_unit_of_work_writes_and_it_commits_the_audit_entry() {
+    use hybrid_crm::app::access::{audit_scoped, AuditUnit};
+    use hybrid_crm::domain::access::AuditEntry;
+    use hybrid_crm::domain::ids::AuditEntryId;
+    let ctx = TestContext::new().await;
+    let entry = || AuditEntry {
+        id: AuditEntryId::new(),
+        occurred_at: chrono::Utc::now(),
+        key_id: None,
+        operation_id: "create_interest".into(),
+        method: "POST".into(),
+        path: "/api/v1/interests".into(),
+        subject_id: None,
+        status: None,
+        request_id: None,
+    };
+    let insert = |name: &'static str| {
+        move |conn: &mut diesel::PgConnection| -> Result<usize, hybrid_crm::app::AppError> {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!(
+                "INSERT INTO interests (id, name, created_at, updated_at) VALUES (gen_random_uuid(), '{name}', now(), now())"
+            ))
+            .execute(conn)
+            .map_err(|err| hybrid_crm::app::AppError::Internal(err.into()))
+        }
+    };
+    // `run` inside a write request cannot write: the write would bypass the audit entry.
+    let bypass = entry();
+    let refused = audit_scoped(AuditUnit::new(bypass.clone()), ctx.state.db.run(insert("Bypass"))).await;
+    assert!(refused.is_err(), "a write through run inside a request must fail");
+    // `tx` writes, and its transaction holds the request's entry (no outcome yet).
+    let unit = entry();
+    let written = audit_scoped(AuditUnit::new(unit.clone()), ctx.state.db.tx(insert("Unit"))).await;
+    assert_eq!(written.expect("written"), 1);
+    let side = ctx.side_connection().await;
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let count = |sql: String| {
+        let side = &side;
+        async move {
+            side.run(move |conn| {
+                use diesel::RunQueryDsl;
+                diesel::sql_query(sql).get_result::<Found>(conn).expect("count").n
+            })
+            .await
+        }
+    };
+    assert_eq!(
+        count(format!("SELECT count(*) AS n FROM audit_log WHERE id = '{}' AND status IS NULL", unit.id)).await,
+        1
+    );
+    assert_eq!(count(format!("SELECT count(*) AS n FROM audit_log WHERE id = '{}'", bypass.id)).await, 0);
+    assert_eq!(count("SELECT count(*) AS n FROM interests WHERE name IN ('Bypass', 'Unit')".into()).await, 1);
+}
+
+#[actix_web::test]
+async fn every_write_operation_commits_its_audit_entry_with_its_effect() {
+    let ctx = TestContext::new().await;
+    // Outcomes would be written an hour later: an entry found now was inserted by the write's
+    // own transaction, so a server killed right after the commit keeps it.
+    let mut settings = (*ctx.state.settings).clone();
+    settings.access.audit_batch_delay = Duration::from_secs(3600);
+    let state = web::Data::new(AppState { settings: Arc::new(settings), ..ctx.state.clone() });
+    let app = actix_web::test::init_service(hybrid_crm::http::build_app(state)).await;
+    let receiver = Receiver::start(&[]).await;
+    let spec = hybrid_crm::http::openapi();
+    let side = ctx.side_connection().await;
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut checked = 0;
+    for (template, item) in spec["paths"].as_object().expect("paths") {
+        if !template.starts_with("/api/v1/") {
+            continue;
+        }
+        for (method, operation) in item.as_object().expect("item") {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            if method == Method::GET {
+                continue;
+            }
+            let write = fitting_write(&ctx, &app, &method, template, &receiver, TEST_KEY).await;
+            let reply = send_as_is(&app, write.request(&method, TEST_KEY)).await;
+            assert_eq!(reply.status, write.status, "{method} {}: {}", write.uri, reply.body);
+            let request_id = reply.header("x-request-id").expect("request id");
+            let operation_id = operation["operationId"].as_str().expect("operation id").to_string();
+            let found = side
+                .run(move |conn| {
+                    use diesel::RunQueryDsl;
+                    diesel::sql_query("SELECT count(*) AS n FROM audit_log WHERE request_id = $1 AND operation_id = $2")
+                        .bind::<diesel::sql_types::Text, _>(request_id)
+                        .bind::<diesel::sql_types::Text, _>(operation_id)
+                        .get_result::<Found>(conn)
+                        .expect("count")
+                        .n
+                })
+                .await;
+            assert_eq!(found, 1, "{method} {template} committed without its audit entry");
+            checked += 1;
+        }
+    }
+    assert!(checked > 40, "{checked} writes");
+}

@@ -674,3 +674,29 @@ async fn every_keyed_create_names_its_recovery_point_in_its_own_transaction() {
     assert_eq!((retry.status.as_u16(), retry.header("location")), (303, Some(format!("/api/v1/orders/{order}"))));
     assert_eq!(crate::stock_of(&app, &product).await, 4, "placed once");
 }
+
+#[actix_web::test]
+async fn a_request_refused_before_any_work_does_not_pin_its_idempotency_key() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let (_, _, order) = order_for(&app, "12.00").await;
+    let with = |body: Value, key: &str| json_with(Method::POST, "/api/v1/payments", body, &[("Idempotency-Key", key)]);
+    // As a new user would: the amount as a JSON number (422), then corrected with the same key.
+    let key = key();
+    let wrong = json!({"subject": {"type": "order", "id": order}, "amount": 12.0, "method": "cash"});
+    send(&app, with(wrong, &key)).await.problem(422, "validation_failed");
+    let malformed = json_with(Method::POST, "/api/v1/payments", json!("not an object"), &[("Idempotency-Key", &key)]);
+    assert!(matches!(send(&app, malformed).await.status.as_u16(), 400 | 422));
+    let corrected = payment("order", &order, "12.00", "cash", None);
+    let paid = send(&app, with(corrected.clone(), &key)).await;
+    assert_eq!(paid.status, 201, "{}", paid.body);
+    let replay = send(&app, with(corrected, &key)).await;
+    assert_eq!((replay.status.as_u16(), replay.header("idempotent-replayed").as_deref()), (201, Some("true")));
+    // A refusal after work began (a 409 of the rules) keeps its key: the same key with another
+    // request is still `idempotency_key_reused`.
+    let over_key = uuid::Uuid::now_v7().to_string();
+    send(&app, with(payment("order", &order, "1.00", "cash", None), &over_key)).await.problem(409, "overpayment");
+    send(&app, with(payment("order", &order, "2.00", "cash", None), &over_key))
+        .await
+        .problem(422, "idempotency_key_reused");
+}

@@ -38,6 +38,11 @@ pub async fn scoped<F: Future>(unit: Arc<AuditUnit>, handler: F) -> F::Output {
     REQUEST_AUDIT.scope(unit, handler).await
 }
 
+/// Whether this task serves a request that is audited (a write, or an audited read).
+pub(super) fn in_request() -> bool {
+    REQUEST_AUDIT.try_with(|_| ()).is_ok()
+}
+
 /// The entry of the write request this task serves, unless a transaction already holds it.
 pub(super) fn pending_unit() -> Option<Arc<AuditUnit>> {
     REQUEST_AUDIT.try_with(Clone::clone).ok().filter(|unit| !unit.committed.load(Ordering::Acquire))

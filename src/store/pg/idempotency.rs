@@ -263,6 +263,15 @@ pub fn release(conn: &mut PgConnection, key: &str) -> QueryResult<()> {
     Ok(())
 }
 
+/// Frees a key whose request did nothing (no unit of work committed under it); `false` when one
+/// did, and the key must keep the response.
+pub fn release_untouched(conn: &mut PgConnection, key: &str) -> QueryResult<bool> {
+    diesel::sql_query("DELETE FROM idempotency_keys WHERE key = $1 AND state = 'in_flight'")
+        .bind::<Text, _>(key)
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
 /// Forgets expired keys; returns how many.
 pub fn purge_expired(conn: &mut PgConnection) -> QueryResult<usize> {
     diesel::sql_query("DELETE FROM idempotency_keys WHERE expires_at <= now()").execute(conn)

@@ -134,8 +134,14 @@ type PgPool = Pool<Manager>;
 /// How a unit of work runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
-    /// Statements as they come (one statement, or work that manages its own transaction).
+    /// Statements as they come (one statement, or work that manages its own transaction) —
+    /// inside a write request, one `READ ONLY` transaction: a request's writes go through `tx`,
+    /// which commits them with the request's audit entry and idempotency mark, and a write sent
+    /// through `run` fails there instead of bypassing both.
     Plain,
+    /// Statements as they come, also inside a request: the request's own bookkeeping (its
+    /// idempotency key), which must not wait for or join its unit of work.
+    Bookkeeping,
     /// One read-write transaction (`READ COMMITTED`, row locks taken where the rules need them).
     Transaction,
     /// One `REPEATABLE READ READ ONLY` transaction: every statement sees the same snapshot.
@@ -243,13 +249,24 @@ where
     }
 
     /// Runs work on the blocking pool, statement by statement (no transaction): for one
-    /// statement, or for work such as migrations that manages its own.
+    /// statement, or for work such as migrations that manages its own. Inside a write request it
+    /// may only read (see `Mode::Plain`): writes go through `tx`.
     pub async fn run<T, F>(&self, work: F) -> Result<T, E>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
     {
         self.execute(Mode::Plain, work).await
+    }
+
+    /// A request's bookkeeping outside its unit of work (claiming and completing its
+    /// idempotency key).
+    pub async fn bookkeeping<T, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.execute(Mode::Bookkeeping, work).await
     }
 
     /// One unit of work: a write and everything it implies commit together or not at all.
@@ -259,6 +276,16 @@ where
         T: Send + 'static,
     {
         self.execute(Mode::Transaction, work).await
+    }
+
+    /// For a request whose change was made only outside PostgreSQL (a MongoDB document): a unit
+    /// of work of its own that commits the request's audit entry and idempotency mark. Outside a
+    /// request, nothing.
+    pub async fn commit_request(&self) -> Result<(), E> {
+        if audit::pending_unit().is_none() && idempotency::request_key().is_none() {
+            return Ok(());
+        }
+        self.tx(|_| Ok(())).await
     }
 
     /// A read of several statements that must agree with each other: one snapshot.
@@ -288,6 +315,7 @@ where
         let request_key = if matches!(mode, Mode::Transaction) { idempotency::request_key() } else { None };
         // A write request's audit entry commits with the request's first unit of work.
         let audit_unit = if matches!(mode, Mode::Transaction) { audit::pending_unit() } else { None };
+        let in_write_request = matches!(mode, Mode::Plain) && audit::in_request();
         let waiting = WaitingGuard::new(self.waiting.clone());
         let permit = tokio::time::timeout(self.checkout_timeout, self.permits.clone().acquire_owned())
             .await
@@ -303,7 +331,8 @@ where
             let conn = &mut tracked.conn;
             events::take_written();
             let outcome = match (mode, request_key) {
-                (Mode::Plain, _) => work(conn),
+                (Mode::Plain, _) if in_write_request => conn.build_transaction().read_only().run(work),
+                (Mode::Plain | Mode::Bookkeeping, _) => work(conn),
                 (Mode::Transaction, None) => conn.transaction(|conn| {
                     let done = work(conn)?;
                     if let Some(unit) = &audit_unit {
