@@ -692,9 +692,21 @@ fn open_refund(
     let status = if in_full && !gateway { PaymentStatus::Refunded } else { PaymentStatus::Succeeded };
     repo::add_refunded(conn, id, amount.amount(), status, now)?;
     if !gateway {
+        // Paid back by staff: the refund is done as it is recorded.
+        record_for_client(conn, EventType::RefundSucceeded, &refund, payment.client_id)?;
+        announce_refunded(conn, id, status)?;
         apply_refund(conn, payment.subject, amount, now)?;
     }
     Ok(refund)
+}
+
+/// `payment.refunded` once a payment has been given back in full.
+fn announce_refunded(conn: &mut PgConnection, id: PaymentId, status: PaymentStatus) -> AppResult<()> {
+    if status == PaymentStatus::Refunded {
+        let refunded = repo::find(conn, id)?.found(id)?;
+        record(conn, EventType::PaymentRefunded, &refunded)?;
+    }
+    Ok(())
 }
 
 /// Drives a refund through the gateway and records the answer; a transient failure leaves it
@@ -742,20 +754,24 @@ fn record_refund(
     match outcome {
         Ok(Outcome::Succeeded { reference }) => {
             let done = repo::finish_refund(conn, id, RefundStatus::Succeeded, Some(&reference), None, now)?;
+            record_for_client(conn, EventType::RefundSucceeded, &done, payment.client_id)?;
             if refund.automatic {
                 repo::set_step(conn, payment.id, StepName::Compensate, StepStatus::Succeeded, None, 1, now)?;
                 let why = Failure { code: "subject_unavailable".into(), message: refund.reason.clone() };
                 repo::finish(conn, payment.id, PaymentStatus::Refunded, Some(&why), None, now)?;
+                announce_refunded(conn, payment.id, PaymentStatus::Refunded)?;
             } else {
                 let in_full = payment.amount_refunded == payment.amount;
                 let status = if in_full { PaymentStatus::Refunded } else { PaymentStatus::Succeeded };
                 repo::add_refunded(conn, payment.id, rust_decimal::Decimal::ZERO, status, now)?;
+                announce_refunded(conn, payment.id, status)?;
                 apply_refund(conn, payment.subject, refund.amount, now)?;
             }
             Ok(done)
         }
         Ok(Outcome::Declined(failure)) => {
             let done = repo::finish_refund(conn, id, RefundStatus::Failed, None, Some(&failure), now)?;
+            record_for_client(conn, EventType::RefundFailed, &done, payment.client_id)?;
             repo::add_refunded(conn, payment.id, -refund.amount.amount(), payment.status, now)?;
             if refund.automatic {
                 // The money was taken and cannot be given back through the gateway: the

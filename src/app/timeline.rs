@@ -36,9 +36,11 @@ pub async fn timeline(state: &AppState, client: ClientId, page: PageRequest, gra
     let mut withheld = Vec::new();
     let mut event_types = Vec::new();
     for event_type in EventType::ALL.iter().filter(|t| **t != EventType::ClientCommentAdded) {
+        let left_out = (event_type.scope_family(), format!("{}.* events", event_type.family()));
         match grant.reads(event_type.scope_family()) {
             true => event_types.push(event_type.as_str()),
-            false => withheld.push((event_type.scope_family(), format!("{}.* events", event_type.family()))),
+            false if !withheld.contains(&left_out) => withheld.push(left_out),
+            false => {}
         }
     }
     let mut templates = Vec::new();
@@ -48,7 +50,6 @@ pub async fn timeline(state: &AppState, client: ClientId, page: PageRequest, gra
             Some(family) => withheld.push((*family, format!("{} notifications", template.as_str()))),
         }
     }
-    withheld.dedup();
     let postgres = state.db.read(move |conn| {
         let events = events::of_client(conn, client.0, &event_types, before, limit)?;
         let notifications = notifications::of_client(conn, client, &templates, before, limit)?;

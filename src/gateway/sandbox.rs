@@ -7,15 +7,22 @@ use std::time::Duration;
 
 /// `tok_visa` succeeds; `tok_declined` and `tok_insufficient_funds` are declined;
 /// `tok_processing_error` is a transient error on every attempt; `tok_slow` succeeds after
-/// `slow` (longer than the time a request waits, so it exercises the 202 path).
+/// `slow` (longer than the time a request waits, so it exercises the 202 path);
+/// `tok_refund_declined` succeeds, and the gateway declines every refund of that charge.
 #[derive(Debug, Clone)]
 pub struct Sandbox {
     pub slow: Duration,
 }
 
 impl Sandbox {
-    pub const TOKENS: [&'static str; 5] =
-        ["tok_visa", "tok_declined", "tok_insufficient_funds", "tok_processing_error", "tok_slow"];
+    pub const TOKENS: [&'static str; 6] = [
+        "tok_visa",
+        "tok_declined",
+        "tok_insufficient_funds",
+        "tok_processing_error",
+        "tok_slow",
+        "tok_refund_declined",
+    ];
 }
 
 fn declined(code: &str, message: &str) -> Outcome {
@@ -34,6 +41,10 @@ impl PaymentGateway for Sandbox {
                 || Outcome::Succeeded { reference: format!("ch_sandbox_{}", request.idempotency_key.simple()) };
             match request.token.as_str() {
                 "tok_visa" => Ok(succeeded()),
+                // The reference tells the refund to come that it is to be declined.
+                "tok_refund_declined" => Ok(Outcome::Succeeded {
+                    reference: format!("ch_sandbox_norefund_{}", request.idempotency_key.simple()),
+                }),
                 "tok_slow" => {
                     tokio::time::sleep(self.slow).await;
                     Ok(succeeded())
@@ -51,6 +62,9 @@ impl PaymentGateway for Sandbox {
 
     fn refund(&self, request: RefundRequest) -> GatewayFuture<'_> {
         Box::pin(async move {
+            if request.charge.starts_with("ch_sandbox_norefund_") {
+                return Ok(declined("refund_declined", "the processor declined the refund"));
+            }
             Ok(Outcome::Succeeded { reference: format!("re_sandbox_{}", request.idempotency_key.simple()) })
         })
     }

@@ -98,7 +98,8 @@ fn forbid_nul_in_text(node: &mut Value) {
         (name = "enrollments", description = "Enrollments, their payments and the debtors list"),
         (name = "payments", description = "One ledger of payments for orders, enrollments and plan subscriptions: \
             card and PayPal through the gateway (sandbox tokens `tok_visa`, `tok_declined`, `tok_insufficient_funds`, \
-            `tok_processing_error`, `tok_slow`), cash and bank transfers recorded by staff; refunds"),
+            `tok_processing_error`, `tok_slow`, `tok_refund_declined`: charged, then every refund declined; only with \
+            `PAYMENT_GATEWAY=sandbox`), cash and bank transfers recorded by staff; refunds"),
         (name = "plans", description = "Plans and client subscriptions, paid like any other subject"),
         (name = "events", description = "The event feed: every change that matters, in commit order, resumable by `sequence`"),
         (name = "webhooks", description = "Webhook endpoints (Standard Webhooks signatures), their deliveries and attempts"),

@@ -88,6 +88,33 @@ async fn every_kind_of_change_becomes_an_event_with_its_subject_as_the_api_shows
     )
     .await;
     assert_eq!(refund.status, 201, "{}", refund.body);
+    // A card payment whose refund the gateway declines, and a payment given back in full.
+    let refund_of = |payment: String, amount: &'static str| {
+        let app = &app;
+        async move {
+            let key = uuid::Uuid::now_v7().to_string();
+            let uri = format!("/api/v1/payments/{payment}/refunds");
+            send(
+                app,
+                json_with(
+                    Method::POST,
+                    &uri,
+                    json!({"amount": amount, "reason": "Test"}),
+                    &[("Idempotency-Key", &key)],
+                ),
+            )
+            .await
+        }
+    };
+    let third =
+        post(&app, "/api/v1/orders", order_body(&client, json!([{"product_id": product, "quantity": 2}]))).await;
+    let third = third.body["id"].as_str().unwrap().to_string();
+    let card = pay(&app, "order", &third, "40.00", Some("tok_refund_declined")).await;
+    assert_eq!(card.body["status"], "succeeded", "{}", card.body);
+    let declined = refund_of(card.body["id"].as_str().unwrap().to_string(), "5.00").await;
+    assert_eq!(declined.body["status"], "failed", "{}", declined.body);
+    let cash = pay(&app, "order", &third, "40.00", None).await;
+    assert_eq!(refund_of(cash.body["id"].as_str().unwrap().to_string(), "40.00").await.status, 201);
     let second =
         post(&app, "/api/v1/orders", order_body(&client, json!([{"product_id": product, "quantity": 1}]))).await;
     let second = second.body["id"].as_str().unwrap().to_string();
