@@ -93,6 +93,7 @@ pub(crate) fn enroll_in(
         status: EnrollmentStatus::PendingPayment,
         price: current.price,
         amount_paid: Money::ZERO,
+        amount_refunded: Money::ZERO,
         balance: current.price,
         created_at: now,
         updated_at: now,

@@ -178,6 +178,7 @@ pub(crate) fn place_in(conn: &mut PgConnection, input: &NewOrder, now: DateTime<
         discount,
         total: subtotal.saturating_sub(discount),
         amount_paid: Money::ZERO,
+        amount_refunded: Money::ZERO,
         items,
         status_history: vec![history_entry(None, OrderStatus::Pending, Some("order placed".into()), now)],
         version: 1,
@@ -327,7 +328,7 @@ pub(crate) fn record_paid(
 ) -> AppResult<()> {
     let confirm = (in_full && status == Some(OrderStatus::Pending))
         .then(|| history_entry(status, OrderStatus::Confirmed, Some("paid".into()), now));
-    repo::record_paid(conn, id, paid, confirm.as_ref(), now)?;
+    repo::record_paid(conn, id, paid, Money::ZERO, confirm.as_ref(), now)?;
     if confirm.is_some() {
         announce_status(conn, id)?;
     }
@@ -343,6 +344,7 @@ pub(crate) fn record_refunded(
     id: OrderId,
     status: Option<OrderStatus>,
     paid: Money,
+    refunded: Money,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let to = match status {
@@ -351,7 +353,7 @@ pub(crate) fn record_refunded(
         _ => None,
     };
     let change = to.map(|to| history_entry(status, to, Some("refunded in full".into()), now));
-    repo::record_paid(conn, id, paid, change.as_ref(), now)?;
+    repo::record_paid(conn, id, paid, refunded, change.as_ref(), now)?;
     if to == Some(OrderStatus::Cancelled) {
         give_back(conn, id, now)?;
     }

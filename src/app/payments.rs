@@ -524,7 +524,7 @@ fn apply_payment(
         }
         Subject::Enrollment(id) => {
             let status = EnrollmentStatus::for_payment(paid, payable.total);
-            let enrollment = enrollments::set_paid(conn, id, paid, status, now)?;
+            let enrollment = enrollments::set_paid(conn, id, paid, Money::ZERO, status, now)?;
             if status == EnrollmentStatus::Paid {
                 record(conn, EventType::EnrollmentPaid, &enrollment)?;
             }
@@ -542,12 +542,12 @@ fn apply_refund(conn: &mut PgConnection, subject: Subject, amount: Money, now: D
     let paid = payable.paid.saturating_sub(amount);
     let in_full = paid.is_zero();
     match subject {
-        Subject::Order(id) => super::orders::record_refunded(conn, id, payable.order_status, paid, now)?,
-        Subject::Enrollment(id) => refund_enrollment(conn, id, paid, payable, now)?,
+        Subject::Order(id) => super::orders::record_refunded(conn, id, payable.order_status, paid, amount, now)?,
+        Subject::Enrollment(id) => refund_enrollment(conn, id, paid, amount, payable, now)?,
         Subject::Subscription(id) => {
             let subscription = repo::find_subscription(conn, id)?.found(id)?;
             let status = if in_full && payable.open { SubscriptionStatus::Cancelled } else { subscription.status };
-            repo::update_subscription(conn, id, paid, status, subscription.paid_until, now)?;
+            repo::update_subscription(conn, id, paid, amount, status, subscription.paid_until, now)?;
             if status == SubscriptionStatus::Cancelled && subscription.status != SubscriptionStatus::Cancelled {
                 repo::set_client_plan(
                     conn,
@@ -567,18 +567,21 @@ fn refund_enrollment(
     conn: &mut PgConnection,
     id: EnrollmentId,
     paid: Money,
+    refunded: Money,
     payable: Payable,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     if !payable.open {
-        enrollments::set_paid(conn, id, paid, EnrollmentStatus::Cancelled, now)?;
+        enrollments::set_paid(conn, id, paid, refunded, EnrollmentStatus::Cancelled, now)?;
     } else if paid.is_zero() {
-        enrollments::set_paid(conn, id, paid, EnrollmentStatus::Cancelled, now)?;
+        enrollments::set_paid(conn, id, paid, refunded, EnrollmentStatus::Cancelled, now)?;
         let cancelled = enrollments::cancel(conn, id, now)?;
         workshops::release_seat(conn, id)?;
         record(conn, EventType::EnrollmentCancelled, &cancelled)?;
     } else {
-        enrollments::set_paid(conn, id, paid, EnrollmentStatus::for_payment(paid, payable.total), now)?;
+        // What is credited is no longer owed: the refund leaves the rest paid for.
+        let due = payable.total.saturating_sub(refunded);
+        enrollments::set_paid(conn, id, paid, refunded, EnrollmentStatus::for_payment(paid, due), now)?;
     }
     Ok(())
 }
@@ -593,12 +596,12 @@ fn subscription_paid(
 ) -> AppResult<()> {
     let subscription = repo::find_subscription(conn, id)?.found(id)?;
     if paid < amount {
-        repo::update_subscription(conn, id, paid, subscription.status, subscription.paid_until, now)?;
+        repo::update_subscription(conn, id, paid, Money::ZERO, subscription.status, subscription.paid_until, now)?;
         return Ok(());
     }
     let current_end = repo::client_paid_until(conn, subscription.client_id)?;
     let paid_until = period_end(now, current_end, subscription.months.unsigned_abs());
-    repo::update_subscription(conn, id, paid, SubscriptionStatus::Active, Some(paid_until), now)?;
+    repo::update_subscription(conn, id, paid, Money::ZERO, SubscriptionStatus::Active, Some(paid_until), now)?;
     repo::set_client_plan(conn, subscription.client_id, subscription.plan, PlanStatus::Active, Some(paid_until), now)?;
     let activated = repo::find_subscription(conn, id)?.found(id)?;
     record(conn, EventType::SubscriptionActivated, &activated)?;
@@ -611,7 +614,7 @@ fn subscription_payment_failed(conn: &mut PgConnection, id: SubscriptionId, now:
     if subscription.status != SubscriptionStatus::PendingPayment {
         return Ok(());
     }
-    repo::update_subscription(conn, id, subscription.amount_paid, SubscriptionStatus::PastDue, None, now)?;
+    repo::update_subscription(conn, id, subscription.amount_paid, Money::ZERO, SubscriptionStatus::PastDue, None, now)?;
     let current_end = repo::client_paid_until(conn, subscription.client_id)?;
     if current_end.is_none_or(|end| end <= now) {
         repo::set_client_plan(conn, subscription.client_id, subscription.plan, PlanStatus::PastDue, current_end, now)?;

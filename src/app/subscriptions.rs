@@ -77,6 +77,7 @@ pub async fn subscribe(state: &AppState, client: ClientId, plan: Plan, months: u
                 monthly_price: offer.monthly_price,
                 amount: offer.monthly_price.times(months),
                 amount_paid: Money::ZERO,
+                amount_refunded: Money::ZERO,
                 status: SubscriptionStatus::PendingPayment,
                 paid_until: None,
                 created_at: now,

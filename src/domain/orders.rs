@@ -263,6 +263,8 @@ pub struct Order {
     pub total: Money,
     /// Succeeded payments less refunds.
     pub amount_paid: Money,
+    /// Refunded of it: credited, so no longer owed (a refund is not a new debt).
+    pub amount_refunded: Money,
     pub items: Vec<OrderItem>,
     /// Oldest first; the first entry is the order's creation.
     pub status_history: Vec<StatusChange>,
@@ -273,10 +275,11 @@ pub struct Order {
 }
 
 impl Order {
-    /// What is still owed (nothing once cancelled or refunded).
+    /// What is still owed: the total less what was refunded (credited) and paid; nothing once
+    /// cancelled or refunded.
     pub fn balance(&self) -> Money {
         if self.status.takes_payments() {
-            self.total.saturating_sub(self.amount_paid)
+            self.total.saturating_sub(self.amount_refunded).saturating_sub(self.amount_paid)
         } else {
             Money::ZERO
         }

@@ -194,6 +194,8 @@ pub struct Subscription {
     pub monthly_price: Money,
     pub amount: Money,
     pub amount_paid: Money,
+    /// Refunded of it: credited, so no longer owed.
+    pub amount_refunded: Money,
     pub status: SubscriptionStatus,
     /// Set when paid: the end of the period the payment bought.
     pub paid_until: Option<DateTime<Utc>>,
@@ -207,7 +209,7 @@ impl Subscription {
         if self.status == SubscriptionStatus::Cancelled {
             return Money::ZERO;
         }
-        self.amount.saturating_sub(self.amount_paid)
+        self.amount.saturating_sub(self.amount_refunded).saturating_sub(self.amount_paid)
     }
 }
 

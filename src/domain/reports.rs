@@ -542,7 +542,7 @@ pub struct WorkshopStanding {
     pub capacity: i64,
     /// Enrollments not cancelled (each holds a seat).
     pub seats_taken: i64,
-    /// Their prices.
+    /// Their prices less what was refunded of them (a refund is credited, not owed again).
     pub billed: Money,
     /// What they have paid.
     pub paid: Money,

@@ -140,7 +140,9 @@ pub struct Enrollment {
     /// The workshop's price when the client enrolled.
     pub price: Money,
     pub amount_paid: Money,
-    /// `price - amount_paid` (zero once cancelled or paid).
+    /// Refunded of it: credited, so no longer owed.
+    pub amount_refunded: Money,
+    /// `price - amount_refunded - amount_paid` (zero once cancelled or paid).
     pub balance: Money,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -241,7 +241,17 @@ async fn enrollments_are_paid_through_the_ledger_and_a_full_refund_releases_the_
         back.body
     );
     assert!(back.body["gateway_reference"].as_str().unwrap().starts_with("re_sandbox_"));
-    assert_eq!(send(&app, get(&format!("/api/v1/enrollments/{enrollment}"))).await.body["status"], "partially_paid");
+    // A refund is money going back, not a new debt: the enrollment still owes nothing.
+    let credited = send(&app, get(&format!("/api/v1/enrollments/{enrollment}"))).await.body;
+    assert_eq!(
+        (
+            credited["status"].clone(),
+            credited["amount_paid"].clone(),
+            credited["amount_refunded"].clone(),
+            credited["balance"].clone()
+        ),
+        (json!("paid"), json!("50.00"), json!("30.00"), json!("0.00"))
+    );
     let cash_id = desk_payment_id(&app, &enrollment).await;
     let cash_back = refund(&app, &cash_id, json!({"reason": "Changed plans"})).await;
     assert_eq!(
@@ -699,4 +709,49 @@ async fn a_request_refused_before_any_work_does_not_pin_its_idempotency_key() {
     send(&app, with(payment("order", &order, "2.00", "cash", None), &over_key))
         .await
         .problem(422, "idempotency_key_reused");
+}
+
+#[actix_web::test]
+async fn a_refund_gives_money_back_without_making_the_subject_owe_it_again() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    // As a new user would: an order of 296.61 paid by card, 85.24 refunded as a goodwill gesture.
+    let (client, _, order) = order_for(&app, "296.61").await;
+    let paid = pay(&app, payment("order", &order, "296.61", "card", Some("tok_visa"))).await;
+    assert_eq!(paid.body["status"], "succeeded", "{}", paid.body);
+    let goodwill =
+        refund(&app, paid.body["id"].as_str().unwrap(), json!({"amount": "85.24", "reason": "Goodwill"})).await;
+    assert_eq!(goodwill.body["status"], "succeeded", "{}", goodwill.body);
+    let read = send(&app, get(&format!("/api/v1/orders/{order}"))).await.body;
+    assert_eq!(
+        (read["amount_paid"].clone(), read["amount_refunded"].clone(), read["balance"].clone(), read["status"].clone()),
+        (json!("211.37"), json!("85.24"), json!("0.00"), json!("confirmed"))
+    );
+    let view = send(&app, get(&format!("/api/v1/clients/{client}/view"))).await.body;
+    assert_eq!(view["activity"]["orders_owed"], "0.00", "{view}");
+    assert_eq!(view["activity"]["total_paid"], "211.37");
+    let again = pay(&app, payment("order", &order, "85.24", "card", Some("tok_visa"))).await;
+    again.problem(409, "overpayment");
+
+    // An enrollment paid in full, part refunded: still paid, owes nothing, is no debtor.
+    let (_, enrollment) = enrollment_for(&app, 3).await;
+    let desk = pay(&app, payment("enrollment", &enrollment, "80.00", "cash", None)).await;
+    refund(&app, desk.body["id"].as_str().unwrap(), json!({"amount": "20.00", "reason": "Goodwill"})).await;
+    let read = send(&app, get(&format!("/api/v1/enrollments/{enrollment}"))).await.body;
+    assert_eq!((read["status"].clone(), read["balance"].clone()), (json!("paid"), json!("0.00")), "{read}");
+    pay(&app, payment("enrollment", &enrollment, "20.00", "cash", None)).await.problem(409, "overpayment");
+    let report = send(&app, get("/api/v1/reports/workshops")).await.body;
+    let debtors = report["debtors"].as_array().expect("debtors");
+    assert!(debtors.iter().all(|d| d["owed"] != "20.00"), "a refund made no debtor: {debtors:?}");
+
+    // A subscription paid in full, part refunded: nothing due, still active.
+    let subscribed =
+        post(&app, &format!("/api/v1/clients/{client}/subscription"), json!({"plan": "premium", "months": 1})).await;
+    let (sub, due) = (subscribed.body["id"].as_str().unwrap(), subscribed.body["amount_due"].as_str().unwrap());
+    let paid = pay(&app, payment("subscription", sub, due, "cash", None)).await;
+    refund(&app, paid.body["id"].as_str().unwrap(), json!({"amount": "1.00", "reason": "Goodwill"})).await;
+    let read = send(&app, get(&format!("/api/v1/subscriptions/{sub}"))).await.body;
+    assert_eq!((read["status"].clone(), read["amount_due"].clone()), (json!("active"), json!("0.00")), "{read}");
+    assert_eq!(read["amount_refunded"], "1.00");
+    pay(&app, payment("subscription", sub, "1.00", "cash", None)).await.problem(409, "overpayment");
 }

@@ -880,13 +880,28 @@ async fn a_server_killed_mid_rollup_leaves_nothing_half_done_and_the_restarted_o
     assert_eq!(send(&app, get(uri)).await.body, before, "to the same figures");
 }
 
-/// An enrollment the workshop test made: workshop index, day made, cancelled, price, paid.
+/// An enrollment the workshop test made: workshop index, day made, cancelled, price, paid (net),
+/// refunded (credited: no longer owed).
 struct Enrolled {
     workshop: usize,
     day: NaiveDate,
     cancelled: bool,
     price: Decimal,
     paid: Decimal,
+    refunded: Decimal,
+}
+
+impl Enrolled {
+    /// What it still owes: a refund is money going back, not a new debt.
+    fn owed(&self) -> Decimal {
+        self.price - self.refunded - self.paid
+    }
+
+    fn refund(&mut self, amount: &str) {
+        let amount = Decimal::from_str(amount).unwrap();
+        self.paid -= amount;
+        self.refunded += amount;
+    }
 }
 
 #[actix_web::test]
@@ -944,6 +959,7 @@ async fn workshop_occupancy_debts_and_income_match_the_enrollments_and_payments_
             cancelled: false,
             price: decimal(&reply.body["price"]),
             paid: Decimal::ZERO,
+            refunded: Decimal::ZERO,
         });
         ids.push(id);
     }
@@ -987,8 +1003,8 @@ async fn workshop_occupancy_debts_and_income_match_the_enrollments_and_payments_
     refund_completed_at(&ctx, &app, &payment_ids[0], "10.00", "left early", "workshop-refund", at(day(3), "10:00:00"))
         .await;
     let mut refunded: Vec<(usize, NaiveDate, Decimal)> = vec![(0, day(3), Decimal::from_str("10.00").unwrap())];
-    // The refund lowered what enrollment 0 has paid.
-    made[0].paid -= Decimal::from_str("10.00").unwrap();
+    // The refund lowered what enrollment 0 has paid, and what it owes by as much.
+    made[0].refund("10.00");
     // Workshops 0 and 1 are held in the period, 2 after it.
     for (w, starts) in
         [(0, at(day(5), "10:00:00")), (1, at(today, "00:00:00")), (2, at(today + Days::new(40), "10:00:00"))]
@@ -1020,7 +1036,7 @@ async fn workshop_occupancy_debts_and_income_match_the_enrollments_and_payments_
         for (item, w) in listed.iter().zip(held) {
             let seats = live(w).count() as i64;
             let paid: Decimal = live(w).map(|e| e.paid).sum();
-            let owed: Decimal = live(w).map(|e| e.price - e.paid).sum();
+            let owed: Decimal = live(w).map(Enrolled::owed).sum();
             assert_eq!(item["workshop_id"], json!(workshops[w]), "{when}");
             assert_eq!(item["name"], names[w], "{when}");
             assert_eq!(
@@ -1043,7 +1059,7 @@ async fn workshop_occupancy_debts_and_income_match_the_enrollments_and_payments_
             let seats: i64 = members.iter().filter(|w| held.contains(w)).map(|w| live(*w).count() as i64).sum();
             let cap: i64 = members.iter().filter(|w| held.contains(w)).map(|w| capacity[*w]).sum();
             let owed: Decimal =
-                members.iter().filter(|w| held.contains(w)).flat_map(|w| live(*w)).map(|e| e.price - e.paid).sum();
+                members.iter().filter(|w| held.contains(w)).flat_map(|w| live(*w)).map(Enrolled::owed).sum();
             let enrollments =
                 members.iter().flat_map(|w| live(*w)).filter(|e| from <= e.day && e.day <= to).count() as i64;
             let rec: Decimal = members.iter().map(|w| money(received, *w, Some((from, to)))).sum();
@@ -1124,7 +1140,7 @@ async fn workshop_occupancy_debts_and_income_match_the_enrollments_and_payments_
     refund_completed_at(&ctx, &app, &payment_ids[1], "5.00", "late", "workshop-late-refund", at(day(9), "12:00:00"))
         .await;
     refunded.push((0, day(9), Decimal::from_str("5.00").unwrap()));
-    made[1].paid -= Decimal::from_str("5.00").unwrap();
+    made[1].refund("5.00");
     check(&send(&app, get(&uri)).await.body, &made, &received, &refunded, "after late changes");
     reports::roll_up(&ctx.state, None).await.expect("rollup");
     check(&send(&app, get(&uri)).await.body, &made, &received, &refunded, "late changes rolled up");
@@ -1137,9 +1153,9 @@ async fn workshop_occupancy_debts_and_income_match_the_enrollments_and_payments_
     // Debtors now: per client, what its live enrollments still owe, most first.
     let mut owing: BTreeMap<usize, (i64, Decimal)> = BTreeMap::new();
     for (e, (_, c, _)) in made.iter().zip(plan.iter()) {
-        if !e.cancelled && e.paid < e.price {
+        if !e.cancelled && e.owed() > Decimal::ZERO {
             let entry = owing.entry(*c).or_default();
-            *entry = (entry.0 + 1, entry.1 + e.price - e.paid);
+            *entry = (entry.0 + 1, entry.1 + e.owed());
         }
     }
     let mut expected: Vec<(Value, i64, Decimal)> =

@@ -180,7 +180,11 @@ pub struct OrderResponse {
     pub total: Money,
     /// Succeeded payments less refunds.
     pub amount_paid: Money,
-    /// What is still owed: `total - amount_paid` (zero once cancelled or refunded).
+    /// What was refunded: credited to the order, so no longer owed (a refund is money going
+    /// back, not a new debt).
+    pub amount_refunded: Money,
+    /// What is still owed: `total - amount_refunded - amount_paid` (zero once cancelled or
+    /// refunded): a refund never makes an order owe again.
     pub balance: Money,
     pub items: Vec<OrderItemResponse>,
     /// Oldest first; the first entry is the order's creation.
@@ -206,6 +210,7 @@ impl From<Order> for OrderResponse {
             discount: o.discount,
             total: o.total,
             amount_paid: o.amount_paid,
+            amount_refunded: o.amount_refunded,
             balance,
             items: o.items.into_iter().map(Into::into).collect(),
             status_history: o.status_history.into_iter().map(Into::into).collect(),

@@ -268,7 +268,10 @@ pub struct SubscriptionResponse {
     /// `monthly_price × months`.
     pub amount: Money,
     pub amount_paid: Money,
-    /// What a payment for `{type: subscription, id}` may still bring.
+    /// What was refunded: credited, so no longer owed.
+    pub amount_refunded: Money,
+    /// What a payment for `{type: subscription, id}` may still bring: `amount - amount_refunded -
+    /// amount_paid`.
     pub amount_due: Money,
     pub status: SubscriptionStatus,
     /// The end of the period paid for (a payment extends a period still running).
@@ -289,6 +292,7 @@ impl From<Subscription> for SubscriptionResponse {
             monthly_price: s.monthly_price,
             amount: s.amount,
             amount_paid: s.amount_paid,
+            amount_refunded: s.amount_refunded,
             status: s.status,
             paid_until: s.paid_until,
             created_at: s.created_at,

@@ -267,7 +267,10 @@ pub struct EnrollmentResponse {
     /// The workshop's price when the client enrolled.
     pub price: Money,
     pub amount_paid: Money,
-    /// `price - amount_paid` (zero once cancelled or paid).
+    /// What was refunded: credited, so no longer owed.
+    pub amount_refunded: Money,
+    /// `price - amount_refunded - amount_paid` (zero once cancelled or paid): a refund never
+    /// makes an enrollment owe again.
     pub balance: Money,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -283,6 +286,7 @@ impl From<Enrollment> for EnrollmentResponse {
             status: e.status,
             price: e.price,
             amount_paid: e.amount_paid,
+            amount_refunded: e.amount_refunded,
             balance: e.balance,
             created_at: e.created_at,
             updated_at: e.updated_at,

@@ -259,7 +259,8 @@ struct OpenEnrollmentJson {
     starts_at: DateTime<Utc>,
     status: String,
     price: Decimal,
-    amount_paid: Decimal,
+    /// Paid and refunded: what no longer needs paying.
+    settled: Decimal,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -352,7 +353,7 @@ fn view_in_one_call(conn: &mut PgConnection, id: ClientId, now: DateTime<Utc>) -
                 workshop_name: e.workshop_name,
                 starts_at: e.starts_at,
                 status: super::parse_text("enrollments.status", &e.status, EnrollmentStatus::parse)?,
-                balance: Money::from_decimal(e.price).saturating_sub(Money::from_decimal(e.amount_paid)),
+                balance: Money::from_decimal(e.price).saturating_sub(Money::from_decimal(e.settled)),
             })
         })
         .collect::<QueryResult<Vec<_>>>()?;

@@ -58,17 +58,20 @@ pub fn cancel(conn: &mut PgConnection, id: EnrollmentId, now: DateTime<Utc>) -> 
         .into_domain()
 }
 
-/// The enrollment's new amount paid and the status that goes with it.
+/// The enrollment's new amount paid (and what a refund moved to refunded) and the status that
+/// goes with them, in one statement.
 pub fn set_paid(
     conn: &mut PgConnection,
     id: EnrollmentId,
     amount_paid: Money,
+    refunded_now: Money,
     status: EnrollmentStatus,
     now: DateTime<Utc>,
 ) -> QueryResult<Enrollment> {
     diesel::update(enrollments::table.find(id.0))
         .set((
             enrollments::amount_paid.eq(amount_paid.amount()),
+            enrollments::amount_refunded.eq(enrollments::amount_refunded + refunded_now.amount()),
             enrollments::status.eq(status.as_str()),
             enrollments::updated_at.eq(now),
         ))

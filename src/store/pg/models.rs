@@ -548,6 +548,7 @@ pub(super) struct OrderRow {
     pub discount: Decimal,
     pub total: Decimal,
     pub amount_paid: Decimal,
+    pub amount_refunded: Decimal,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -616,6 +617,7 @@ impl OrderRow {
             discount: order.discount.amount(),
             total: order.total.amount(),
             amount_paid: order.amount_paid.amount(),
+            amount_refunded: order.amount_refunded.amount(),
             version: order.version,
             created_at: order.created_at,
             updated_at: order.updated_at,
@@ -637,6 +639,7 @@ impl OrderRow {
             discount: Money::from_decimal(self.discount),
             total: Money::from_decimal(self.total),
             amount_paid: Money::from_decimal(self.amount_paid),
+            amount_refunded: Money::from_decimal(self.amount_refunded),
             items: items.into_iter().map(OrderItemRow::into_domain).collect(),
             status_history: history.into_iter().map(StatusChangeRow::into_domain).collect::<QueryResult<_>>()?,
             version: self.version,
@@ -793,6 +796,7 @@ pub(super) struct EnrollmentRow {
     pub status: String,
     pub price: Decimal,
     pub amount_paid: Decimal,
+    pub amount_refunded: Decimal,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub cancelled_at: Option<DateTime<Utc>>,
@@ -802,14 +806,20 @@ impl EnrollmentRow {
     pub fn into_domain(self) -> QueryResult<Enrollment> {
         let status = parse_text("enrollments.status", &self.status, EnrollmentStatus::parse)?;
         let (price, paid) = (Money::from_decimal(self.price), Money::from_decimal(self.amount_paid));
+        let refunded = Money::from_decimal(self.amount_refunded);
         Ok(Enrollment {
             id: self.id.into(),
             workshop_id: self.workshop_id.into(),
             client_id: self.client_id.into(),
-            balance: if status == EnrollmentStatus::Cancelled { Money::ZERO } else { price.saturating_sub(paid) },
+            balance: if status == EnrollmentStatus::Cancelled {
+                Money::ZERO
+            } else {
+                price.saturating_sub(refunded).saturating_sub(paid)
+            },
             status,
             price,
             amount_paid: paid,
+            amount_refunded: refunded,
             created_at: self.created_at,
             updated_at: self.updated_at,
             cancelled_at: self.cancelled_at,
@@ -826,6 +836,7 @@ impl From<&Enrollment> for EnrollmentRow {
             status: e.status.as_str().to_string(),
             price: e.price.amount(),
             amount_paid: e.amount_paid.amount(),
+            amount_refunded: e.amount_refunded.amount(),
             created_at: e.created_at,
             updated_at: e.updated_at,
             cancelled_at: e.cancelled_at,
@@ -1033,6 +1044,7 @@ pub(super) struct SubscriptionRow {
     pub monthly_price: Decimal,
     pub amount: Decimal,
     pub amount_paid: Decimal,
+    pub amount_refunded: Decimal,
     pub status: String,
     pub paid_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -1050,6 +1062,7 @@ impl SubscriptionRow {
             monthly_price: Money::from_decimal(self.monthly_price),
             amount: Money::from_decimal(self.amount),
             amount_paid: Money::from_decimal(self.amount_paid),
+            amount_refunded: Money::from_decimal(self.amount_refunded),
             status: parse_text("subscriptions.status", &self.status, SubscriptionStatus::parse)?,
             paid_until: self.paid_until,
             created_at: self.created_at,
@@ -1069,6 +1082,7 @@ impl From<&Subscription> for SubscriptionRow {
             monthly_price: s.monthly_price.amount(),
             amount: s.amount.amount(),
             amount_paid: s.amount_paid.amount(),
+            amount_refunded: s.amount_refunded.amount(),
             status: s.status.as_str().to_string(),
             paid_until: s.paid_until,
             created_at: s.created_at,

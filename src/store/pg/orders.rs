@@ -50,19 +50,28 @@ pub fn record_paid(
     conn: &mut PgConnection,
     id: OrderId,
     paid: crate::domain::money::Money,
+    refunded_now: crate::domain::money::Money,
     change: Option<&StatusChange>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> QueryResult<()> {
+    // What a refund gives back moves from paid to refunded in the same statement (the checks
+    // hold `amount_paid + amount_refunded <= total` at every statement).
+    let refunded = orders::amount_refunded + refunded_now.amount();
     match change {
         None => {
             diesel::update(orders::table.find(id.0))
-                .set((orders::amount_paid.eq(paid.amount()), orders::updated_at.eq(now)))
+                .set((
+                    orders::amount_paid.eq(paid.amount()),
+                    orders::amount_refunded.eq(refunded),
+                    orders::updated_at.eq(now),
+                ))
                 .execute(conn)?;
         }
         Some(change) => {
             diesel::update(orders::table.find(id.0))
                 .set((
                     orders::amount_paid.eq(paid.amount()),
+                    orders::amount_refunded.eq(refunded),
                     orders::status.eq(change.to.as_str()),
                     orders::version.eq(orders::version + 1),
                     orders::updated_at.eq(now),

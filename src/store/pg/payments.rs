@@ -395,6 +395,7 @@ pub fn claim_stalled_refunds(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Payable {
     pub client_id: ClientId,
+    /// What it costs after the refunds credited to it (its total less what was refunded).
     pub total: Money,
     pub paid: Money,
     /// Whether it takes money (cancelled and refunded subjects do not).
@@ -426,8 +427,9 @@ pub fn lock_payable(conn: &mut PgConnection, subject: Subject) -> QueryResult<Op
         #[diesel(sql_type = diesel::sql_types::Text)]
         status: String,
     }
+    // What it costs after the refunds credited to it: refunds are not debts.
     let row: Option<Row> = diesel::sql_query(format!(
-        "SELECT client_id, {total} AS total, amount_paid, status FROM {table} WHERE id = $1 FOR NO KEY UPDATE"
+        "SELECT client_id, {total} - amount_refunded AS total, amount_paid, status FROM {table} WHERE id = $1 FOR NO KEY UPDATE"
     ))
     .bind::<diesel::sql_types::Uuid, _>(subject.id())
     .get_result(conn)
@@ -498,6 +500,7 @@ pub fn update_subscription(
     conn: &mut PgConnection,
     id: SubscriptionId,
     paid: Money,
+    refunded_now: Money,
     status: SubscriptionStatus,
     paid_until: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
@@ -506,6 +509,7 @@ pub fn update_subscription(
     diesel::update(subscriptions::table.find(id.0))
         .set((
             subscriptions::amount_paid.eq(paid.amount()),
+            subscriptions::amount_refunded.eq(subscriptions::amount_refunded + refunded_now.amount()),
             subscriptions::status.eq(status.as_str()),
             subscriptions::paid_until.eq(paid_until),
             subscriptions::cancelled_at.eq(cancelled_at),

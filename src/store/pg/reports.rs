@@ -574,7 +574,7 @@ struct DebtRow {
 pub fn debts(conn: &mut PgConnection) -> QueryResult<Debts> {
     let row: DebtRow = diesel::sql_query(
         "SELECT count(DISTINCT client_id) AS clients, count(*) AS enrollments,
-                coalesce(sum(price - amount_paid), 0) AS owed
+                coalesce(sum(price - amount_refunded - amount_paid), 0) AS owed
          FROM enrollments WHERE status IN ('pending_payment', 'partially_paid')",
     )
     .get_result(conn)?;
@@ -812,7 +812,8 @@ pub fn workshop_standings(
          FROM workshops w
          JOIN interests i ON i.id = w.category_id
          CROSS JOIN LATERAL (
-             SELECT count(*) AS seats_taken, coalesce(sum(price), 0) AS billed, coalesce(sum(amount_paid), 0) AS paid
+             SELECT count(*) AS seats_taken, coalesce(sum(price - amount_refunded), 0) AS billed,
+                    coalesce(sum(amount_paid), 0) AS paid
              FROM enrollments WHERE workshop_id = w.id AND status <> 'cancelled'
          ) e
          CROSS JOIN LATERAL (
@@ -872,7 +873,7 @@ pub fn top_debtors(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<Debto
     let rows: Vec<DebtorRow> = diesel::sql_query(
         "SELECT c.id, c.name, c.email, d.enrollments, d.owed
          FROM (
-             SELECT client_id, count(*) AS enrollments, sum(price - amount_paid) AS owed
+             SELECT client_id, count(*) AS enrollments, sum(price - amount_refunded - amount_paid) AS owed
              FROM enrollments WHERE status IN ('pending_payment', 'partially_paid')
              GROUP BY client_id
              ORDER BY owed DESC, client_id

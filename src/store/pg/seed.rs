@@ -281,9 +281,10 @@ pub fn order_history(
                  FROM seed_placed o
                  CROSS JOIN LATERAL generate_series(1, CASE WHEN o.steps = 0 THEN 2 ELSE o.steps END) s (k);
              INSERT INTO orders (id, client_id, status, shipping_address, payment_method, subtotal, discount, total,
-                                 amount_paid, version, created_at, updated_at)
+                                 amount_paid, amount_refunded, version, created_at, updated_at)
                  SELECT o.id, o.client_id, o.status, (1 + o.street) || ' Market Street, Springfield', o.method, o.subtotal, 0,
                         o.subtotal, CASE WHEN o.steps >= 2 THEN o.subtotal - o.refund ELSE 0 END,
+                        CASE WHEN o.steps >= 2 THEN o.refund ELSE 0 END,
                         CASE WHEN o.steps = 0 THEN 2 ELSE o.steps END, o.at, s.last_at
                  FROM seed_placed o
                  JOIN (SELECT order_id, max(changed_at) AS last_at FROM seed_steps GROUP BY order_id) s ON s.order_id = o.id;
