@@ -1223,3 +1223,57 @@ async fn every_write_operation_commits_its_audit_entry_with_its_effect() {
     }
     assert!(checked > 40, "{checked} writes");
 }
+
+#[actix_web::test]
+async fn logs_carry_no_query_and_the_socket_s_address_and_metrics_can_have_their_own_listener() {
+    let ctx = TestContext::new().await;
+    let path = std::env::temp_dir().join(format!("crm-log-{}.jsonl", uuid::Uuid::now_v7()));
+    let file = std::fs::File::create(&path).unwrap();
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let settings = [("LOG_FORMAT", "json"), ("RUST_LOG", "info"), ("METRICS_ADDR", metrics_addr.as_str())];
+    let server = Server::start_logging(&ctx, &settings, file).await;
+    let spoofed = [("X-Forwarded-For", "203.0.113.77")];
+    let (status, _, _) =
+        server.request("GET", "/api/v1/clients?q=private.person%40example.com", None, &spoofed).await.unwrap();
+    assert_eq!(status, 200);
+    // The metrics answer only on their own address.
+    let (status, _, _) = server.request("GET", "/metrics", None, &[("Authorization", "none")]).await.unwrap();
+    assert_eq!(status, 404, "not on the API's address");
+    let (status, head, _) =
+        crate::harness::request(&metrics_addr, "GET", "/metrics", None, &[("Authorization", "none")]).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(head.to_ascii_lowercase().contains("content-type: text/plain; version=0.0.4"), "{head}");
+    drop(server);
+    let log = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(log.contains("/api/v1/clients"), "the request is logged");
+    assert!(!log.contains("private.person"), "no query string in the logs");
+    assert!(!log.contains("203.0.113.77"), "X-Forwarded-For counts only from a trusted proxy");
+    assert!(log.contains("127.0.0.1"), "the socket's address is logged");
+}
+
+#[actix_web::test]
+async fn report_days_outside_years_1_to_9999_are_refused_naming_the_parameter() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    for (query, field) in [
+        ("to=-262143-01-01", "to"),
+        ("to=-262143-02-01", "to"),
+        ("from=-5000-01-01&to=-5000-01-10", "from"),
+        ("from=2026-01-01&to=10000-01-01", "to"),
+        ("to=0000-12-31", "to"),
+    ] {
+        for report in ["sales", "kpis", "products", "clients", "workshops"] {
+            let reply = send(&app, get(&format!("/api/v1/reports/{report}?{query}"))).await;
+            reply.problem(422, "validation_failed");
+            assert!(reply.error_fields().contains(&field.to_string()), "{report}?{query}: {}", reply.body);
+        }
+    }
+    assert_eq!(send(&app, get("/api/v1/reports/sales?from=0001-01-01&to=0001-01-05")).await.status, 200);
+    assert_eq!(
+        send(&app, get("/api/v1/reports/kpis?to=0001-01-05")).await.status,
+        200,
+        "the default start may fall in year 0"
+    );
+}
