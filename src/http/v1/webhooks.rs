@@ -47,7 +47,7 @@ pub struct RotateSecretRequest {
     /// week; default 86400, a day). 0 retires it at once.
     #[validate(range(max = 604800))]
     #[schema(minimum = 0, maximum = 604800, example = 86400)]
-    pub overlap_secs: Option<u64>,
+    pub overlap_secs: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
@@ -464,7 +464,7 @@ pub async fn rotate_webhook_secret(
     id: web::Path<Uuid>,
     OptionalJsonBody(input): OptionalJsonBody<RotateSecretRequest>,
 ) -> ApiResult<web::Json<CreatedWebhookEndpointResponse>> {
-    let overlap = std::time::Duration::from_secs(input.overlap_secs.unwrap_or(86_400).min(MAX_OVERLAP_SECS));
+    let overlap = std::time::Duration::from_secs(u64::from(input.overlap_secs.unwrap_or(86_400)).min(MAX_OVERLAP_SECS));
     let (endpoint, secret) =
         webhooks::rotate_secret(&state, caller.endpoint_actor(), WebhookEndpointId(*id), overlap).await?;
     Ok(web::Json(CreatedWebhookEndpointResponse {
