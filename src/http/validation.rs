@@ -141,9 +141,47 @@ where
     serde::Deserialize::deserialize(deserializer).map(Some)
 }
 
+/// An optional count that JSON may write as `4710` or `4710.0` (JSON Schema's `integer` admits
+/// both); a fraction, a negative or a number past `u32` is refused naming the field.
+pub fn optional_whole<'de, D>(deserializer: D) -> Result<Option<u32>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error;
+    let Some(number) = <Option<serde_json::Number> as serde::Deserialize>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let whole = match number.as_u64() {
+        Some(n) => Some(n),
+        None => {
+            number.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(u32::MAX)).map(|f| f as u64)
+        }
+    };
+    whole.and_then(|n| u32::try_from(n).ok()).map(Some).ok_or_else(|| {
+        D::Error::custom(format!("invalid value: {number}, expected a whole number from 0 to {}", u32::MAX))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_may_be_written_with_a_zero_fraction() {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            #[serde(default, deserialize_with = "optional_whole")]
+            n: Option<u32>,
+        }
+        let read = |text: &str| serde_json::from_str::<Body>(text).map(|b| b.n);
+        assert_eq!(read(r#"{"n": 4710}"#).ok(), Some(Some(4710)));
+        assert_eq!(read(r#"{"n": 4710.0}"#).ok(), Some(Some(4710)));
+        assert_eq!(read(r#"{"n": null}"#).ok(), Some(None));
+        assert_eq!(read(r#"{}"#).ok(), Some(None));
+        for bad in [r#"{"n": 1.5}"#, r#"{"n": -1}"#, r#"{"n": 5000000000}"#, r#"{"n": "7"}"#] {
+            assert!(read(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn phone_numbers_need_digits_and_no_letters() {

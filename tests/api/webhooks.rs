@@ -472,6 +472,15 @@ async fn a_rotated_secret_signs_beside_the_new_one_until_its_overlap_ends() {
         standardwebhooks::Webhook::new(secret).unwrap().verify(&delivery.body, &delivery.headers).expect("verifies");
     }
 
+    // A count written as 3600.0 is a count; a fraction is not.
+    let rotate = format!("/api/v1/webhook-endpoints/{id}/rotate-secret");
+    let fraction = post(&app, &rotate, json!({"overlap_secs": 1.5})).await;
+    fraction.problem(422, "validation_failed");
+    assert_eq!(fraction.error_fields(), ["overlap_secs"]);
+    let whole = post(&app, &rotate, json!({"overlap_secs": 3600.0})).await;
+    assert_eq!(whole.status, 200, "{}", whole.body);
+    let new = whole.body["secret"].as_str().unwrap().to_string();
+
     // Without an overlap the old secret stops signing at once.
     let retired =
         post(&app, &format!("/api/v1/webhook-endpoints/{id}/rotate-secret"), json!({"overlap_secs": 0})).await;

@@ -45,6 +45,7 @@ const MAX_OVERLAP_SECS: u64 = 7 * 24 * 3600;
 pub struct RotateSecretRequest {
     /// How long the current secret keeps signing beside the new one, 0 to 604800 seconds (a
     /// week; default 86400, a day). 0 retires it at once.
+    #[serde(default, deserialize_with = "crate::http::validation::optional_whole")]
     #[validate(range(max = 604800))]
     #[schema(minimum = 0, maximum = 604800, example = 86400)]
     pub overlap_secs: Option<u32>,
