@@ -1277,3 +1277,74 @@ async fn report_days_outside_years_1_to_9999_are_refused_naming_the_parameter() 
         "the default start may fall in year 0"
     );
 }
+
+#[actix_web::test]
+async fn every_post_whose_process_dies_after_its_commit_is_recognised_when_retried() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let receiver = Receiver::start(&[]).await;
+    let spec = hybrid_crm::http::openapi();
+    let side = ctx.side_connection().await;
+    // A process that dies after the commit never keeps the response: here the table refuses to
+    // take it, which leaves each key exactly as such a death would.
+    side.execute(
+        "CREATE FUNCTION refuse_completion() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN IF NEW.state = 'completed' THEN RAISE EXCEPTION 'the process died'; END IF; RETURN NEW; END $$",
+    )
+    .await;
+    side.execute(
+        "CREATE TRIGGER die_before_completion BEFORE UPDATE ON idempotency_keys
+         FOR EACH ROW EXECUTE FUNCTION refuse_completion()",
+    )
+    .await;
+    #[derive(diesel::QueryableByName)]
+    struct State {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        state: String,
+    }
+    let mut checked = 0;
+    for (template, item) in spec["paths"].as_object().expect("paths") {
+        let Some(operation) = item.get("post").filter(|_| template.starts_with("/api/v1/")) else { continue };
+        let write = fitting_write(&ctx, &app, &Method::POST, template, &receiver, TEST_KEY).await;
+        let idempotency = uuid::Uuid::now_v7().to_string();
+        let request = || {
+            let mut request =
+                TestRequest::post().uri(&write.uri).insert_header(("idempotency-key", idempotency.as_str()));
+            if let Some(body) = &write.body {
+                request =
+                    request.insert_header((header::CONTENT_TYPE, write.content_type)).set_payload(body.to_string());
+            }
+            with_key(request, Some(TEST_KEY))
+        };
+        let first = send_as_is(&app, request()).await;
+        assert_eq!(first.status, write.status, "POST {}: {}", write.uri, first.body);
+        let stored_key = format!("{TEST_KEY_ID}:{idempotency}");
+        let state = side
+            .run(move |conn| {
+                use diesel::RunQueryDsl;
+                diesel::sql_query("SELECT state FROM idempotency_keys WHERE key = $1")
+                    .bind::<diesel::sql_types::Text, _>(stored_key)
+                    .get_result::<State>(conn)
+                    .expect("the key's row")
+                    .state
+            })
+            .await;
+        assert_eq!(state, "committed", "POST {template}: the key was not marked with the effect's commit");
+        // After the dead process's lease, the retry is told the effect happened; it never runs twice.
+        side.execute(
+            "UPDATE idempotency_keys SET locked_until = now() - interval '1 second' WHERE state = 'committed'",
+        )
+        .await;
+        let retry = send_as_is(&app, request()).await;
+        match retry.status.as_u16() {
+            303 => assert!(retry.header("location").is_some(), "POST {template}: 303 without Location"),
+            409 => assert_eq!(retry.body["code"], "idempotency_key_in_use", "POST {template}: {}", retry.body),
+            other => panic!(
+                "POST {template} ({}) ran again after its commit: {other} {}",
+                operation["operationId"], retry.body
+            ),
+        }
+        checked += 1;
+    }
+    assert!(checked > 20, "{checked} POST operations");
+}
