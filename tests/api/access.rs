@@ -1254,6 +1254,25 @@ async fn logs_carry_no_query_and_the_socket_s_address_and_metrics_can_have_their
 }
 
 #[actix_web::test]
+async fn hsts_is_sent_only_when_configured() {
+    let ctx = TestContext::new().await;
+    let plain = app!(ctx);
+    assert_eq!(send(&plain, get("/api/v1/clients")).await.header("strict-transport-security"), None);
+    let mut settings = (*ctx.state.settings).clone();
+    settings.access.hsts_max_age = Some(31_536_000);
+    let state = web::Data::new(AppState { settings: Arc::new(settings), ..ctx.state.clone() });
+    let tls = actix_web::test::init_service(hybrid_crm::http::build_app(state)).await;
+    for uri in ["/api/v1/clients", "/health/live", "/swagger-ui/"] {
+        let reply = send(&tls, get(uri)).await;
+        assert_eq!(
+            reply.header("strict-transport-security").as_deref(),
+            Some("max-age=31536000; includeSubDomains"),
+            "{uri}"
+        );
+    }
+}
+
+#[actix_web::test]
 async fn report_days_outside_years_1_to_9999_are_refused_naming_the_parameter() {
     let ctx = TestContext::new().await;
     let app = app!(ctx);

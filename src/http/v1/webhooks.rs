@@ -257,6 +257,8 @@ pub struct DeliveryListQuery {
     responses(
         (status = 201, description = "Endpoint registered; `secret` is shown this once", body = CreatedWebhookEndpointResponse,
             headers(("Location" = String, description = "URL of the new endpoint"))),
+        (status = 403, description = "`forbidden`: the key lacks the operation's scope, or an event type selects a family the key cannot read (`details.required_scope`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`endpoint_limit_reached`: the key owns `WEBHOOK_ENDPOINTS_PER_KEY` endpoints already (`details.limit`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields: `url_refused`, `unknown_event_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -322,7 +324,8 @@ pub async fn get_webhook_endpoint(
     request_body = WebhookEndpointPatchRequest,
     responses(
         (status = 200, description = "The updated endpoint", body = WebhookEndpointResponse),
-        (status = 404, description = "`webhook_endpoint_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the key lacks the operation's scope, or an event type selects a family the key cannot read (`details.required_scope`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`webhook_endpoint_not_found` (also another key's endpoint)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields: `url_refused`, `unknown_event_type`", body = Problem, content_type = "application/problem+json"),
     )
 )]
