@@ -181,11 +181,7 @@ pub async fn create_endpoint(
     }
     check_readable(actor, &event_types)?;
     let limit = state.settings.webhook_endpoints_per_key;
-    let mut key = [0u8; 32];
-    getrandom::fill(&mut key)
-        .map_err(|err| AppError::Internal(anyhow::anyhow!("no randomness for a secret: {err}")))?;
-    let secret = encode_secret(&key);
-    let stored = sealer(state)?.seal(&secret)?;
+    let (secret, stored) = new_secret(state)?;
     let now = clock::now();
     let new = NewWebhookEndpoint { event_types, ..new };
     let endpoint = state
@@ -575,8 +571,18 @@ fn describe(err: &reqwest::Error) -> String {
 }
 
 /// The sealer of signing secrets (every server has one: `serve` refuses to start without).
-fn sealer(state: &AppState) -> AppResult<&Sealer> {
-    state.sealer.as_deref().ok_or_else(|| AppError::Internal(anyhow::anyhow!("WEBHOOK_SECRET_KEY is not configured")))
+fn sealer(state: &AppState) -> AppResult<Arc<Sealer>> {
+    state.sealer.clone().ok_or_else(|| AppError::Internal(anyhow::anyhow!("WEBHOOK_SECRET_KEY is not configured")))
+}
+
+/// A new Standard Webhooks secret (32 random bytes), and its sealed form for the database.
+fn new_secret(state: &AppState) -> AppResult<(String, String)> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key)
+        .map_err(|err| AppError::Internal(anyhow::anyhow!("no randomness for a secret: {err}")))?;
+    let secret = encode_secret(&key);
+    let sealed = sealer(state)?.seal(&secret)?;
+    Ok((secret, sealed))
 }
 
 /// The secret a stored value holds: sealed, or in clear in rows older than sealing.
@@ -612,11 +618,7 @@ pub async fn rotate_secret(
     id: WebhookEndpointId,
     overlap: Duration,
 ) -> AppResult<(WebhookEndpoint, String)> {
-    let mut key = [0u8; 32];
-    getrandom::fill(&mut key)
-        .map_err(|err| AppError::Internal(anyhow::anyhow!("no randomness for a secret: {err}")))?;
-    let secret = encode_secret(&key);
-    let sealed = sealer(state)?.seal(&secret)?;
+    let (secret, sealed) = new_secret(state)?;
     let now = clock::now();
     let until = now + chrono::Duration::from_std(overlap).unwrap_or_default();
     let endpoint = state
@@ -631,7 +633,7 @@ pub async fn rotate_secret(
 
 /// Seals the secrets that rows written before sealing hold in clear (run at start).
 pub async fn reseal_secrets(state: &AppState) -> AppResult<usize> {
-    let sealer = state.sealer.clone().ok_or_else(|| AppError::Internal(anyhow::anyhow!("no WEBHOOK_SECRET_KEY")))?;
+    let sealer = sealer(state)?;
     state
         .db
         .tx(move |conn| {

@@ -242,16 +242,16 @@ pub async fn middleware(
     let ip = req.peer_addr().map(|addr| addr.ip());
 
     // Who. A caller without a valid key costs no database work: a secret the cache does not know
-    // is looked up only after the per-address bucket of unknown callers gives a token.
-    let mut looked_up = false;
+    // is looked up only after the address's bucket gives a token (`charged`; a refusal after
+    // the lookup takes no second one).
+    let mut charged: Option<RateDecision> = None;
     let recognized = match bearer(req.headers()) {
         None => Err(None),
         Some(token) => match access::recognize(&state, token) {
             access::Recognized::Known(known) => known.map_err(Some),
             access::Recognized::NeedsLookup => {
-                looked_up = true;
-                let bucket = Bucket::Ip(ip);
-                let decision = state.gate.take(bucket, limits.anonymous_rate_limit);
+                let decision = state.gate.take(Bucket::Ip(ip), limits.anonymous_rate_limit);
+                charged = Some(decision);
                 if !decision.allowed {
                     state.metrics.access_refusals.with_label_values(&["rate_limited"]).inc();
                     let mut response = rate_limited(&decision);
@@ -262,7 +262,7 @@ pub async fn middleware(
                     // A real key's lookup gives its token back: keys behind one proxy do not
                     // spend each other's budget, only secrets that match nothing do.
                     Ok(Ok(key)) => {
-                        state.gate.give_back(bucket, limits.anonymous_rate_limit);
+                        state.gate.give_back(Bucket::Ip(ip), limits.anonymous_rate_limit);
                         Ok(key)
                     }
                     Ok(Err(refusal)) => Err(Some(refusal)),
@@ -273,11 +273,6 @@ pub async fn middleware(
     };
     let key = match recognized {
         Ok(key) => key,
-        // A failed lookup already took its token from the address's bucket.
-        Err(Some(Refusal::Unknown)) if looked_up => {
-            state.metrics.access_refusals.with_label_values(&["unknown_key"]).inc();
-            return Ok(req.into_response(unauthenticated(Some(Refusal::Unknown))));
-        }
         Err(refusal) => {
             let reason = match refusal {
                 None => "missing_key",
@@ -286,7 +281,7 @@ pub async fn middleware(
                 Some(Refusal::Revoked) => "revoked_key",
             };
             state.metrics.access_refusals.with_label_values(&[reason]).inc();
-            let decision = state.gate.take(Bucket::Ip(ip), limits.anonymous_rate_limit);
+            let decision = charged.unwrap_or_else(|| state.gate.take(Bucket::Ip(ip), limits.anonymous_rate_limit));
             let mut response = if decision.allowed { unauthenticated(refusal) } else { rate_limited(&decision) };
             add_rate_headers(response.headers_mut(), &decision);
             return Ok(req.into_response(response));
@@ -312,7 +307,8 @@ pub async fn middleware(
         .and_then(|template| req.app_data::<web::Data<Operations>>().and_then(|ops| ops.find(req.method(), template)))
         .cloned();
     let Some(op) = operation else {
-        let mut response = unrouted(&req, &routed);
+        let routes = req.app_data::<web::Data<RouteTable>>().map(|routes| routes.get_ref());
+        let mut response = crate::http::routes::unrouted(routes, req.method(), &routed.path);
         add_rate_headers(response.headers_mut(), &decision);
         return Ok(req.into_response(response));
     };
@@ -351,26 +347,6 @@ pub async fn middleware(
     }
     add_rate_headers(response.headers_mut(), &decision);
     Ok(response)
-}
-
-/// 405 with `Allow` for a path the spec has with other methods, else 404.
-fn unrouted(req: &ServiceRequest, routed: &Routed) -> HttpResponse {
-    let allowed = req.app_data::<web::Data<RouteTable>>().and_then(|routes| routes.allowed(&routed.path));
-    match allowed {
-        Some(methods) => {
-            let allow = methods.join(", ");
-            let mut response = problem_response(Problem::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                format!("{} is not allowed here; use {allow}", req.method()),
-            ));
-            if let Ok(value) = HeaderValue::from_str(&allow) {
-                response.headers_mut().insert(header::ALLOW, value);
-            }
-            response
-        }
-        None => crate::http::routes::not_found(&routed.path),
-    }
 }
 
 #[cfg(test)]

@@ -63,17 +63,18 @@ impl Disclosure {
         Disclosure { grant, withheld: Vec::new() }
     }
 
-    pub fn reads(&self, family: Family) -> bool {
-        self.grant.reads(family)
+    /// Whether the caller reads `family`; if not, every one of `parts` is listed as withheld.
+    pub fn shows(&mut self, family: Family, parts: &[&str]) -> bool {
+        let shown = self.grant.reads(family);
+        if !shown {
+            parts.iter().for_each(|part| self.withhold(family, part));
+        }
+        shown
     }
 
     /// `value` when the caller reads `family`; otherwise `None`, and `part` is listed as withheld.
     pub fn part<T>(&mut self, family: Family, part: &str, value: T) -> Option<T> {
-        if self.grant.reads(family) {
-            return Some(value);
-        }
-        self.withhold(family, part);
-        None
+        self.shows(family, &[part]).then_some(value)
     }
 
     /// Lists `part` as withheld (once).

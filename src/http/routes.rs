@@ -213,21 +213,26 @@ pub fn canonical_path(raw: &str) -> Option<String> {
 
 /// Default service: 405 for a known path with another method, else 404; both as problems.
 pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpResponse {
-    let path = req.match_info().as_str();
-    if let Some(methods) = routes.allowed(path) {
-        let allow = methods.join(", ");
-        let mut response = ApiError::from(Problem::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!("{} is not allowed here; use {allow}", req.method()),
-        ))
-        .error_response();
-        if let Ok(value) = header::HeaderValue::from_str(&allow) {
-            response.headers_mut().insert(header::ALLOW, value);
-        }
-        return response;
+    unrouted(Some(&routes), req.method(), req.match_info().as_str())
+}
+
+/// A request no operation serves: 405 with `Allow` for a path the spec has with other methods,
+/// else 404 (the fallback's answer, and the access layer's under `/api/v1`).
+pub fn unrouted(routes: Option<&RouteTable>, method: &actix_web::http::Method, path: &str) -> HttpResponse {
+    let Some(methods) = routes.and_then(|routes| routes.allowed(path)) else {
+        return not_found(path);
+    };
+    let allow = methods.join(", ");
+    let mut response = ApiError::from(Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed here; use {allow}"),
+    ))
+    .error_response();
+    if let Ok(value) = header::HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(header::ALLOW, value);
     }
-    not_found(path)
+    response
 }
 
 /// The 404 problem for a path nothing serves.

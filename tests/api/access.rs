@@ -3,7 +3,7 @@
 //! metrics.
 
 use crate::harness::{
-    bearer, get, json, send, send_as_is, Receiver, Reply, Server, TestContext, TEST_KEY, TEST_KEY_ID,
+    bearer, get, json, new_key, send, send_as_is, Receiver, Reply, Server, TestContext, TEST_KEY, TEST_KEY_ID,
 };
 use crate::{app, create_client};
 use actix_web::http::{header, Method};
@@ -11,17 +11,12 @@ use actix_web::test::TestRequest;
 use actix_web::web;
 use hybrid_crm::app::{access, AppState};
 use hybrid_crm::config::RateLimit;
-use hybrid_crm::domain::access::{NewApiKey, Role, Scope};
+use hybrid_crm::domain::access::Role;
 use hybrid_crm::http::access::declared_scope;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-async fn new_key(ctx: &TestContext, role: Role, scopes: Vec<Scope>) -> String {
-    let new = NewApiKey { name: format!("{role:?} key"), role, scopes, expires_at: None };
-    access::create_key(&ctx.state, new).await.expect("key").1
-}
 
 fn with_key(mut request: TestRequest, key: Option<&str>) -> actix_http::Request {
     if let Some(key) = key {

@@ -8,7 +8,7 @@ use crate::outages::sample;
 use actix_web::http::{header, Method};
 use actix_web::test::TestRequest;
 use hybrid_crm::app::access;
-use hybrid_crm::domain::access::{NewApiKey, Role, Scope};
+use hybrid_crm::domain::access::{Role, Scope};
 use hybrid_crm::http::access::declared_scope;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -145,13 +145,7 @@ fn request(method: &Method, uri: &str, body: &Option<Value>, key: Option<&str>) 
 
 /// A key that holds one scope only.
 async fn key_with(ctx: &TestContext, scope: &str) -> String {
-    let new = NewApiKey {
-        name: format!("only {scope}"),
-        role: Role::Custom,
-        scopes: vec![scope.parse().unwrap()],
-        expires_at: None,
-    };
-    access::create_key(&ctx.state, new).await.expect("key").1
+    crate::harness::new_key(ctx, Role::Custom, vec![scope.parse().expect("scope")]).await
 }
 
 #[actix_web::test]

@@ -8,17 +8,15 @@ use crate::{create_client, create_interest, create_product, create_workshop, ord
 use actix_web::http::{header, Method};
 use actix_web::test::TestRequest;
 use actix_web::web;
-use hybrid_crm::app::{access, AppState};
-use hybrid_crm::domain::access::{Family, Grant, NewApiKey, Role, Scope};
+use hybrid_crm::app::AppState;
+use hybrid_crm::domain::access::{Family, Grant, Role, Scope};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
 async fn key(ctx: &TestContext, role: Role, scopes: &[&str]) -> (Grant, String) {
     let scopes: Vec<Scope> = scopes.iter().map(|s| s.parse().expect("scope")).collect();
     let grant = if role == Role::Custom { Grant::of(&scopes) } else { Grant::of(&role.scopes()) };
-    let name: String = format!("{role:?} {scopes:?}").chars().take(100).collect();
-    let new = NewApiKey { name, role, scopes, expires_at: None };
-    (grant, access::create_key(&ctx.state, new).await.expect("key").1)
+    (grant, crate::harness::new_key(ctx, role, scopes).await)
 }
 
 fn as_key(method: Method, uri: &str, key: &str, body: Option<Value>) -> actix_http::Request {

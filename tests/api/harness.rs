@@ -117,6 +117,17 @@ fn install_test_key(conn: &mut PgConnection) {
     .expect("install the test key");
 }
 
+/// A new API key of `role` (or, for `Role::Custom`, of `scopes`); its secret.
+pub async fn new_key(
+    ctx: &TestContext,
+    role: hybrid_crm::domain::access::Role,
+    scopes: Vec<hybrid_crm::domain::access::Scope>,
+) -> String {
+    let name: String = format!("{role:?} {scopes:?}").chars().take(100).collect();
+    let new = hybrid_crm::domain::access::NewApiKey { name, role, scopes, expires_at: None };
+    hybrid_crm::app::access::create_key(&ctx.state, new).await.expect("key").1
+}
+
 pub fn bearer(key: &str) -> String {
     format!("Bearer {key}")
 }

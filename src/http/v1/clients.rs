@@ -335,18 +335,12 @@ pub struct ActivityResponse {
 
 impl ActivityResponse {
     fn new(a: ClientActivity, disclosure: &mut Disclosure) -> Self {
-        let orders = disclosure.reads(Family::Orders);
-        if !orders {
-            for part in ["order_count", "total_spent", "orders_owed", "last_order"] {
-                disclosure.withhold(Family::Orders, &format!("activity.{part}"));
-            }
-        }
-        let workshops = disclosure.reads(Family::Workshops);
-        if !workshops {
-            for part in ["upcoming_workshops", "unpaid_enrollments"] {
-                disclosure.withhold(Family::Workshops, &format!("activity.{part}"));
-            }
-        }
+        let orders = disclosure.shows(
+            Family::Orders,
+            &["activity.order_count", "activity.total_spent", "activity.orders_owed", "activity.last_order"],
+        );
+        let workshops =
+            disclosure.shows(Family::Workshops, &["activity.upcoming_workshops", "activity.unpaid_enrollments"]);
         let enrollments = |list: Vec<EnrollmentSummary>| list.into_iter().map(Into::into).collect::<Vec<_>>();
         ActivityResponse {
             order_count: orders.then_some(a.order_count),

@@ -66,14 +66,14 @@ pub struct NotificationResponse {
 impl NotificationResponse {
     fn new(n: Notification, caller: &Caller) -> Self {
         let mut disclosure = caller.disclosure();
-        let mut shown = true;
-        for family in n.template.scope_families() {
-            if !disclosure.reads(*family) {
-                shown = false;
-                disclosure.withhold(*family, "subject");
-                disclosure.withhold(*family, "body");
-            }
-        }
+        // Every family the message shows must be readable (each one missing is listed).
+        let missing = n
+            .template
+            .scope_families()
+            .iter()
+            .filter(|family| !disclosure.shows(**family, &["subject", "body"]))
+            .count();
+        let shown = missing == 0;
         NotificationResponse {
             id: n.id,
             client_id: n.client_id,

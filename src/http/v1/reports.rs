@@ -638,10 +638,7 @@ pub async fn client_report(
     let limit = ranking_limit(query.0.limit);
     let report = reports::clients(&state, period, limit).await?;
     let mut disclosure = caller.disclosure();
-    let names = disclosure.part(Family::Clients, "top_clients.name", ()).is_some();
-    if !names {
-        disclosure.withhold(Family::Clients, "top_clients.email");
-    }
+    let names = disclosure.shows(Family::Clients, &["top_clients.name", "top_clients.email"]);
     let top_clients: Vec<TopClientFigures> = report
         .top_clients
         .into_iter()
@@ -871,10 +868,7 @@ pub async fn workshop_report(
     let limit = ranking_limit(query.0.limit);
     let report = reports::workshops(&state, period, granularity, limit).await?;
     let mut disclosure = caller.disclosure();
-    let names = disclosure.part(Family::Clients, "debtors.name", ()).is_some();
-    if !names {
-        disclosure.withhold(Family::Clients, "debtors.email");
-    }
+    let names = disclosure.shows(Family::Clients, &["debtors.name", "debtors.email"]);
     let workshops: Vec<WorkshopStandingFigures> = report.workshops.iter().map(Into::into).collect();
     if wants_csv(&req) {
         let rows = workshops.into_iter().map(|w| {
