@@ -8,7 +8,8 @@ use std::time::Duration;
 /// `tok_visa` succeeds; `tok_declined` and `tok_insufficient_funds` are declined;
 /// `tok_processing_error` is a transient error on every attempt; `tok_slow` succeeds after
 /// `slow` (longer than the time a request waits, so it exercises the 202 path);
-/// `tok_refund_declined` succeeds, and the gateway declines every refund of that charge.
+/// `tok_refund_declined` succeeds, and the gateway declines every refund of that charge; a refund
+/// of a `tok_slow` charge takes `slow` too.
 #[derive(Debug, Clone)]
 pub struct Sandbox {
     pub slow: Duration,
@@ -47,7 +48,9 @@ impl PaymentGateway for Sandbox {
                 }),
                 "tok_slow" => {
                     tokio::time::sleep(self.slow).await;
-                    Ok(succeeded())
+                    Ok(Outcome::Succeeded {
+                        reference: format!("ch_sandbox_slow_{}", request.idempotency_key.simple()),
+                    })
                 }
                 "tok_declined" => Ok(declined("card_declined", "the card was declined")),
                 "tok_insufficient_funds" => Ok(declined("insufficient_funds", "the card has insufficient funds")),
@@ -64,6 +67,9 @@ impl PaymentGateway for Sandbox {
         Box::pin(async move {
             if request.charge.starts_with("ch_sandbox_norefund_") {
                 return Ok(declined("refund_declined", "the processor declined the refund"));
+            }
+            if request.charge.starts_with("ch_sandbox_slow_") {
+                tokio::time::sleep(self.slow).await;
             }
             Ok(Outcome::Succeeded { reference: format!("re_sandbox_{}", request.idempotency_key.simple()) })
         })

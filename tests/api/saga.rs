@@ -1,6 +1,6 @@
 //! The payment saga survives `kill -9`: a real server process takes a payment, is killed while
-//! the gateway call is in flight, and a restarted server's worker finishes it. Also: the
-//! enrollment payments recorded before the ledger migrate into it with nothing lost.
+//! the gateway call is in flight, and a restarted server's worker finishes it (a refund too).
+//! Also: the enrollment payments recorded before the ledger migrate into it with nothing lost.
 
 use crate::harness::{empty_database, get, request, send, Server, TestContext};
 use crate::{app, create_client, create_product, order_in};
@@ -123,4 +123,81 @@ fn enrollment_payments_recorded_before_the_ledger_move_into_it_with_nothing_lost
             "00000000-0000-7000-8000-000000000006 enrollment 00000000-0000-7000-8000-000000000004 00000000-0000-7000-8000-000000000002 30.00 card succeeded 2026-01-03 10:00:00",
         ]
     );
+}
+
+#[actix_web::test]
+async fn a_refund_whose_server_is_killed_mid_gateway_is_credited_once_by_the_restarted_server() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let client = create_client(&app, "Refunded", "refunded.kill@example.com").await;
+    let product = create_product(&app, "Sturdy stool", "60.00", 5).await;
+    let order = order_in(&app, &client, &product, "pending").await;
+    // Paid with a charge whose refunds take the sandbox's slow path (3 s, past the 2.5 s wait).
+    let body =
+        json!({"subject": {"type": "order", "id": order}, "amount": "60.00", "method": "card", "token": "tok_slow"});
+    let paid = send(
+        &app,
+        crate::harness::json_with(
+            actix_web::http::Method::POST,
+            "/api/v1/payments",
+            body,
+            &[("Idempotency-Key", "slow-charge")],
+        ),
+    )
+    .await;
+    let payment = paid.body["id"].as_str().expect("payment").to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while send(&app, get(&format!("/api/v1/payments/{payment}"))).await.body["status"] == "processing" {
+        assert!(Instant::now() < deadline, "the slow charge never finished");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let server = Server::start(&ctx).await;
+    let addr = server.addr.clone();
+    let uri = format!("/api/v1/payments/{payment}/refunds");
+    let goodwill = json!({"amount": "15.00", "reason": "Goodwill"});
+    let in_flight = {
+        let (uri, goodwill) = (uri.clone(), goodwill.clone());
+        tokio::spawn(async move {
+            let _ = request(&addr, "POST", &uri, Some(&goodwill), &[("Idempotency-Key", "kill-refund")]).await;
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let refunds = send(&app, get(&format!("/api/v1/payments/{payment}/refunds"))).await.body;
+    let refund = refunds[0]["id"].as_str().expect("the refund is recorded").to_string();
+    assert_eq!(refunds[0]["status"], "processing");
+    server.kill();
+    let _ = in_flight.await;
+    // Nothing is credited while no server runs.
+    let order_now = send(&app, get(&format!("/api/v1/orders/{order}"))).await.body;
+    assert_eq!(
+        (order_now["amount_paid"].clone(), order_now["amount_refunded"].clone()),
+        (json!("60.00"), json!("0.00"))
+    );
+
+    // The restarted server's worker finishes it after the lease: credited once, nothing owed.
+    let restarted = Server::start(&ctx).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut done = Value::Null;
+    while Instant::now() < deadline {
+        let (_, _, found) =
+            restarted.request("GET", &format!("/api/v1/payments/{payment}/refunds/{refund}"), None, &[]).await.unwrap();
+        if found["status"] != "processing" {
+            done = found;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let credited = send(&app, get(&format!("/api/v1/orders/{order}"))).await.body;
+    assert_eq!(
+        (credited["amount_paid"].clone(), credited["amount_refunded"].clone(), credited["balance"].clone()),
+        (json!("45.00"), json!("15.00"), json!("0.00"))
+    );
+    // The killed request's retry is sent to the refund; no second refund.
+    let (status, head, _) =
+        restarted.request("POST", &uri, Some(&goodwill), &[("Idempotency-Key", "kill-refund")]).await.unwrap();
+    assert_eq!(status, 303, "{head}");
+    let refunds = send(&app, get(&format!("/api/v1/payments/{payment}/refunds"))).await.body;
+    assert_eq!(refunds.as_array().unwrap().len(), 1, "refunded once");
 }
