@@ -81,13 +81,13 @@ pub fn is_ecma_space(c: char) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldIssue {
     pub field: String,
-    pub code: &'static str,
+    pub code: Cow<'static, str>,
     pub message: String,
 }
 
 impl FieldIssue {
     pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
-        Self { field: field.into(), code, message: message.into() }
+        Self { field: field.into(), code: Cow::Borrowed(code), message: message.into() }
     }
 }
 

@@ -54,7 +54,7 @@ pub async fn page() -> HttpResponse {
             (String = "text/javascript"),
             (String = "text/css")
         )),
-        (status = 404, description = "`route_not_found`: no such file", body = Problem, content_type = "application/problem+json")
+        (status = 404, description = "`route_not_found`: no such file")
     )
 )]
 #[get("/dashboard/assets/{file}")]

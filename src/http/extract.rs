@@ -32,25 +32,16 @@ fn is_json(req: &HttpRequest) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Rules a body must meet beyond its fields' own constraints (rules across fields, or inside
-/// free-form values), so that one 422 names every failing field. Most bodies have none.
-pub trait BodyRules {
-    fn rule_issues(&self) -> Vec<FieldIssue> {
-        Vec::new()
+/// Runs the fields' constraints and the type's rules across fields (validator `schema`
+/// functions, see `validation::rules`), so that one 422 names every failing field.
+fn checked<T: Validate>(value: T) -> Result<T, ApiError> {
+    match value.validate() {
+        Ok(()) => Ok(value),
+        Err(errors) => Err(Problem::invalid(issues(&errors)).into()),
     }
 }
 
-fn checked<T: Validate + BodyRules>(value: T) -> Result<T, ApiError> {
-    let mut found = value.validate().err().map(|errors| issues(&errors)).unwrap_or_default();
-    found.extend(value.rule_issues());
-    if found.is_empty() {
-        Ok(value)
-    } else {
-        Err(Problem::invalid(found).into())
-    }
-}
-
-impl<T: DeserializeOwned + Validate + BodyRules + 'static> FromRequest for JsonBody<T> {
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
@@ -71,7 +62,7 @@ impl<T: DeserializeOwned + Validate + BodyRules + 'static> FromRequest for JsonB
 /// then `T::default()`.
 pub struct OptionalJsonBody<T>(pub T);
 
-impl<T: DeserializeOwned + Validate + BodyRules + Default + 'static> FromRequest for OptionalJsonBody<T> {
+impl<T: DeserializeOwned + Validate + Default + 'static> FromRequest for OptionalJsonBody<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
@@ -98,7 +89,7 @@ impl<T: DeserializeOwned + Validate + BodyRules + Default + 'static> FromRequest
 /// Query parameters, parsed (a failing parameter is named) and validated.
 pub struct Query<T>(pub T);
 
-impl<T: DeserializeOwned + Validate + BodyRules + 'static> FromRequest for Query<T> {
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for Query<T> {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
@@ -260,8 +251,6 @@ pub struct PageParams {
     pub cursor: Option<String>,
 }
 
-impl BodyRules for PageParams {}
-
 impl PageParams {
     pub fn page(&self) -> PageRequest {
         page_request(self.limit, &self.cursor)
@@ -286,8 +275,6 @@ pub struct SearchParams {
     #[validate(length(max = 1024))]
     pub cursor: Option<String>,
 }
-
-impl BodyRules for SearchParams {}
 
 impl SearchParams {
     pub fn search(&self) -> Option<String> {

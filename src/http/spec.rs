@@ -123,13 +123,12 @@ where
         .service(scope::scope("/api/v1").configure(v1::routes))
 }
 
-/// Adds the error responses every operation can give, so each handler lists only its own.
+/// Adds the error responses every operation can give, so each handler lists only its own, and
+/// gives every error response the problem body (handlers name only status and codes).
 fn add_common_responses(spec: &mut OpenApi) {
+    let problem_content = || ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
     let problem = |description: &str| {
-        ResponseBuilder::new()
-            .description(description)
-            .content(PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
-            .build()
+        ResponseBuilder::new().description(description).content(PROBLEM_JSON, problem_content()).build()
     };
     let operations = spec.paths.paths.iter_mut().flat_map(|(path, item)| {
         let api = path.starts_with(super::access::API_PREFIX);
@@ -140,6 +139,15 @@ fn add_common_responses(spec: &mut OpenApi) {
     });
     for (api, operation) in operations {
         let Operation { responses, request_body, parameters, .. } = operation;
+        for (status, response) in responses.responses.iter_mut() {
+            let error = status.parse::<u16>().is_ok_and(|status| status >= 400);
+            match response {
+                RefOr::T(response) if error && response.content.is_empty() => {
+                    response.content.insert(PROBLEM_JSON.to_string(), problem_content().into());
+                }
+                _ => {}
+            }
+        }
         let has_params = parameters.as_ref().is_some_and(|p| !p.is_empty());
         let mut add = |status: &str, description: &str| {
             responses.responses.entry(status.to_string()).or_insert_with(|| problem(description).into());

@@ -6,23 +6,55 @@ use std::borrow::Cow;
 use validator::{ValidationError, ValidationErrors, ValidationErrorsKind};
 
 pub fn issues(errors: &ValidationErrors) -> Vec<FieldIssue> {
-    let mut out = Vec::new();
-    collect("", errors, &mut out);
+    let (mut out, mut across) = (Vec::new(), Vec::new());
+    collect("", errors, &mut out, &mut across);
     out.sort_by(|a, b| a.field.cmp(&b.field));
+    out.append(&mut across);
     out
 }
 
-fn collect(prefix: &str, errors: &ValidationErrors, out: &mut Vec<FieldIssue>) {
+/// A type's rules across fields, as the result of a validator `schema` function:
+/// `#[validate(schema(function = "…", skip_on_field_errors = false))]`. The issues travel in the
+/// error's parameters and come out beside the fields' own, so one 422 names everything wrong.
+pub fn rules(found: Vec<FieldIssue>) -> Result<(), ValidationError> {
+    if found.is_empty() {
+        return Ok(());
+    }
+    let mut error = ValidationError::new(RULES);
+    let listed: Vec<_> = found
+        .into_iter()
+        .map(|issue| serde_json::json!({"field": issue.field, "code": issue.code, "message": issue.message}))
+        .collect();
+    error.add_param(Cow::Borrowed(RULES), &listed);
+    Err(error)
+}
+
+const RULES: &str = "rules";
+
+fn unpack_rules(prefix: &str, error: &ValidationError, out: &mut Vec<FieldIssue>) {
+    let listed = error.params.get(RULES).and_then(|v| v.as_array()).into_iter().flatten();
+    out.extend(listed.map(|issue| {
+        let text = |key: &str| issue.get(key).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        let field = if prefix.is_empty() { text("field") } else { format!("{prefix}.{}", text("field")) };
+        FieldIssue { field, code: Cow::Owned(text("code")), message: text("message") }
+    }));
+}
+
+/// The fields' own issues go to `out`, the rules' (in the order the rules found them) to `across`.
+fn collect(prefix: &str, errors: &ValidationErrors, out: &mut Vec<FieldIssue>, across: &mut Vec<FieldIssue>) {
     for (field, kind) in errors.errors() {
         let path = if prefix.is_empty() { field.to_string() } else { format!("{prefix}.{field}") };
         match kind {
+            ValidationErrorsKind::Field(list) if field == "__all__" => {
+                list.iter().for_each(|error| unpack_rules(prefix, error, across));
+            }
             ValidationErrorsKind::Field(list) => {
                 out.extend(list.iter().map(|error| to_issue(&path, error)));
             }
-            ValidationErrorsKind::Struct(nested) => collect(&path, nested, out),
+            ValidationErrorsKind::Struct(nested) => collect(&path, nested, out, across),
             ValidationErrorsKind::List(items) => {
                 for (index, nested) in items {
-                    collect(&format!("{path}[{index}]"), nested, out);
+                    collect(&format!("{path}[{index}]"), nested, out, across);
                 }
             }
         }
@@ -165,6 +197,36 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use validator::Validate;
+
+    #[test]
+    fn rules_across_fields_are_named_after_the_fields_own_issues_even_when_those_fail() {
+        #[derive(Validate)]
+        #[validate(schema(function = pair_rules, skip_on_field_errors = false))]
+        struct Pair {
+            #[validate(length(max = 1))]
+            b: String,
+            a: Option<u8>,
+        }
+        fn pair_rules(pair: &Pair) -> Result<(), ValidationError> {
+            let mut found = vec![FieldIssue::new("z", "first", "found first")];
+            if pair.a.is_none() {
+                found.push(FieldIssue::new("a", "required", "give a"));
+            }
+            rules(found)
+        }
+        let found = issues(&Pair { b: "too long".into(), a: None }.validate().unwrap_err());
+        let named: Vec<_> = found.iter().map(|i| (i.field.as_str(), i.code.as_ref(), i.message.as_str())).collect();
+        assert_eq!(
+            named,
+            [
+                ("b", "invalid_length", "must be at most 1 characters long"),
+                ("z", "first", "found first"),
+                ("a", "required", "give a")
+            ]
+        );
+        assert!(Pair { b: String::new(), a: Some(1) }.validate().is_err());
+    }
 
     #[test]
     fn whole_numbers_may_be_written_with_a_zero_fraction() {

@@ -38,6 +38,22 @@ fn every_operation_has_a_unique_id_and_documents_its_errors_as_problems() {
 }
 
 #[test]
+fn every_operation_has_a_summary_and_a_description_of_its_own() {
+    let spec = hybrid_crm::http::openapi();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let text = |key: &str| operation[key].as_str().unwrap_or_default().trim().to_string();
+            let (summary, description) = (text("summary"), text("description"));
+            assert!(!summary.is_empty(), "{method} {path} lacks a summary (the doc comment's first line)");
+            assert!(
+                description.len() > summary.len() && description != summary,
+                "{method} {path} lacks a description (a paragraph after the doc comment's first line)"
+            );
+        }
+    }
+}
+
+#[test]
 fn free_form_schemas_forbid_operator_and_dotted_keys() {
     let spec = hybrid_crm::http::openapi();
     let pattern =

@@ -7,25 +7,15 @@ use crate::domain::ids::{ApiKeyId, AuditEntryId};
 use crate::domain::time::Timestamp;
 use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
-use crate::http::extract::{page_request, BodyRules, JsonBody, PageParams, Query};
-use crate::http::problem::{ApiResult, Problem};
+use crate::http::extract::{page_request, JsonBody, PageParams, Query};
+use crate::http::problem::ApiResult;
+use crate::http::validation::rules;
 use actix_web::{delete, get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use validator::Validate;
-
-impl BodyRules for AuditListQuery {
-    fn rule_issues(&self) -> Vec<FieldIssue> {
-        match &self.subject_id {
-            Some(id) if id.contains('\0') => {
-                vec![FieldIssue::new("subject_id", "invalid_text", "must not contain NUL")]
-            }
-            _ => Vec::new(),
-        }
-    }
-}
+use validator::{Validate, ValidationError};
 
 /// A scope: a resource family and `read` or `write` (which includes `read`).
 pub struct ScopeName;
@@ -44,6 +34,7 @@ impl ToSchema for ScopeName {}
 
 #[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
+#[validate(schema(function = api_key_rules, skip_on_field_errors = false))]
 pub struct ApiKeyRequest {
     /// What the key is for, to tell keys apart.
     #[validate(length(min = 1, max = 100))]
@@ -84,29 +75,21 @@ impl From<NamedRole> for Role {
     }
 }
 
-impl BodyRules for ApiKeyRequest {
-    fn rule_issues(&self) -> Vec<FieldIssue> {
-        let mut issues = Vec::new();
-        match (&self.role, &self.scopes) {
-            (None, None) => issues.push(FieldIssue::new("role", "required", "give a role or a list of scopes")),
-            (Some(_), Some(_)) => issues.push(FieldIssue::new(
-                "scopes",
-                "not_allowed",
-                "give either a role or a list of scopes, not both",
-            )),
-            _ => {}
+fn api_key_rules(request: &ApiKeyRequest) -> Result<(), ValidationError> {
+    let mut issues = Vec::new();
+    match (&request.role, &request.scopes) {
+        (None, None) => issues.push(FieldIssue::new("role", "required", "give a role or a list of scopes")),
+        (Some(_), Some(_)) => {
+            issues.push(FieldIssue::new("scopes", "not_allowed", "give either a role or a list of scopes, not both"))
         }
-        for (i, scope) in self.scopes.iter().flatten().enumerate() {
-            if scope.parse::<Scope>().is_err() {
-                issues.push(FieldIssue::new(
-                    format!("scopes[{i}]"),
-                    "unknown_scope",
-                    format!("{scope:?} is not a scope"),
-                ));
-            }
-        }
-        issues
+        _ => {}
     }
+    for (i, scope) in request.scopes.iter().flatten().enumerate() {
+        if scope.parse::<Scope>().is_err() {
+            issues.push(FieldIssue::new(format!("scopes[{i}]"), "unknown_scope", format!("{scope:?} is not a scope")));
+        }
+    }
+    rules(issues)
 }
 
 impl From<ApiKeyRequest> for NewApiKey {
@@ -182,6 +165,7 @@ pub struct AuditListQuery {
     /// Writes made with this key.
     pub key_id: Option<Uuid>,
     /// Writes about this resource (its id).
+    #[validate(custom(function = crate::http::validation::search_text))]
     #[param(max_length = 100)]
     #[validate(length(max = 100))]
     pub subject_id: Option<String>,
@@ -283,13 +267,16 @@ pub async fn list_api_keys(
 }
 
 /// Get an API key
+///
+/// The key's name, role, scopes, rate limit, expiry and last use; its secret was shown once, at
+/// creation, and is never returned again. A revoked key stays readable, with `revoked_at`.
 #[utoipa::path(
     security(("api_key" = ["admin:read"])),
     tag = "access",
     params(("id" = Uuid, Path, description = "Key id")),
     responses(
         (status = 200, description = "The key (without its secret)", body = ApiKeyResponse),
-        (status = 404, description = "`api_key_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`api_key_not_found`"),
     )
 )]
 #[get("/api-keys/{id}")]
@@ -312,7 +299,7 @@ pub async fn get_api_key(
     params(("id" = Uuid, Path, description = "Key id")),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 404, description = "`api_key_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`api_key_not_found`"),
     )
 )]
 #[delete("/api-keys/{id}")]
@@ -353,13 +340,16 @@ pub async fn list_audit_log(
 }
 
 /// Get an audit entry
+///
+/// One write as the API recorded it: the key that made it, the operation, the resource it was
+/// about, the outcome and the request id (the `X-Request-Id` the response carried).
 #[utoipa::path(
     security(("api_key" = ["admin:read"])),
     tag = "access",
     params(("id" = Uuid, Path, description = "Entry id")),
     responses(
         (status = 200, description = "The entry", body = AuditEntryResponse),
-        (status = 404, description = "`audit_entry_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`audit_entry_not_found`"),
     )
 )]
 #[get("/audit-log/{id}")]

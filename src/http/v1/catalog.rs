@@ -9,8 +9,8 @@ use crate::domain::ids::{CategoryId, OrderId, ProductId, StockMovementId};
 use crate::domain::money::Money;
 use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
-use crate::http::extract::{page_request, search_text, BodyRules, JsonBody, PageParams, Query, SearchParams};
-use crate::http::problem::{ApiResult, Problem};
+use crate::http::extract::{page_request, search_text, JsonBody, PageParams, Query, SearchParams};
+use crate::http::problem::ApiResult;
 use crate::http::validation::double_option;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -18,14 +18,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
-
-// Bodies and queries whose only rules are their fields\' own.
-impl BodyRules for CategoryRequest {}
-impl BodyRules for CategoryPatchRequest {}
-impl BodyRules for ProductRequest {}
-impl BodyRules for ProductPatchRequest {}
-impl BodyRules for ProductListQuery {}
-impl BodyRules for MovementRequest {}
 
 #[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
@@ -350,7 +342,7 @@ impl From<StockMovement> for StockMovementResponse {
     responses(
         (status = 201, description = "Category created", body = CategoryResponse,
             headers(("Location" = String, description = "URL of the new category"))),
-        (status = 409, description = "`name_taken` or `slug_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`name_taken` or `slug_taken`"),
     )
 )]
 #[post("/categories")]
@@ -391,7 +383,7 @@ pub async fn list_categories(
     params(("id" = Uuid, Path, description = "Category id")),
     responses(
         (status = 200, description = "The category", body = CategoryResponse),
-        (status = 404, description = "`category_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`category_not_found`"),
     )
 )]
 #[get("/categories/{id}")]
@@ -413,8 +405,8 @@ pub async fn get_category(
     request_body = CategoryPatchRequest,
     responses(
         (status = 200, description = "The updated category", body = CategoryResponse),
-        (status = 404, description = "`category_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`name_taken` or `slug_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`category_not_found`"),
+        (status = 409, description = "`name_taken` or `slug_taken`"),
     )
 )]
 #[patch("/categories/{id}")]
@@ -436,8 +428,8 @@ pub async fn update_category(
     params(("id" = Uuid, Path, description = "Category id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "`category_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`category_in_use`: products still belong to it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`category_not_found`"),
+        (status = 409, description = "`category_in_use`: products still belong to it"),
     )
 )]
 #[delete("/categories/{id}")]
@@ -461,8 +453,8 @@ pub async fn delete_category(
     responses(
         (status = 201, description = "Product created", body = ProductResponse,
             headers(("Location" = String, description = "URL of the new product"))),
-        (status = 409, description = "`slug_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, or `unknown_category`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`slug_taken`"),
+        (status = 422, description = "Invalid fields, or `unknown_category`"),
     )
 )]
 #[post("/products")]
@@ -512,7 +504,7 @@ pub async fn list_products(
     params(("id" = Uuid, Path, description = "Product id")),
     responses(
         (status = 200, description = "The product", body = ProductResponse),
-        (status = 404, description = "`product_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`product_not_found`"),
     )
 )]
 #[get("/products/{id}")]
@@ -535,9 +527,9 @@ pub async fn get_product(
     request_body = ProductPatchRequest,
     responses(
         (status = 200, description = "The updated product", body = ProductResponse),
-        (status = 404, description = "`product_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`slug_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, or `unknown_category`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`product_not_found`"),
+        (status = 409, description = "`slug_taken`"),
+        (status = 422, description = "Invalid fields, or `unknown_category`"),
     )
 )]
 #[patch("/products/{id}")]
@@ -560,8 +552,8 @@ pub async fn update_product(
     params(("id" = Uuid, Path, description = "Product id")),
     responses(
         (status = 204, description = "Deleted with its stock history"),
-        (status = 404, description = "`product_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`product_in_use`: orders include it (deactivate it instead)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`product_not_found`"),
+        (status = 409, description = "`product_in_use`: orders include it (deactivate it instead)"),
     )
 )]
 #[delete("/products/{id}")]
@@ -586,8 +578,8 @@ pub async fn delete_product(
     request_body = MovementRequest,
     responses(
         (status = 201, description = "Movement recorded with the resulting stock", body = StockMovementResponse),
-        (status = 404, description = "`product_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`insufficient_stock` (an `out` beyond the stock) or `stock_limit`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`product_not_found`"),
+        (status = 409, description = "`insufficient_stock` (an `out` beyond the stock) or `stock_limit`"),
     )
 )]
 #[post("/products/{id}/stock-movements")]
@@ -612,7 +604,7 @@ pub async fn record_movement(
     params(("id" = Uuid, Path, description = "Product id"), PageParams),
     responses(
         (status = 200, description = "The product's stock history, newest first", body = PageOf<StockMovementResponse>),
-        (status = 404, description = "`product_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`product_not_found`"),
     )
 )]
 #[get("/products/{id}/stock-movements")]

@@ -15,9 +15,9 @@ use crate::domain::workshops::{ClientActivity, EnrollmentStatus, EnrollmentSumma
 use crate::http::access::Caller;
 use crate::http::dto::{no_content, DegradedResponse, PageOf};
 use crate::http::dto::{Disclosure, Withheld};
-use crate::http::extract::{etag, page_request, search_text, BodyRules, IfMatch, JsonBody, Query};
-use crate::http::problem::{ApiResult, Problem};
-use crate::http::validation::double_option;
+use crate::http::extract::{etag, page_request, search_text, IfMatch, JsonBody, Query};
+use crate::http::problem::ApiResult;
+use crate::http::validation::{double_option, rules};
 use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -25,14 +25,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use validator::Validate;
-
-// Bodies and queries whose only rules are their fields\' own.
-impl BodyRules for ClientPatchRequest {}
-impl BodyRules for ClientListQuery {}
+use validator::{Validate, ValidationError};
 
 #[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
+#[validate(schema(function = new_client_rules, skip_on_field_errors = false))]
 pub struct NewClientRequest {
     #[validate(length(min = 1, max = 200), custom(function = crate::http::validation::not_blank))]
     #[schema(
@@ -72,16 +69,14 @@ pub struct NewClientRequest {
 
 /// The client's free-form parts and its company rule are checked with its fields, so one 422
 /// names everything wrong with the body (the use case applies the same domain rules again).
-impl BodyRules for NewClientRequest {
-    fn rule_issues(&self) -> Vec<FieldIssue> {
-        let mut issues = self.preferences.as_ref().map(check_preferences).unwrap_or_default();
-        issues.extend(self.attributes.as_ref().map(|a| check_object("attributes", a)).unwrap_or_default());
-        issues.extend(clients::tag_issues(self.tags.as_deref().unwrap_or_default()));
-        if self.kind == ClientKind::B2b && self.company_id.is_none() {
-            issues.push(FieldIssue::new("company_id", "required_for_b2b", "b2b clients need a company"));
-        }
-        issues
+fn new_client_rules(request: &NewClientRequest) -> Result<(), ValidationError> {
+    let mut issues = request.preferences.as_ref().map(check_preferences).unwrap_or_default();
+    issues.extend(request.attributes.as_ref().map(|a| check_object("attributes", a)).unwrap_or_default());
+    issues.extend(clients::tag_issues(request.tags.as_deref().unwrap_or_default()));
+    if request.kind == ClientKind::B2b && request.company_id.is_none() {
+        issues.push(FieldIssue::new("company_id", "required_for_b2b", "b2b clients need a company"));
     }
+    rules(issues)
 }
 
 impl From<NewClientRequest> for NewClient {
@@ -403,8 +398,8 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, client: Client) -> Ht
     responses(
         (status = 201, description = "Client created in PostgreSQL, with its MongoDB document", body = ClientResponse,
             headers(("Location" = String, description = "URL of the new client"), ("ETag" = String, description = "Version tag for If-Match"))),
-        (status = 409, description = "`email_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, `unknown_company`, `unknown_interest`, or `required_for_b2b`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email_taken`"),
+        (status = 422, description = "Invalid fields, `unknown_company`, `unknown_interest`, or `required_for_b2b`"),
     )
 )]
 #[post("/clients")]
@@ -458,7 +453,7 @@ pub async fn list_clients(
     responses(
         (status = 200, description = "The client", body = ClientResponse,
             headers(("ETag" = String, description = "Version tag for If-Match"))),
-        (status = 404, description = "`client_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`client_not_found`"),
     )
 )]
 #[get("/clients/{id}")]
@@ -483,9 +478,9 @@ pub async fn get_client(_caller: Caller, state: web::Data<AppState>, id: web::Pa
     responses(
         (status = 200, description = "The updated client", body = ClientResponse,
             headers(("ETag" = String, description = "The new version tag"))),
-        (status = 404, description = "`client_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`email_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`version_mismatch`: `If-Match` does not name the current version", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`client_not_found`"),
+        (status = 409, description = "`email_taken`"),
+        (status = 412, description = "`version_mismatch`: `If-Match` does not name the current version"),
     )
 )]
 #[patch("/clients/{id}")]
@@ -511,8 +506,8 @@ pub async fn update_client(
     params(("id" = Uuid, Path, description = "Client id")),
     responses(
         (status = 204, description = "Deleted from PostgreSQL and MongoDB"),
-        (status = 404, description = "`client_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`client_in_use`: orders or enrollments reference the client", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`client_not_found`"),
+        (status = 409, description = "`client_in_use`: orders or enrollments reference the client"),
     )
 )]
 #[delete("/clients/{id}")]
@@ -538,7 +533,7 @@ pub async fn delete_client(
     params(("id" = Uuid, Path, description = "Client id")),
     responses(
         (status = 200, description = "The complete client", body = ClientViewResponse),
-        (status = 404, description = "`client_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`client_not_found`"),
     )
 )]
 #[get("/clients/{id}/view")]

@@ -5,8 +5,8 @@ use crate::domain::client::{Company, CompanyChanges, NewCompany};
 use crate::domain::ids::CompanyId;
 use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
-use crate::http::extract::{BodyRules, JsonBody, Query, SearchParams};
-use crate::http::problem::{ApiResult, Problem};
+use crate::http::extract::{JsonBody, Query, SearchParams};
+use crate::http::problem::ApiResult;
 use crate::http::validation::double_option;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -14,10 +14,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
-
-// Bodies and queries whose only rules are their fields\' own.
-impl BodyRules for CompanyRequest {}
-impl BodyRules for CompanyPatchRequest {}
 
 #[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
@@ -117,7 +113,7 @@ impl From<Company> for CompanyResponse {
     responses(
         (status = 201, description = "Company created", body = CompanyResponse,
             headers(("Location" = String, description = "URL of the new company"))),
-        (status = 409, description = "`legal_name_taken` or `tax_id_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`legal_name_taken` or `tax_id_taken`"),
     )
 )]
 #[post("/companies")]
@@ -158,7 +154,7 @@ pub async fn list_companies(
     params(("id" = Uuid, Path, description = "Company id")),
     responses(
         (status = 200, description = "The company", body = CompanyResponse),
-        (status = 404, description = "`company_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`company_not_found`"),
     )
 )]
 #[get("/companies/{id}")]
@@ -180,8 +176,8 @@ pub async fn get_company(
     request_body = CompanyPatchRequest,
     responses(
         (status = 200, description = "The updated company", body = CompanyResponse),
-        (status = 404, description = "`company_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`legal_name_taken` or `tax_id_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`company_not_found`"),
+        (status = 409, description = "`legal_name_taken` or `tax_id_taken`"),
     )
 )]
 #[patch("/companies/{id}")]
@@ -203,8 +199,8 @@ pub async fn update_company(
     params(("id" = Uuid, Path, description = "Company id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "`company_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`company_in_use`: clients still belong to it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`company_not_found`"),
+        (status = 409, description = "`company_in_use`: clients still belong to it"),
     )
 )]
 #[delete("/companies/{id}")]

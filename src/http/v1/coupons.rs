@@ -7,8 +7,8 @@ use crate::domain::orders::{Coupon, CouponChanges, CouponKind, NewCoupon};
 use crate::domain::time::Timestamp;
 use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
-use crate::http::extract::{BodyRules, JsonBody, Query, SearchParams};
-use crate::http::problem::{ApiResult, Problem};
+use crate::http::extract::{JsonBody, Query, SearchParams};
+use crate::http::problem::ApiResult;
 use crate::http::validation::double_option;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -16,10 +16,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
-
-// Bodies and queries whose only rules are their fields\' own.
-impl BodyRules for CouponRequest {}
-impl BodyRules for CouponPatchRequest {}
 
 fn coupon_code(code: &str) -> Result<(), ValidationError> {
     let shaped =
@@ -180,7 +176,7 @@ impl From<Coupon> for CouponResponse {
     responses(
         (status = 201, description = "Coupon created", body = CouponResponse,
             headers(("Location" = String, description = "URL of the new coupon"))),
-        (status = 409, description = "`code_taken` (codes are unique regardless of case)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`code_taken` (codes are unique regardless of case)"),
     )
 )]
 #[post("/coupons")]
@@ -221,7 +217,7 @@ pub async fn list_coupons(
     params(("id" = Uuid, Path, description = "Coupon id")),
     responses(
         (status = 200, description = "The coupon", body = CouponResponse),
-        (status = 404, description = "`coupon_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`coupon_not_found`"),
     )
 )]
 #[get("/coupons/{id}")]
@@ -244,8 +240,8 @@ pub async fn get_coupon(
     request_body = CouponPatchRequest,
     responses(
         (status = 200, description = "The updated coupon", body = CouponResponse),
-        (status = 404, description = "`coupon_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`max_redemptions_below_used`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`coupon_not_found`"),
+        (status = 409, description = "`max_redemptions_below_used`"),
     )
 )]
 #[patch("/coupons/{id}")]
@@ -267,8 +263,8 @@ pub async fn update_coupon(
     params(("id" = Uuid, Path, description = "Coupon id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "`coupon_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`coupon_in_use`: orders used it (deactivate it instead)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`coupon_not_found`"),
+        (status = 409, description = "`coupon_in_use`: orders used it (deactivate it instead)"),
     )
 )]
 #[delete("/coupons/{id}")]

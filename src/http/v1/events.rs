@@ -7,18 +7,20 @@ use crate::domain::free_form::FieldIssue;
 use crate::domain::ids::EventId;
 use crate::http::access::Caller;
 use crate::http::dto::Withheld;
-use crate::http::extract::{BodyRules, Query};
+use crate::http::extract::Query;
 use crate::http::problem::{ApiResult, Problem};
+use crate::http::validation::rules;
 use actix_web::{get, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use validator::Validate;
+use validator::{Validate, ValidationError};
 
 /// Where to read the feed from, and what to keep.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
+#[validate(schema(function = feed_rules, skip_on_field_errors = false))]
 pub struct EventFeedQuery {
     /// Events with a sequence greater than this (default 0: from the first event). Pass the
     /// previous page's `next_after` to continue, or to poll for new events.
@@ -64,10 +66,8 @@ impl EventFeedQuery {
     }
 }
 
-impl BodyRules for EventFeedQuery {
-    fn rule_issues(&self) -> Vec<FieldIssue> {
-        self.patterns().err().into_iter().collect()
-    }
+fn feed_rules(query: &EventFeedQuery) -> Result<(), ValidationError> {
+    rules(query.patterns().err().into_iter().collect())
 }
 
 /// A page of the feed. Unlike other lists, the feed has no end: `next_after` is always set.
@@ -100,7 +100,7 @@ pub struct EventPage {
     params(EventFeedQuery),
     responses(
         (status = 200, description = "Events after `after`, oldest first", body = EventPage),
-        (status = 422, description = "Invalid `after`, `limit` or `type` (`unknown_event_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid `after`, `limit` or `type` (`unknown_event_type`)"),
     )
 )]
 #[get("/events")]
@@ -137,13 +137,16 @@ pub async fn list_events(
 }
 
 /// Get an event
+///
+/// One event of the feed by its id, with its sequence, type, subject and data as the webhook
+/// deliveries carry it. An event of a family the key cannot read is answered as not found.
 #[utoipa::path(
     security(("api_key" = ["webhooks:read"])),
     tag = "events",
     params(("id" = Uuid, Path, description = "Event id")),
     responses(
         (status = 200, description = "The event", body = Event),
-        (status = 404, description = "`event_not_found` (also while its transaction has not committed)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`event_not_found` (also while its transaction has not committed)"),
     )
 )]
 #[get("/events/{id}")]

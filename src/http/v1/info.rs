@@ -6,8 +6,8 @@ use crate::domain::ids::{ClientId, CommentId};
 use crate::domain::view::{Comment, InfoMap};
 use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
-use crate::http::extract::{BodyRules, JsonBody, PageParams, Query};
-use crate::http::problem::{ApiResult, Problem};
+use crate::http::extract::{JsonBody, PageParams, Query};
+use crate::http::problem::ApiResult;
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -15,10 +15,6 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
-
-// Bodies and queries whose only rules are their fields\' own.
-impl BodyRules for NewCommentRequest {}
-impl BodyRules for FreeFormBody {}
 
 #[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
@@ -72,8 +68,8 @@ impl Validate for FreeFormBody {
     responses(
         (status = 201, description = "Comment added", body = CommentResponse,
             headers(("Location" = String, description = "URL of the comment"))),
-        (status = 404, description = "`client_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`comment_limit_reached`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`client_not_found`"),
+        (status = 409, description = "`comment_limit_reached`"),
     )
 )]
 #[post("/clients/{id}/comments")]
@@ -97,7 +93,7 @@ pub async fn add_comment(
     params(("id" = Uuid, Path, description = "Client id"), PageParams),
     responses(
         (status = 200, description = "Comments, newest first", body = PageOf<CommentResponse>),
-        (status = 404, description = "`client_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`client_not_found`"),
     )
 )]
 #[get("/clients/{id}/comments")]
@@ -121,7 +117,7 @@ pub async fn list_comments(
     params(("id" = Uuid, Path, description = "Client id"), ("comment_id" = Uuid, Path, description = "Comment id")),
     responses(
         (status = 204, description = "Comment deleted"),
-        (status = 404, description = "`client_not_found` or `comment_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`client_not_found` or `comment_not_found`"),
     )
 )]
 #[delete("/clients/{id}/comments/{comment_id}")]
@@ -147,7 +143,7 @@ macro_rules! map_endpoints {
             params(("id" = Uuid, Path, description = "Client id")),
             responses(
                 (status = 200, description = "The stored object (empty when never set)", body = $schema),
-                (status = 404, description = "`client_not_found`, or `client_info_not_found` when the client's document was lost (PUT or PATCH recreates it)", body = Problem, content_type = "application/problem+json"),
+                (status = 404, description = "`client_not_found`, or `client_info_not_found` when the client's document was lost (PUT or PATCH recreates it)"),
             )
         )]
         #[get($path)]
@@ -165,7 +161,7 @@ macro_rules! map_endpoints {
             request_body(content = $schema, description = "The new object: keys must not start with `$` or contain `.`; 16 KiB at most"),
             responses(
                 (status = 200, description = "The stored object", body = $schema),
-                (status = 404, description = "`client_not_found`", body = Problem, content_type = "application/problem+json"),
+                (status = 404, description = "`client_not_found`"),
             )
         )]
         #[put($path)]
@@ -183,8 +179,8 @@ macro_rules! map_endpoints {
             request_body(content = $schema, description = "An RFC 7396 merge patch: `null` removes a key, objects merge", content_type = "application/merge-patch+json"),
             responses(
                 (status = 200, description = "The merged object", body = $schema),
-                (status = 404, description = "`client_not_found`", body = Problem, content_type = "application/problem+json"),
-                (status = 409, description = "`concurrent_update`: too many simultaneous changes; retry", body = Problem, content_type = "application/problem+json"),
+                (status = 404, description = "`client_not_found`"),
+                (status = 409, description = "`concurrent_update`: too many simultaneous changes; retry"),
             )
         )]
         #[patch($path)]

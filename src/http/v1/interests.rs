@@ -5,8 +5,8 @@ use crate::domain::client::{Interest, InterestChanges, NewInterest};
 use crate::domain::ids::InterestId;
 use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
-use crate::http::extract::{BodyRules, JsonBody, Query, SearchParams};
-use crate::http::problem::{ApiResult, Problem};
+use crate::http::extract::{JsonBody, Query, SearchParams};
+use crate::http::problem::ApiResult;
 use crate::http::validation::double_option;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -14,10 +14,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
-
-// Bodies and queries whose only rules are their fields\' own.
-impl BodyRules for InterestRequest {}
-impl BodyRules for InterestPatchRequest {}
 
 #[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
@@ -93,7 +89,7 @@ impl From<Interest> for InterestResponse {
     responses(
         (status = 201, description = "Interest created", body = InterestResponse,
             headers(("Location" = String, description = "URL of the new interest"))),
-        (status = 409, description = "`name_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`name_taken`"),
     )
 )]
 #[post("/interests")]
@@ -134,7 +130,7 @@ pub async fn list_interests(
     params(("id" = Uuid, Path, description = "Interest id")),
     responses(
         (status = 200, description = "The interest", body = InterestResponse),
-        (status = 404, description = "`interest_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`interest_not_found`"),
     )
 )]
 #[get("/interests/{id}")]
@@ -156,8 +152,8 @@ pub async fn get_interest(
     request_body = InterestPatchRequest,
     responses(
         (status = 200, description = "The updated interest", body = InterestResponse),
-        (status = 404, description = "`interest_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`name_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`interest_not_found`"),
+        (status = 409, description = "`name_taken`"),
     )
 )]
 #[patch("/interests/{id}")]
@@ -179,8 +175,8 @@ pub async fn update_interest(
     params(("id" = Uuid, Path, description = "Interest id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "`interest_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`interest_in_use`: clients or workshops still use it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`interest_not_found`"),
+        (status = 409, description = "`interest_in_use`: clients or workshops still use it"),
     )
 )]
 #[delete("/interests/{id}")]

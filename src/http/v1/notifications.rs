@@ -7,16 +7,14 @@ use crate::domain::notifications::{Notification, NotificationStatus, Template, T
 use crate::http::access::Caller;
 use crate::http::dto::PageOf;
 use crate::http::dto::Withheld;
-use crate::http::extract::{page_request, BodyRules, Query};
-use crate::http::problem::{ApiResult, Problem};
+use crate::http::extract::{page_request, Query};
+use crate::http::problem::ApiResult;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
-
-impl BodyRules for NotificationListQuery {}
 
 /// Filters for `GET /notifications`; newest first.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
@@ -143,13 +141,17 @@ pub async fn list_notifications(
 }
 
 /// Get a notification
+///
+/// One message to a client: template, transport, recipient, status, how many attempts were made
+/// and why it was skipped or failed. Its subject and body are withheld (`withheld`) from keys that
+/// cannot read clients.
 #[utoipa::path(
     security(("api_key" = ["clients:read"])),
     tag = "notifications",
     params(("id" = Uuid, Path, description = "Notification id")),
     responses(
         (status = 200, description = "The notification", body = NotificationResponse),
-        (status = 404, description = "`notification_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`notification_not_found`"),
     )
 )]
 #[get("/notifications/{id}")]
@@ -172,7 +174,7 @@ pub async fn get_notification(
     params(("id" = Uuid, Path, description = "Workshop id")),
     responses(
         (status = 202, description = "Reminders queued", body = RemindersResponse),
-        (status = 404, description = "`workshop_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`workshop_not_found`"),
     )
 )]
 #[post("/workshops/{id}/payment-reminders")]

@@ -14,8 +14,8 @@ use crate::domain::view::InfoStatus;
 use crate::http::access::Caller;
 use crate::http::dto::{created, DegradedResponse, PageOf};
 use crate::http::dto::{Disclosure, Withheld};
-use crate::http::extract::{page_request, BodyRules, JsonBody, OptionalJsonBody, Query};
-use crate::http::problem::{ApiResult, Problem};
+use crate::http::extract::{page_request, JsonBody, OptionalJsonBody, Query};
+use crate::http::problem::ApiResult;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,13 +23,6 @@ use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
-
-// Bodies and queries whose only rules are their fields\' own.
-impl BodyRules for OrderLineRequest {}
-impl BodyRules for OrderRequest {}
-impl BodyRules for StatusRequest {}
-impl BodyRules for CancelRequest {}
-impl BodyRules for OrderListQuery {}
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
@@ -270,8 +263,8 @@ impl OrderViewResponse {
             headers(("Location" = String, description = "URL of the new order"))),
         (status = 409, description = "`insufficient_stock` (`details` names the product and what is available), \
             `product_inactive`, `client_inactive`, `coupon_exhausted`, `coupon_already_used`, `coupon_expired`, \
-            `coupon_not_yet_valid`, `coupon_inactive` or `coupon_minimum_not_met`; nothing is written", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, `unknown_client`, `unknown_product` or `unknown_coupon`", body = Problem, content_type = "application/problem+json"),
+            `coupon_not_yet_valid`, `coupon_inactive` or `coupon_minimum_not_met`; nothing is written"),
+        (status = 422, description = "Invalid fields, `unknown_client`, `unknown_product` or `unknown_coupon`"),
     )
 )]
 #[post("/orders")]
@@ -319,7 +312,7 @@ pub async fn list_orders(
     params(("id" = Uuid, Path, description = "Order id")),
     responses(
         (status = 200, description = "The order with items and status history", body = OrderResponse),
-        (status = 404, description = "`order_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`order_not_found`"),
     )
 )]
 #[get("/orders/{id}")]
@@ -343,7 +336,7 @@ pub async fn get_order(
     params(("id" = Uuid, Path, description = "Order id")),
     responses(
         (status = 200, description = "The complete order", body = OrderViewResponse),
-        (status = 404, description = "`order_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`order_not_found`"),
     )
 )]
 #[get("/orders/{id}/view")]
@@ -367,8 +360,8 @@ pub async fn order_view(
     request_body = StatusRequest,
     responses(
         (status = 200, description = "The order in its new status", body = OrderResponse),
-        (status = 404, description = "`order_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`; `details.allowed` lists the statuses allowed now", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`order_not_found`"),
+        (status = 409, description = "`invalid_transition`; `details.allowed` lists the statuses allowed now"),
     )
 )]
 #[post("/orders/{id}/status")]
@@ -392,8 +385,8 @@ pub async fn change_order_status(
     request_body(content = Option<CancelRequest>, description = "Optional: the body may be left out"),
     responses(
         (status = 200, description = "The cancelled order", body = OrderResponse),
-        (status = 404, description = "`order_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`invalid_transition`: only pending or confirmed orders can be cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`order_not_found`"),
+        (status = 409, description = "`invalid_transition`: only pending or confirmed orders can be cancelled"),
     )
 )]
 #[post("/orders/{id}/cancel")]

@@ -12,8 +12,8 @@ use crate::domain::payments::{
 use crate::domain::time::Timestamp;
 use crate::http::access::Caller;
 use crate::http::dto::{created, PageOf};
-use crate::http::extract::{page_request, BodyRules, JsonBody, Query};
-use crate::http::problem::{ApiResult, Problem};
+use crate::http::extract::{page_request, JsonBody, Query};
+use crate::http::problem::ApiResult;
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -21,12 +21,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
-
-// Bodies and queries whose only rules are their fields' own.
-impl BodyRules for PaymentRequest {}
-impl BodyRules for RefundRequest {}
-impl BodyRules for PaymentListQuery {}
-impl BodyRules for SubscriptionRequest {}
 
 /// What a payment pays for.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
@@ -349,9 +343,9 @@ fn accepted_or_created<T: Serialize>(location: String, processing: bool, body: &
             headers(("Location" = String, description = "URL of the payment"))),
         (status = 202, description = "The payment, still `processing`: poll `Location`", body = PaymentResponse,
             headers(("Location" = String, description = "URL of the payment"), ("Retry-After" = String, description = "Seconds before polling"))),
-        (status = 404, description = "`order_not_found`, `enrollment_not_found` or `subscription_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`overpayment` (`details.balance`), `order_closed`, `enrollment_cancelled` or `subscription_cancelled`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields; `token` `required`, `not_allowed` or `unknown_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`order_not_found`, `enrollment_not_found` or `subscription_not_found`"),
+        (status = 409, description = "`overpayment` (`details.balance`), `order_closed`, `enrollment_cancelled` or `subscription_cancelled`"),
+        (status = 422, description = "Invalid fields; `token` `required`, `not_allowed` or `unknown_token`"),
     )
 )]
 #[post("/payments")]
@@ -403,7 +397,7 @@ pub async fn list_payments(
     params(("id" = Uuid, Path, description = "Payment id")),
     responses(
         (status = 200, description = "The payment", body = PaymentResponse),
-        (status = 404, description = "`payment_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`payment_not_found`"),
     )
 )]
 #[get("/payments/{id}")]
@@ -437,8 +431,8 @@ pub async fn get_payment(
             headers(("Location" = String, description = "URL of the refund"))),
         (status = 202, description = "The refund, still `processing`: poll `Location`", body = RefundResponse,
             headers(("Location" = String, description = "URL of the refund"), ("Retry-After" = String, description = "Seconds before polling"))),
-        (status = 404, description = "`payment_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`refund_exceeds_payment` (`details.refundable`) or `payment_not_refundable` (not `succeeded`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`payment_not_found`"),
+        (status = 409, description = "`refund_exceeds_payment` (`details.refundable`) or `payment_not_refundable` (not `succeeded`)"),
     )
 )]
 #[post("/payments/{id}/refunds")]
@@ -465,7 +459,7 @@ pub async fn refund_payment(
     params(("id" = Uuid, Path, description = "Payment id")),
     responses(
         (status = 200, description = "The payment's refunds, oldest first", body = Vec<RefundResponse>),
-        (status = 404, description = "`payment_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`payment_not_found`"),
     )
 )]
 #[get("/payments/{id}/refunds")]
@@ -490,7 +484,7 @@ pub async fn list_refunds(
     ),
     responses(
         (status = 200, description = "The refund", body = RefundResponse),
-        (status = 404, description = "`refund_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`refund_not_found`"),
     )
 )]
 #[get("/payments/{id}/refunds/{refund_id}")]
@@ -530,8 +524,8 @@ pub async fn list_plans(_caller: Caller, state: web::Data<AppState>) -> ApiResul
     responses(
         (status = 201, description = "Subscription created, with `amount_due`", body = SubscriptionResponse,
             headers(("Location" = String, description = "URL of the subscription"))),
-        (status = 404, description = "`client_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`client_inactive`, or `subscription_unpaid` (`details.subscription_id`: pay or wait for that one first)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`client_not_found`"),
+        (status = 409, description = "`client_inactive`, or `subscription_unpaid` (`details.subscription_id`: pay or wait for that one first)"),
     )
 )]
 #[post("/clients/{id}/subscription")]
@@ -554,7 +548,7 @@ pub async fn subscribe(
     params(("id" = Uuid, Path, description = "Client id")),
     responses(
         (status = 200, description = "The latest subscription", body = SubscriptionResponse),
-        (status = 404, description = "`client_not_found`, or `subscription_not_found` when the client never subscribed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`client_not_found`, or `subscription_not_found` when the client never subscribed"),
     )
 )]
 #[get("/clients/{id}/subscription")]
@@ -575,7 +569,7 @@ pub async fn client_subscription(
     params(("id" = Uuid, Path, description = "Subscription id")),
     responses(
         (status = 200, description = "The subscription", body = SubscriptionResponse),
-        (status = 404, description = "`subscription_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`subscription_not_found`"),
     )
 )]
 #[get("/subscriptions/{id}")]

@@ -11,7 +11,7 @@ use crate::domain::reports::{
 use crate::domain::time::Day;
 use crate::http::access::Caller;
 use crate::http::dto::Withheld;
-use crate::http::extract::{BodyRules, Query};
+use crate::http::extract::Query;
 use crate::http::problem::{ApiError, ApiResult};
 use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse, ResponseError};
@@ -35,8 +35,6 @@ pub struct SalesQuery {
     #[param(inline)]
     pub granularity: Option<Granularity>,
 }
-
-impl BodyRules for SalesQuery {}
 
 /// Sales of one item of the series (or of the whole period).
 #[derive(Debug, Serialize, ToSchema)]
@@ -200,8 +198,6 @@ pub struct PeriodQuery {
     #[param(value_type = Option<NaiveDate>)]
     pub to: Option<Day>,
 }
-
-impl BodyRules for PeriodQuery {}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BreakdownFigures {
@@ -445,8 +441,6 @@ pub struct RankingQuery {
     #[validate(range(min = 1, max = 100))]
     pub limit: Option<i64>,
 }
-
-impl BodyRules for RankingQuery {}
 
 /// Entries a ranking lists: `limit` (validated 1 to 100), 10 when not given.
 fn ranking_limit(limit: Option<i64>) -> usize {
@@ -697,8 +691,6 @@ pub struct WorkshopQuery {
     #[validate(range(min = 1, max = 100))]
     pub limit: Option<i64>,
 }
-
-impl BodyRules for WorkshopQuery {}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DebtorEntry {

@@ -8,7 +8,7 @@ use crate::domain::timeline::{Entry, EntryKind};
 use crate::http::access::Caller;
 use crate::http::dto::{DegradedResponse, Withheld};
 use crate::http::extract::{PageParams, Query};
-use crate::http::problem::{ApiResult, Problem};
+use crate::http::problem::ApiResult;
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -77,7 +77,7 @@ impl From<TimelinePage> for TimelineResponse {
     params(("id" = Uuid, Path, description = "Client id"), PageParams),
     responses(
         (status = 200, description = "A page of the timeline", body = TimelineResponse),
-        (status = 404, description = "`client_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`client_not_found`"),
     )
 )]
 #[get("/clients/{id}/timeline")]

@@ -7,8 +7,8 @@ use crate::domain::webhooks::{
 };
 use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
-use crate::http::extract::{page_request, BodyRules, JsonBody, OptionalJsonBody, PageParams, Query};
-use crate::http::problem::{ApiResult, Problem};
+use crate::http::extract::{page_request, JsonBody, OptionalJsonBody, PageParams, Query};
+use crate::http::problem::ApiResult;
 use crate::http::validation::double_option;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -31,11 +31,6 @@ impl utoipa::PartialSchema for EventTypePattern {
 }
 
 impl ToSchema for EventTypePattern {}
-
-impl BodyRules for WebhookEndpointRequest {}
-impl BodyRules for WebhookEndpointPatchRequest {}
-impl BodyRules for DeliveryListQuery {}
-impl BodyRules for RotateSecretRequest {}
 
 /// Longest overlap of a rotation: a week.
 const MAX_OVERLAP_SECS: u64 = 7 * 24 * 3600;
@@ -257,9 +252,9 @@ pub struct DeliveryListQuery {
     responses(
         (status = 201, description = "Endpoint registered; `secret` is shown this once", body = CreatedWebhookEndpointResponse,
             headers(("Location" = String, description = "URL of the new endpoint"))),
-        (status = 403, description = "`forbidden`: the key lacks the operation's scope, or an event type selects a family the key cannot read (`details.required_scope`)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`endpoint_limit_reached`: the key owns `WEBHOOK_ENDPOINTS_PER_KEY` endpoints already (`details.limit`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields: `url_refused`, `unknown_event_type`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the key lacks the operation's scope, or an event type selects a family the key cannot read (`details.required_scope`)"),
+        (status = 409, description = "`endpoint_limit_reached`: the key owns `WEBHOOK_ENDPOINTS_PER_KEY` endpoints already (`details.limit`)"),
+        (status = 422, description = "Invalid fields: `url_refused`, `unknown_event_type`"),
     )
 )]
 #[post("/webhook-endpoints")]
@@ -296,13 +291,16 @@ pub async fn list_webhook_endpoints(
 }
 
 /// Get a webhook endpoint
+///
+/// The endpoint's URL, event types, state and delivery counters. Only the key that created it
+/// (or an `admin:write` key) sees it; its signing secret is never returned after creation or rotation.
 #[utoipa::path(
     security(("api_key" = ["webhooks:read"])),
     tag = "webhooks",
     params(("id" = Uuid, Path, description = "Endpoint id")),
     responses(
         (status = 200, description = "The endpoint (without its secret)", body = WebhookEndpointResponse),
-        (status = 404, description = "`webhook_endpoint_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`webhook_endpoint_not_found`"),
     )
 )]
 #[get("/webhook-endpoints/{id}")]
@@ -324,9 +322,9 @@ pub async fn get_webhook_endpoint(
     request_body = WebhookEndpointPatchRequest,
     responses(
         (status = 200, description = "The updated endpoint", body = WebhookEndpointResponse),
-        (status = 403, description = "`forbidden`: the key lacks the operation's scope, or an event type selects a family the key cannot read (`details.required_scope`)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "`webhook_endpoint_not_found` (also another key's endpoint)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields: `url_refused`, `unknown_event_type`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the key lacks the operation's scope, or an event type selects a family the key cannot read (`details.required_scope`)"),
+        (status = 404, description = "`webhook_endpoint_not_found` (also another key's endpoint)"),
+        (status = 422, description = "Invalid fields: `url_refused`, `unknown_event_type`"),
     )
 )]
 #[patch("/webhook-endpoints/{id}")]
@@ -350,7 +348,7 @@ pub async fn update_webhook_endpoint(
     params(("id" = Uuid, Path, description = "Endpoint id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "`webhook_endpoint_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`webhook_endpoint_not_found`"),
     )
 )]
 #[delete("/webhook-endpoints/{id}")]
@@ -373,7 +371,7 @@ pub async fn delete_webhook_endpoint(
     params(("id" = Uuid, Path, description = "Endpoint id"), DeliveryListQuery),
     responses(
         (status = 200, description = "A page of deliveries", body = PageOf<DeliveryResponse>),
-        (status = 404, description = "`webhook_endpoint_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`webhook_endpoint_not_found`"),
     )
 )]
 #[get("/webhook-endpoints/{id}/deliveries")]
@@ -395,13 +393,16 @@ pub async fn list_deliveries(
 }
 
 /// Get a delivery
+///
+/// One event sent to this endpoint: its status, the next retry if any, and every attempt with the
+/// receiver's status code, error and duration.
 #[utoipa::path(
     security(("api_key" = ["webhooks:read"])),
     tag = "webhooks",
     params(("id" = Uuid, Path, description = "Endpoint id"), ("delivery_id" = Uuid, Path, description = "Delivery id")),
     responses(
         (status = 200, description = "The delivery with its attempts", body = DeliveryResponse),
-        (status = 404, description = "`delivery_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`delivery_not_found`"),
     )
 )]
 #[get("/webhook-endpoints/{id}/deliveries/{delivery_id}")]
@@ -428,8 +429,8 @@ pub async fn get_delivery(
     params(("id" = Uuid, Path, description = "Endpoint id"), ("delivery_id" = Uuid, Path, description = "Delivery id")),
     responses(
         (status = 202, description = "Queued; the delivery as it now stands", body = DeliveryResponse),
-        (status = 404, description = "`delivery_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`delivery_in_progress`: it has not finished yet", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`delivery_not_found`"),
+        (status = 409, description = "`delivery_in_progress`: it has not finished yet"),
     )
 )]
 #[post("/webhook-endpoints/{id}/deliveries/{delivery_id}/retry")]
@@ -458,7 +459,7 @@ pub async fn retry_delivery(
     request_body(content = Option<RotateSecretRequest>, description = "Optional: the body may be left out"),
     responses(
         (status = 200, description = "The endpoint and its new `secret`, shown this once", body = CreatedWebhookEndpointResponse),
-        (status = 404, description = "`webhook_endpoint_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`webhook_endpoint_not_found`"),
     )
 )]
 #[post("/webhook-endpoints/{id}/rotate-secret")]
@@ -489,8 +490,8 @@ pub async fn rotate_webhook_secret(
     responses(
         (status = 202, description = "Ping queued", body = DeliveryResponse,
             headers(("Location" = String, description = "URL of the delivery"))),
-        (status = 404, description = "`webhook_endpoint_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`endpoint_inactive`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`webhook_endpoint_not_found`"),
+        (status = 409, description = "`endpoint_inactive`"),
     )
 )]
 #[post("/webhook-endpoints/{id}/test")]

@@ -11,8 +11,8 @@ use crate::domain::workshops::{
 };
 use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
-use crate::http::extract::{page_request, search_text, BodyRules, JsonBody, Query};
-use crate::http::problem::{ApiResult, Problem};
+use crate::http::extract::{page_request, search_text, JsonBody, Query};
+use crate::http::problem::ApiResult;
 use crate::http::validation::double_option;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -20,14 +20,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
-
-// Bodies and queries whose only rules are their fields\' own.
-impl BodyRules for WorkshopRequest {}
-impl BodyRules for WorkshopPatchRequest {}
-impl BodyRules for WorkshopListQuery {}
-impl BodyRules for EnrollRequest {}
-impl BodyRules for DeskPaymentRequest {}
-impl BodyRules for EnrollmentListQuery {}
 
 #[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
@@ -334,8 +326,8 @@ impl EnrollmentPaymentResponse {
     responses(
         (status = 201, description = "Workshop created", body = WorkshopResponse,
             headers(("Location" = String, description = "URL of the new workshop"))),
-        (status = 409, description = "`name_taken`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, `unknown_category`, a start in the past, or a missing location/link", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`name_taken`"),
+        (status = 422, description = "Invalid fields, `unknown_category`, a start in the past, or a missing location/link"),
     )
 )]
 #[post("/workshops")]
@@ -385,7 +377,7 @@ pub async fn list_workshops(
     params(("id" = Uuid, Path, description = "Workshop id")),
     responses(
         (status = 200, description = "The workshop", body = WorkshopResponse),
-        (status = 404, description = "`workshop_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`workshop_not_found`"),
     )
 )]
 #[get("/workshops/{id}")]
@@ -409,8 +401,8 @@ pub async fn get_workshop(
     request_body = WorkshopPatchRequest,
     responses(
         (status = 200, description = "The updated workshop", body = WorkshopResponse),
-        (status = 404, description = "`workshop_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`capacity_below_seats_taken` or `name_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`workshop_not_found`"),
+        (status = 409, description = "`capacity_below_seats_taken` or `name_taken`"),
     )
 )]
 #[patch("/workshops/{id}")]
@@ -433,8 +425,8 @@ pub async fn update_workshop(
     params(("id" = Uuid, Path, description = "Workshop id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "`workshop_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`workshop_in_use`: it has enrollments (deactivate it instead)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`workshop_not_found`"),
+        (status = 409, description = "`workshop_in_use`: it has enrollments (deactivate it instead)"),
     )
 )]
 #[delete("/workshops/{id}")]
@@ -460,9 +452,9 @@ pub async fn delete_workshop(
     responses(
         (status = 201, description = "Enrolled", body = EnrollmentResponse,
             headers(("Location" = String, description = "URL of the new enrollment"))),
-        (status = 404, description = "`workshop_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`sold_out`, `already_enrolled`, `workshop_inactive`, `workshop_started` or `client_inactive`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`unknown_client`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`workshop_not_found`"),
+        (status = 409, description = "`sold_out`, `already_enrolled`, `workshop_inactive`, `workshop_started` or `client_inactive`"),
+        (status = 422, description = "`unknown_client`"),
     )
 )]
 #[post("/workshops/{id}/enrollments")]
@@ -513,7 +505,7 @@ pub async fn list_enrollments(
     params(("id" = Uuid, Path, description = "Enrollment id")),
     responses(
         (status = 200, description = "The enrollment", body = EnrollmentResponse),
-        (status = 404, description = "`enrollment_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`enrollment_not_found`"),
     )
 )]
 #[get("/enrollments/{id}")]
@@ -535,8 +527,8 @@ pub async fn get_enrollment(
     params(("id" = Uuid, Path, description = "Enrollment id")),
     responses(
         (status = 200, description = "Cancelled; the seat is released", body = EnrollmentResponse),
-        (status = 404, description = "`enrollment_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`already_cancelled`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`enrollment_not_found`"),
+        (status = 409, description = "`already_cancelled`"),
     )
 )]
 #[post("/enrollments/{id}/cancel")]
@@ -561,8 +553,8 @@ pub async fn cancel_enrollment(
     request_body = DeskPaymentRequest,
     responses(
         (status = 201, description = "Payment recorded; the enrollment as it now stands", body = EnrollmentResponse),
-        (status = 404, description = "`enrollment_not_found`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`overpayment` (`details.balance` says what is due, `details.processing` what payments in progress hold) or `enrollment_cancelled`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`enrollment_not_found`"),
+        (status = 409, description = "`overpayment` (`details.balance` says what is due, `details.processing` what payments in progress hold) or `enrollment_cancelled`"),
     )
 )]
 #[post("/enrollments/{id}/payments")]
@@ -586,7 +578,7 @@ pub async fn pay_enrollment(
     params(("id" = Uuid, Path, description = "Enrollment id")),
     responses(
         (status = 200, description = "The enrollment's payments, oldest first", body = Vec<EnrollmentPaymentResponse>),
-        (status = 404, description = "`enrollment_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`enrollment_not_found`"),
     )
 )]
 #[get("/enrollments/{id}/payments")]
