@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings the stores up, then migrates, seeds demo data and serves the API on http://127.0.0.1:8080
 # (Swagger UI at /swagger-ui/). Extra arguments go to `seed`, e.g. `scripts/run.sh --clients 10000`.
-# RELEASE=1 builds with optimizations (what the benchmarks use).
+# RELEASE=1 builds with optimizations (what the benchmarks use). How to sign in is printed last,
+# once the server answers.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -14,19 +15,47 @@ profile=debug
 build_flags=()
 if [ "${RELEASE:-0}" = 1 ]; then profile=release; build_flags=(--release); fi
 cargo build --locked "${build_flags[@]}"
-bin="target/$profile/hybrid-crm"
+# Wherever cargo builds: CARGO_TARGET_DIR, a `build.target-dir` setting, or ./target.
+target_dir=$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+bin="$target_dir/$profile/hybrid-crm"
 
 "$bin" migrate
 "$bin" seed "$@"
-# A demo admin key for Swagger UI ("Authorize"), Postman (`apiKey`) and curl. A new one each run;
-# `hybrid-crm api-key list` shows them and `hybrid-crm api-key revoke ID` ends one.
-key=$("$bin" api-key create --role admin --name "demo (scripts/run.sh)" 2>/dev/null)
+
 base="http://127.0.0.1:${PORT:-8080}"
-cat <<EOF
-Serving on $base (Ctrl-C stops)
+"$bin" serve --no-migrate &
+server=$!
+trap 'kill -TERM "$server" 2>/dev/null || true; wait "$server"' INT TERM
+for _ in $(seq 1 120); do
+  curl -fsS -o /dev/null "$base/health/ready" 2>/dev/null && break
+  kill -0 "$server" 2>/dev/null || { wait "$server"; exit 1; }
+  sleep 0.5
+done
+
+# A demo admin key for Swagger UI ("Authorize"), Postman (`apiKey`) and curl, kept in
+# .demo-api-key (not committed) and reused while the API accepts it. `hybrid-crm api-key list`
+# shows the keys and `hybrid-crm api-key revoke ID` ends one.
+key_file=.demo-api-key
+key=""
+if [ -s "$key_file" ]; then
+  key=$(cat "$key_file")
+  status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $key" "$base/api/v1/api-keys?limit=1")
+  [ "$status" = 200 ] || key=""
+fi
+if [ -z "$key" ]; then
+  key=$("$bin" api-key create --role admin --name "demo (scripts/run.sh)" 2>/dev/null)
+  (umask 077 && printf '%s\n' "$key" >"$key_file")
+fi
+cat <<EOT
+
+Hybrid CRM is serving on $base (Ctrl-C stops it)
+  Start here:  $base/   (links to everything below)
   Swagger UI:  $base/swagger-ui/   ("Authorize" with the key below)
-  API key:     $key   (admin; shown once)
-  Try:         curl -H "Authorization: Bearer $key" $base/api/v1/clients?limit=3
+  Dashboard:   $base/dashboard   (paste the same key)
   Metrics:     $base/metrics
-EOF
-exec "$bin" serve --no-migrate
+  Try:         curl -H "Authorization: Bearer $key" "$base/api/v1/clients?limit=3"
+  API key:     $key
+               (admin; saved in .demo-api-key and reused by the next run)
+EOT
+wait "$server"

@@ -190,6 +190,8 @@ pub async fn run(state: &AppState, size: SeedSize) -> AppResult<SeedReport> {
     }
 
     let commerce = commerce(state, size.products, size.orders, now).await?;
+    super::events::publish_all(state).await?;
+    state.db.tx(move |conn| Ok(repo::skip_history_notifications(conn, now, clock::now())?)).await?;
     Ok(SeedReport { companies: companies.len(), interests: interests.len(), clients_added, ..commerce })
 }
 
@@ -364,12 +366,14 @@ fn commerce_in(
         ],
     )?;
 
-    let interest_ids = repo::interest_ids(conn)?;
+    let interests = repo::interests_by_name(conn)?;
     let history_start =
         (now - chrono::Duration::days(i64::from(HISTORY_DAYS))).date_naive().and_time(Default::default()).and_utc();
+    // Each workshop is about an interest, and in that interest's category.
     let workshops: Vec<Workshop> = (0..PAST_WORKSHOPS + UPCOMING_WORKSHOPS)
-        .filter(|_| !interest_ids.is_empty())
-        .map(|i| {
+        .filter_map(|i| {
+            let (topic, blurb) = INTERESTS[i % INTERESTS.len()];
+            let category_id = *interests.get(topic)?;
             let online = i % 3 == 0;
             let capacity = 8 + (i as i32 % 4) * 4;
             let starts_at = if i < PAST_WORKSHOPS {
@@ -380,11 +384,11 @@ fn commerce_in(
                 now + chrono::Duration::days(7 + 7 * (i - PAST_WORKSHOPS) as i64)
             };
             let created_at = now.min(starts_at - chrono::Duration::days(60));
-            Workshop {
+            Some(Workshop {
                 id: WorkshopId::new(),
-                name: format!("{} workshop {}", INTERESTS[i % INTERESTS.len()].0, i + 1),
-                description: Some(INTERESTS[i % INTERESTS.len()].1.to_string()),
-                category_id: interest_ids[i % interest_ids.len()],
+                name: format!("{topic} workshop {}", i + 1),
+                description: Some(blurb.to_string()),
+                category_id,
                 starts_at,
                 duration_minutes: 120 + 60 * (i as i32 % 3),
                 modality: if online { Modality::Online } else { Modality::InPerson },
@@ -397,7 +401,7 @@ fn commerce_in(
                 active: true,
                 created_at,
                 updated_at: created_at,
-            }
+            })
         })
         .collect();
     let workshops = repo::upsert_workshops(conn, &workshops)?;

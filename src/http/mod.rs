@@ -63,6 +63,16 @@ pub fn build_app(
                 // A pasted key lives only as long as the page: never in the origin's localStorage.
                 .config(utoipa_swagger_ui::Config::default().persist_authorization(false)),
         )
+        // The front door for people: what this is and where the docs, Swagger UI and the dashboard are.
+        .route(
+            "/",
+            web::get().to(|| async {
+                HttpResponse::Ok()
+                    .content_type("text/html; charset=utf-8")
+                    .insert_header((actix_web::http::header::CACHE_CONTROL, "no-cache"))
+                    .body(include_str!("../../static/index.html"))
+            }),
+        )
         .route(
             "/swagger-ui",
             web::get().to(|| async {

@@ -91,6 +91,12 @@ async fn seeding_is_idempotent_and_reconciled() {
         unpaid_confirmed: i64,
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         late_enrollments: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        unsent_history: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        skipped_history: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        off_topic_workshops: i64,
     }
     let shape: Shape = ctx
         .state
@@ -105,7 +111,12 @@ async fn seeding_is_idempotent_and_reconciled() {
                         (SELECT count(*) FROM orders o WHERE status NOT IN ('pending', 'cancelled')
                            AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.id)) AS unpaid_confirmed,
                         (SELECT count(*) FROM enrollments e JOIN workshops w ON w.id = e.workshop_id
-                          WHERE e.created_at >= w.starts_at) AS late_enrollments",
+                          WHERE e.created_at >= w.starts_at) AS late_enrollments,
+                        (SELECT count(*) FROM notifications WHERE event_id IS NOT NULL
+                           AND status <> 'skipped') AS unsent_history,
+                        (SELECT count(*) FROM notifications WHERE reason LIKE 'demo history%') AS skipped_history,
+                        (SELECT count(*) FROM workshops w JOIN interests i ON i.id = w.category_id
+                          WHERE w.name NOT LIKE i.name || ' workshop %') AS off_topic_workshops",
             )
             .get_result(conn)?)
         })
@@ -113,6 +124,36 @@ async fn seeding_is_idempotent_and_reconciled() {
         .unwrap();
     assert!(shape.months >= 12, "{shape:?}");
     assert_eq!((shape.future, shape.before_joining, shape.unpaid_confirmed, shape.late_enrollments), (0, 0, 0, 0));
+    // The seed's events were sequenced and their messages recorded as history, never sent.
+    assert!(shape.skipped_history > 0, "{shape:?}");
+    assert_eq!(shape.unsent_history, 0, "{shape:?}");
+    assert_eq!(shape.off_topic_workshops, 0, "each workshop is in its topic's category: {shape:?}");
+
+    // A reset empties every table but the kept ones, whatever tables there are.
+    #[derive(diesel::QueryableByName)]
+    struct Filled {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let filled: Vec<String> = ctx
+        .state
+        .db
+        .tx(|conn| {
+            use diesel::RunQueryDsl;
+            hybrid_crm::store::pg::seed::reset(conn)?;
+            let rows: Vec<Filled> = diesel::sql_query(
+                "SELECT tablename::text AS name FROM pg_tables t WHERE schemaname = current_schema()
+                   AND (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I', tablename),
+                        false, true, '')))[1]::text::int > 0",
+            )
+            .load(conn)?;
+            Ok(rows.into_iter().map(|t| t.name).collect())
+        })
+        .await
+        .unwrap();
+    let kept = hybrid_crm::store::pg::seed::KEPT;
+    assert!(filled.iter().all(|table| kept.contains(&table.as_str())), "{filled:?}");
+    assert!(filled.iter().any(|table| table == "plans"), "the plans stay: {filled:?}");
 
     let reset = run(&ctx.state, size(5, true)).await.unwrap();
     assert_eq!(reset.clients_added, 5);

@@ -117,3 +117,20 @@ async fn swagger_ui_and_the_spec_are_served() {
     assert_eq!(spec.status, 200);
     assert!(spec.body["paths"]["/api/v1/clients/{id}/view"]["get"].is_object());
 }
+
+#[actix_web::test]
+async fn the_front_door_is_a_page_linking_every_door_and_each_link_answers() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let home = send(&app, get("/")).await;
+    assert_eq!(home.status, 200);
+    assert!(home.header("content-type").unwrap_or_default().starts_with("text/html"));
+    let page = home.body.as_str().unwrap_or_default().to_string();
+    let links: Vec<&str> = page.split("href=\"").skip(1).filter_map(|rest| rest.split('"').next()).collect();
+    for door in ["/swagger-ui/", "/api-docs/openapi.json", "/dashboard", "/health/ready"] {
+        assert!(links.contains(&door), "the page links {door}: {links:?}");
+    }
+    for link in links {
+        assert_eq!(send(&app, get(link)).await.status, 200, "{link} answers");
+    }
+}

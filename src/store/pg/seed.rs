@@ -4,11 +4,13 @@ use super::models::{
     CategoryRow, CompanyRow, CouponRow, InterestRow, NewClientInterest, NewClientRow, ProductRow, WorkshopRow,
 };
 use super::schema::{
-    categories, client_interests, clients, companies, coupons, enrollments, interests, orders, products, workshops,
+    categories, client_interests, clients, companies, coupons, enrollments, events, interests, notifications, orders,
+    products, workshops,
 };
 use crate::domain::catalog::{Category, Product, StockMovement};
 use crate::domain::client::{Client, Company, Interest};
 use crate::domain::ids::{CategoryId, ClientId, InterestId, ProductId, WorkshopId};
+use crate::domain::notifications::NotificationStatus;
 use crate::domain::orders::Coupon;
 use crate::domain::workshops::Workshop;
 use chrono::{DateTime, Utc};
@@ -16,17 +18,48 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-/// Empties every table (but the API keys and the audit log), rollups included: a rolled-up day
-/// with no note of a change would otherwise outlive the rows it summed.
+/// Tables a reset keeps: who may call the API and what they did, and what the migrations load
+/// (the plans, the migrations' own record).
+pub const KEPT: &[&str] = &["api_keys", "audit_log", "plans", "__diesel_schema_migrations"];
+
+/// Empties every table but the kept ones, rollups included (a rolled-up day with no note of a
+/// change would otherwise outlive the rows it summed). The list is read from the catalog, so a
+/// new table is emptied without being named here.
 pub fn reset(conn: &mut PgConnection) -> QueryResult<()> {
-    diesel::sql_query(
-        "TRUNCATE notifications, relay_positions, webhook_attempts, webhook_deliveries, webhook_endpoints, events, workshop_sold_out, idempotency_keys, refunds, payment_steps, payments, subscriptions, workshop_seats, enrollments, workshops, coupon_redemptions, order_status_history, \
-         order_items, stock_movements, orders, coupons, products, categories, client_interests, clients, \
-         companies, interests, job_reports, report_changes, daily_client_orders, daily_segment_sales, \
-         daily_product_sales, daily_payment_methods, daily_workshop_sales, daily_sales",
+    #[derive(QueryableByName)]
+    struct Table {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let tables: Vec<Table> = diesel::sql_query(
+        "SELECT quote_ident(tablename) AS name FROM pg_tables \
+         WHERE schemaname = current_schema() AND tablename <> ALL($1) ORDER BY tablename",
     )
-    .execute(conn)?;
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(KEPT)
+    .load(conn)?;
+    let names: Vec<String> = tables.into_iter().map(|t| t.name).collect();
+    diesel::sql_query(format!("TRUNCATE {}", names.join(", "))).execute(conn)?;
     Ok(())
+}
+
+/// The seed's history is not mailed: the messages its events queued (events since `since`)
+/// are recorded as skipped.
+pub fn skip_history_notifications(
+    conn: &mut PgConnection,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    let seeded = events::table.filter(events::occurred_at.ge(since)).select(events::id.nullable());
+    diesel::update(notifications::table)
+        .filter(notifications::status.eq(NotificationStatus::Pending.as_str()))
+        .filter(notifications::event_id.eq_any(seeded))
+        .set((
+            notifications::status.eq(NotificationStatus::Skipped.as_str()),
+            notifications::reason.eq("demo history: the seed does not send its messages"),
+            notifications::finished_at.eq(now),
+            notifications::updated_at.eq(now),
+        ))
+        .execute(conn)
 }
 
 /// Inserts the companies that do not exist yet and returns all of them by legal name.
@@ -164,7 +197,7 @@ pub fn live_enrollments(conn: &mut PgConnection, workshop: WorkshopId) -> QueryR
 pub struct HistoryShape {
     /// Days of history, ending yesterday.
     pub days: u32,
-    /// Buyers drawn from (active clients, the same deterministic spread as `sample_active_client_ids`).
+    /// Buyers drawn from (active clients, the same deterministic spread as `sample_active_clients`).
     pub buyers: i64,
     /// `setseed` for PostgreSQL's `random()`: the same shape gives the same history.
     pub seed: f64,
@@ -308,9 +341,9 @@ pub fn order_history(
         diesel::sql_query("SELECT count(*) AS n FROM seed_placed").get_result::<Added>(conn).map(|a| a.n as usize)
     })
 }
-pub fn interest_ids(conn: &mut PgConnection) -> QueryResult<Vec<InterestId>> {
-    let ids: Vec<Uuid> = interests::table.select(interests::id).order(interests::name).load(conn)?;
-    Ok(ids.into_iter().map(InterestId).collect())
+pub fn interests_by_name(conn: &mut PgConnection) -> QueryResult<std::collections::HashMap<String, InterestId>> {
+    let pairs: Vec<(String, Uuid)> = interests::table.select((interests::name, interests::id)).load(conn)?;
+    Ok(pairs.into_iter().map(|(name, id)| (name, InterestId(id))).collect())
 }
 
 /// Up to `limit` active clients with when each joined, a deterministic spread over all of them
