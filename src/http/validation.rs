@@ -70,6 +70,7 @@ fn to_issue(path: &str, error: &ValidationError) -> FieldIssue {
         "phone" => "invalid_phone",
         "blank" => "blank",
         "too_many" => "too_many",
+        "required" => "required",
         "slug" => "invalid_slug",
         "invalid_character" => "invalid_character",
         _ => "invalid",
@@ -85,6 +86,7 @@ fn describe(error: &ValidationError) -> String {
         ("length", Some(min), None) => format!("must be at least {min} characters long"),
         ("range", Some(min), Some(max)) => format!("must be between {min} and {max}"),
         ("email", ..) => "must be a valid email address".into(),
+        ("required", ..) => "is required".into(),
         _ => format!("is invalid ({})", error.code),
     }
 }

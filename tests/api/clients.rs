@@ -97,6 +97,15 @@ async fn invalid_clients_are_refused_with_every_field_named_and_nothing_written(
     .await;
     assert_eq!(unknown_interest.error_fields(), vec!["interest_ids"]);
 
+    // A missing kind is named beside every other invalid field, not instead of them.
+    let no_kind = post_client(&app, json!({"name": "", "email": "not-an-email", "tags": [""]})).await;
+    no_kind.problem(422, "validation_failed");
+    assert_eq!(no_kind.error_fields(), vec!["email", "kind", "name", "tags[0]"]);
+    let missing = no_kind.body["errors"].as_array().unwrap().iter().find(|e| e["field"] == "kind").unwrap().clone();
+    assert_eq!((missing["code"].as_str(), missing["message"].as_str()), (Some("required"), Some("is required")));
+    let null_kind = post_client(&app, json!({"name": "X", "email": "x@example.com", "kind": null})).await;
+    assert_eq!(null_kind.error_fields(), vec!["kind"]);
+
     let wrong_type = post_client(&app, json!({"name": "X", "email": "x@example.com", "kind": "person"})).await;
     wrong_type.problem(422, "validation_failed");
     assert_eq!(wrong_type.error_fields(), vec!["kind"]);

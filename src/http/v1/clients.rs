@@ -46,7 +46,11 @@ pub struct NewClientRequest {
     #[validate(custom(function = crate::http::validation::phone))]
     #[schema(max_length = 40, pattern = r"^(?:[ +().-]*[0-9]){6}[0-9 +().-]*$", example = "+44 20 7946 0000")]
     pub phone: Option<String>,
-    pub kind: ClientKind,
+    // Read as optional only so that its absence is named beside every other invalid field.
+    #[serde(default)]
+    #[validate(required)]
+    #[schema(required = true, value_type = ClientKind)]
+    pub kind: Option<ClientKind>,
     /// Required when `kind` is `b2b`.
     pub company_id: Option<CompanyId>,
     #[serde(default)]
@@ -73,7 +77,7 @@ fn new_client_rules(request: &NewClientRequest) -> Result<(), ValidationError> {
     let mut issues = request.preferences.as_ref().map(check_preferences).unwrap_or_default();
     issues.extend(request.attributes.as_ref().map(|a| check_object("attributes", a)).unwrap_or_default());
     issues.extend(clients::tag_issues(request.tags.as_deref().unwrap_or_default()));
-    if request.kind == ClientKind::B2b && request.company_id.is_none() {
+    if request.kind == Some(ClientKind::B2b) && request.company_id.is_none() {
         issues.push(FieldIssue::new("company_id", "required_for_b2b", "b2b clients need a company"));
     }
     rules(issues)
@@ -85,7 +89,8 @@ impl From<NewClientRequest> for NewClient {
             name: r.name,
             email: r.email,
             phone: r.phone,
-            kind: r.kind,
+            // Validated as present before any conversion.
+            kind: r.kind.unwrap_or(ClientKind::B2c),
             company_id: r.company_id,
             interest_ids: r.interest_ids,
             // A plan is bought: subscriptions and their payments change it, not this body.
