@@ -88,7 +88,7 @@ pub async fn list_keys(state: &AppState, page: PageRequest) -> AppResult<Page<Ap
 pub async fn revoke_key(state: &AppState, id: ApiKeyId) -> AppResult<ApiKey> {
     let now = clock::now();
     let key = state.db.tx(move |conn| repo::revoke_key(conn, id, now)?.found(id)).await?;
-    state.gate.forget(id);
+    state.callers.forget(id);
     Ok(key)
 }
 
@@ -198,7 +198,7 @@ pub enum Refusal {
 
 /// The keys recently looked up and the rate-limit buckets of this process.
 #[derive(Default)]
-pub struct Gate {
+pub struct CallerCache {
     /// Keys that exist (valid, expired or revoked): only their owners' secrets can add one.
     keys: Mutex<HashMap<[u8; 32], CachedKey>>,
     /// Secrets that match no key, oldest first: bounded on its own, so a flood of made-up keys
@@ -243,7 +243,7 @@ pub struct RateDecision {
     pub retry_after_secs: u64,
 }
 
-impl Gate {
+impl CallerCache {
     fn forget(&self, id: ApiKeyId) {
         if let Ok(mut keys) = self.keys.lock() {
             keys.retain(|_, cached| cached.key.id != id);
@@ -340,7 +340,7 @@ pub fn recognize(state: &AppState, secret: &str) -> Recognized {
     if !access::looks_like_key(secret) {
         return Recognized::Known(Err(Refusal::Unknown));
     }
-    match state.gate.cached(&access::secret_hash(secret), state.settings.access.key_cache_ttl) {
+    match state.callers.cached(&access::secret_hash(secret), state.settings.access.key_cache_ttl) {
         Some(key) => Recognized::Known(usable(key)),
         None => Recognized::NeedsLookup,
     }
@@ -356,7 +356,7 @@ pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<Result<Ar
     let key = match state.db.run(move |conn| Ok(repo::find_key_by_hash(conn, &hash)?)).await {
         Ok(found) => {
             let found = found.map(Arc::new);
-            state.gate.remember(hash, found.clone(), ttl);
+            state.callers.remember(hash, found.clone(), ttl);
             if let Some(key) = &found {
                 note_use(state, key);
             }
@@ -364,7 +364,7 @@ pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<Result<Ar
         }
         // While PostgreSQL is down a key seen recently still counts (nothing can be revoked
         // meanwhile): callers get the store's 503 from the operation, or readiness details.
-        Err(err) => state.gate.cached(&hash, STALE_IF_UNAVAILABLE).ok_or(err)?,
+        Err(err) => state.callers.cached(&hash, STALE_IF_UNAVAILABLE).ok_or(err)?,
     };
     Ok(usable(key))
 }
@@ -413,38 +413,38 @@ mod tests {
 
     #[test]
     fn a_flood_of_unknown_secrets_never_evicts_a_real_key() {
-        let gate = Gate::default();
+        let callers = CallerCache::default();
         let ttl = Duration::from_secs(60);
         let real = key();
-        gate.remember([1; 32], Some(real.clone()), ttl);
+        callers.remember([1; 32], Some(real.clone()), ttl);
         for n in 0..(MAX_UNKNOWN_KEYS as u32 * 3) {
             let mut hash = [0u8; 32];
             hash[..4].copy_from_slice(&n.to_be_bytes());
             hash[31] = 9;
-            gate.remember(hash, None, ttl);
+            callers.remember(hash, None, ttl);
         }
-        assert_eq!(gate.cached(&[1; 32], ttl).flatten().map(|k| k.id), Some(real.id), "the real key stays");
-        let unknown = gate.unknown.lock().expect("lock");
+        assert_eq!(callers.cached(&[1; 32], ttl).flatten().map(|k| k.id), Some(real.id), "the real key stays");
+        let unknown = callers.unknown.lock().expect("lock");
         assert_eq!(unknown.seen.len(), MAX_UNKNOWN_KEYS, "unknown secrets are bounded");
         assert_eq!(unknown.order.len(), MAX_UNKNOWN_KEYS);
         drop(unknown);
         let mut newest = [0u8; 32];
         newest[..4].copy_from_slice(&(MAX_UNKNOWN_KEYS as u32 * 3 - 1).to_be_bytes());
         newest[31] = 9;
-        assert!(matches!(gate.cached(&newest, ttl), Some(None)), "the newest unknown secret is remembered");
-        assert_eq!(gate.cached(&[0; 32], ttl).map(|k| k.is_some()), None, "the oldest was forgotten");
+        assert!(matches!(callers.cached(&newest, ttl), Some(None)), "the newest unknown secret is remembered");
+        assert_eq!(callers.cached(&[0; 32], ttl).map(|k| k.is_some()), None, "the oldest was forgotten");
     }
 
     #[test]
     fn a_token_given_back_refills_only_up_to_the_burst() {
-        let gate = Gate::default();
+        let callers = CallerCache::default();
         let limit = RateLimit { per_second: 0.001, burst: 2 };
         let bucket = Bucket::Ip(None);
-        assert!(gate.take(bucket, limit).allowed);
-        gate.give_back(bucket, limit);
-        gate.give_back(bucket, limit);
-        assert_eq!(gate.take(bucket, limit).remaining, 1);
-        assert!(gate.take(bucket, limit).allowed);
-        assert!(!gate.take(bucket, limit).allowed);
+        assert!(callers.take(bucket, limit).allowed);
+        callers.give_back(bucket, limit);
+        callers.give_back(bucket, limit);
+        assert_eq!(callers.take(bucket, limit).remaining, 1);
+        assert!(callers.take(bucket, limit).allowed);
+        assert!(!callers.take(bucket, limit).allowed);
     }
 }

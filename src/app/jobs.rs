@@ -6,10 +6,11 @@
 //! several replicas one runs it at a time and the others skip that round; a replica that dies
 //! releases the lock with its session.
 //!
-//! The payment saga worker (`PAYMENT_WORKER_INTERVAL_MS`) and the webhook dispatcher
-//! (`WEBHOOK_POLL_MS`) need no such lock: they claim rows one by one (`FOR UPDATE SKIP LOCKED`),
-//! so every replica runs them. The sequencer (`EVENTS_POLL_MS`) takes a transaction-level
-//! advisory lock per round.
+//! The payment saga worker (`PAYMENT_WORKER_INTERVAL_MS`), the notification sender and the
+//! webhook dispatcher (`WEBHOOK_POLL_MS`) need no such lock: they claim rows under leases
+//! (payments and notifications with `FOR UPDATE SKIP LOCKED`; deliveries per endpoint, see
+//! `app::webhooks`), so every replica runs them. The sequencer (`EVENTS_POLL_MS`) takes a
+//! transaction-level advisory lock per round.
 
 use super::{
     events, idempotency, notifications, payments, reconcile, relay, reports, stats, subscriptions, webhooks, AppResult,

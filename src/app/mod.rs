@@ -51,7 +51,7 @@ pub struct AppState {
     pub mailer: Arc<notifications::Mailer>,
     pub signals: Signals,
     /// Cached key lookups and rate-limit buckets (per process).
-    pub gate: Arc<access::Gate>,
+    pub callers: Arc<access::CallerCache>,
     /// Audit outcomes of this process's write requests, written in batches.
     pub audit_outcomes: Arc<access::AuditOutcomes>,
     pub metrics: Arc<Metrics>,
@@ -102,7 +102,7 @@ impl AppState {
             webhook_client,
             mailer,
             signals: Signals::default(),
-            gate: Arc::default(),
+            callers: Arc::default(),
             audit_outcomes: Arc::default(),
             metrics,
             sealer,

@@ -24,7 +24,7 @@ use crate::domain::orders::{
 };
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::view::Degraded;
-use crate::store::pg::clients::ClientGate;
+use crate::store::pg::clients::BuyerStanding;
 use crate::store::pg::{catalog, clients, coupons, orders as repo};
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
@@ -98,31 +98,31 @@ pub async fn place(state: &AppState, input: NewOrder) -> AppResult<Order> {
 
 /// The client an order or enrollment is for, locked until the transaction ends; refused when
 /// it does not exist or is inactive.
-pub(crate) fn lock_buyer(conn: &mut PgConnection, client: ClientId, action: &str) -> AppResult<ClientGate> {
+pub(crate) fn lock_buyer(conn: &mut PgConnection, client: ClientId, action: &str) -> AppResult<BuyerStanding> {
     admit_buyer(clients::lock_for_purchase(conn, client)?, action)
 }
 
 /// `lock_buyer`'s checks on a plain read, to refuse a request before anything is locked.
-pub(crate) fn check_buyer(conn: &mut PgConnection, client: ClientId, action: &str) -> AppResult<ClientGate> {
-    admit_buyer(clients::purchase_gate(conn, client)?, action)
+pub(crate) fn check_buyer(conn: &mut PgConnection, client: ClientId, action: &str) -> AppResult<BuyerStanding> {
+    admit_buyer(clients::buyer_standing(conn, client)?, action)
 }
 
-fn admit_buyer(gate: Option<ClientGate>, action: &str) -> AppResult<ClientGate> {
-    let gate = gate.ok_or_else(|| AppError::invalid("client_id", "unknown_client", "no client has this id"))?;
-    if !gate.active {
+fn admit_buyer(standing: Option<BuyerStanding>, action: &str) -> AppResult<BuyerStanding> {
+    let standing = standing.ok_or_else(|| AppError::invalid("client_id", "unknown_client", "no client has this id"))?;
+    if !standing.active {
         return Err(AppError::conflict(
             "client_inactive",
             Some("client_id"),
             format!("inactive clients cannot {action}"),
         ));
     }
-    Ok(gate)
+    Ok(standing)
 }
 
 /// Marks the client as having orders or enrollments, once, in the transaction that creates the
 /// first (under `lock_buyer`'s lock, after the checks that could refuse it).
-pub(crate) fn note_activity(conn: &mut PgConnection, client: ClientId, gate: ClientGate) -> AppResult<()> {
-    if !gate.has_activity {
+pub(crate) fn note_activity(conn: &mut PgConnection, client: ClientId, standing: BuyerStanding) -> AppResult<()> {
+    if !standing.has_activity {
         clients::mark_active(conn, client)?;
     }
     Ok(())

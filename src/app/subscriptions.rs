@@ -53,8 +53,8 @@ pub async fn subscribe(state: &AppState, client: ClientId, plan: Plan, months: u
     state
         .db
         .tx(move |conn| {
-            let gate = clients::lock_for_purchase(conn, client)?.found(client)?;
-            if !gate.active {
+            let standing = clients::lock_for_purchase(conn, client)?.found(client)?;
+            if !standing.active {
                 return Err(AppError::conflict("client_inactive", None, "inactive clients cannot subscribe"));
             }
             if let Some(open) =

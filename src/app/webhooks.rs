@@ -1,7 +1,9 @@
 //! Webhook endpoints (registered by integrators) and the dispatcher that delivers published
-//! events to them: claimed under a lease (`FOR UPDATE SKIP LOCKED`, so several replicas deliver
-//! each event once), POSTed with Standard Webhooks signature headers outside any transaction,
-//! retried on the configured schedule, in sequence order per endpoint.
+//! events to them. A dispatcher locks the endpoints no other one is claiming
+//! (`FOR NO KEY UPDATE … SKIP LOCKED`) and claims their open deliveries under a lease with a
+//! conditional UPDATE (`store::pg::webhooks::claim_due`), so several replicas deliver each event
+//! once and each endpoint's in sequence order; the POST, signed with Standard Webhooks headers,
+//! runs outside any transaction and is retried on the configured schedule.
 
 use super::constraints::{invalid, Meaning, Rule};
 use super::sealed::Sealer;

@@ -250,7 +250,7 @@ pub async fn middleware(
         Some(token) => match access::recognize(&state, token) {
             access::Recognized::Known(known) => known.map_err(Some),
             access::Recognized::NeedsLookup => {
-                let decision = state.gate.take(Bucket::Ip(ip), limits.anonymous_rate_limit);
+                let decision = state.callers.take(Bucket::Ip(ip), limits.anonymous_rate_limit);
                 charged = Some(decision);
                 if !decision.allowed {
                     state.metrics.access_refusals.with_label_values(&["rate_limited"]).inc();
@@ -262,7 +262,7 @@ pub async fn middleware(
                     // A real key's lookup gives its token back: keys behind one proxy do not
                     // spend each other's budget, only secrets that match nothing do.
                     Ok(Ok(key)) => {
-                        state.gate.give_back(Bucket::Ip(ip), limits.anonymous_rate_limit);
+                        state.callers.give_back(Bucket::Ip(ip), limits.anonymous_rate_limit);
                         Ok(key)
                     }
                     Ok(Err(refusal)) => Err(Some(refusal)),
@@ -281,7 +281,7 @@ pub async fn middleware(
                 Some(Refusal::Revoked) => "revoked_key",
             };
             state.metrics.access_refusals.with_label_values(&[reason]).inc();
-            let decision = charged.unwrap_or_else(|| state.gate.take(Bucket::Ip(ip), limits.anonymous_rate_limit));
+            let decision = charged.unwrap_or_else(|| state.callers.take(Bucket::Ip(ip), limits.anonymous_rate_limit));
             let mut response = if decision.allowed { unauthenticated(refusal) } else { rate_limited(&decision) };
             add_rate_headers(response.headers_mut(), &decision);
             return Ok(req.into_response(response));
@@ -292,7 +292,7 @@ pub async fn middleware(
     }
 
     // How often.
-    let decision = state.gate.take(Bucket::Key(key.id), limits.rate_limit_for(key.role.as_str()));
+    let decision = state.callers.take(Bucket::Key(key.id), limits.rate_limit_for(key.role.as_str()));
     if !decision.allowed {
         state.metrics.access_refusals.with_label_values(&["rate_limited"]).inc();
         let mut response = rate_limited(&decision);

@@ -618,7 +618,7 @@ fn limited(ctx: &TestContext, limits: Vec<(String, RateLimit)>, anonymous: RateL
     let mut settings = (*ctx.state.settings).clone();
     settings.access.rate_limits = limits;
     settings.access.anonymous_rate_limit = anonymous;
-    web::Data::new(AppState { settings: Arc::new(settings), gate: Arc::default(), ..ctx.state.clone() })
+    web::Data::new(AppState { settings: Arc::new(settings), callers: Arc::default(), ..ctx.state.clone() })
 }
 
 #[actix_web::test]

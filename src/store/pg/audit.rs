@@ -1,7 +1,8 @@
 //! The audit log (`audit_log`). A write request's entry is inserted by the request's first unit
 //! of work, inside its transaction, so no write commits without its entry; the response's status
-//! is filled in once known. Requests that never reach a transaction (refused, MongoDB-only)
-//! get their entry after the response.
+//! is filled in once known. A MongoDB-only write commits its entry in a unit of its own right
+//! after the document write (`Db::commit_request`); a request refused before any unit of work
+//! gets its entry after the response.
 //!
 //! Like idempotency keys, the entry reaches `Db::tx` through a task-local set around the
 //! request's handler by the HTTP layer.

@@ -79,33 +79,35 @@ pub fn lock_for_update(conn: &mut PgConnection, id: ClientId) -> QueryResult<Opt
         .transpose()
 }
 
-/// What an order or enrollment needs to know of its client, read under a lock that holds until
-/// the transaction ends: a concurrent delete or deactivation waits for the order (and then
-/// fails or applies after it), or the order waits for it (and then sees it).
+/// What an order or enrollment needs to know of its client: whether it may buy, and whether it
+/// has bought before (its first purchase marks it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientGate {
+pub struct BuyerStanding {
     pub active: bool,
     pub has_activity: bool,
 }
 
-/// The same, read without a lock: for refusing early what the locked read would refuse too.
-pub fn purchase_gate(conn: &mut PgConnection, id: ClientId) -> QueryResult<Option<ClientGate>> {
+/// The standing read without a lock: for refusing early what the locked read would refuse too.
+pub fn buyer_standing(conn: &mut PgConnection, id: ClientId) -> QueryResult<Option<BuyerStanding>> {
     clients::table
         .find(id.0)
         .select((clients::active, clients::has_activity))
         .first::<(bool, bool)>(conn)
         .optional()
-        .map(|row| row.map(|(active, has_activity)| ClientGate { active, has_activity }))
+        .map(|row| row.map(|(active, has_activity)| BuyerStanding { active, has_activity }))
 }
 
-pub fn lock_for_purchase(conn: &mut PgConnection, id: ClientId) -> QueryResult<Option<ClientGate>> {
+/// The standing read under a lock that holds until the transaction ends: a concurrent delete or
+/// deactivation waits for the order (and then fails or applies after it), or the order waits for
+/// it (and then sees it).
+pub fn lock_for_purchase(conn: &mut PgConnection, id: ClientId) -> QueryResult<Option<BuyerStanding>> {
     clients::table
         .find(id.0)
         .select((clients::active, clients::has_activity))
         .for_no_key_update()
         .first::<(bool, bool)>(conn)
         .optional()
-        .map(|row| row.map(|(active, has_activity)| ClientGate { active, has_activity }))
+        .map(|row| row.map(|(active, has_activity)| BuyerStanding { active, has_activity }))
 }
 
 /// Marks the client as having orders or enrollments (the view reads their summary only for
