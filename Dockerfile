@@ -4,6 +4,7 @@ WORKDIR /src
 RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev && rm -rf /var/lib/apt/lists/*
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY migrations ./migrations
+COPY sql ./sql
 # The dashboard's files are compiled into the binary (`include_str!`).
 COPY static ./static
 COPY src ./src

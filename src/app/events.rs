@@ -24,8 +24,6 @@ pub const CONSTRAINTS: &[Rule] = &[
     Rule::Check("relay_positions_last_sequence_check", Meaning::Invariant),
 ];
 
-/// The advisory lock the sequencer holds while it numbers a batch.
-const SEQUENCER_LOCK: i64 = 7_262_201;
 /// Events numbered per round.
 const BATCH: i64 = 500;
 
@@ -139,7 +137,7 @@ pub async fn publish(state: &AppState) -> AppResult<Published> {
     let published = state
         .db
         .tx(|conn| {
-            let Some(batch) = repo::sequence_pending(conn, SEQUENCER_LOCK, BATCH)? else {
+            let Some(batch) = repo::sequence_pending(conn, crate::store::pg::locks::SEQUENCER, BATCH)? else {
                 return Ok(Published::default());
             };
             let (Some(first), Some(last)) = (batch.first(), batch.last()) else {

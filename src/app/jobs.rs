@@ -17,6 +17,7 @@ use super::{
     AppState,
 };
 use crate::store::pg::jobs::{self, JobLock};
+use crate::store::pg::locks;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,10 +42,10 @@ impl Job {
     /// The job's advisory lock key.
     pub fn lock_key(self) -> i64 {
         match self {
-            Job::Reconcile => 7_262_101,
-            Job::ClientStats => 7_262_102,
-            Job::Billing => 7_262_103,
-            Job::Rollup => 7_262_104,
+            Job::Reconcile => locks::RECONCILE,
+            Job::ClientStats => locks::CLIENT_STATS,
+            Job::Billing => locks::BILLING,
+            Job::Rollup => locks::ROLLUP,
         }
     }
 

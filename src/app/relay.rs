@@ -13,7 +13,6 @@ use async_nats::jetstream::{self, stream};
 use std::time::Duration;
 
 const RELAY: &str = "nats";
-const LOCK: i64 = 7_262_301;
 /// Events published per round.
 const BATCH: i64 = 500;
 
@@ -48,7 +47,7 @@ impl Relay {
 /// how many were published (`None`: another replica relays now).
 pub async fn relay_once(state: &AppState, relay: &Relay) -> AppResult<Option<usize>> {
     let url = state.settings.database_url.clone();
-    let lock = tokio::task::spawn_blocking(move || jobs::try_lock(&url, LOCK))
+    let lock = tokio::task::spawn_blocking(move || jobs::try_lock(&url, crate::store::pg::locks::NATS_RELAY))
         .await
         .map_err(|_| AppError::Internal(anyhow::anyhow!("the relay lock task panicked")))??;
     let Some(lock) = lock else {

@@ -10,7 +10,6 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::{test, web};
 use diesel::prelude::*;
-use diesel_migrations::MigrationHarness;
 use hybrid_crm::app::AppState;
 use hybrid_crm::config::{AccessSettings, LogFormat, RateLimit, Settings};
 use hybrid_crm::domain::ids::ClientId;
@@ -41,7 +40,8 @@ fn url_for(database: &str) -> String {
     format!("{base}/{database}")
 }
 
-/// The template's name changes whenever a migration changes, so stale templates are never used.
+/// The template's name changes whenever a migration or the replaceable schema changes, so stale
+/// templates are never used.
 fn template_name() -> String {
     use std::hash::{DefaultHasher, Hash, Hasher};
     let mut hasher = DefaultHasher::new();
@@ -49,6 +49,7 @@ fn template_name() -> String {
     // The test key is part of the template too.
     TEST_KEY_ID.hash(&mut hasher);
     TEST_KEY.hash(&mut hasher);
+    hybrid_crm::store::pg::migrations::REPLACEABLE.hash(&mut hasher);
     let mut entries: Vec<_> = walk(&dir);
     entries.sort();
     for path in entries {
@@ -89,7 +90,7 @@ fn ensure_template() -> PgConnection {
     if !exists {
         diesel::sql_query(format!("CREATE DATABASE {template}")).execute(&mut admin).expect("create template");
         let mut conn = PgConnection::establish(&url_for(&template)).expect("connect to template");
-        conn.run_pending_migrations(hybrid_crm::store::pg::MIGRATIONS).expect("migrate template");
+        hybrid_crm::store::pg::migrations::apply(&mut conn).expect("migrate template");
         install_test_key(&mut conn);
     }
     diesel::sql_query("SELECT pg_advisory_unlock(7262001)").execute(&mut admin).expect("unlock");

@@ -23,6 +23,7 @@ mod reconcile;
 mod replicas;
 mod reports;
 mod saga;
+mod schema;
 mod snapshots;
 mod spec;
 mod stats_and_health;

@@ -284,8 +284,9 @@ struct ViewJson {
 }
 
 diesel::define_sql_function! {
-    /// `migrations/…_search_and_jobs`: the view's PostgreSQL part as JSON text, `NULL` when the
-    /// client does not exist. One statement, so one snapshot.
+    /// `r.client_view` (`sql/replaceable.sql`): the view's PostgreSQL part as JSON text, `NULL`
+    /// when the client does not exist. One statement, so one snapshot.
+    #[sql_name = "r.client_view"]
     fn client_view(id: diesel::sql_types::Uuid, now: diesel::sql_types::Timestamptz) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
 }
 

@@ -12,7 +12,9 @@ use std::cell::Cell;
 use uuid::Uuid;
 
 diesel::define_sql_function!(
-    /// `event_type_matches(patterns, type)`: `*`, `family.*` or an exact type (see the migration).
+    /// `r.event_type_matches(patterns, type)`: `*`, `family.*` or an exact type
+    /// (`sql/replaceable.sql`).
+    #[sql_name = "r.event_type_matches"]
     fn event_type_matches(patterns: Array<Text>, event_type: Text) -> Bool
 );
 

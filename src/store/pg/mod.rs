@@ -15,6 +15,8 @@ pub mod idempotency;
 pub mod interests;
 pub mod jobs;
 pub mod keyset;
+pub mod locks;
+pub mod migrations;
 mod models;
 pub mod notifications;
 pub mod orders;
@@ -30,14 +32,13 @@ use diesel::pg::PgConnection;
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::Connection;
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
 
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+pub use migrations::MIGRATIONS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -375,15 +376,15 @@ where
         .map_err(|_| E::from(DbError::Panicked))?
     }
 
-    /// Applies pending migrations; returns the names of those applied.
+    /// Applies pending migrations and the replaceable schema (`migrations::apply`); returns the
+    /// names of the migrations applied.
     pub async fn migrate(&self) -> anyhow::Result<Vec<String>>
     where
         E: std::error::Error + Sync,
     {
         let applied = self
             .run(|conn| {
-                conn.run_pending_migrations(MIGRATIONS)
-                    .map(|versions| versions.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+                migrations::apply(conn)
                     .map_err(|err| E::from(DbError::Unavailable(format!("running migrations failed: {err}"))))
             })
             .await?;
