@@ -133,9 +133,86 @@ pub fn bearer(key: &str) -> String {
     format!("Bearer {key}")
 }
 
+/// A test database's name (PostgreSQL and MongoDB): `crm_test_p<pid>_<uuid>`, so a later run can
+/// tell which ones a killed run left behind.
+fn test_database_name() -> String {
+    format!("{LEAVINGS}{}_{}", std::process::id(), uuid::Uuid::now_v7().simple())
+}
+
+const LEAVINGS: &str = "crm_test_p";
+
+/// Whether a test database's process is gone. Names of the earlier form (`crm_test_<uuid>`,
+/// without a process) are no longer made, so those are left behind too.
+fn left_behind(name: &str) -> bool {
+    if name
+        .strip_prefix("crm_test_")
+        .is_some_and(|rest| rest.len() == 32 && rest.chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        return true;
+    }
+    let Some(pid) = name.strip_prefix(LEAVINGS).and_then(|rest| rest.split('_').next()) else {
+        return false;
+    };
+    pid.parse::<u32>()
+        .is_ok_and(|pid| pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists())
+}
+
+/// Drops what runs that were killed left behind: their PostgreSQL and MongoDB test databases
+/// (their process is gone), and templates of other migrations no session uses. Runs once per
+/// test process, before its first database; returns the names dropped.
+pub fn sweep_leftovers() -> Vec<String> {
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        datname: String,
+    }
+    let mut dropped = Vec::new();
+    let Ok(mut admin) = PgConnection::establish(&admin_url()) else {
+        return dropped;
+    };
+    let current = template_name();
+    let names: Vec<Name> =
+        diesel::sql_query("SELECT datname::text FROM pg_database WHERE datname LIKE 'crm\\_test\\_%'")
+            .load(&mut admin)
+            .unwrap_or_default();
+    for Name { datname } in names {
+        let stale_template = datname.starts_with("crm_test_template_") && datname != current;
+        // A template another build still copies from has sessions: then it stays (no FORCE).
+        let drop = if stale_template {
+            format!("DROP DATABASE IF EXISTS {datname}")
+        } else if left_behind(&datname) {
+            format!("DROP DATABASE IF EXISTS {datname} WITH (FORCE)")
+        } else {
+            continue;
+        };
+        if diesel::sql_query(drop).execute(&mut admin).is_ok() {
+            dropped.push(datname);
+        }
+    }
+    if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        runtime.block_on(async {
+            let Ok(client) = mongodb::Client::with_uri_str(mongodb_uri()).await else { return };
+            let listed = tokio::time::timeout(Duration::from_secs(5), client.list_database_names()).await;
+            for name in listed.ok().and_then(Result::ok).unwrap_or_default() {
+                if left_behind(&name) && client.database(&name).drop().await.is_ok() {
+                    dropped.push(name);
+                }
+            }
+        });
+    }
+    dropped
+}
+
 fn create_database() -> String {
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(|| {
+        let dropped = sweep_leftovers();
+        if !dropped.is_empty() {
+            eprintln!("dropped {} test databases that killed runs left behind", dropped.len());
+        }
+    });
     let template = template_name();
-    let name = format!("crm_test_{}", uuid::Uuid::now_v7().simple());
+    let name = test_database_name();
     let mut admin = ensure_template();
     let mut attempts = 0;
     loop {
@@ -157,7 +234,7 @@ fn create_database() -> String {
 
 /// A new database with no tables (for tests that run migrations step by step); its URL.
 pub fn empty_database() -> String {
-    let name = format!("crm_test_{}", uuid::Uuid::now_v7().simple());
+    let name = test_database_name();
     let mut admin = PgConnection::establish(&admin_url()).expect("admin connection");
     diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create database");
     url_for(&name)
@@ -244,7 +321,7 @@ impl TestContext {
 
     async fn build(reach: Reach) -> Self {
         let pg_database = tokio::task::spawn_blocking(create_database).await.expect("create database");
-        let mongo_database = format!("crm_test_{}", uuid::Uuid::now_v7().simple());
+        let mongo_database = test_database_name();
         let database_url = match &reach.pg_url {
             Some(host) => url_for(&pg_database).replace("127.0.0.1:5432", host),
             None => url_for(&pg_database),

@@ -100,3 +100,23 @@ async fn the_replaceable_schema_is_applied_again_when_it_changed_and_left_alone_
         .await;
     assert!(!noted.is_empty(), "the order trigger noted its day");
 }
+
+#[actix_web::test]
+async fn the_harness_drops_the_test_databases_a_killed_run_left_behind() {
+    let ctx = TestContext::new().await;
+    let mut gone = std::process::Command::new("true").spawn().expect("a process");
+    gone.wait().expect("it ends");
+    let leftover = format!("crm_test_p{}_{}", gone.id(), uuid::Uuid::now_v7().simple());
+    let side = ctx.side_connection().await;
+    side.execute(&format!("CREATE DATABASE {leftover}")).await;
+    let client = mongodb::Client::with_uri_str(ctx.mongodb().0).await.expect("MongoDB");
+    client.database(&leftover).collection("c").insert_one(mongodb::bson::doc! {"a": 1}).await.expect("insert");
+
+    let dropped = tokio::task::spawn_blocking(crate::harness::sweep_leftovers).await.expect("sweep");
+    assert_eq!(dropped.iter().filter(|name| **name == leftover).count(), 2, "PostgreSQL's and MongoDB's: {dropped:?}");
+    let databases = client.list_database_names().await.expect("list");
+    assert!(!databases.contains(&leftover));
+    // This run's own databases stay.
+    assert!(databases.contains(&ctx.mongodb().1));
+    assert_eq!(ctx.side_connection().await.execute("SELECT 1").await, 1);
+}
