@@ -5,7 +5,6 @@ use clap::{Parser, Subcommand};
 use hybrid_crm::app::{access, jobs, reconcile, reports, seed, AppState};
 use hybrid_crm::config::Settings;
 use hybrid_crm::{http, telemetry};
-use std::time::Duration;
 
 #[derive(Parser)]
 #[command(name = "hybrid-crm", version, about = "Hybrid CRM API server and tools")]
@@ -114,9 +113,8 @@ async fn main() -> anyhow::Result<()> {
             if resealed > 0 {
                 tracing::info!(endpoints = resealed, "sealed webhook signing secrets stored in clear");
             }
-            spawn_index_setup(state.clone());
-            jobs::spawn(&state);
-            http::serve(state).await
+            let workers = jobs::spawn(&state);
+            http::serve(state, workers).await
         }
         Command::Migrate => {
             migrate(&state).await?;
@@ -257,19 +255,4 @@ async fn migrate(state: &AppState) -> anyhow::Result<()> {
         tracing::info!(migration = %name, "applied migration");
     }
     Ok(())
-}
-
-/// MongoDB may be down at start: the server still serves, and indexes are created once it answers.
-fn spawn_index_setup(state: AppState) {
-    tokio::spawn(async move {
-        loop {
-            match state.info.ensure_indexes().await {
-                Ok(()) => break,
-                Err(err) => {
-                    tracing::warn!(error = %err, "MongoDB indexes not ensured yet; retrying in 5 s");
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                }
-            }
-        }
-    });
 }

@@ -89,8 +89,86 @@ impl Job {
     }
 }
 
-/// Starts the periodic jobs on the current runtime.
-pub fn spawn(state: &AppState) {
+/// How soon a periodic job that failed runs again: 5 s, then twice as long after each failure in
+/// a row, never later than its interval. A start-up reconcile that met a MongoDB timeout is
+/// retried within seconds, not after its whole interval.
+pub fn retry_delay(failures: u32, every: Duration) -> Duration {
+    let first = Duration::from_secs(5);
+    first.saturating_mul(2u32.saturating_pow(failures.saturating_sub(1))).min(every)
+}
+
+/// What a worker sees of the request to stop: it checks between rounds and while it waits, so a
+/// round under way is finished, never cut.
+#[derive(Clone)]
+pub struct Stop(tokio::sync::watch::Receiver<bool>);
+
+impl Stop {
+    /// Waits `wait`; `true` when stopping was asked for meanwhile (or before).
+    pub async fn pause(&mut self, wait: Duration) -> bool {
+        let asked = tokio::select! {
+            _ = tokio::time::sleep(wait) => false,
+            _ = self.0.wait_for(|stop| *stop) => true,
+        };
+        asked || *self.0.borrow()
+    }
+
+    /// Waits for `signal` or `every`, whichever comes first; `true` when stopping was asked for.
+    async fn wake(&mut self, signal: &tokio::sync::Notify, every: Duration) -> bool {
+        let asked = tokio::select! {
+            _ = tokio::time::timeout(every, signal.notified()) => false,
+            _ = self.0.wait_for(|stop| *stop) => true,
+        };
+        asked || *self.0.borrow()
+    }
+}
+
+/// The process's background workers, started together by `spawn` and stopped together by
+/// `stop`. A worker that panics is logged and started again (after a second), not lost until the
+/// process restarts.
+pub struct Workers {
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: tokio::task::JoinSet<()>,
+}
+
+impl Workers {
+    fn supervise<F, Fut>(&mut self, name: &'static str, start: F)
+    where
+        F: Fn(Stop) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let mut stop = Stop(self.stop.subscribe());
+        self.tasks.spawn(async move {
+            loop {
+                match tokio::spawn(start(stop.clone())).await {
+                    Err(err) if err.is_panic() => {
+                        tracing::error!(worker = name, "worker panicked; starting it again");
+                        if stop.pause(Duration::from_secs(1)).await {
+                            return;
+                        }
+                    }
+                    _ => return,
+                }
+            }
+        });
+    }
+
+    /// Asks every worker to stop after its current round and waits for them, at most `within`;
+    /// `true` when all stopped in time (the others are left to end with the process).
+    pub async fn stop(mut self, within: Duration) -> bool {
+        let _ = self.stop.send(true);
+        let all = async { while self.tasks.join_next().await.is_some() {} };
+        let stopped = tokio::time::timeout(within, all).await.is_ok();
+        if !stopped {
+            tracing::warn!(running = self.tasks.len(), "workers still busy at the shutdown timeout");
+        }
+        stopped
+    }
+}
+
+/// Starts the background workers on the current runtime, under one supervisor.
+pub fn spawn(state: &AppState) -> Workers {
+    let (stop, _) = tokio::sync::watch::channel(false);
+    let mut workers = Workers { stop, tasks: tokio::task::JoinSet::new() };
     for (job, every) in [
         (Job::Reconcile, state.settings.reconcile_interval),
         (Job::ClientStats, state.settings.stats_refresh_interval),
@@ -98,31 +176,52 @@ pub fn spawn(state: &AppState) {
         (Job::Rollup, state.settings.rollup_interval),
     ] {
         if let Some(every) = every {
-            tokio::spawn(periodic(job, every, state.clone()));
+            let state = state.clone();
+            workers.supervise(job.name(), move |stop| periodic(job, every, state.clone(), stop));
         }
     }
+    let with = |state: &AppState| state.clone();
     if let Some(every) = state.settings.payment_worker_interval {
-        tokio::spawn(saga_worker(every, state.clone()));
+        let state = with(state);
+        workers.supervise("saga worker", move |stop| saga_worker(every, state.clone(), stop));
     }
     if let Some(every) = state.settings.events_poll_interval {
-        tokio::spawn(sequencer(every, state.clone()));
+        let state = with(state);
+        workers.supervise("sequencer", move |stop| sequencer(every, state.clone(), stop));
     }
     if let Some(every) = state.settings.webhook_poll_interval {
-        tokio::spawn(webhook_dispatcher(every, state.clone()));
+        let state = with(state);
+        workers.supervise("webhook dispatcher", move |stop| webhook_dispatcher(every, state.clone(), stop));
     }
     if let Some(every) = state.settings.notify_poll_interval {
-        tokio::spawn(notification_sender(every, state.clone()));
+        let state = with(state);
+        workers.supervise("notification sender", move |stop| notification_sender(every, state.clone(), stop));
     }
     if state.settings.nats_url.is_some() {
-        tokio::spawn(nats_relay(state.clone()));
+        let state = with(state);
+        workers.supervise("nats relay", move |stop| nats_relay(state.clone(), stop));
     }
-    tokio::spawn(backlog_counter(state.clone()));
+    let indexes = with(state);
+    workers.supervise("mongodb indexes", move |stop| index_setup(indexes.clone(), stop));
+    let backlogs = with(state);
+    workers.supervise("backlog counter", move |stop| backlog_counter(backlogs.clone(), stop));
+    workers
+}
+
+/// MongoDB may be down at start: the server still serves, and indexes are created once it answers.
+async fn index_setup(state: AppState, mut stop: Stop) {
+    while let Err(err) = state.info.ensure_indexes().await {
+        tracing::warn!(error = %err, "MongoDB indexes not ensured yet; retrying in 5 s");
+        if stop.pause(Duration::from_secs(5)).await {
+            return;
+        }
+    }
 }
 
 /// Relays published events to NATS JetStream: at once when this process published some, and
 /// every half second for those other replicas published (or while another replica holds the
 /// relay). Connects (and reconnects) on its own, so a late NATS only delays the relay.
-async fn nats_relay(state: AppState) {
+async fn nats_relay(state: AppState, mut stop: Stop) {
     let every = Duration::from_millis(500);
     let Some(url) = state.settings.nats_url.clone() else {
         return;
@@ -132,31 +231,36 @@ async fn nats_relay(state: AppState) {
             Ok(relay) => break relay,
             Err(err) => {
                 tracing::warn!(error = format!("{err:#}"), "NATS is not reachable yet; the relay retries");
-                tokio::time::sleep(Duration::from_secs(2)).await;
+                if stop.pause(Duration::from_secs(2)).await {
+                    return;
+                }
             }
         }
     };
     let published = state.signals.published.clone();
     loop {
-        match relay::relay_once(&state, &relay).await {
-            Ok(Some(n)) if n as i64 > 0 => continue,
-            Ok(_) => wake(&published, every).await,
+        let stopping = match relay::relay_once(&state, &relay).await {
+            Ok(Some(n)) if n as i64 > 0 => stop.pause(Duration::ZERO).await,
+            Ok(_) => stop.wake(&published, every).await,
             Err(err) => {
                 tracing::warn!(error = format!("{err:#}"), "relaying events to NATS failed; retrying");
-                tokio::time::sleep(every).await;
+                stop.pause(every).await
             }
+        };
+        if stopping {
+            return;
         }
     }
 }
 
 /// Sends notifications as soon as the sequencer queues them, and every `every` for retries and
 /// other replicas' messages; about once a minute it queues the workshop reminders that came due.
-async fn notification_sender(every: Duration, state: AppState) {
+async fn notification_sender(every: Duration, state: AppState, stop: Stop) {
     let sweep_every = Duration::from_secs(60);
     let last_sweep: std::sync::Mutex<Option<tokio::time::Instant>> = std::sync::Mutex::new(None);
     let state = &state;
     let last_sweep = &last_sweep;
-    worker("notification sender", every, state.signals.notifications.clone(), || async move {
+    worker("notification sender", every, state.signals.notifications.clone(), stop, || async move {
         let due = last_sweep.lock().map(|mut last| {
             let due = last.is_none_or(|at| at.elapsed() >= sweep_every);
             if due {
@@ -173,11 +277,6 @@ async fn notification_sender(every: Duration, state: AppState) {
         notifications::send_all_due(state).await
     })
     .await
-}
-
-/// Waits for `signal` or `every`, whichever comes first.
-async fn wake(signal: &tokio::sync::Notify, every: Duration) {
-    let _ = tokio::time::timeout(every, signal.notified()).await;
 }
 
 /// How long a worker owns what it claims before another may take it over: the slow call it
@@ -203,62 +302,88 @@ where
 }
 
 /// A worker: runs `work` until it is idle, then waits for `signal` or `every`; after a failure
-/// it logs and waits `every`.
-async fn worker<F, Fut>(name: &'static str, every: Duration, signal: Arc<tokio::sync::Notify>, mut work: F)
-where
+/// it logs and waits `every`. Stops between rounds when asked.
+async fn worker<F, Fut>(
+    name: &'static str,
+    every: Duration,
+    signal: Arc<tokio::sync::Notify>,
+    mut stop: Stop,
+    mut work: F,
+) where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = AppResult<usize>>,
 {
     loop {
-        match work().await {
-            Ok(_) => wake(&signal, every).await,
+        let stopping = match work().await {
+            Ok(_) => stop.wake(&signal, every).await,
             Err(err) => {
                 tracing::warn!(worker = name, error = format!("{err:#}"), "worker round failed; retrying");
-                tokio::time::sleep(every).await;
+                stop.pause(every).await
             }
+        };
+        if stopping {
+            return;
         }
     }
 }
 
 /// Publishes events as soon as this process commits them, and every `every` for those other
 /// replicas commit. Replicas take turns through the sequencer's lock.
-async fn sequencer(every: Duration, state: AppState) {
-    worker("sequencer", every, state.db.outbox_signal(), || events::publish_all(&state)).await
+async fn sequencer(every: Duration, state: AppState, stop: Stop) {
+    worker("sequencer", every, state.db.outbox_signal(), stop, || events::publish_all(&state)).await
 }
 
 /// Delivers webhooks as soon as the sequencer queues them, and every `every` for retries that
 /// come due and deliveries queued by other replicas.
-async fn webhook_dispatcher(every: Duration, state: AppState) {
-    worker("webhook dispatcher", every, state.signals.deliveries.clone(), || webhooks::deliver_all_due(&state)).await
+async fn webhook_dispatcher(every: Duration, state: AppState, stop: Stop) {
+    worker("webhook dispatcher", every, state.signals.deliveries.clone(), stop, || webhooks::deliver_all_due(&state))
+        .await
 }
 
 /// Resumes stalled payment sagas every `every` (their drivers' leases ran out: a killed or
 /// restarted server).
-async fn saga_worker(every: Duration, state: AppState) {
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+async fn saga_worker(every: Duration, state: AppState, mut stop: Stop) {
     loop {
-        ticks.tick().await;
+        let started = tokio::time::Instant::now();
         match payments::resume_stalled(&state).await {
             Ok(0) => {}
             Ok(claimed) => tracing::info!(claimed, "saga worker resumed stalled payments and refunds"),
             Err(err) => tracing::warn!(error = format!("{err:#}"), "saga worker round failed; it runs again"),
         }
+        if stop.pause(every.saturating_sub(started.elapsed())).await {
+            return;
+        }
     }
 }
 
-/// Runs `job` every `every`, in the rounds where this replica gets the job's lock.
-async fn periodic(job: Job, every: Duration, state: AppState) {
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+/// Runs `job` every `every` (from the start of one run to the next), in the rounds where this
+/// replica gets the job's lock; after a failure, again after `retry_delay`.
+async fn periodic(job: Job, every: Duration, state: AppState, mut stop: Stop) {
+    let mut failures = 0;
     loop {
-        ticks.tick().await;
-        match run_once(&state, job).await {
-            Ok(true) => {}
-            Ok(false) => tracing::debug!(job = job.name(), "another replica runs this job now"),
-            Err(err) => {
-                tracing::warn!(job = job.name(), error = format!("{err:#}"), "job failed; it runs again next round")
+        let started = tokio::time::Instant::now();
+        let wait = match run_once(&state, job).await {
+            Ok(ran) => {
+                if !ran {
+                    tracing::debug!(job = job.name(), "another replica runs this job now");
+                }
+                failures = 0;
+                every.saturating_sub(started.elapsed())
             }
+            Err(err) => {
+                failures += 1;
+                let retry = retry_delay(failures, every);
+                tracing::warn!(
+                    job = job.name(),
+                    error = format!("{err:#}"),
+                    retry_in_secs = retry.as_secs(),
+                    "job failed"
+                );
+                retry
+            }
+        };
+        if stop.pause(wait).await {
+            return;
         }
     }
 }
@@ -304,10 +429,12 @@ pub fn observe_pool(state: &AppState) {
 
 /// Counts the background workers' queues every `METRICS_REFRESH_SECS`, so that a scrape (which
 /// anyone who reaches the metrics address can send) costs no query.
-async fn backlog_counter(state: AppState) {
+async fn backlog_counter(state: AppState, mut stop: Stop) {
     loop {
         observe_backlogs(&state).await;
-        tokio::time::sleep(state.settings.access.metrics_refresh).await;
+        if stop.pause(state.settings.access.metrics_refresh).await {
+            return;
+        }
     }
 }
 
@@ -323,5 +450,19 @@ pub async fn observe_backlogs(state: &AppState) {
             gauge.with_label_values(&["payment_sagas"]).set(counts.payment_sagas);
         }
         Err(err) => tracing::debug!(error = %err, "backlogs not counted"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_job_is_retried_soon_then_less_often_never_later_than_its_interval() {
+        let every = Duration::from_secs(300);
+        let delays: Vec<u64> = (1..=8).map(|failures| retry_delay(failures, every).as_secs()).collect();
+        assert_eq!(delays, [5, 10, 20, 40, 80, 160, 300, 300]);
+        assert_eq!(retry_delay(3, Duration::from_secs(8)), Duration::from_secs(8));
+        assert_eq!(retry_delay(u32::MAX, every), every);
     }
 }

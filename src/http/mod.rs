@@ -127,8 +127,19 @@ pub fn build_app(
         .wrap(TracingLogger::<telemetry::RequestSpan>::new())
 }
 
-/// Serves until SIGINT/SIGTERM, then drains in-flight requests (actix's graceful shutdown).
-pub async fn serve(state: AppState) -> anyhow::Result<()> {
+/// SIGTERM (how orchestrators stop a process) or SIGINT (Ctrl-C).
+async fn stop_signal() -> std::io::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = terminate.recv() => Ok(()),
+        interrupted = tokio::signal::ctrl_c() => interrupted,
+    }
+}
+
+/// Serves until SIGTERM or SIGINT. Then, within `SHUTDOWN_TIMEOUT_SECS`: the listeners close
+/// (no new requests), requests in flight finish, and the workers finish their current round;
+/// the last audit outcomes are written and the process exits.
+pub async fn serve(state: AppState, workers: crate::app::jobs::Workers) -> anyhow::Result<()> {
     let settings = state.settings.clone();
     let state = web::Data::new(state);
     let app_state = state.clone();
@@ -143,6 +154,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         })
         .workers(settings.workers)
         .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        .disable_signals()
         .bind((settings.host.as_str(), settings.port))?;
     tracing::info!(host = %settings.host, port = settings.port, "listening; Swagger UI at /swagger-ui/");
     let metrics_server = match settings.access.metrics_addr.as_deref() {
@@ -156,6 +168,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
             })
             .workers(1)
             .shutdown_timeout(settings.shutdown_timeout.as_secs())
+            .disable_signals()
             .bind(addr)?
             .run();
             tracing::info!(%addr, "metrics served here only");
@@ -163,16 +176,23 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         }
         None => None,
     };
-    match metrics_server {
-        Some(metrics) => {
-            let handle = metrics.handle();
-            let metrics = actix_web::rt::spawn(metrics);
-            let outcome = server.run().await;
-            handle.stop(true).await;
-            let _ = metrics.await;
-            outcome?
-        }
-        None => server.run().await?,
+    let server = server.run();
+    let handles: Vec<_> = std::iter::once(server.handle()).chain(metrics_server.as_ref().map(|m| m.handle())).collect();
+    let serving = actix_web::rt::spawn(server);
+    let metrics_serving = metrics_server.map(actix_web::rt::spawn);
+    stop_signal().await?;
+    tracing::info!(
+        timeout_secs = settings.shutdown_timeout.as_secs(),
+        "stopping: no new requests; finishing requests and workers' rounds"
+    );
+    let servers = futures_util::future::join_all(handles.iter().map(|handle| handle.stop(true)));
+    let (_, finished) = tokio::join!(servers, workers.stop(settings.shutdown_timeout));
+    if !finished {
+        tracing::warn!("exiting with workers mid-round: what they claimed is taken over when its lease ends");
+    }
+    serving.await??;
+    if let Some(metrics) = metrics_serving {
+        metrics.await??;
     }
     // The outcomes of the last requests' writes, still waiting for their batch.
     if let Err(err) = crate::app::access::write_audit_outcomes(&app_state).await {

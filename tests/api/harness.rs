@@ -821,6 +821,29 @@ impl Server {
         self.child.wait().expect("reap the server")
     }
 
+    /// Sends SIGTERM and returns at once (the server drains meanwhile).
+    pub fn terminate(&self) {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "SIGTERM not delivered");
+    }
+
+    /// The exit status once the process exited, waiting at most `limit`.
+    pub async fn exited_within(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// `kill -9`: no shutdown, no draining.
     pub fn kill(mut self) {
         self.child.kill().expect("kill the server");

@@ -24,6 +24,7 @@ mod replicas;
 mod reports;
 mod saga;
 mod schema;
+mod shutdown;
 mod snapshots;
 mod spec;
 mod stats_and_health;
