@@ -44,6 +44,7 @@ impl Keyed for AuditEntry {
 }
 
 /// A new key and its secret, which is shown this once.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create_key(state: &AppState, new: NewApiKey) -> AppResult<(ApiKey, String)> {
     let now = clock::now();
     match new.role {
@@ -75,16 +76,19 @@ pub async fn create_key(state: &AppState, new: NewApiKey) -> AppResult<(ApiKey, 
     Ok((key, secret))
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_key(state: &AppState, id: ApiKeyId) -> AppResult<ApiKey> {
     state.db.run(move |conn| repo::find_key(conn, id)?.found(id)).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_keys(state: &AppState, page: PageRequest) -> AppResult<Page<ApiKey>> {
     id_page(state, page, |conn, before, limit| Ok(repo::list_keys(conn, before, limit)?)).await
 }
 
 /// Revokes a key: every replica refuses it once its cached lookup expires
 /// (`API_KEY_CACHE_SECS`), this one at once.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn revoke_key(state: &AppState, id: ApiKeyId) -> AppResult<ApiKey> {
     let now = clock::now();
     let key = state.db.tx(move |conn| repo::revoke_key(conn, id, now)?.found(id)).await?;
@@ -92,11 +96,13 @@ pub async fn revoke_key(state: &AppState, id: ApiKeyId) -> AppResult<ApiKey> {
     Ok(key)
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_audit(state: &AppState, filter: AuditFilter, page: PageRequest) -> AppResult<Page<AuditEntry>> {
     write_audit_outcomes(state).await?;
     id_page(state, page, move |conn, before, limit| Ok(audit_repo::list(conn, &filter, before, limit)?)).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_audit_entry(state: &AppState, id: AuditEntryId) -> AppResult<AuditEntry> {
     write_audit_outcomes(state).await?;
     state.db.run(move |conn| audit_repo::find(conn, id)?.found(id)).await
@@ -141,6 +147,7 @@ pub fn finish_audit(state: &AppState, entry: AuditEntry) {
 }
 
 /// Writes the pending outcomes now (before a read of the audit log, and at shutdown).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn write_audit_outcomes(state: &AppState) -> AppResult<()> {
     let _writing = state.audit_outcomes.writing.lock().await;
     let batch = std::mem::take(&mut *state.audit_outcomes.pending());
@@ -154,6 +161,7 @@ pub async fn write_audit_outcomes(state: &AppState) -> AppResult<()> {
 /// Runs a key-management command of the command line (`hybrid-crm api-key …`) with its audit
 /// entry — no key, method `CLI` — inserted in the command's own transaction like a request's,
 /// then written with the status the HTTP operation would answer.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn audit_command<T>(
     state: &AppState,
     operation: &str,
@@ -347,6 +355,7 @@ pub fn recognize(state: &AppState, secret: &str) -> Recognized {
 }
 
 /// The key a secret belongs to, if it may be used now.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<Result<Arc<ApiKey>, Refusal>> {
     if let Recognized::Known(known) = recognize(state, secret) {
         return Ok(known);

@@ -125,6 +125,7 @@ fn slug_or_derived(slug: Option<String>, name: &str, max: usize) -> AppResult<St
     }
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create_category(state: &AppState, input: NewCategory) -> AppResult<Category> {
     let now = clock::now();
     let category = Category {
@@ -145,20 +146,24 @@ pub async fn create_category(state: &AppState, input: NewCategory) -> AppResult<
         .await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_category(state: &AppState, id: CategoryId) -> AppResult<Category> {
     state.db.run(move |conn| repo::find_category(conn, id)?.found(id)).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_categories(state: &AppState, search: Option<String>, page: PageRequest) -> AppResult<Page<Category>> {
     id_page(state, page, move |conn, after, limit| Ok(repo::list_categories(conn, search.as_deref(), after, limit)?))
         .await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update_category(state: &AppState, id: CategoryId, changes: CategoryChanges) -> AppResult<Category> {
     let now = clock::now();
     state.db.tx(move |conn| repo::update_category(conn, id, &changes, now)?.found(id)).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_category(state: &AppState, id: CategoryId) -> AppResult<()> {
     state.db.tx(move |conn| repo::delete_category(conn, id)?.then_some(()).found(id)).await
 }
@@ -202,6 +207,7 @@ pub(crate) fn order_movement(
     StockMovement { order_id: Some(order), ..movement(product, kind, quantity, delta, resulting_stock, reason, at) }
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create_product(state: &AppState, input: NewProduct) -> AppResult<Product> {
     let now = clock::now();
     let product = Product {
@@ -233,10 +239,12 @@ pub async fn create_product(state: &AppState, input: NewProduct) -> AppResult<Pr
         .await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_product(state: &AppState, id: ProductId) -> AppResult<Product> {
     state.db.run(move |conn| repo::find_product(conn, id)?.found(id)).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_products(
     state: &AppState,
     filter: ProductFilter,
@@ -272,17 +280,20 @@ pub async fn list_products(
     }))
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update_product(state: &AppState, id: ProductId, changes: ProductChanges) -> AppResult<Product> {
     let now = clock::now();
     state.db.tx(move |conn| repo::update_product(conn, id, &changes, now)?.found(id)).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_product(state: &AppState, id: ProductId) -> AppResult<()> {
     state.db.tx(move |conn| repo::delete_product(conn, id)?.then_some(()).found(id)).await
 }
 
 /// Applies a manual movement under the product's row lock, so concurrent movements and orders
 /// see each other's results. An `out` beyond the stock is a 409 naming what is available.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn record_movement(state: &AppState, id: ProductId, input: NewMovement) -> AppResult<StockMovement> {
     if input.kind != MovementKind::Adjust && input.quantity == 0 {
         return Err(AppError::invalid("quantity", "out_of_range", "must be at least 1 for in and out"));
@@ -334,6 +345,7 @@ pub(crate) fn announce_stock_change(conn: &mut PgConnection, product: &Product, 
 }
 
 /// A product's stock history, newest first.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_movements(state: &AppState, id: ProductId, page: PageRequest) -> AppResult<Page<StockMovement>> {
     id_page(state, page, move |conn, before, limit| {
         repo::product_exists(conn, id)?.then_some(()).found(id)?;

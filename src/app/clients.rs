@@ -105,6 +105,7 @@ fn b2b_needs_company() -> AppError {
     AppError::invalid("company_id", "required_for_b2b", "b2b clients need a company")
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(state: &AppState, input: NewClient) -> AppResult<Client> {
     let mut issues = check_preferences(&input.preferences);
     issues.extend(check_object("attributes", &input.attributes));
@@ -174,10 +175,12 @@ async fn compensate_create(state: &AppState, client: Client) {
     }
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get(state: &AppState, id: ClientId) -> AppResult<Client> {
     state.db.run(move |conn| repo::find(conn, id)?.found(id)).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     state: &AppState,
     filter: ClientFilter,
@@ -210,6 +213,7 @@ pub async fn list(
 
 /// Applies a patch under the client's row lock, so the precondition check and the write are
 /// one atomic step (412 when `If-Match` names another version).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     state: &AppState,
     id: ClientId,
@@ -240,6 +244,7 @@ pub async fn update(
 
 /// Deletes the client, refused (409 `client_in_use`) while orders, enrollments or coupon
 /// redemptions reference it; then tombstones its document.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete(state: &AppState, id: ClientId) -> AppResult<()> {
     state
         .db
@@ -256,6 +261,7 @@ pub async fn delete(state: &AppState, id: ClientId) -> AppResult<()> {
 }
 
 /// The complete client view: both stores queried concurrently, then merged.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn view(state: &AppState, id: ClientId) -> AppResult<ClientView> {
     let now = clock::now();
     let pg = state.db.run(move |conn| Ok(repo::view(conn, id, now)?));
@@ -277,6 +283,7 @@ pub async fn view(state: &AppState, id: ClientId) -> AppResult<ClientView> {
 }
 
 /// 404 unless the client exists in PostgreSQL (the system of record).
+#[tracing::instrument(level = "debug", skip_all)]
 pub(crate) async fn ensure_exists(state: &AppState, id: ClientId) -> AppResult<()> {
     state.db.run(move |conn| repo::exists(conn, id)?.then_some(()).found(id)).await
 }
@@ -284,6 +291,7 @@ pub(crate) async fn ensure_exists(state: &AppState, id: ClientId) -> AppResult<(
 /// Runs a document write for an existing client. The client is checked in PostgreSQL first;
 /// if its document is gone (lost, never written), an empty one is recreated — unless a
 /// tombstone says the client was deleted meanwhile — and the write is tried once more.
+#[tracing::instrument(level = "debug", skip_all)]
 pub(crate) async fn with_document<T, F, Fut>(state: &AppState, id: ClientId, write: F) -> AppResult<T>
 where
     F: Fn() -> Fut,

@@ -32,6 +32,7 @@ impl Keyed for Company {
     }
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(state: &AppState, input: NewCompany) -> AppResult<Company> {
     let now = clock::now();
     let company = Company {
@@ -53,19 +54,23 @@ pub async fn create(state: &AppState, input: NewCompany) -> AppResult<Company> {
         .await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get(state: &AppState, id: CompanyId) -> AppResult<Company> {
     state.db.run(move |conn| repo::find(conn, id)?.found(id)).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(state: &AppState, search: Option<String>, page: PageRequest) -> AppResult<Page<Company>> {
     id_page(state, page, move |conn, after, limit| Ok(repo::list(conn, search.as_deref(), after, limit)?)).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(state: &AppState, id: CompanyId, changes: CompanyChanges) -> AppResult<Company> {
     let now = clock::now();
     state.db.tx(move |conn| repo::update(conn, id, &changes, now)?.found(id)).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete(state: &AppState, id: CompanyId) -> AppResult<()> {
     state.db.tx(move |conn| repo::delete(conn, id)?.then_some(()).found(id)).await
 }

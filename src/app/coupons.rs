@@ -79,6 +79,7 @@ fn check_terms(
     Ok(())
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(state: &AppState, input: NewCoupon) -> AppResult<Coupon> {
     check_terms(input.kind, input.value, input.valid_from, input.valid_until)?;
     let now = clock::now();
@@ -108,21 +109,25 @@ pub async fn create(state: &AppState, input: NewCoupon) -> AppResult<Coupon> {
         .await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get(state: &AppState, id: CouponId) -> AppResult<Coupon> {
     state.db.run(move |conn| repo::find(conn, id)?.found(id)).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(state: &AppState, search: Option<String>, page: PageRequest) -> AppResult<Page<Coupon>> {
     id_page(state, page, move |conn, after, limit| Ok(repo::list(conn, search.as_deref(), after, limit)?)).await
 }
 
 /// Rules across fields are checked on the merged row by the schema's CHECK constraints. The
 /// update waits for orders that are redeeming the coupon, and orders after it see the new terms.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(state: &AppState, id: CouponId, changes: CouponChanges) -> AppResult<Coupon> {
     let now = clock::now();
     state.db.tx(move |conn| repo::update(conn, id, &changes, now)?.found(id)).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete(state: &AppState, id: CouponId) -> AppResult<()> {
     state.db.tx(move |conn| repo::delete(conn, id)?.then_some(()).found(id)).await
 }

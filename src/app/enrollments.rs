@@ -51,6 +51,7 @@ impl Keyed for Enrollment {
     }
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn enroll(state: &AppState, workshop: WorkshopId, client: ClientId) -> AppResult<Enrollment> {
     let now = clock::now();
     state
@@ -134,16 +135,19 @@ fn already_enrolled() -> AppError {
     AppError::conflict("already_enrolled", Some("client_id"), "the client is already enrolled in this workshop")
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get(state: &AppState, id: EnrollmentId) -> AppResult<Enrollment> {
     state.db.run(move |conn| repo::find(conn, id)?.found(id)).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(state: &AppState, filter: EnrollmentFilter, page: PageRequest) -> AppResult<Page<Enrollment>> {
     id_page(state, page, move |conn, before, limit| Ok(repo::list(conn, &filter, before, limit)?)).await
 }
 
 /// Cancels the enrollment and releases its seat, once: a second cancel is a 409. Payments
 /// already made stay recorded (refunds belong to payments).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn cancel(state: &AppState, id: EnrollmentId) -> AppResult<Enrollment> {
     let now = clock::now();
     state

@@ -94,6 +94,7 @@ pub(crate) fn record_data(
 /// transaction spanning both stores, so such an event is recorded once the write succeeded, and
 /// a write its caller retries records another (at least once). If PostgreSQL fails in between,
 /// the write stands and the missing event is logged as an error.
+#[tracing::instrument(level = "debug", skip_all)]
 pub(crate) async fn record_after_document_write(
     state: &AppState,
     event_type: EventType,
@@ -109,6 +110,7 @@ pub(crate) async fn record_after_document_write(
 }
 
 /// `record_after_document_write` for a resource with a representation.
+#[tracing::instrument(level = "debug", skip_all)]
 pub(crate) async fn record_resource_after_document_write<R: Representation>(
     state: &AppState,
     event_type: EventType,
@@ -133,6 +135,7 @@ pub struct Published {
 /// One sequencer round: numbers committed events (up to a batch), creates their webhook
 /// deliveries and the events they imply, all in one transaction. Returns what it published;
 /// nothing when another replica holds the sequencer lock this moment.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn publish(state: &AppState) -> AppResult<Published> {
     let published = state
         .db
@@ -163,6 +166,7 @@ pub async fn publish(state: &AppState) -> AppResult<Published> {
 }
 
 /// Publishes until nothing is left (tests and the worker).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn publish_all(state: &AppState) -> AppResult<usize> {
     super::jobs::until_idle(|| async { Ok(publish(state).await?.events) }).await
 }
@@ -212,6 +216,7 @@ pub struct FeedFilter {
 
 /// Published events after `after`, oldest first. Numbers are handed out only to committed
 /// events, in one increasing series, so resuming after the last one seen never skips any.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn feed(state: &AppState, after: i64, filter: FeedFilter, limit: i64) -> AppResult<FeedPage> {
     let patterns = filter.patterns.map(|p| p.iter().map(EventPattern::as_text).collect::<Vec<_>>());
     let mut items = state
@@ -224,6 +229,7 @@ pub async fn feed(state: &AppState, after: i64, filter: FeedFilter, limit: i64) 
     Ok(FeedPage { items, next_after, has_more })
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get(state: &AppState, id: EventId) -> AppResult<Event> {
     use super::Found;
     state.db.run(move |conn| repo::find(conn, id)?.found(id)).await

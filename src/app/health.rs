@@ -10,6 +10,7 @@ pub struct StoreStatus {
 
 /// Pings both stores concurrently; each ping is bounded by its store's timeout. Why a store is
 /// down goes to the log, not to the caller.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn readiness(state: &AppState) -> Vec<StoreStatus> {
     let (pg, mongo) = tokio::join!(state.db.ping(), state.info.ping());
     if let Err(err) = &pg {

@@ -22,6 +22,7 @@ fn check_map(which: InfoMap, map: &Map<String, Value>) -> Vec<FieldIssue> {
 
 /// Adds a comment; its `created_at` has MongoDB's precision (milliseconds), so what this returns
 /// is what later reads return.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn add_comment(state: &AppState, client_id: ClientId, text: String) -> AppResult<Comment> {
     let comment = Comment { id: CommentId::new(), text, created_at: clock::now_millis() };
     with_document(state, client_id, || state.info.add_comment(client_id, &comment)).await?;
@@ -33,6 +34,7 @@ pub async fn add_comment(state: &AppState, client_id: ClientId, text: String) ->
 /// Comments newest first; each page reads only that page from MongoDB. The cursor is the last
 /// comment id seen: comments are ordered by their (time-ordered) ids, so a page after a comment
 /// deleted meanwhile still continues where it stood.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_comments(state: &AppState, client_id: ClientId, page: PageRequest) -> AppResult<Page<Comment>> {
     let before = cursor_position::<uuid::Uuid>(&page)?.map(CommentId);
     let limit = page.overfetch();
@@ -43,6 +45,7 @@ pub async fn list_comments(state: &AppState, client_id: ClientId, page: PageRequ
     Ok(Page::from_overfetch(comments, limit - 1, |c| encode_cursor(&c.id.0)))
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_comment(state: &AppState, client_id: ClientId, comment_id: CommentId) -> AppResult<()> {
     ensure_exists(state, client_id).await?;
     if state.info.delete_comment(client_id, comment_id).await? {
@@ -56,6 +59,7 @@ pub async fn delete_comment(state: &AppState, client_id: ClientId, comment_id: C
 /// Preferences or attributes. A client whose document was lost answers 404
 /// `client_info_not_found` rather than an empty map that would pass for data; a PUT or PATCH
 /// recreates the document, and so does reconcile.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_map(state: &AppState, client_id: ClientId, which: InfoMap) -> AppResult<Map<String, Value>> {
     let (exists, info) = tokio::join!(ensure_exists(state, client_id), state.info.get(client_id, Some(0)));
     exists?;
@@ -66,6 +70,7 @@ pub async fn get_map(state: &AppState, client_id: ClientId, which: InfoMap) -> A
     })
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn replace_map(
     state: &AppState,
     client_id: ClientId,
@@ -103,6 +108,7 @@ async fn commit_request(state: &AppState) {
 }
 
 /// RFC 7396 merge; the merged result is validated as a whole before it is written.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn merge_map(
     state: &AppState,
     client_id: ClientId,

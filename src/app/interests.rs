@@ -26,6 +26,7 @@ impl Keyed for Interest {
     }
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(state: &AppState, input: NewInterest) -> AppResult<Interest> {
     let now = clock::now();
     let interest = Interest {
@@ -45,19 +46,23 @@ pub async fn create(state: &AppState, input: NewInterest) -> AppResult<Interest>
         .await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get(state: &AppState, id: InterestId) -> AppResult<Interest> {
     state.db.run(move |conn| repo::find(conn, id)?.found(id)).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(state: &AppState, search: Option<String>, page: PageRequest) -> AppResult<Page<Interest>> {
     id_page(state, page, move |conn, after, limit| Ok(repo::list(conn, search.as_deref(), after, limit)?)).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(state: &AppState, id: InterestId, changes: InterestChanges) -> AppResult<Interest> {
     let now = clock::now();
     state.db.tx(move |conn| repo::update(conn, id, &changes, now)?.found(id)).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete(state: &AppState, id: InterestId) -> AppResult<()> {
     state.db.tx(move |conn| repo::delete(conn, id)?.then_some(()).found(id)).await
 }

@@ -20,6 +20,7 @@ use crate::store::pg::jobs::{self, JobLock};
 use crate::store::pg::locks;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
@@ -239,7 +240,10 @@ async fn nats_relay(state: AppState, mut stop: Stop) {
     };
     let published = state.signals.published.clone();
     loop {
-        let stopping = match relay::relay_once(&state, &relay).await {
+        let stopping = match relay::relay_once(&state, &relay)
+            .instrument(tracing::info_span!("worker", worker = "nats relay"))
+            .await
+        {
             Ok(Some(n)) if n as i64 > 0 => stop.pause(Duration::ZERO).await,
             Ok(_) => stop.wake(&published, every).await,
             Err(err) => {
@@ -314,7 +318,7 @@ async fn worker<F, Fut>(
     Fut: std::future::Future<Output = AppResult<usize>>,
 {
     loop {
-        let stopping = match work().await {
+        let stopping = match work().instrument(tracing::info_span!("worker", worker = name)).await {
             Ok(_) => stop.wake(&signal, every).await,
             Err(err) => {
                 tracing::warn!(worker = name, error = format!("{err:#}"), "worker round failed; retrying");
@@ -345,7 +349,7 @@ async fn webhook_dispatcher(every: Duration, state: AppState, stop: Stop) {
 async fn saga_worker(every: Duration, state: AppState, mut stop: Stop) {
     loop {
         let started = tokio::time::Instant::now();
-        match payments::resume_stalled(&state).await {
+        match payments::resume_stalled(&state).instrument(tracing::info_span!("worker", worker = "saga worker")).await {
             Ok(0) => {}
             Ok(claimed) => tracing::info!(claimed, "saga worker resumed stalled payments and refunds"),
             Err(err) => tracing::warn!(error = format!("{err:#}"), "saga worker round failed; it runs again"),
@@ -362,7 +366,7 @@ async fn periodic(job: Job, every: Duration, state: AppState, mut stop: Stop) {
     let mut failures = 0;
     loop {
         let started = tokio::time::Instant::now();
-        let wait = match run_once(&state, job).await {
+        let wait = match run_once(&state, job).instrument(tracing::info_span!("job", job = job.name())).await {
             Ok(ran) => {
                 if !ran {
                     tracing::debug!(job = job.name(), "another replica runs this job now");

@@ -159,6 +159,7 @@ fn queue(
 
 /// Queues the reminder of every live enrollment in a workshop that starts within 24 h (once per
 /// enrollment); returns how many were queued.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn sweep_workshop_reminders(state: &AppState) -> AppResult<usize> {
     let now = clock::now();
     state
@@ -195,6 +196,7 @@ pub struct Reminders {
 
 /// Queues a payment reminder to every debtor of the workshop (live enrollments with a balance),
 /// each at most once per UTC day.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn remind_debtors(state: &AppState, workshop: WorkshopId) -> AppResult<Reminders> {
     let now = clock::now();
     let reminders = state
@@ -224,10 +226,12 @@ pub async fn remind_debtors(state: &AppState, workshop: WorkshopId) -> AppResult
     Ok(reminders)
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get(state: &AppState, id: NotificationId) -> AppResult<Notification> {
     state.db.run(move |conn| repo::find(conn, id)?.found(id)).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     state: &AppState,
     client: Option<ClientId>,
@@ -240,6 +244,7 @@ pub async fn list(
 /// One sender round: claims due messages, checks each client's preferences in MongoDB, sends
 /// (no transaction or connection held meanwhile) and records the outcomes. Returns how many
 /// were claimed.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn send_due(state: &AppState) -> AppResult<usize> {
     let now = clock::now();
     let lease_until = now + super::jobs::lease_for(state.settings.smtp_timeout);
@@ -270,6 +275,7 @@ pub async fn send_due(state: &AppState) -> AppResult<usize> {
 }
 
 /// Sends until nothing is due (tests and the worker).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn send_all_due(state: &AppState) -> AppResult<usize> {
     super::jobs::until_idle(|| send_due(state)).await
 }

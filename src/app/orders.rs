@@ -84,6 +84,7 @@ fn history_entry(from: Option<OrderStatus>, to: OrderStatus, note: Option<String
     StatusChange { id: StatusChangeId::new(), from, to, note, changed_at: at }
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn place(state: &AppState, input: NewOrder) -> AppResult<Order> {
     let now = clock::now();
     state
@@ -249,16 +250,19 @@ fn refuse_line(conn: &mut PgConnection, product_id: ProductId, quantity: i32, fi
 }
 
 /// The order, its items and its history from one snapshot.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get(state: &AppState, id: OrderId) -> AppResult<Order> {
     state.db.read(move |conn| repo::find(conn, id)?.found(id)).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(state: &AppState, filter: OrderFilter, page: PageRequest) -> AppResult<Page<Order>> {
     id_page(state, page, move |conn, before, limit| Ok(repo::list(conn, &filter, before, limit)?)).await
 }
 
 /// Moves the order to `to` under its row lock. Cancelling puts the stock back (recorded as
 /// `in` movements) and gives the coupon redemption back.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn change_status(state: &AppState, id: OrderId, to: OrderStatus, note: Option<String>) -> AppResult<Order> {
     let now = clock::now();
     state.db.tx(move |conn| change_status_in(conn, id, to, note, now)).await
@@ -377,6 +381,7 @@ pub struct OrderView {
 
 /// PostgreSQL first, in one snapshot (the order names the client), then the client's
 /// document; MongoDB being down degrades the view instead of failing it.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn view(state: &AppState, id: OrderId) -> AppResult<OrderView> {
     use crate::domain::view::InfoStatus;
     let (order, client) = state

@@ -41,6 +41,7 @@ use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use serde_json::json;
 use std::time::Duration;
+use tracing::Instrument;
 
 pub const CONSTRAINTS: &[Rule] = &[
     Rule::Check("payments_subject_type_check", Meaning::Invariant),
@@ -107,6 +108,7 @@ fn lock_subject(conn: &mut PgConnection, subject: Subject) -> AppResult<Payable>
 /// Takes a payment. Cash and bank transfers succeed at once; card and PayPal payments are
 /// charged through the gateway, waited for up to `PAYMENT_SYNC_WAIT_MS` (not at all when
 /// `respond_async`), and returned `processing` if the gateway has not answered by then.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn pay(state: &AppState, new: NewPayment, respond_async: bool) -> AppResult<Payment> {
     check_token(state.gateway.as_ref(), &new)?;
     let now = clock::now();
@@ -116,7 +118,9 @@ pub async fn pay(state: &AppState, new: NewPayment, respond_async: bool) -> AppR
         return Ok(payment);
     }
     let id = payment.id;
-    let saga = tokio::spawn(drive_from(state.clone(), id, Some(Next::Charge(charge_request(&payment)?))));
+    // The saga outlives the request if it must; its logs still carry the request's id.
+    let saga =
+        tokio::spawn(drive_from(state.clone(), id, Some(Next::Charge(charge_request(&payment)?))).in_current_span());
     match wait_for(state, respond_async, saga, id).await {
         Some(done) => Ok(done),
         None if respond_async => Ok(payment),
@@ -240,6 +244,7 @@ pub(crate) fn record_in(conn: &mut PgConnection, new: NewPayment, now: DateTime<
 
 /// Records a payment towards an enrollment taken at the desk (`POST /enrollments/{id}/payments`)
 /// and returns the enrollment as it now stands.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn record_for_enrollment(
     state: &AppState,
     id: EnrollmentId,
@@ -293,6 +298,7 @@ enum Next {
 
 /// Drives a payment's saga to its end (or until it must wait for the worker), from where its
 /// steps say it stands.
+#[tracing::instrument(level = "debug", skip_all)]
 pub(crate) async fn drive(state: AppState, id: PaymentId) -> AppResult<Payment> {
     drive_from(state, id, None).await
 }
@@ -630,6 +636,7 @@ fn subscription_payment_failed(conn: &mut PgConnection, id: SubscriptionId, now:
 /// lock serialises refunds, and a refund in progress already counts. Cash and bank-transfer
 /// refunds are recorded as paid out; card and PayPal refunds go through the gateway like
 /// payments (201 when done in time, else `processing`).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn refund(state: &AppState, id: PaymentId, new: NewRefund, respond_async: bool) -> AppResult<Refund> {
     let now = clock::now();
     let lease_until = now + state.settings.payment_lease;
@@ -638,7 +645,7 @@ pub async fn refund(state: &AppState, id: PaymentId, new: NewRefund, respond_asy
         return Ok(refund);
     }
     let refund_id = refund.id;
-    let saga = tokio::spawn(drive_refund(state.clone(), refund_id));
+    let saga = tokio::spawn(drive_refund(state.clone(), refund_id).in_current_span());
     match wait_for(state, respond_async, saga, refund_id).await {
         Some(done) => Ok(done),
         None if respond_async => Ok(refund),
@@ -714,6 +721,7 @@ fn announce_refunded(conn: &mut PgConnection, id: PaymentId, status: PaymentStat
 
 /// Drives a refund through the gateway and records the answer; a transient failure leaves it
 /// `processing` for the worker.
+#[tracing::instrument(level = "debug", skip_all)]
 pub(crate) async fn drive_refund(state: AppState, id: RefundId) -> AppResult<Refund> {
     let now = clock::now();
     let lease_until = now + state.settings.payment_lease;
@@ -811,6 +819,7 @@ fn record_refund(
 
 // --- Reads --------------------------------------------------------------------------------------
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get(state: &AppState, id: PaymentId) -> AppResult<Payment> {
     state.db.read(move |conn| repo::find(conn, id)?.found(id)).await
 }
@@ -821,11 +830,13 @@ impl Keyed for Payment {
     }
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(state: &AppState, filter: PaymentFilter, page: PageRequest) -> AppResult<Page<Payment>> {
     id_page(state, page, move |conn, before, limit| Ok(repo::list(conn, &filter, before, limit)?)).await
 }
 
 /// A subject's payments, oldest first (one snapshot with the existence check).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn of_subject(state: &AppState, subject: Subject) -> AppResult<Vec<Payment>> {
     state
         .db
@@ -838,11 +849,13 @@ pub async fn of_subject(state: &AppState, subject: Subject) -> AppResult<Vec<Pay
         .await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_refund(state: &AppState, id: RefundId) -> AppResult<Refund> {
     state.db.read(move |conn| repo::find_refund(conn, id)?.found(id)).await
 }
 
 /// A payment's refunds, oldest first.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn refunds(state: &AppState, id: PaymentId) -> AppResult<Vec<Refund>> {
     state
         .db
@@ -857,6 +870,7 @@ pub async fn refunds(state: &AppState, id: PaymentId) -> AppResult<Vec<Refund>> 
 
 /// Claims payments and refunds whose driver's lease ran out (a killed or restarted server) and
 /// drives each to its end. Returns how many it claimed.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn resume_stalled(state: &AppState) -> AppResult<usize> {
     let now = clock::now();
     let until = now + state.settings.payment_lease;

@@ -52,6 +52,7 @@ fn recent(id: &str, now: chrono::DateTime<chrono::Utc>) -> bool {
 }
 
 /// Runs a whole pass at once (`hybrid-crm reconcile`, tests).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn run(state: &AppState, repair: bool) -> AppResult<ReconcileReport> {
     walk(state, repair, Pace::Full).await
 }
@@ -60,6 +61,7 @@ pub async fn run(state: &AppState, repair: bool) -> AppResult<ReconcileReport> {
 /// the batch took, so it never takes more than a quarter of the stores' time from requests (at a
 /// million clients on the development server: 17-19 s of work spread over about a minute and a
 /// quarter).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn run_in_background(state: &AppState, repair: bool) -> AppResult<ReconcileReport> {
     walk(state, repair, Pace::Quarter).await
 }
@@ -176,6 +178,7 @@ async fn settle_orphans(state: &AppState, ids: Vec<String>, report: &mut Reconci
 }
 
 /// The latest reconcile report and when it finished, if any ran.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn last(state: &AppState) -> AppResult<Option<(chrono::DateTime<chrono::Utc>, ReconcileReport)>> {
     let saved = state.db.run(|conn| Ok(jobs::last_report(conn, JOB)?)).await?;
     Ok(saved.and_then(|(at, text)| serde_json::from_str(&text).ok().map(|report| (at, report))))

@@ -45,6 +45,7 @@ impl Relay {
 /// One relay round, if this replica gets the relay's lock: publishes up to a batch of events
 /// after its position and moves the position to the last one JetStream acknowledged. Returns
 /// how many were published (`None`: another replica relays now).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn relay_once(state: &AppState, relay: &Relay) -> AppResult<Option<usize>> {
     let url = state.settings.database_url.clone();
     let lock = tokio::task::spawn_blocking(move || jobs::try_lock(&url, crate::store::pg::locks::NATS_RELAY))

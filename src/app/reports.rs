@@ -41,6 +41,7 @@ pub fn period(from: Option<NaiveDate>, to: Option<NaiveDate>) -> AppResult<Perio
 }
 
 /// The daily sales of a period, every day present (zeros included).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn daily_sales(state: &AppState, period: Period) -> AppResult<Vec<DailySales>> {
     let today = clock::now().date_naive();
     let days = state.db.read(move |conn| Ok(repo::daily_sales(conn, period.from, period.to, today)?)).await?;
@@ -56,6 +57,7 @@ pub struct SalesReport {
 }
 
 /// Revenue, orders, units and average order value by day, week or month.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn sales(state: &AppState, period: Period, granularity: Granularity) -> AppResult<SalesReport> {
     let days = daily_sales(state, period).await?;
     let totals = total(&days, period);
@@ -93,6 +95,7 @@ pub struct KpiReport {
 
 /// The key figures of a period: PostgreSQL's in one snapshot, MongoDB's coverage from the client
 /// statistics snapshot.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn kpis(state: &AppState, period: Period) -> AppResult<KpiReport> {
     let today = clock::now().date_naive();
     let figures = state.db.read(move |conn| {
@@ -143,6 +146,7 @@ pub struct ProductReport {
 
 /// What sold and what did not: top products and categories by units and by revenue (`limit`
 /// each), and slow movers (stock on hand, nothing sold in the period).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn products(state: &AppState, period: Period, limit: usize) -> AppResult<ProductReport> {
     let today = clock::now().date_naive();
     let (sold, slow_movers) = state
@@ -174,6 +178,7 @@ pub struct ClientReport {
 
 /// Who buys: the top clients by spend over the period (`limit`), and the cohorts of the period's
 /// months (first order that month × the months after in which they ordered again).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn clients(state: &AppState, period: Period, limit: usize) -> AppResult<ClientReport> {
     let today = clock::now().date_naive();
     state
@@ -211,6 +216,7 @@ pub struct WorkshopReport {
 /// by modality and by category with the enrollments and money of the period's days, and the
 /// income series (money received less refunds, on the days they completed); and the clients owing
 /// most now.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn workshops(
     state: &AppState,
     period: Period,
@@ -252,6 +258,7 @@ pub struct RollupOutcome {
 /// Rolls up every settled day not rolled up yet and every day changed since its rollup; with
 /// `from`, rebuilds every settled day from `from` on. Idempotent: a day recomputed gives the
 /// same row. Callers run it under the job's lock (one at a time among replicas).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn roll_up(state: &AppState, from: Option<NaiveDate>) -> AppResult<RollupOutcome> {
     let at = clock::now();
     state

@@ -135,6 +135,7 @@ const CLIENT_BATCH: usize = 5_000;
 /// Buyers orders and enrollments are spread over.
 const BUYERS: i64 = 20_000;
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn run(state: &AppState, size: SeedSize) -> AppResult<SeedReport> {
     if size.reset {
         state.db.run(|conn| Ok(repo::reset(conn)?)).await?;

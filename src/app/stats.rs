@@ -72,6 +72,7 @@ fn round2(value: f64) -> f64 {
 }
 
 /// Computes the statistics now from both stores and keeps them as the snapshot.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn refresh(state: &AppState) -> AppResult<ClientStats> {
     let now = clock::now();
     let pg = state.db.run(|conn| Ok(repo::counts_by_kind_and_plan(conn)?));
@@ -126,6 +127,7 @@ pub async fn refresh(state: &AppState) -> AppResult<ClientStats> {
 
 /// The latest snapshot (computed now when there is none yet), with the latest reconcile's
 /// findings.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn clients(state: &AppState) -> AppResult<ClientStats> {
     let saved = state.db.run(|conn| Ok(jobs::last_report(conn, JOB)?)).await?;
     match saved.and_then(|(_, text)| serde_json::from_str::<ClientStats>(&text).ok()) {

@@ -42,12 +42,14 @@ pub const CONSTRAINTS: &[Rule] = &[
 ];
 
 /// The plans on offer, cheapest first.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn plans(state: &AppState) -> AppResult<Vec<PlanOffer>> {
     state.db.run(|conn| Ok(repo::plans(conn)?)).await
 }
 
 /// Subscribes the client to `plan` for `months` at the plan's current price. One unpaid
 /// subscription at a time: a second is 409 `subscription_unpaid` naming the first.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn subscribe(state: &AppState, client: ClientId, plan: Plan, months: u32) -> AppResult<Subscription> {
     let now = clock::now();
     state
@@ -91,11 +93,13 @@ pub async fn subscribe(state: &AppState, client: ClientId, plan: Plan, months: u
         .await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get(state: &AppState, id: SubscriptionId) -> AppResult<Subscription> {
     state.db.run(move |conn| repo::find_subscription(conn, id)?.found(id)).await
 }
 
 /// The client's latest subscription; 404 `subscription_not_found` when it never subscribed.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn current(state: &AppState, client: ClientId) -> AppResult<Subscription> {
     state
         .db
@@ -108,6 +112,7 @@ pub async fn current(state: &AppState, client: ClientId) -> AppResult<Subscripti
 }
 
 /// Marks active subscriptions whose paid period ended as `past_due` (and their clients).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn lapse(state: &AppState) -> AppResult<usize> {
     let now = clock::now();
     state

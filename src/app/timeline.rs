@@ -29,6 +29,7 @@ pub struct TimelinePage {
 /// The entries `grant` may read: events of the families it reads, notifications whose message
 /// shows only such families, and comments (the client's own family). What is left out is listed
 /// in `withheld` as (family, kind of entry).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn timeline(state: &AppState, client: ClientId, page: PageRequest, grant: Grant) -> AppResult<TimelinePage> {
     let after = cursor_position::<Position>(&page)?;
     let limit = page.overfetch();

@@ -168,6 +168,7 @@ fn visible_endpoint(
 
 /// A new endpoint, owned by the key that creates it, and its secret, which is shown this once.
 /// A key owns at most `WEBHOOK_ENDPOINTS_PER_KEY` endpoints (409 `endpoint_limit_reached`).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create_endpoint(
     state: &AppState,
     actor: EndpointActor,
@@ -208,10 +209,12 @@ pub async fn create_endpoint(
     Ok((endpoint, secret))
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_endpoint(state: &AppState, actor: EndpointActor, id: WebhookEndpointId) -> AppResult<WebhookEndpoint> {
     state.db.run(move |conn| visible_endpoint(conn, actor, id)).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_endpoints(
     state: &AppState,
     actor: EndpointActor,
@@ -221,6 +224,7 @@ pub async fn list_endpoints(
     id_page(state, page, move |conn, before, limit| Ok(repo::list_endpoints(conn, owner, before, limit)?)).await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update_endpoint(
     state: &AppState,
     actor: EndpointActor,
@@ -255,6 +259,7 @@ pub async fn update_endpoint(
 }
 
 /// Deletes the endpoint with its deliveries and their attempts.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_endpoint(state: &AppState, actor: EndpointActor, id: WebhookEndpointId) -> AppResult<()> {
     state
         .db
@@ -265,6 +270,7 @@ pub async fn delete_endpoint(state: &AppState, actor: EndpointActor, id: Webhook
         .await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_deliveries(
     state: &AppState,
     actor: EndpointActor,
@@ -279,6 +285,7 @@ pub async fn list_deliveries(
     .await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_delivery(
     state: &AppState,
     actor: EndpointActor,
@@ -295,6 +302,7 @@ pub async fn get_delivery(
 }
 
 /// Queues a finished delivery once more (409 while it is still pending or under way).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn retry_delivery(
     state: &AppState,
     actor: EndpointActor,
@@ -323,6 +331,7 @@ pub async fn retry_delivery(
 }
 
 /// Queues a `ping` to the endpoint (409 when it is inactive: it would never be sent).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn ping(state: &AppState, actor: EndpointActor, endpoint: WebhookEndpointId) -> AppResult<Delivery> {
     let now = clock::now();
     let delivery = state
@@ -350,6 +359,7 @@ pub async fn ping(state: &AppState, actor: EndpointActor, endpoint: WebhookEndpo
 /// concurrently — no transaction or connection is held meanwhile — and records the answers in
 /// one transaction. A failure stops its endpoint's run: the rest go back to pending, behind the
 /// retry. Returns how many were attempted.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn deliver_due(state: &AppState) -> AppResult<usize> {
     let now = clock::now();
     let timeout = state.settings.webhook_timeout;
@@ -474,6 +484,7 @@ async fn deliver_run(
 }
 
 /// Delivers until nothing is due (tests and the worker).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn deliver_all_due(state: &AppState) -> AppResult<usize> {
     super::jobs::until_idle(|| deliver_due(state)).await
 }
@@ -614,6 +625,7 @@ fn signatures(
 
 /// A new signing secret for the endpoint, shown this once; the current one keeps signing beside
 /// it for `overlap`, so receivers can switch without missing a delivery.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn rotate_secret(
     state: &AppState,
     actor: EndpointActor,
@@ -634,6 +646,7 @@ pub async fn rotate_secret(
 }
 
 /// Seals the secrets that rows written before sealing hold in clear (run at start).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn reseal_secrets(state: &AppState) -> AppResult<usize> {
     let sealer = sealer(state)?;
     state

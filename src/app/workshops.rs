@@ -72,6 +72,7 @@ fn check_place(modality: Modality, location: Option<&String>, link: Option<&Stri
     }
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(state: &AppState, input: NewWorkshop) -> AppResult<Workshop> {
     check_place(input.modality, input.location.as_ref(), input.link.as_ref())?;
     let now = clock::now();
@@ -109,11 +110,13 @@ pub async fn create(state: &AppState, input: NewWorkshop) -> AppResult<Workshop>
 }
 
 /// The workshop and its seats taken, from one statement.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get(state: &AppState, id: WorkshopId) -> AppResult<Workshop> {
     state.db.run(move |conn| repo::find(conn, id)?.found(id)).await
 }
 
 /// Workshops by start time, each with its seats taken, from one statement.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(state: &AppState, filter: WorkshopFilter, page: PageRequest) -> AppResult<Page<Workshop>> {
     let after = cursor_position::<WorkshopCursor>(&page)?.map(|cursor| (cursor.at.get(), cursor.id));
     let limit = page.overfetch();
@@ -127,6 +130,7 @@ pub async fn list(state: &AppState, filter: WorkshopFilter, page: PageRequest) -
 /// Applies a patch under the workshop's lock. A new capacity adds or removes free seats;
 /// removing fewer than needed means more seats are taken than the new capacity (409, and
 /// nothing changes). The modality/place rule is a CHECK constraint on the merged row.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(state: &AppState, id: WorkshopId, changes: WorkshopChanges) -> AppResult<Workshop> {
     let now = clock::now();
     state
@@ -151,6 +155,7 @@ pub async fn update(state: &AppState, id: WorkshopId, changes: WorkshopChanges) 
         .await
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete(state: &AppState, id: WorkshopId) -> AppResult<()> {
     state.db.tx(move |conn| repo::delete(conn, id)?.then_some(()).found(id)).await
 }

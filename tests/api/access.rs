@@ -1362,3 +1362,48 @@ async fn every_post_whose_process_dies_after_its_commit_is_recognised_when_retri
     }
     assert!(checked > 20, "{checked} POST operations");
 }
+
+#[actix_web::test]
+async fn the_database_and_mongodb_calls_of_a_request_log_under_its_request_id_and_use_case() {
+    let ctx = TestContext::new().await;
+    let path = std::env::temp_dir().join(format!("crm-log-{}.jsonl", uuid::Uuid::now_v7()));
+    let file = std::fs::File::create(&path).unwrap();
+    let settings = [("LOG_FORMAT", "json"), ("RUST_LOG", "info,hybrid_crm=debug")];
+    let server = Server::start_logging(&ctx, &settings, file).await;
+    let body = json!({"name": "Traced", "email": "traced@example.com", "kind": "b2c"});
+    let (status, head, created) = server.request("POST", "/api/v1/clients", Some(&body), &[]).await.unwrap();
+    assert_eq!(status, 201);
+    let request_id =
+        head.lines().find_map(|line| line.strip_prefix("x-request-id: ")).expect("x-request-id").trim().to_string();
+    // The sequencer numbers the client's event in a round of its own.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let (_, _, feed) = server.request("GET", "/api/v1/events", None, &[]).await.unwrap();
+        if feed["items"].as_array().is_some_and(|items| !items.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(server);
+    let log = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let lines: Vec<Value> = log.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).collect();
+    let under_request = |message: &str, store_span: &str| {
+        lines.iter().any(|line| {
+            let spans = line["spans"].as_array().cloned().unwrap_or_default();
+            line["message"] == message
+                && spans.iter().any(|s| s["request_id"] == request_id.as_str())
+                && spans.iter().any(|s| s["name"] == "create")
+                && spans.last().is_some_and(|s| s["name"] == store_span)
+        })
+    };
+    assert!(under_request("unit of work", "pg"), "no PostgreSQL line of request {request_id} in:\n{log}");
+    assert!(under_request("mongodb call", "mongodb"), "no MongoDB line of request {request_id} in:\n{log}");
+    assert!(created["id"].is_string());
+    // A worker's calls log under its round's span.
+    let under_worker = lines.iter().any(|line| {
+        let spans = line["spans"].as_array().cloned().unwrap_or_default();
+        line["message"] == "unit of work" && spans.iter().any(|s| s["name"] == "worker" && s["worker"] == "sequencer")
+    });
+    assert!(under_worker, "no PostgreSQL line of the sequencer's rounds in:\n{log}");
+}

@@ -27,6 +27,7 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 pub const COLLECTION: &str = "client_info";
 /// Comments kept per client; the array lives inside one document (16 MiB limit).
@@ -285,14 +286,21 @@ impl InfoStore {
         limit: Duration,
         op: impl Future<Output = Result<T, InfoError>>,
     ) -> Result<T, InfoError> {
-        let started = std::time::Instant::now();
-        let outcome = tokio::time::timeout(limit, op)
-            .await
-            .map_err(|_| InfoError::Unavailable(format!("no answer within {} ms", limit.as_millis())))
-            .and_then(|done| done);
-        let failed = matches!(outcome, Err(InfoError::Unavailable(_) | InfoError::Other(_)));
-        (self.observe)(name, started.elapsed(), failed);
-        outcome
+        // A child of the caller's span (the request's, with its request id, or the worker round's).
+        let span = tracing::debug_span!("mongodb", op = name);
+        async {
+            let started = std::time::Instant::now();
+            let outcome = tokio::time::timeout(limit, op)
+                .await
+                .map_err(|_| InfoError::Unavailable(format!("no answer within {} ms", limit.as_millis())))
+                .and_then(|done| done);
+            let failed = matches!(outcome, Err(InfoError::Unavailable(_) | InfoError::Other(_)));
+            (self.observe)(name, started.elapsed(), failed);
+            tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, failed, "mongodb call");
+            outcome
+        }
+        .instrument(span)
+        .await
     }
 
     pub async fn ensure_indexes(&self) -> Result<(), InfoError> {

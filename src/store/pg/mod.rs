@@ -310,7 +310,9 @@ where
         let pool = self.pool.clone();
         let generation = self.loss_generation.clone();
         let outbox = self.outbox.clone();
-        let span = tracing::Span::current();
+        // The unit's span is a child of the caller's (the request's, with its request id, or the
+        // worker round's), so whatever is logged inside says what it served.
+        let span = tracing::debug_span!("pg", mode = ?mode);
         // A write serving a request with an idempotency key marks the key committed in its own
         // transaction.
         let request_key = if matches!(mode, Mode::Transaction) { idempotency::request_key() } else { None };
@@ -324,6 +326,7 @@ where
             .map_err(|_| E::from(DbError::Unavailable("the connection pool is closed".into())))?;
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
+            let started = std::time::Instant::now();
             let _permit = permit;
             let checkout = pool.get();
             drop(waiting);
@@ -370,6 +373,7 @@ where
                     }
                 }
             }
+            tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, ok = outcome.is_ok(), "unit of work");
             outcome
         })
         .await
