@@ -349,12 +349,9 @@ fn advance(conn: &mut PgConnection, id: PaymentId, now: DateTime<Utc>, lease_unt
             apply_captured(conn, &payment, None, now)
         }
         (_, _, Some(StepStatus::Pending | StepStatus::Running)) => {
-            let refund = repo::refunds_of(conn, id)?
-                .into_iter()
-                .find(|refund| refund.automatic && refund.status == RefundStatus::Processing)
-                .ok_or_else(|| {
-                    AppError::Internal(anyhow::anyhow!("payment {id} awaits compensation without a refund"))
-                })?;
+            let refund = repo::compensation_in_progress(conn, id)?.ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("payment {id} awaits compensation without a refund"))
+            })?;
             Ok(Next::Compensate(refund.id))
         }
         steps => Err(AppError::Internal(anyhow::anyhow!("payment {id} is processing with steps {steps:?}"))),
@@ -837,16 +834,14 @@ pub async fn list(state: &AppState, filter: PaymentFilter, page: PageRequest) ->
 
 /// A subject's payments, oldest first (one snapshot with the existence check).
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn of_subject(state: &AppState, subject: Subject) -> AppResult<Vec<Payment>> {
-    state
-        .db
-        .read(move |conn| {
-            if !repo::subject_exists(conn, subject)? {
-                return Err(subject_not_found(subject));
-            }
-            Ok(repo::of_subject(conn, subject)?)
-        })
-        .await
+pub async fn of_subject(state: &AppState, subject: Subject, page: PageRequest) -> AppResult<Page<Payment>> {
+    id_page(state, page, move |conn, after, limit| {
+        if !repo::subject_exists(conn, subject)? {
+            return Err(subject_not_found(subject));
+        }
+        Ok(repo::of_subject(conn, subject, after, limit)?)
+    })
+    .await
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
@@ -856,14 +851,18 @@ pub async fn get_refund(state: &AppState, id: RefundId) -> AppResult<Refund> {
 
 /// A payment's refunds, oldest first.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn refunds(state: &AppState, id: PaymentId) -> AppResult<Vec<Refund>> {
-    state
-        .db
-        .read(move |conn| {
-            repo::find(conn, id)?.found(id)?;
-            Ok(repo::refunds_of(conn, id)?)
-        })
-        .await
+pub async fn refunds(state: &AppState, id: PaymentId, page: PageRequest) -> AppResult<Page<Refund>> {
+    id_page(state, page, move |conn, after, limit| {
+        repo::find(conn, id)?.found(id)?;
+        Ok(repo::refunds_of(conn, id, after, limit)?)
+    })
+    .await
+}
+
+impl Keyed for Refund {
+    fn key(&self) -> uuid::Uuid {
+        self.id.0
+    }
 }
 
 // --- The worker ---------------------------------------------------------------------------------

@@ -5,11 +5,12 @@
 
 use super::constraints::{conflict, invalid, Meaning, Rule};
 use super::idempotency::recovery_point;
-use super::{clock, AppError, AppResult, AppState, Found};
+use super::{clock, cursor_position, AppError, AppResult, AppState, Found};
 use crate::domain::client::Plan;
 use crate::domain::events::EventType;
 use crate::domain::ids::{ClientId, SubscriptionId};
 use crate::domain::money::Money;
+use crate::domain::page::{encode_cursor, Page, PageRequest};
 use crate::domain::payments::{PlanOffer, Subscription, SubscriptionStatus};
 use crate::store::pg::{clients, payments as repo};
 use serde_json::json;
@@ -43,8 +44,13 @@ pub const CONSTRAINTS: &[Rule] = &[
 
 /// The plans on offer, cheapest first.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn plans(state: &AppState) -> AppResult<Vec<PlanOffer>> {
-    state.db.run(|conn| Ok(repo::plans(conn)?)).await
+/// The plans in catalogue order, a page at a time (the cursor is a position and a code).
+pub async fn plans(state: &AppState, page: PageRequest) -> AppResult<Page<PlanOffer>> {
+    let after = cursor_position::<(i32, String)>(&page)?;
+    let limit = page.overfetch();
+    let rows = state.db.run(move |conn| Ok(repo::plans(conn, after, limit)?)).await?;
+    let page = Page::from_overfetch(rows, limit - 1, |(position, plan)| encode_cursor(&(position, plan.code.as_str())));
+    Ok(page.map(|(_, plan)| plan))
 }
 
 /// Subscribes the client to `plan` for `months` at the plan's current price. One unpaid

@@ -117,20 +117,18 @@ pub struct EventSubject {
     pub id: Uuid,
 }
 
-/// One event, as the feed, webhooks and NATS carry it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// One event, as the feed, webhooks and NATS carry it (the API's `EventResponse` has its shape).
+#[derive(Debug, Clone, Serialize)]
 pub struct Event {
     /// UUIDv7; also the `webhook-id` of its webhook deliveries and the NATS message id.
     pub id: EventId,
     #[serde(rename = "type")]
     pub event_type: EventType,
     /// Position in the feed: increasing without gaps, assigned once the change committed.
-    #[schema(example = 42)]
     pub sequence: i64,
     pub occurred_at: DateTime<Utc>,
     pub subject: EventSubject,
     /// The subject as the API showed it right after the change (the body of its `GET`).
-    #[schema(value_type = Object)]
     pub data: Value,
 }
 

@@ -79,3 +79,37 @@ fn the_dockerfile_copies_everything_the_binary_embeds() {
         }
     }
 }
+
+/// Every structured response of the API is a type of the HTTP layer (a `…Response`, a page of
+/// them, or a wire type named with `#[schema(as = …)]`), never a domain type serialized as it
+/// is: the wire stays stable when the domain changes. The client's own free-form objects (their
+/// preferences and attributes, returned as stored) and text bodies are what they are.
+#[test]
+fn every_response_body_is_a_type_of_the_http_layer() {
+    let spec = hybrid_crm::http::openapi();
+    let http: String = sources("src/http").into_iter().map(|(_, text)| text).collect();
+    let own_objects = ["FreeFormObject", "Preferences"];
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            for (status, response) in operation["responses"].as_object().expect("responses") {
+                if !status.starts_with('2') {
+                    continue;
+                }
+                let Some(content) = response["content"].as_object() else { continue };
+                for (media, body) in content {
+                    let Some(reference) = body["schema"]["$ref"].as_str() else {
+                        assert!(!media.contains("json"), "{method} {path} {status}: an inline JSON body");
+                        continue;
+                    };
+                    let name = reference.rsplit('/').next().unwrap_or_default();
+                    let base = name.strip_prefix("PageOf_").unwrap_or(name);
+                    let defined = http.contains(&format!("struct {base} ")) || http.contains(&format!("as = {base})"));
+                    assert!(
+                        defined || own_objects.contains(&base),
+                        "{method} {path} {status} answers {name}, which is not a type of src/http"
+                    );
+                }
+            }
+        }
+    }
+}

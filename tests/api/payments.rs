@@ -227,7 +227,7 @@ async fn enrollments_are_paid_through_the_ledger_and_a_full_refund_releases_the_
             .await;
     assert_eq!((desk.status.as_u16(), desk.body["status"].clone()), (201, json!("paid")), "{}", desk.body);
     let listed = send(&app, get(&format!("/api/v1/enrollments/{enrollment}/payments"))).await.body;
-    let methods: Vec<&str> = listed.as_array().unwrap().iter().map(|p| p["method"].as_str().unwrap()).collect();
+    let methods: Vec<&str> = listed["items"].as_array().unwrap().iter().map(|p| p["method"].as_str().unwrap()).collect();
     assert_eq!(methods, ["card", "cash"]);
     assert_eq!(send(&app, get(&format!("/api/v1/workshops/{workshop}"))).await.body["seats_available"], 1);
 
@@ -267,7 +267,7 @@ async fn enrollments_are_paid_through_the_ledger_and_a_full_refund_releases_the_
     );
     assert_eq!(send(&app, get(&format!("/api/v1/payments/{card_id}"))).await.body["status"], "refunded");
     let refunds = send(&app, get(&format!("/api/v1/payments/{card_id}/refunds"))).await.body;
-    assert_eq!(refunds.as_array().unwrap().len(), 1);
+    assert_eq!(refunds["items"].as_array().unwrap().len(), 1);
     let one =
         send(&app, get(&format!("/api/v1/payments/{card_id}/refunds/{}", back.body["id"].as_str().unwrap()))).await;
     assert_eq!(one.body["reason"], "Changed plans");
@@ -278,7 +278,7 @@ async fn enrollments_are_paid_through_the_ledger_and_a_full_refund_releases_the_
 
 async fn desk_payment_id<S: TestApp<B>, B: MessageBody>(app: &S, enrollment: &str) -> String {
     let listed = send(app, get(&format!("/api/v1/enrollments/{enrollment}/payments"))).await.body;
-    let cash = listed.as_array().unwrap().iter().find(|p| p["method"] == "cash").unwrap();
+    let cash = listed["items"].as_array().unwrap().iter().find(|p| p["method"] == "cash").unwrap();
     cash["id"].as_str().unwrap().to_string()
 }
 
@@ -348,7 +348,7 @@ async fn a_subject_cancelled_while_the_gateway_charges_gets_the_money_back_autom
     );
     assert_eq!(done["amount_refunded"], "25.00");
     let refunds = send(&app, get(&format!("/api/v1/payments/{}/refunds", done["id"].as_str().unwrap()))).await.body;
-    let automatic = &refunds.as_array().unwrap()[0];
+    let automatic = &refunds["items"].as_array().unwrap()[0];
     assert_eq!((automatic["automatic"].clone(), automatic["status"].clone()), (json!(true), json!("succeeded")));
     assert!(automatic["reason"].as_str().unwrap().contains("cancelled"));
     let order_now = send(&app, get(&format!("/api/v1/orders/{order}"))).await.body;
@@ -416,9 +416,15 @@ async fn twenty_simultaneous_refunds_never_return_more_than_was_paid() {
 async fn a_paid_subscription_sets_the_clients_plan_and_a_failed_one_makes_it_past_due() {
     let ctx = TestContext::new().await;
     let app = app!(ctx);
-    let plans = send(&app, get("/api/v1/plans")).await.body;
+    let plans = send(&app, get("/api/v1/plans")).await.body["items"].clone();
     let codes: Vec<&str> = plans.as_array().unwrap().iter().map(|p| p["code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["basic", "premium", "enterprise"]);
+    // A page at a time, like every list.
+    let first = send(&app, get("/api/v1/plans?limit=2")).await.body;
+    let cursor = first["next_cursor"].as_str().unwrap().to_string();
+    let rest = send(&app, get(&format!("/api/v1/plans?limit=2&cursor={cursor}"))).await.body;
+    assert_eq!((first["items"].as_array().unwrap().len(), rest["items"][0]["code"].as_str()), (2, Some("enterprise")));
+    assert_eq!(rest["next_cursor"], Value::Null);
     let premium = plans[1]["monthly_price"].as_str().unwrap().parse::<f64>().unwrap();
 
     let client = create_client(&app, "Subscriber", "subscriber@example.com").await;

@@ -163,7 +163,7 @@ async fn a_refund_whose_server_is_killed_mid_gateway_is_credited_once_by_the_res
         })
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let refunds = send(&app, get(&format!("/api/v1/payments/{payment}/refunds"))).await.body;
+    let refunds = send(&app, get(&format!("/api/v1/payments/{payment}/refunds"))).await.body["items"].clone();
     let refund = refunds[0]["id"].as_str().expect("the refund is recorded").to_string();
     assert_eq!(refunds[0]["status"], "processing");
     server.kill();
@@ -198,6 +198,6 @@ async fn a_refund_whose_server_is_killed_mid_gateway_is_credited_once_by_the_res
     let (status, head, _) =
         restarted.request("POST", &uri, Some(&goodwill), &[("Idempotency-Key", "kill-refund")]).await.unwrap();
     assert_eq!(status, 303, "{head}");
-    let refunds = send(&app, get(&format!("/api/v1/payments/{payment}/refunds"))).await.body;
+    let refunds = send(&app, get(&format!("/api/v1/payments/{payment}/refunds"))).await.body["items"].clone();
     assert_eq!(refunds.as_array().unwrap().len(), 1, "refunded once");
 }

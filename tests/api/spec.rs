@@ -94,3 +94,18 @@ fn the_postman_collection_calls_every_operation_of_the_spec() {
         }
     }
 }
+
+#[test]
+fn the_postman_collection_is_what_its_generator_makes() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let check = std::process::Command::new("python3")
+        .arg(root.join("postman/generate.py"))
+        .arg("--check")
+        .output()
+        .expect("python3 runs the generator");
+    assert!(
+        check.status.success(),
+        "edit postman/generate.py, not the collection, then run it: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}

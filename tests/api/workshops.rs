@@ -90,7 +90,7 @@ async fn enrolling_takes_a_seat_adds_the_interest_and_payments_move_the_status()
     assert_eq!(send(&app, get("/api/v1/enrollments?unpaid=true")).await.body["items"], json!([]));
     let payments = send(&app, get(&pay_uri)).await;
     assert_eq!(
-        payments.body.as_array().unwrap().iter().map(|p| p["amount"].clone()).collect::<Vec<_>>(),
+        payments.body["items"].as_array().unwrap().iter().map(|p| p["amount"].clone()).collect::<Vec<_>>(),
         [json!("30.00"), json!("50.00")]
     );
 

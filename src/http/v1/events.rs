@@ -2,7 +2,7 @@
 
 use crate::app::events::{self, FeedFilter};
 use crate::app::{AppError, AppState};
-use crate::domain::events::{Event, EventPattern, EventType};
+use crate::domain::events::{Event, EventPattern, EventSubject, EventType};
 use crate::domain::free_form::FieldIssue;
 use crate::domain::ids::EventId;
 use crate::http::access::Caller;
@@ -11,7 +11,9 @@ use crate::http::extract::Query;
 use crate::http::problem::{ApiResult, Problem};
 use crate::http::validation::rules;
 use actix_web::{get, web};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
@@ -70,11 +72,42 @@ fn feed_rules(query: &EventFeedQuery) -> Result<(), ValidationError> {
     rules(query.patterns().err().into_iter().collect())
 }
 
+/// One event, as the feed, webhooks and NATS carry it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Event)]
+pub struct EventResponse {
+    /// UUIDv7; also the `webhook-id` of its webhook deliveries and the NATS message id.
+    pub id: EventId,
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    /// Position in the feed: increasing without gaps, assigned once the change committed.
+    #[schema(example = 42)]
+    pub sequence: i64,
+    pub occurred_at: DateTime<Utc>,
+    pub subject: EventSubject,
+    /// The subject as the API showed it right after the change (the body of its `GET`).
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+impl From<Event> for EventResponse {
+    fn from(e: Event) -> Self {
+        EventResponse {
+            id: e.id,
+            event_type: e.event_type,
+            sequence: e.sequence,
+            occurred_at: e.occurred_at,
+            subject: e.subject,
+            data: e.data,
+        }
+    }
+}
+
 /// A page of the feed. Unlike other lists, the feed has no end: `next_after` is always set.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventPage {
     /// Oldest first.
-    pub items: Vec<Event>,
+    pub items: Vec<EventResponse>,
     /// Pass as `after` for the next page (the last sequence here, or `after` if there was none).
     #[schema(example = 42)]
     pub next_after: i64,
@@ -129,7 +162,7 @@ pub async fn list_events(
     let filter = FeedFilter { patterns: Some(readable), subject_id: query.subject_id };
     let page = events::feed(&state, after, filter, query.limit.unwrap_or(20)).await?;
     Ok(web::Json(EventPage {
-        items: page.items,
+        items: page.items.into_iter().map(EventResponse::from).collect(),
         next_after: page.next_after,
         has_more: page.has_more,
         withheld: disclosure.withheld,
@@ -145,16 +178,20 @@ pub async fn list_events(
     tag = "events",
     params(("id" = Uuid, Path, description = "Event id")),
     responses(
-        (status = 200, description = "The event", body = Event),
+        (status = 200, description = "The event", body = EventResponse),
         (status = 404, description = "`event_not_found` (also while its transaction has not committed)"),
     )
 )]
 #[get("/events/{id}")]
-pub async fn get_event(caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<Event>> {
+pub async fn get_event(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<EventResponse>> {
     let event = events::get(&state, EventId(*id)).await?;
     // An event of a family the key cannot read is not there for it.
     if !caller.key().grant().reads(event.event_type.scope_family()) {
         return Err(AppError::not_found(EventId(*id)).into());
     }
-    Ok(web::Json(event))
+    Ok(web::Json(EventResponse::from(event)))
 }

@@ -12,7 +12,7 @@ use crate::domain::payments::{
 use crate::domain::time::Timestamp;
 use crate::http::access::Caller;
 use crate::http::dto::{created, PageOf};
-use crate::http::extract::{page_request, JsonBody, Query};
+use crate::http::extract::{page_request, JsonBody, PageParams, Query};
 use crate::http::problem::ApiResult;
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -456,9 +456,9 @@ pub async fn refund_payment(
 #[utoipa::path(
     security(("api_key" = ["payments:read"])),
     tag = "payments",
-    params(("id" = Uuid, Path, description = "Payment id")),
+    params(("id" = Uuid, Path, description = "Payment id"), PageParams),
     responses(
-        (status = 200, description = "The payment's refunds, oldest first", body = Vec<RefundResponse>),
+        (status = 200, description = "A page of the payment's refunds, oldest first", body = PageOf<RefundResponse>),
         (status = 404, description = "`payment_not_found`"),
     )
 )]
@@ -467,9 +467,10 @@ pub async fn list_refunds(
     _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-) -> ApiResult<web::Json<Vec<RefundResponse>>> {
-    let refunds = payments::refunds(&state, PaymentId(*id)).await?;
-    Ok(web::Json(refunds.into_iter().map(Into::into).collect()))
+    Query(query): Query<PageParams>,
+) -> ApiResult<web::Json<PageOf<RefundResponse>>> {
+    let refunds = payments::refunds(&state, PaymentId(*id), query.page()).await?;
+    Ok(web::Json(PageOf::from_page(refunds, RefundResponse::from)))
 }
 
 /// Get a refund
@@ -504,10 +505,19 @@ pub async fn get_refund(
 /// List plans
 ///
 /// The plans clients can subscribe to, with their monthly prices (data, not code).
-#[utoipa::path(security(("api_key" = ["catalog:read"])), tag = "plans", responses((status = 200, description = "The plans", body = Vec<PlanResponse>)))]
+#[utoipa::path(
+    security(("api_key" = ["catalog:read"])),
+    tag = "plans",
+    params(PageParams),
+    responses((status = 200, description = "A page of plans, in catalogue order", body = PageOf<PlanResponse>))
+)]
 #[get("/plans")]
-pub async fn list_plans(_caller: Caller, state: web::Data<AppState>) -> ApiResult<web::Json<Vec<PlanResponse>>> {
-    Ok(web::Json(subscriptions::plans(&state).await?.into_iter().map(Into::into).collect()))
+pub async fn list_plans(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    Query(query): Query<PageParams>,
+) -> ApiResult<web::Json<PageOf<PlanResponse>>> {
+    Ok(web::Json(PageOf::from_page(subscriptions::plans(&state, query.page()).await?, PlanResponse::from)))
 }
 
 /// Subscribe a client to a plan

@@ -11,7 +11,7 @@ use crate::domain::workshops::{
 };
 use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
-use crate::http::extract::{page_request, search_text, JsonBody, Query};
+use crate::http::extract::{page_request, search_text, JsonBody, PageParams, Query};
 use crate::http::problem::ApiResult;
 use crate::http::validation::double_option;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
@@ -575,9 +575,9 @@ pub async fn pay_enrollment(
 #[utoipa::path(
     security(("api_key" = ["payments:read"])),
     tag = "enrollments",
-    params(("id" = Uuid, Path, description = "Enrollment id")),
+    params(("id" = Uuid, Path, description = "Enrollment id"), PageParams),
     responses(
-        (status = 200, description = "The enrollment's payments, oldest first", body = Vec<EnrollmentPaymentResponse>),
+        (status = 200, description = "A page of the enrollment's payments, oldest first", body = PageOf<EnrollmentPaymentResponse>),
         (status = 404, description = "`enrollment_not_found`"),
     )
 )]
@@ -586,8 +586,9 @@ pub async fn list_enrollment_payments(
     _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-) -> ApiResult<web::Json<Vec<EnrollmentPaymentResponse>>> {
+    Query(query): Query<PageParams>,
+) -> ApiResult<web::Json<PageOf<EnrollmentPaymentResponse>>> {
     let id = EnrollmentId(*id);
-    let payments = payments::of_subject(&state, Subject::Enrollment(id)).await?;
-    Ok(web::Json(payments.into_iter().map(|p| EnrollmentPaymentResponse::new(id, p)).collect()))
+    let payments = payments::of_subject(&state, Subject::Enrollment(id), query.page()).await?;
+    Ok(web::Json(PageOf::from_page(payments, |p| EnrollmentPaymentResponse::new(id, p))))
 }

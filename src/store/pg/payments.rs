@@ -87,11 +87,19 @@ pub fn list(
 }
 
 /// A subject's payments, oldest first.
-pub fn of_subject(conn: &mut PgConnection, subject: Subject) -> QueryResult<Vec<Payment>> {
+/// A subject's payments in creation order after `after`, at most `limit`.
+pub fn of_subject(
+    conn: &mut PgConnection,
+    subject: Subject,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<Payment>> {
     let rows = payments::table
         .filter(subject_filter(subject))
+        .filter(payments::id.gt(after.unwrap_or(Uuid::nil())))
         .select(PaymentRow::as_select())
         .order(payments::id.asc())
+        .limit(limit)
         .load(conn)?;
     with_steps(conn, rows)
 }
@@ -339,11 +347,28 @@ pub fn lock_refund(conn: &mut PgConnection, id: RefundId) -> QueryResult<Option<
 }
 
 /// A payment's refunds, oldest first.
-pub fn refunds_of(conn: &mut PgConnection, id: PaymentId) -> QueryResult<Vec<Refund>> {
+/// The automatic refund (the saga's compensation) of a payment still under way, if any.
+pub fn compensation_in_progress(conn: &mut PgConnection, id: PaymentId) -> QueryResult<Option<Refund>> {
     refunds::table
         .filter(refunds::payment_id.eq(id.0))
+        .filter(refunds::automatic)
+        .filter(refunds::status.eq(RefundStatus::Processing.as_str()))
         .select(RefundRow::as_select())
         .order(refunds::id.asc())
+        .first::<RefundRow>(conn)
+        .optional()?
+        .map(RefundRow::into_domain)
+        .transpose()
+}
+
+/// A payment's refunds in creation order after `after`, at most `limit`.
+pub fn refunds_of(conn: &mut PgConnection, id: PaymentId, after: Option<Uuid>, limit: i64) -> QueryResult<Vec<Refund>> {
+    refunds::table
+        .filter(refunds::payment_id.eq(id.0))
+        .filter(refunds::id.gt(after.unwrap_or(Uuid::nil())))
+        .select(RefundRow::as_select())
+        .order(refunds::id.asc())
+        .limit(limit)
         .load::<RefundRow>(conn)?
         .into_iter()
         .map(RefundRow::into_domain)
@@ -449,13 +474,18 @@ pub fn lock_payable(conn: &mut PgConnection, subject: Subject) -> QueryResult<Op
 
 // --- Plans and subscriptions --------------------------------------------------------------------
 
-pub fn plans(conn: &mut PgConnection) -> QueryResult<Vec<PlanOffer>> {
-    plans::table
-        .select(PlanRow::as_select())
+/// Plans in their catalogue order (position, then code) after `after`, at most `limit`.
+pub fn plans(conn: &mut PgConnection, after: Option<(i32, String)>, limit: i64) -> QueryResult<Vec<(i32, PlanOffer)>> {
+    let mut query = plans::table.select((plans::position, PlanRow::as_select())).into_boxed();
+    if let Some((position, code)) = after {
+        query = query.filter(plans::position.gt(position).or(plans::position.eq(position).and(plans::code.gt(code))));
+    }
+    query
         .order((plans::position, plans::code))
-        .load::<PlanRow>(conn)?
+        .limit(limit)
+        .load::<(i32, PlanRow)>(conn)?
         .into_iter()
-        .map(PlanRow::into_domain)
+        .map(|(position, row)| row.into_domain().map(|plan| (position, plan)))
         .collect()
 }
 
