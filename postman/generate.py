@@ -173,7 +173,10 @@ folders = [
             "pm.test('text kept', () => pm.expect(pm.response.json().text).to.eql('Called about workshops'));"], {"text": "Called about workshops"}),
         request("List comments", "GET", "/api/v1/clients/{{clientId}}/comments?limit=10", status(200) + [
             "pm.test('newest first', () => pm.expect(pm.response.json().items[0].id).to.eql(pm.collectionVariables.get('commentId')));"]),
+        request("Get comment (its Location)", "GET", "/api/v1/clients/{{clientId}}/comments/{{commentId}}", status(200) + [
+            "pm.test('the comment added', () => { const b = pm.response.json(); pm.expect(b.id).to.eql(pm.collectionVariables.get('commentId')); pm.expect(b.text).to.eql('Called about workshops'); });"]),
         request("Delete comment", "DELETE", "/api/v1/clients/{{clientId}}/comments/{{commentId}}", status(204)),
+        request("Deleted comment is gone", "GET", "/api/v1/clients/{{clientId}}/comments/{{commentId}}", status(404) + PROBLEM + code("comment_not_found")),
         request("Get preferences", "GET", "/api/v1/clients/{{clientId}}/preferences", status(200) + [
             "pm.test('language', () => pm.expect(pm.response.json().language).to.eql('en'));"]),
         request("Replace preferences", "PUT", "/api/v1/clients/{{clientId}}/preferences", status(200) + [

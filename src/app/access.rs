@@ -5,7 +5,7 @@ use super::constraints::{invalid, Meaning, Rule};
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::config::RateLimit;
 use crate::domain::access::{self, ApiKey, AuditEntry, AuditFilter, NewApiKey, Role};
-use crate::domain::ids::{ApiKeyId, AuditEntryId};
+use crate::domain::ids::{ApiKeyId, AuditEntryId, Located};
 use crate::domain::page::{Page, PageRequest};
 use crate::store::pg::{access as repo, audit as audit_repo};
 use std::collections::HashMap;
@@ -69,7 +69,7 @@ pub async fn create_key(state: &AppState, new: NewApiKey) -> AppResult<(ApiKey, 
         .tx(move |conn| {
             let id = ApiKeyId::new();
             let key = repo::insert_key(conn, id, &new, &hash, &last_four, now)?;
-            super::idempotency::recovery_point(format!("/api/v1/api-keys/{id}"));
+            super::idempotency::recovery_point(id.path());
             Ok(key)
         })
         .await?;

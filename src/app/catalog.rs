@@ -12,7 +12,7 @@ use crate::domain::catalog::{
     ProductChanges, ProductFilter, ProductSort, StockMovement, StockStatus, MAX_STOCK,
 };
 use crate::domain::events::EventType;
-use crate::domain::ids::{CategoryId, OrderId, ProductId, StockMovementId};
+use crate::domain::ids::{CategoryId, Located, OrderId, ProductId, StockMovementId};
 use crate::domain::page::{encode_cursor, Page, PageRequest};
 use crate::store::pg::catalog::{self as repo, ProductKey, ProductPosition};
 use chrono::{DateTime, Utc};
@@ -140,7 +140,7 @@ pub async fn create_category(state: &AppState, input: NewCategory) -> AppResult<
         .db
         .tx(move |conn| {
             let created = repo::insert_category(conn, &category)?;
-            recovery_point(format!("/api/v1/categories/{}", created.id));
+            recovery_point(created.id.path());
             Ok(created)
         })
         .await
@@ -228,7 +228,7 @@ pub async fn create_product(state: &AppState, input: NewProduct) -> AppResult<Pr
         .db
         .tx(move |conn| {
             let created = repo::insert_product(conn, &product)?;
-            recovery_point(format!("/api/v1/products/{}", created.id));
+            recovery_point(created.id.path());
             if product.stock > 0 {
                 let stock = product.stock;
                 let initial = movement(created.id, MovementKind::In, stock, stock, stock, "initial stock".into(), now);

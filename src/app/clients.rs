@@ -17,7 +17,7 @@ use super::{clock, cursor_position, AppError, AppResult, AppState, Found};
 use crate::domain::client::{Client, ClientChanges, ClientFilter, ClientKind, ClientSort, NewClient};
 use crate::domain::events::EventType;
 use crate::domain::free_form::{check_object, check_preferences, is_valid_tag, FieldIssue};
-use crate::domain::ids::{ClientId, InterestId};
+use crate::domain::ids::{ClientId, InterestId, Located};
 use crate::domain::page::{encode_cursor, Page, PageRequest};
 use crate::domain::precondition::Precondition;
 use crate::domain::time::Timestamp;
@@ -143,7 +143,7 @@ pub async fn create(state: &AppState, input: NewClient) -> AppResult<Client> {
             record(conn, EventType::ClientCreated, &stored)?;
             // The recovery point of a keyed create: if the process dies before the document is
             // written, a retry is sent to the client (and reconcile writes its document).
-            recovery_point(format!("/api/v1/clients/{id}"));
+            recovery_point(id.path());
             Ok(())
         })
         .await?;

@@ -4,7 +4,7 @@ use super::constraints::{conflict, invalid, Meaning, Rule};
 use super::idempotency::recovery_point;
 use super::{clock, id_page, AppResult, AppState, Found, Keyed};
 use crate::domain::client::{Company, CompanyChanges, NewCompany};
-use crate::domain::ids::CompanyId;
+use crate::domain::ids::{CompanyId, Located};
 use crate::domain::page::{Page, PageRequest};
 use crate::store::pg::companies as repo;
 
@@ -48,7 +48,7 @@ pub async fn create(state: &AppState, input: NewCompany) -> AppResult<Company> {
         .db
         .tx(move |conn| {
             let created = repo::insert(conn, &company)?;
-            recovery_point(format!("/api/v1/companies/{}", created.id));
+            recovery_point(created.id.path());
             Ok(created)
         })
         .await

@@ -3,7 +3,7 @@
 use super::constraints::{conflict, invalid, Meaning, Rule};
 use super::idempotency::recovery_point;
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
-use crate::domain::ids::CouponId;
+use crate::domain::ids::{CouponId, Located};
 use crate::domain::money::Money;
 use crate::domain::orders::{Coupon, CouponChanges, CouponKind, NewCoupon};
 use crate::domain::page::{Page, PageRequest};
@@ -103,7 +103,7 @@ pub async fn create(state: &AppState, input: NewCoupon) -> AppResult<Coupon> {
         .db
         .tx(move |conn| {
             let created = repo::insert(conn, &coupon)?;
-            recovery_point(format!("/api/v1/coupons/{}", created.id));
+            recovery_point(created.id.path());
             Ok(created)
         })
         .await

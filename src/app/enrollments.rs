@@ -15,7 +15,7 @@ use super::idempotency::recovery_point;
 use super::orders::{check_buyer, lock_buyer, note_activity};
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::events::EventType;
-use crate::domain::ids::{ClientId, EnrollmentId, WorkshopId};
+use crate::domain::ids::{ClientId, EnrollmentId, Located, WorkshopId};
 use crate::domain::money::Money;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::workshops::{Enrollment, EnrollmentFilter, EnrollmentStatus, Workshop};
@@ -58,7 +58,7 @@ pub async fn enroll(state: &AppState, workshop: WorkshopId, client: ClientId) ->
         .db
         .tx(move |conn| {
             let enrollment = enroll_in(conn, workshop, client, now)?;
-            recovery_point(format!("/api/v1/enrollments/{}", enrollment.id));
+            recovery_point(enrollment.id.path());
             Ok(enrollment)
         })
         .await

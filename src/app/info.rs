@@ -4,7 +4,7 @@
 
 use super::clients::{ensure_exists, with_document};
 use super::events::{self, CommentAdded};
-use super::{clock, cursor_position, AppError, AppResult, AppState};
+use super::{clock, cursor_position, AppError, AppResult, AppState, Found};
 use crate::domain::events::{EventSubject, EventType, SubjectKind};
 use crate::domain::free_form::{check_object, check_preferences, FieldIssue};
 use crate::domain::ids::{ClientId, CommentId};
@@ -43,6 +43,14 @@ pub async fn list_comments(state: &AppState, client_id: ClientId, page: PageRequ
     exists?;
     let comments = comments?.unwrap_or_default();
     Ok(Page::from_overfetch(comments, limit - 1, |c| encode_cursor(&c.id.0)))
+}
+
+/// One comment; 404 `client_not_found` or `comment_not_found`.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn get_comment(state: &AppState, client_id: ClientId, comment_id: CommentId) -> AppResult<Comment> {
+    let (exists, comment) = tokio::join!(ensure_exists(state, client_id), state.info.comment(client_id, comment_id));
+    exists?;
+    comment?.found(comment_id)
 }
 
 #[tracing::instrument(level = "debug", skip_all)]

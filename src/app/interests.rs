@@ -4,7 +4,7 @@ use super::constraints::{conflict, invalid, Meaning, Rule};
 use super::idempotency::recovery_point;
 use super::{clock, id_page, AppResult, AppState, Found, Keyed};
 use crate::domain::client::{Interest, InterestChanges, NewInterest};
-use crate::domain::ids::InterestId;
+use crate::domain::ids::{InterestId, Located};
 use crate::domain::page::{Page, PageRequest};
 use crate::store::pg::interests as repo;
 
@@ -40,7 +40,7 @@ pub async fn create(state: &AppState, input: NewInterest) -> AppResult<Interest>
         .db
         .tx(move |conn| {
             let created = repo::insert(conn, &interest)?;
-            recovery_point(format!("/api/v1/interests/{}", created.id));
+            recovery_point(created.id.path());
             Ok(created)
         })
         .await

@@ -17,7 +17,7 @@ use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::catalog::MovementKind;
 use crate::domain::client::Client;
 use crate::domain::events::EventType;
-use crate::domain::ids::{ClientId, OrderId, ProductId, StatusChangeId};
+use crate::domain::ids::{ClientId, Located, OrderId, ProductId, StatusChangeId};
 use crate::domain::money::Money;
 use crate::domain::orders::{
     merge_lines, Coupon, CouponRefusal, NewOrder, Order, OrderFilter, OrderItem, OrderStatus, PricedLine, StatusChange,
@@ -91,7 +91,7 @@ pub async fn place(state: &AppState, input: NewOrder) -> AppResult<Order> {
         .db
         .tx(move |conn| {
             let order = place_in(conn, &input, now)?;
-            recovery_point(format!("/api/v1/orders/{}", order.id));
+            recovery_point(order.id.path());
             Ok(order)
         })
         .await

@@ -26,7 +26,7 @@ use super::idempotency::recovery_point;
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::client::PlanStatus;
 use crate::domain::events::EventType;
-use crate::domain::ids::{EnrollmentId, PaymentId, RefundId, SubscriptionId};
+use crate::domain::ids::{EnrollmentId, Located, Nested, PaymentId, RefundId, SubscriptionId};
 use crate::domain::money::Money;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::payments::{
@@ -225,7 +225,7 @@ fn reserve(
         },
     };
     repo::insert(conn, &payment, gateway.then_some(lease_until))?;
-    recovery_point(format!("/api/v1/payments/{}", payment.id));
+    recovery_point(payment.id.path());
     if !gateway {
         apply_payment(conn, payment.subject, payable, payment.amount, now)?;
         record(conn, EventType::PaymentSucceeded, &payment)?;
@@ -693,7 +693,7 @@ fn open_refund(
         completed_at: (!gateway).then_some(now),
     };
     repo::insert_refund(conn, &refund, gateway.then_some(lease_until))?;
-    recovery_point(format!("/api/v1/payments/{id}/refunds/{}", refund.id));
+    recovery_point(refund.id.path(id));
     record_for_client(conn, EventType::RefundCreated, &refund, payment.client_id)?;
     let in_full = payment.amount_refunded + amount == payment.amount;
     let status = if in_full && !gateway { PaymentStatus::Refunded } else { PaymentStatus::Succeeded };

@@ -8,7 +8,7 @@ use super::idempotency::recovery_point;
 use super::{clock, cursor_position, AppError, AppResult, AppState, Found};
 use crate::domain::client::Plan;
 use crate::domain::events::EventType;
-use crate::domain::ids::{ClientId, SubscriptionId};
+use crate::domain::ids::{ClientId, Located, SubscriptionId};
 use crate::domain::money::Money;
 use crate::domain::page::{encode_cursor, Page, PageRequest};
 use crate::domain::payments::{PlanOffer, Subscription, SubscriptionStatus};
@@ -93,7 +93,7 @@ pub async fn subscribe(state: &AppState, client: ClientId, plan: Plan, months: u
                 cancelled_at: None,
             };
             repo::insert_subscription(conn, &subscription)?;
-            recovery_point(format!("/api/v1/subscriptions/{}", subscription.id));
+            recovery_point(subscription.id.path());
             Ok(subscription)
         })
         .await

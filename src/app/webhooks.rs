@@ -11,7 +11,7 @@ use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::access::{Level, Scope};
 use crate::domain::events::{Event, EventPattern};
 use crate::domain::free_form::FieldIssue;
-use crate::domain::ids::{DeliveryId, WebhookEndpointId};
+use crate::domain::ids::{DeliveryId, Located, WebhookEndpointId};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::webhooks::{
     address_allowed, decode_secret, encode_secret, retry_after, signature, url_refusal, Attempt, Delivery,
@@ -202,7 +202,7 @@ pub async fn create_endpoint(
             }
             let id = WebhookEndpointId::new();
             let endpoint = repo::insert_endpoint(conn, id, &new, &stored, actor.key, now)?;
-            super::idempotency::recovery_point(format!("/api/v1/webhook-endpoints/{id}"));
+            super::idempotency::recovery_point(id.path());
             Ok(endpoint)
         })
         .await?;

@@ -5,7 +5,7 @@
 use super::constraints::{conflict, invalid, Meaning, Rule};
 use super::idempotency::recovery_point;
 use super::{clock, cursor_position, AppError, AppResult, AppState, Found};
-use crate::domain::ids::WorkshopId;
+use crate::domain::ids::{Located, WorkshopId};
 use crate::domain::page::{encode_cursor, Page, PageRequest};
 use crate::domain::time::Timestamp;
 use crate::domain::workshops::{Modality, NewWorkshop, Workshop, WorkshopChanges, WorkshopFilter};
@@ -102,7 +102,7 @@ pub async fn create(state: &AppState, input: NewWorkshop) -> AppResult<Workshop>
         .db
         .tx(move |conn| {
             repo::insert(conn, &created)?;
-            recovery_point(format!("/api/v1/workshops/{}", created.id));
+            recovery_point(created.id.path());
             Ok(())
         })
         .await?;

@@ -79,3 +79,72 @@ typed_id!(
     ApiKeyId => "api_key",
     AuditEntryId => "audit_entry",
 );
+
+/// Where the API is mounted. Every resource URL is built from it by `Located` and `Nested`, the
+/// one place each is written: `Location` headers and idempotency recovery points alike.
+pub const API_BASE: &str = "/api/v1";
+
+/// A resource with a URL of its own: `/api/v1/<collection>/<id>`.
+pub trait Located: std::fmt::Display {
+    const COLLECTION: &'static str;
+
+    fn path(&self) -> String {
+        format!("{API_BASE}/{}/{self}", Self::COLLECTION)
+    }
+}
+
+/// A resource whose URL is under its parent's: `<parent's path>/<collection>/<id>`.
+pub trait Nested: std::fmt::Display {
+    type Parent: Located;
+    const COLLECTION: &'static str;
+
+    fn path(&self, parent: Self::Parent) -> String {
+        format!("{}/{}/{self}", parent.path(), Self::COLLECTION)
+    }
+}
+
+macro_rules! located {
+    ($($name:ident => $collection:literal),* $(,)?) => {
+        $(
+            impl Located for $name {
+                const COLLECTION: &'static str = $collection;
+            }
+        )*
+        /// Every `Located` collection (a test finds each `/api/v1/<collection>/{id}` in the spec).
+        pub const COLLECTIONS: &[&str] = &[$($collection),*];
+    };
+}
+
+located!(
+    ClientId => "clients",
+    CompanyId => "companies",
+    InterestId => "interests",
+    CategoryId => "categories",
+    ProductId => "products",
+    CouponId => "coupons",
+    OrderId => "orders",
+    WorkshopId => "workshops",
+    EnrollmentId => "enrollments",
+    PaymentId => "payments",
+    SubscriptionId => "subscriptions",
+    EventId => "events",
+    WebhookEndpointId => "webhook-endpoints",
+    NotificationId => "notifications",
+    ApiKeyId => "api-keys",
+    AuditEntryId => "audit-log",
+);
+
+macro_rules! nested {
+    ($($name:ident => $parent:ident / $collection:literal),* $(,)?) => {$(
+        impl Nested for $name {
+            type Parent = $parent;
+            const COLLECTION: &'static str = $collection;
+        }
+    )*};
+}
+
+nested!(
+    RefundId => PaymentId / "refunds",
+    CommentId => ClientId / "comments",
+    DeliveryId => WebhookEndpointId / "deliveries",
+);

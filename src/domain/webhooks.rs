@@ -2,8 +2,7 @@
 //! events, and the retry schedule.
 
 use crate::domain::access::{Family, Grant, Level, Scope};
-use crate::domain::ids::ApiKeyId;
-use crate::domain::ids::{DeliveryId, EventId, WebhookEndpointId};
+use crate::domain::ids::{ApiKeyId, DeliveryId, EventId, WebhookEndpointId};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, Utc};

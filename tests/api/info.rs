@@ -14,7 +14,10 @@ async fn comments_are_added_listed_newest_first_paginated_and_deleted() {
     for i in 0..5 {
         let reply = send(&app, json(Method::POST, &base, json!({"text": format!("comment {i}")}))).await;
         assert_eq!(reply.status, 201, "{}", reply.body);
-        assert_eq!(reply.header("location").unwrap(), format!("{base}/{}", reply.body["id"].as_str().unwrap()));
+        let location = reply.header("location").unwrap();
+        assert_eq!(location, format!("{base}/{}", reply.body["id"].as_str().unwrap()));
+        // The Location answers the comment.
+        assert_eq!(send(&app, get(&location)).await.body, reply.body);
         ids.push(reply.body["id"].as_str().unwrap().to_string());
     }
 
@@ -33,6 +36,10 @@ async fn comments_are_added_listed_newest_first_paginated_and_deleted() {
 
     assert_eq!(send(&app, delete(&format!("{base}/{}", ids[2]))).await.status, 204);
     send(&app, delete(&format!("{base}/{}", ids[2]))).await.problem(404, "comment_not_found");
+    send(&app, get(&format!("{base}/{}", ids[2]))).await.problem(404, "comment_not_found");
+    send(&app, get(&format!("/api/v1/clients/{}/comments/{}", uuid::Uuid::now_v7(), ids[1])))
+        .await
+        .problem(404, "client_not_found");
     let view = send(&app, get(&format!("/api/v1/clients/{id}/view"))).await;
     assert_eq!(view.body["info"]["comments_count"], 4);
     assert_eq!(view.body["info"]["recent_comments"][0]["text"], "comment 4");

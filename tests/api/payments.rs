@@ -227,7 +227,8 @@ async fn enrollments_are_paid_through_the_ledger_and_a_full_refund_releases_the_
             .await;
     assert_eq!((desk.status.as_u16(), desk.body["status"].clone()), (201, json!("paid")), "{}", desk.body);
     let listed = send(&app, get(&format!("/api/v1/enrollments/{enrollment}/payments"))).await.body;
-    let methods: Vec<&str> = listed["items"].as_array().unwrap().iter().map(|p| p["method"].as_str().unwrap()).collect();
+    let methods: Vec<&str> =
+        listed["items"].as_array().unwrap().iter().map(|p| p["method"].as_str().unwrap()).collect();
     assert_eq!(methods, ["card", "cash"]);
     assert_eq!(send(&app, get(&format!("/api/v1/workshops/{workshop}"))).await.body["seats_available"], 1);
 

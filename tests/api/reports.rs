@@ -988,7 +988,8 @@ async fn workshop_occupancy_debts_and_income_match_the_enrollments_and_payments_
         .await;
         assert_eq!(reply.status, 201, "{}", reply.body);
         let listed = send(&app, get(&format!("/api/v1/enrollments/{}/payments", ids[e]))).await.body;
-        let payment = listed["items"].as_array().and_then(|p| p.last()).and_then(|p| p["id"].as_str()).map(str::to_string);
+        let payment =
+            listed["items"].as_array().and_then(|p| p.last()).and_then(|p| p["id"].as_str()).map(str::to_string);
         let payment = payment.unwrap_or_else(|| panic!("{listed}"));
         sql(&ctx, format!("UPDATE payments SET completed_at = '{completed}' WHERE id = '{payment}'")).await;
         payment_ids.push(payment);

@@ -109,3 +109,32 @@ fn the_postman_collection_is_what_its_generator_makes() {
         String::from_utf8_lossy(&check.stderr)
     );
 }
+
+/// A path with its ids and parameters as `*`.
+fn shape(path: &str) -> Vec<String> {
+    path.split('/').map(|s| if s.starts_with('{') || s.len() == 36 { "*".into() } else { s.to_string() }).collect()
+}
+
+#[test]
+fn every_resource_path_the_code_builds_is_an_operation_of_the_spec() {
+    use hybrid_crm::domain::ids::{ClientId, CommentId, DeliveryId, Located, Nested, PaymentId, RefundId};
+    use hybrid_crm::domain::ids::{WebhookEndpointId, API_BASE, COLLECTIONS};
+    let spec = hybrid_crm::http::openapi();
+    let paths = spec["paths"].as_object().expect("paths");
+    for collection in COLLECTIONS {
+        let template = format!("{API_BASE}/{collection}/{{id}}");
+        assert!(paths[&template]["get"].is_object(), "Location of a {collection} item: no GET {template}");
+    }
+    // Nested resources: the path built for them is a GET of the spec too.
+    let id = uuid::Uuid::nil();
+    let nested = [
+        (RefundId(id).path(PaymentId(id)), "/api/v1/payments/{id}/refunds/{refund_id}"),
+        (CommentId(id).path(ClientId(id)), "/api/v1/clients/{id}/comments/{comment_id}"),
+        (DeliveryId(id).path(WebhookEndpointId(id)), "/api/v1/webhook-endpoints/{id}/deliveries/{delivery_id}"),
+    ];
+    for (built, template) in nested {
+        assert!(paths[template]["get"].is_object(), "no GET {template}");
+        assert_eq!(shape(&built), shape(template), "{built} is not {template}");
+    }
+    assert_eq!(ClientId(id).path(), format!("/api/v1/clients/{id}"));
+}

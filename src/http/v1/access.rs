@@ -3,7 +3,7 @@
 use crate::app::{access, AppState};
 use crate::domain::access::{ApiKey, AuditEntry, AuditFilter, NewApiKey, Role, Scope, KEY_PREFIX};
 use crate::domain::free_form::FieldIssue;
-use crate::domain::ids::{ApiKeyId, AuditEntryId};
+use crate::domain::ids::{ApiKeyId, AuditEntryId, Located};
 use crate::domain::time::Timestamp;
 use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
@@ -243,7 +243,7 @@ pub async fn create_api_key(
     JsonBody(input): JsonBody<ApiKeyRequest>,
 ) -> ApiResult<HttpResponse> {
     let (key, secret) = access::create_key(&state, input.into()).await?;
-    let location = format!("/api/v1/api-keys/{}", key.id);
+    let location = key.id.path();
     Ok(created(location, &CreatedApiKeyResponse { api_key: key.into(), key: Some(secret), secret_withheld: false }))
 }
 

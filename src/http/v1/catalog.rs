@@ -5,7 +5,7 @@ use crate::domain::catalog::{
     Category, CategoryChanges, MovementKind, NewCategory, NewMovement, NewProduct, Product, ProductChanges,
     ProductFilter, ProductSort, StockMovement, StockStatus,
 };
-use crate::domain::ids::{CategoryId, OrderId, ProductId, StockMovementId};
+use crate::domain::ids::{CategoryId, Located, OrderId, ProductId, StockMovementId};
 use crate::domain::money::Money;
 use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
@@ -352,7 +352,7 @@ pub async fn create_category(
     JsonBody(input): JsonBody<CategoryRequest>,
 ) -> ApiResult<HttpResponse> {
     let category = catalog::create_category(&state, input.into()).await?;
-    Ok(created(format!("/api/v1/categories/{}", category.id), &CategoryResponse::from(category)))
+    Ok(created(category.id.path(), &CategoryResponse::from(category)))
 }
 
 /// List categories
@@ -464,7 +464,7 @@ pub async fn create_product(
     JsonBody(input): JsonBody<ProductRequest>,
 ) -> ApiResult<HttpResponse> {
     let product = catalog::create_product(&state, input.into()).await?;
-    Ok(created(format!("/api/v1/products/{}", product.id), &ProductResponse::from(product)))
+    Ok(created(product.id.path(), &ProductResponse::from(product)))
 }
 
 /// List products
@@ -591,7 +591,7 @@ pub async fn record_movement(
 ) -> ApiResult<HttpResponse> {
     let movement = NewMovement { kind: input.kind, quantity: input.quantity, reason: input.reason };
     let movement = catalog::record_movement(&state, ProductId(*id), movement).await?;
-    Ok(created(format!("/api/v1/products/{}/stock-movements", *id), &StockMovementResponse::from(movement)))
+    Ok(created(format!("{}/stock-movements", ProductId(*id).path()), &StockMovementResponse::from(movement)))
 }
 
 /// List a product's stock movements

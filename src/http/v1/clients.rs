@@ -7,7 +7,7 @@ use crate::app::{clients, AppState};
 use crate::domain::access::Family;
 use crate::domain::client::{Client, ClientChanges, ClientFilter, ClientKind, ClientSort, NewClient, Plan, PlanStatus};
 use crate::domain::free_form::{check_object, check_preferences, FieldIssue, FreeFormObject, Preferences, Tag};
-use crate::domain::ids::{ClientId, CompanyId, EnrollmentId, InterestId, OrderId, WorkshopId};
+use crate::domain::ids::{ClientId, CompanyId, EnrollmentId, InterestId, Located, OrderId, WorkshopId};
 use crate::domain::money::Money;
 use crate::domain::orders::OrderStatus;
 use crate::domain::view::{ClientInfo, ClientView, InfoStatus};
@@ -415,7 +415,7 @@ pub async fn create_client(
 ) -> ApiResult<HttpResponse> {
     let client = clients::create(&state, input.into()).await?;
     let mut response = HttpResponse::Created();
-    response.insert_header((header::LOCATION, format!("/api/v1/clients/{}", client.id)));
+    response.insert_header((header::LOCATION, client.id.path()));
     Ok(with_etag(response, client))
 }
 

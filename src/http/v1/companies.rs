@@ -2,7 +2,7 @@
 
 use crate::app::{companies, AppState};
 use crate::domain::client::{Company, CompanyChanges, NewCompany};
-use crate::domain::ids::CompanyId;
+use crate::domain::ids::{CompanyId, Located};
 use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
 use crate::http::extract::{JsonBody, Query, SearchParams};
@@ -123,7 +123,7 @@ pub async fn create_company(
     JsonBody(input): JsonBody<CompanyRequest>,
 ) -> ApiResult<HttpResponse> {
     let company = companies::create(&state, input.into()).await?;
-    Ok(created(format!("/api/v1/companies/{}", company.id), &CompanyResponse::from(company)))
+    Ok(created(company.id.path(), &CompanyResponse::from(company)))
 }
 
 /// List companies

@@ -1,7 +1,7 @@
 //! `/api/v1/coupons`
 
 use crate::app::{coupons, AppState};
-use crate::domain::ids::CouponId;
+use crate::domain::ids::{CouponId, Located};
 use crate::domain::money::Money;
 use crate::domain::orders::{Coupon, CouponChanges, CouponKind, NewCoupon};
 use crate::domain::time::Timestamp;
@@ -186,7 +186,7 @@ pub async fn create_coupon(
     JsonBody(input): JsonBody<CouponRequest>,
 ) -> ApiResult<HttpResponse> {
     let coupon = coupons::create(&state, input.into()).await?;
-    Ok(created(format!("/api/v1/coupons/{}", coupon.id), &CouponResponse::from(coupon)))
+    Ok(created(coupon.id.path(), &CouponResponse::from(coupon)))
 }
 
 /// List coupons

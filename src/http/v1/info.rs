@@ -2,7 +2,7 @@
 
 use crate::app::{info, AppState};
 use crate::domain::free_form::{FreeFormObject, Preferences};
-use crate::domain::ids::{ClientId, CommentId};
+use crate::domain::ids::{ClientId, CommentId, Nested};
 use crate::domain::view::{Comment, InfoMap};
 use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
@@ -80,7 +80,7 @@ pub async fn add_comment(
     JsonBody(input): JsonBody<NewCommentRequest>,
 ) -> ApiResult<HttpResponse> {
     let comment = info::add_comment(&state, ClientId(*id), input.text).await?;
-    Ok(created(format!("/api/v1/clients/{}/comments/{}", *id, comment.id), &CommentResponse::from(comment)))
+    Ok(created(comment.id.path(ClientId(*id)), &CommentResponse::from(comment)))
 }
 
 /// List a client's comments
@@ -105,6 +105,29 @@ pub async fn list_comments(
 ) -> ApiResult<web::Json<PageOf<CommentResponse>>> {
     let page = info::list_comments(&state, ClientId(*id), query.page()).await?;
     Ok(web::Json(PageOf::from_page(page, CommentResponse::from)))
+}
+
+/// Get a comment
+///
+/// One comment of the client's MongoDB document, where `POST …/comments` answered it was
+/// (`Location`).
+#[utoipa::path(
+    security(("api_key" = ["clients:read"])),
+    tag = "client info",
+    params(("id" = Uuid, Path, description = "Client id"), ("comment_id" = Uuid, Path, description = "Comment id")),
+    responses(
+        (status = 200, description = "The comment", body = CommentResponse),
+        (status = 404, description = "`client_not_found` or `comment_not_found`"),
+    )
+)]
+#[get("/clients/{id}/comments/{comment_id}")]
+pub async fn get_comment(
+    _caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<web::Json<CommentResponse>> {
+    let (id, comment_id) = path.into_inner();
+    Ok(web::Json(info::get_comment(&state, ClientId(id), CommentId(comment_id)).await?.into()))
 }
 
 /// Delete a comment

@@ -2,7 +2,7 @@
 
 use crate::app::{interests, AppState};
 use crate::domain::client::{Interest, InterestChanges, NewInterest};
-use crate::domain::ids::InterestId;
+use crate::domain::ids::{InterestId, Located};
 use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
 use crate::http::extract::{JsonBody, Query, SearchParams};
@@ -99,7 +99,7 @@ pub async fn create_interest(
     JsonBody(input): JsonBody<InterestRequest>,
 ) -> ApiResult<HttpResponse> {
     let interest = interests::create(&state, input.into()).await?;
-    Ok(created(format!("/api/v1/interests/{}", interest.id), &InterestResponse::from(interest)))
+    Ok(created(interest.id.path(), &InterestResponse::from(interest)))
 }
 
 /// List interests

@@ -46,6 +46,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(timeline::client_timeline)
         .service(info::add_comment)
         .service(info::list_comments)
+        .service(info::get_comment)
         .service(info::delete_comment)
         .service(info::get_preferences)
         .service(info::replace_preferences)

@@ -4,7 +4,7 @@ use super::clients::ClientResponse;
 use crate::app::orders::{self, OrderView};
 use crate::app::AppState;
 use crate::domain::access::Family;
-use crate::domain::ids::{ClientId, OrderId, ProductId};
+use crate::domain::ids::{ClientId, Located, OrderId, ProductId};
 use crate::domain::money::Money;
 use crate::domain::orders::{
     NewOrder, Order, OrderFilter, OrderItem, OrderLine, OrderStatus, PaymentMethod, StatusChange,
@@ -274,7 +274,7 @@ pub async fn place_order(
     JsonBody(input): JsonBody<OrderRequest>,
 ) -> ApiResult<HttpResponse> {
     let order = orders::place(&state, input.into()).await?;
-    Ok(created(format!("/api/v1/orders/{}", order.id), &OrderResponse::from(order)))
+    Ok(created(order.id.path(), &OrderResponse::from(order)))
 }
 
 /// List orders

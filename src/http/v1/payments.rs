@@ -2,7 +2,7 @@
 
 use crate::app::{payments, subscriptions, AppState};
 use crate::domain::client::Plan;
-use crate::domain::ids::{ClientId, PaymentId, RefundId, SubscriptionId};
+use crate::domain::ids::{ClientId, Located, Nested, PaymentId, RefundId, SubscriptionId};
 use crate::domain::money::Money;
 use crate::domain::orders::PaymentMethod;
 use crate::domain::payments::{
@@ -357,7 +357,7 @@ pub async fn create_payment(
 ) -> ApiResult<HttpResponse> {
     let payment = payments::pay(&state, input.into(), prefers_async(&request)).await?;
     let processing = payment.status == PaymentStatus::Processing;
-    Ok(accepted_or_created(format!("/api/v1/payments/{}", payment.id), processing, &PaymentResponse::from(payment)))
+    Ok(accepted_or_created(payment.id.path(), processing, &PaymentResponse::from(payment)))
 }
 
 /// List payments
@@ -446,7 +446,7 @@ pub async fn refund_payment(
     let new = NewRefund { amount: input.amount, reason: input.reason };
     let refund = payments::refund(&state, PaymentId(*id), new, prefers_async(&request)).await?;
     let processing = refund.status == RefundStatus::Processing;
-    let location = format!("/api/v1/payments/{}/refunds/{}", refund.payment_id, refund.id);
+    let location = refund.id.path(refund.payment_id);
     Ok(accepted_or_created(location, processing, &RefundResponse::from(refund)))
 }
 
@@ -546,7 +546,7 @@ pub async fn subscribe(
     JsonBody(input): JsonBody<SubscriptionRequest>,
 ) -> ApiResult<HttpResponse> {
     let subscription = subscriptions::subscribe(&state, ClientId(*id), input.plan, input.months).await?;
-    Ok(created(format!("/api/v1/subscriptions/{}", subscription.id), &SubscriptionResponse::from(subscription)))
+    Ok(created(subscription.id.path(), &SubscriptionResponse::from(subscription)))
 }
 
 /// Get a client's subscription

@@ -1,7 +1,7 @@
 //! `/api/v1/webhook-endpoints`: where integrators receive events, and what was delivered.
 
 use crate::app::{webhooks, AppState};
-use crate::domain::ids::{ApiKeyId, DeliveryId, EventId, WebhookEndpointId};
+use crate::domain::ids::{ApiKeyId, DeliveryId, EventId, Located, Nested, WebhookEndpointId};
 use crate::domain::webhooks::{
     Attempt, Delivery, DeliveryStatus, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChanges,
 };
@@ -264,7 +264,7 @@ pub async fn create_webhook_endpoint(
     JsonBody(input): JsonBody<WebhookEndpointRequest>,
 ) -> ApiResult<HttpResponse> {
     let (endpoint, secret) = webhooks::create_endpoint(&state, caller.endpoint_actor(), input.into()).await?;
-    let location = format!("/api/v1/webhook-endpoints/{}", endpoint.id);
+    let location = endpoint.id.path();
     Ok(created(
         location,
         &CreatedWebhookEndpointResponse { endpoint: endpoint.into(), secret: Some(secret), secret_withheld: false },
@@ -502,7 +502,7 @@ pub async fn test_webhook_endpoint(
 ) -> ApiResult<HttpResponse> {
     let endpoint = WebhookEndpointId(*id);
     let delivery = webhooks::ping(&state, caller.endpoint_actor(), endpoint).await?;
-    let location = format!("/api/v1/webhook-endpoints/{endpoint}/deliveries/{}", delivery.id);
+    let location = delivery.id.path(endpoint);
     Ok(HttpResponse::Accepted()
         .insert_header((actix_web::http::header::LOCATION, location))
         .json(DeliveryResponse::from(delivery)))

@@ -1,7 +1,7 @@
 //! `/api/v1/workshops` and `/api/v1/enrollments`
 
 use crate::app::{enrollments, payments, workshops, AppState};
-use crate::domain::ids::{ClientId, EnrollmentId, InterestId, PaymentId, WorkshopId};
+use crate::domain::ids::{ClientId, EnrollmentId, InterestId, Located, PaymentId, WorkshopId};
 use crate::domain::money::Money;
 use crate::domain::orders::PaymentMethod;
 use crate::domain::payments::{Payment, PaymentStatus, Subject};
@@ -337,7 +337,7 @@ pub async fn create_workshop(
     JsonBody(input): JsonBody<WorkshopRequest>,
 ) -> ApiResult<HttpResponse> {
     let workshop = workshops::create(&state, input.into()).await?;
-    Ok(created(format!("/api/v1/workshops/{}", workshop.id), &WorkshopResponse::from(workshop)))
+    Ok(created(workshop.id.path(), &WorkshopResponse::from(workshop)))
 }
 
 /// List workshops
@@ -465,7 +465,7 @@ pub async fn enroll(
     JsonBody(input): JsonBody<EnrollRequest>,
 ) -> ApiResult<HttpResponse> {
     let enrollment = enrollments::enroll(&state, WorkshopId(*id), input.client_id).await?;
-    Ok(created(format!("/api/v1/enrollments/{}", enrollment.id), &EnrollmentResponse::from(enrollment)))
+    Ok(created(enrollment.id.path(), &EnrollmentResponse::from(enrollment)))
 }
 
 /// List enrollments

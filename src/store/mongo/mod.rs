@@ -491,6 +491,30 @@ impl InfoStore {
         .await
     }
 
+    /// One comment of the client's live document; `None` when the client has no document, or no
+    /// such comment.
+    pub async fn comment(&self, client_id: ClientId, comment_id: CommentId) -> Result<Option<Comment>, InfoError> {
+        let id = comment_id.to_string();
+        let pipeline = vec![
+            doc! { "$match": live(client_id) },
+            doc! { "$project": { "_id": 0, "found": {
+                "$filter": { "input": "$comments", "cond": { "$eq": ["$$this.id", &id] }, "limit": 1 }
+            } } },
+        ];
+        self.bounded("comment", async {
+            let mut cursor = self.collection.aggregate(pipeline).await?;
+            let Some(row) = cursor.try_next().await? else {
+                return Ok(None);
+            };
+            let found: Vec<CommentDoc> = match row.get("found") {
+                Some(found) => bson::from_bson(found.clone()).map_err(|err| InfoError::Other(err.to_string()))?,
+                None => Vec::new(),
+            };
+            Ok(found.into_iter().find_map(Option::<Comment>::from))
+        })
+        .await
+    }
+
     /// Adds a comment (kept sorted newest first) and counts it. `NoDocument` when the client has
     /// no live document; `CommentLimit` when it has `MAX_COMMENTS` already.
     pub async fn add_comment(&self, client_id: ClientId, comment: &Comment) -> Result<(), InfoError> {
