@@ -14,7 +14,9 @@ use super::constraints::{conflict, invalid, Meaning, Rule};
 use super::events::record;
 use super::idempotency::recovery_point;
 use super::{clock, cursor_position, AppError, AppResult, AppState, Found};
-use crate::domain::client::{Client, ClientChanges, ClientFilter, ClientKind, ClientSort, NewClient};
+use crate::domain::client::{
+    company_issue, Client, ClientChanges, ClientFilter, ClientSort, NewClient, COMPANY_REQUIRED,
+};
 use crate::domain::events::EventType;
 use crate::domain::free_form::{check_object, check_preferences, is_valid_tag, FieldIssue};
 use crate::domain::ids::{ClientId, InterestId, Located};
@@ -44,10 +46,7 @@ const GONE: Meaning = Meaning::Gone { resource: "client" };
 
 pub const CONSTRAINTS: &[Rule] = &[
     Rule::Unique("clients_email_key", conflict("email_taken", Some("email"), "a client with this email exists")),
-    Rule::Check(
-        "clients_b2b_requires_company",
-        invalid("company_id", "required_for_b2b", "b2b clients need a company"),
-    ),
+    Rule::Check("clients_b2b_requires_company", invalid(COMPANY_REQUIRED.0, COMPANY_REQUIRED.1, COMPANY_REQUIRED.2)),
     Rule::Check("clients_name_check", invalid("name", "invalid_length", "must be 1 to 200 characters long")),
     Rule::Check("clients_email_check", invalid("email", "invalid_length", "must be 3 to 254 characters long")),
     Rule::Check("clients_phone_check", invalid("phone", "invalid_phone", "must be at most 40 characters long")),
@@ -101,18 +100,12 @@ fn dedup(ids: &[InterestId]) -> Vec<InterestId> {
     unique
 }
 
-fn b2b_needs_company() -> AppError {
-    AppError::invalid("company_id", "required_for_b2b", "b2b clients need a company")
-}
-
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(state: &AppState, input: NewClient) -> AppResult<Client> {
     let mut issues = check_preferences(&input.preferences);
     issues.extend(check_object("attributes", &input.attributes));
     issues.extend(tag_issues(&input.tags));
-    if input.kind == ClientKind::B2b && input.company_id.is_none() {
-        issues.push(FieldIssue::new("company_id", "required_for_b2b", "b2b clients need a company"));
-    }
+    issues.extend(company_issue(input.kind, input.company_id));
     if !issues.is_empty() {
         return Err(AppError::Validation(issues));
     }
@@ -230,8 +223,8 @@ pub async fn update(
             }
             let kind = changes.kind.unwrap_or(current.kind);
             let company = changes.company_id.unwrap_or(current.company_id);
-            if kind == ClientKind::B2b && company.is_none() {
-                return Err(b2b_needs_company());
+            if let Some(issue) = company_issue(kind, company) {
+                return Err(AppError::Validation(vec![issue]));
             }
             let changes = ClientChanges { interest_ids: changes.interest_ids.as_deref().map(dedup), ..changes };
             repo::update(conn, id, &changes, now)?;

@@ -13,9 +13,29 @@ text_enum!(
     PlanStatus { Trial => "trial", Active => "active", PastDue => "past_due", Cancelled => "cancelled" }
 );
 
+/// The company rule's words: where and how the API states it (requests, the use case and the
+/// database constraint's problem all say the same).
+pub const COMPANY_REQUIRED: (&str, &str, &str) = ("company_id", "required_for_b2b", "b2b clients need a company");
+
+/// A b2b client buys for a company, so it needs one; the one place the rule is decided.
+pub fn company_issue(kind: ClientKind, company_id: Option<crate::domain::ids::CompanyId>) -> Option<FieldIssue> {
+    let (field, code, message) = COMPANY_REQUIRED;
+    (kind == ClientKind::B2b && company_id.is_none()).then(|| FieldIssue::new(field, code, message))
+}
+
+use crate::domain::free_form::FieldIssue;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_b2b_client_without_a_company_breaks_the_company_rule() {
+        let company = Some(crate::domain::ids::CompanyId::new());
+        assert!(company_issue(ClientKind::B2b, None).is_some_and(|issue| issue.field == "company_id"));
+        assert_eq!(company_issue(ClientKind::B2b, company), None);
+        assert_eq!(company_issue(ClientKind::B2c, None), None);
+    }
 
     #[test]
     fn every_variant_round_trips_through_its_text() {

@@ -5,8 +5,10 @@ use super::info::CommentResponse;
 use super::interests::InterestResponse;
 use crate::app::{clients, AppState};
 use crate::domain::access::Family;
-use crate::domain::client::{Client, ClientChanges, ClientFilter, ClientKind, ClientSort, NewClient, Plan, PlanStatus};
-use crate::domain::free_form::{check_object, check_preferences, FieldIssue, FreeFormObject, Preferences, Tag};
+use crate::domain::client::{
+    company_issue, Client, ClientChanges, ClientFilter, ClientKind, ClientSort, NewClient, Plan, PlanStatus,
+};
+use crate::domain::free_form::{check_object, check_preferences, FreeFormObject, Preferences, Tag};
 use crate::domain::ids::{ClientId, CompanyId, EnrollmentId, InterestId, Located, OrderId, WorkshopId};
 use crate::domain::money::Money;
 use crate::domain::orders::OrderStatus;
@@ -77,9 +79,7 @@ fn new_client_rules(request: &NewClientRequest) -> Result<(), ValidationError> {
     let mut issues = request.preferences.as_ref().map(check_preferences).unwrap_or_default();
     issues.extend(request.attributes.as_ref().map(|a| check_object("attributes", a)).unwrap_or_default());
     issues.extend(clients::tag_issues(request.tags.as_deref().unwrap_or_default()));
-    if request.kind == Some(ClientKind::B2b) && request.company_id.is_none() {
-        issues.push(FieldIssue::new("company_id", "required_for_b2b", "b2b clients need a company"));
-    }
+    issues.extend(request.kind.and_then(|kind| company_issue(kind, request.company_id)));
     rules(issues)
 }
 
