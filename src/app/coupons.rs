@@ -3,9 +3,9 @@
 use super::constraints::{conflict, invalid, Meaning, Rule};
 use super::idempotency::recovery_point;
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
+use crate::domain::coupons::{Coupon, CouponChanges, CouponKind, NewCoupon};
 use crate::domain::ids::{CouponId, Located};
 use crate::domain::money::Money;
-use crate::domain::orders::{Coupon, CouponChanges, CouponKind, NewCoupon};
 use crate::domain::page::{Page, PageRequest};
 use crate::store::pg::coupons as repo;
 use chrono::{DateTime, Utc};

@@ -16,11 +16,12 @@ use super::idempotency::recovery_point;
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::catalog::MovementKind;
 use crate::domain::client::Client;
+use crate::domain::coupons::{Coupon, CouponRefusal};
 use crate::domain::events::EventType;
 use crate::domain::ids::{ClientId, Located, OrderId, ProductId, StatusChangeId};
 use crate::domain::money::Money;
 use crate::domain::orders::{
-    merge_lines, Coupon, CouponRefusal, NewOrder, Order, OrderFilter, OrderItem, OrderStatus, PricedLine, StatusChange,
+    merge_lines, NewOrder, Order, OrderFilter, OrderItem, OrderStatus, PricedLine, StatusChange,
 };
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::view::Degraded;

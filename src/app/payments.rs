@@ -36,7 +36,7 @@ use crate::domain::payments::{
 use crate::domain::workshops::EnrollmentStatus;
 use crate::gateway::{ChargeRequest, GatewayFuture, Outcome, PaymentGateway, RefundRequest, Transient};
 use crate::store::pg::payments::{self as repo, Payable};
-use crate::store::pg::{enrollments, workshops};
+use crate::store::pg::{enrollments, subscriptions, workshops};
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use serde_json::json;
@@ -548,11 +548,11 @@ fn apply_refund(conn: &mut PgConnection, subject: Subject, amount: Money, now: D
         Subject::Order(id) => super::orders::record_refunded(conn, id, payable.order_status, paid, amount, now)?,
         Subject::Enrollment(id) => refund_enrollment(conn, id, paid, amount, payable, now)?,
         Subject::Subscription(id) => {
-            let subscription = repo::find_subscription(conn, id)?.found(id)?;
+            let subscription = subscriptions::find_subscription(conn, id)?.found(id)?;
             let status = if in_full && payable.open { SubscriptionStatus::Cancelled } else { subscription.status };
-            repo::update_subscription(conn, id, paid, amount, status, subscription.paid_until, now)?;
+            subscriptions::update_subscription(conn, id, paid, amount, status, subscription.paid_until, now)?;
             if status == SubscriptionStatus::Cancelled && subscription.status != SubscriptionStatus::Cancelled {
-                repo::set_client_plan(
+                subscriptions::set_client_plan(
                     conn,
                     subscription.client_id,
                     subscription.plan,
@@ -597,32 +597,62 @@ fn subscription_paid(
     amount: Money,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let subscription = repo::find_subscription(conn, id)?.found(id)?;
+    let subscription = subscriptions::find_subscription(conn, id)?.found(id)?;
     if paid < amount {
-        repo::update_subscription(conn, id, paid, Money::ZERO, subscription.status, subscription.paid_until, now)?;
+        subscriptions::update_subscription(
+            conn,
+            id,
+            paid,
+            Money::ZERO,
+            subscription.status,
+            subscription.paid_until,
+            now,
+        )?;
         return Ok(());
     }
-    let current_end = repo::client_paid_until(conn, subscription.client_id)?;
+    let current_end = subscriptions::client_paid_until(conn, subscription.client_id)?;
     let paid_until = period_end(now, current_end, subscription.months.unsigned_abs());
-    repo::update_subscription(conn, id, paid, Money::ZERO, SubscriptionStatus::Active, Some(paid_until), now)?;
-    repo::set_client_plan(conn, subscription.client_id, subscription.plan, PlanStatus::Active, Some(paid_until), now)?;
-    let activated = repo::find_subscription(conn, id)?.found(id)?;
+    subscriptions::update_subscription(conn, id, paid, Money::ZERO, SubscriptionStatus::Active, Some(paid_until), now)?;
+    subscriptions::set_client_plan(
+        conn,
+        subscription.client_id,
+        subscription.plan,
+        PlanStatus::Active,
+        Some(paid_until),
+        now,
+    )?;
+    let activated = subscriptions::find_subscription(conn, id)?.found(id)?;
     record(conn, EventType::SubscriptionActivated, &activated)?;
     Ok(())
 }
 
 /// A failed payment leaves an unpaid subscription (and its client's plan) `past_due`.
 fn subscription_payment_failed(conn: &mut PgConnection, id: SubscriptionId, now: DateTime<Utc>) -> AppResult<()> {
-    let subscription = repo::find_subscription(conn, id)?.found(id)?;
+    let subscription = subscriptions::find_subscription(conn, id)?.found(id)?;
     if subscription.status != SubscriptionStatus::PendingPayment {
         return Ok(());
     }
-    repo::update_subscription(conn, id, subscription.amount_paid, Money::ZERO, SubscriptionStatus::PastDue, None, now)?;
-    let current_end = repo::client_paid_until(conn, subscription.client_id)?;
+    subscriptions::update_subscription(
+        conn,
+        id,
+        subscription.amount_paid,
+        Money::ZERO,
+        SubscriptionStatus::PastDue,
+        None,
+        now,
+    )?;
+    let current_end = subscriptions::client_paid_until(conn, subscription.client_id)?;
     if current_end.is_none_or(|end| end <= now) {
-        repo::set_client_plan(conn, subscription.client_id, subscription.plan, PlanStatus::PastDue, current_end, now)?;
+        subscriptions::set_client_plan(
+            conn,
+            subscription.client_id,
+            subscription.plan,
+            PlanStatus::PastDue,
+            current_end,
+            now,
+        )?;
     }
-    let past_due = repo::find_subscription(conn, id)?.found(id)?;
+    let past_due = subscriptions::find_subscription(conn, id)?.found(id)?;
     record(conn, EventType::SubscriptionPastDue, &past_due)?;
     Ok(())
 }

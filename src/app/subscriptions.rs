@@ -12,7 +12,7 @@ use crate::domain::ids::{ClientId, Located, SubscriptionId};
 use crate::domain::money::Money;
 use crate::domain::page::{encode_cursor, Page, PageRequest};
 use crate::domain::payments::{PlanOffer, Subscription, SubscriptionStatus};
-use crate::store::pg::{clients, payments as repo};
+use crate::store::pg::{clients, subscriptions as repo};
 use serde_json::json;
 
 pub const CONSTRAINTS: &[Rule] = &[

@@ -34,6 +34,7 @@ macro_rules! text_enum {
 pub mod access;
 pub mod catalog;
 pub mod client;
+pub mod coupons;
 pub mod events;
 pub mod free_form;
 pub mod ids;

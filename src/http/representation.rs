@@ -10,10 +10,12 @@ use crate::domain::payments::{Payment, Refund, Subscription};
 use crate::domain::workshops::{Enrollment, Workshop};
 use crate::http::v1::catalog::ProductResponse;
 use crate::http::v1::clients::ClientResponse;
+use crate::http::v1::enrollments::EnrollmentResponse;
 use crate::http::v1::info::CommentResponse;
 use crate::http::v1::orders::OrderResponse;
-use crate::http::v1::payments::{PaymentResponse, RefundResponse, SubscriptionResponse};
-use crate::http::v1::workshops::{EnrollmentResponse, WorkshopResponse};
+use crate::http::v1::payments::{PaymentResponse, RefundResponse};
+use crate::http::v1::subscriptions::SubscriptionResponse;
+use crate::http::v1::workshops::WorkshopResponse;
 use serde_json::Value;
 use uuid::Uuid;
 

@@ -1,9 +1,9 @@
 //! `/api/v1/coupons`
 
 use crate::app::{coupons, AppState};
+use crate::domain::coupons::{Coupon, CouponChanges, CouponKind, NewCoupon};
 use crate::domain::ids::{CouponId, Located};
 use crate::domain::money::Money;
-use crate::domain::orders::{Coupon, CouponChanges, CouponKind, NewCoupon};
 use crate::domain::time::Timestamp;
 use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};

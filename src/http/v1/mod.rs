@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod clients;
 pub mod companies;
 pub mod coupons;
+pub mod enrollments;
 pub mod events;
 pub mod info;
 pub mod interests;
@@ -13,6 +14,7 @@ pub mod orders;
 pub mod payments;
 pub mod reports;
 pub mod stats;
+pub mod subscriptions;
 pub mod timeline;
 pub mod webhooks;
 pub mod workshops;
@@ -83,22 +85,22 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(workshops::get_workshop)
         .service(workshops::update_workshop)
         .service(workshops::delete_workshop)
-        .service(workshops::enroll)
-        .service(workshops::list_enrollments)
-        .service(workshops::get_enrollment)
-        .service(workshops::cancel_enrollment)
-        .service(workshops::pay_enrollment)
-        .service(workshops::list_enrollment_payments)
+        .service(enrollments::enroll)
+        .service(enrollments::list_enrollments)
+        .service(enrollments::get_enrollment)
+        .service(enrollments::cancel_enrollment)
+        .service(enrollments::pay_enrollment)
+        .service(enrollments::list_enrollment_payments)
         .service(payments::create_payment)
         .service(payments::list_payments)
         .service(payments::get_payment)
         .service(payments::refund_payment)
         .service(payments::list_refunds)
         .service(payments::get_refund)
-        .service(payments::list_plans)
-        .service(payments::subscribe)
-        .service(payments::client_subscription)
-        .service(payments::get_subscription)
+        .service(subscriptions::list_plans)
+        .service(subscriptions::subscribe)
+        .service(subscriptions::client_subscription)
+        .service(subscriptions::get_subscription)
         .service(events::list_events)
         .service(events::get_event)
         .service(webhooks::create_webhook_endpoint)

@@ -3,8 +3,8 @@
 use super::lower;
 use super::models::{CouponChangeset, CouponRow, NewRedemption};
 use super::schema::{coupon_redemptions, coupons};
+use crate::domain::coupons::{Coupon, CouponChanges};
 use crate::domain::ids::{ClientId, CouponId, OrderId};
-use crate::domain::orders::{Coupon, CouponChanges};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;

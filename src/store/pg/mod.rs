@@ -24,6 +24,7 @@ pub mod payments;
 pub mod reports;
 pub mod schema;
 pub mod seed;
+pub mod subscriptions;
 pub mod webhooks;
 pub mod workshops;
 

@@ -12,11 +12,10 @@ use crate::domain::catalog::{
 };
 use crate::domain::client::{Client, ClientChanges, ClientKind, Company, CompanyChanges, Interest, InterestChanges};
 use crate::domain::client::{Plan, PlanStatus};
+use crate::domain::coupons::{Coupon, CouponChanges, CouponKind};
 use crate::domain::ids::{ClientId, CompanyId, InterestId};
 use crate::domain::money::Money;
-use crate::domain::orders::{
-    Coupon, CouponChanges, CouponKind, Order, OrderItem, OrderStatus, PaymentMethod, StatusChange,
-};
+use crate::domain::orders::{Order, OrderItem, OrderStatus, PaymentMethod, StatusChange};
 use crate::domain::payments::{
     Failure, Payment, PaymentStatus, PlanOffer, Refund, RefundStatus, Step, StepName, StepStatus, Subject, SubjectType,
     Subscription, SubscriptionStatus,

@@ -9,9 +9,9 @@ use super::schema::{
 };
 use crate::domain::catalog::{Category, Product, StockMovement};
 use crate::domain::client::{Client, Company, Interest};
+use crate::domain::coupons::Coupon;
 use crate::domain::ids::{CategoryId, ClientId, InterestId, ProductId, WorkshopId};
 use crate::domain::notifications::NotificationStatus;
-use crate::domain::orders::Coupon;
 use crate::domain::workshops::Workshop;
 use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
