@@ -27,6 +27,11 @@
 #                                 connections, each with its own Idempotency-Key
 #                                 (examples/pay_load.rs: oha cannot vary a header), the same for
 #                                 cash, and an idempotent replay at a fixed RATE
+#   scripts/bench.sh compare      the client view and order placement at most requests/s, this
+#                                 build against BEFORE_BINARY back to back: each build on a
+#                                 database it migrated and seeded itself (their schemas may
+#                                 differ), REPEAT (3) rounds alternating which goes first, the
+#                                 floor on each database after each round
 #   scripts/bench.sh reports      the reports at ORDERS orders (default 1,000,000) and CLIENTS
 #                                 clients (default 100,000) on their own database (seeded once,
 #                                 kept between runs): seeding time, a full rollup and a one-day
@@ -369,6 +374,49 @@ if [ "$mode" = access ]; then
         printf '%s | %s | %s\n' "$(grep -h 'Requests/sec' "$out/view-before-$i.txt" 2>/dev/null | awk '{print $2}')" \
             "$(grep -h 'Requests/sec' "$out/view-key-$i.txt" | awk '{print $2}')" \
             "$(grep -o '"requests_per_s":[0-9.]*' "$out/access-$i-floor.json" | cut -d: -f2)"
+    done | tee "$out/summary.txt"
+    exit 0
+fi
+
+if [ "$mode" = compare ]; then
+    [ -n "${BEFORE_BINARY:-}" ] || { echo "compare needs BEFORE_BINARY (the build to compare with)" >&2; exit 1; }
+    after_binary="$binary"
+    use_build() {
+        if [ "$1" = before ]; then db=crm_bench_before binary="$BEFORE_BINARY"; else db=crm_bench binary="$after_binary"; fi
+        export DATABASE_URL="postgres://crm:crm@127.0.0.1:5432/$db" MONGODB_DB="$db"
+        auth=(-H "Authorization: Bearer $(cat "$out/key-$1")")
+    }
+    "${psql[@]}" -qc "DROP DATABASE IF EXISTS crm_bench_before WITH (FORCE)" >/dev/null
+    "${psql[@]}" -qc "CREATE DATABASE crm_bench_before OWNER crm" >/dev/null
+    for build in before after; do
+        echo "$API_KEY" >"$out/key-$build"
+        use_build "$build"
+        "$binary" migrate
+        "$binary" api-key create --role admin --name "benchmark $build" 2>/dev/null >"$out/key-$build"
+        use_build "$build"
+        seed "${CLIENTS:-10000}" --reset
+        start_server
+        url_files; mv "$out/view-urls.txt" "$out/view-urls-$build.txt"
+        cp "$out/view-urls-$build.txt" "$out/view-urls.txt"; warm_up
+        order_bodies; mv "$out/order-bodies.txt" "$out/order-bodies-$build.txt"
+    done
+    round() {
+        use_build "$1"
+        start_server
+        run "view-$1-$2" -c 64 --urls-from-file "$out/view-urls-$1.txt"
+        run "orders-$1-$2" -c 64 -m POST -H 'content-type: application/json' -Z "$out/order-bodies-$1.txt" "$base/api/v1/orders"
+        floor "$1-$2"
+    }
+    for i in $(seq 1 "${REPEAT:-3}"); do
+        if [ $((i % 2)) = 1 ]; then round before "$i"; round after "$i"; else round after "$i"; round before "$i"; fi
+    done
+    figure() { grep -h 'Requests/sec' "$out/$1.txt" | awk '{print $2}'; }
+    echo "== requests/s: view before | view after | orders before | orders after | floor before | floor after"
+    for i in $(seq 1 "${REPEAT:-3}"); do
+        printf '%s | %s | %s | %s | %s | %s\n' "$(figure "view-before-$i")" "$(figure "view-after-$i")" \
+            "$(figure "orders-before-$i")" "$(figure "orders-after-$i")" \
+            "$(grep -o '"requests_per_s":[0-9.]*' "$out/before-$i-floor.json" | cut -d: -f2)" \
+            "$(grep -o '"requests_per_s":[0-9.]*' "$out/after-$i-floor.json" | cut -d: -f2)"
     done | tee "$out/summary.txt"
     exit 0
 fi
