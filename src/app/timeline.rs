@@ -6,7 +6,7 @@
 use super::clients::ensure_exists;
 use super::{cursor_position, degraded_reason, AppResult, AppState};
 use crate::domain::access::{Family, Grant};
-use crate::domain::events::EventType;
+use crate::domain::events::{EventSubject, EventType, SubjectKind};
 use crate::domain::ids::{ClientId, CommentId};
 use crate::domain::notifications::Template;
 use crate::domain::page::{encode_cursor, PageRequest};
@@ -54,7 +54,9 @@ pub async fn timeline(state: &AppState, client: ClientId, page: PageRequest, gra
     let postgres = state.db.read(move |conn| {
         let events = events::of_client(conn, client.0, &event_types, before, limit)?;
         let notifications = notifications::of_client(conn, client, &templates, before, limit)?;
-        Ok((events, notifications))
+        let sent_for: Vec<uuid::Uuid> = notifications.iter().filter_map(|n| n.5).collect();
+        let subjects = events::subjects_of(conn, &sent_for)?;
+        Ok((events, notifications, subjects))
     });
     // Comments are ordered by their time-ordered ids: everything up to the cursor's millisecond
     // is fetched, and the exact (time, id) order is applied below.
@@ -65,26 +67,31 @@ pub async fn timeline(state: &AppState, client: ClientId, page: PageRequest, gra
     let (exists, rows, comments) =
         tokio::join!(ensure_exists(state, client), postgres, state.info.comments_page(client, comment_bound, limit));
     exists?;
-    let (event_rows, notification_rows) = rows?;
+    let (event_rows, notification_rows, subject_rows) = rows?;
+    let subject = |kind: &str, id| SubjectKind::parse(kind).map(|kind| EventSubject { kind, id });
+    let subjects: std::collections::HashMap<uuid::Uuid, EventSubject> =
+        subject_rows.into_iter().filter_map(|(event, kind, id)| Some((event, subject(&kind, id)?))).collect();
 
     let events: Vec<Entry> = event_rows
         .into_iter()
-        .map(|(event_type, at, id, data)| Entry {
+        .map(|(event_type, at, id, data, subject_type, subject_id)| Entry {
             kind: EntryKind::Event,
             summary: summarize_event(&event_type, &data),
             entry_type: event_type,
             at,
             id,
+            subject: subject(&subject_type, subject_id),
         })
         .collect();
     let notifications: Vec<Entry> = notification_rows
         .into_iter()
-        .map(|(template, status, at, id, subject)| Entry {
+        .map(|(template, status, at, id, line, event)| Entry {
             kind: EntryKind::Notification,
-            summary: format!("{subject} ({status})"),
+            summary: format!("{line} ({status})"),
             entry_type: template,
             at,
             id,
+            subject: event.and_then(|event| subjects.get(&event).copied()),
         })
         .collect();
     let (comments, degraded) = match comments {
@@ -102,6 +109,7 @@ pub async fn timeline(state: &AppState, client: ClientId, page: PageRequest, gra
             at: c.created_at,
             id: c.id.0,
             summary: clip(&c.text, SUMMARY_CHARS),
+            subject: None,
         })
         .filter(|entry| after.is_none_or(|p| entry.after(&p)))
         .collect();

@@ -1,5 +1,6 @@
 //! The client timeline: what happened to a client, from both stores, newest first.
 
+use crate::domain::events::EventSubject;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -20,6 +21,8 @@ pub struct Entry {
     /// The entry's own id (event, comment or notification).
     pub id: Uuid,
     pub summary: String,
+    /// The resource the entry is about (an event's subject; a notification's event's subject).
+    pub subject: Option<EventSubject>,
 }
 
 /// Where a page ended: entries are ordered by (`at`, `id`), newest first.
@@ -101,6 +104,7 @@ mod tests {
             at: Utc.with_ymd_and_hms(2026, 11, 29, 10, 0, second).single().expect("time"),
             id: Uuid::from_u128(id),
             summary: String::new(),
+            subject: None,
         }
     }
 

@@ -52,6 +52,17 @@ async fn the_timeline_merges_events_notifications_and_comments_newest_first() {
     assert!(items.iter().all(|i| !i["summary"].as_str().unwrap().contains("Ada's timeline")));
     let comment = items.iter().find(|i| i["kind"] == "comment").unwrap();
     assert_eq!(comment["summary"], "Prefers morning deliveries");
+    // What an entry is about is named as fields, not only in its text.
+    let about = |entry_type: &str| items.iter().find(|i| i["type"] == entry_type).unwrap()["subject"].clone();
+    assert_eq!(about("order.placed"), json!({"type": "order", "id": order}));
+    assert_eq!(
+        about("order_confirmation"),
+        json!({"type": "order", "id": order}),
+        "the notification's event's subject"
+    );
+    assert_eq!(about("payment.succeeded")["type"], "payment");
+    assert_eq!(about("client.created"), json!({"type": "client", "id": client}));
+    assert_eq!(comment["subject"], Value::Null);
     let times: Vec<&str> = items.iter().map(|i| i["at"].as_str().unwrap()).collect();
     let mut sorted = times.clone();
     sorted.sort_by(|a, b| b.cmp(a));

@@ -3,6 +3,7 @@
 use crate::app::timeline::{self, TimelinePage};
 use crate::app::AppState;
 use crate::domain::access::{Level, Scope};
+use crate::domain::events::EventSubject;
 use crate::domain::ids::ClientId;
 use crate::domain::timeline::{Entry, EntryKind};
 use crate::http::access::Caller;
@@ -27,11 +28,21 @@ pub struct TimelineEntryResponse {
     pub id: Uuid,
     #[schema(example = "Placed order 01a2… (60.00)")]
     pub summary: String,
+    /// The resource the entry is about, when it is another one: an event's subject (the order,
+    /// payment, enrollment…), or for a notification the subject of the event it was sent for.
+    pub subject: Option<EventSubject>,
 }
 
 impl From<Entry> for TimelineEntryResponse {
     fn from(e: Entry) -> Self {
-        TimelineEntryResponse { kind: e.kind, entry_type: e.entry_type, at: e.at, id: e.id, summary: e.summary }
+        TimelineEntryResponse {
+            kind: e.kind,
+            entry_type: e.entry_type,
+            at: e.at,
+            id: e.id,
+            summary: e.summary,
+            subject: e.subject,
+        }
     }
 }
 

@@ -223,7 +223,8 @@ pub fn clear_sold_out_if_free(conn: &mut PgConnection, workshop: WorkshopId) -> 
 }
 
 /// (type, occurred_at, id, data) of an event on a client's timeline.
-pub type TimelineEvent = (String, DateTime<Utc>, Uuid, Value);
+/// An event of a client's timeline: type, time, id, data, and its subject's type and id.
+pub type TimelineEvent = (String, DateTime<Utc>, Uuid, Value, String, Uuid);
 
 /// A client's published events (except comments, which the timeline reads from MongoDB),
 /// newest first, before `(at, id)`.
@@ -238,12 +239,27 @@ pub fn of_client(
         .filter(events::client_id.eq(client))
         .filter(events::sequence.is_not_null())
         .filter(events::event_type.eq_any(types))
-        .select((events::event_type, events::occurred_at, events::id, events::data))
+        .select((
+            events::event_type,
+            events::occurred_at,
+            events::id,
+            events::data,
+            events::subject_type,
+            events::subject_id,
+        ))
         .into_boxed();
     if let Some((at, id)) = before {
         query = query.filter(events::occurred_at.lt(at).or(events::occurred_at.eq(at).and(events::id.lt(id))));
     }
     query.order((events::occurred_at.desc(), events::id.desc())).limit(limit).load(conn)
+}
+
+/// The subjects (type and id) of these events, by event id.
+pub fn subjects_of(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<(Uuid, String, Uuid)>> {
+    events::table
+        .filter(events::id.eq_any(ids))
+        .select((events::id, events::subject_type, events::subject_id))
+        .load(conn)
 }
 
 /// The last sequence `relay` published (0 before its first).

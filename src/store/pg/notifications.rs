@@ -252,7 +252,9 @@ pub fn finish(conn: &mut PgConnection, outcomes: &[(Claimed, Outcome)], now: Dat
 }
 
 /// (template, status, created_at, id, subject) of a notification on a client's timeline.
-pub type TimelineNotification = (String, String, DateTime<Utc>, Uuid, String);
+/// A notification of a client's timeline: template, status, time, id, subject line, and the
+/// event it was sent for (none for reminders).
+pub type TimelineNotification = (String, String, DateTime<Utc>, Uuid, String, Option<Uuid>);
 
 /// A client's notifications, newest first, before `(at, id)`.
 pub fn of_client(
@@ -271,6 +273,7 @@ pub fn of_client(
             notifications::created_at,
             notifications::id,
             notifications::subject,
+            notifications::event_id,
         ))
         .into_boxed();
     if let Some((at, id)) = before {
