@@ -71,7 +71,7 @@ fi
 export HOST=127.0.0.1 PORT="$port" DATABASE_URL="postgres://crm:crm@127.0.0.1:5432/$db"
 export MONGODB_URI="mongodb://127.0.0.1:27017/?directConnection=true" MONGODB_DB="$db" RUST_LOG=warn
 # The benchmarks measure the service, not the rate limiter's refusals (its cost is still paid).
-export RATE_LIMITS="default=1000000/1000000" PAYMENT_GATEWAY=sandbox
+export RATE_LIMITS="default=1000000/1000000" RATE_LIMIT_ANONYMOUS="1000000/1000000" PAYMENT_GATEWAY=sandbox
 export WEBHOOK_SECRET_KEY="${WEBHOOK_SECRET_KEY:-$(head -c 32 /dev/urandom | base64)}"
 "$binary" migrate
 # Every request carries an admin key (the keys table is kept by `seed --reset`).

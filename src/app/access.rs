@@ -267,6 +267,11 @@ impl CallerCache {
         unknown.seen.get(hash).filter(|at| at.elapsed() < age).map(|_| None)
     }
 
+    /// Whether the secret matched a key when last looked up (however long ago).
+    fn matched_before(&self, hash: &[u8; 32]) -> bool {
+        self.keys.lock().is_ok_and(|keys| keys.contains_key(hash))
+    }
+
     fn remember(&self, hash: [u8; 32], key: Option<Arc<ApiKey>>, ttl: Duration) {
         match key {
             Some(key) => {
@@ -339,8 +344,13 @@ impl CallerCache {
 /// What the cache knows of a secret without asking PostgreSQL.
 pub enum Recognized {
     Known(Result<Arc<ApiKey>, Refusal>),
-    /// Only a lookup can tell: the caller charges its per-address bucket first.
-    NeedsLookup,
+    /// Only a lookup can tell. `known` when the secret matched a key when it was last looked up
+    /// (its cache entry aged out): refreshing it costs the address nothing, else every request
+    /// in flight with a real key when its entry ages out would spend the address's bucket.
+    /// Otherwise the caller charges its per-address bucket first.
+    NeedsLookup {
+        known: bool,
+    },
 }
 
 /// The key a secret belongs to, if the cache knows (malformed secrets are refused at once).
@@ -350,7 +360,7 @@ pub fn recognize(state: &AppState, secret: &str) -> Recognized {
     }
     match state.callers.cached(&access::secret_hash(secret), state.settings.access.key_cache_ttl) {
         Some(key) => Recognized::Known(usable(key)),
-        None => Recognized::NeedsLookup,
+        None => Recognized::NeedsLookup { known: state.callers.matched_before(&access::secret_hash(secret)) },
     }
 }
 

@@ -243,26 +243,32 @@ pub async fn middleware(
 
     // Who. A caller without a valid key costs no database work: a secret the cache does not know
     // is looked up only after the address's bucket gives a token (`charged`; a refusal after
-    // the lookup takes no second one).
+    // the lookup takes no second one). A secret that matched a key when last looked up is
+    // refreshed without one: the requests in flight when a busy key's entry ages out are not
+    // the made-up secrets the bucket is for.
     let mut charged: Option<RateDecision> = None;
     let recognized = match bearer(req.headers()) {
         None => Err(None),
         Some(token) => match access::recognize(&state, token) {
             access::Recognized::Known(known) => known.map_err(Some),
-            access::Recognized::NeedsLookup => {
-                let decision = state.callers.take(Bucket::Ip(ip), limits.anonymous_rate_limit);
-                charged = Some(decision);
-                if !decision.allowed {
-                    state.metrics.access_refusals.with_label_values(&["rate_limited"]).inc();
-                    let mut response = rate_limited(&decision);
-                    add_rate_headers(response.headers_mut(), &decision);
-                    return Ok(req.into_response(response));
+            access::Recognized::NeedsLookup { known } => {
+                if !known {
+                    let decision = state.callers.take(Bucket::Ip(ip), limits.anonymous_rate_limit);
+                    charged = Some(decision);
+                    if !decision.allowed {
+                        state.metrics.access_refusals.with_label_values(&["rate_limited"]).inc();
+                        let mut response = rate_limited(&decision);
+                        add_rate_headers(response.headers_mut(), &decision);
+                        return Ok(req.into_response(response));
+                    }
                 }
                 match access::authenticate(&state, token).await {
                     // A real key's lookup gives its token back: keys behind one proxy do not
                     // spend each other's budget, only secrets that match nothing do.
                     Ok(Ok(key)) => {
-                        state.callers.give_back(Bucket::Ip(ip), limits.anonymous_rate_limit);
+                        if !known {
+                            state.callers.give_back(Bucket::Ip(ip), limits.anonymous_rate_limit);
+                        }
                         Ok(key)
                     }
                     Ok(Err(refusal)) => Err(Some(refusal)),

@@ -683,6 +683,30 @@ async fn a_flood_of_made_up_keys_costs_no_database_lookup_past_the_address_s_buc
 }
 
 #[actix_web::test]
+async fn requests_in_flight_when_a_busy_key_s_cache_entry_ages_out_spend_nothing_of_the_address_s_bucket() {
+    let ctx = TestContext::new().await;
+    let mut settings = (*ctx.state.settings).clone();
+    settings.access.anonymous_rate_limit = RateLimit { per_second: 0.01, burst: 2 };
+    settings.access.key_cache_ttl = Duration::from_millis(50);
+    let state = web::Data::new(AppState { settings: Arc::new(settings), callers: Arc::default(), ..ctx.state.clone() });
+    let app = actix_web::test::init_service(hybrid_crm::http::build_app(state)).await;
+    assert_eq!(send(&app, get("/api/v1/interests")).await.status, 200, "the key is looked up once");
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Its entry has aged out: every one of these needs a lookup, at once.
+        let replies = futures_util::future::join_all((0..30).map(|_| send(&app, get("/api/v1/interests")))).await;
+        let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+        assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    }
+    // Made-up secrets still pay: the bucket of two is spent, the third is refused.
+    let made_up = || format!("hcrm_{}", &uuid::Uuid::now_v7().simple().to_string().repeat(2)[..43]);
+    for expected in [401, 401, 429] {
+        let reply = send_as_is(&app, with_key(TestRequest::get().uri("/api/v1/interests"), Some(&made_up()))).await;
+        assert_eq!(reply.status, expected);
+    }
+}
+
+#[actix_web::test]
 async fn every_write_is_audited_with_who_what_when_outcome_and_request_id() {
     let ctx = TestContext::new().await;
     let app = app!(ctx);
