@@ -1,14 +1,14 @@
 //! Finds and repairs disagreements between the two stores: clients without a live document get
 //! an empty one; live documents without a client become tombstones; tombstones older than an
-//! hour are purged. It pages through PostgreSQL's clients looking each page up in MongoDB by id,
-//! then makes one pass over MongoDB's live documents looking each batch up in PostgreSQL: only
-//! lookups by id and one unordered scan, which any MongoDB-protocol server does cheaply (a walk
-//! in `client_id` order cost the development server a full sort per page, seconds each at a
-//! million documents). Memory stays flat at any size. It is safe while the API serves: a client
-//! created in the last minute is not judged (its document may still be on its way), a document
-//! is judged an orphan only after PostgreSQL confirmed its client is gone, and both repairs are
-//! idempotent and respect tombstones. The server runs it periodically (`jobs`); `hybrid-crm
-//! reconcile` runs it once.
+//! hour are purged.
+//!
+//! It pages through PostgreSQL's clients, looking each page up in MongoDB by id, then makes one
+//! unordered pass over MongoDB's live documents, looking each batch up in PostgreSQL — lookups by
+//! id and one scan, never a sort (see docs/BENCHMARKS.md, issue 7), so memory stays flat at any
+//! size. It is safe while the API serves: a client created in the last minute is not judged (its
+//! document may still be on its way), a document is an orphan only once PostgreSQL confirmed its
+//! client is gone, and both repairs are idempotent and respect tombstones. The server runs it
+//! periodically (`jobs`); `hybrid-crm reconcile` runs it once.
 
 use super::{clock, AppResult, AppState};
 use crate::domain::ids::ClientId;
@@ -58,9 +58,7 @@ pub async fn run(state: &AppState, repair: bool) -> AppResult<ReconcileReport> {
 }
 
 /// Runs a pass as the server's periodic job: after each batch it rests three times as long as
-/// the batch took, so it never takes more than a quarter of the stores' time from requests (at a
-/// million clients on the development server: 17-19 s of work spread over about a minute and a
-/// quarter).
+/// the batch took, so it never takes more than a quarter of the stores' time from requests.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn run_in_background(state: &AppState, repair: bool) -> AppResult<ReconcileReport> {
     walk(state, repair, Pace::Quarter).await
