@@ -384,12 +384,11 @@ if [ "$mode" = compare ]; then
     use_build() {
         if [ "$1" = before ]; then db=crm_bench_before binary="$BEFORE_BINARY"; else db=crm_bench binary="$after_binary"; fi
         export DATABASE_URL="postgres://crm:crm@127.0.0.1:5432/$db" MONGODB_DB="$db"
-        auth=(-H "Authorization: Bearer $(cat "$out/key-$1")")
+        [ ! -s "$out/key-$1" ] || auth=(-H "Authorization: Bearer $(cat "$out/key-$1")")
     }
     "${psql[@]}" -qc "DROP DATABASE IF EXISTS crm_bench_before WITH (FORCE)" >/dev/null
     "${psql[@]}" -qc "CREATE DATABASE crm_bench_before OWNER crm" >/dev/null
     for build in before after; do
-        echo "$API_KEY" >"$out/key-$build"
         use_build "$build"
         "$binary" migrate
         "$binary" api-key create --role admin --name "benchmark $build" 2>/dev/null >"$out/key-$build"

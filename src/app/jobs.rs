@@ -181,30 +181,29 @@ pub fn spawn(state: &AppState) -> Workers {
             workers.supervise(job.name(), move |stop| periodic(job, every, state.clone(), stop));
         }
     }
-    let with = |state: &AppState| state.clone();
     if let Some(every) = state.settings.payment_worker_interval {
-        let state = with(state);
+        let state = state.clone();
         workers.supervise("saga worker", move |stop| saga_worker(every, state.clone(), stop));
     }
     if let Some(every) = state.settings.events_poll_interval {
-        let state = with(state);
+        let state = state.clone();
         workers.supervise("sequencer", move |stop| sequencer(every, state.clone(), stop));
     }
     if let Some(every) = state.settings.webhook_poll_interval {
-        let state = with(state);
+        let state = state.clone();
         workers.supervise("webhook dispatcher", move |stop| webhook_dispatcher(every, state.clone(), stop));
     }
     if let Some(every) = state.settings.notify_poll_interval {
-        let state = with(state);
+        let state = state.clone();
         workers.supervise("notification sender", move |stop| notification_sender(every, state.clone(), stop));
     }
     if state.settings.nats_url.is_some() {
-        let state = with(state);
+        let state = state.clone();
         workers.supervise("nats relay", move |stop| nats_relay(state.clone(), stop));
     }
-    let indexes = with(state);
+    let indexes = state.clone();
     workers.supervise("mongodb indexes", move |stop| index_setup(indexes.clone(), stop));
-    let backlogs = with(state);
+    let backlogs = state.clone();
     workers.supervise("backlog counter", move |stop| backlog_counter(backlogs.clone(), stop));
     workers
 }

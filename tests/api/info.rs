@@ -40,6 +40,9 @@ async fn comments_are_added_listed_newest_first_paginated_and_deleted() {
     send(&app, get(&format!("/api/v1/clients/{}/comments/{}", uuid::Uuid::now_v7(), ids[1])))
         .await
         .problem(404, "client_not_found");
+    // Another client's path does not reach this client's comment.
+    let other = create_client(&app, "Other", "other.commenter@example.com").await;
+    send(&app, get(&format!("/api/v1/clients/{other}/comments/{}", ids[1]))).await.problem(404, "comment_not_found");
     let view = send(&app, get(&format!("/api/v1/clients/{id}/view"))).await;
     assert_eq!(view.body["info"]["comments_count"], 4);
     assert_eq!(view.body["info"]["recent_comments"][0]["text"], "comment 4");

@@ -313,7 +313,10 @@ where
         let outbox = self.outbox.clone();
         // The unit's span is a child of the caller's (the request's, with its request id, or the
         // worker round's), so whatever is logged inside says what it served.
-        let span = tracing::debug_span!("pg", mode = ?mode);
+        // The caller's span is entered on the blocking thread too: the `pg` span is disabled unless
+        // debug logging is on, and entering a disabled span would leave the work without context.
+        let caller = tracing::Span::current();
+        let span = tracing::debug_span!(parent: &caller, "pg", mode = ?mode);
         // A write serving a request with an idempotency key marks the key committed in its own
         // transaction.
         let request_key = if matches!(mode, Mode::Transaction) { idempotency::request_key() } else { None };
@@ -326,6 +329,7 @@ where
             .map_err(|_| E::from(DbError::Unavailable("no database connection was free in time".into())))?
             .map_err(|_| E::from(DbError::Unavailable("the connection pool is closed".into())))?;
         tokio::task::spawn_blocking(move || {
+            let _caller = caller.enter();
             let _entered = span.enter();
             let started = std::time::Instant::now();
             let _permit = permit;
