@@ -120,14 +120,19 @@ folders = [
             "pm.test('a page', () => { const b = pm.response.json(); pm.expect(b.items).to.be.an('array'); pm.expect(b.items.length).to.be.at.most(5); pm.expect(b).to.have.property('next_cursor'); });"]),
         request("Get company", "GET", "/api/v1/companies/{{companyId}}", status(200) + [
             "pm.test('the same company', () => pm.expect(pm.response.json().id).to.eql(pm.collectionVariables.get('companyId')));",
-            "pm.test('an ETag', () => pm.expect(pm.response.headers.get('ETag')).to.match(/^W\\/\"/));",
+            "pm.test('a strong ETag: the version', () => pm.expect(pm.response.headers.get('ETag')).to.match(/^\"[0-9]+\"$/));",
             "pm.collectionVariables.set('companyEtag', pm.response.headers.get('ETag'));"]),
         request("Get company if changed", "GET", "/api/v1/companies/{{companyId}}", status(304) + [
             "pm.test('no body', () => pm.expect(pm.response.text()).to.eql(''));",
             "pm.test('the same ETag', () => pm.expect(pm.response.headers.get('ETag')).to.eql(pm.collectionVariables.get('companyEtag')));"],
             headers={"If-None-Match": "{{companyEtag}}"}),
-        request("Update company", "PATCH", "/api/v1/companies/{{companyId}}", status(200) + [
-            "pm.test('address cleared', () => pm.expect(pm.response.json().address).to.eql(null));"], {"address": None}),
+        request("Update company if unchanged", "PATCH", "/api/v1/companies/{{companyId}}", status(200) + [
+            "pm.test('address cleared', () => pm.expect(pm.response.json().address).to.eql(null));",
+            "pm.test('a new ETag', () => pm.expect(pm.response.headers.get('ETag')).to.not.eql(pm.collectionVariables.get('companyEtag')));"],
+            {"address": None}, headers={"If-Match": "{{companyEtag}}"}),
+        request("Update company with a stale If-Match", "PATCH", "/api/v1/companies/{{companyId}}", status(412) + PROBLEM + code("version_mismatch") + [
+            "pm.test('names the current ETag', () => pm.expect(pm.response.json().current_etag).to.not.eql(pm.collectionVariables.get('companyEtag')));"],
+            {"phone": None}, headers={"If-Match": "{{companyEtag}}"}),
         request("Get unknown company", "GET", "/api/v1/companies/00000000-0000-7000-8000-000000000000", status(404) + PROBLEM + code("company_not_found")),
     ]),
     ("Interests", [

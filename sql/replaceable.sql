@@ -292,3 +292,34 @@ CREATE TRIGGER enrollments_updated_report AFTER UPDATE ON enrollments
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION r.note_enrollment_change();
 CREATE TRIGGER enrollments_deleted_report AFTER DELETE ON enrollments
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION r.note_enrollment_change();
+
+-- A resource's version is its `ETag`: bumped here on every update of the row, so no write path
+-- (a PATCH, stock taken by an order, a coupon redeemed, a payment on an order) can leave a stale
+-- tag. (Every update of these rows changes at least `updated_at` or a counter, so none is a
+-- no-op that would move the tag for nothing; a WHEN clause could not compare whole rows anyway,
+-- as some tables have generated columns.)
+CREATE FUNCTION r.next_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.version := OLD.version + 1;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER categories_version BEFORE UPDATE ON categories
+    FOR EACH ROW EXECUTE FUNCTION r.next_version();
+-- `has_activity` is bookkeeping (a first order or enrollment sets it, in a statement of its own)
+-- that no representation shows, so setting it keeps the client's tag.
+CREATE TRIGGER clients_version BEFORE UPDATE ON clients
+    FOR EACH ROW WHEN (OLD.has_activity = NEW.has_activity) EXECUTE FUNCTION r.next_version();
+CREATE TRIGGER companies_version BEFORE UPDATE ON companies
+    FOR EACH ROW EXECUTE FUNCTION r.next_version();
+CREATE TRIGGER coupons_version BEFORE UPDATE ON coupons
+    FOR EACH ROW EXECUTE FUNCTION r.next_version();
+CREATE TRIGGER interests_version BEFORE UPDATE ON interests
+    FOR EACH ROW EXECUTE FUNCTION r.next_version();
+CREATE TRIGGER orders_version BEFORE UPDATE ON orders
+    FOR EACH ROW EXECUTE FUNCTION r.next_version();
+CREATE TRIGGER products_version BEFORE UPDATE ON products
+    FOR EACH ROW EXECUTE FUNCTION r.next_version();
+CREATE TRIGGER webhook_endpoints_version BEFORE UPDATE ON webhook_endpoints
+    FOR EACH ROW EXECUTE FUNCTION r.next_version();
+CREATE TRIGGER workshops_version BEFORE UPDATE ON workshops
+    FOR EACH ROW EXECUTE FUNCTION r.next_version();

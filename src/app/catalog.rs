@@ -7,6 +7,7 @@
 use super::constraints::{conflict, invalid, Meaning, Rule};
 use super::idempotency::recovery_point;
 use super::{clock, cursor_position, id_page, AppError, AppResult, AppState, Found, Keyed};
+use super::{delete_row, update_row};
 use crate::domain::catalog::{
     slugify, Category, CategoryChanges, MovementKind, MovementRefusal, NewCategory, NewMovement, NewProduct, Product,
     ProductChanges, ProductFilter, ProductSort, StockMovement, StockStatus, MAX_STOCK,
@@ -14,6 +15,7 @@ use crate::domain::catalog::{
 use crate::domain::events::EventType;
 use crate::domain::ids::{CategoryId, Located, OrderId, ProductId, StockMovementId};
 use crate::domain::page::{encode_cursor, Page, PageRequest};
+use crate::domain::precondition::Precondition;
 use crate::store::pg::catalog::{self as repo, ProductKey, ProductPosition};
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
@@ -129,6 +131,7 @@ fn slug_or_derived(slug: Option<String>, name: &str, max: usize) -> AppResult<St
 pub async fn create_category(state: &AppState, input: NewCategory) -> AppResult<Category> {
     let now = clock::now();
     let category = Category {
+        version: 1,
         id: CategoryId::new(),
         slug: slug_or_derived(input.slug, &input.name, 100)?,
         name: input.name,
@@ -158,14 +161,18 @@ pub async fn list_categories(state: &AppState, search: Option<String>, page: Pag
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn update_category(state: &AppState, id: CategoryId, changes: CategoryChanges) -> AppResult<Category> {
-    let now = clock::now();
-    state.db.tx(move |conn| repo::update_category(conn, id, &changes, now)?.found(id)).await
+pub async fn update_category(
+    state: &AppState,
+    id: CategoryId,
+    changes: CategoryChanges,
+    precondition: Precondition,
+) -> AppResult<Category> {
+    update_row(state, id, changes, precondition, repo::lock_category, repo::update_category).await
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn delete_category(state: &AppState, id: CategoryId) -> AppResult<()> {
-    state.db.tx(move |conn| repo::delete_category(conn, id)?.then_some(()).found(id)).await
+pub async fn delete_category(state: &AppState, id: CategoryId, precondition: Precondition) -> AppResult<()> {
+    delete_row(state, id, precondition, repo::lock_category, repo::delete_category).await
 }
 
 /// A manual movement of `product` (or its initial stock), stamped `at`.
@@ -211,6 +218,7 @@ pub(crate) fn order_movement(
 pub async fn create_product(state: &AppState, input: NewProduct) -> AppResult<Product> {
     let now = clock::now();
     let product = Product {
+        version: 1,
         id: ProductId::new(),
         category_id: input.category_id,
         slug: slug_or_derived(input.slug, &input.name, 200)?,
@@ -281,14 +289,18 @@ pub async fn list_products(
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn update_product(state: &AppState, id: ProductId, changes: ProductChanges) -> AppResult<Product> {
-    let now = clock::now();
-    state.db.tx(move |conn| repo::update_product(conn, id, &changes, now)?.found(id)).await
+pub async fn update_product(
+    state: &AppState,
+    id: ProductId,
+    changes: ProductChanges,
+    precondition: Precondition,
+) -> AppResult<Product> {
+    update_row(state, id, changes, precondition, repo::lock_product, repo::update_product).await
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn delete_product(state: &AppState, id: ProductId) -> AppResult<()> {
-    state.db.tx(move |conn| repo::delete_product(conn, id)?.then_some(()).found(id)).await
+pub async fn delete_product(state: &AppState, id: ProductId, precondition: Precondition) -> AppResult<()> {
+    delete_row(state, id, precondition, repo::lock_product, repo::delete_product).await
 }
 
 /// Applies a manual movement under the product's row lock, so concurrent movements and orders

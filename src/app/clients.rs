@@ -218,9 +218,7 @@ pub async fn update(
         .db
         .tx(move |conn| {
             let current = repo::lock_for_update(conn, id)?.found(id)?;
-            if !precondition.allows(current.version) {
-                return Err(AppError::PreconditionFailed { current_version: current.version });
-            }
+            precondition.check(&current)?;
             let kind = changes.kind.unwrap_or(current.kind);
             let company = changes.company_id.unwrap_or(current.company_id);
             if let Some(issue) = company_issue(kind, company) {
@@ -238,11 +236,12 @@ pub async fn update(
 /// Deletes the client, refused (409 `client_in_use`) while orders, enrollments or coupon
 /// redemptions reference it; then tombstones its document.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn delete(state: &AppState, id: ClientId) -> AppResult<()> {
+pub async fn delete(state: &AppState, id: ClientId, precondition: Precondition) -> AppResult<()> {
     state
         .db
         .tx(move |conn| {
-            let client = repo::find(conn, id)?.found(id)?;
+            let client = repo::lock_for_update(conn, id)?.found(id)?;
+            precondition.check(&client)?;
             repo::delete(conn, id)?;
             record(conn, EventType::ClientDeleted, &client)
         })

@@ -3,9 +3,11 @@
 use super::constraints::{conflict, invalid, Meaning, Rule};
 use super::idempotency::recovery_point;
 use super::{clock, id_page, AppResult, AppState, Found, Keyed};
+use super::{delete_row, update_row};
 use crate::domain::client::{Company, CompanyChanges, NewCompany};
 use crate::domain::ids::{CompanyId, Located};
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::precondition::Precondition;
 use crate::store::pg::companies as repo;
 
 pub const CONSTRAINTS: &[Rule] = &[
@@ -36,6 +38,7 @@ impl Keyed for Company {
 pub async fn create(state: &AppState, input: NewCompany) -> AppResult<Company> {
     let now = clock::now();
     let company = Company {
+        version: 1,
         id: CompanyId::new(),
         legal_name: input.legal_name,
         tax_id: input.tax_id,
@@ -65,12 +68,16 @@ pub async fn list(state: &AppState, search: Option<String>, page: PageRequest) -
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn update(state: &AppState, id: CompanyId, changes: CompanyChanges) -> AppResult<Company> {
-    let now = clock::now();
-    state.db.tx(move |conn| repo::update(conn, id, &changes, now)?.found(id)).await
+pub async fn update(
+    state: &AppState,
+    id: CompanyId,
+    changes: CompanyChanges,
+    precondition: Precondition,
+) -> AppResult<Company> {
+    update_row(state, id, changes, precondition, repo::lock, repo::update).await
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn delete(state: &AppState, id: CompanyId) -> AppResult<()> {
-    state.db.tx(move |conn| repo::delete(conn, id)?.then_some(()).found(id)).await
+pub async fn delete(state: &AppState, id: CompanyId, precondition: Precondition) -> AppResult<()> {
+    delete_row(state, id, precondition, repo::lock, repo::delete).await
 }

@@ -3,10 +3,12 @@
 use super::constraints::{conflict, invalid, Meaning, Rule};
 use super::idempotency::recovery_point;
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
+use super::{delete_row, update_row};
 use crate::domain::coupons::{Coupon, CouponChanges, CouponKind, NewCoupon};
 use crate::domain::ids::{CouponId, Located};
 use crate::domain::money::Money;
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::precondition::Precondition;
 use crate::store::pg::coupons as repo;
 use chrono::{DateTime, Utc};
 
@@ -84,6 +86,7 @@ pub async fn create(state: &AppState, input: NewCoupon) -> AppResult<Coupon> {
     check_terms(input.kind, input.value, input.valid_from, input.valid_until)?;
     let now = clock::now();
     let coupon = Coupon {
+        version: 1,
         id: CouponId::new(),
         code: input.code,
         description: input.description,
@@ -122,12 +125,16 @@ pub async fn list(state: &AppState, search: Option<String>, page: PageRequest) -
 /// Rules across fields are checked on the merged row by the schema's CHECK constraints. The
 /// update waits for orders that are redeeming the coupon, and orders after it see the new terms.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn update(state: &AppState, id: CouponId, changes: CouponChanges) -> AppResult<Coupon> {
-    let now = clock::now();
-    state.db.tx(move |conn| repo::update(conn, id, &changes, now)?.found(id)).await
+pub async fn update(
+    state: &AppState,
+    id: CouponId,
+    changes: CouponChanges,
+    precondition: Precondition,
+) -> AppResult<Coupon> {
+    update_row(state, id, changes, precondition, repo::lock, repo::update).await
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn delete(state: &AppState, id: CouponId) -> AppResult<()> {
-    state.db.tx(move |conn| repo::delete(conn, id)?.then_some(()).found(id)).await
+pub async fn delete(state: &AppState, id: CouponId, precondition: Precondition) -> AppResult<()> {
+    delete_row(state, id, precondition, repo::lock, repo::delete).await
 }

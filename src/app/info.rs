@@ -9,8 +9,9 @@ use crate::domain::events::{EventSubject, EventType, SubjectKind};
 use crate::domain::free_form::{check_object, check_preferences, FieldIssue};
 use crate::domain::ids::{ClientId, CommentId};
 use crate::domain::page::{encode_cursor, Page, PageRequest};
+use crate::domain::precondition::Precondition;
 use crate::domain::view::Comment;
-use crate::domain::view::InfoMap;
+use crate::domain::view::{InfoMap, InfoMapValue};
 use serde_json::{Map, Value};
 
 fn check_map(which: InfoMap, map: &Map<String, Value>) -> Vec<FieldIssue> {
@@ -68,14 +69,11 @@ pub async fn delete_comment(state: &AppState, client_id: ClientId, comment_id: C
 /// `client_info_not_found` rather than an empty map that would pass for data; a PUT or PATCH
 /// recreates the document, and so does reconcile.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn get_map(state: &AppState, client_id: ClientId, which: InfoMap) -> AppResult<Map<String, Value>> {
-    let (exists, info) = tokio::join!(ensure_exists(state, client_id), state.info.get(client_id, Some(0)));
+pub async fn get_map(state: &AppState, client_id: ClientId, which: InfoMap) -> AppResult<InfoMapValue> {
+    let (exists, found) = tokio::join!(ensure_exists(state, client_id), state.info.read_map(client_id, which));
     exists?;
-    let info = info?.ok_or_else(|| AppError::NotFound { resource: "client_info", id: client_id.to_string() })?;
-    Ok(match which {
-        InfoMap::Preferences => info.preferences,
-        InfoMap::Attributes => info.attributes,
-    })
+    let (map, rev) = found?.ok_or_else(|| AppError::NotFound { resource: "client_info", id: client_id.to_string() })?;
+    Ok(InfoMapValue { map, rev })
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
@@ -84,14 +82,15 @@ pub async fn replace_map(
     client_id: ClientId,
     which: InfoMap,
     map: Map<String, Value>,
-) -> AppResult<Map<String, Value>> {
+    precondition: Precondition,
+) -> AppResult<InfoMapValue> {
     let issues = check_map(which, &map);
     if !issues.is_empty() {
         return Err(AppError::Validation(issues));
     }
-    with_document(state, client_id, || state.info.replace_map(client_id, which, &map)).await?;
+    let rev = with_document(state, client_id, || state.info.replace_map(client_id, which, &map, &precondition)).await?;
     announce(state, client_id, which, &map).await;
-    Ok(map)
+    Ok(InfoMapValue { map, rev })
 }
 
 /// Preferences decide what the client is sent, so their changes are events (attributes are
@@ -122,16 +121,17 @@ pub async fn merge_map(
     client_id: ClientId,
     which: InfoMap,
     patch: Map<String, Value>,
-) -> AppResult<Map<String, Value>> {
+    precondition: Precondition,
+) -> AppResult<InfoMapValue> {
     // Keys of the patch itself are checked first so `{"$set": null}` is refused, not ignored.
     let issues = check_object(which.field(), &patch);
     if !issues.is_empty() {
         return Err(AppError::Validation(issues));
     }
-    let merged = with_document(state, client_id, || {
-        state.info.merge_map(client_id, which, &patch, |merged| check_map(which, merged))
+    let (map, rev) = with_document(state, client_id, || {
+        state.info.merge_map(client_id, which, &patch, &precondition, |merged| check_map(which, merged))
     })
     .await?;
-    announce(state, client_id, which, &merged).await;
-    Ok(merged)
+    announce(state, client_id, which, &map).await;
+    Ok(InfoMapValue { map, rev })
 }

@@ -3,9 +3,11 @@
 use super::constraints::{conflict, invalid, Meaning, Rule};
 use super::idempotency::recovery_point;
 use super::{clock, id_page, AppResult, AppState, Found, Keyed};
+use super::{delete_row, update_row};
 use crate::domain::client::{Interest, InterestChanges, NewInterest};
 use crate::domain::ids::{InterestId, Located};
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::precondition::Precondition;
 use crate::store::pg::interests as repo;
 
 pub const CONSTRAINTS: &[Rule] = &[
@@ -30,6 +32,7 @@ impl Keyed for Interest {
 pub async fn create(state: &AppState, input: NewInterest) -> AppResult<Interest> {
     let now = clock::now();
     let interest = Interest {
+        version: 1,
         id: InterestId::new(),
         name: input.name,
         description: input.description,
@@ -57,12 +60,16 @@ pub async fn list(state: &AppState, search: Option<String>, page: PageRequest) -
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn update(state: &AppState, id: InterestId, changes: InterestChanges) -> AppResult<Interest> {
-    let now = clock::now();
-    state.db.tx(move |conn| repo::update(conn, id, &changes, now)?.found(id)).await
+pub async fn update(
+    state: &AppState,
+    id: InterestId,
+    changes: InterestChanges,
+    precondition: Precondition,
+) -> AppResult<Interest> {
+    update_row(state, id, changes, precondition, repo::lock, repo::update).await
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn delete(state: &AppState, id: InterestId) -> AppResult<()> {
-    state.db.tx(move |conn| repo::delete(conn, id)?.then_some(()).found(id)).await
+pub async fn delete(state: &AppState, id: InterestId, precondition: Precondition) -> AppResult<()> {
+    delete_row(state, id, precondition, repo::lock, repo::delete).await
 }

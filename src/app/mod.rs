@@ -33,6 +33,7 @@ use crate::config::Settings;
 use crate::domain::free_form::FieldIssue;
 use crate::domain::ids::Resource;
 use crate::domain::page::{decode_cursor, CursorError, Page, PageRequest};
+use crate::domain::precondition::{Precondition, Tagged};
 use crate::gateway::{GatewayChoice, PaymentGateway, Sandbox, Unconfigured};
 use crate::store::mongo::{InfoError, InfoStore};
 use crate::store::pg::{ConnectionLoss, Db, DbError};
@@ -122,8 +123,8 @@ pub enum AppError {
     /// webhook to another family's events).
     #[error("{message}")]
     Forbidden { scope: String, message: String },
-    #[error("the resource changed: current version is {current_version}")]
-    PreconditionFailed { current_version: i32 },
+    #[error("the resource changed: its current tag is {current}")]
+    PreconditionFailed { current: String },
     #[error("{store} is unavailable")]
     Unavailable { store: &'static str, detail: String },
     #[error(transparent)]
@@ -171,6 +172,12 @@ impl<T> Found<T> for Option<T> {
     }
 }
 
+impl From<crate::domain::precondition::Stale> for AppError {
+    fn from(stale: crate::domain::precondition::Stale) -> Self {
+        AppError::PreconditionFailed { current: stale.current }
+    }
+}
+
 impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
         if let Some(mapped) = crate::store::pg::violation(&err).and_then(|v| constraints::problem_for(&v)) {
@@ -206,6 +213,7 @@ impl From<InfoError> for AppError {
             InfoError::CommentLimit => AppError::conflict("comment_limit_reached", None, err.to_string()),
             InfoError::Rejected(issues) => AppError::Validation(issues),
             InfoError::Contended => AppError::conflict("concurrent_update", None, err.to_string()),
+            InfoError::Stale(stale) => stale.into(),
             InfoError::NoDocument | InfoError::Deleted => {
                 AppError::NotFound { resource: "client_info", id: "of this client".into() }
             }
@@ -235,6 +243,73 @@ pub(crate) fn invalid_cursor() -> AppError {
 /// A record listed in id order (UUIDv7: creation order); its id is its cursor.
 pub(crate) trait Keyed {
     fn key(&self) -> uuid::Uuid;
+}
+
+/// `If-Match` on a write, checked in its transaction: with a list of tags the row is read under
+/// lock (`lock`) and must carry one of them; without the header, or with `*`, nothing is read and
+/// the write itself reports a missing row.
+pub(crate) fn check_precondition<I: Resource + Copy, T: Tagged>(
+    conn: &mut Conn,
+    precondition: &Precondition,
+    id: I,
+    lock: fn(&mut Conn, I) -> Rows<Option<T>>,
+) -> AppResult<()> {
+    if let Precondition::OneOf(_) = precondition {
+        precondition.check(&lock(conn, id)?.found(id)?)?;
+    }
+    Ok(())
+}
+
+type Conn = diesel::PgConnection;
+type Rows<T> = diesel::QueryResult<T>;
+/// A repository's update: the changes applied at `now`, the row after (`None`: no such row).
+type UpdateFn<I, C, T> = fn(&mut Conn, I, &C, chrono::DateTime<chrono::Utc>) -> Rows<Option<T>>;
+
+/// The update of a resource that has no rules beyond its fields' (the schema checks those):
+/// `If-Match` checked, then the changes applied, in one transaction.
+pub(crate) async fn update_row<I, C, T>(
+    state: &AppState,
+    id: I,
+    changes: C,
+    precondition: Precondition,
+    lock: fn(&mut Conn, I) -> Rows<Option<T>>,
+    update: UpdateFn<I, C, T>,
+) -> AppResult<T>
+where
+    I: Resource + Copy + Send + 'static,
+    C: Send + 'static,
+    T: Tagged + Send + 'static,
+{
+    let now = clock::now();
+    state
+        .db
+        .tx(move |conn| {
+            check_precondition(conn, &precondition, id, lock)?;
+            update(conn, id, &changes, now)?.found(id)
+        })
+        .await
+}
+
+/// The delete of a resource: `If-Match` checked, then the row removed (foreign keys refuse a
+/// row still in use, which the constraint registry names).
+pub(crate) async fn delete_row<I, T>(
+    state: &AppState,
+    id: I,
+    precondition: Precondition,
+    lock: fn(&mut Conn, I) -> Rows<Option<T>>,
+    delete: fn(&mut Conn, I) -> Rows<bool>,
+) -> AppResult<()>
+where
+    I: Resource + Copy + Send + 'static,
+    T: Tagged + Send + 'static,
+{
+    state
+        .db
+        .tx(move |conn| {
+            check_precondition(conn, &precondition, id, lock)?;
+            delete(conn, id)?.then_some(()).found(id)
+        })
+        .await
 }
 
 /// One page of an id-ordered list: the cursor is the last id seen, `fetch` loads up to `limit`

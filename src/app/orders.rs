@@ -24,6 +24,7 @@ use crate::domain::orders::{
     merge_lines, NewOrder, Order, OrderFilter, OrderItem, OrderStatus, PricedLine, StatusChange,
 };
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::precondition::Precondition;
 use crate::domain::view::Degraded;
 use crate::store::pg::clients::BuyerStanding;
 use crate::store::pg::{catalog, clients, coupons, orders as repo};
@@ -264,19 +265,28 @@ pub async fn list(state: &AppState, filter: OrderFilter, page: PageRequest) -> A
 /// Moves the order to `to` under its row lock. Cancelling puts the stock back (recorded as
 /// `in` movements) and gives the coupon redemption back.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn change_status(state: &AppState, id: OrderId, to: OrderStatus, note: Option<String>) -> AppResult<Order> {
+pub async fn change_status(
+    state: &AppState,
+    id: OrderId,
+    to: OrderStatus,
+    note: Option<String>,
+    precondition: Precondition,
+) -> AppResult<Order> {
     let now = clock::now();
-    state.db.tx(move |conn| change_status_in(conn, id, to, note, now)).await
+    state.db.tx(move |conn| change_status_in(conn, id, to, note, &precondition, now)).await
 }
 
+/// The status change in the caller's transaction; `If-Match` is checked on the locked row.
 pub(crate) fn change_status_in(
     conn: &mut PgConnection,
     id: OrderId,
     to: OrderStatus,
     note: Option<String>,
+    precondition: &Precondition,
     now: DateTime<Utc>,
 ) -> AppResult<Order> {
-    let from = repo::lock_status(conn, id)?.found(id)?;
+    let (from, version) = repo::lock_status(conn, id)?.found(id)?;
+    precondition.check(&version)?;
     if !from.can_become(to) {
         let allowed: Vec<&str> = from.next().iter().map(|s| s.as_str()).collect();
         return Err(AppError::conflict_with(

@@ -14,6 +14,7 @@ use crate::domain::ids::{CategoryId, ClientId, CommentId, CompanyId, CouponId, I
 use crate::domain::money::Money;
 use crate::domain::orders::{NewOrder, OrderLine, OrderStatus, PaymentMethod};
 use crate::domain::payments::{NewPayment, Subject};
+use crate::domain::precondition::Precondition;
 use crate::domain::view::Comment;
 use crate::domain::workshops::{Modality, Workshop};
 use crate::store::mongo::NewDocument;
@@ -146,6 +147,7 @@ pub async fn run(state: &AppState, size: SeedSize) -> AppResult<SeedReport> {
     let now = clock::now();
     let companies: Vec<Company> = (0..COMPANIES)
         .map(|i| Company {
+            version: 1,
             id: CompanyId::new(),
             legal_name: format!("{} {} Ltd.", LAST[i % LAST.len()], ["Tools", "Crafts", "Labs", "Works"][i % 4]),
             tax_id: format!("TAX-{:06}", 100_000 + i),
@@ -158,6 +160,7 @@ pub async fn run(state: &AppState, size: SeedSize) -> AppResult<SeedReport> {
     let interests: Vec<Interest> = INTERESTS
         .iter()
         .map(|(name, description)| Interest {
+            version: 1,
             id: InterestId::new(),
             name: name.to_string(),
             description: Some(description.to_string()),
@@ -305,6 +308,7 @@ fn commerce_in(
     let categories: Vec<Category> = CATEGORIES
         .iter()
         .map(|name| Category {
+            version: 1,
             id: CategoryId::new(),
             name: name.to_string(),
             slug: slugify(name),
@@ -325,6 +329,7 @@ fn commerce_in(
                 _ => 50 + rng.below(500) as i32,
             };
             Product {
+                version: 1,
                 id: ProductId::new(),
                 category_id: category_ids.get(i % category_ids.len().max(1)).copied(),
                 name: format!("{word} kit {i:04}"),
@@ -345,6 +350,7 @@ fn commerce_in(
     let product_ids = repo::upsert_products(conn, &catalog, initial)?;
 
     let coupon = |code: &str, kind: CouponKind, cents: i64, min_cents: i64| Coupon {
+        version: 1,
         id: CouponId::new(),
         code: code.to_string(),
         description: Some("Demo coupon".into()),
@@ -387,6 +393,7 @@ fn commerce_in(
             };
             let created_at = now.min(starts_at - chrono::Duration::days(60));
             Some(Workshop {
+                version: 1,
                 id: WorkshopId::new(),
                 name: format!("{topic} workshop {}", i + 1),
                 description: Some(blurb.to_string()),
@@ -441,7 +448,14 @@ fn commerce_in(
                 // A tenth cancelled, some waiting for payment, the rest paid (which confirms them).
                 match rng.below(10) {
                     0 => {
-                        order_rules::change_status_in(conn, placed.id, OrderStatus::Cancelled, None, now)?;
+                        order_rules::change_status_in(
+                            conn,
+                            placed.id,
+                            OrderStatus::Cancelled,
+                            None,
+                            &Precondition::Unconditional,
+                            now,
+                        )?;
                     }
                     1..=5 => {}
                     _ => {

@@ -7,12 +7,13 @@
 
 use super::constraints::{invalid, Meaning, Rule};
 use super::sealed::Sealer;
-use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
+use super::{check_precondition, clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::access::{Level, Scope};
 use crate::domain::events::{Event, EventPattern};
 use crate::domain::free_form::FieldIssue;
 use crate::domain::ids::{DeliveryId, Located, WebhookEndpointId};
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::precondition::Precondition;
 use crate::domain::webhooks::{
     address_allowed, decode_secret, encode_secret, retry_after, signature, url_refusal, Attempt, Delivery,
     DeliveryStatus, EndpointActor, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChanges,
@@ -230,6 +231,7 @@ pub async fn update_endpoint(
     actor: EndpointActor,
     id: WebhookEndpointId,
     changes: WebhookEndpointChanges,
+    precondition: Precondition,
 ) -> AppResult<WebhookEndpoint> {
     let mut issues: Vec<FieldIssue> =
         changes.url.as_deref().and_then(|url| check_url(state, url)).into_iter().collect();
@@ -253,6 +255,7 @@ pub async fn update_endpoint(
         .db
         .tx(move |conn| {
             visible_endpoint(conn, actor, id)?;
+            check_precondition(conn, &precondition, id, repo::lock_endpoint)?;
             repo::update_endpoint(conn, id, &changes, now)?.found(id)
         })
         .await
@@ -260,11 +263,17 @@ pub async fn update_endpoint(
 
 /// Deletes the endpoint with its deliveries and their attempts.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn delete_endpoint(state: &AppState, actor: EndpointActor, id: WebhookEndpointId) -> AppResult<()> {
+pub async fn delete_endpoint(
+    state: &AppState,
+    actor: EndpointActor,
+    id: WebhookEndpointId,
+    precondition: Precondition,
+) -> AppResult<()> {
     state
         .db
         .tx(move |conn| {
             visible_endpoint(conn, actor, id)?;
+            check_precondition(conn, &precondition, id, repo::lock_endpoint)?;
             repo::delete_endpoint(conn, id)?.then_some(()).found(id)
         })
         .await

@@ -4,9 +4,10 @@
 
 use super::constraints::{conflict, invalid, Meaning, Rule};
 use super::idempotency::recovery_point;
-use super::{clock, cursor_position, AppError, AppResult, AppState, Found};
+use super::{clock, cursor_position, delete_row, AppError, AppResult, AppState, Found};
 use crate::domain::ids::{Located, WorkshopId};
 use crate::domain::page::{encode_cursor, Page, PageRequest};
+use crate::domain::precondition::Precondition;
 use crate::domain::time::Timestamp;
 use crate::domain::workshops::{Modality, NewWorkshop, Workshop, WorkshopChanges, WorkshopFilter};
 use crate::store::pg::workshops as repo;
@@ -80,6 +81,7 @@ pub async fn create(state: &AppState, input: NewWorkshop) -> AppResult<Workshop>
         return Err(AppError::invalid("starts_at", "in_the_past", "must be in the future"));
     }
     let workshop = Workshop {
+        version: 1,
         id: WorkshopId::new(),
         name: input.name,
         description: input.description,
@@ -131,12 +133,18 @@ pub async fn list(state: &AppState, filter: WorkshopFilter, page: PageRequest) -
 /// removing fewer than needed means more seats are taken than the new capacity (409, and
 /// nothing changes). The modality/place rule is a CHECK constraint on the merged row.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn update(state: &AppState, id: WorkshopId, changes: WorkshopChanges) -> AppResult<Workshop> {
+pub async fn update(
+    state: &AppState,
+    id: WorkshopId,
+    changes: WorkshopChanges,
+    precondition: Precondition,
+) -> AppResult<Workshop> {
     let now = clock::now();
     state
         .db
         .tx(move |conn| {
             let current = repo::lock(conn, id)?.found(id)?;
+            precondition.check(&current)?;
             if let Some(capacity) = changes.capacity {
                 let change = capacity - current.capacity;
                 if change > 0 {
@@ -156,6 +164,6 @@ pub async fn update(state: &AppState, id: WorkshopId, changes: WorkshopChanges) 
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn delete(state: &AppState, id: WorkshopId) -> AppResult<()> {
-    state.db.tx(move |conn| repo::delete(conn, id)?.then_some(()).found(id)).await
+pub async fn delete(state: &AppState, id: WorkshopId, precondition: Precondition) -> AppResult<()> {
+    delete_row(state, id, precondition, repo::lock, repo::delete).await
 }

@@ -65,6 +65,8 @@ pub struct Category {
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every change; the `ETag` (`If-Match` names it).
+    pub version: i32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +84,8 @@ pub struct Product {
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every change; the `ETag` (`If-Match` names it).
+    pub version: i32,
 }
 
 /// One change of a product's stock and the stock it left.

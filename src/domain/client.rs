@@ -95,6 +95,8 @@ mod records {
         pub phone: Option<String>,
         pub created_at: DateTime<Utc>,
         pub updated_at: DateTime<Utc>,
+        /// Bumped by every change; the `ETag` (`If-Match` names it).
+        pub version: i32,
     }
 
     #[derive(Debug, Clone, PartialEq)]
@@ -104,6 +106,8 @@ mod records {
         pub description: Option<String>,
         pub created_at: DateTime<Utc>,
         pub updated_at: DateTime<Utc>,
+        /// Bumped by every change; the `ETag` (`If-Match` names it).
+        pub version: i32,
     }
 
     #[derive(Debug, Clone, PartialEq)]

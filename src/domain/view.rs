@@ -43,6 +43,26 @@ impl InfoMap {
     }
 }
 
+/// Preferences or attributes as stored, with the revision of their document: the tag `If-Match`
+/// names (it moves with every change of the document, so at least with every change of the map).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InfoMapValue {
+    pub map: Map<String, Value>,
+    pub rev: i64,
+}
+
+impl super::precondition::Tagged for InfoMapValue {
+    fn tag(&self) -> String {
+        self.rev.to_string()
+    }
+}
+
+impl From<InfoMapValue> for Map<String, Value> {
+    fn from(value: InfoMapValue) -> Self {
+        value.map
+    }
+}
+
 /// What the MongoDB side of a read produced.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InfoLookup {

@@ -30,6 +30,8 @@ pub struct WebhookEndpoint {
     pub owner_key_id: Option<ApiKeyId>,
     /// Until when the secret rotated out last still signs deliveries beside the current one.
     pub previous_secret_until: Option<DateTime<Utc>>,
+    /// Bumped by every change; the `ETag` (`If-Match` names it).
+    pub version: i32,
 }
 
 /// Who acts on webhook endpoints: a key sees, changes, tests and retries only the endpoints it

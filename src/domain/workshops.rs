@@ -129,6 +129,8 @@ pub struct Workshop {
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every change; the `ETag` (`If-Match` names it).
+    pub version: i32,
 }
 
 #[derive(Debug, Clone, PartialEq)]

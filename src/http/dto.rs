@@ -2,8 +2,10 @@
 //! beside its handlers (`v1/<resource>.rs`); domain types are mapped there, and database rows
 //! never get this far.
 
+use super::extract::etag;
 use crate::domain::access::{Family, Grant, Level, Scope};
 use crate::domain::page::Page;
+use crate::domain::precondition::Tagged;
 use crate::domain::view::Degraded;
 use actix_web::http::header;
 use actix_web::HttpResponse;
@@ -89,6 +91,21 @@ impl Disclosure {
 /// 201 with the new resource's `Location`.
 pub fn created<T: Serialize>(location: String, body: &T) -> HttpResponse {
     HttpResponse::Created().insert_header((header::LOCATION, location)).json(body)
+}
+
+/// 200 with the resource as `R` and its strong `ETag`, the tag `If-Match` names.
+pub fn tagged<T: Tagged, R: Serialize + From<T>>(resource: T) -> HttpResponse {
+    let tag = etag(&resource);
+    HttpResponse::Ok().insert_header(header::ETag(tag)).json(R::from(resource))
+}
+
+/// 201 with the new resource as `R`, its `Location` and its strong `ETag`.
+pub fn created_tagged<T: Tagged, R: Serialize + From<T>>(location: String, resource: T) -> HttpResponse {
+    let tag = etag(&resource);
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .insert_header(header::ETag(tag))
+        .json(R::from(resource))
 }
 
 /// 204 for a delete.

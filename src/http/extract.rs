@@ -6,7 +6,7 @@ use super::problem::{ApiError, Problem};
 use super::validation::issues;
 use crate::domain::free_form::FieldIssue;
 use crate::domain::page::{PageRequest, DEFAULT_LIMIT};
-use crate::domain::precondition::Precondition;
+use crate::domain::precondition::{Precondition, Tagged};
 use crate::domain::time::OUT_OF_RANGE;
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
@@ -216,9 +216,9 @@ impl FromRequest for IfMatch {
         } else {
             match header::IfMatch::parse(req) {
                 Ok(header::IfMatch::Any) => Precondition::Any,
-                Ok(header::IfMatch::Items(tags)) => Precondition::OneOf(
-                    tags.iter().filter(|tag| !tag.weak).filter_map(|tag| tag.tag().parse::<i32>().ok()).collect(),
-                ),
+                Ok(header::IfMatch::Items(tags)) => {
+                    Precondition::OneOf(tags.iter().filter(|tag| !tag.weak).map(|tag| tag.tag().to_string()).collect())
+                }
                 Err(_) => Precondition::OneOf(Vec::new()),
             }
         };
@@ -226,9 +226,31 @@ impl FromRequest for IfMatch {
     }
 }
 
-/// The strong ETag of a versioned resource.
-pub fn etag(version: i32) -> EntityTag {
-    EntityTag::new_strong(version.to_string())
+/// `params(IfMatch)` documents the header; the spec pass adds the 412 and the `ETag` of the
+/// answer to every operation that takes it.
+impl IntoParams for IfMatch {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{ObjectBuilder, Required, Type};
+        vec![ParameterBuilder::new()
+            .name("If-Match")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "ETags last read (`\"3\"`, a list, or `*`): the write applies only if one is current (RFC 9110 strong \
+                 comparison; weak tags never match), otherwise 412 `version_mismatch` with `current_etag`. Without it \
+                 the write applies to whatever is current.",
+            ))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .build()]
+    }
+}
+
+/// The strong ETag of a tagged resource.
+pub fn etag(resource: &impl Tagged) -> EntityTag {
+    EntityTag::new_strong(resource.tag())
 }
 
 /// The page a list request asks for (`limit` default 20; validated by the query types).
@@ -376,10 +398,11 @@ mod tests {
     fn if_match_compares_strong_tags_only() {
         assert_eq!(if_match(None), Precondition::Unconditional);
         assert_eq!(if_match(Some("*")), Precondition::Any);
-        assert_eq!(if_match(Some(r#""3""#)), Precondition::OneOf(vec![3]));
-        assert_eq!(if_match(Some(r#""2", "3""#)), Precondition::OneOf(vec![2, 3]));
-        assert_eq!(if_match(Some(r#"W/"3""#)), Precondition::OneOf(vec![]), "weak tags never match");
-        assert_eq!(if_match(Some(r#"W/"2", "3""#)), Precondition::OneOf(vec![3]));
+        let tags = |list: &[&str]| Precondition::OneOf(list.iter().map(|t| t.to_string()).collect());
+        assert_eq!(if_match(Some(r#""3""#)), tags(&["3"]));
+        assert_eq!(if_match(Some(r#""2", "3.1""#)), tags(&["2", "3.1"]));
+        assert_eq!(if_match(Some(r#"W/"3""#)), tags(&[]), "weak tags never match");
+        assert_eq!(if_match(Some(r#"W/"2", "3""#)), tags(&["3"]));
         assert_eq!(if_match(Some("3")), Precondition::OneOf(vec![]), "an unquoted tag does not parse");
     }
 }

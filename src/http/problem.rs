@@ -63,7 +63,11 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(nullable = false)]
     pub errors: Vec<FieldError>,
-    /// The current version of the resource (412 only), to retry with.
+    /// The resource's current `ETag` (412 only): reload, then retry with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "\"4\"")]
+    pub current_etag: Option<String>,
+    /// The current version of a resource tagged by its version (412 only; the tag without quotes).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub current_version: Option<i32>,
@@ -84,6 +88,7 @@ impl Problem {
             detail: printable(detail.into()),
             code,
             errors: Vec::new(),
+            current_etag: None,
             current_version: None,
             details: None,
         }
@@ -154,13 +159,14 @@ impl From<AppError> for ApiError {
                 problem.details = Some(serde_json::json!({ "required_scope": scope }));
                 problem
             }
-            AppError::PreconditionFailed { current_version } => {
+            AppError::PreconditionFailed { current } => {
                 let mut problem = Problem::new(
                     StatusCode::PRECONDITION_FAILED,
                     "version_mismatch",
-                    format!("If-Match does not match the current version {current_version}; reload and retry"),
+                    format!("If-Match does not name the current ETag \"{current}\"; reload and retry"),
                 );
-                problem.current_version = Some(current_version);
+                problem.current_version = current.parse().ok();
+                problem.current_etag = Some(format!("\"{current}\""));
                 problem
             }
             AppError::Unavailable { store, detail } => {

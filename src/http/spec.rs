@@ -194,7 +194,45 @@ pub fn finish(mut spec: OpenApi) -> Value {
     forbid_nul_in_text(&mut document);
     add_idempotency_key(&mut document);
     add_access(&mut document);
+    add_preconditions(&mut document);
     document
+}
+
+/// Every operation that takes `If-Match` can answer 412 and returns the new `ETag`; so does the
+/// POST that creates such a resource.
+fn add_preconditions(document: &mut Value) {
+    let Some(paths) = document.pointer_mut("/paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let etag = json!({"$ref": "#/components/headers/ETag"});
+    let mut collections = Vec::new();
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for operation in item.values_mut() {
+            let conditional = operation["parameters"]
+                .as_array()
+                .is_some_and(|parameters| parameters.iter().any(|p| p["name"] == "If-Match"));
+            if !conditional {
+                continue;
+            }
+            if let Some(collection) = path.strip_suffix("/{id}") {
+                collections.push(collection.to_string());
+            }
+            let responses = &mut operation["responses"];
+            responses["412"] = json!({
+                "description": "`version_mismatch`: `If-Match` names no current tag; `current_etag` is the one to reload",
+                "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+            });
+            if responses.get("200").is_some() {
+                responses["200"]["headers"]["ETag"] = etag.clone();
+            }
+        }
+    }
+    for collection in collections {
+        if let Some(created) = paths.get_mut(&collection).and_then(|item| item.pointer_mut("/post/responses/201")) {
+            created["headers"]["ETag"] = etag.clone();
+        }
+    }
 }
 
 /// The `Idempotency-Key` header on every POST under `/api/v1` (required on payments and
@@ -284,7 +322,8 @@ fn add_access(document: &mut Value) {
             headers[name] = json!({"description": description, "schema": {"type": "integer", "minimum": 0}});
         }
         headers["ETag"] = json!({
-            "description": "The representation's tag: send it in `If-None-Match` to get 304 when nothing changed",
+            "description": "The representation's tag: send it in `If-None-Match` to get 304 when nothing changed. \
+                A strong tag (`\"3\"`, on resources that take `If-Match`) names the version a write may require.",
             "schema": {"type": "string"}
         });
     }

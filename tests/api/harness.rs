@@ -88,10 +88,19 @@ fn ensure_template() -> PgConnection {
             .expect("template lookup")
             .exists;
     if !exists {
-        diesel::sql_query(format!("CREATE DATABASE {template}")).execute(&mut admin).expect("create template");
-        let mut conn = PgConnection::establish(&url_for(&template)).expect("connect to template");
-        hybrid_crm::store::pg::migrations::apply(&mut conn).expect("migrate template");
-        install_test_key(&mut conn);
+        // Built under another name and renamed when complete, so a run that fails halfway (a
+        // migration that does not apply) leaves nothing later runs would take for a template.
+        let partial = format!("{template}_partial");
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {partial}")).execute(&mut admin).expect("drop partial");
+        diesel::sql_query(format!("CREATE DATABASE {partial}")).execute(&mut admin).expect("create template");
+        {
+            let mut conn = PgConnection::establish(&url_for(&partial)).expect("connect to template");
+            hybrid_crm::store::pg::migrations::apply(&mut conn).expect("migrate template");
+            install_test_key(&mut conn);
+        }
+        diesel::sql_query(format!("ALTER DATABASE {partial} RENAME TO {template}"))
+            .execute(&mut admin)
+            .expect("name the template");
     }
     diesel::sql_query("SELECT pg_advisory_unlock(7262001)").execute(&mut admin).expect("unlock");
     admin

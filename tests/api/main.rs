@@ -18,6 +18,7 @@ mod nats;
 mod notifications;
 mod outages;
 mod payments;
+mod preconditions;
 mod races;
 mod reconcile;
 mod replicas;

@@ -53,6 +53,35 @@ fn every_operation_has_a_summary_and_a_description_of_its_own() {
     }
 }
 
+/// Every change of a resource can be made conditional: every PATCH and PUT, and every DELETE but
+/// an API key's revocation and a comment's removal (neither has versions: a key is revoked once, a
+/// comment is never edited), takes `If-Match` and documents its 412 and the new `ETag`.
+#[test]
+fn every_change_of_a_resource_takes_if_match() {
+    let spec = hybrid_crm::http::openapi();
+    let unversioned = ["/api/v1/api-keys/{id}", "/api/v1/clients/{id}/comments/{comment_id}"];
+    let mut conditional = 0;
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let takes = operation["parameters"]
+                .as_array()
+                .is_some_and(|parameters| parameters.iter().any(|p| p["name"] == "If-Match" && p["in"] == "header"));
+            let must = matches!(method.as_str(), "patch" | "put")
+                || (method == "delete" && path.starts_with("/api/v1/") && !unversioned.contains(&path.as_str()));
+            assert!(!must || takes, "{method} {path} does not take If-Match");
+            if takes {
+                conditional += 1;
+                let refusal = &operation["responses"]["412"]["content"]["application/problem+json"];
+                assert!(refusal.is_object(), "{method} {path} does not document its 412");
+                if let Some(ok) = operation["responses"].get("200") {
+                    assert!(ok["headers"]["ETag"].is_object(), "{method} {path} does not document its new ETag");
+                }
+            }
+        }
+    }
+    assert_eq!(conditional, 22, "PATCH and DELETE of 8 resources, PUT and PATCH of 2 maps, 2 order status changes");
+}
+
 #[test]
 fn free_form_schemas_forbid_operator_and_dotted_keys() {
     let spec = hybrid_crm::http::openapi();

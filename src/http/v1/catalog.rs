@@ -8,8 +8,8 @@ use crate::domain::catalog::{
 use crate::domain::ids::{CategoryId, Located, OrderId, ProductId, StockMovementId};
 use crate::domain::money::Money;
 use crate::http::access::Caller;
-use crate::http::dto::{created, no_content, PageOf};
-use crate::http::extract::{page_request, search_text, JsonBody, PageParams, Query, SearchParams};
+use crate::http::dto::{created, created_tagged, no_content, tagged, PageOf};
+use crate::http::extract::{page_request, search_text, IfMatch, JsonBody, PageParams, Query, SearchParams};
 use crate::http::problem::ApiResult;
 use crate::http::validation::double_option;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
@@ -352,7 +352,7 @@ pub async fn create_category(
     JsonBody(input): JsonBody<CategoryRequest>,
 ) -> ApiResult<HttpResponse> {
     let category = catalog::create_category(&state, input.into()).await?;
-    Ok(created(category.id.path(), &CategoryResponse::from(category)))
+    Ok(created_tagged::<_, CategoryResponse>(category.id.path(), category))
 }
 
 /// List categories
@@ -387,12 +387,8 @@ pub async fn list_categories(
     )
 )]
 #[get("/categories/{id}")]
-pub async fn get_category(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> ApiResult<web::Json<CategoryResponse>> {
-    Ok(web::Json(catalog::get_category(&state, CategoryId(*id)).await?.into()))
+pub async fn get_category(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    Ok(tagged::<_, CategoryResponse>(catalog::get_category(&state, CategoryId(*id)).await?))
 }
 
 /// Update a category
@@ -401,7 +397,7 @@ pub async fn get_category(
 #[utoipa::path(
     security(("api_key" = ["catalog:write"])),
     tag = "catalog",
-    params(("id" = Uuid, Path, description = "Category id")),
+    params(("id" = Uuid, Path, description = "Category id"), IfMatch),
     request_body = CategoryPatchRequest,
     responses(
         (status = 200, description = "The updated category", body = CategoryResponse),
@@ -414,9 +410,12 @@ pub async fn update_category(
     _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    IfMatch(precondition): IfMatch,
     JsonBody(patch): JsonBody<CategoryPatchRequest>,
-) -> ApiResult<web::Json<CategoryResponse>> {
-    Ok(web::Json(catalog::update_category(&state, CategoryId(*id), patch.into()).await?.into()))
+) -> ApiResult<HttpResponse> {
+    Ok(tagged::<_, CategoryResponse>(
+        catalog::update_category(&state, CategoryId(*id), patch.into(), precondition).await?,
+    ))
 }
 
 /// Delete a category
@@ -425,7 +424,7 @@ pub async fn update_category(
 #[utoipa::path(
     security(("api_key" = ["catalog:write"])),
     tag = "catalog",
-    params(("id" = Uuid, Path, description = "Category id")),
+    params(("id" = Uuid, Path, description = "Category id"), IfMatch),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "`category_not_found`"),
@@ -437,8 +436,9 @@ pub async fn delete_category(
     _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    IfMatch(precondition): IfMatch,
 ) -> ApiResult<HttpResponse> {
-    catalog::delete_category(&state, CategoryId(*id)).await?;
+    catalog::delete_category(&state, CategoryId(*id), precondition).await?;
     Ok(no_content())
 }
 
@@ -464,7 +464,7 @@ pub async fn create_product(
     JsonBody(input): JsonBody<ProductRequest>,
 ) -> ApiResult<HttpResponse> {
     let product = catalog::create_product(&state, input.into()).await?;
-    Ok(created(product.id.path(), &ProductResponse::from(product)))
+    Ok(created_tagged::<_, ProductResponse>(product.id.path(), product))
 }
 
 /// List products
@@ -508,12 +508,8 @@ pub async fn list_products(
     )
 )]
 #[get("/products/{id}")]
-pub async fn get_product(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> ApiResult<web::Json<ProductResponse>> {
-    Ok(web::Json(catalog::get_product(&state, ProductId(*id)).await?.into()))
+pub async fn get_product(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    Ok(tagged::<_, ProductResponse>(catalog::get_product(&state, ProductId(*id)).await?))
 }
 
 /// Update a product
@@ -523,7 +519,7 @@ pub async fn get_product(
 #[utoipa::path(
     security(("api_key" = ["catalog:write"])),
     tag = "catalog",
-    params(("id" = Uuid, Path, description = "Product id")),
+    params(("id" = Uuid, Path, description = "Product id"), IfMatch),
     request_body = ProductPatchRequest,
     responses(
         (status = 200, description = "The updated product", body = ProductResponse),
@@ -537,9 +533,10 @@ pub async fn update_product(
     _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    IfMatch(precondition): IfMatch,
     JsonBody(patch): JsonBody<ProductPatchRequest>,
-) -> ApiResult<web::Json<ProductResponse>> {
-    Ok(web::Json(catalog::update_product(&state, ProductId(*id), patch.into()).await?.into()))
+) -> ApiResult<HttpResponse> {
+    Ok(tagged::<_, ProductResponse>(catalog::update_product(&state, ProductId(*id), patch.into(), precondition).await?))
 }
 
 /// Delete a product
@@ -549,7 +546,7 @@ pub async fn update_product(
 #[utoipa::path(
     security(("api_key" = ["catalog:write"])),
     tag = "catalog",
-    params(("id" = Uuid, Path, description = "Product id")),
+    params(("id" = Uuid, Path, description = "Product id"), IfMatch),
     responses(
         (status = 204, description = "Deleted with its stock history"),
         (status = 404, description = "`product_not_found`"),
@@ -561,8 +558,9 @@ pub async fn delete_product(
     _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    IfMatch(precondition): IfMatch,
 ) -> ApiResult<HttpResponse> {
-    catalog::delete_product(&state, ProductId(*id)).await?;
+    catalog::delete_product(&state, ProductId(*id), precondition).await?;
     Ok(no_content())
 }
 

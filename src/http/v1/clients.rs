@@ -15,12 +15,11 @@ use crate::domain::orders::OrderStatus;
 use crate::domain::view::{ClientInfo, ClientView, InfoStatus};
 use crate::domain::workshops::{ClientActivity, EnrollmentStatus, EnrollmentSummary, OrderSummary};
 use crate::http::access::Caller;
-use crate::http::dto::{no_content, DegradedResponse, PageOf};
+use crate::http::dto::{created_tagged, no_content, tagged, DegradedResponse, PageOf};
 use crate::http::dto::{Disclosure, Withheld};
-use crate::http::extract::{etag, page_request, search_text, IfMatch, JsonBody, Query};
+use crate::http::extract::{page_request, search_text, IfMatch, JsonBody, Query};
 use crate::http::problem::ApiResult;
 use crate::http::validation::{double_option, rules};
-use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -386,10 +385,6 @@ impl ClientViewResponse {
     }
 }
 
-fn with_etag(mut response: actix_web::HttpResponseBuilder, client: Client) -> HttpResponse {
-    response.insert_header(header::ETag(etag(client.version))).json(ClientResponse::from(client))
-}
-
 /// Create a client
 ///
 /// Writes the client (with its interests) to PostgreSQL, then its document (preferences,
@@ -402,7 +397,7 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, client: Client) -> Ht
     request_body = NewClientRequest,
     responses(
         (status = 201, description = "Client created in PostgreSQL, with its MongoDB document", body = ClientResponse,
-            headers(("Location" = String, description = "URL of the new client"), ("ETag" = String, description = "Version tag for If-Match"))),
+            headers(("Location" = String, description = "URL of the new client"))),
         (status = 409, description = "`email_taken`"),
         (status = 422, description = "Invalid fields, `unknown_company`, `unknown_interest`, or `required_for_b2b`"),
     )
@@ -414,9 +409,7 @@ pub async fn create_client(
     JsonBody(input): JsonBody<NewClientRequest>,
 ) -> ApiResult<HttpResponse> {
     let client = clients::create(&state, input.into()).await?;
-    let mut response = HttpResponse::Created();
-    response.insert_header((header::LOCATION, client.id.path()));
-    Ok(with_etag(response, client))
+    Ok(created_tagged::<_, ClientResponse>(client.id.path(), client))
 }
 
 /// List clients
@@ -456,15 +449,14 @@ pub async fn list_clients(
     tag = "clients",
     params(("id" = Uuid, Path, description = "Client id")),
     responses(
-        (status = 200, description = "The client", body = ClientResponse,
-            headers(("ETag" = String, description = "Version tag for If-Match"))),
+        (status = 200, description = "The client", body = ClientResponse),
         (status = 404, description = "`client_not_found`"),
     )
 )]
 #[get("/clients/{id}")]
 pub async fn get_client(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     let client = clients::get(&state, ClientId(*id)).await?;
-    Ok(with_etag(HttpResponse::Ok(), client))
+    Ok(tagged::<_, ClientResponse>(client))
 }
 
 /// Update a client
@@ -475,17 +467,12 @@ pub async fn get_client(_caller: Caller, state: web::Data<AppState>, id: web::Pa
 #[utoipa::path(
     security(("api_key" = ["clients:write"])),
     tag = "clients",
-    params(
-        ("id" = Uuid, Path, description = "Client id"),
-        ("If-Match" = Option<String>, Header, description = "ETags last read (`\"3\"`, a list, or `*`); weak tags never match"),
-    ),
+    params(("id" = Uuid, Path, description = "Client id"), IfMatch),
     request_body = ClientPatchRequest,
     responses(
-        (status = 200, description = "The updated client", body = ClientResponse,
-            headers(("ETag" = String, description = "The new version tag"))),
+        (status = 200, description = "The updated client", body = ClientResponse),
         (status = 404, description = "`client_not_found`"),
         (status = 409, description = "`email_taken`"),
-        (status = 412, description = "`version_mismatch`: `If-Match` does not name the current version"),
     )
 )]
 #[patch("/clients/{id}")]
@@ -497,7 +484,7 @@ pub async fn update_client(
     JsonBody(patch): JsonBody<ClientPatchRequest>,
 ) -> ApiResult<HttpResponse> {
     let client = clients::update(&state, ClientId(*id), patch.into(), precondition).await?;
-    Ok(with_etag(HttpResponse::Ok(), client))
+    Ok(tagged::<_, ClientResponse>(client))
 }
 
 /// Delete a client
@@ -508,7 +495,7 @@ pub async fn update_client(
 #[utoipa::path(
     security(("api_key" = ["clients:write"])),
     tag = "clients",
-    params(("id" = Uuid, Path, description = "Client id")),
+    params(("id" = Uuid, Path, description = "Client id"), IfMatch),
     responses(
         (status = 204, description = "Deleted from PostgreSQL and MongoDB"),
         (status = 404, description = "`client_not_found`"),
@@ -520,8 +507,9 @@ pub async fn delete_client(
     _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    IfMatch(precondition): IfMatch,
 ) -> ApiResult<HttpResponse> {
-    clients::delete(&state, ClientId(*id)).await?;
+    clients::delete(&state, ClientId(*id), precondition).await?;
     Ok(no_content())
 }
 

@@ -4,8 +4,8 @@ use crate::app::{companies, AppState};
 use crate::domain::client::{Company, CompanyChanges, NewCompany};
 use crate::domain::ids::{CompanyId, Located};
 use crate::http::access::Caller;
-use crate::http::dto::{created, no_content, PageOf};
-use crate::http::extract::{JsonBody, Query, SearchParams};
+use crate::http::dto::{created_tagged, no_content, tagged, PageOf};
+use crate::http::extract::{IfMatch, JsonBody, Query, SearchParams};
 use crate::http::problem::ApiResult;
 use crate::http::validation::double_option;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
@@ -123,7 +123,7 @@ pub async fn create_company(
     JsonBody(input): JsonBody<CompanyRequest>,
 ) -> ApiResult<HttpResponse> {
     let company = companies::create(&state, input.into()).await?;
-    Ok(created(company.id.path(), &CompanyResponse::from(company)))
+    Ok(created_tagged::<_, CompanyResponse>(company.id.path(), company))
 }
 
 /// List companies
@@ -158,12 +158,8 @@ pub async fn list_companies(
     )
 )]
 #[get("/companies/{id}")]
-pub async fn get_company(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> ApiResult<web::Json<CompanyResponse>> {
-    Ok(web::Json(companies::get(&state, CompanyId(*id)).await?.into()))
+pub async fn get_company(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    Ok(tagged::<_, CompanyResponse>(companies::get(&state, CompanyId(*id)).await?))
 }
 
 /// Update a company
@@ -172,7 +168,7 @@ pub async fn get_company(
 #[utoipa::path(
     security(("api_key" = ["clients:write"])),
     tag = "companies",
-    params(("id" = Uuid, Path, description = "Company id")),
+    params(("id" = Uuid, Path, description = "Company id"), IfMatch),
     request_body = CompanyPatchRequest,
     responses(
         (status = 200, description = "The updated company", body = CompanyResponse),
@@ -185,9 +181,10 @@ pub async fn update_company(
     _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    IfMatch(precondition): IfMatch,
     JsonBody(patch): JsonBody<CompanyPatchRequest>,
-) -> ApiResult<web::Json<CompanyResponse>> {
-    Ok(web::Json(companies::update(&state, CompanyId(*id), patch.into()).await?.into()))
+) -> ApiResult<HttpResponse> {
+    Ok(tagged::<_, CompanyResponse>(companies::update(&state, CompanyId(*id), patch.into(), precondition).await?))
 }
 
 /// Delete a company
@@ -196,7 +193,7 @@ pub async fn update_company(
 #[utoipa::path(
     security(("api_key" = ["clients:write"])),
     tag = "companies",
-    params(("id" = Uuid, Path, description = "Company id")),
+    params(("id" = Uuid, Path, description = "Company id"), IfMatch),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "`company_not_found`"),
@@ -208,7 +205,8 @@ pub async fn delete_company(
     _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    IfMatch(precondition): IfMatch,
 ) -> ApiResult<HttpResponse> {
-    companies::delete(&state, CompanyId(*id)).await?;
+    companies::delete(&state, CompanyId(*id), precondition).await?;
     Ok(no_content())
 }

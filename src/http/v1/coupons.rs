@@ -6,8 +6,8 @@ use crate::domain::ids::{CouponId, Located};
 use crate::domain::money::Money;
 use crate::domain::time::Timestamp;
 use crate::http::access::Caller;
-use crate::http::dto::{created, no_content, PageOf};
-use crate::http::extract::{JsonBody, Query, SearchParams};
+use crate::http::dto::{created_tagged, no_content, tagged, PageOf};
+use crate::http::extract::{IfMatch, JsonBody, Query, SearchParams};
 use crate::http::problem::ApiResult;
 use crate::http::validation::double_option;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
@@ -186,7 +186,7 @@ pub async fn create_coupon(
     JsonBody(input): JsonBody<CouponRequest>,
 ) -> ApiResult<HttpResponse> {
     let coupon = coupons::create(&state, input.into()).await?;
-    Ok(created(coupon.id.path(), &CouponResponse::from(coupon)))
+    Ok(created_tagged::<_, CouponResponse>(coupon.id.path(), coupon))
 }
 
 /// List coupons
@@ -221,12 +221,8 @@ pub async fn list_coupons(
     )
 )]
 #[get("/coupons/{id}")]
-pub async fn get_coupon(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> ApiResult<web::Json<CouponResponse>> {
-    Ok(web::Json(coupons::get(&state, CouponId(*id)).await?.into()))
+pub async fn get_coupon(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    Ok(tagged::<_, CouponResponse>(coupons::get(&state, CouponId(*id)).await?))
 }
 
 /// Update a coupon
@@ -236,7 +232,7 @@ pub async fn get_coupon(
 #[utoipa::path(
     security(("api_key" = ["orders:write"])),
     tag = "coupons",
-    params(("id" = Uuid, Path, description = "Coupon id")),
+    params(("id" = Uuid, Path, description = "Coupon id"), IfMatch),
     request_body = CouponPatchRequest,
     responses(
         (status = 200, description = "The updated coupon", body = CouponResponse),
@@ -249,9 +245,10 @@ pub async fn update_coupon(
     _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    IfMatch(precondition): IfMatch,
     JsonBody(patch): JsonBody<CouponPatchRequest>,
-) -> ApiResult<web::Json<CouponResponse>> {
-    Ok(web::Json(coupons::update(&state, CouponId(*id), patch.into()).await?.into()))
+) -> ApiResult<HttpResponse> {
+    Ok(tagged::<_, CouponResponse>(coupons::update(&state, CouponId(*id), patch.into(), precondition).await?))
 }
 
 /// Delete a coupon
@@ -260,7 +257,7 @@ pub async fn update_coupon(
 #[utoipa::path(
     security(("api_key" = ["orders:write"])),
     tag = "coupons",
-    params(("id" = Uuid, Path, description = "Coupon id")),
+    params(("id" = Uuid, Path, description = "Coupon id"), IfMatch),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "`coupon_not_found`"),
@@ -272,7 +269,8 @@ pub async fn delete_coupon(
     _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    IfMatch(precondition): IfMatch,
 ) -> ApiResult<HttpResponse> {
-    coupons::delete(&state, CouponId(*id)).await?;
+    coupons::delete(&state, CouponId(*id), precondition).await?;
     Ok(no_content())
 }

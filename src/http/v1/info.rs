@@ -5,8 +5,8 @@ use crate::domain::free_form::{FreeFormObject, Preferences};
 use crate::domain::ids::{ClientId, CommentId, Nested};
 use crate::domain::view::{Comment, InfoMap};
 use crate::http::access::Caller;
-use crate::http::dto::{created, no_content, PageOf};
-use crate::http::extract::{JsonBody, PageParams, Query};
+use crate::http::dto::{created, no_content, tagged, PageOf};
+use crate::http::extract::{IfMatch, JsonBody, PageParams, Query};
 use crate::http::problem::ApiResult;
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -170,8 +170,8 @@ macro_rules! map_endpoints {
             )
         )]
         #[get($path)]
-        pub async fn $get(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<Map<String, Value>>> {
-            Ok(web::Json(info::get_map(&state, ClientId(*id), $which).await?))
+        pub async fn $get(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+            Ok(tagged::<_, Map<String, Value>>(info::get_map(&state, ClientId(*id), $which).await?))
         }
 
         #[doc = $put_summary]
@@ -180,7 +180,7 @@ macro_rules! map_endpoints {
         #[utoipa::path(
             security(("api_key" = ["clients:write"])),
             tag = "client info",
-            params(("id" = Uuid, Path, description = "Client id")),
+            params(("id" = Uuid, Path, description = "Client id"), IfMatch),
             request_body(content = $schema, description = "The new object: keys must not start with `$` or contain `.`; 16 KiB at most"),
             responses(
                 (status = 200, description = "The stored object", body = $schema),
@@ -188,8 +188,8 @@ macro_rules! map_endpoints {
             )
         )]
         #[put($path)]
-        pub async fn $put(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>, JsonBody(body): JsonBody<FreeFormBody>) -> ApiResult<web::Json<Map<String, Value>>> {
-            Ok(web::Json(info::replace_map(&state, ClientId(*id), $which, body.0).await?))
+        pub async fn $put(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>, IfMatch(precondition): IfMatch, JsonBody(body): JsonBody<FreeFormBody>) -> ApiResult<HttpResponse> {
+            Ok(tagged::<_, Map<String, Value>>(info::replace_map(&state, ClientId(*id), $which, body.0, precondition).await?))
         }
 
         #[doc = $patch_summary]
@@ -198,7 +198,7 @@ macro_rules! map_endpoints {
         #[utoipa::path(
             security(("api_key" = ["clients:write"])),
             tag = "client info",
-            params(("id" = Uuid, Path, description = "Client id")),
+            params(("id" = Uuid, Path, description = "Client id"), IfMatch),
             request_body(content = $schema, description = "An RFC 7396 merge patch: `null` removes a key, objects merge", content_type = "application/merge-patch+json"),
             responses(
                 (status = 200, description = "The merged object", body = $schema),
@@ -207,8 +207,8 @@ macro_rules! map_endpoints {
             )
         )]
         #[patch($path)]
-        pub async fn $patch(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>, JsonBody(body): JsonBody<FreeFormBody>) -> ApiResult<web::Json<Map<String, Value>>> {
-            Ok(web::Json(info::merge_map(&state, ClientId(*id), $which, body.0).await?))
+        pub async fn $patch(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>, IfMatch(precondition): IfMatch, JsonBody(body): JsonBody<FreeFormBody>) -> ApiResult<HttpResponse> {
+            Ok(tagged::<_, Map<String, Value>>(info::merge_map(&state, ClientId(*id), $which, body.0, precondition).await?))
         }
     };
 }

@@ -4,8 +4,8 @@ use crate::app::{interests, AppState};
 use crate::domain::client::{Interest, InterestChanges, NewInterest};
 use crate::domain::ids::{InterestId, Located};
 use crate::http::access::Caller;
-use crate::http::dto::{created, no_content, PageOf};
-use crate::http::extract::{JsonBody, Query, SearchParams};
+use crate::http::dto::{created_tagged, no_content, tagged, PageOf};
+use crate::http::extract::{IfMatch, JsonBody, Query, SearchParams};
 use crate::http::problem::ApiResult;
 use crate::http::validation::double_option;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
@@ -99,7 +99,7 @@ pub async fn create_interest(
     JsonBody(input): JsonBody<InterestRequest>,
 ) -> ApiResult<HttpResponse> {
     let interest = interests::create(&state, input.into()).await?;
-    Ok(created(interest.id.path(), &InterestResponse::from(interest)))
+    Ok(created_tagged::<_, InterestResponse>(interest.id.path(), interest))
 }
 
 /// List interests
@@ -134,12 +134,8 @@ pub async fn list_interests(
     )
 )]
 #[get("/interests/{id}")]
-pub async fn get_interest(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> ApiResult<web::Json<InterestResponse>> {
-    Ok(web::Json(interests::get(&state, InterestId(*id)).await?.into()))
+pub async fn get_interest(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    Ok(tagged::<_, InterestResponse>(interests::get(&state, InterestId(*id)).await?))
 }
 
 /// Update an interest
@@ -148,7 +144,7 @@ pub async fn get_interest(
 #[utoipa::path(
     security(("api_key" = ["clients:write"])),
     tag = "interests",
-    params(("id" = Uuid, Path, description = "Interest id")),
+    params(("id" = Uuid, Path, description = "Interest id"), IfMatch),
     request_body = InterestPatchRequest,
     responses(
         (status = 200, description = "The updated interest", body = InterestResponse),
@@ -161,9 +157,10 @@ pub async fn update_interest(
     _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    IfMatch(precondition): IfMatch,
     JsonBody(patch): JsonBody<InterestPatchRequest>,
-) -> ApiResult<web::Json<InterestResponse>> {
-    Ok(web::Json(interests::update(&state, InterestId(*id), patch.into()).await?.into()))
+) -> ApiResult<HttpResponse> {
+    Ok(tagged::<_, InterestResponse>(interests::update(&state, InterestId(*id), patch.into(), precondition).await?))
 }
 
 /// Delete an interest
@@ -172,7 +169,7 @@ pub async fn update_interest(
 #[utoipa::path(
     security(("api_key" = ["clients:write"])),
     tag = "interests",
-    params(("id" = Uuid, Path, description = "Interest id")),
+    params(("id" = Uuid, Path, description = "Interest id"), IfMatch),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "`interest_not_found`"),
@@ -184,7 +181,8 @@ pub async fn delete_interest(
     _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    IfMatch(precondition): IfMatch,
 ) -> ApiResult<HttpResponse> {
-    interests::delete(&state, InterestId(*id)).await?;
+    interests::delete(&state, InterestId(*id), precondition).await?;
     Ok(no_content())
 }

@@ -12,9 +12,9 @@ use crate::domain::orders::{
 use crate::domain::time::Timestamp;
 use crate::domain::view::InfoStatus;
 use crate::http::access::Caller;
-use crate::http::dto::{created, DegradedResponse, PageOf};
+use crate::http::dto::{created_tagged, tagged, DegradedResponse, PageOf};
 use crate::http::dto::{Disclosure, Withheld};
-use crate::http::extract::{page_request, JsonBody, OptionalJsonBody, Query};
+use crate::http::extract::{page_request, IfMatch, JsonBody, OptionalJsonBody, Query};
 use crate::http::problem::ApiResult;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -274,7 +274,7 @@ pub async fn place_order(
     JsonBody(input): JsonBody<OrderRequest>,
 ) -> ApiResult<HttpResponse> {
     let order = orders::place(&state, input.into()).await?;
-    Ok(created(order.id.path(), &OrderResponse::from(order)))
+    Ok(created_tagged::<_, OrderResponse>(order.id.path(), order))
 }
 
 /// List orders
@@ -316,12 +316,8 @@ pub async fn list_orders(
     )
 )]
 #[get("/orders/{id}")]
-pub async fn get_order(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> ApiResult<web::Json<OrderResponse>> {
-    Ok(web::Json(orders::get(&state, OrderId(*id)).await?.into()))
+pub async fn get_order(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    Ok(tagged::<_, OrderResponse>(orders::get(&state, OrderId(*id)).await?))
 }
 
 /// Get the complete order
@@ -356,7 +352,7 @@ pub async fn order_view(
 #[utoipa::path(
     security(("api_key" = ["orders:write"])),
     tag = "orders",
-    params(("id" = Uuid, Path, description = "Order id")),
+    params(("id" = Uuid, Path, description = "Order id"), IfMatch),
     request_body = StatusRequest,
     responses(
         (status = 200, description = "The order in its new status", body = OrderResponse),
@@ -369,9 +365,12 @@ pub async fn change_order_status(
     _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    IfMatch(precondition): IfMatch,
     JsonBody(input): JsonBody<StatusRequest>,
-) -> ApiResult<web::Json<OrderResponse>> {
-    Ok(web::Json(orders::change_status(&state, OrderId(*id), input.status, input.note).await?.into()))
+) -> ApiResult<HttpResponse> {
+    Ok(tagged::<_, OrderResponse>(
+        orders::change_status(&state, OrderId(*id), input.status, input.note, precondition).await?,
+    ))
 }
 
 /// Cancel an order
@@ -381,7 +380,7 @@ pub async fn change_order_status(
 #[utoipa::path(
     security(("api_key" = ["orders:write"])),
     tag = "orders",
-    params(("id" = Uuid, Path, description = "Order id")),
+    params(("id" = Uuid, Path, description = "Order id"), IfMatch),
     request_body(content = Option<CancelRequest>, description = "Optional: the body may be left out"),
     responses(
         (status = 200, description = "The cancelled order", body = OrderResponse),
@@ -394,7 +393,9 @@ pub async fn cancel_order(
     _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    IfMatch(precondition): IfMatch,
     OptionalJsonBody(input): OptionalJsonBody<CancelRequest>,
-) -> ApiResult<web::Json<OrderResponse>> {
-    Ok(web::Json(orders::change_status(&state, OrderId(*id), OrderStatus::Cancelled, input.note).await?.into()))
+) -> ApiResult<HttpResponse> {
+    let cancelled = orders::change_status(&state, OrderId(*id), OrderStatus::Cancelled, input.note, precondition);
+    Ok(tagged::<_, OrderResponse>(cancelled.await?))
 }

@@ -6,10 +6,11 @@ use crate::domain::webhooks::{
     Attempt, Delivery, DeliveryStatus, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChanges,
 };
 use crate::http::access::Caller;
-use crate::http::dto::{created, no_content, PageOf};
-use crate::http::extract::{page_request, JsonBody, OptionalJsonBody, PageParams, Query};
+use crate::http::dto::{no_content, tagged, PageOf};
+use crate::http::extract::{etag, page_request, IfMatch, JsonBody, OptionalJsonBody, PageParams, Query};
 use crate::http::problem::ApiResult;
 use crate::http::validation::double_option;
+use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -264,11 +265,10 @@ pub async fn create_webhook_endpoint(
     JsonBody(input): JsonBody<WebhookEndpointRequest>,
 ) -> ApiResult<HttpResponse> {
     let (endpoint, secret) = webhooks::create_endpoint(&state, caller.endpoint_actor(), input.into()).await?;
-    let location = endpoint.id.path();
-    Ok(created(
-        location,
-        &CreatedWebhookEndpointResponse { endpoint: endpoint.into(), secret: Some(secret), secret_withheld: false },
-    ))
+    let (location, tag) = (endpoint.id.path(), header::ETag(etag(&endpoint)));
+    let body =
+        CreatedWebhookEndpointResponse { endpoint: endpoint.into(), secret: Some(secret), secret_withheld: false };
+    Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).insert_header(tag).json(body))
 }
 
 /// List webhook endpoints
@@ -308,8 +308,10 @@ pub async fn get_webhook_endpoint(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-) -> ApiResult<web::Json<WebhookEndpointResponse>> {
-    Ok(web::Json(webhooks::get_endpoint(&state, caller.endpoint_actor(), WebhookEndpointId(*id)).await?.into()))
+) -> ApiResult<HttpResponse> {
+    Ok(tagged::<_, WebhookEndpointResponse>(
+        webhooks::get_endpoint(&state, caller.endpoint_actor(), WebhookEndpointId(*id)).await?,
+    ))
 }
 
 /// Update a webhook endpoint
@@ -318,7 +320,7 @@ pub async fn get_webhook_endpoint(
 #[utoipa::path(
     security(("api_key" = ["webhooks:write"])),
     tag = "webhooks",
-    params(("id" = Uuid, Path, description = "Endpoint id")),
+    params(("id" = Uuid, Path, description = "Endpoint id"), IfMatch),
     request_body = WebhookEndpointPatchRequest,
     responses(
         (status = 200, description = "The updated endpoint", body = WebhookEndpointResponse),
@@ -332,11 +334,12 @@ pub async fn update_webhook_endpoint(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    IfMatch(precondition): IfMatch,
     JsonBody(patch): JsonBody<WebhookEndpointPatchRequest>,
-) -> ApiResult<web::Json<WebhookEndpointResponse>> {
-    Ok(web::Json(
-        webhooks::update_endpoint(&state, caller.endpoint_actor(), WebhookEndpointId(*id), patch.into()).await?.into(),
-    ))
+) -> ApiResult<HttpResponse> {
+    let id = WebhookEndpointId(*id);
+    let endpoint = webhooks::update_endpoint(&state, caller.endpoint_actor(), id, patch.into(), precondition).await?;
+    Ok(tagged::<_, WebhookEndpointResponse>(endpoint))
 }
 
 /// Delete a webhook endpoint
@@ -345,7 +348,7 @@ pub async fn update_webhook_endpoint(
 #[utoipa::path(
     security(("api_key" = ["webhooks:write"])),
     tag = "webhooks",
-    params(("id" = Uuid, Path, description = "Endpoint id")),
+    params(("id" = Uuid, Path, description = "Endpoint id"), IfMatch),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "`webhook_endpoint_not_found`"),
@@ -356,8 +359,9 @@ pub async fn delete_webhook_endpoint(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    IfMatch(precondition): IfMatch,
 ) -> ApiResult<HttpResponse> {
-    webhooks::delete_endpoint(&state, caller.endpoint_actor(), WebhookEndpointId(*id)).await?;
+    webhooks::delete_endpoint(&state, caller.endpoint_actor(), WebhookEndpointId(*id), precondition).await?;
     Ok(no_content())
 }
 

@@ -6,8 +6,8 @@ use crate::domain::money::Money;
 use crate::domain::time::Timestamp;
 use crate::domain::workshops::{Modality, NewWorkshop, Workshop, WorkshopChanges, WorkshopFilter};
 use crate::http::access::Caller;
-use crate::http::dto::{created, no_content, PageOf};
-use crate::http::extract::{page_request, search_text, JsonBody, Query};
+use crate::http::dto::{created_tagged, no_content, tagged, PageOf};
+use crate::http::extract::{page_request, search_text, IfMatch, JsonBody, Query};
 use crate::http::problem::ApiResult;
 use crate::http::validation::double_option;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
@@ -231,7 +231,7 @@ pub async fn create_workshop(
     JsonBody(input): JsonBody<WorkshopRequest>,
 ) -> ApiResult<HttpResponse> {
     let workshop = workshops::create(&state, input.into()).await?;
-    Ok(created(workshop.id.path(), &WorkshopResponse::from(workshop)))
+    Ok(created_tagged::<_, WorkshopResponse>(workshop.id.path(), workshop))
 }
 
 /// List workshops
@@ -275,12 +275,8 @@ pub async fn list_workshops(
     )
 )]
 #[get("/workshops/{id}")]
-pub async fn get_workshop(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> ApiResult<web::Json<WorkshopResponse>> {
-    Ok(web::Json(workshops::get(&state, WorkshopId(*id)).await?.into()))
+pub async fn get_workshop(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    Ok(tagged::<_, WorkshopResponse>(workshops::get(&state, WorkshopId(*id)).await?))
 }
 
 /// Update a workshop
@@ -291,7 +287,7 @@ pub async fn get_workshop(
 #[utoipa::path(
     security(("api_key" = ["workshops:write"])),
     tag = "workshops",
-    params(("id" = Uuid, Path, description = "Workshop id")),
+    params(("id" = Uuid, Path, description = "Workshop id"), IfMatch),
     request_body = WorkshopPatchRequest,
     responses(
         (status = 200, description = "The updated workshop", body = WorkshopResponse),
@@ -304,9 +300,10 @@ pub async fn update_workshop(
     _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    IfMatch(precondition): IfMatch,
     JsonBody(patch): JsonBody<WorkshopPatchRequest>,
-) -> ApiResult<web::Json<WorkshopResponse>> {
-    Ok(web::Json(workshops::update(&state, WorkshopId(*id), patch.into()).await?.into()))
+) -> ApiResult<HttpResponse> {
+    Ok(tagged::<_, WorkshopResponse>(workshops::update(&state, WorkshopId(*id), patch.into(), precondition).await?))
 }
 
 /// Delete a workshop
@@ -316,7 +313,7 @@ pub async fn update_workshop(
 #[utoipa::path(
     security(("api_key" = ["workshops:write"])),
     tag = "workshops",
-    params(("id" = Uuid, Path, description = "Workshop id")),
+    params(("id" = Uuid, Path, description = "Workshop id"), IfMatch),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "`workshop_not_found`"),
@@ -328,7 +325,8 @@ pub async fn delete_workshop(
     _caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
+    IfMatch(precondition): IfMatch,
 ) -> ApiResult<HttpResponse> {
-    workshops::delete(&state, WorkshopId(*id)).await?;
+    workshops::delete(&state, WorkshopId(*id), precondition).await?;
     Ok(no_content())
 }

@@ -15,11 +15,12 @@
 
 use crate::domain::free_form::FieldIssue;
 use crate::domain::ids::{ClientId, CommentId};
+use crate::domain::precondition::{Precondition, Stale};
 use crate::domain::view::{ClientInfo, Comment, InfoMap};
 use futures_util::TryStreamExt;
 use mongodb::bson::{self, doc, Bson, Document};
 use mongodb::error::ErrorKind;
-use mongodb::options::{Acknowledgment, ClientOptions, IndexOptions, WriteConcern};
+use mongodb::options::{Acknowledgment, ClientOptions, IndexOptions, ReturnDocument, WriteConcern};
 use mongodb::{Client, Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -55,6 +56,9 @@ pub enum InfoError {
     /// A tombstone stands for this client: it was deleted.
     #[error("the client was deleted")]
     Deleted,
+    /// `If-Match` named another revision of the document.
+    #[error("the document is at another revision")]
+    Stale(Stale),
     #[error("MongoDB error: {0}")]
     Other(String),
 }
@@ -105,6 +109,13 @@ struct InfoDoc {
     deleted: bool,
     created_at: Option<bson::DateTime>,
     updated_at: Option<bson::DateTime>,
+}
+
+/// A document's revision alone.
+#[derive(Debug, Deserialize)]
+struct Revision {
+    #[serde(default)]
+    rev: i64,
 }
 
 impl From<CommentDoc> for Option<Comment> {
@@ -553,59 +564,88 @@ impl InfoStore {
         .await
     }
 
-    /// Replaces preferences or attributes as a whole. `NoDocument` when there is no live one.
+    /// Replaces preferences or attributes as a whole if the document's revision satisfies
+    /// `precondition`, and returns the new revision. `NoDocument` when there is no live one.
     pub async fn replace_map(
         &self,
         client_id: ClientId,
         which: InfoMap,
         map: &Map<String, Value>,
-    ) -> Result<(), InfoError> {
+        precondition: &Precondition,
+    ) -> Result<i64, InfoError> {
+        let mut filter = live(client_id);
+        if let Precondition::OneOf(tags) = precondition {
+            let revisions: Vec<i64> = tags.iter().filter_map(|tag| tag.parse().ok()).collect();
+            filter.insert("rev", doc! { "$in": revisions });
+        }
+        let written = self.write_map(which, map, filter, "replace_map").await?;
+        match written {
+            Some(rev) => Ok(rev),
+            None => match self.read_map(client_id, which).await? {
+                Some((_, rev)) => Err(InfoError::Stale(Stale { current: rev.to_string() })),
+                None => Err(InfoError::NoDocument),
+            },
+        }
+    }
+
+    /// Sets one map of the document `filter` selects and bumps its revision; the new revision,
+    /// or `None` when the filter selected nothing.
+    async fn write_map(
+        &self,
+        which: InfoMap,
+        map: &Map<String, Value>,
+        filter: Document,
+        name: &str,
+    ) -> Result<Option<i64>, InfoError> {
         let mut set = Document::new();
         set.insert(which.field(), to_document(map));
         set.insert("updated_at", bson::DateTime::now());
         let update = doc! { "$set": set, "$inc": { "rev": 1_i64 } };
-        self.bounded("replace_map", async {
-            match self.collection.update_one(live(client_id), update).await?.matched_count {
-                0 => Err(InfoError::NoDocument),
-                _ => Ok(()),
-            }
+        self.bounded(name, async {
+            let updated = self
+                .collection
+                .clone_with_type::<Revision>()
+                .find_one_and_update(filter, update)
+                .projection(doc! { "_id": 0, "rev": 1 })
+                .return_document(ReturnDocument::After)
+                .await?;
+            Ok(updated.map(|doc| doc.rev))
         })
         .await
     }
 
-    /// Applies an RFC 7396 merge patch to preferences or attributes and returns the result.
-    /// Read-merge-write guarded by the document's `rev`, retried when another write won.
+    /// Applies an RFC 7396 merge patch to preferences or attributes and returns the result with
+    /// the new revision. Read-merge-write guarded by the document's `rev` (which must satisfy
+    /// `precondition`), retried when another write won.
     pub async fn merge_map(
         &self,
         client_id: ClientId,
         which: InfoMap,
         patch: &Map<String, Value>,
+        precondition: &Precondition,
         check: impl Fn(&Map<String, Value>) -> Vec<FieldIssue>,
-    ) -> Result<Map<String, Value>, InfoError> {
+    ) -> Result<(Map<String, Value>, i64), InfoError> {
         for _ in 0..MERGE_ATTEMPTS {
             let (mut merged, rev) = self.read_map(client_id, which).await?.ok_or(InfoError::NoDocument)?;
+            if !precondition.allows(&rev.to_string()) {
+                return Err(InfoError::Stale(Stale { current: rev.to_string() }));
+            }
             crate::domain::free_form::merge_patch(&mut merged, patch);
             let issues = check(&merged);
             if !issues.is_empty() {
                 return Err(InfoError::Rejected(issues));
             }
-            let mut set = Document::new();
-            set.insert(which.field(), to_document(&merged));
-            set.insert("updated_at", bson::DateTime::now());
-            let update = doc! { "$set": set, "$inc": { "rev": 1_i64 } };
             let mut filter = live(client_id);
             filter.insert("rev", rev);
-            let matched =
-                self.bounded("merge_map", async { Ok(self.collection.update_one(filter, update).await?) }).await?;
-            if matched.matched_count > 0 {
-                return Ok(merged);
+            if let Some(rev) = self.write_map(which, &merged, filter, "merge_map").await? {
+                return Ok((merged, rev));
             }
         }
         Err(InfoError::Contended)
     }
 
     /// One map of the live document and the document's `rev`, read together.
-    async fn read_map(
+    pub async fn read_map(
         &self,
         client_id: ClientId,
         which: InfoMap,

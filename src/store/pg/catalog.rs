@@ -23,9 +23,7 @@ pub fn insert_category(conn: &mut PgConnection, category: &Category) -> QueryRes
         .map(Into::into)
 }
 
-pub fn find_category(conn: &mut PgConnection, id: CategoryId) -> QueryResult<Option<Category>> {
-    categories::table.find(id.0).select(CategoryRow::as_select()).first(conn).optional().map(|r| r.map(Into::into))
-}
+by_id!(find_category, lock_category: categories, CategoryRow, CategoryId => Category, |row| Ok(row.into()));
 
 /// Categories in creation order (UUIDv7 ids) after `after`; `search` matches name or slug.
 pub fn list_categories(
@@ -72,20 +70,7 @@ pub fn insert_product(conn: &mut PgConnection, product: &Product) -> QueryResult
         .map(Into::into)
 }
 
-pub fn find_product(conn: &mut PgConnection, id: ProductId) -> QueryResult<Option<Product>> {
-    products::table.find(id.0).select(ProductRow::as_select()).first(conn).optional().map(|r| r.map(Into::into))
-}
-
-/// Reads and row-locks the product: movements of one product happen one after the other.
-pub fn lock_product(conn: &mut PgConnection, id: ProductId) -> QueryResult<Option<Product>> {
-    products::table
-        .find(id.0)
-        .select(ProductRow::as_select())
-        .for_no_key_update()
-        .first(conn)
-        .optional()
-        .map(|r| r.map(Into::into))
-}
+by_id!(find_product, lock_product: products, ProductRow, ProductId => Product, |row| Ok(row.into()));
 
 /// Where the previous page of products ended, in the sort's own key.
 #[derive(Debug, Clone, PartialEq)]

@@ -119,8 +119,8 @@ pub fn mark_active(conn: &mut PgConnection, id: ClientId) -> QueryResult<()> {
         .map(|_| ())
 }
 
-/// Adds the interest to the client unless it is there; a new interest bumps the client's
-/// version (its `ETag`), since the client's representation changed.
+/// Adds the interest to the client unless it is there; a new interest touches the client's row,
+/// so its version (its `ETag`) moves with its representation.
 pub fn add_interest(
     conn: &mut PgConnection,
     id: ClientId,
@@ -132,9 +132,7 @@ pub fn add_interest(
         .on_conflict_do_nothing()
         .execute(conn)?;
     if added > 0 {
-        diesel::update(clients::table.find(id.0))
-            .set((clients::version.eq(clients::version + 1), clients::updated_at.eq(now)))
-            .execute(conn)?;
+        diesel::update(clients::table.find(id.0)).set(clients::updated_at.eq(now)).execute(conn)?;
     }
     Ok(())
 }
@@ -221,11 +219,9 @@ fn sorted<'a, ST>(
     }
 }
 
-/// Applies the changes and bumps the version (the `ETag`) in the same statement.
+/// Applies the changes (`r.next_version` bumps the version, the `ETag`).
 pub fn update(conn: &mut PgConnection, id: ClientId, changes: &ClientChanges, now: DateTime<Utc>) -> QueryResult<()> {
-    diesel::update(clients::table.find(id.0))
-        .set((ClientChangeset::new(changes, now), clients::version.eq(clients::version + 1)))
-        .execute(conn)?;
+    diesel::update(clients::table.find(id.0)).set(ClientChangeset::new(changes, now)).execute(conn)?;
     if let Some(ids) = &changes.interest_ids {
         replace_interests(conn, id, ids)?;
     }

@@ -16,9 +16,7 @@ pub fn insert(conn: &mut PgConnection, company: &Company) -> QueryResult<Company
         .map(Company::from)
 }
 
-pub fn find(conn: &mut PgConnection, id: CompanyId) -> QueryResult<Option<Company>> {
-    companies::table.find(id.0).select(CompanyRow::as_select()).first(conn).optional().map(|row| row.map(Into::into))
-}
+by_id!(find, lock: companies, CompanyRow, CompanyId => Company, |row| Ok(row.into()));
 
 /// Companies in creation order (ids are UUIDv7) after `after`, at most `limit` rows.
 pub fn list(

@@ -17,15 +17,7 @@ pub fn insert(conn: &mut PgConnection, coupon: &Coupon) -> QueryResult<Coupon> {
         .into_domain()
 }
 
-pub fn find(conn: &mut PgConnection, id: CouponId) -> QueryResult<Option<Coupon>> {
-    coupons::table
-        .find(id.0)
-        .select(CouponRow::as_select())
-        .first::<CouponRow>(conn)
-        .optional()?
-        .map(CouponRow::into_domain)
-        .transpose()
-}
+by_id!(find, lock: coupons, CouponRow, CouponId => Coupon, CouponRow::into_domain);
 
 /// Codes match regardless of case (the unique index is on `lower(code)`).
 pub fn find_by_code(conn: &mut PgConnection, code: &str) -> QueryResult<Option<Coupon>> {

@@ -16,9 +16,7 @@ pub fn insert(conn: &mut PgConnection, interest: &Interest) -> QueryResult<Inter
         .map(Interest::from)
 }
 
-pub fn find(conn: &mut PgConnection, id: InterestId) -> QueryResult<Option<Interest>> {
-    interests::table.find(id.0).select(InterestRow::as_select()).first(conn).optional().map(|row| row.map(Into::into))
-}
+by_id!(find, lock: interests, InterestRow, InterestId => Interest, |row| Ok(row.into()));
 
 /// Interests in creation order (ids are UUIDv7) after `after`, at most `limit` rows.
 pub fn list(

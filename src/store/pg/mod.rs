@@ -2,6 +2,34 @@
 //! `tx`, `read`), embedded migrations, and the repository functions per table. Rows are private
 //! to this module tree: repositories take and return domain types.
 
+/// A resource's `find` and `lock` by id: the row as a domain value, and the same read under
+/// `FOR NO KEY UPDATE` for a write that checks the row first (an `If-Match`, a stock movement).
+/// `$convert` maps the row (`Result`, as some rows hold text that must parse).
+macro_rules! by_id {
+    ($find:ident, $lock:ident: $table:ident, $row:ty, $id:ty => $item:ty, $convert:expr) => {
+        pub fn $find(conn: &mut PgConnection, id: $id) -> QueryResult<Option<$item>> {
+            $table::table
+                .find(id.0)
+                .select(<$row>::as_select())
+                .first::<$row>(conn)
+                .optional()?
+                .map($convert)
+                .transpose()
+        }
+
+        pub fn $lock(conn: &mut PgConnection, id: $id) -> QueryResult<Option<$item>> {
+            $table::table
+                .find(id.0)
+                .select(<$row>::as_select())
+                .for_no_key_update()
+                .first::<$row>(conn)
+                .optional()?
+                .map($convert)
+                .transpose()
+        }
+    };
+}
+
 pub mod access;
 pub mod audit;
 pub mod catalog;

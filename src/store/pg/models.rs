@@ -38,11 +38,13 @@ pub(super) struct CompanyRow {
     pub phone: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub version: i32,
 }
 
 impl From<CompanyRow> for Company {
     fn from(row: CompanyRow) -> Self {
         Company {
+            version: row.version,
             id: CompanyId(row.id),
             legal_name: row.legal_name,
             tax_id: row.tax_id,
@@ -57,6 +59,7 @@ impl From<CompanyRow> for Company {
 impl From<&Company> for CompanyRow {
     fn from(c: &Company) -> Self {
         CompanyRow {
+            version: c.version,
             id: c.id.0,
             legal_name: c.legal_name.clone(),
             tax_id: c.tax_id.clone(),
@@ -98,11 +101,13 @@ pub(super) struct InterestRow {
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub version: i32,
 }
 
 impl From<InterestRow> for Interest {
     fn from(row: InterestRow) -> Self {
         Interest {
+            version: row.version,
             id: InterestId(row.id),
             name: row.name,
             description: row.description,
@@ -115,6 +120,7 @@ impl From<InterestRow> for Interest {
 impl From<&Interest> for InterestRow {
     fn from(i: &Interest) -> Self {
         InterestRow {
+            version: i.version,
             id: i.id.0,
             name: i.name.clone(),
             description: i.description.clone(),
@@ -262,11 +268,13 @@ pub(super) struct CategoryRow {
     pub description: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub version: i32,
 }
 
 impl From<CategoryRow> for Category {
     fn from(row: CategoryRow) -> Self {
         Category {
+            version: row.version,
             id: row.id.into(),
             name: row.name,
             slug: row.slug,
@@ -280,6 +288,7 @@ impl From<CategoryRow> for Category {
 impl From<&Category> for CategoryRow {
     fn from(c: &Category) -> Self {
         CategoryRow {
+            version: c.version,
             id: c.id.0,
             name: c.name.clone(),
             slug: c.slug.clone(),
@@ -324,11 +333,13 @@ pub(super) struct ProductRow {
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub version: i32,
 }
 
 impl From<ProductRow> for Product {
     fn from(row: ProductRow) -> Self {
         Product {
+            version: row.version,
             id: row.id.into(),
             category_id: row.category_id.map(Into::into),
             name: row.name,
@@ -348,6 +359,7 @@ impl From<ProductRow> for Product {
 impl From<&Product> for ProductRow {
     fn from(p: &Product) -> Self {
         ProductRow {
+            version: p.version,
             id: p.id.0,
             category_id: p.category_id.map(|id| id.0),
             name: p.name.clone(),
@@ -457,11 +469,13 @@ pub(super) struct CouponRow {
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub version: i32,
 }
 
 impl CouponRow {
     pub fn into_domain(self) -> QueryResult<Coupon> {
         Ok(Coupon {
+            version: self.version,
             id: self.id.into(),
             kind: parse_text("coupons.kind", &self.kind, CouponKind::parse)?,
             code: self.code,
@@ -483,6 +497,7 @@ impl CouponRow {
 impl From<&Coupon> for CouponRow {
     fn from(c: &Coupon) -> Self {
         CouponRow {
+            version: c.version,
             id: c.id.0,
             code: c.code.clone(),
             description: c.description.clone(),
@@ -702,6 +717,7 @@ pub(super) struct WorkshopRow {
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub version: i32,
 }
 
 impl WorkshopRow {
@@ -709,6 +725,7 @@ impl WorkshopRow {
     pub fn into_domain(self, seats_taken: i64) -> QueryResult<Workshop> {
         let seats_taken = i32::try_from(seats_taken).unwrap_or(i32::MAX);
         Ok(Workshop {
+            version: self.version,
             id: self.id.into(),
             modality: parse_text("workshops.modality", &self.modality, Modality::parse)?,
             name: self.name,
@@ -732,6 +749,7 @@ impl WorkshopRow {
 impl From<&Workshop> for WorkshopRow {
     fn from(w: &Workshop) -> Self {
         WorkshopRow {
+            version: w.version,
             id: w.id.0,
             name: w.name.clone(),
             description: w.description.clone(),

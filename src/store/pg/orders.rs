@@ -4,6 +4,7 @@ use super::models::{OrderItemRow, OrderRow, StatusChangeRow};
 use super::schema::{order_items, order_status_history, orders};
 use crate::domain::ids::{ClientId, CouponId, OrderId};
 use crate::domain::orders::{Order, OrderFilter, OrderItem, OrderStatus, StatusChange};
+use crate::domain::precondition::Version;
 use diesel::prelude::*;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -26,20 +27,22 @@ pub fn find(conn: &mut PgConnection, id: OrderId) -> QueryResult<Option<Order>> 
     Ok(with_details(conn, row.into_iter().collect())?.pop())
 }
 
-/// The order's status, row-locked: status changes of one order happen one after the other.
-pub fn lock_status(conn: &mut PgConnection, id: OrderId) -> QueryResult<Option<OrderStatus>> {
-    let status: Option<String> =
-        orders::table.find(id.0).select(orders::status).for_no_key_update().first(conn).optional()?;
-    status.map(|text| super::parse_text("orders.status", &text, OrderStatus::parse)).transpose()
+/// The order's status and version, row-locked: status changes of one order happen one after
+/// the other.
+pub fn lock_status(conn: &mut PgConnection, id: OrderId) -> QueryResult<Option<(OrderStatus, Version)>> {
+    let row: Option<(String, i32)> = orders::table
+        .find(id.0)
+        .select((orders::status, orders::version))
+        .for_no_key_update()
+        .first(conn)
+        .optional()?;
+    row.map(|(text, version)| Ok((super::parse_text("orders.status", &text, OrderStatus::parse)?, Version(version))))
+        .transpose()
 }
 
 pub fn set_status(conn: &mut PgConnection, id: OrderId, change: &StatusChange) -> QueryResult<()> {
     diesel::update(orders::table.find(id.0))
-        .set((
-            orders::status.eq(change.to.as_str()),
-            orders::version.eq(orders::version + 1),
-            orders::updated_at.eq(change.changed_at),
-        ))
+        .set((orders::status.eq(change.to.as_str()), orders::updated_at.eq(change.changed_at)))
         .execute(conn)?;
     diesel::insert_into(order_status_history::table).values(StatusChangeRow::new(id.0, change)).execute(conn)?;
     Ok(())
@@ -73,7 +76,6 @@ pub fn record_paid(
                     orders::amount_paid.eq(paid.amount()),
                     orders::amount_refunded.eq(refunded),
                     orders::status.eq(change.to.as_str()),
-                    orders::version.eq(orders::version + 1),
                     orders::updated_at.eq(now),
                 ))
                 .execute(conn)?;

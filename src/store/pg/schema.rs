@@ -37,6 +37,7 @@ diesel::table! {
         description -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        version -> Int4,
     }
 }
 
@@ -77,6 +78,7 @@ diesel::table! {
         phone -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        version -> Int4,
     }
 }
 
@@ -106,6 +108,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        version -> Int4,
     }
 }
 
@@ -223,6 +226,7 @@ diesel::table! {
         description -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        version -> Int4,
     }
 }
 
@@ -362,6 +366,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         search_text -> Text,
+        version -> Int4,
     }
 }
 
@@ -476,6 +481,7 @@ diesel::table! {
         owner_key_id -> Nullable<Uuid>,
         previous_secret -> Nullable<Text>,
         previous_secret_until -> Nullable<Timestamptz>,
+        version -> Int4,
     }
 }
 
@@ -511,6 +517,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         search_text -> Text,
+        version -> Int4,
     }
 }
 

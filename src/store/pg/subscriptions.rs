@@ -101,7 +101,6 @@ pub fn set_client_plan(
             clients::plan.eq(plan.as_str()),
             clients::plan_status.eq(status.as_str()),
             clients::paid_until.eq(paid_until),
-            clients::version.eq(clients::version + 1),
             clients::updated_at.eq(now),
         ))
         .execute(conn)?;
@@ -133,11 +132,7 @@ pub fn lapse_subscriptions(conn: &mut PgConnection, now: DateTime<Utc>) -> Query
             .filter(clients::plan_status.eq(PlanStatus::Active.as_str()))
             .filter(clients::paid_until.lt(now)),
     )
-    .set((
-        clients::plan_status.eq(PlanStatus::PastDue.as_str()),
-        clients::version.eq(clients::version + 1),
-        clients::updated_at.eq(now),
-    ))
+    .set((clients::plan_status.eq(PlanStatus::PastDue.as_str()), clients::updated_at.eq(now)))
     .execute(conn)?;
     Ok(lapsed.into_iter().map(|(id, _)| SubscriptionId(id)).collect())
 }

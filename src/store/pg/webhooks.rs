@@ -29,11 +29,13 @@ struct EndpointRow {
     updated_at: DateTime<Utc>,
     owner_key_id: Option<Uuid>,
     previous_secret_until: Option<DateTime<Utc>>,
+    version: i32,
 }
 
 impl From<EndpointRow> for WebhookEndpoint {
     fn from(r: EndpointRow) -> Self {
         WebhookEndpoint {
+            version: r.version,
             id: WebhookEndpointId(r.id),
             url: r.url,
             description: r.description,
@@ -86,14 +88,7 @@ pub fn insert_endpoint(
         .map(Into::into)
 }
 
-pub fn find_endpoint(conn: &mut PgConnection, id: WebhookEndpointId) -> QueryResult<Option<WebhookEndpoint>> {
-    webhook_endpoints::table
-        .find(id.0)
-        .select(EndpointRow::as_select())
-        .first(conn)
-        .optional()
-        .map(|r| r.map(Into::into))
-}
+by_id!(find_endpoint, lock_endpoint: webhook_endpoints, EndpointRow, WebhookEndpointId => WebhookEndpoint, |row| Ok(row.into()));
 
 /// Takes the owner's row lock (creations by one key queue here) and counts its endpoints.
 pub fn lock_and_count_owned(conn: &mut PgConnection, owner: ApiKeyId) -> QueryResult<i64> {

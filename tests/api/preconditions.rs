@@ -1,0 +1,224 @@
+//! `ETag` and `If-Match` on every mutable resource: a strong tag on create, read and write; a
+//! stale tag refuses the write (412 naming the current tag) and changes nothing; writes by other
+//! paths (an order taking stock, an enrollment taking a seat, a payment) move the tag.
+
+use crate::harness::{get, json, json_with, send, Reply, TestApp, TestContext};
+use crate::{app, create_client, create_interest, create_product, order_body, post, workshop_body};
+use actix_web::body::MessageBody;
+use actix_web::http::Method;
+use actix_web::test::TestRequest;
+use serde_json::{json, Value};
+
+fn etag(reply: &Reply) -> String {
+    reply.header("etag").unwrap_or_else(|| panic!("no ETag: {} {}", reply.status, reply.body))
+}
+
+fn conditional(method: Method, uri: &str, tag: &str, body: Option<Value>) -> actix_http::Request {
+    let request = TestRequest::default().method(method).uri(uri).insert_header(("If-Match", tag));
+    match body {
+        Some(body) => request.set_json(body).to_request(),
+        None => request.to_request(),
+    }
+}
+
+/// Create → tagged; read → same tag; a stale PATCH or DELETE → 412 with the current tag and no
+/// change; a current one → applied, with a new tag.
+async fn walk<S: TestApp<B>, B: MessageBody>(app: &S, collection: &str, body: Value, patch: Value, field: &str) {
+    let created = post(app, collection, body).await;
+    assert_eq!(created.status, 201, "{collection}: {}", created.body);
+    let first = etag(&created);
+    assert!(first.starts_with('"'), "{collection}: a strong tag, not {first}");
+    let uri = format!("{collection}/{}", created.body["id"].as_str().expect("id"));
+    assert_eq!(etag(&send(app, get(&uri)).await), first, "{collection}: the read carries the create's tag");
+
+    let stale = send(app, conditional(Method::PATCH, &uri, "\"999\"", Some(patch.clone()))).await;
+    stale.problem(412, "version_mismatch");
+    assert_eq!(stale.body["current_etag"], first.as_str(), "{collection}");
+    assert_eq!(send(app, get(&uri)).await.body[field], created.body[field], "{collection}: nothing changed");
+
+    let patched = send(app, conditional(Method::PATCH, &uri, &first, Some(patch.clone()))).await;
+    assert_eq!(patched.status, 200, "{collection}: {}", patched.body);
+    assert_eq!(patched.body[field], patch[field], "{collection}");
+    let second = etag(&patched);
+    assert_ne!(second, first, "{collection}: the write moved the tag");
+    assert_eq!(etag(&send(app, get(&uri)).await), second, "{collection}");
+    // A weak tag never matches (strong comparison), nor a list without the current tag.
+    let weak = format!("W/{second}");
+    send(app, conditional(Method::PATCH, &uri, &weak, Some(patch.clone()))).await.problem(412, "version_mismatch");
+
+    send(app, conditional(Method::DELETE, &uri, &first, None)).await.problem(412, "version_mismatch");
+    assert_eq!(send(app, get(&uri)).await.status, 200, "{collection}: a stale delete deletes nothing");
+    let deleted = send(app, conditional(Method::DELETE, &uri, &format!("\"0\", {second}"), None)).await;
+    assert_eq!(deleted.status, 204, "{collection}: {}", deleted.body);
+    assert_eq!(send(app, get(&uri)).await.status, 404, "{collection}");
+}
+
+#[actix_web::test]
+async fn every_mutable_resource_is_tagged_and_refuses_a_stale_write() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let topic = create_interest(&app, "Joinery").await;
+    walk(&app, "/api/v1/interests", json!({"name": "Carving"}), json!({"name": "Wood carving"}), "name").await;
+    walk(
+        &app,
+        "/api/v1/companies",
+        json!({"legal_name": "Tagged Ltd", "tax_id": "B-1"}),
+        json!({"legal_name": "Tagged Ltd."}),
+        "legal_name",
+    )
+    .await;
+    walk(&app, "/api/v1/categories", json!({"name": "Saws"}), json!({"name": "Hand saws"}), "name").await;
+    walk(
+        &app,
+        "/api/v1/products",
+        json!({"name": "Ryoba", "price": "42.00", "stock": 3}),
+        json!({"price": "44.00"}),
+        "price",
+    )
+    .await;
+    walk(
+        &app,
+        "/api/v1/coupons",
+        json!({"code": "TAG10", "kind": "percentage", "value": "10"}),
+        json!({"active": false}),
+        "active",
+    )
+    .await;
+    walk(&app, "/api/v1/workshops", workshop_body("Sharpening", &topic, 4), json!({"capacity": 6}), "capacity").await;
+    walk(
+        &app,
+        "/api/v1/webhook-endpoints",
+        json!({"url": "http://127.0.0.1:9/hook", "event_types": ["*"]}),
+        json!({"description": "tagged"}),
+        "description",
+    )
+    .await;
+    walk(
+        &app,
+        "/api/v1/clients",
+        json!({"name": "Tag", "email": "tag@example.com", "kind": "b2c"}),
+        json!({"name": "Tagged"}),
+        "name",
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn writes_by_other_paths_move_the_tags_they_change() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let client = create_client(&app, "Ada", "ada@example.com").await;
+    let product = create_product(&app, "Chisel", "20.00", 5).await;
+    let coupon = post(&app, "/api/v1/coupons", json!({"code": "MOVE", "kind": "fixed_amount", "value": "1"})).await;
+    let topic = create_interest(&app, "Edges").await;
+    let workshop = post(&app, "/api/v1/workshops", workshop_body("Honing", &topic, 3)).await;
+    let tag_of = |uri: String| {
+        let app = &app;
+        async move { etag(&send(app, get(&uri)).await) }
+    };
+    let product_uri = format!("/api/v1/products/{product}");
+    let coupon_uri = format!("/api/v1/coupons/{}", coupon.body["id"].as_str().unwrap());
+    let workshop_uri = format!("/api/v1/workshops/{}", workshop.body["id"].as_str().unwrap());
+    let (product_before, coupon_before, workshop_before) =
+        (tag_of(product_uri.clone()).await, tag_of(coupon_uri.clone()).await, tag_of(workshop_uri.clone()).await);
+    assert_eq!(workshop_before, "\"1.0\"", "a workshop's tag is its version and its seats taken");
+
+    let mut body = order_body(&client, json!([{"product_id": product, "quantity": 2}]));
+    body["coupon_code"] = json!("MOVE");
+    let order = post(&app, "/api/v1/orders", body).await;
+    assert_eq!(order.status, 201, "{}", order.body);
+    assert_ne!(tag_of(product_uri.clone()).await, product_before, "stock taken moves the product's tag");
+    assert_ne!(tag_of(coupon_uri).await, coupon_before, "a redemption moves the coupon's tag");
+
+    let enrolled = post(&app, &format!("{workshop_uri}/enrollments"), json!({"client_id": client})).await;
+    assert_eq!(enrolled.status, 201, "{}", enrolled.body);
+    assert_eq!(tag_of(workshop_uri.clone()).await, "\"1.1\"", "a seat taken moves the workshop's tag");
+    // A stale workshop tag refuses the patch even though only a seat changed.
+    send(&app, conditional(Method::PATCH, &workshop_uri, &workshop_before, Some(json!({"capacity": 5}))))
+        .await
+        .problem(412, "version_mismatch");
+
+    // An order's status changes honour If-Match, and a payment moves the order's tag.
+    let order_uri = format!("/api/v1/orders/{}", order.body["id"].as_str().unwrap());
+    let placed = etag(&order);
+    let payment = json!({"subject": {"type": "order", "id": order.body["id"]}, "amount": "10.00", "method": "cash"});
+    let paid =
+        send(&app, json_with(Method::POST, "/api/v1/payments", payment, &[("Idempotency-Key", "precondition-pay")]))
+            .await;
+    assert_eq!(paid.status, 201, "{}", paid.body);
+    let after_payment = tag_of(order_uri.clone()).await;
+    assert_ne!(after_payment, placed, "a payment moves the order's tag");
+    let status_uri = format!("{order_uri}/status");
+    let stale = send(&app, conditional(Method::POST, &status_uri, &placed, Some(json!({"status": "confirmed"})))).await;
+    stale.problem(412, "version_mismatch");
+    assert_eq!(stale.body["current_etag"], after_payment.as_str());
+    let confirmed =
+        send(&app, conditional(Method::POST, &status_uri, &after_payment, Some(json!({"status": "confirmed"})))).await;
+    assert_eq!((confirmed.status.as_u16(), confirmed.body["status"].as_str()), (200, Some("confirmed")));
+    let cancel_uri = format!("{order_uri}/cancel");
+    send(&app, conditional(Method::POST, &cancel_uri, &after_payment, None)).await.problem(412, "version_mismatch");
+    assert_eq!(send(&app, get(&order_uri)).await.body["status"], "confirmed", "a stale cancel changes nothing");
+}
+
+#[actix_web::test]
+async fn preferences_and_attributes_take_if_match_on_their_document() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let client = create_client(&app, "Grace", "grace@example.com").await;
+    for map in ["preferences", "attributes"] {
+        let uri = format!("/api/v1/clients/{client}/{map}");
+        let first = etag(&send(&app, get(&uri)).await);
+        assert!(first.starts_with('"'), "{map}: a strong tag, not {first}");
+        let stale = send(&app, conditional(Method::PUT, &uri, "\"999\"", Some(json!({"language": "en"})))).await;
+        stale.problem(412, "version_mismatch");
+        assert_eq!(stale.body["current_etag"], first.as_str(), "{map}");
+        assert_eq!(send(&app, get(&uri)).await.body, json!({}), "{map}: a stale PUT writes nothing");
+
+        let put = send(&app, conditional(Method::PUT, &uri, &first, Some(json!({"language": "en"})))).await;
+        assert_eq!((put.status.as_u16(), &put.body), (200, &json!({"language": "en"})));
+        let second = etag(&put);
+        assert_ne!(second, first, "{map}");
+        assert_eq!(etag(&send(&app, get(&uri)).await), second, "{map}: the read carries the write's tag");
+
+        let merge = |tag: &str, body: Value| {
+            TestRequest::patch()
+                .uri(&uri)
+                .insert_header(("If-Match", tag))
+                .insert_header(("Content-Type", "application/merge-patch+json"))
+                .set_payload(body.to_string())
+                .to_request()
+        };
+        send(&app, merge(&first, json!({"payment_method": "card"}))).await.problem(412, "version_mismatch");
+        let merged = send(&app, merge(&second, json!({"payment_method": "card"}))).await;
+        assert_eq!(merged.status, 200, "{map}: {}", merged.body);
+        assert_eq!(merged.body, json!({"language": "en", "payment_method": "card"}));
+        assert_ne!(etag(&merged), second, "{map}");
+    }
+}
+
+/// Many writers holding the same tag: exactly one write lands, on PostgreSQL rows and on the
+/// MongoDB document alike.
+#[actix_web::test]
+async fn of_many_simultaneous_writes_with_the_same_tag_exactly_one_lands() {
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let product = create_product(&app, "Plane", "90.00", 1).await;
+    let client = create_client(&app, "Race", "race@example.com").await;
+    let product_uri = format!("/api/v1/products/{product}");
+    let preferences_uri = format!("/api/v1/clients/{client}/preferences");
+    let rename = |i: usize| json!({"name": format!("Plane {i}")});
+    let prefer = |i: usize| json!({"language": if i.is_multiple_of(2) { "en" } else { "es" }});
+    type Body<'a> = &'a dyn Fn(usize) -> Value;
+    let cases: [(&str, Method, Body); 2] =
+        [(&product_uri, Method::PATCH, &rename), (&preferences_uri, Method::PUT, &prefer)];
+    for (uri, method, body) in cases {
+        let tag = etag(&send(&app, get(uri)).await);
+        let writes = (0..20).map(|i| send(&app, conditional(method.clone(), uri, &tag, Some(body(i)))));
+        let replies = futures_util::future::join_all(writes).await;
+        let landed = replies.iter().filter(|r| r.status == 200).count();
+        let refused = replies.iter().filter(|r| r.status == 412).count();
+        assert_eq!((landed, refused), (1, 19), "{uri}");
+    }
+    let unconditional = send(&app, json(Method::PATCH, &product_uri, json!({"name": "Plane"}))).await;
+    assert_eq!(unconditional.status, 200, "without If-Match a write applies to whatever is current");
+}
