@@ -15,7 +15,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use utoipa::IntoParams;
 use validator::Validate;
 
@@ -258,53 +257,54 @@ pub fn page_request(limit: Option<i64>, cursor: &Option<String>) -> PageRequest 
     PageRequest { limit: limit.unwrap_or(DEFAULT_LIMIT), cursor: cursor.clone() }
 }
 
-/// `limit` and `cursor`: the query of lists without filters.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PageParams {
-    /// Page size, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    #[validate(range(min = 1, max = 100))]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page; empty or absent for the first page.
-    #[param(max_length = 1024)]
-    #[validate(length(max = 1024))]
-    pub cursor: Option<String>,
+/// A list's query: its filters, then `limit` and `cursor` with `page()`, so every list pages
+/// alike (one wording, one bound) and a list's own struct holds only its filters.
+macro_rules! list_query {
+    ($(#[$attr:meta])* pub struct $name:ident { $($fields:tt)* }) => {
+        #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams, validator::Validate)]
+        #[serde(deny_unknown_fields)]
+        #[into_params(parameter_in = Query)]
+        $(#[$attr])*
+        pub struct $name {
+            $($fields)*
+            /// Page size, 1 to 100 (default 20).
+            #[param(minimum = 1, maximum = 100)]
+            #[validate(range(min = 1, max = 100))]
+            pub limit: Option<i64>,
+            /// `next_cursor` of the previous page (same filters and sort); absent for the first page.
+            #[param(max_length = 1024)]
+            #[validate(length(max = 1024))]
+            pub cursor: Option<String>,
+        }
+
+        impl $name {
+            /// The page asked for (`limit` default 20).
+            pub fn page(&self) -> $crate::domain::page::PageRequest {
+                $crate::http::extract::page_request(self.limit, &self.cursor)
+            }
+        }
+    };
+}
+pub(crate) use list_query;
+
+list_query! {
+    /// `limit` and `cursor`: the query of lists without filters.
+    pub struct PageParams {}
 }
 
-impl PageParams {
-    pub fn page(&self) -> PageRequest {
-        page_request(self.limit, &self.cursor)
+list_query! {
+    /// `q`, `limit` and `cursor`: the query of lists whose only filter is a text search.
+    pub struct SearchParams {
+        /// Case-insensitive text search (what it searches depends on the list).
+        #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+        #[validate(length(max = 100), custom(function = super::validation::search_text))]
+        pub q: Option<String>,
     }
-}
-
-/// `q`, `limit` and `cursor`: the query of lists whose only filter is a text search.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct SearchParams {
-    /// Case-insensitive text search (what it searches depends on the list).
-    #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
-    #[validate(length(max = 100), custom(function = super::validation::search_text))]
-    pub q: Option<String>,
-    /// Page size, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    #[validate(range(min = 1, max = 100))]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page; empty or absent for the first page.
-    #[param(max_length = 1024)]
-    #[validate(length(max = 1024))]
-    pub cursor: Option<String>,
 }
 
 impl SearchParams {
     pub fn search(&self) -> Option<String> {
         search_text(&self.q)
-    }
-
-    pub fn page(&self) -> PageRequest {
-        page_request(self.limit, &self.cursor)
     }
 }
 
@@ -326,6 +326,7 @@ pub fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_we
 mod tests {
     use super::*;
     use actix_web::test::TestRequest;
+    use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]

@@ -7,13 +7,13 @@ use crate::domain::ids::{ApiKeyId, AuditEntryId, Located};
 use crate::domain::time::Timestamp;
 use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
-use crate::http::extract::{page_request, JsonBody, PageParams, Query};
+use crate::http::extract::{list_query, JsonBody, PageParams, Query};
 use crate::http::problem::ApiResult;
 use crate::http::validation::rules;
 use actix_web::{delete, get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
@@ -157,30 +157,21 @@ pub struct CreatedApiKeyResponse {
     pub secret_withheld: bool,
 }
 
-/// Filters for `GET /audit-log`; newest first.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct AuditListQuery {
-    /// Writes made with this key.
-    pub key_id: Option<Uuid>,
-    /// Writes about this resource (its id).
-    #[validate(custom(function = crate::http::validation::search_text))]
-    #[param(max_length = 100)]
-    #[validate(length(max = 100))]
-    pub subject_id: Option<String>,
-    /// At or after this instant (RFC 3339, years 0001 to 9999).
-    pub from: Option<Timestamp>,
-    /// At or before this instant.
-    pub to: Option<Timestamp>,
-    /// Page size, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    #[validate(range(min = 1, max = 100))]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    #[param(max_length = 1024)]
-    #[validate(length(max = 1024))]
-    pub cursor: Option<String>,
+list_query! {
+    /// Filters for `GET /audit-log`; newest first.
+    pub struct AuditListQuery {
+        /// Writes made with this key.
+        pub key_id: Option<Uuid>,
+        /// Writes about this resource (its id).
+        #[validate(custom(function = crate::http::validation::search_text))]
+        #[param(max_length = 100)]
+        #[validate(length(max = 100))]
+        pub subject_id: Option<String>,
+        /// At or after this instant (RFC 3339, years 0001 to 9999).
+        pub from: Option<Timestamp>,
+        /// At or before this instant.
+        pub to: Option<Timestamp>,
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -335,7 +326,7 @@ pub async fn list_audit_log(
         from: query.from.map(Into::into),
         to: query.to.map(Into::into),
     };
-    let page = access::list_audit(&state, filter, page_request(query.limit, &query.cursor)).await?;
+    let page = access::list_audit(&state, filter, query.page()).await?;
     Ok(web::Json(PageOf::from_page(page, AuditEntryResponse::from)))
 }
 

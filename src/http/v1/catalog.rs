@@ -9,13 +9,13 @@ use crate::domain::ids::{CategoryId, Located, OrderId, ProductId, StockMovementI
 use crate::domain::money::Money;
 use crate::http::access::Caller;
 use crate::http::dto::{created, created_tagged, no_content, tagged, PageOf};
-use crate::http::extract::{page_request, search_text, IfMatch, JsonBody, PageParams, Query, SearchParams};
+use crate::http::extract::{list_query, search_text, IfMatch, JsonBody, PageParams, Query, SearchParams};
 use crate::http::problem::ApiResult;
 use crate::http::validation::double_option;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -254,29 +254,20 @@ impl From<ProductSortParam> for ProductSort {
     }
 }
 
-/// Filters and sort for `GET /products`.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ProductListQuery {
-    pub category_id: Option<Uuid>,
-    pub active: Option<bool>,
-    #[param(inline)]
-    pub stock_status: Option<StockStatus>,
-    /// Case-insensitive text search in name, slug and description.
-    #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
-    #[validate(length(max = 100), custom(function = crate::http::validation::search_text))]
-    pub q: Option<String>,
-    #[param(inline)]
-    pub sort: Option<ProductSortParam>,
-    /// Page size, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    #[validate(range(min = 1, max = 100))]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page, for the same sort.
-    #[param(max_length = 1024)]
-    #[validate(length(max = 1024))]
-    pub cursor: Option<String>,
+list_query! {
+    /// Filters and sort for `GET /products`.
+    pub struct ProductListQuery {
+        pub category_id: Option<Uuid>,
+        pub active: Option<bool>,
+        #[param(inline)]
+        pub stock_status: Option<StockStatus>,
+        /// Case-insensitive text search in name, slug and description.
+        #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+        #[validate(length(max = 100), custom(function = crate::http::validation::search_text))]
+        pub q: Option<String>,
+        #[param(inline)]
+        pub sort: Option<ProductSortParam>,
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
@@ -491,7 +482,7 @@ pub async fn list_products(
         search: search_text(&query.q),
     };
     let sort = query.sort.unwrap_or_default().into();
-    let page = catalog::list_products(&state, filter, sort, page_request(query.limit, &query.cursor)).await?;
+    let page = catalog::list_products(&state, filter, sort, query.page()).await?;
     Ok(web::Json(PageOf::from_page(page, ProductResponse::from)))
 }
 

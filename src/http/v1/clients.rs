@@ -17,14 +17,14 @@ use crate::domain::workshops::{ClientActivity, EnrollmentStatus, EnrollmentSumma
 use crate::http::access::Caller;
 use crate::http::dto::{created_tagged, no_content, tagged, DegradedResponse, PageOf};
 use crate::http::dto::{Disclosure, Withheld};
-use crate::http::extract::{page_request, search_text, IfMatch, JsonBody, Query};
+use crate::http::extract::{list_query, search_text, IfMatch, JsonBody, Query};
 use crate::http::problem::ApiResult;
 use crate::http::validation::{double_option, rules};
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
@@ -171,32 +171,23 @@ impl From<ClientSortParam> for ClientSort {
     }
 }
 
-/// Filters and sort for `GET /clients`.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ClientListQuery {
-    #[param(inline)]
-    pub kind: Option<ClientKind>,
-    #[param(inline)]
-    pub plan: Option<Plan>,
-    pub company_id: Option<Uuid>,
-    pub interest_id: Option<Uuid>,
-    pub active: Option<bool>,
-    /// Case-insensitive text search in name and email (indexed for 3 characters or more).
-    #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
-    #[validate(length(max = 100), custom(function = crate::http::validation::search_text))]
-    pub q: Option<String>,
-    #[param(inline)]
-    pub sort: Option<ClientSortParam>,
-    /// Page size, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    #[validate(range(min = 1, max = 100))]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page, for the same sort.
-    #[param(max_length = 1024)]
-    #[validate(length(max = 1024))]
-    pub cursor: Option<String>,
+list_query! {
+    /// Filters and sort for `GET /clients`.
+    pub struct ClientListQuery {
+        #[param(inline)]
+        pub kind: Option<ClientKind>,
+        #[param(inline)]
+        pub plan: Option<Plan>,
+        pub company_id: Option<Uuid>,
+        pub interest_id: Option<Uuid>,
+        pub active: Option<bool>,
+        /// Case-insensitive text search in name and email (indexed for 3 characters or more).
+        #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+        #[validate(length(max = 100), custom(function = crate::http::validation::search_text))]
+        pub q: Option<String>,
+        #[param(inline)]
+        pub sort: Option<ClientSortParam>,
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -437,7 +428,7 @@ pub async fn list_clients(
         search: search_text(&query.q),
     };
     let sort = query.sort.unwrap_or_default().into();
-    let page = clients::list(&state, filter, sort, page_request(query.limit, &query.cursor)).await?;
+    let page = clients::list(&state, filter, sort, query.page()).await?;
     Ok(web::Json(PageOf::from_page(page, ClientResponse::from)))
 }
 

@@ -8,12 +8,12 @@ use crate::domain::payments::{Payment, PaymentStatus, Subject};
 use crate::domain::workshops::{Enrollment, EnrollmentFilter, EnrollmentStatus};
 use crate::http::access::Caller;
 use crate::http::dto::{created, PageOf};
-use crate::http::extract::{page_request, JsonBody, PageParams, Query};
+use crate::http::extract::{list_query, JsonBody, PageParams, Query};
 use crate::http::problem::ApiResult;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -33,25 +33,16 @@ pub struct DeskPaymentRequest {
     pub method: PaymentMethod,
 }
 
-/// Filters for `GET /enrollments`, newest first.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct EnrollmentListQuery {
-    pub workshop_id: Option<Uuid>,
-    pub client_id: Option<Uuid>,
-    #[param(inline)]
-    pub status: Option<EnrollmentStatus>,
-    /// `true`: only `pending_payment` and `partially_paid` — the debtors list.
-    pub unpaid: Option<bool>,
-    /// Page size, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    #[validate(range(min = 1, max = 100))]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    #[param(max_length = 1024)]
-    #[validate(length(max = 1024))]
-    pub cursor: Option<String>,
+list_query! {
+    /// Filters for `GET /enrollments`, newest first.
+    pub struct EnrollmentListQuery {
+        pub workshop_id: Option<Uuid>,
+        pub client_id: Option<Uuid>,
+        #[param(inline)]
+        pub status: Option<EnrollmentStatus>,
+        /// `true`: only `pending_payment` and `partially_paid` — the debtors list.
+        pub unpaid: Option<bool>,
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -172,7 +163,7 @@ pub async fn list_enrollments(
         client_id: query.client_id.map(ClientId),
         statuses,
     };
-    let page = enrollments::list(&state, filter, page_request(query.limit, &query.cursor)).await?;
+    let page = enrollments::list(&state, filter, query.page()).await?;
     Ok(web::Json(PageOf::from_page(page, EnrollmentResponse::from)))
 }
 

@@ -7,31 +7,21 @@ use crate::domain::notifications::{Notification, NotificationStatus, Template, T
 use crate::http::access::Caller;
 use crate::http::dto::PageOf;
 use crate::http::dto::Withheld;
-use crate::http::extract::{page_request, Query};
+use crate::http::extract::{list_query, Query};
 use crate::http::problem::ApiResult;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
-use validator::Validate;
 
-/// Filters for `GET /notifications`; newest first.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct NotificationListQuery {
-    pub client_id: Option<Uuid>,
-    #[param(inline)]
-    pub status: Option<NotificationStatus>,
-    /// Page size, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    #[validate(range(min = 1, max = 100))]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page; empty or absent for the first page.
-    #[param(max_length = 1024)]
-    #[validate(length(max = 1024))]
-    pub cursor: Option<String>,
+list_query! {
+    /// Filters for `GET /notifications`; newest first.
+    pub struct NotificationListQuery {
+        pub client_id: Option<Uuid>,
+        #[param(inline)]
+        pub status: Option<NotificationStatus>,
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -130,13 +120,7 @@ pub async fn list_notifications(
     state: web::Data<AppState>,
     Query(query): Query<NotificationListQuery>,
 ) -> ApiResult<web::Json<PageOf<NotificationResponse>>> {
-    let page = notifications::list(
-        &state,
-        query.client_id.map(ClientId),
-        query.status,
-        page_request(query.limit, &query.cursor),
-    )
-    .await?;
+    let page = notifications::list(&state, query.client_id.map(ClientId), query.status, query.page()).await?;
     Ok(web::Json(PageOf::from_page(page, |n| NotificationResponse::new(n, &caller))))
 }
 

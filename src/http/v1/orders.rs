@@ -14,13 +14,13 @@ use crate::domain::view::InfoStatus;
 use crate::http::access::Caller;
 use crate::http::dto::{created_tagged, tagged, DegradedResponse, PageOf};
 use crate::http::dto::{Disclosure, Withheld};
-use crate::http::extract::{page_request, IfMatch, JsonBody, OptionalJsonBody, Query};
+use crate::http::extract::{list_query, IfMatch, JsonBody, OptionalJsonBody, Query};
 use crate::http::problem::ApiResult;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -89,26 +89,17 @@ pub struct CancelRequest {
     pub note: Option<String>,
 }
 
-/// Filters for `GET /orders`; newest first.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct OrderListQuery {
-    pub client_id: Option<Uuid>,
-    #[param(inline)]
-    pub status: Option<OrderStatus>,
-    /// Orders created at or after this instant (RFC 3339, years 0001 to 9999).
-    pub created_from: Option<Timestamp>,
-    /// Orders created before this instant (RFC 3339, years 0001 to 9999).
-    pub created_until: Option<Timestamp>,
-    /// Page size, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    #[validate(range(min = 1, max = 100))]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    #[param(max_length = 1024)]
-    #[validate(length(max = 1024))]
-    pub cursor: Option<String>,
+list_query! {
+    /// Filters for `GET /orders`; newest first.
+    pub struct OrderListQuery {
+        pub client_id: Option<Uuid>,
+        #[param(inline)]
+        pub status: Option<OrderStatus>,
+        /// Orders created at or after this instant (RFC 3339, years 0001 to 9999).
+        pub created_from: Option<Timestamp>,
+        /// Orders created before this instant (RFC 3339, years 0001 to 9999).
+        pub created_until: Option<Timestamp>,
+    }
 }
 
 /// One line of an order, with the product as it was sold.
@@ -298,7 +289,7 @@ pub async fn list_orders(
         created_from: query.created_from.map(Timestamp::get),
         created_until: query.created_until.map(Timestamp::get),
     };
-    let page = orders::list(&state, filter, page_request(query.limit, &query.cursor)).await?;
+    let page = orders::list(&state, filter, query.page()).await?;
     Ok(web::Json(PageOf::from_page(page, OrderResponse::from)))
 }
 

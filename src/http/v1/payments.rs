@@ -11,13 +11,13 @@ use crate::domain::payments::{
 use crate::domain::time::Timestamp;
 use crate::http::access::Caller;
 use crate::http::dto::{created, PageOf};
-use crate::http::extract::{page_request, JsonBody, PageParams, Query};
+use crate::http::extract::{list_query, JsonBody, PageParams, Query};
 use crate::http::problem::ApiResult;
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -84,30 +84,21 @@ pub struct RefundRequest {
     pub reason: String,
 }
 
-/// Filters for `GET /payments`, newest first.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PaymentListQuery {
-    /// Payments for this order, enrollment or subscription.
-    pub subject_id: Option<Uuid>,
-    pub client_id: Option<Uuid>,
-    #[param(inline)]
-    pub status: Option<PaymentStatus>,
-    #[param(inline)]
-    pub method: Option<PaymentMethod>,
-    /// Payments created at or after this instant (RFC 3339, years 0001 to 9999).
-    pub created_from: Option<Timestamp>,
-    /// Payments created before this instant (RFC 3339, years 0001 to 9999).
-    pub created_until: Option<Timestamp>,
-    /// Page size, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    #[validate(range(min = 1, max = 100))]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    #[param(max_length = 1024)]
-    #[validate(length(max = 1024))]
-    pub cursor: Option<String>,
+list_query! {
+    /// Filters for `GET /payments`, newest first.
+    pub struct PaymentListQuery {
+        /// Payments for this order, enrollment or subscription.
+        pub subject_id: Option<Uuid>,
+        pub client_id: Option<Uuid>,
+        #[param(inline)]
+        pub status: Option<PaymentStatus>,
+        #[param(inline)]
+        pub method: Option<PaymentMethod>,
+        /// Payments created at or after this instant (RFC 3339, years 0001 to 9999).
+        pub created_from: Option<Timestamp>,
+        /// Payments created before this instant (RFC 3339, years 0001 to 9999).
+        pub created_until: Option<Timestamp>,
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -313,7 +304,7 @@ pub async fn list_payments(
         created_from: query.created_from.map(Timestamp::get),
         created_until: query.created_until.map(Timestamp::get),
     };
-    let page = payments::list(&state, filter, page_request(query.limit, &query.cursor)).await?;
+    let page = payments::list(&state, filter, query.page()).await?;
     Ok(web::Json(PageOf::from_page(page, PaymentResponse::from)))
 }
 

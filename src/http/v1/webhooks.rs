@@ -7,14 +7,14 @@ use crate::domain::webhooks::{
 };
 use crate::http::access::Caller;
 use crate::http::dto::{no_content, tagged, PageOf};
-use crate::http::extract::{etag, page_request, IfMatch, JsonBody, OptionalJsonBody, PageParams, Query};
+use crate::http::extract::{etag, list_query, IfMatch, JsonBody, OptionalJsonBody, PageParams, Query};
 use crate::http::problem::ApiResult;
 use crate::http::validation::double_option;
 use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -219,21 +219,12 @@ impl From<Delivery> for DeliveryResponse {
     }
 }
 
-/// Filters for an endpoint's deliveries; newest first.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct DeliveryListQuery {
-    #[param(inline)]
-    pub status: Option<DeliveryStatus>,
-    /// Page size, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    #[validate(range(min = 1, max = 100))]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page; empty or absent for the first page.
-    #[param(max_length = 1024)]
-    #[validate(length(max = 1024))]
-    pub cursor: Option<String>,
+list_query! {
+    /// Filters for an endpoint's deliveries; newest first.
+    pub struct DeliveryListQuery {
+        #[param(inline)]
+        pub status: Option<DeliveryStatus>,
+    }
 }
 
 /// Register a webhook endpoint
@@ -385,14 +376,9 @@ pub async fn list_deliveries(
     id: web::Path<Uuid>,
     Query(query): Query<DeliveryListQuery>,
 ) -> ApiResult<web::Json<PageOf<DeliveryResponse>>> {
-    let page = webhooks::list_deliveries(
-        &state,
-        caller.endpoint_actor(),
-        WebhookEndpointId(*id),
-        query.status,
-        page_request(query.limit, &query.cursor),
-    )
-    .await?;
+    let page =
+        webhooks::list_deliveries(&state, caller.endpoint_actor(), WebhookEndpointId(*id), query.status, query.page())
+            .await?;
     Ok(web::Json(PageOf::from_page(page, DeliveryResponse::from)))
 }
 

@@ -7,13 +7,13 @@ use crate::domain::time::Timestamp;
 use crate::domain::workshops::{Modality, NewWorkshop, Workshop, WorkshopChanges, WorkshopFilter};
 use crate::http::access::Caller;
 use crate::http::dto::{created_tagged, no_content, tagged, PageOf};
-use crate::http::extract::{page_request, search_text, IfMatch, JsonBody, Query};
+use crate::http::extract::{list_query, search_text, IfMatch, JsonBody, Query};
 use crate::http::problem::ApiResult;
 use crate::http::validation::double_option;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -128,31 +128,22 @@ impl From<WorkshopPatchRequest> for WorkshopChanges {
     }
 }
 
-/// Filters for `GET /workshops`, ordered by start time.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams, Validate)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct WorkshopListQuery {
-    pub category_id: Option<Uuid>,
-    #[param(inline)]
-    pub modality: Option<Modality>,
-    /// `true`: only workshops that have not started.
-    pub upcoming: Option<bool>,
-    /// `true`: only workshops with a free seat; `false`: only sold-out ones.
-    pub has_seats: Option<bool>,
-    pub active: Option<bool>,
-    /// Case-insensitive text search in name and description.
-    #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
-    #[validate(length(max = 100), custom(function = crate::http::validation::search_text))]
-    pub q: Option<String>,
-    /// Page size, 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    #[validate(range(min = 1, max = 100))]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    #[param(max_length = 1024)]
-    #[validate(length(max = 1024))]
-    pub cursor: Option<String>,
+list_query! {
+    /// Filters for `GET /workshops`, ordered by start time.
+    pub struct WorkshopListQuery {
+        pub category_id: Option<Uuid>,
+        #[param(inline)]
+        pub modality: Option<Modality>,
+        /// `true`: only workshops that have not started.
+        pub upcoming: Option<bool>,
+        /// `true`: only workshops with a free seat; `false`: only sold-out ones.
+        pub has_seats: Option<bool>,
+        pub active: Option<bool>,
+        /// Case-insensitive text search in name and description.
+        #[param(max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+        #[validate(length(max = 100), custom(function = crate::http::validation::search_text))]
+        pub q: Option<String>,
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -258,7 +249,7 @@ pub async fn list_workshops(
         active: query.active,
         search: search_text(&query.q),
     };
-    let page = workshops::list(&state, filter, page_request(query.limit, &query.cursor)).await?;
+    let page = workshops::list(&state, filter, query.page()).await?;
     Ok(web::Json(PageOf::from_page(page, WorkshopResponse::from)))
 }
 
