@@ -1,7 +1,7 @@
 //! API keys (create, list, revoke), recognizing a key on each request (with a short cache), the
 //! per-key and per-IP rate limits, and the audit log.
 
-use super::constraints::{invalid, Meaning, Rule};
+use super::constraints::{length, Meaning, Rule};
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::config::RateLimit;
 use crate::domain::access::{self, ApiKey, AuditEntry, AuditFilter, NewApiKey, Role};
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 pub use crate::store::pg::audit::{scoped as audit_scoped, AuditUnit};
 
 pub const CONSTRAINTS: &[Rule] = &[
-    Rule::Check("api_keys_name_check", invalid("name", "invalid_length", "must be 1 to 100 characters long")),
+    Rule::Check("api_keys_name_check", length("name", 1, 100)),
     Rule::Check("api_keys_role_check", Meaning::Invariant),
     // 32 random bytes: a collision is not something a caller can cause.
     Rule::Unique("api_keys_secret_hash_key", Meaning::Invariant),

@@ -4,7 +4,7 @@
 //! explains every unit: manual `in`/`out`/`adjust`, an initial `in` when a product is created
 //! with stock, `out` for each order line and `in` when an order is cancelled.
 
-use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::constraints::{conflict, invalid, length, Meaning, Rule};
 use super::idempotency::recovery_point;
 use super::{clock, cursor_position, id_page, AppError, AppResult, AppState, Found, Keyed};
 use super::{delete_row, update_row};
@@ -27,25 +27,19 @@ const STOCK_LIMIT: &str = "a product's stock cannot exceed 1000000000 units";
 pub const CONSTRAINTS: &[Rule] = &[
     Rule::Unique("categories_slug_key", conflict("slug_taken", Some("slug"), "this slug is taken")),
     Rule::Unique("categories_name_key", conflict("name_taken", Some("name"), "a category with this name exists")),
-    Rule::Check("categories_name_check", invalid("name", "invalid_length", "must be 1 to 100 characters long")),
+    Rule::Check("categories_name_check", length("name", 1, 100)),
     Rule::Check(
         "categories_slug_check",
         invalid("slug", "invalid_slug", "must be lowercase words of a-z and 0-9 joined by dashes"),
     ),
-    Rule::Check(
-        "categories_description_check",
-        invalid("description", "invalid_length", "must be at most 1000 characters long"),
-    ),
+    Rule::Check("categories_description_check", length("description", 0, 1000)),
     Rule::Unique("products_slug_key", conflict("slug_taken", Some("slug"), "this slug is taken")),
-    Rule::Check("products_name_check", invalid("name", "invalid_length", "must be 1 to 200 characters long")),
+    Rule::Check("products_name_check", length("name", 1, 200)),
     Rule::Check(
         "products_slug_check",
         invalid("slug", "invalid_slug", "must be lowercase words of a-z and 0-9 joined by dashes"),
     ),
-    Rule::Check(
-        "products_description_check",
-        invalid("description", "invalid_length", "must be at most 5000 characters long"),
-    ),
+    Rule::Check("products_description_check", length("description", 0, 5000)),
     Rule::Check("products_price_check", invalid("price", "out_of_range", "must be more than 0 and at most 1000000.00")),
     Rule::Check("products_reorder_point_check", invalid("reorder_point", "out_of_range", "must be 0 or more")),
     Rule::Check(
@@ -60,10 +54,7 @@ pub const CONSTRAINTS: &[Rule] = &[
     },
     Rule::Check("stock_movements_kind_check", invalid("kind", "invalid", "must be in, out or adjust")),
     Rule::Check("stock_movements_quantity_check", invalid("quantity", "out_of_range", "must be 0 or more")),
-    Rule::Check(
-        "stock_movements_reason_check",
-        invalid("reason", "invalid_length", "must be 1 to 500 characters long"),
-    ),
+    Rule::Check("stock_movements_reason_check", length("reason", 1, 500)),
     Rule::Check(
         "stock_movements_resulting_stock_check",
         conflict("insufficient_stock", Some("quantity"), "not enough units are in stock"),

@@ -10,7 +10,7 @@
 //!   failed tombstone write leaves an orphan no API can reach; it is logged and reconcile
 //!   tombstones it.
 
-use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::constraints::{conflict, invalid, length, Meaning, Rule};
 use super::events::record;
 use super::idempotency::recovery_point;
 use super::{clock, cursor_position, AppError, AppResult, AppState, Found};
@@ -47,8 +47,8 @@ const GONE: Meaning = Meaning::Gone { resource: "client" };
 pub const CONSTRAINTS: &[Rule] = &[
     Rule::Unique("clients_email_key", conflict("email_taken", Some("email"), "a client with this email exists")),
     Rule::Check("clients_b2b_requires_company", invalid(COMPANY_REQUIRED.0, COMPANY_REQUIRED.1, COMPANY_REQUIRED.2)),
-    Rule::Check("clients_name_check", invalid("name", "invalid_length", "must be 1 to 200 characters long")),
-    Rule::Check("clients_email_check", invalid("email", "invalid_length", "must be 3 to 254 characters long")),
+    Rule::Check("clients_name_check", length("name", 1, 200)),
+    Rule::Check("clients_email_check", length("email", 3, 254)),
     Rule::Check("clients_phone_check", invalid("phone", "invalid_phone", "must be at most 40 characters long")),
     Rule::Check("clients_kind_check", invalid("kind", "invalid", "must be b2c or b2b")),
     Rule::Check("clients_plan_check", invalid("plan", "invalid", "must be basic, premium or enterprise")),

@@ -1,6 +1,6 @@
 //! Companies: the legal entities B2B clients buy for.
 
-use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::constraints::{conflict, invalid, length, Meaning, Rule};
 use super::idempotency::recovery_point;
 use super::{clock, id_page, AppResult, AppState, Found, Keyed};
 use super::{delete_row, update_row};
@@ -16,12 +16,9 @@ pub const CONSTRAINTS: &[Rule] = &[
         conflict("legal_name_taken", Some("legal_name"), "a company with this legal name exists"),
     ),
     Rule::Unique("companies_tax_id_key", conflict("tax_id_taken", Some("tax_id"), "a company with this tax id exists")),
-    Rule::Check(
-        "companies_legal_name_check",
-        invalid("legal_name", "invalid_length", "must be 1 to 200 characters long"),
-    ),
-    Rule::Check("companies_tax_id_check", invalid("tax_id", "invalid_length", "must be 1 to 50 characters long")),
-    Rule::Check("companies_address_check", invalid("address", "invalid_length", "must be at most 500 characters long")),
+    Rule::Check("companies_legal_name_check", length("legal_name", 1, 200)),
+    Rule::Check("companies_tax_id_check", length("tax_id", 1, 50)),
+    Rule::Check("companies_address_check", length("address", 0, 500)),
     Rule::Check("companies_phone_check", invalid("phone", "invalid_phone", "must be at most 40 characters long")),
 ];
 

@@ -16,6 +16,8 @@ pub enum Meaning {
     Conflict { code: &'static str, field: Option<&'static str>, message: &'static str },
     /// 422 naming the field.
     Invalid { field: &'static str, code: &'static str, message: &'static str },
+    /// 422 `invalid_length`: the text is not `min` to `max` characters long (`min` 0: at most `max`).
+    Length { field: &'static str, min: u32, max: u32 },
     /// 404: the row the write needed was deleted meanwhile.
     Gone { resource: &'static str },
     /// A rule the code establishes itself before writing (computed totals, one seat per
@@ -53,6 +55,10 @@ pub const fn conflict(code: &'static str, field: Option<&'static str>, message: 
 
 pub const fn invalid(field: &'static str, code: &'static str, message: &'static str) -> Meaning {
     Meaning::Invalid { field, code, message }
+}
+
+pub const fn length(field: &'static str, min: u32, max: u32) -> Meaning {
+    Meaning::Length { field, min, max }
 }
 
 /// Every module's constraints.
@@ -97,6 +103,13 @@ pub(crate) fn problem_for(violation: &Violation) -> Option<AppError> {
     Some(match meaning {
         Meaning::Conflict { code, field, message } => AppError::conflict(code, field, message),
         Meaning::Invalid { field, code, message } => AppError::Validation(vec![FieldIssue::new(field, code, message)]),
+        Meaning::Length { field, min, max } => {
+            let message = match min {
+                0 => format!("must be at most {max} characters long"),
+                _ => format!("must be {min} to {max} characters long"),
+            };
+            AppError::Validation(vec![FieldIssue::new(field, "invalid_length", message)])
+        }
         Meaning::Gone { resource } => AppError::NotFound { resource, id: "referenced by this request".into() },
         Meaning::Invariant => {
             AppError::Internal(anyhow::anyhow!("constraint {name} was violated: a rule the code enforces was broken"))

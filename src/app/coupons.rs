@@ -1,6 +1,6 @@
 //! Coupons: codes that take a percentage or a fixed amount off an order.
 
-use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::constraints::{conflict, invalid, length, Meaning, Rule};
 use super::idempotency::recovery_point;
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use super::{delete_row, update_row};
@@ -15,10 +15,7 @@ use chrono::{DateTime, Utc};
 pub const CONSTRAINTS: &[Rule] = &[
     Rule::Unique("coupons_code_key", conflict("code_taken", Some("code"), "a coupon with this code exists")),
     Rule::Check("coupons_code_check", invalid("code", "invalid", "must be 3 to 40 letters, digits, '-' or '_'")),
-    Rule::Check(
-        "coupons_description_check",
-        invalid("description", "invalid_length", "must be at most 500 characters long"),
-    ),
+    Rule::Check("coupons_description_check", length("description", 0, 500)),
     Rule::Check("coupons_kind_check", invalid("kind", "invalid", "must be percentage or fixed_amount")),
     Rule::Check("coupons_value_check", invalid("value", "out_of_range", "must be more than 0 and at most 1000000.00")),
     Rule::Check("coupons_min_order_amount_check", invalid("min_order_amount", "out_of_range", "must be 0 or more")),

@@ -1,6 +1,6 @@
 //! Interests: topics clients care about (workshop categories, product lines).
 
-use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::constraints::{conflict, length, Meaning, Rule};
 use super::idempotency::recovery_point;
 use super::{clock, id_page, AppResult, AppState, Found, Keyed};
 use super::{delete_row, update_row};
@@ -12,11 +12,8 @@ use crate::store::pg::interests as repo;
 
 pub const CONSTRAINTS: &[Rule] = &[
     Rule::Unique("interests_name_key", conflict("name_taken", Some("name"), "an interest with this name exists")),
-    Rule::Check("interests_name_check", invalid("name", "invalid_length", "must be 1 to 100 characters long")),
-    Rule::Check(
-        "interests_description_check",
-        invalid("description", "invalid_length", "must be at most 1000 characters long"),
-    ),
+    Rule::Check("interests_name_check", length("name", 1, 100)),
+    Rule::Check("interests_description_check", length("description", 0, 1000)),
 ];
 
 /// Clients or workshops that have an interest keep it from being deleted.

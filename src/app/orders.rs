@@ -10,7 +10,7 @@
 //! concurrent changes the second sees the first. Repeated products in one request are merged.
 
 use super::catalog::{order_movement, PRODUCT_IN_USE};
-use super::constraints::{invalid, Meaning, Rule};
+use super::constraints::{invalid, length, Meaning, Rule};
 use super::events::record;
 use super::idempotency::recovery_point;
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
@@ -38,10 +38,7 @@ pub const CONSTRAINTS: &[Rule] = &[
         "orders_payment_method_check",
         invalid("payment_method", "invalid", "must be card, bank_transfer, cash or paypal"),
     ),
-    Rule::Check(
-        "orders_shipping_address_check",
-        invalid("shipping_address", "invalid_length", "must be 1 to 500 characters long"),
-    ),
+    Rule::Check("orders_shipping_address_check", length("shipping_address", 1, 500)),
     Rule::Check("orders_subtotal_check", Meaning::Invariant),
     Rule::Check("orders_discount_within_subtotal", Meaning::Invariant),
     Rule::Check("orders_total_is_subtotal_less_discount", Meaning::Invariant),
@@ -65,10 +62,7 @@ pub const CONSTRAINTS: &[Rule] = &[
         missing: invalid("items", "unknown_product", "a product id does not exist"),
         in_use: Some(PRODUCT_IN_USE),
     },
-    Rule::Check(
-        "order_status_history_note_check",
-        invalid("note", "invalid_length", "must be at most 500 characters long"),
-    ),
+    Rule::Check("order_status_history_note_check", length("note", 0, 500)),
     Rule::ForeignKey {
         name: "order_status_history_order_id_fkey",
         missing: Meaning::Gone { resource: "order" },

@@ -5,7 +5,7 @@
 //! once and each endpoint's in sequence order; the POST, signed with Standard Webhooks headers,
 //! runs outside any transaction and is retried on the configured schedule.
 
-use super::constraints::{invalid, Meaning, Rule};
+use super::constraints::{invalid, length, Meaning, Rule};
 use super::sealed::Sealer;
 use super::{check_precondition, clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::access::{Level, Scope};
@@ -26,11 +26,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub const CONSTRAINTS: &[Rule] = &[
-    Rule::Check("webhook_endpoints_url_check", invalid("url", "invalid_length", "must be 1 to 2000 characters long")),
-    Rule::Check(
-        "webhook_endpoints_description_check",
-        invalid("description", "invalid_length", "must be at most 500 characters long"),
-    ),
+    Rule::Check("webhook_endpoints_url_check", length("url", 1, 2000)),
+    Rule::Check("webhook_endpoints_description_check", length("description", 0, 500)),
     Rule::Check(
         "webhook_endpoints_event_types_check",
         invalid("event_types", "invalid_length", "must list 1 to 50 types"),

@@ -2,7 +2,7 @@
 //! workshop and added or removed with its capacity; enrolling claims one (`enrollments`).
 //! Capacity changes lock the workshop and add or remove free seats only.
 
-use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::constraints::{conflict, invalid, length, Meaning, Rule};
 use super::idempotency::recovery_point;
 use super::{clock, cursor_position, delete_row, AppError, AppResult, AppState, Found};
 use crate::domain::ids::{Located, WorkshopId};
@@ -16,18 +16,15 @@ use uuid::Uuid;
 
 pub const CONSTRAINTS: &[Rule] = &[
     Rule::Unique("workshops_name_key", conflict("name_taken", Some("name"), "a workshop with this name exists")),
-    Rule::Check("workshops_name_check", invalid("name", "invalid_length", "must be 1 to 200 characters long")),
-    Rule::Check(
-        "workshops_description_check",
-        invalid("description", "invalid_length", "must be at most 5000 characters long"),
-    ),
+    Rule::Check("workshops_name_check", length("name", 1, 200)),
+    Rule::Check("workshops_description_check", length("description", 0, 5000)),
     Rule::Check("workshops_capacity_check", invalid("capacity", "out_of_range", "must be between 1 and 10000")),
     Rule::Check(
         "workshops_duration_minutes_check",
         invalid("duration_minutes", "out_of_range", "must be between 1 and 10080"),
     ),
-    Rule::Check("workshops_location_check", invalid("location", "invalid_length", "must be 1 to 500 characters long")),
-    Rule::Check("workshops_link_check", invalid("link", "invalid_length", "must be 1 to 500 characters long")),
+    Rule::Check("workshops_location_check", length("location", 1, 500)),
+    Rule::Check("workshops_link_check", length("link", 1, 500)),
     Rule::Check("workshops_modality_check", invalid("modality", "invalid", "must be in_person or online")),
     Rule::Check(
         "workshops_price_check",
