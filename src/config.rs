@@ -41,7 +41,7 @@ pub struct Settings {
     /// How long one gateway call may take before it counts as a transient error.
     pub gateway_timeout: Duration,
     /// The payment gateway (`PAYMENT_GATEWAY`): none unless configured.
-    pub payment_gateway: crate::gateway::GatewayChoice,
+    pub payment_gateway: crate::outside::gateway::GatewayChoice,
     /// How long the sandbox gateway's `tok_slow` takes.
     pub sandbox_slow: Duration,
     /// How often expired subscriptions become `past_due` and expired idempotency keys go;
@@ -357,7 +357,7 @@ impl Settings {
             payment_worker_interval: every_ms("PAYMENT_WORKER_INTERVAL_MS", 2_000)?,
             gateway_attempts: parsed("GATEWAY_ATTEMPTS", 3)?,
             gateway_timeout: millis("GATEWAY_TIMEOUT_MS", 10_000)?,
-            payment_gateway: parsed("PAYMENT_GATEWAY", crate::gateway::GatewayChoice::None)?,
+            payment_gateway: parsed("PAYMENT_GATEWAY", crate::outside::gateway::GatewayChoice::None)?,
             sandbox_slow: millis("SANDBOX_SLOW_MS", 3_000)?,
             billing_interval: every("BILLING_INTERVAL_SECS", 300)?,
             rollup_interval: every("ROLLUP_INTERVAL_SECS", 60)?,

@@ -4,7 +4,7 @@
 pub mod app;
 pub mod config;
 pub mod domain;
-pub mod gateway;
 pub mod http;
+pub mod outside;
 pub mod store;
 pub mod telemetry;

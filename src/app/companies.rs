@@ -4,7 +4,7 @@ use super::constraints::{conflict, invalid, length, Meaning, Rule};
 use super::idempotency::recovery_point;
 use super::{clock, id_page, AppResult, AppState, Found, Keyed};
 use super::{delete_row, update_row};
-use crate::domain::client::{Company, CompanyChanges, NewCompany};
+use crate::domain::companies::{Company, CompanyChanges, NewCompany};
 use crate::domain::ids::{CompanyId, Located};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::precondition::Precondition;

@@ -34,7 +34,7 @@ use crate::domain::free_form::FieldIssue;
 use crate::domain::ids::Resource;
 use crate::domain::page::{decode_cursor, CursorError, Page, PageRequest};
 use crate::domain::precondition::{Precondition, Tagged};
-use crate::gateway::{GatewayChoice, PaymentGateway, Sandbox, Unconfigured};
+use crate::outside::gateway::{GatewayChoice, PaymentGateway, Sandbox, Unconfigured};
 use crate::store::mongo::{InfoError, InfoStore};
 use crate::store::pg::{ConnectionLoss, Db, DbError};
 use crate::telemetry::Metrics;
@@ -89,7 +89,8 @@ impl AppState {
             GatewayChoice::None => Arc::new(Unconfigured),
         };
         let sealer = settings.webhook_secret_key.as_deref().map(sealed::Sealer::from_text).transpose()?.map(Arc::new);
-        let webhook_client = webhooks::http_client(settings.webhook_allow_private, settings.webhook_timeout)?;
+        let webhook_client =
+            crate::outside::webhook_http::http_client(settings.webhook_allow_private, settings.webhook_timeout)?;
         let mailer = Arc::new(notifications::Mailer::from_settings(
             settings.smtp_url.as_deref(),
             &settings.smtp_from,

@@ -14,13 +14,13 @@ use crate::domain::ids::{ClientId, NotificationId, WorkshopId};
 use crate::domain::notifications::{refusal, render, Notification, NotificationStatus, Template, Transport};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::webhooks::retry_after;
+pub use crate::outside::smtp::Mailer;
+use crate::outside::smtp::{Outgoing, SendError, SendError::Permanent, SendError::Transient};
 use crate::store::pg::events::Sequenced;
 use crate::store::pg::notifications::{self as repo, Claimed, NewNotification, Outcome};
 use crate::store::pg::{clients, enrollments, workshops};
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
-use lettre::message::{header::ContentType, Mailbox};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -46,31 +46,6 @@ const MONGODB_WAIT: Duration = Duration::from_secs(5);
 impl Keyed for Notification {
     fn key(&self) -> uuid::Uuid {
         self.id.0
-    }
-}
-
-/// Where messages go.
-pub enum Mailer {
-    Smtp {
-        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
-        from: Mailbox,
-    },
-    /// No `SMTP_URL`: messages are written to the log.
-    Log,
-}
-
-impl Mailer {
-    /// SMTP when `url` is set (`smtp://host:port`, `smtps://…`, credentials in the URL).
-    pub fn from_settings(url: Option<&str>, from: &str, timeout: Duration) -> anyhow::Result<Mailer> {
-        let Some(url) = url else {
-            return Ok(Mailer::Log);
-        };
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|err| anyhow::anyhow!("SMTP_URL is not valid: {err}"))?
-            .timeout(Some(timeout))
-            .build();
-        let from = from.parse().map_err(|err| anyhow::anyhow!("SMTP_FROM is not a mailbox: {err}"))?;
-        Ok(Mailer::Smtp { transport: Box::new(transport), from })
     }
 }
 
@@ -311,37 +286,15 @@ async fn deliver(
     }
 }
 
-enum SendError {
-    /// Retrying cannot help (the recipient's address is not one).
-    Permanent(String),
-    Transient(String),
-}
-use SendError::{Permanent, Transient};
-
+/// The notification through the mailer.
 async fn send(mailer: &Mailer, message: &Claimed) -> Result<Transport, SendError> {
-    match mailer {
-        Mailer::Log => {
-            // Neither the recipient nor the text: the notification resource holds both.
-            tracing::info!(notification_id = %message.id, template = %message.template,
-                "notification recorded (log transport: no SMTP_URL)");
-            Ok(Transport::Log)
-        }
-        Mailer::Smtp { transport, from } => {
-            let to: Mailbox = message.recipient.parse().map_err(|err| {
-                Permanent(format!("the recipient {:?} is not an email address: {err}", message.recipient))
-            })?;
-            let email = lettre::Message::builder()
-                .from(from.clone())
-                .to(to)
-                .subject(&message.subject)
-                .header(ContentType::TEXT_PLAIN)
-                .body(message.body.clone())
-                .map_err(|err| Permanent(format!("the message could not be built: {err}")))?;
-            match transport.send(email).await {
-                Ok(_) => Ok(Transport::Smtp),
-                Err(err) if err.is_permanent() => Err(Permanent(format!("the SMTP server refused it: {err}"))),
-                Err(err) => Err(Transient(format!("SMTP: {err}"))),
-            }
-        }
-    }
+    let (id, template) = (message.id.to_string(), message.template.to_string());
+    let outgoing = Outgoing {
+        id: &id,
+        template: &template,
+        recipient: &message.recipient,
+        subject: &message.subject,
+        body: &message.body,
+    };
+    mailer.send(outgoing).await
 }

@@ -34,7 +34,7 @@ use crate::domain::payments::{
     StepName, StepStatus, Subject, SubscriptionStatus,
 };
 use crate::domain::workshops::EnrollmentStatus;
-use crate::gateway::{ChargeRequest, GatewayFuture, Outcome, PaymentGateway, RefundRequest, Transient};
+use crate::outside::gateway::{ChargeRequest, GatewayFuture, Outcome, PaymentGateway, RefundRequest, Transient};
 use crate::store::pg::payments::{self as repo, Payable};
 use crate::store::pg::{enrollments, subscriptions, workshops};
 use chrono::{DateTime, Utc};

@@ -7,40 +7,13 @@
 //! window, two minutes, covers the lock's hand-over).
 
 use super::{clock, AppError, AppResult, AppState};
+pub use crate::outside::nats::Relay;
 use crate::store::pg::events;
 use crate::store::pg::jobs::{self, JobLock};
-use async_nats::jetstream::{self, stream};
-use std::time::Duration;
 
 const RELAY: &str = "nats";
 /// Events published per round.
 const BATCH: i64 = 500;
-
-/// A JetStream context with the stream in place.
-#[derive(Clone)]
-pub struct Relay {
-    jetstream: jetstream::Context,
-    subject_prefix: String,
-}
-
-impl Relay {
-    /// Connects and creates the stream if it does not exist.
-    pub async fn connect(url: &str, stream_name: &str, subject_prefix: &str) -> anyhow::Result<Relay> {
-        let client =
-            async_nats::connect(url).await.map_err(|err| anyhow::anyhow!("connecting to NATS at {url}: {err}"))?;
-        let jetstream = jetstream::new(client);
-        jetstream
-            .get_or_create_stream(stream::Config {
-                name: stream_name.to_string(),
-                subjects: vec![format!("{subject_prefix}.>")],
-                duplicate_window: Duration::from_secs(120),
-                ..Default::default()
-            })
-            .await
-            .map_err(|err| anyhow::anyhow!("creating the JetStream stream {stream_name}: {err}"))?;
-        Ok(Relay { jetstream, subject_prefix: subject_prefix.to_string() })
-    }
-}
 
 /// One relay round, if this replica gets the relay's lock: publishes up to a batch of events
 /// after its position and moves the position to the last one JetStream acknowledged. Returns
@@ -70,15 +43,8 @@ async fn publish_batch(state: &AppState, relay: &Relay) -> AppResult<usize> {
     let mut published = None;
     let mut count = 0;
     for event in &batch {
-        let subject = format!("{}.{}", relay.subject_prefix, event.event_type.as_str());
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert(async_nats::header::NATS_MESSAGE_ID, event.id.to_string().as_str());
         let payload = serde_json::to_vec(event).map_err(anyhow::Error::new)?;
-        let acked = match relay.jetstream.publish_with_headers(subject, headers, payload.into()).await {
-            Ok(ack) => ack.await.map(|_| ()).map_err(|err| err.to_string()),
-            Err(err) => Err(err.to_string()),
-        };
-        if let Err(err) = acked {
+        if let Err(err) = relay.publish(event.event_type.as_str(), &event.id.to_string(), payload).await {
             tracing::warn!(sequence = event.sequence, error = %err, "NATS did not take an event; the relay resumes from it");
             break;
         }

@@ -8,9 +8,11 @@
 
 use super::{clock, AppError, AppResult, AppState};
 use crate::domain::catalog::{slugify, Category, MovementKind, Product, StockStatus};
-use crate::domain::client::{Client, ClientKind, Company, Interest, Plan, PlanStatus};
+use crate::domain::client::{Client, ClientKind, Plan, PlanStatus};
+use crate::domain::companies::Company;
 use crate::domain::coupons::{Coupon, CouponKind};
 use crate::domain::ids::{CategoryId, ClientId, CommentId, CompanyId, CouponId, InterestId, ProductId, WorkshopId};
+use crate::domain::interests::Interest;
 use crate::domain::money::Money;
 use crate::domain::orders::{NewOrder, OrderLine, OrderStatus, PaymentMethod};
 use crate::domain::payments::{NewPayment, Subject};

@@ -87,30 +87,6 @@ mod records {
     use chrono::{DateTime, Utc};
 
     #[derive(Debug, Clone, PartialEq)]
-    pub struct Company {
-        pub id: CompanyId,
-        pub legal_name: String,
-        pub tax_id: String,
-        pub address: Option<String>,
-        pub phone: Option<String>,
-        pub created_at: DateTime<Utc>,
-        pub updated_at: DateTime<Utc>,
-        /// Bumped by every change; the `ETag` (`If-Match` names it).
-        pub version: i32,
-    }
-
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Interest {
-        pub id: InterestId,
-        pub name: String,
-        pub description: Option<String>,
-        pub created_at: DateTime<Utc>,
-        pub updated_at: DateTime<Utc>,
-        /// Bumped by every change; the `ETag` (`If-Match` names it).
-        pub version: i32,
-    }
-
-    #[derive(Debug, Clone, PartialEq)]
     pub struct Client {
         pub id: ClientId,
         pub name: String,
@@ -127,36 +103,6 @@ mod records {
         pub version: i32,
         pub created_at: DateTime<Utc>,
         pub updated_at: DateTime<Utc>,
-    }
-
-    /// What a new company is made of (id and timestamps are added when it is created).
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct NewCompany {
-        pub legal_name: String,
-        pub tax_id: String,
-        pub address: Option<String>,
-        pub phone: Option<String>,
-    }
-
-    /// The fields a patch changes; `Some(None)` clears a nullable one.
-    #[derive(Debug, Clone, Default, PartialEq)]
-    pub struct CompanyChanges {
-        pub legal_name: Option<String>,
-        pub tax_id: Option<String>,
-        pub address: Option<Option<String>>,
-        pub phone: Option<Option<String>>,
-    }
-
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct NewInterest {
-        pub name: String,
-        pub description: Option<String>,
-    }
-
-    #[derive(Debug, Clone, Default, PartialEq)]
-    pub struct InterestChanges {
-        pub name: Option<String>,
-        pub description: Option<Option<String>>,
     }
 
     /// A new client: the PostgreSQL record and the initial content of its MongoDB document.

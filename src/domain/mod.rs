@@ -34,10 +34,12 @@ macro_rules! text_enum {
 pub mod access;
 pub mod catalog;
 pub mod client;
+pub mod companies;
 pub mod coupons;
 pub mod events;
 pub mod free_form;
 pub mod ids;
+pub mod interests;
 pub mod money;
 pub mod notifications;
 pub mod orders;

@@ -1,9 +1,13 @@
-//! The client's MongoDB document as a domain type, and the pure merge of both stores into the
-//! complete client view.
+//! The client's MongoDB document as a domain type, the client's activity (orders and
+//! enrollments at a glance), and the pure merge of both stores into the complete client view.
 
-use crate::domain::client::{Client, Company, Interest};
-use crate::domain::ids::CommentId;
-use crate::domain::workshops::ClientActivity;
+use crate::domain::client::Client;
+use crate::domain::companies::Company;
+use crate::domain::ids::{CommentId, EnrollmentId, OrderId, WorkshopId};
+use crate::domain::interests::Interest;
+use crate::domain::money::Money;
+use crate::domain::orders::OrderStatus;
+use crate::domain::workshops::EnrollmentStatus;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
@@ -116,6 +120,70 @@ pub fn merge_view(
         }
     };
     ClientView { client, company, interests, activity, info, info_status, degraded }
+}
+
+/// The client's commerce at a glance, for the complete client view.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClientActivity {
+    /// All orders, cancelled ones included.
+    pub order_count: i64,
+    /// Sum of the totals of orders that are not cancelled or refunded.
+    pub total_spent: Money,
+    /// What those orders still owe.
+    pub orders_owed: Money,
+    /// Succeeded payments (orders, enrollments, subscriptions) less refunds.
+    pub total_paid: Money,
+    pub last_order: Option<OrderSummary>,
+    /// Live enrollments in workshops that have not started, soonest first.
+    pub upcoming_workshops: Vec<EnrollmentSummary>,
+    /// Enrollments not fully paid (the client's debts), oldest first.
+    pub unpaid_enrollments: Vec<EnrollmentSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderSummary {
+    pub id: OrderId,
+    pub status: OrderStatus,
+    pub total: Money,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnrollmentSummary {
+    pub enrollment_id: EnrollmentId,
+    pub workshop_id: WorkshopId,
+    pub workshop_name: String,
+    pub starts_at: DateTime<Utc>,
+    pub status: EnrollmentStatus,
+    pub balance: Money,
+}
+
+impl ClientActivity {
+    /// The summary from its parts: live enrollments split into those in workshops that have not
+    /// started at `now` (soonest first) and those not fully paid (oldest first).
+    pub fn new(
+        order_count: i64,
+        total_spent: Money,
+        last_order: Option<OrderSummary>,
+        open_enrollments: Vec<EnrollmentSummary>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let mut unpaid_enrollments: Vec<EnrollmentSummary> =
+            open_enrollments.iter().filter(|e| EnrollmentStatus::UNPAID.contains(&e.status)).cloned().collect();
+        unpaid_enrollments.sort_by_key(|e| e.enrollment_id);
+        let mut upcoming_workshops: Vec<EnrollmentSummary> =
+            open_enrollments.into_iter().filter(|e| e.starts_at > now).collect();
+        upcoming_workshops.sort_by_key(|e| (e.starts_at, e.enrollment_id));
+        ClientActivity {
+            order_count,
+            total_spent,
+            orders_owed: Money::ZERO,
+            total_paid: Money::ZERO,
+            last_order,
+            upcoming_workshops,
+            unpaid_enrollments,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -357,7 +357,7 @@ impl TestContext {
             payment_worker_interval: None,
             gateway_attempts: 3,
             gateway_timeout: Duration::from_secs(3),
-            payment_gateway: hybrid_crm::gateway::GatewayChoice::Sandbox,
+            payment_gateway: hybrid_crm::outside::gateway::GatewayChoice::Sandbox,
             sandbox_slow: Duration::from_millis(SANDBOX_SLOW_MS),
             billing_interval: None,
             rollup_interval: None,

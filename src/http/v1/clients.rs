@@ -12,8 +12,9 @@ use crate::domain::free_form::{check_object, check_preferences, FreeFormObject, 
 use crate::domain::ids::{ClientId, CompanyId, EnrollmentId, InterestId, Located, OrderId, WorkshopId};
 use crate::domain::money::Money;
 use crate::domain::orders::OrderStatus;
+use crate::domain::view::{ClientActivity, EnrollmentSummary, OrderSummary};
 use crate::domain::view::{ClientInfo, ClientView, InfoStatus};
-use crate::domain::workshops::{ClientActivity, EnrollmentStatus, EnrollmentSummary, OrderSummary};
+use crate::domain::workshops::EnrollmentStatus;
 use crate::http::access::Caller;
 use crate::http::dto::{created_tagged, no_content, tagged, DegradedResponse, PageOf};
 use crate::http::dto::{Disclosure, Withheld};

@@ -1,7 +1,7 @@
 //! `/api/v1/companies`
 
 use crate::app::{companies, AppState};
-use crate::domain::client::{Company, CompanyChanges, NewCompany};
+use crate::domain::companies::{Company, CompanyChanges, NewCompany};
 use crate::domain::ids::{CompanyId, Located};
 use crate::http::access::Caller;
 use crate::http::dto::{created_tagged, no_content, tagged, PageOf};

@@ -1,8 +1,8 @@
 //! `/api/v1/interests`
 
 use crate::app::{interests, AppState};
-use crate::domain::client::{Interest, InterestChanges, NewInterest};
 use crate::domain::ids::{InterestId, Located};
+use crate::domain::interests::{Interest, InterestChanges, NewInterest};
 use crate::http::access::Caller;
 use crate::http::dto::{created_tagged, no_content, tagged, PageOf};
 use crate::http::extract::{IfMatch, JsonBody, Query, SearchParams};

@@ -2,12 +2,15 @@
 
 use super::custom_plan::custom_plan;
 use super::keyset;
-use super::models::{CategoryChangeset, CategoryRow, ProductChangeset, ProductRow, StockMovementRow};
+
+use super::parse_text;
 use super::schema::{categories, products, stock_movements};
+use crate::domain::catalog::MovementKind;
 use crate::domain::catalog::{
     Category, CategoryChanges, Product, ProductChanges, ProductFilter, StockMovement, StockStatus,
 };
 use crate::domain::ids::{CategoryId, ProductId};
+use crate::domain::money::Money;
 use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
@@ -221,4 +224,197 @@ pub fn list_movements(
 
 pub fn product_exists(conn: &mut PgConnection, id: ProductId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(products::table.find(id.0))).get_result(conn)
+}
+
+// --- Rows: the table as diesel reads and writes it, and its conversions to domain types ---
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = categories, check_for_backend(diesel::pg::Pg))]
+pub(super) struct CategoryRow {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+impl From<CategoryRow> for Category {
+    fn from(row: CategoryRow) -> Self {
+        Category {
+            version: row.version,
+            id: row.id.into(),
+            name: row.name,
+            slug: row.slug,
+            description: row.description,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+impl From<&Category> for CategoryRow {
+    fn from(c: &Category) -> Self {
+        CategoryRow {
+            version: c.version,
+            id: c.id.0,
+            name: c.name.clone(),
+            slug: c.slug.clone(),
+            description: c.description.clone(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = categories)]
+pub(super) struct CategoryChangeset {
+    name: Option<String>,
+    slug: Option<String>,
+    description: Option<Option<String>>,
+    updated_at: DateTime<Utc>,
+}
+
+impl CategoryChangeset {
+    pub fn new(changes: &CategoryChanges, now: DateTime<Utc>) -> Self {
+        CategoryChangeset {
+            name: changes.name.clone(),
+            slug: changes.slug.clone(),
+            description: changes.description.clone(),
+            updated_at: now,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = products, check_for_backend(diesel::pg::Pg))]
+pub(super) struct ProductRow {
+    pub id: Uuid,
+    pub category_id: Option<Uuid>,
+    pub name: String,
+    pub slug: String,
+    pub description: Option<String>,
+    pub price: Decimal,
+    pub stock: i32,
+    pub reorder_point: i32,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+impl From<ProductRow> for Product {
+    fn from(row: ProductRow) -> Self {
+        Product {
+            version: row.version,
+            id: row.id.into(),
+            category_id: row.category_id.map(Into::into),
+            name: row.name,
+            slug: row.slug,
+            description: row.description,
+            price: Money::from_decimal(row.price),
+            stock_status: StockStatus::of(row.stock, row.reorder_point),
+            stock: row.stock,
+            reorder_point: row.reorder_point,
+            active: row.active,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+impl From<&Product> for ProductRow {
+    fn from(p: &Product) -> Self {
+        ProductRow {
+            version: p.version,
+            id: p.id.0,
+            category_id: p.category_id.map(|id| id.0),
+            name: p.name.clone(),
+            slug: p.slug.clone(),
+            description: p.description.clone(),
+            price: p.price.amount(),
+            stock: p.stock,
+            reorder_point: p.reorder_point,
+            active: p.active,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// Stock never changes through a changeset: only movements change it.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = products)]
+pub(super) struct ProductChangeset {
+    category_id: Option<Option<Uuid>>,
+    name: Option<String>,
+    slug: Option<String>,
+    description: Option<Option<String>>,
+    price: Option<Decimal>,
+    reorder_point: Option<i32>,
+    active: Option<bool>,
+    updated_at: DateTime<Utc>,
+}
+
+impl ProductChangeset {
+    pub fn new(changes: &ProductChanges, now: DateTime<Utc>) -> Self {
+        ProductChangeset {
+            category_id: changes.category_id.map(|category| category.map(|id| id.0)),
+            name: changes.name.clone(),
+            slug: changes.slug.clone(),
+            description: changes.description.clone(),
+            price: changes.price.map(Money::amount),
+            reorder_point: changes.reorder_point,
+            active: changes.active,
+            updated_at: now,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = stock_movements, check_for_backend(diesel::pg::Pg))]
+pub(super) struct StockMovementRow {
+    pub id: Uuid,
+    pub product_id: Uuid,
+    pub kind: String,
+    pub quantity: i32,
+    pub delta: i32,
+    pub resulting_stock: i32,
+    pub reason: String,
+    pub order_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl StockMovementRow {
+    pub fn into_domain(self) -> QueryResult<StockMovement> {
+        Ok(StockMovement {
+            id: self.id.into(),
+            product_id: self.product_id.into(),
+            kind: parse_text("stock_movements.kind", &self.kind, MovementKind::parse)?,
+            quantity: self.quantity,
+            delta: self.delta,
+            resulting_stock: self.resulting_stock,
+            reason: self.reason,
+            order_id: self.order_id.map(Into::into),
+            created_at: self.created_at,
+        })
+    }
+}
+
+impl From<&StockMovement> for StockMovementRow {
+    fn from(m: &StockMovement) -> Self {
+        StockMovementRow {
+            id: m.id.0,
+            product_id: m.product_id.0,
+            kind: m.kind.as_str().to_string(),
+            quantity: m.quantity,
+            delta: m.delta,
+            resulting_stock: m.resulting_stock,
+            reason: m.reason.clone(),
+            order_id: m.order_id.map(|id| id.0),
+            created_at: m.created_at,
+        }
+    }
 }

@@ -1,14 +1,21 @@
 //! Repository functions for `clients` and `client_interests`.
 
+use super::companies::CompanyRow;
 use super::custom_plan::custom_plan;
+use super::interests::InterestRow;
 use super::keyset;
-use super::models::{ClientChangeset, ClientRow, CompanyRow, InterestRow, NewClientInterest, NewClientRow};
+use super::parse_text;
 use super::schema::{client_interests, clients, companies, interests};
-use crate::domain::client::{Client, ClientChanges, ClientFilter, ClientKind, Company, Interest, Plan};
+use crate::domain::client::PlanStatus;
+use crate::domain::client::{Client, ClientChanges, ClientFilter, ClientKind, Plan};
+use crate::domain::companies::Company;
+use crate::domain::ids::CompanyId;
 use crate::domain::ids::{ClientId, EnrollmentId, InterestId, OrderId, WorkshopId};
+use crate::domain::interests::Interest;
 use crate::domain::money::Money;
 use crate::domain::orders::OrderStatus;
-use crate::domain::workshops::{ClientActivity, EnrollmentStatus, EnrollmentSummary, OrderSummary};
+use crate::domain::view::{ClientActivity, EnrollmentSummary, OrderSummary};
+use crate::domain::workshops::EnrollmentStatus;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Array;
@@ -421,4 +428,119 @@ pub fn contacts(
         .select((clients::id, clients::name, clients::email))
         .load(conn)?;
     Ok(rows.into_iter().map(|(id, name, email)| (ClientId(id), (name, email))).collect())
+}
+
+// --- Rows: the table as diesel reads and writes it, and its conversions to domain types ---
+
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
+#[diesel(table_name = clients, check_for_backend(diesel::pg::Pg))]
+pub(super) struct ClientRow {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub kind: String,
+    pub company_id: Option<Uuid>,
+    pub plan: String,
+    pub plan_status: String,
+    pub paid_until: Option<DateTime<Utc>>,
+    pub active: bool,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ClientRow {
+    /// Joins the row with its interest ids.
+    pub fn into_client(self, interest_ids: Vec<Uuid>) -> QueryResult<Client> {
+        Ok(Client {
+            id: ClientId(self.id),
+            kind: parse_text("clients.kind", &self.kind, ClientKind::parse)?,
+            plan: parse_text("clients.plan", &self.plan, Plan::parse)?,
+            plan_status: parse_text("clients.plan_status", &self.plan_status, PlanStatus::parse)?,
+            paid_until: self.paid_until,
+            name: self.name,
+            email: self.email,
+            phone: self.phone,
+            company_id: self.company_id.map(CompanyId),
+            interest_ids: interest_ids.into_iter().map(InterestId).collect(),
+            active: self.active,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = clients)]
+pub(super) struct NewClientRow<'a> {
+    id: Uuid,
+    name: &'a str,
+    email: &'a str,
+    phone: Option<&'a str>,
+    kind: &'static str,
+    company_id: Option<Uuid>,
+    plan: &'static str,
+    plan_status: &'static str,
+    active: bool,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl<'a> From<&'a Client> for NewClientRow<'a> {
+    fn from(c: &'a Client) -> Self {
+        NewClientRow {
+            id: c.id.0,
+            name: &c.name,
+            email: &c.email,
+            phone: c.phone.as_deref(),
+            kind: c.kind.as_str(),
+            company_id: c.company_id.map(|id| id.0),
+            plan: c.plan.as_str(),
+            plan_status: c.plan_status.as_str(),
+            active: c.active,
+            version: c.version,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = clients)]
+pub(super) struct ClientChangeset {
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<Option<String>>,
+    kind: Option<&'static str>,
+    company_id: Option<Option<Uuid>>,
+    plan: Option<&'static str>,
+    plan_status: Option<&'static str>,
+    active: Option<bool>,
+    updated_at: DateTime<Utc>,
+}
+
+impl ClientChangeset {
+    pub fn new(changes: &ClientChanges, now: DateTime<Utc>) -> Self {
+        ClientChangeset {
+            name: changes.name.clone(),
+            email: changes.email.clone(),
+            phone: changes.phone.clone(),
+            kind: changes.kind.map(ClientKind::as_str),
+            company_id: changes.company_id.map(|company| company.map(|id| id.0)),
+            plan: changes.plan.map(Plan::as_str),
+            plan_status: changes.plan_status.map(PlanStatus::as_str),
+            active: changes.active,
+            updated_at: now,
+        }
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = client_interests)]
+pub(super) struct NewClientInterest {
+    pub client_id: Uuid,
+    pub interest_id: Uuid,
 }

@@ -1,8 +1,7 @@
 //! Repository functions for `companies`.
 
-use super::models::{CompanyChangeset, CompanyRow};
 use super::schema::companies;
-use crate::domain::client::{Company, CompanyChanges};
+use crate::domain::companies::{Company, CompanyChanges};
 use crate::domain::ids::CompanyId;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -54,4 +53,71 @@ pub fn update(
 /// Deletes the company; the foreign key refuses while clients still reference it.
 pub fn delete(conn: &mut PgConnection, id: CompanyId) -> QueryResult<bool> {
     diesel::delete(companies::table.find(id.0)).execute(conn).map(|n| n > 0)
+}
+
+// --- Rows: the table as diesel reads and writes it, and its conversions to domain types ---
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
+#[diesel(table_name = companies, check_for_backend(diesel::pg::Pg))]
+pub(super) struct CompanyRow {
+    pub id: Uuid,
+    pub legal_name: String,
+    pub tax_id: String,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+impl From<CompanyRow> for Company {
+    fn from(row: CompanyRow) -> Self {
+        Company {
+            version: row.version,
+            id: CompanyId(row.id),
+            legal_name: row.legal_name,
+            tax_id: row.tax_id,
+            address: row.address,
+            phone: row.phone,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+impl From<&Company> for CompanyRow {
+    fn from(c: &Company) -> Self {
+        CompanyRow {
+            version: c.version,
+            id: c.id.0,
+            legal_name: c.legal_name.clone(),
+            tax_id: c.tax_id.clone(),
+            address: c.address.clone(),
+            phone: c.phone.clone(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = companies)]
+pub(super) struct CompanyChangeset {
+    legal_name: Option<String>,
+    tax_id: Option<String>,
+    address: Option<Option<String>>,
+    phone: Option<Option<String>>,
+    updated_at: DateTime<Utc>,
+}
+
+impl CompanyChangeset {
+    pub fn new(changes: &CompanyChanges, now: DateTime<Utc>) -> Self {
+        CompanyChangeset {
+            legal_name: changes.legal_name.clone(),
+            tax_id: changes.tax_id.clone(),
+            address: changes.address.clone(),
+            phone: changes.phone.clone(),
+            updated_at: now,
+        }
+    }
 }

@@ -1,12 +1,16 @@
 //! Repository functions for `coupons` and `coupon_redemptions`.
 
 use super::lower;
-use super::models::{CouponChangeset, CouponRow, NewRedemption};
+
+use super::parse_text;
 use super::schema::{coupon_redemptions, coupons};
+use crate::domain::coupons::CouponKind;
 use crate::domain::coupons::{Coupon, CouponChanges};
 use crate::domain::ids::{ClientId, CouponId, OrderId};
+use crate::domain::money::Money;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use rust_decimal::Decimal;
 use uuid::Uuid;
 
 pub fn insert(conn: &mut PgConnection, coupon: &Coupon) -> QueryResult<Coupon> {
@@ -113,4 +117,112 @@ pub fn release_redemption(conn: &mut PgConnection, order: OrderId) -> QueryResul
             .execute(conn)?;
     }
     Ok(())
+}
+
+// --- Rows: the table as diesel reads and writes it, and its conversions to domain types ---
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = coupons, check_for_backend(diesel::pg::Pg))]
+pub(super) struct CouponRow {
+    pub id: Uuid,
+    pub code: String,
+    pub description: Option<String>,
+    pub kind: String,
+    pub value: Decimal,
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub min_order_amount: Decimal,
+    pub max_redemptions: Option<i32>,
+    pub redemptions: i32,
+    pub once_per_client: bool,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+impl CouponRow {
+    pub fn into_domain(self) -> QueryResult<Coupon> {
+        Ok(Coupon {
+            version: self.version,
+            id: self.id.into(),
+            kind: parse_text("coupons.kind", &self.kind, CouponKind::parse)?,
+            code: self.code,
+            description: self.description,
+            value: Money::from_decimal(self.value),
+            valid_from: self.valid_from,
+            valid_until: self.valid_until,
+            min_order_amount: Money::from_decimal(self.min_order_amount),
+            max_redemptions: self.max_redemptions,
+            redemptions: self.redemptions,
+            once_per_client: self.once_per_client,
+            active: self.active,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+impl From<&Coupon> for CouponRow {
+    fn from(c: &Coupon) -> Self {
+        CouponRow {
+            version: c.version,
+            id: c.id.0,
+            code: c.code.clone(),
+            description: c.description.clone(),
+            kind: c.kind.as_str().to_string(),
+            value: c.value.amount(),
+            valid_from: c.valid_from,
+            valid_until: c.valid_until,
+            min_order_amount: c.min_order_amount.amount(),
+            max_redemptions: c.max_redemptions,
+            redemptions: c.redemptions,
+            once_per_client: c.once_per_client,
+            active: c.active,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = coupons)]
+pub(super) struct CouponChangeset {
+    description: Option<Option<String>>,
+    kind: Option<&'static str>,
+    value: Option<Decimal>,
+    valid_from: Option<Option<DateTime<Utc>>>,
+    valid_until: Option<Option<DateTime<Utc>>>,
+    min_order_amount: Option<Decimal>,
+    max_redemptions: Option<Option<i32>>,
+    once_per_client: Option<bool>,
+    active: Option<bool>,
+    updated_at: DateTime<Utc>,
+}
+
+impl CouponChangeset {
+    pub fn new(changes: &CouponChanges, now: DateTime<Utc>) -> Self {
+        CouponChangeset {
+            description: changes.description.clone(),
+            kind: changes.kind.map(CouponKind::as_str),
+            value: changes.value.map(Money::amount),
+            valid_from: changes.valid_from,
+            valid_until: changes.valid_until,
+            min_order_amount: changes.min_order_amount.map(Money::amount),
+            max_redemptions: changes.max_redemptions,
+            once_per_client: changes.once_per_client,
+            active: changes.active,
+            updated_at: now,
+        }
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = coupon_redemptions)]
+pub(super) struct NewRedemption {
+    pub order_id: Uuid,
+    pub coupon_id: Uuid,
+    pub client_id: Uuid,
+    pub once_per_client: bool,
+    pub created_at: DateTime<Utc>,
 }

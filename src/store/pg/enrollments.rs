@@ -1,12 +1,13 @@
 //! Repository functions for `enrollments` (their payments are in the ledger, `payments`).
 
-use super::models::EnrollmentRow;
+use super::parse_text;
 use super::schema::enrollments;
 use crate::domain::ids::{ClientId, EnrollmentId, WorkshopId};
 use crate::domain::money::Money;
 use crate::domain::workshops::{Enrollment, EnrollmentFilter, EnrollmentStatus};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use rust_decimal::Decimal;
 use uuid::Uuid;
 
 /// Whether the client holds a live (not cancelled) enrollment in the workshop.
@@ -151,4 +152,63 @@ pub fn starting_between(
         found.push((enrollment, workshop));
     }
     Ok(found)
+}
+
+// --- Rows: the table as diesel reads and writes it, and its conversions to domain types ---
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = enrollments, check_for_backend(diesel::pg::Pg))]
+pub(super) struct EnrollmentRow {
+    pub id: Uuid,
+    pub workshop_id: Uuid,
+    pub client_id: Uuid,
+    pub status: String,
+    pub price: Decimal,
+    pub amount_paid: Decimal,
+    pub amount_refunded: Decimal,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl EnrollmentRow {
+    pub fn into_domain(self) -> QueryResult<Enrollment> {
+        let status = parse_text("enrollments.status", &self.status, EnrollmentStatus::parse)?;
+        let (price, paid) = (Money::from_decimal(self.price), Money::from_decimal(self.amount_paid));
+        let refunded = Money::from_decimal(self.amount_refunded);
+        Ok(Enrollment {
+            id: self.id.into(),
+            workshop_id: self.workshop_id.into(),
+            client_id: self.client_id.into(),
+            balance: if status == EnrollmentStatus::Cancelled {
+                Money::ZERO
+            } else {
+                price.saturating_sub(refunded).saturating_sub(paid)
+            },
+            status,
+            price,
+            amount_paid: paid,
+            amount_refunded: refunded,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            cancelled_at: self.cancelled_at,
+        })
+    }
+}
+
+impl From<&Enrollment> for EnrollmentRow {
+    fn from(e: &Enrollment) -> Self {
+        EnrollmentRow {
+            id: e.id.0,
+            workshop_id: e.workshop_id.0,
+            client_id: e.client_id.0,
+            status: e.status.as_str().to_string(),
+            price: e.price.amount(),
+            amount_paid: e.amount_paid.amount(),
+            amount_refunded: e.amount_refunded.amount(),
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+            cancelled_at: e.cancelled_at,
+        }
+    }
 }

@@ -1,9 +1,8 @@
 //! Repository functions for `interests`.
 
-use super::models::{InterestChangeset, InterestRow};
 use super::schema::interests;
-use crate::domain::client::{Interest, InterestChanges};
 use crate::domain::ids::InterestId;
+use crate::domain::interests::{Interest, InterestChanges};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -53,4 +52,57 @@ pub fn update(
 /// Deletes the interest; the foreign key refuses while clients or workshops still reference it.
 pub fn delete(conn: &mut PgConnection, id: InterestId) -> QueryResult<bool> {
     diesel::delete(interests::table.find(id.0)).execute(conn).map(|n| n > 0)
+}
+
+// --- Rows: the table as diesel reads and writes it, and its conversions to domain types ---
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
+#[diesel(table_name = interests, check_for_backend(diesel::pg::Pg))]
+pub(super) struct InterestRow {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+impl From<InterestRow> for Interest {
+    fn from(row: InterestRow) -> Self {
+        Interest {
+            version: row.version,
+            id: InterestId(row.id),
+            name: row.name,
+            description: row.description,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+impl From<&Interest> for InterestRow {
+    fn from(i: &Interest) -> Self {
+        InterestRow {
+            version: i.version,
+            id: i.id.0,
+            name: i.name.clone(),
+            description: i.description.clone(),
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = interests)]
+pub(super) struct InterestChangeset {
+    name: Option<String>,
+    description: Option<Option<String>>,
+    updated_at: DateTime<Utc>,
+}
+
+impl InterestChangeset {
+    pub fn new(changes: &InterestChanges, now: DateTime<Utc>) -> Self {
+        InterestChangeset { name: changes.name.clone(), description: changes.description.clone(), updated_at: now }
+    }
 }

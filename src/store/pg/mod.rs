@@ -45,7 +45,6 @@ pub mod jobs;
 pub mod keyset;
 pub mod locks;
 pub mod migrations;
-mod models;
 pub mod notifications;
 pub mod orders;
 pub mod payments;

@@ -1,11 +1,15 @@
 //! Repository functions for `orders`, `order_items` and `order_status_history`.
 
-use super::models::{OrderItemRow, OrderRow, StatusChangeRow};
+use super::parse_text;
 use super::schema::{order_items, order_status_history, orders};
 use crate::domain::ids::{ClientId, CouponId, OrderId};
+use crate::domain::money::Money;
+use crate::domain::orders::PaymentMethod;
 use crate::domain::orders::{Order, OrderFilter, OrderItem, OrderStatus, StatusChange};
 use crate::domain::precondition::Version;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use rust_decimal::Decimal;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -162,4 +166,146 @@ pub fn list(
 /// The client an order belongs to.
 pub fn client_of(conn: &mut PgConnection, id: OrderId) -> QueryResult<Option<ClientId>> {
     orders::table.find(id.0).select(orders::client_id).first::<Uuid>(conn).optional().map(|c| c.map(ClientId))
+}
+
+// --- Rows: the table as diesel reads and writes it, and its conversions to domain types ---
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = orders, check_for_backend(diesel::pg::Pg))]
+pub(super) struct OrderRow {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub status: String,
+    pub shipping_address: String,
+    pub payment_method: String,
+    pub coupon_id: Option<Uuid>,
+    pub coupon_code: Option<String>,
+    pub subtotal: Decimal,
+    pub discount: Decimal,
+    pub total: Decimal,
+    pub amount_paid: Decimal,
+    pub amount_refunded: Decimal,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = order_items, check_for_backend(diesel::pg::Pg))]
+pub(super) struct OrderItemRow {
+    pub order_id: Uuid,
+    pub product_id: Uuid,
+    pub product_name: String,
+    pub product_slug: String,
+    pub unit_price: Decimal,
+    pub quantity: i32,
+    pub line_total: Decimal,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = order_status_history, check_for_backend(diesel::pg::Pg))]
+pub(super) struct StatusChangeRow {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub note: Option<String>,
+    pub changed_at: DateTime<Utc>,
+}
+
+impl StatusChangeRow {
+    pub fn new(order_id: Uuid, change: &StatusChange) -> Self {
+        StatusChangeRow {
+            id: change.id.0,
+            order_id,
+            from_status: change.from.map(|s| s.as_str().to_string()),
+            to_status: change.to.as_str().to_string(),
+            note: change.note.clone(),
+            changed_at: change.changed_at,
+        }
+    }
+
+    fn into_domain(self) -> QueryResult<StatusChange> {
+        Ok(StatusChange {
+            id: self.id.into(),
+            from: match self.from_status.as_deref() {
+                Some(text) => Some(parse_text("order_status_history.from_status", text, OrderStatus::parse)?),
+                None => None,
+            },
+            to: parse_text("order_status_history.to_status", &self.to_status, OrderStatus::parse)?,
+            note: self.note,
+            changed_at: self.changed_at,
+        })
+    }
+}
+
+impl OrderRow {
+    pub fn new(order: &Order, coupon_id: Option<Uuid>) -> Self {
+        OrderRow {
+            id: order.id.0,
+            client_id: order.client_id.0,
+            status: order.status.as_str().to_string(),
+            shipping_address: order.shipping_address.clone(),
+            payment_method: order.payment_method.as_str().to_string(),
+            coupon_id,
+            coupon_code: order.coupon_code.clone(),
+            subtotal: order.subtotal.amount(),
+            discount: order.discount.amount(),
+            total: order.total.amount(),
+            amount_paid: order.amount_paid.amount(),
+            amount_refunded: order.amount_refunded.amount(),
+            version: order.version,
+            created_at: order.created_at,
+            updated_at: order.updated_at,
+        }
+    }
+
+    /// The order with its items and history (rows of this order only).
+    pub fn into_domain(self, items: Vec<OrderItemRow>, history: Vec<StatusChangeRow>) -> QueryResult<Order> {
+        let status = parse_text("orders.status", &self.status, OrderStatus::parse)?;
+        Ok(Order {
+            id: self.id.into(),
+            client_id: self.client_id.into(),
+            allowed_transitions: status.next().to_vec(),
+            status,
+            shipping_address: self.shipping_address,
+            payment_method: parse_text("orders.payment_method", &self.payment_method, PaymentMethod::parse)?,
+            coupon_code: self.coupon_code,
+            subtotal: Money::from_decimal(self.subtotal),
+            discount: Money::from_decimal(self.discount),
+            total: Money::from_decimal(self.total),
+            amount_paid: Money::from_decimal(self.amount_paid),
+            amount_refunded: Money::from_decimal(self.amount_refunded),
+            items: items.into_iter().map(OrderItemRow::into_domain).collect(),
+            status_history: history.into_iter().map(StatusChangeRow::into_domain).collect::<QueryResult<_>>()?,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+impl OrderItemRow {
+    pub fn into_domain(self) -> OrderItem {
+        OrderItem {
+            product_id: self.product_id.into(),
+            product_name: self.product_name,
+            product_slug: self.product_slug,
+            unit_price: Money::from_decimal(self.unit_price),
+            quantity: self.quantity,
+            line_total: Money::from_decimal(self.line_total),
+        }
+    }
+
+    pub fn new(order_id: Uuid, item: &OrderItem) -> Self {
+        OrderItemRow {
+            order_id,
+            product_id: item.product_id.0,
+            product_name: item.product_name.clone(),
+            product_slug: item.product_slug.clone(),
+            unit_price: item.unit_price.amount(),
+            quantity: item.quantity,
+            line_total: item.line_total.amount(),
+        }
+    }
 }

@@ -1,10 +1,12 @@
 //! Repository functions for the payments ledger: `payments`, `payment_steps` and `refunds`, and
 //! the "payable" facts of each kind of subject.
 
-use super::models::{PaymentRow, RefundRow, StepRow};
+use super::parse_text;
 use super::schema::{enrollments, orders, payment_steps, payments, refunds, subscriptions};
 use crate::domain::ids::{ClientId, PaymentId, RefundId};
 use crate::domain::money::Money;
+use crate::domain::orders::PaymentMethod;
+use crate::domain::payments::SubjectType;
 use crate::domain::payments::{
     Failure, Payment, PaymentFilter, PaymentStatus, Refund, RefundStatus, Step, StepName, StepStatus, Subject,
     SubscriptionStatus,
@@ -468,4 +470,176 @@ pub fn lock_payable(conn: &mut PgConnection, subject: Subject) -> QueryResult<Op
         },
         order_status: matches!(subject, Subject::Order(_)).then(|| OrderStatus::parse(&row.status)).flatten(),
     }))
+}
+
+// --- Rows: the table as diesel reads and writes it, and its conversions to domain types ---
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = payments, check_for_backend(diesel::pg::Pg))]
+pub(super) struct PaymentRow {
+    pub id: Uuid,
+    pub subject_type: String,
+    pub order_id: Option<Uuid>,
+    pub enrollment_id: Option<Uuid>,
+    pub subscription_id: Option<Uuid>,
+    pub client_id: Uuid,
+    pub amount: Decimal,
+    pub amount_refunded: Decimal,
+    pub method: String,
+    pub token: Option<String>,
+    pub description: Option<String>,
+    pub status: String,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub gateway_reference: Option<String>,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl PaymentRow {
+    pub fn new(p: &Payment, lease_until: Option<DateTime<Utc>>) -> Self {
+        let id = |kind: SubjectType| (p.subject.kind() == kind).then(|| p.subject.id());
+        PaymentRow {
+            id: p.id.0,
+            subject_type: p.subject.kind().as_str().to_string(),
+            order_id: id(SubjectType::Order),
+            enrollment_id: id(SubjectType::Enrollment),
+            subscription_id: id(SubjectType::Subscription),
+            client_id: p.client_id.0,
+            amount: p.amount.amount(),
+            amount_refunded: p.amount_refunded.amount(),
+            method: p.method.as_str().to_string(),
+            token: p.token.clone(),
+            description: p.description.clone(),
+            status: p.status.as_str().to_string(),
+            failure_code: p.failure.as_ref().map(|f| f.code.clone()),
+            failure_message: p.failure.as_ref().map(|f| f.message.clone()),
+            gateway_reference: p.gateway_reference.clone(),
+            lease_until,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+            completed_at: p.completed_at,
+        }
+    }
+
+    pub fn into_domain(self, steps: Vec<Step>) -> QueryResult<Payment> {
+        let kind = parse_text("payments.subject_type", &self.subject_type, SubjectType::parse)?;
+        let subject_id = self.order_id.or(self.enrollment_id).or(self.subscription_id).ok_or_else(|| {
+            diesel::result::Error::DeserializationError(format!("payment {} names no subject", self.id).into())
+        })?;
+        Ok(Payment {
+            id: self.id.into(),
+            subject: Subject::new(kind, subject_id),
+            client_id: self.client_id.into(),
+            amount: Money::from_decimal(self.amount),
+            amount_refunded: Money::from_decimal(self.amount_refunded),
+            method: parse_text("payments.method", &self.method, PaymentMethod::parse)?,
+            token: self.token,
+            description: self.description,
+            status: parse_text("payments.status", &self.status, PaymentStatus::parse)?,
+            failure: failure(self.failure_code, self.failure_message),
+            gateway_reference: self.gateway_reference,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            completed_at: self.completed_at,
+            steps,
+        })
+    }
+}
+
+fn failure(code: Option<String>, message: Option<String>) -> Option<Failure> {
+    code.map(|code| Failure { message: message.unwrap_or_else(|| code.clone()), code })
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = payment_steps, check_for_backend(diesel::pg::Pg))]
+pub(super) struct StepRow {
+    pub payment_id: Uuid,
+    pub step: String,
+    pub status: String,
+    pub attempts: i32,
+    pub error: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl StepRow {
+    pub fn new(payment_id: Uuid, step: &Step) -> Self {
+        StepRow {
+            payment_id,
+            step: step.name.as_str().to_string(),
+            status: step.status.as_str().to_string(),
+            attempts: step.attempts,
+            error: step.error.clone(),
+            started_at: step.started_at,
+            finished_at: step.finished_at,
+        }
+    }
+
+    pub fn into_domain(self) -> QueryResult<Step> {
+        Ok(Step {
+            name: parse_text("payment_steps.step", &self.step, StepName::parse)?,
+            status: parse_text("payment_steps.status", &self.status, StepStatus::parse)?,
+            attempts: self.attempts,
+            error: self.error,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refunds, check_for_backend(diesel::pg::Pg))]
+pub(super) struct RefundRow {
+    pub id: Uuid,
+    pub payment_id: Uuid,
+    pub amount: Decimal,
+    pub reason: String,
+    pub automatic: bool,
+    pub status: String,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub gateway_reference: Option<String>,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl RefundRow {
+    pub fn new(r: &Refund, lease_until: Option<DateTime<Utc>>) -> Self {
+        RefundRow {
+            id: r.id.0,
+            payment_id: r.payment_id.0,
+            amount: r.amount.amount(),
+            reason: r.reason.clone(),
+            automatic: r.automatic,
+            status: r.status.as_str().to_string(),
+            failure_code: r.failure.as_ref().map(|f| f.code.clone()),
+            failure_message: r.failure.as_ref().map(|f| f.message.clone()),
+            gateway_reference: r.gateway_reference.clone(),
+            lease_until,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            completed_at: r.completed_at,
+        }
+    }
+
+    pub fn into_domain(self) -> QueryResult<Refund> {
+        Ok(Refund {
+            id: self.id.into(),
+            payment_id: self.payment_id.into(),
+            amount: Money::from_decimal(self.amount),
+            reason: self.reason,
+            automatic: self.automatic,
+            status: parse_text("refunds.status", &self.status, RefundStatus::parse)?,
+            failure: failure(self.failure_code, self.failure_message),
+            gateway_reference: self.gateway_reference,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            completed_at: self.completed_at,
+        })
+    }
 }

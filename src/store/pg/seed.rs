@@ -1,16 +1,21 @@
 //! Bulk statements used only by the demo-data seeder.
 
-use super::models::{
-    CategoryRow, CompanyRow, CouponRow, InterestRow, NewClientInterest, NewClientRow, ProductRow, WorkshopRow,
-};
+use super::catalog::{CategoryRow, ProductRow};
+use super::clients::{NewClientInterest, NewClientRow};
+use super::companies::CompanyRow;
+use super::coupons::CouponRow;
+use super::interests::InterestRow;
 use super::schema::{
     categories, client_interests, clients, companies, coupons, enrollments, events, interests, notifications, orders,
     products, workshops,
 };
+use super::workshops::WorkshopRow;
 use crate::domain::catalog::{Category, Product, StockMovement};
-use crate::domain::client::{Client, Company, Interest};
+use crate::domain::client::Client;
+use crate::domain::companies::Company;
 use crate::domain::coupons::Coupon;
 use crate::domain::ids::{CategoryId, ClientId, InterestId, ProductId, WorkshopId};
+use crate::domain::interests::Interest;
 use crate::domain::notifications::NotificationStatus;
 use crate::domain::workshops::Workshop;
 use chrono::{DateTime, Utc};

@@ -1,7 +1,7 @@
 //! Repository functions for `plans` and `subscriptions`, and the billing a subscription leaves
 //! on its client.
 
-use super::models::{PlanRow, SubscriptionRow};
+use super::parse_text;
 use super::schema::{clients, plans, subscriptions};
 use crate::domain::client::{Plan, PlanStatus};
 use crate::domain::ids::{ClientId, SubscriptionId};
@@ -9,6 +9,7 @@ use crate::domain::money::Money;
 use crate::domain::payments::{PlanOffer, Subscription, SubscriptionStatus};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use rust_decimal::Decimal;
 use uuid::Uuid;
 
 /// Plans in their catalogue order (position, then code) after `after`, at most `limit`.
@@ -135,4 +136,84 @@ pub fn lapse_subscriptions(conn: &mut PgConnection, now: DateTime<Utc>) -> Query
     .set((clients::plan_status.eq(PlanStatus::PastDue.as_str()), clients::updated_at.eq(now)))
     .execute(conn)?;
     Ok(lapsed.into_iter().map(|(id, _)| SubscriptionId(id)).collect())
+}
+
+// --- Rows: the table as diesel reads and writes it, and its conversions to domain types ---
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = plans, check_for_backend(diesel::pg::Pg))]
+pub(super) struct PlanRow {
+    pub code: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub monthly_price: Decimal,
+}
+
+impl PlanRow {
+    pub fn into_domain(self) -> QueryResult<PlanOffer> {
+        Ok(PlanOffer {
+            code: parse_text("plans.code", &self.code, Plan::parse)?,
+            name: self.name,
+            description: self.description,
+            monthly_price: Money::from_decimal(self.monthly_price),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = subscriptions, check_for_backend(diesel::pg::Pg))]
+pub(super) struct SubscriptionRow {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub plan: String,
+    pub months: i32,
+    pub monthly_price: Decimal,
+    pub amount: Decimal,
+    pub amount_paid: Decimal,
+    pub amount_refunded: Decimal,
+    pub status: String,
+    pub paid_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl SubscriptionRow {
+    pub fn into_domain(self) -> QueryResult<Subscription> {
+        Ok(Subscription {
+            id: self.id.into(),
+            client_id: self.client_id.into(),
+            plan: parse_text("subscriptions.plan", &self.plan, Plan::parse)?,
+            months: self.months,
+            monthly_price: Money::from_decimal(self.monthly_price),
+            amount: Money::from_decimal(self.amount),
+            amount_paid: Money::from_decimal(self.amount_paid),
+            amount_refunded: Money::from_decimal(self.amount_refunded),
+            status: parse_text("subscriptions.status", &self.status, SubscriptionStatus::parse)?,
+            paid_until: self.paid_until,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            cancelled_at: self.cancelled_at,
+        })
+    }
+}
+
+impl From<&Subscription> for SubscriptionRow {
+    fn from(s: &Subscription) -> Self {
+        SubscriptionRow {
+            id: s.id.0,
+            client_id: s.client_id.0,
+            plan: s.plan.as_str().to_string(),
+            months: s.months,
+            monthly_price: s.monthly_price.amount(),
+            amount: s.amount.amount(),
+            amount_paid: s.amount_paid.amount(),
+            amount_refunded: s.amount_refunded.amount(),
+            status: s.status.as_str().to_string(),
+            paid_until: s.paid_until,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            cancelled_at: s.cancelled_at,
+        }
+    }
 }

@@ -3,14 +3,18 @@
 
 use super::custom_plan::custom_plan;
 use super::keyset;
-use super::models::{WorkshopChangeset, WorkshopRow};
+
+use super::parse_text;
 use super::schema::{workshop_seats, workshops};
 use crate::domain::ids::{EnrollmentId, WorkshopId};
+use crate::domain::money::Money;
+use crate::domain::workshops::Modality;
 use crate::domain::workshops::{Workshop, WorkshopChanges, WorkshopFilter};
 use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
+use rust_decimal::Decimal;
 use uuid::Uuid;
 
 /// Seats held by live enrollments, as a correlated subquery of the workshop row.
@@ -188,4 +192,110 @@ pub fn release_seat(conn: &mut PgConnection, enrollment: EnrollmentId) -> QueryR
         .set(workshop_seats::enrollment_id.eq(None::<Uuid>))
         .execute(conn)
         .map(|_| ())
+}
+
+// --- Rows: the table as diesel reads and writes it, and its conversions to domain types ---
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = workshops, check_for_backend(diesel::pg::Pg))]
+pub(super) struct WorkshopRow {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub category_id: Uuid,
+    pub starts_at: DateTime<Utc>,
+    pub duration_minutes: i32,
+    pub modality: String,
+    pub location: Option<String>,
+    pub link: Option<String>,
+    pub price: Decimal,
+    pub capacity: i32,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+impl WorkshopRow {
+    /// The workshop with `seats_taken` live enrollments holding seats.
+    pub fn into_domain(self, seats_taken: i64) -> QueryResult<Workshop> {
+        let seats_taken = i32::try_from(seats_taken).unwrap_or(i32::MAX);
+        Ok(Workshop {
+            version: self.version,
+            id: self.id.into(),
+            modality: parse_text("workshops.modality", &self.modality, Modality::parse)?,
+            name: self.name,
+            description: self.description,
+            category_id: self.category_id.into(),
+            starts_at: self.starts_at,
+            duration_minutes: self.duration_minutes,
+            location: self.location,
+            link: self.link,
+            price: Money::from_decimal(self.price),
+            capacity: self.capacity,
+            seats_taken,
+            seats_available: self.capacity - seats_taken,
+            active: self.active,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+impl From<&Workshop> for WorkshopRow {
+    fn from(w: &Workshop) -> Self {
+        WorkshopRow {
+            version: w.version,
+            id: w.id.0,
+            name: w.name.clone(),
+            description: w.description.clone(),
+            category_id: w.category_id.0,
+            starts_at: w.starts_at,
+            duration_minutes: w.duration_minutes,
+            modality: w.modality.as_str().to_string(),
+            location: w.location.clone(),
+            link: w.link.clone(),
+            price: w.price.amount(),
+            capacity: w.capacity,
+            active: w.active,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = workshops)]
+pub(super) struct WorkshopChangeset {
+    name: Option<String>,
+    description: Option<Option<String>>,
+    category_id: Option<Uuid>,
+    starts_at: Option<DateTime<Utc>>,
+    duration_minutes: Option<i32>,
+    modality: Option<&'static str>,
+    location: Option<Option<String>>,
+    link: Option<Option<String>>,
+    price: Option<Decimal>,
+    capacity: Option<i32>,
+    active: Option<bool>,
+    updated_at: DateTime<Utc>,
+}
+
+impl WorkshopChangeset {
+    pub fn new(changes: &WorkshopChanges, now: DateTime<Utc>) -> Self {
+        WorkshopChangeset {
+            name: changes.name.clone(),
+            description: changes.description.clone(),
+            category_id: changes.category_id.map(|id| id.0),
+            starts_at: changes.starts_at,
+            duration_minutes: changes.duration_minutes,
+            modality: changes.modality.map(Modality::as_str),
+            location: changes.location.clone(),
+            link: changes.link.clone(),
+            price: changes.price.map(Money::amount),
+            capacity: changes.capacity,
+            active: changes.active,
+            updated_at: now,
+        }
+    }
 }
