@@ -7,7 +7,7 @@
 use super::constraints::{conflict, invalid, length, Meaning, Rule};
 use super::idempotency::recovery_point;
 use super::{clock, cursor_position, id_page, AppError, AppResult, AppState, Found, Keyed};
-use super::{delete_row, update_row};
+use super::{delete_row, insert_row, update_row};
 use crate::domain::catalog::{
     slugify, Category, CategoryChanges, MovementKind, MovementRefusal, NewCategory, NewMovement, NewProduct, Product,
     ProductChanges, ProductFilter, ProductSort, StockMovement, StockStatus, MAX_STOCK,
@@ -130,14 +130,8 @@ pub async fn create_category(state: &AppState, input: NewCategory) -> AppResult<
         created_at: now,
         updated_at: now,
     };
-    state
-        .db
-        .tx(move |conn| {
-            let created = repo::insert_category(conn, &category)?;
-            recovery_point(created.id.path());
-            Ok(created)
-        })
-        .await
+    let path = category.id.path();
+    insert_row(state, category, path, repo::insert_category).await
 }
 
 #[tracing::instrument(level = "debug", skip_all)]

@@ -1,9 +1,8 @@
 //! Companies: the legal entities B2B clients buy for.
 
 use super::constraints::{conflict, invalid, length, Meaning, Rule};
-use super::idempotency::recovery_point;
 use super::{clock, id_page, AppResult, AppState, Found, Keyed};
-use super::{delete_row, update_row};
+use super::{delete_row, insert_row, update_row};
 use crate::domain::companies::{Company, CompanyChanges, NewCompany};
 use crate::domain::ids::{CompanyId, Located};
 use crate::domain::page::{Page, PageRequest};
@@ -44,14 +43,8 @@ pub async fn create(state: &AppState, input: NewCompany) -> AppResult<Company> {
         created_at: now,
         updated_at: now,
     };
-    state
-        .db
-        .tx(move |conn| {
-            let created = repo::insert(conn, &company)?;
-            recovery_point(created.id.path());
-            Ok(created)
-        })
-        .await
+    let path = company.id.path();
+    insert_row(state, company, path, repo::insert).await
 }
 
 #[tracing::instrument(level = "debug", skip_all)]

@@ -1,9 +1,8 @@
 //! Coupons: codes that take a percentage or a fixed amount off an order.
 
 use super::constraints::{conflict, invalid, length, Meaning, Rule};
-use super::idempotency::recovery_point;
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
-use super::{delete_row, update_row};
+use super::{delete_row, insert_row, update_row};
 use crate::domain::coupons::{Coupon, CouponChanges, CouponKind, NewCoupon};
 use crate::domain::ids::{CouponId, Located};
 use crate::domain::money::Money;
@@ -99,14 +98,8 @@ pub async fn create(state: &AppState, input: NewCoupon) -> AppResult<Coupon> {
         created_at: now,
         updated_at: now,
     };
-    state
-        .db
-        .tx(move |conn| {
-            let created = repo::insert(conn, &coupon)?;
-            recovery_point(created.id.path());
-            Ok(created)
-        })
-        .await
+    let path = coupon.id.path();
+    insert_row(state, coupon, path, repo::insert).await
 }
 
 #[tracing::instrument(level = "debug", skip_all)]

@@ -1,9 +1,8 @@
 //! Interests: topics clients care about (workshop categories, product lines).
 
 use super::constraints::{conflict, length, Meaning, Rule};
-use super::idempotency::recovery_point;
 use super::{clock, id_page, AppResult, AppState, Found, Keyed};
-use super::{delete_row, update_row};
+use super::{delete_row, insert_row, update_row};
 use crate::domain::ids::{InterestId, Located};
 use crate::domain::interests::{Interest, InterestChanges, NewInterest};
 use crate::domain::page::{Page, PageRequest};
@@ -36,14 +35,8 @@ pub async fn create(state: &AppState, input: NewInterest) -> AppResult<Interest>
         created_at: now,
         updated_at: now,
     };
-    state
-        .db
-        .tx(move |conn| {
-            let created = repo::insert(conn, &interest)?;
-            recovery_point(created.id.path());
-            Ok(created)
-        })
-        .await
+    let path = interest.id.path();
+    insert_row(state, interest, path, repo::insert).await
 }
 
 #[tracing::instrument(level = "debug", skip_all)]

@@ -266,6 +266,24 @@ type Rows<T> = diesel::QueryResult<T>;
 /// A repository's update: the changes applied at `now`, the row after (`None`: no such row).
 type UpdateFn<I, C, T> = fn(&mut Conn, I, &C, chrono::DateTime<chrono::Utc>) -> Rows<Option<T>>;
 
+/// The insert of a new resource, marking its URL as the request's recovery point (what a retry
+/// with the same `Idempotency-Key` is sent to if the response was lost).
+pub(crate) async fn insert_row<T: Send + 'static>(
+    state: &AppState,
+    item: T,
+    path: String,
+    insert: fn(&mut Conn, &T) -> Rows<T>,
+) -> AppResult<T> {
+    state
+        .db
+        .tx(move |conn| {
+            let created = insert(conn, &item)?;
+            idempotency::recovery_point(path);
+            Ok(created)
+        })
+        .await
+}
+
 /// The update of a resource that has no rules beyond its fields' (the schema checks those):
 /// `If-Match` checked, then the changes applied, in one transaction.
 pub(crate) async fn update_row<I, C, T>(
