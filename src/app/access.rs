@@ -213,7 +213,15 @@ pub struct CallerCache {
     /// evicts only other made-up keys, never a real one.
     unknown: Mutex<UnknownKeys>,
     buckets: Mutex<HashMap<Bucket, TokenBucket>>,
+    /// Lookups in flight, by secret: the requests that arrive with a secret while it is being
+    /// looked up wait for that lookup instead of making their own (a cold cache under a burst
+    /// of one key's requests costs one query, not one per request).
+    flights: Mutex<HashMap<[u8; 32], Arc<tokio::sync::OnceCell<Lookup>>>>,
 }
+
+/// A lookup's outcome as every request waiting on it sees it (the error as text: each waiter
+/// answers with its own 503).
+type Lookup = Result<Option<Arc<ApiKey>>, String>;
 
 #[derive(Default)]
 struct UnknownKeys {
@@ -270,6 +278,27 @@ impl CallerCache {
     /// Whether the secret matched a key when last looked up (however long ago).
     fn matched_before(&self, hash: &[u8; 32]) -> bool {
         self.keys.lock().is_ok_and(|keys| keys.contains_key(hash))
+    }
+
+    fn in_flight(&self, hash: &[u8; 32]) -> bool {
+        self.flights.lock().is_ok_and(|flights| flights.contains_key(hash))
+    }
+
+    /// The lookup of `hash` in flight, or a new one this caller starts.
+    fn flight(&self, hash: [u8; 32]) -> Arc<tokio::sync::OnceCell<Lookup>> {
+        match self.flights.lock() {
+            Ok(mut flights) => flights.entry(hash).or_default().clone(),
+            Err(_) => Arc::default(),
+        }
+    }
+
+    /// The lookup is over: later requests read the cache (or start another).
+    fn land(&self, hash: &[u8; 32], flight: &Arc<tokio::sync::OnceCell<Lookup>>) {
+        if let Ok(mut flights) = self.flights.lock() {
+            if flights.get(hash).is_some_and(|current| Arc::ptr_eq(current, flight)) {
+                flights.remove(hash);
+            }
+        }
     }
 
     fn remember(&self, hash: [u8; 32], key: Option<Arc<ApiKey>>, ttl: Duration) {
@@ -345,9 +374,10 @@ impl CallerCache {
 pub enum Recognized {
     Known(Result<Arc<ApiKey>, Refusal>),
     /// Only a lookup can tell. `known` when the secret matched a key when it was last looked up
-    /// (its cache entry aged out): refreshing it costs the address nothing, else every request
-    /// in flight with a real key when its entry ages out would spend the address's bucket.
-    /// Otherwise the caller charges its per-address bucket first.
+    /// (its cache entry aged out), or is being looked up now (the request waits for that
+    /// lookup and costs no query): this costs the address nothing, else every request in flight
+    /// with a real key when its entry ages out, or on a cold start, would spend the address's
+    /// bucket. Otherwise the caller charges its per-address bucket first.
     NeedsLookup {
         known: bool,
     },
@@ -360,7 +390,10 @@ pub fn recognize(state: &AppState, secret: &str) -> Recognized {
     }
     match state.callers.cached(&access::secret_hash(secret), state.settings.access.key_cache_ttl) {
         Some(key) => Recognized::Known(usable(key)),
-        None => Recognized::NeedsLookup { known: state.callers.matched_before(&access::secret_hash(secret)) },
+        None => {
+            let hash = access::secret_hash(secret);
+            Recognized::NeedsLookup { known: state.callers.matched_before(&hash) || state.callers.in_flight(&hash) }
+        }
     }
 }
 
@@ -372,18 +405,32 @@ pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<Result<Ar
     }
     let hash = access::secret_hash(secret);
     let ttl = state.settings.access.key_cache_ttl;
-    let key = match state.db.run(move |conn| Ok(repo::find_key_by_hash(conn, &hash)?)).await {
-        Ok(found) => {
-            let found = found.map(Arc::new);
-            state.callers.remember(hash, found.clone(), ttl);
-            if let Some(key) = &found {
-                note_use(state, key);
+    let flight = state.callers.flight(hash);
+    let looked_up = flight
+        .get_or_init(|| async {
+            match state.db.run(move |conn| Ok(repo::find_key_by_hash(conn, &hash)?)).await {
+                Ok(found) => {
+                    let found = found.map(Arc::new);
+                    state.callers.remember(hash, found.clone(), ttl);
+                    if let Some(key) = &found {
+                        note_use(state, key);
+                    }
+                    Ok(found)
+                }
+                Err(err) => Err(err.to_string()),
             }
-            found
-        }
+        })
+        .await
+        .clone();
+    state.callers.land(&hash, &flight);
+    let key = match looked_up {
+        Ok(found) => found,
         // While PostgreSQL is down a key seen recently still counts (nothing can be revoked
         // meanwhile): callers get the store's 503 from the operation, or readiness details.
-        Err(err) => state.callers.cached(&hash, STALE_IF_UNAVAILABLE).ok_or(err)?,
+        Err(detail) => state
+            .callers
+            .cached(&hash, STALE_IF_UNAVAILABLE)
+            .ok_or(AppError::Unavailable { store: "postgresql", detail })?,
     };
     Ok(usable(key))
 }

@@ -706,6 +706,27 @@ async fn requests_in_flight_when_a_busy_key_s_cache_entry_ages_out_spend_nothing
     }
 }
 
+/// A cold cache under a burst: requests that arrive while their secret is being looked up wait
+/// for that one lookup, uncharged; a made-up secret's refusals still spend the address's bucket.
+#[actix_web::test]
+async fn a_burst_on_a_cold_cache_shares_one_lookup_and_spends_nothing_of_the_address_s_bucket() {
+    let ctx = TestContext::new().await;
+    let mut settings = (*ctx.state.settings).clone();
+    settings.access.anonymous_rate_limit = RateLimit { per_second: 0.01, burst: 2 };
+    let state = web::Data::new(AppState { settings: Arc::new(settings), callers: Arc::default(), ..ctx.state.clone() });
+    let app = actix_web::test::init_service(hybrid_crm::http::build_app(state)).await;
+    let replies = futures_util::future::join_all((0..30).map(|_| send(&app, get("/api/v1/interests")))).await;
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+
+    let made_up = format!("hcrm_{}", &uuid::Uuid::now_v7().simple().to_string().repeat(2)[..43]);
+    let burst =
+        (0..30).map(|_| send_as_is(&app, with_key(TestRequest::get().uri("/api/v1/interests"), Some(&made_up))));
+    let replies = futures_util::future::join_all(burst).await;
+    let refused = |status: u16| replies.iter().filter(|r| r.status.as_u16() == status).count();
+    assert_eq!((refused(401), refused(429)), (2, 28), "the bucket of two pays for two refusals");
+}
+
 #[actix_web::test]
 async fn every_write_is_audited_with_who_what_when_outcome_and_request_id() {
     let ctx = TestContext::new().await;
