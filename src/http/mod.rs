@@ -2,6 +2,7 @@
 //! OpenAPI document and the server.
 
 pub mod access;
+pub(crate) mod crud;
 pub mod dashboard;
 pub mod dto;
 pub mod extract;

@@ -8,6 +8,7 @@ use crate::domain::catalog::{
 use crate::domain::ids::{CategoryId, Located, OrderId, ProductId, StockMovementId};
 use crate::domain::money::Money;
 use crate::http::access::Caller;
+use crate::http::crud::crud_endpoints;
 use crate::http::dto::{created, created_tagged, no_content, tagged, PageOf};
 use crate::http::extract::{list_query, search_text, IfMatch, JsonBody, PageParams, Query, SearchParams};
 use crate::http::problem::ApiResult;
@@ -323,114 +324,27 @@ impl From<StockMovement> for StockMovementResponse {
     }
 }
 
-/// Create a category
-///
-/// Names are unique regardless of case; the slug (unique) is derived from the name when absent.
-#[utoipa::path(
-    security(("api_key" = ["catalog:write"])),
-    tag = "catalog",
-    request_body = CategoryRequest,
-    responses(
-        (status = 201, description = "Category created", body = CategoryResponse,
-            headers(("Location" = String, description = "URL of the new category"))),
-        (status = 409, description = "`name_taken` or `slug_taken`"),
-    )
-)]
-#[post("/categories")]
-pub async fn create_category(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    JsonBody(input): JsonBody<CategoryRequest>,
-) -> ApiResult<HttpResponse> {
-    let category = catalog::create_category(&state, input.into()).await?;
-    Ok(created_tagged::<_, CategoryResponse>(category.id.path(), category))
-}
-
-/// List categories
-///
-/// Categories in creation order, a page at a time; `q` searches name and slug.
-#[utoipa::path(
-    security(("api_key" = ["catalog:read"])),
-    tag = "catalog",
-    params(SearchParams),
-    responses((status = 200, description = "A page of categories", body = PageOf<CategoryResponse>))
-)]
-#[get("/categories")]
-pub async fn list_categories(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    Query(query): Query<SearchParams>,
-) -> ApiResult<web::Json<PageOf<CategoryResponse>>> {
-    let page = catalog::list_categories(&state, query.search(), query.page()).await?;
-    Ok(web::Json(PageOf::from_page(page, CategoryResponse::from)))
-}
-
-/// Get a category
-///
-/// The category with its slug and description.
-#[utoipa::path(
-    security(("api_key" = ["catalog:read"])),
-    tag = "catalog",
-    params(("id" = Uuid, Path, description = "Category id")),
-    responses(
-        (status = 200, description = "The category", body = CategoryResponse),
-        (status = 404, description = "`category_not_found`"),
-    )
-)]
-#[get("/categories/{id}")]
-pub async fn get_category(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
-    Ok(tagged::<_, CategoryResponse>(catalog::get_category(&state, CategoryId(*id)).await?))
-}
-
-/// Update a category
-///
-/// Changes only the fields sent; `null` clears `description`.
-#[utoipa::path(
-    security(("api_key" = ["catalog:write"])),
-    tag = "catalog",
-    params(("id" = Uuid, Path, description = "Category id"), IfMatch),
-    request_body = CategoryPatchRequest,
-    responses(
-        (status = 200, description = "The updated category", body = CategoryResponse),
-        (status = 404, description = "`category_not_found`"),
-        (status = 409, description = "`name_taken` or `slug_taken`"),
-    )
-)]
-#[patch("/categories/{id}")]
-pub async fn update_category(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-    IfMatch(precondition): IfMatch,
-    JsonBody(patch): JsonBody<CategoryPatchRequest>,
-) -> ApiResult<HttpResponse> {
-    Ok(tagged::<_, CategoryResponse>(
-        catalog::update_category(&state, CategoryId(*id), patch.into(), precondition).await?,
-    ))
-}
-
-/// Delete a category
-///
-/// Refused while products belong to the category (409 `category_in_use`).
-#[utoipa::path(
-    security(("api_key" = ["catalog:write"])),
-    tag = "catalog",
-    params(("id" = Uuid, Path, description = "Category id"), IfMatch),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 404, description = "`category_not_found`"),
-        (status = 409, description = "`category_in_use`: products still belong to it"),
-    )
-)]
-#[delete("/categories/{id}")]
-pub async fn delete_category(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-    IfMatch(precondition): IfMatch,
-) -> ApiResult<HttpResponse> {
-    catalog::delete_category(&state, CategoryId(*id), precondition).await?;
-    Ok(no_content())
+crud_endpoints! {
+    tag: "catalog", read: "catalog:read", write: "catalog:write",
+    collection: "/categories", item: "/categories/{id}", id: CategoryId, id_doc: "Category id",
+    not_found: "`category_not_found`", request: CategoryRequest, patch: CategoryPatchRequest, response: CategoryResponse,
+    create: create_category = catalog::create_category, [
+        "Create a category",
+        "Names are unique regardless of case; the slug (unique) is derived from the name when absent.",
+        "Category created", "URL of the new category", "`name_taken` or `slug_taken`",
+    ],
+    list: list_categories = catalog::list_categories, ["List categories", "Categories in creation order, a page at a time; `q` searches name and slug.", "A page of categories"],
+    get: get_category = catalog::get_category, ["Get a category", "The category with its slug and description.", "The category"],
+    update: update_category = catalog::update_category, [
+        "Update a category",
+        "Changes only the fields sent; `null` clears `description`.",
+        "The updated category", "`name_taken` or `slug_taken`",
+    ],
+    delete: delete_category = catalog::delete_category, [
+        "Delete a category",
+        "Refused while products belong to the category (409 `category_in_use`).",
+        "`category_in_use`: products still belong to it",
+    ],
 }
 
 /// Create a product

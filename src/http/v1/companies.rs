@@ -4,7 +4,8 @@ use crate::app::{companies, AppState};
 use crate::domain::companies::{Company, CompanyChanges, NewCompany};
 use crate::domain::ids::{CompanyId, Located};
 use crate::http::access::Caller;
-use crate::http::dto::{created_tagged, no_content, tagged, PageOf};
+use crate::http::crud::crud_endpoints;
+use crate::http::dto::PageOf;
 use crate::http::extract::{IfMatch, JsonBody, Query, SearchParams};
 use crate::http::problem::ApiResult;
 use crate::http::validation::double_option;
@@ -103,110 +104,25 @@ impl From<Company> for CompanyResponse {
     }
 }
 
-/// Create a company
-///
-/// Registers the legal entity a B2B client buys for. `legal_name` and `tax_id` are each unique.
-#[utoipa::path(
-    security(("api_key" = ["clients:write"])),
-    tag = "companies",
-    request_body = CompanyRequest,
-    responses(
-        (status = 201, description = "Company created", body = CompanyResponse,
-            headers(("Location" = String, description = "URL of the new company"))),
-        (status = 409, description = "`legal_name_taken` or `tax_id_taken`"),
-    )
-)]
-#[post("/companies")]
-pub async fn create_company(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    JsonBody(input): JsonBody<CompanyRequest>,
-) -> ApiResult<HttpResponse> {
-    let company = companies::create(&state, input.into()).await?;
-    Ok(created_tagged::<_, CompanyResponse>(company.id.path(), company))
-}
-
-/// List companies
-///
-/// Companies in creation order, a page at a time; `q` searches legal name and tax id.
-#[utoipa::path(
-    security(("api_key" = ["clients:read"])),
-    tag = "companies",
-    params(SearchParams),
-    responses((status = 200, description = "A page of companies", body = PageOf<CompanyResponse>))
-)]
-#[get("/companies")]
-pub async fn list_companies(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    Query(query): Query<SearchParams>,
-) -> ApiResult<web::Json<PageOf<CompanyResponse>>> {
-    let page = companies::list(&state, query.search(), query.page()).await?;
-    Ok(web::Json(PageOf::from_page(page, CompanyResponse::from)))
-}
-
-/// Get a company
-///
-/// The company with its tax id, address and phone.
-#[utoipa::path(
-    security(("api_key" = ["clients:read"])),
-    tag = "companies",
-    params(("id" = Uuid, Path, description = "Company id")),
-    responses(
-        (status = 200, description = "The company", body = CompanyResponse),
-        (status = 404, description = "`company_not_found`"),
-    )
-)]
-#[get("/companies/{id}")]
-pub async fn get_company(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
-    Ok(tagged::<_, CompanyResponse>(companies::get(&state, CompanyId(*id)).await?))
-}
-
-/// Update a company
-///
-/// Changes only the fields sent; `null` clears `address` or `phone`.
-#[utoipa::path(
-    security(("api_key" = ["clients:write"])),
-    tag = "companies",
-    params(("id" = Uuid, Path, description = "Company id"), IfMatch),
-    request_body = CompanyPatchRequest,
-    responses(
-        (status = 200, description = "The updated company", body = CompanyResponse),
-        (status = 404, description = "`company_not_found`"),
-        (status = 409, description = "`legal_name_taken` or `tax_id_taken`"),
-    )
-)]
-#[patch("/companies/{id}")]
-pub async fn update_company(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-    IfMatch(precondition): IfMatch,
-    JsonBody(patch): JsonBody<CompanyPatchRequest>,
-) -> ApiResult<HttpResponse> {
-    Ok(tagged::<_, CompanyResponse>(companies::update(&state, CompanyId(*id), patch.into(), precondition).await?))
-}
-
-/// Delete a company
-///
-/// Refused while clients belong to the company (409 `company_in_use`): move or delete them first.
-#[utoipa::path(
-    security(("api_key" = ["clients:write"])),
-    tag = "companies",
-    params(("id" = Uuid, Path, description = "Company id"), IfMatch),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 404, description = "`company_not_found`"),
-        (status = 409, description = "`company_in_use`: clients still belong to it"),
-    )
-)]
-#[delete("/companies/{id}")]
-pub async fn delete_company(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-    IfMatch(precondition): IfMatch,
-) -> ApiResult<HttpResponse> {
-    companies::delete(&state, CompanyId(*id), precondition).await?;
-    Ok(no_content())
+crud_endpoints! {
+    tag: "companies", read: "clients:read", write: "clients:write",
+    collection: "/companies", item: "/companies/{id}", id: CompanyId, id_doc: "Company id",
+    not_found: "`company_not_found`", request: CompanyRequest, patch: CompanyPatchRequest, response: CompanyResponse,
+    create: create_company = companies::create, [
+        "Create a company",
+        "Registers the legal entity a B2B client buys for. `legal_name` and `tax_id` are each unique.",
+        "Company created", "URL of the new company", "`legal_name_taken` or `tax_id_taken`",
+    ],
+    list: list_companies = companies::list, ["List companies", "Companies in creation order, a page at a time; `q` searches legal name and tax id.", "A page of companies"],
+    get: get_company = companies::get, ["Get a company", "The company with its tax id, address and phone.", "The company"],
+    update: update_company = companies::update, [
+        "Update a company",
+        "Changes only the fields sent; `null` clears `address` or `phone`.",
+        "The updated company", "`legal_name_taken` or `tax_id_taken`",
+    ],
+    delete: delete_company = companies::delete, [
+        "Delete a company",
+        "Refused while clients belong to the company (409 `company_in_use`): move or delete them first.",
+        "`company_in_use`: clients still belong to it",
+    ],
 }

@@ -6,7 +6,8 @@ use crate::domain::ids::{CouponId, Located};
 use crate::domain::money::Money;
 use crate::domain::time::Timestamp;
 use crate::http::access::Caller;
-use crate::http::dto::{created_tagged, no_content, tagged, PageOf};
+use crate::http::crud::crud_endpoints;
+use crate::http::dto::PageOf;
 use crate::http::extract::{IfMatch, JsonBody, Query, SearchParams};
 use crate::http::problem::ApiResult;
 use crate::http::validation::double_option;
@@ -165,112 +166,25 @@ impl From<Coupon> for CouponResponse {
     }
 }
 
-/// Create a coupon
-///
-/// A percentage (at most 100) or a fixed amount off, with an optional validity window, minimum
-/// order amount, maximum number of redemptions and once-per-client rule.
-#[utoipa::path(
-    security(("api_key" = ["orders:write"])),
-    tag = "coupons",
-    request_body = CouponRequest,
-    responses(
-        (status = 201, description = "Coupon created", body = CouponResponse,
-            headers(("Location" = String, description = "URL of the new coupon"))),
-        (status = 409, description = "`code_taken` (codes are unique regardless of case)"),
-    )
-)]
-#[post("/coupons")]
-pub async fn create_coupon(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    JsonBody(input): JsonBody<CouponRequest>,
-) -> ApiResult<HttpResponse> {
-    let coupon = coupons::create(&state, input.into()).await?;
-    Ok(created_tagged::<_, CouponResponse>(coupon.id.path(), coupon))
-}
-
-/// List coupons
-///
-/// Coupons in creation order, a page at a time; `q` searches code and description.
-#[utoipa::path(
-    security(("api_key" = ["orders:read"])),
-    tag = "coupons",
-    params(SearchParams),
-    responses((status = 200, description = "A page of coupons", body = PageOf<CouponResponse>))
-)]
-#[get("/coupons")]
-pub async fn list_coupons(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    Query(query): Query<SearchParams>,
-) -> ApiResult<web::Json<PageOf<CouponResponse>>> {
-    let page = coupons::list(&state, query.search(), query.page()).await?;
-    Ok(web::Json(PageOf::from_page(page, CouponResponse::from)))
-}
-
-/// Get a coupon
-///
-/// The coupon with the number of orders that hold a redemption of it.
-#[utoipa::path(
-    security(("api_key" = ["orders:read"])),
-    tag = "coupons",
-    params(("id" = Uuid, Path, description = "Coupon id")),
-    responses(
-        (status = 200, description = "The coupon", body = CouponResponse),
-        (status = 404, description = "`coupon_not_found`"),
-    )
-)]
-#[get("/coupons/{id}")]
-pub async fn get_coupon(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
-    Ok(tagged::<_, CouponResponse>(coupons::get(&state, CouponId(*id)).await?))
-}
-
-/// Update a coupon
-///
-/// Changes only the fields sent (the code cannot change). Orders placed after the update see the
-/// new terms; an update waits for orders that are redeeming the coupon at that moment.
-#[utoipa::path(
-    security(("api_key" = ["orders:write"])),
-    tag = "coupons",
-    params(("id" = Uuid, Path, description = "Coupon id"), IfMatch),
-    request_body = CouponPatchRequest,
-    responses(
-        (status = 200, description = "The updated coupon", body = CouponResponse),
-        (status = 404, description = "`coupon_not_found`"),
-        (status = 409, description = "`max_redemptions_below_used`"),
-    )
-)]
-#[patch("/coupons/{id}")]
-pub async fn update_coupon(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-    IfMatch(precondition): IfMatch,
-    JsonBody(patch): JsonBody<CouponPatchRequest>,
-) -> ApiResult<HttpResponse> {
-    Ok(tagged::<_, CouponResponse>(coupons::update(&state, CouponId(*id), patch.into(), precondition).await?))
-}
-
-/// Delete a coupon
-///
-/// Coupons that orders used are kept for those orders (409 `coupon_in_use`): deactivate them.
-#[utoipa::path(
-    security(("api_key" = ["orders:write"])),
-    tag = "coupons",
-    params(("id" = Uuid, Path, description = "Coupon id"), IfMatch),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 404, description = "`coupon_not_found`"),
-        (status = 409, description = "`coupon_in_use`: orders used it (deactivate it instead)"),
-    )
-)]
-#[delete("/coupons/{id}")]
-pub async fn delete_coupon(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-    IfMatch(precondition): IfMatch,
-) -> ApiResult<HttpResponse> {
-    coupons::delete(&state, CouponId(*id), precondition).await?;
-    Ok(no_content())
+crud_endpoints! {
+    tag: "coupons", read: "orders:read", write: "orders:write",
+    collection: "/coupons", item: "/coupons/{id}", id: CouponId, id_doc: "Coupon id",
+    not_found: "`coupon_not_found`", request: CouponRequest, patch: CouponPatchRequest, response: CouponResponse,
+    create: create_coupon = coupons::create, [
+        "Create a coupon",
+        "A percentage (at most 100) or a fixed amount off, with an optional validity window, minimum\norder amount, maximum number of redemptions and once-per-client rule.",
+        "Coupon created", "URL of the new coupon", "`code_taken` (codes are unique regardless of case)",
+    ],
+    list: list_coupons = coupons::list, ["List coupons", "Coupons in creation order, a page at a time; `q` searches code and description.", "A page of coupons"],
+    get: get_coupon = coupons::get, ["Get a coupon", "The coupon with the number of orders that hold a redemption of it.", "The coupon"],
+    update: update_coupon = coupons::update, [
+        "Update a coupon",
+        "Changes only the fields sent (the code cannot change). Orders placed after the update see the\nnew terms; an update waits for orders that are redeeming the coupon at that moment.",
+        "The updated coupon", "`max_redemptions_below_used`",
+    ],
+    delete: delete_coupon = coupons::delete, [
+        "Delete a coupon",
+        "Coupons that orders used are kept for those orders (409 `coupon_in_use`): deactivate them.",
+        "`coupon_in_use`: orders used it (deactivate it instead)",
+    ],
 }

@@ -4,7 +4,8 @@ use crate::app::{interests, AppState};
 use crate::domain::ids::{InterestId, Located};
 use crate::domain::interests::{Interest, InterestChanges, NewInterest};
 use crate::http::access::Caller;
-use crate::http::dto::{created_tagged, no_content, tagged, PageOf};
+use crate::http::crud::crud_endpoints;
+use crate::http::dto::PageOf;
 use crate::http::extract::{IfMatch, JsonBody, Query, SearchParams};
 use crate::http::problem::ApiResult;
 use crate::http::validation::double_option;
@@ -79,110 +80,25 @@ impl From<Interest> for InterestResponse {
     }
 }
 
-/// Create an interest
-///
-/// A topic clients care about; workshops belong to one. Names are unique regardless of case.
-#[utoipa::path(
-    security(("api_key" = ["clients:write"])),
-    tag = "interests",
-    request_body = InterestRequest,
-    responses(
-        (status = 201, description = "Interest created", body = InterestResponse,
-            headers(("Location" = String, description = "URL of the new interest"))),
-        (status = 409, description = "`name_taken`"),
-    )
-)]
-#[post("/interests")]
-pub async fn create_interest(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    JsonBody(input): JsonBody<InterestRequest>,
-) -> ApiResult<HttpResponse> {
-    let interest = interests::create(&state, input.into()).await?;
-    Ok(created_tagged::<_, InterestResponse>(interest.id.path(), interest))
-}
-
-/// List interests
-///
-/// Interests in creation order, a page at a time; `q` searches the name.
-#[utoipa::path(
-    security(("api_key" = ["clients:read"])),
-    tag = "interests",
-    params(SearchParams),
-    responses((status = 200, description = "A page of interests", body = PageOf<InterestResponse>))
-)]
-#[get("/interests")]
-pub async fn list_interests(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    Query(query): Query<SearchParams>,
-) -> ApiResult<web::Json<PageOf<InterestResponse>>> {
-    let page = interests::list(&state, query.search(), query.page()).await?;
-    Ok(web::Json(PageOf::from_page(page, InterestResponse::from)))
-}
-
-/// Get an interest
-///
-/// The interest with its description.
-#[utoipa::path(
-    security(("api_key" = ["clients:read"])),
-    tag = "interests",
-    params(("id" = Uuid, Path, description = "Interest id")),
-    responses(
-        (status = 200, description = "The interest", body = InterestResponse),
-        (status = 404, description = "`interest_not_found`"),
-    )
-)]
-#[get("/interests/{id}")]
-pub async fn get_interest(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
-    Ok(tagged::<_, InterestResponse>(interests::get(&state, InterestId(*id)).await?))
-}
-
-/// Update an interest
-///
-/// Changes only the fields sent; `null` clears `description`.
-#[utoipa::path(
-    security(("api_key" = ["clients:write"])),
-    tag = "interests",
-    params(("id" = Uuid, Path, description = "Interest id"), IfMatch),
-    request_body = InterestPatchRequest,
-    responses(
-        (status = 200, description = "The updated interest", body = InterestResponse),
-        (status = 404, description = "`interest_not_found`"),
-        (status = 409, description = "`name_taken`"),
-    )
-)]
-#[patch("/interests/{id}")]
-pub async fn update_interest(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-    IfMatch(precondition): IfMatch,
-    JsonBody(patch): JsonBody<InterestPatchRequest>,
-) -> ApiResult<HttpResponse> {
-    Ok(tagged::<_, InterestResponse>(interests::update(&state, InterestId(*id), patch.into(), precondition).await?))
-}
-
-/// Delete an interest
-///
-/// Refused while clients have the interest or workshops belong to it (409 `interest_in_use`).
-#[utoipa::path(
-    security(("api_key" = ["clients:write"])),
-    tag = "interests",
-    params(("id" = Uuid, Path, description = "Interest id"), IfMatch),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 404, description = "`interest_not_found`"),
-        (status = 409, description = "`interest_in_use`: clients or workshops still use it"),
-    )
-)]
-#[delete("/interests/{id}")]
-pub async fn delete_interest(
-    _caller: Caller,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-    IfMatch(precondition): IfMatch,
-) -> ApiResult<HttpResponse> {
-    interests::delete(&state, InterestId(*id), precondition).await?;
-    Ok(no_content())
+crud_endpoints! {
+    tag: "interests", read: "clients:read", write: "clients:write",
+    collection: "/interests", item: "/interests/{id}", id: InterestId, id_doc: "Interest id",
+    not_found: "`interest_not_found`", request: InterestRequest, patch: InterestPatchRequest, response: InterestResponse,
+    create: create_interest = interests::create, [
+        "Create an interest",
+        "A topic clients care about; workshops belong to one. Names are unique regardless of case.",
+        "Interest created", "URL of the new interest", "`name_taken`",
+    ],
+    list: list_interests = interests::list, ["List interests", "Interests in creation order, a page at a time; `q` searches the name.", "A page of interests"],
+    get: get_interest = interests::get, ["Get an interest", "The interest with its description.", "The interest"],
+    update: update_interest = interests::update, [
+        "Update an interest",
+        "Changes only the fields sent; `null` clears `description`.",
+        "The updated interest", "`name_taken`",
+    ],
+    delete: delete_interest = interests::delete, [
+        "Delete an interest",
+        "Refused while clients have the interest or workshops belong to it (409 `interest_in_use`).",
+        "`interest_in_use`: clients or workshops still use it",
+    ],
 }
