@@ -1,5 +1,7 @@
 //! Use cases, one module per capability. Typed domain inputs in, domain/view types or
-//! `AppError` out; no web framework types and no database rows.
+//! `AppError` out; no web framework types and no database rows. The writes every plain resource
+//! has (`insert_row`, `update_row`, `delete_row`, with `If-Match` checked by
+//! `check_precondition`) are here once; a resource's module holds its own rules.
 
 pub mod access;
 pub mod catalog;

@@ -1,6 +1,7 @@
 //! Wire types shared by every resource. Each resource's own request and response types live
 //! beside its handlers (`v1/<resource>.rs`); domain types are mapped there, and database rows
-//! never get this far.
+//! never get this far. Responses of tagged resources go out through `tagged`/`created_tagged`
+//! (with their strong `ETag`).
 
 use super::extract::etag;
 use crate::domain::access::{Family, Grant, Level, Scope};

@@ -1,6 +1,6 @@
 //! Extractors whose failures are problem documents: JSON bodies and query strings (parsed, then
-//! validated, with every failing field named), `If-Match`, and the handler for framework
-//! query/path errors.
+//! validated, with every failing field named), `If-Match`, list queries (`list_query!`), and the
+//! handler for framework query/path errors.
 
 use super::problem::{ApiError, Problem};
 use super::validation::issues;

@@ -1,4 +1,5 @@
-//! Repository functions for `categories`, `products` and `stock_movements`.
+//! Repository functions for `categories`, `products` and `stock_movements`; the table's rows (private to the store) and their
+//! conversions to domain types follow them.
 
 use super::custom_plan::custom_plan;
 use super::keyset;

@@ -1,4 +1,5 @@
-//! Repository functions for `clients` and `client_interests`.
+//! Repository functions for `clients` and `client_interests`; the table's rows (private to the store) and their
+//! conversions to domain types follow them.
 
 use super::companies::CompanyRow;
 use super::custom_plan::custom_plan;

@@ -1,4 +1,5 @@
-//! Repository functions for `companies`.
+//! Repository functions for `companies`; the table's rows (private to the store) and their
+//! conversions to domain types follow them.
 
 use super::schema::companies;
 use crate::domain::companies::{Company, CompanyChanges};

@@ -1,4 +1,5 @@
-//! Repository functions for `coupons` and `coupon_redemptions`.
+//! Repository functions for `coupons` and `coupon_redemptions`; the table's rows (private to the store) and their
+//! conversions to domain types follow them.
 
 use super::lower;
 

@@ -1,4 +1,5 @@
-//! Repository functions for `enrollments` (their payments are in the ledger, `payments`).
+//! Repository functions for `enrollments` (their payments are in the ledger, `payments`); the table's rows (private to the store) and their
+//! conversions to domain types follow them.
 
 use super::parse_text;
 use super::schema::enrollments;

@@ -1,4 +1,5 @@
-//! Repository functions for `interests`.
+//! Repository functions for `interests`; the table's rows (private to the store) and their
+//! conversions to domain types follow them.
 
 use super::schema::interests;
 use crate::domain::ids::InterestId;

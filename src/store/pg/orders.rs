@@ -1,4 +1,5 @@
-//! Repository functions for `orders`, `order_items` and `order_status_history`.
+//! Repository functions for `orders`, `order_items` and `order_status_history`; the table's rows (private to the store) and their
+//! conversions to domain types follow them.
 
 use super::parse_text;
 use super::schema::{order_items, order_status_history, orders};

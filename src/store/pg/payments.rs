@@ -1,5 +1,5 @@
 //! Repository functions for the payments ledger: `payments`, `payment_steps` and `refunds`, and
-//! the "payable" facts of each kind of subject.
+//! the "payable" facts of each kind of subject; the rows follow them.
 
 use super::parse_text;
 use super::schema::{enrollments, orders, payment_steps, payments, refunds, subscriptions};

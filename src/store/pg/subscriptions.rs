@@ -1,5 +1,5 @@
 //! Repository functions for `plans` and `subscriptions`, and the billing a subscription leaves
-//! on its client.
+//! on its client; the rows follow them.
 
 use super::parse_text;
 use super::schema::{clients, plans, subscriptions};

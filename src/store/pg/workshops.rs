@@ -1,5 +1,5 @@
 //! Repository functions for `workshops` and `workshop_seats`. Every workshop read carries its
-//! seats taken, counted in the same statement.
+//! seats taken, counted in the same statement; the rows follow them.
 
 use super::custom_plan::custom_plan;
 use super::keyset;
