@@ -106,25 +106,14 @@ pub fn sequence_pending(conn: &mut PgConnection, lock_key: i64, limit: i64) -> Q
     Ok(Some(numbered))
 }
 
-type EventColumns = (
-    events::id,
-    events::event_type,
-    events::sequence,
-    events::occurred_at,
-    events::subject_type,
-    events::subject_id,
-    events::data,
-);
-
-const COLUMNS: EventColumns = (
-    events::id,
-    events::event_type,
-    events::sequence,
-    events::occurred_at,
-    events::subject_type,
-    events::subject_id,
-    events::data,
-);
+/// The columns an event is read with: their type (for boxed queries) and their value.
+macro_rules! event_columns {
+    ($($column:ident),+) => {
+        type EventColumns = ($(events::$column,)+);
+        const COLUMNS: EventColumns = ($(events::$column,)+);
+    };
+}
+event_columns!(id, event_type, sequence, occurred_at, subject_type, subject_id, data);
 
 type EventTuple = (Uuid, String, Option<i64>, DateTime<Utc>, String, Uuid, Value);
 
