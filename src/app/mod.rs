@@ -248,6 +248,11 @@ pub(crate) trait Keyed {
     fn key(&self) -> uuid::Uuid;
 }
 
+type Conn = diesel::PgConnection;
+type Rows<T> = diesel::QueryResult<T>;
+/// A repository's update: the changes applied at `now`, the row after (`None`: no such row).
+type UpdateFn<I, C, T> = fn(&mut Conn, I, &C, chrono::DateTime<chrono::Utc>) -> Rows<Option<T>>;
+
 /// `If-Match` on a write, checked in its transaction: with a list of tags the row is read under
 /// lock (`lock`) and must carry one of them; without the header, or with `*`, nothing is read and
 /// the write itself reports a missing row.
@@ -262,11 +267,6 @@ pub(crate) fn check_precondition<I: Resource + Copy, T: Tagged>(
     }
     Ok(())
 }
-
-type Conn = diesel::PgConnection;
-type Rows<T> = diesel::QueryResult<T>;
-/// A repository's update: the changes applied at `now`, the row after (`None`: no such row).
-type UpdateFn<I, C, T> = fn(&mut Conn, I, &C, chrono::DateTime<chrono::Utc>) -> Rows<Option<T>>;
 
 /// The insert of a new resource, marking its URL as the request's recovery point (what a retry
 /// with the same `Idempotency-Key` is sent to if the response was lost).

@@ -6,6 +6,9 @@
 //! Type names (`Caller`, `AppState`, `SearchParams`, `IfMatch`, `JsonBody`, `Query`, `PageOf`,
 //! `ApiResult`, `Uuid`, `web`, `HttpResponse`) resolve where the macro is invoked.
 
+// rustfmt re-indents attribute arguments inside macro bodies on every run (never settling):
+// this macro keeps its own layout.
+#[rustfmt::skip]
 macro_rules! crud_endpoints {
     (
         tag: $tag:literal, read: $read:literal, write: $write:literal,
@@ -21,15 +24,15 @@ macro_rules! crud_endpoints {
         #[doc = ""]
         #[doc = $create_doc]
         #[utoipa::path(
-                            security(("api_key" = [$write])),
-                            tag = $tag,
-                            request_body = $request,
-                            responses(
-                                (status = 201, description = $created, body = $response,
-                                    headers(("Location" = String, description = $location))),
-                                (status = 409, description = $create_conflict),
-                            )
-                        )]
+            security(("api_key" = [$write])),
+            tag = $tag,
+            request_body = $request,
+            responses(
+                (status = 201, description = $created, body = $response,
+                    headers(("Location" = String, description = $location))),
+                (status = 409, description = $create_conflict),
+            )
+        )]
         #[post($collection)]
         pub async fn $create(
             _caller: Caller,
@@ -44,11 +47,11 @@ macro_rules! crud_endpoints {
         #[doc = ""]
         #[doc = $list_doc]
         #[utoipa::path(
-                            security(("api_key" = [$read])),
-                            tag = $tag,
-                            params(SearchParams),
-                            responses((status = 200, description = $page, body = PageOf<$response>))
-                        )]
+            security(("api_key" = [$read])),
+            tag = $tag,
+            params(SearchParams),
+            responses((status = 200, description = $page, body = PageOf<$response>))
+        )]
         #[get($collection)]
         pub async fn $list(
             _caller: Caller,
@@ -63,14 +66,14 @@ macro_rules! crud_endpoints {
         #[doc = ""]
         #[doc = $get_doc]
         #[utoipa::path(
-                            security(("api_key" = [$read])),
-                            tag = $tag,
-                            params(("id" = Uuid, Path, description = $id_doc)),
-                            responses(
-                                (status = 200, description = $one, body = $response),
-                                (status = 404, description = $not_found),
-                            )
-                        )]
+            security(("api_key" = [$read])),
+            tag = $tag,
+            params(("id" = Uuid, Path, description = $id_doc)),
+            responses(
+                (status = 200, description = $one, body = $response),
+                (status = 404, description = $not_found),
+            )
+        )]
         #[get($item)]
         pub async fn $get(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
             Ok($crate::http::dto::tagged::<_, $response>($app_get(&state, $id(*id)).await?))
@@ -80,16 +83,16 @@ macro_rules! crud_endpoints {
         #[doc = ""]
         #[doc = $update_doc]
         #[utoipa::path(
-                            security(("api_key" = [$write])),
-                            tag = $tag,
-                            params(("id" = Uuid, Path, description = $id_doc), IfMatch),
-                            request_body = $patch,
-                            responses(
-                                (status = 200, description = $updated, body = $response),
-                                (status = 404, description = $not_found),
-                                (status = 409, description = $update_conflict),
-                            )
-                        )]
+            security(("api_key" = [$write])),
+            tag = $tag,
+            params(("id" = Uuid, Path, description = $id_doc), IfMatch),
+            request_body = $patch,
+            responses(
+                (status = 200, description = $updated, body = $response),
+                (status = 404, description = $not_found),
+                (status = 409, description = $update_conflict),
+            )
+        )]
         #[patch($item)]
         pub async fn $update(
             _caller: Caller,
@@ -106,15 +109,15 @@ macro_rules! crud_endpoints {
         #[doc = ""]
         #[doc = $delete_doc]
         #[utoipa::path(
-                            security(("api_key" = [$write])),
-                            tag = $tag,
-                            params(("id" = Uuid, Path, description = $id_doc), IfMatch),
-                            responses(
-                                (status = 204, description = "Deleted"),
-                                (status = 404, description = $not_found),
-                                (status = 409, description = $in_use),
-                            )
-                        )]
+            security(("api_key" = [$write])),
+            tag = $tag,
+            params(("id" = Uuid, Path, description = $id_doc), IfMatch),
+            responses(
+                (status = 204, description = "Deleted"),
+                (status = 404, description = $not_found),
+                (status = 409, description = $in_use),
+            )
+        )]
         #[delete($item)]
         pub async fn $delete(
             _caller: Caller,
