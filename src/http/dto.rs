@@ -8,7 +8,7 @@ use crate::domain::access::{Family, Grant, Level, Scope};
 use crate::domain::page::Page;
 use crate::domain::precondition::Tagged;
 use crate::domain::view::Degraded;
-use actix_web::http::header;
+use actix_web::http::header::{self, EntityTag};
 use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -103,10 +103,13 @@ pub fn tagged<T: Tagged, R: Serialize + From<T>>(resource: T) -> HttpResponse {
 /// 201 with the new resource as `R`, its `Location` and its strong `ETag`.
 pub fn created_tagged<T: Tagged, R: Serialize + From<T>>(location: String, resource: T) -> HttpResponse {
     let tag = etag(&resource);
-    HttpResponse::Created()
-        .insert_header((header::LOCATION, location))
-        .insert_header(header::ETag(tag))
-        .json(R::from(resource))
+    created_with_tag(location, tag, &R::from(resource))
+}
+
+/// 201 with `Location` and `ETag`, for a body that is more than the resource (a webhook
+/// endpoint's with its secret shown once).
+pub fn created_with_tag<T: Serialize>(location: String, tag: EntityTag, body: &T) -> HttpResponse {
+    HttpResponse::Created().insert_header((header::LOCATION, location)).insert_header(header::ETag(tag)).json(body)
 }
 
 /// 204 for a delete.

@@ -2,7 +2,7 @@
 //! stale tag refuses the write (412 naming the current tag) and changes nothing; writes by other
 //! paths (an order taking stock, an enrollment taking a seat, a payment) move the tag.
 
-use crate::harness::{get, json, json_with, send, Reply, TestApp, TestContext};
+use crate::harness::{bearer, get, json, json_with, new_key, send, Reply, TestApp, TestContext};
 use crate::{app, create_client, create_interest, create_product, order_body, post, workshop_body};
 use actix_web::body::MessageBody;
 use actix_web::http::Method;
@@ -14,7 +14,15 @@ fn etag(reply: &Reply) -> String {
 }
 
 fn conditional(method: Method, uri: &str, tag: &str, body: Option<Value>) -> actix_http::Request {
-    let request = TestRequest::default().method(method).uri(uri).insert_header(("If-Match", tag));
+    conditional_as(method, uri, tag, body, None)
+}
+
+/// The same, with another key's `Authorization` (which `send` then keeps).
+fn conditional_as(method: Method, uri: &str, tag: &str, body: Option<Value>, key: Option<&str>) -> actix_http::Request {
+    let mut request = TestRequest::default().method(method).uri(uri).insert_header(("If-Match", tag));
+    if let Some(key) = key {
+        request = request.insert_header(("Authorization", bearer(key)));
+    }
     match body {
         Some(body) => request.set_json(body).to_request(),
         None => request.to_request(),
@@ -221,4 +229,44 @@ async fn of_many_simultaneous_writes_with_the_same_tag_exactly_one_lands() {
     }
     let unconditional = send(&app, json(Method::PATCH, &product_uri, json!({"name": "Plane"}))).await;
     assert_eq!(unconditional.status, 200, "without If-Match a write applies to whatever is current");
+}
+
+/// A precondition is checked only after the caller may write the resource: another key's webhook
+/// endpoint is 404 whatever tag is sent (its current tag is never told), a key without the
+/// write scope is 403 before any tag is compared, and another spelling of the path is held to
+/// the same scope.
+#[actix_web::test]
+async fn if_match_tells_nothing_to_a_caller_who_may_not_write() {
+    use hybrid_crm::domain::access::Role;
+    let ctx = TestContext::new().await;
+    let app = app!(ctx);
+    let endpoint =
+        post(&app, "/api/v1/webhook-endpoints", json!({"url": "http://127.0.0.1:9/hook", "event_types": ["*"]})).await;
+    let uri = format!("/api/v1/webhook-endpoints/{}", endpoint.body["id"].as_str().unwrap());
+    let tag = etag(&endpoint);
+    let other = new_key(&ctx, Role::Manager, Vec::new()).await;
+    for sent in [tag.as_str(), "\"999\"", "*"] {
+        let patch =
+            send(&app, conditional_as(Method::PATCH, &uri, sent, Some(json!({"description": "x"})), Some(&other)));
+        let reply = patch.await;
+        reply.problem(404, "webhook_endpoint_not_found");
+        assert!(reply.body.get("current_etag").is_none(), "{}", reply.body);
+        send(&app, conditional_as(Method::DELETE, &uri, sent, None, Some(&other)))
+            .await
+            .problem(404, "webhook_endpoint_not_found");
+    }
+    assert_eq!(etag(&send(&app, get(&uri)).await), tag, "the owner's endpoint is untouched");
+
+    let interest = post(&app, "/api/v1/interests", json!({"name": "Guarded"})).await;
+    let interest_uri = format!("/api/v1/interests/{}", interest.body["id"].as_str().unwrap());
+    let reader = new_key(&ctx, Role::Readonly, Vec::new()).await;
+    let stale = conditional_as(Method::PATCH, &interest_uri, "\"999\"", Some(json!({"name": "x"})), Some(&reader));
+    send(&app, stale).await.problem(403, "forbidden");
+    send(&app, conditional_as(Method::DELETE, &interest_uri, "\"999\"", None, None))
+        .await
+        .problem(412, "version_mismatch");
+    let spelled = interest_uri.replace("/api/", "/%61pi/");
+    let odd = send(&app, conditional_as(Method::PATCH, &spelled, "\"999\"", Some(json!({"name": "x"})), Some(&reader)));
+    odd.await.problem(403, "forbidden");
+    assert_eq!(send(&app, get(&interest_uri)).await.body["name"], "Guarded", "nothing changed");
 }

@@ -6,11 +6,10 @@ use crate::domain::webhooks::{
     Attempt, Delivery, DeliveryStatus, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChanges,
 };
 use crate::http::access::Caller;
-use crate::http::dto::{no_content, tagged, PageOf};
+use crate::http::dto::{created_with_tag, no_content, tagged, PageOf};
 use crate::http::extract::{etag, list_query, IfMatch, JsonBody, OptionalJsonBody, PageParams, Query};
 use crate::http::problem::ApiResult;
 use crate::http::validation::double_option;
-use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -256,10 +255,10 @@ pub async fn create_webhook_endpoint(
     JsonBody(input): JsonBody<WebhookEndpointRequest>,
 ) -> ApiResult<HttpResponse> {
     let (endpoint, secret) = webhooks::create_endpoint(&state, caller.endpoint_actor(), input.into()).await?;
-    let (location, tag) = (endpoint.id.path(), header::ETag(etag(&endpoint)));
+    let (location, tag) = (endpoint.id.path(), etag(&endpoint));
     let body =
         CreatedWebhookEndpointResponse { endpoint: endpoint.into(), secret: Some(secret), secret_withheld: false };
-    Ok(HttpResponse::Created().insert_header((header::LOCATION, location)).insert_header(tag).json(body))
+    Ok(created_with_tag(location, tag, &body))
 }
 
 /// List webhook endpoints
