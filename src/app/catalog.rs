@@ -4,7 +4,7 @@
 //! explains every unit: manual `in`/`out`/`adjust`, an initial `in` when a product is created
 //! with stock, `out` for each order line and `in` when an order is cancelled.
 
-use super::constraints::{conflict, invalid, length, Meaning, Rule};
+use super::constraints::{conflict, gone, invalid, length, out_of_range, Meaning, Rule};
 use super::idempotency::recovery_point;
 use super::{clock, cursor_position, id_page, AppError, AppResult, AppState, Found, Keyed};
 use super::{delete_row, insert_row, update_row};
@@ -40,35 +40,27 @@ pub const CONSTRAINTS: &[Rule] = &[
         invalid("slug", "invalid_slug", "must be lowercase words of a-z and 0-9 joined by dashes"),
     ),
     Rule::Check("products_description_check", length("description", 0, 5000)),
-    Rule::Check("products_price_check", invalid("price", "out_of_range", "must be more than 0 and at most 1000000.00")),
-    Rule::Check("products_reorder_point_check", invalid("reorder_point", "out_of_range", "must be 0 or more")),
+    Rule::Check("products_price_check", out_of_range("price", "must be more than 0 and at most 1000000.00")),
+    Rule::Check("products_reorder_point_check", out_of_range("reorder_point", "must be 0 or more")),
     Rule::Check(
         "products_stock_not_negative",
         conflict("insufficient_stock", Some("quantity"), "not enough units are in stock"),
     ),
     Rule::Check("products_stock_within_limit", conflict("stock_limit", None, STOCK_LIMIT)),
-    Rule::ForeignKey {
-        name: "products_category_id_fkey",
-        missing: invalid("category_id", "unknown_category", "no category has this id"),
-        in_use: Some(conflict("category_in_use", None, "products still belong to this category")),
-    },
+    Rule::foreign_key(
+        "products_category_id_fkey",
+        invalid("category_id", "unknown_category", "no category has this id"),
+        Some(conflict("category_in_use", None, "products still belong to this category")),
+    ),
     Rule::Check("stock_movements_kind_check", invalid("kind", "invalid", "must be in, out or adjust")),
-    Rule::Check("stock_movements_quantity_check", invalid("quantity", "out_of_range", "must be 0 or more")),
+    Rule::Check("stock_movements_quantity_check", out_of_range("quantity", "must be 0 or more")),
     Rule::Check("stock_movements_reason_check", length("reason", 1, 500)),
     Rule::Check(
         "stock_movements_resulting_stock_check",
         conflict("insufficient_stock", Some("quantity"), "not enough units are in stock"),
     ),
-    Rule::ForeignKey {
-        name: "stock_movements_product_id_fkey",
-        missing: Meaning::Gone { resource: "product" },
-        in_use: None,
-    },
-    Rule::ForeignKey {
-        name: "stock_movements_order_id_fkey",
-        missing: Meaning::Gone { resource: "order" },
-        in_use: None,
-    },
+    Rule::foreign_key("stock_movements_product_id_fkey", gone("product"), None),
+    Rule::foreign_key("stock_movements_order_id_fkey", gone("order"), None),
 ];
 
 /// Ordered products are kept for their orders' history: deactivate them instead.

@@ -10,7 +10,7 @@
 //!   failed tombstone write leaves an orphan no API can reach; it is logged and reconcile
 //!   tombstones it.
 
-use super::constraints::{conflict, invalid, length, Meaning, Rule};
+use super::constraints::{conflict, gone, invalid, length, Meaning, Rule};
 use super::events::record;
 use super::idempotency::recovery_point;
 use super::{clock, cursor_position, AppError, AppResult, AppState, Found};
@@ -42,7 +42,7 @@ pub(crate) const IN_USE: Meaning = conflict(
     "the client has orders or enrollments (cancelled ones too); deactivate the client instead",
 );
 /// A write that names a client deleted meanwhile.
-const GONE: Meaning = Meaning::Gone { resource: "client" };
+const GONE: Meaning = gone("client");
 
 pub const CONSTRAINTS: &[Rule] = &[
     Rule::Unique("clients_email_key", conflict("email_taken", Some("email"), "a client with this email exists")),
@@ -56,17 +56,17 @@ pub const CONSTRAINTS: &[Rule] = &[
         "clients_plan_status_check",
         invalid("plan_status", "invalid", "must be trial, active, past_due or cancelled"),
     ),
-    Rule::ForeignKey {
-        name: "clients_company_id_fkey",
-        missing: invalid("company_id", "unknown_company", "no company has this id"),
-        in_use: Some(super::companies::IN_USE),
-    },
-    Rule::ForeignKey { name: "client_interests_client_id_fkey", missing: GONE, in_use: None },
-    Rule::ForeignKey {
-        name: "client_interests_interest_id_fkey",
-        missing: invalid("interest_ids", "unknown_interest", "an interest id does not exist"),
-        in_use: Some(super::interests::IN_USE),
-    },
+    Rule::foreign_key(
+        "clients_company_id_fkey",
+        invalid("company_id", "unknown_company", "no company has this id"),
+        Some(super::companies::IN_USE),
+    ),
+    Rule::foreign_key("client_interests_client_id_fkey", GONE, None),
+    Rule::foreign_key(
+        "client_interests_interest_id_fkey",
+        invalid("interest_ids", "unknown_interest", "an interest id does not exist"),
+        Some(super::interests::IN_USE),
+    ),
 ];
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -106,9 +106,7 @@ pub async fn create(state: &AppState, input: NewClient) -> AppResult<Client> {
     issues.extend(check_object("attributes", &input.attributes));
     issues.extend(tag_issues(&input.tags));
     issues.extend(company_issue(input.kind, input.company_id));
-    if !issues.is_empty() {
-        return Err(AppError::Validation(issues));
-    }
+    AppError::unless_issues(issues)?;
 
     let now = clock::now();
     let client = Client {

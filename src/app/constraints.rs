@@ -42,6 +42,10 @@ pub enum Rule {
 }
 
 impl Rule {
+    pub const fn foreign_key(name: &'static str, missing: Meaning, in_use: Option<Meaning>) -> Rule {
+        Rule::ForeignKey { name, missing, in_use }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Rule::Unique(name, _) | Rule::Check(name, _) | Rule::ForeignKey { name, .. } => name,
@@ -55,6 +59,14 @@ pub const fn conflict(code: &'static str, field: Option<&'static str>, message: 
 
 pub const fn invalid(field: &'static str, code: &'static str, message: &'static str) -> Meaning {
     Meaning::Invalid { field, code, message }
+}
+
+pub const fn out_of_range(field: &'static str, message: &'static str) -> Meaning {
+    Meaning::Invalid { field, code: "out_of_range", message }
+}
+
+pub const fn gone(resource: &'static str) -> Meaning {
+    Meaning::Gone { resource }
 }
 
 pub const fn length(field: &'static str, min: u32, max: u32) -> Meaning {

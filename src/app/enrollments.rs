@@ -9,7 +9,7 @@
 //! second concurrent attempt fails on it, and its claim is rolled back with it). Cancelling locks
 //! the enrollment first, so its seat is freed once.
 
-use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::constraints::{conflict, gone, invalid, Meaning, Rule};
 use super::events::record;
 use super::idempotency::recovery_point;
 use super::orders::{check_buyer, lock_buyer, note_activity};
@@ -33,16 +33,16 @@ pub const CONSTRAINTS: &[Rule] = &[
     Rule::Check("enrollments_price_check", Meaning::Invariant),
     Rule::Check("enrollments_status_matches_payment", Meaning::Invariant),
     Rule::Check("enrollments_paid_within_price", conflict("overpayment", Some("amount"), "more than the balance")),
-    Rule::ForeignKey {
-        name: "enrollments_client_id_fkey",
-        missing: invalid("client_id", "unknown_client", "no client has this id"),
-        in_use: Some(super::clients::IN_USE),
-    },
-    Rule::ForeignKey {
-        name: "enrollments_workshop_id_fkey",
-        missing: Meaning::Gone { resource: "workshop" },
-        in_use: Some(conflict("workshop_in_use", None, "the workshop has enrollments; deactivate it instead")),
-    },
+    Rule::foreign_key(
+        "enrollments_client_id_fkey",
+        invalid("client_id", "unknown_client", "no client has this id"),
+        Some(super::clients::IN_USE),
+    ),
+    Rule::foreign_key(
+        "enrollments_workshop_id_fkey",
+        gone("workshop"),
+        Some(conflict("workshop_in_use", None, "the workshop has enrollments; deactivate it instead")),
+    ),
 ];
 
 impl Keyed for Enrollment {

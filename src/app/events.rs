@@ -20,7 +20,7 @@ use uuid::Uuid;
 pub const CONSTRAINTS: &[Rule] = &[
     Rule::Check("events_type_check", Meaning::Invariant),
     Rule::Unique("events_sequence_key", Meaning::Invariant),
-    Rule::ForeignKey { name: "workshop_sold_out_workshop_id_fkey", missing: Meaning::Invariant, in_use: None },
+    Rule::foreign_key("workshop_sold_out_workshop_id_fkey", Meaning::Invariant, None),
     Rule::Check("relay_positions_last_sequence_check", Meaning::Invariant),
 ];
 

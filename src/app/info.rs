@@ -76,19 +76,37 @@ pub async fn get_map(state: &AppState, client_id: ClientId, which: InfoMap) -> A
     Ok(InfoMapValue { map, rev })
 }
 
+/// What a PUT or a PATCH does to preferences or attributes.
+pub enum MapWrite {
+    /// The map becomes this one.
+    Replace(Map<String, Value>),
+    /// RFC 7396 merge; the merged result is validated as a whole before it is written.
+    Merge(Map<String, Value>),
+}
+
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn replace_map(
+pub async fn write_map(
     state: &AppState,
     client_id: ClientId,
     which: InfoMap,
-    map: Map<String, Value>,
+    write: MapWrite,
     precondition: Precondition,
 ) -> AppResult<InfoMapValue> {
-    let issues = check_map(which, &map);
-    if !issues.is_empty() {
-        return Err(AppError::Validation(issues));
-    }
-    let rev = with_document(state, client_id, || state.info.replace_map(client_id, which, &map, &precondition)).await?;
+    let (map, rev) = match write {
+        MapWrite::Replace(map) => {
+            AppError::unless_issues(check_map(which, &map))?;
+            let replace = || state.info.replace_map(client_id, which, &map, &precondition);
+            let rev = with_document(state, client_id, replace).await?;
+            (map, rev)
+        }
+        MapWrite::Merge(patch) => {
+            // Keys of the patch itself are checked first so `{"$set": null}` is refused, not ignored.
+            AppError::unless_issues(check_object(which.field(), &patch))?;
+            let merge =
+                || state.info.merge_map(client_id, which, &patch, &precondition, |merged| check_map(which, merged));
+            with_document(state, client_id, merge).await?
+        }
+    };
     announce(state, client_id, which, &map).await;
     Ok(InfoMapValue { map, rev })
 }
@@ -112,26 +130,4 @@ async fn commit_request(state: &AppState) {
     if let Err(err) = state.db.commit_request().await {
         tracing::warn!(error = %err, "the audit entry of a MongoDB write waits for the response's outcome");
     }
-}
-
-/// RFC 7396 merge; the merged result is validated as a whole before it is written.
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn merge_map(
-    state: &AppState,
-    client_id: ClientId,
-    which: InfoMap,
-    patch: Map<String, Value>,
-    precondition: Precondition,
-) -> AppResult<InfoMapValue> {
-    // Keys of the patch itself are checked first so `{"$set": null}` is refused, not ignored.
-    let issues = check_object(which.field(), &patch);
-    if !issues.is_empty() {
-        return Err(AppError::Validation(issues));
-    }
-    let (map, rev) = with_document(state, client_id, || {
-        state.info.merge_map(client_id, which, &patch, &precondition, |merged| check_map(which, merged))
-    })
-    .await?;
-    announce(state, client_id, which, &map).await;
-    Ok(InfoMapValue { map, rev })
 }

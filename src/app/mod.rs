@@ -143,6 +143,15 @@ impl AppError {
         AppError::Validation(vec![FieldIssue::new(field, code, message)])
     }
 
+    /// `Ok` when nothing was found wrong; otherwise one 422 naming every field at once.
+    pub fn unless_issues(issues: Vec<FieldIssue>) -> AppResult<()> {
+        if issues.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(issues))
+        }
+    }
+
     pub fn conflict(code: &'static str, field: Option<&str>, message: impl Into<String>) -> Self {
         AppError::Conflict { code, message: message.into(), field: field.map(str::to_string), details: None }
     }

@@ -6,7 +6,7 @@
 //! does not answer it waits and retries rather than guessing — and sends over SMTP when
 //! `SMTP_URL` is set, else writes the message to the log (transport `log`).
 
-use super::constraints::{Meaning, Rule};
+use super::constraints::{gone, Meaning, Rule};
 use super::events::representation_of;
 use super::{clock, id_page, AppResult, AppState, Found, Keyed};
 use crate::domain::events::EventType;
@@ -31,11 +31,7 @@ pub const CONSTRAINTS: &[Rule] = &[
     Rule::Check("notifications_transport_check", Meaning::Invariant),
     Rule::Unique("notifications_dedupe_key_key", Meaning::Invariant),
     // A client's notifications go with the client.
-    Rule::ForeignKey {
-        name: "notifications_client_id_fkey",
-        missing: Meaning::Gone { resource: "client" },
-        in_use: None,
-    },
+    Rule::foreign_key("notifications_client_id_fkey", gone("client"), None),
 ];
 
 /// Messages claimed per sender round (their outcomes are recorded in one transaction).

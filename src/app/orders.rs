@@ -10,7 +10,7 @@
 //! concurrent changes the second sees the first. Repeated products in one request are merged.
 
 use super::catalog::{order_movement, PRODUCT_IN_USE};
-use super::constraints::{invalid, length, Meaning, Rule};
+use super::constraints::{gone, invalid, length, out_of_range, Meaning, Rule};
 use super::events::record;
 use super::idempotency::recovery_point;
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
@@ -43,31 +43,27 @@ pub const CONSTRAINTS: &[Rule] = &[
     Rule::Check("orders_discount_within_subtotal", Meaning::Invariant),
     Rule::Check("orders_total_is_subtotal_less_discount", Meaning::Invariant),
     Rule::Check("orders_paid_within_total", Meaning::Invariant),
-    Rule::ForeignKey {
-        name: "orders_client_id_fkey",
-        missing: invalid("client_id", "unknown_client", "no client has this id"),
-        in_use: Some(super::clients::IN_USE),
-    },
-    Rule::ForeignKey {
-        name: "orders_coupon_id_fkey",
-        missing: invalid("coupon_code", "unknown_coupon", "no coupon has this code"),
-        in_use: Some(super::coupons::IN_USE),
-    },
+    Rule::foreign_key(
+        "orders_client_id_fkey",
+        invalid("client_id", "unknown_client", "no client has this id"),
+        Some(super::clients::IN_USE),
+    ),
+    Rule::foreign_key(
+        "orders_coupon_id_fkey",
+        invalid("coupon_code", "unknown_coupon", "no coupon has this code"),
+        Some(super::coupons::IN_USE),
+    ),
     Rule::Check("order_items_line_total_exact", Meaning::Invariant),
-    Rule::Check("order_items_quantity_check", invalid("items", "out_of_range", "quantities must be at least 1")),
+    Rule::Check("order_items_quantity_check", out_of_range("items", "quantities must be at least 1")),
     Rule::Check("order_items_unit_price_check", Meaning::Invariant),
-    Rule::ForeignKey { name: "order_items_order_id_fkey", missing: Meaning::Gone { resource: "order" }, in_use: None },
-    Rule::ForeignKey {
-        name: "order_items_product_id_fkey",
-        missing: invalid("items", "unknown_product", "a product id does not exist"),
-        in_use: Some(PRODUCT_IN_USE),
-    },
+    Rule::foreign_key("order_items_order_id_fkey", gone("order"), None),
+    Rule::foreign_key(
+        "order_items_product_id_fkey",
+        invalid("items", "unknown_product", "a product id does not exist"),
+        Some(PRODUCT_IN_USE),
+    ),
     Rule::Check("order_status_history_note_check", length("note", 0, 500)),
-    Rule::ForeignKey {
-        name: "order_status_history_order_id_fkey",
-        missing: Meaning::Gone { resource: "order" },
-        in_use: None,
-    },
+    Rule::foreign_key("order_status_history_order_id_fkey", gone("order"), None),
 ];
 
 impl Keyed for Order {
@@ -196,13 +192,13 @@ pub(crate) fn place_in(conn: &mut PgConnection, input: &NewOrder, now: DateTime<
 /// refusal rolls the redemption back with the rest of the order.
 fn redeem(conn: &mut PgConnection, code: &str, subtotal: Money, now: DateTime<Utc>) -> AppResult<(Coupon, Money)> {
     if let Some(coupon) = coupons::redeem(conn, code)? {
-        let discount = coupon.terms().discount(subtotal, now).map_err(|refusal| coupon_refusal(refusal, subtotal))?;
+        let discount = coupon.terms.discount(subtotal, now).map_err(|refusal| coupon_refusal(refusal, subtotal))?;
         return Ok((coupon, discount));
     }
     // Nothing was redeemed: say why (an unknown code, terms that refuse, or none left).
     let coupon = coupons::find_by_code(conn, code)?
         .ok_or_else(|| AppError::invalid("coupon_code", "unknown_coupon", "no coupon has this code"))?;
-    coupon.terms().discount(subtotal, now).map_err(|refusal| coupon_refusal(refusal, subtotal))?;
+    coupon.terms.discount(subtotal, now).map_err(|refusal| coupon_refusal(refusal, subtotal))?;
     Err(AppError::conflict("coupon_exhausted", Some("coupon_code"), "this coupon has no redemptions left"))
 }
 

@@ -20,7 +20,7 @@
 //! (`lease_until`); the worker claims sagas whose lease ran out with `FOR UPDATE SKIP LOCKED`,
 //! so several replicas share the work and none drives a saga another one is driving.
 
-use super::constraints::{conflict, invalid, length, Meaning, Rule};
+use super::constraints::{conflict, gone, invalid, length, out_of_range, Meaning, Rule};
 use super::events::{record, record_for_client};
 use super::idempotency::recovery_point;
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
@@ -46,45 +46,41 @@ use tracing::Instrument;
 pub const CONSTRAINTS: &[Rule] = &[
     Rule::Check("payments_subject_type_check", Meaning::Invariant),
     Rule::Check("payments_one_subject", Meaning::Invariant),
-    Rule::Check("payments_amount_check", invalid("amount", "out_of_range", "must be more than 0")),
+    Rule::Check("payments_amount_check", out_of_range("amount", "must be more than 0")),
     Rule::Check("payments_refunded_within_amount", Meaning::Invariant),
     Rule::Check("payments_method_check", invalid("method", "invalid", "must be card, bank_transfer, cash or paypal")),
     Rule::Check("payments_token_check", length("token", 1, 100)),
     Rule::Check("payments_description_check", length("description", 0, 500)),
     Rule::Check("payments_status_check", Meaning::Invariant),
     Rule::Check("payments_failure_explained", Meaning::Invariant),
-    Rule::ForeignKey {
-        name: "payments_order_id_fkey",
-        missing: Meaning::Gone { resource: "order" },
-        in_use: Some(conflict("order_has_payments", None, "this order has payments; cancel it instead")),
-    },
-    Rule::ForeignKey {
-        name: "payments_enrollment_id_fkey",
-        missing: Meaning::Gone { resource: "enrollment" },
-        in_use: Some(conflict("enrollment_has_payments", None, "this enrollment has payments")),
-    },
-    Rule::ForeignKey {
-        name: "payments_subscription_id_fkey",
-        missing: Meaning::Gone { resource: "subscription" },
-        in_use: Some(conflict("subscription_has_payments", None, "this subscription has payments")),
-    },
-    Rule::ForeignKey {
-        name: "payments_client_id_fkey",
-        missing: Meaning::Gone { resource: "client" },
-        in_use: Some(super::clients::IN_USE),
-    },
-    Rule::ForeignKey { name: "payment_steps_payment_id_fkey", missing: Meaning::Invariant, in_use: None },
+    Rule::foreign_key(
+        "payments_order_id_fkey",
+        gone("order"),
+        Some(conflict("order_has_payments", None, "this order has payments; cancel it instead")),
+    ),
+    Rule::foreign_key(
+        "payments_enrollment_id_fkey",
+        gone("enrollment"),
+        Some(conflict("enrollment_has_payments", None, "this enrollment has payments")),
+    ),
+    Rule::foreign_key(
+        "payments_subscription_id_fkey",
+        gone("subscription"),
+        Some(conflict("subscription_has_payments", None, "this subscription has payments")),
+    ),
+    Rule::foreign_key("payments_client_id_fkey", gone("client"), Some(super::clients::IN_USE)),
+    Rule::foreign_key("payment_steps_payment_id_fkey", Meaning::Invariant, None),
     Rule::Check("payment_steps_step_check", Meaning::Invariant),
     Rule::Check("payment_steps_status_check", Meaning::Invariant),
-    Rule::Check("refunds_amount_check", invalid("amount", "out_of_range", "must be more than 0")),
+    Rule::Check("refunds_amount_check", out_of_range("amount", "must be more than 0")),
     Rule::Check("refunds_reason_check", length("reason", 1, 500)),
     Rule::Check("refunds_status_check", Meaning::Invariant),
     Rule::Check("refunds_failure_explained", Meaning::Invariant),
-    Rule::ForeignKey {
-        name: "refunds_payment_id_fkey",
-        missing: Meaning::Gone { resource: "payment" },
-        in_use: Some(conflict("payment_has_refunds", None, "this payment has refunds")),
-    },
+    Rule::foreign_key(
+        "refunds_payment_id_fkey",
+        gone("payment"),
+        Some(conflict("payment_has_refunds", None, "this payment has refunds")),
+    ),
 ];
 
 /// The 404 of a payment's subject.

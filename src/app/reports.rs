@@ -19,11 +19,11 @@ use rust_decimal::Decimal;
 /// The rollup tables' constraints: the rollup writes them from the base tables, never a caller.
 pub const CONSTRAINTS: &[Rule] = &[
     Rule::Check("daily_client_orders_aligned", Meaning::Invariant),
-    Rule::ForeignKey { name: "daily_client_orders_day_fkey", missing: Meaning::Invariant, in_use: None },
-    Rule::ForeignKey { name: "daily_segment_sales_day_fkey", missing: Meaning::Invariant, in_use: None },
-    Rule::ForeignKey { name: "daily_product_sales_day_fkey", missing: Meaning::Invariant, in_use: None },
-    Rule::ForeignKey { name: "daily_payment_methods_day_fkey", missing: Meaning::Invariant, in_use: None },
-    Rule::ForeignKey { name: "daily_workshop_sales_day_fkey", missing: Meaning::Invariant, in_use: None },
+    Rule::foreign_key("daily_client_orders_day_fkey", Meaning::Invariant, None),
+    Rule::foreign_key("daily_segment_sales_day_fkey", Meaning::Invariant, None),
+    Rule::foreign_key("daily_product_sales_day_fkey", Meaning::Invariant, None),
+    Rule::foreign_key("daily_payment_methods_day_fkey", Meaning::Invariant, None),
+    Rule::foreign_key("daily_workshop_sales_day_fkey", Meaning::Invariant, None),
     // Numbered by PostgreSQL (an identity column), never given by a caller.
     Rule::Unique("clients_number_key", Meaning::Invariant),
 ];

@@ -10,8 +10,8 @@ use super::{clock, AppError, AppResult, AppState};
 use crate::domain::catalog::{slugify, Category, MovementKind, Product, StockStatus};
 use crate::domain::client::{Client, ClientKind, Plan, PlanStatus};
 use crate::domain::companies::Company;
-use crate::domain::coupons::{Coupon, CouponKind};
-use crate::domain::ids::{CategoryId, ClientId, CommentId, CompanyId, CouponId, InterestId, ProductId, WorkshopId};
+use crate::domain::coupons::{CouponKind, CouponTerms, NewCoupon};
+use crate::domain::ids::{CategoryId, ClientId, CommentId, CompanyId, InterestId, ProductId, WorkshopId};
 use crate::domain::interests::Interest;
 use crate::domain::money::Money;
 use crate::domain::orders::{NewOrder, OrderLine, OrderStatus, PaymentMethod};
@@ -351,22 +351,23 @@ fn commerce_in(
         |id, stock| super::catalog::movement(id, MovementKind::In, stock, stock, stock, "initial stock".into(), now);
     let product_ids = repo::upsert_products(conn, &catalog, initial)?;
 
-    let coupon = |code: &str, kind: CouponKind, cents: i64, min_cents: i64| Coupon {
-        version: 1,
-        id: CouponId::new(),
-        code: code.to_string(),
-        description: Some("Demo coupon".into()),
-        kind,
-        value: Money::from_cents(cents),
-        valid_from: None,
-        valid_until: None,
-        min_order_amount: Money::from_cents(min_cents),
-        max_redemptions: None,
-        redemptions: 0,
-        once_per_client: false,
-        active: true,
-        created_at: now,
-        updated_at: now,
+    let coupon = |code: &str, kind: CouponKind, cents: i64, min_cents: i64| {
+        let terms = CouponTerms {
+            kind,
+            value: Money::from_cents(cents),
+            active: true,
+            valid_from: None,
+            valid_until: None,
+            min_order_amount: Money::from_cents(min_cents),
+        };
+        let new = NewCoupon {
+            code: code.to_string(),
+            description: Some("Demo coupon".into()),
+            terms,
+            max_redemptions: None,
+            once_per_client: false,
+        };
+        new.into_coupon(now)
     };
     repo::upsert_coupons(
         conn,

@@ -3,7 +3,7 @@
 //! `plan_status = active` and `paid_until`. A periodic task marks subscriptions whose period
 //! ended as `past_due`.
 
-use super::constraints::{conflict, invalid, Meaning, Rule};
+use super::constraints::{conflict, gone, invalid, out_of_range, Meaning, Rule};
 use super::idempotency::recovery_point;
 use super::{clock, cursor_position, AppError, AppResult, AppState, Found};
 use crate::domain::client::Plan;
@@ -20,22 +20,18 @@ pub const CONSTRAINTS: &[Rule] = &[
     Rule::Check("plans_name_check", Meaning::Invariant),
     Rule::Check("plans_description_check", Meaning::Invariant),
     Rule::Check("plans_monthly_price_check", Meaning::Invariant),
-    Rule::ForeignKey {
-        name: "clients_plan_fkey",
-        missing: invalid("plan", "unknown_plan", "no plan has this code"),
-        in_use: Some(conflict("plan_in_use", None, "clients are on this plan")),
-    },
-    Rule::ForeignKey {
-        name: "subscriptions_plan_fkey",
-        missing: invalid("plan", "unknown_plan", "no plan has this code"),
-        in_use: Some(conflict("plan_in_use", None, "subscriptions are on this plan")),
-    },
-    Rule::ForeignKey {
-        name: "subscriptions_client_id_fkey",
-        missing: Meaning::Gone { resource: "client" },
-        in_use: Some(super::clients::IN_USE),
-    },
-    Rule::Check("subscriptions_months_check", invalid("months", "out_of_range", "must be between 1 and 36")),
+    Rule::foreign_key(
+        "clients_plan_fkey",
+        invalid("plan", "unknown_plan", "no plan has this code"),
+        Some(conflict("plan_in_use", None, "clients are on this plan")),
+    ),
+    Rule::foreign_key(
+        "subscriptions_plan_fkey",
+        invalid("plan", "unknown_plan", "no plan has this code"),
+        Some(conflict("plan_in_use", None, "subscriptions are on this plan")),
+    ),
+    Rule::foreign_key("subscriptions_client_id_fkey", gone("client"), Some(super::clients::IN_USE)),
+    Rule::Check("subscriptions_months_check", out_of_range("months", "must be between 1 and 36")),
     Rule::Check("subscriptions_monthly_price_check", Meaning::Invariant),
     Rule::Check("subscriptions_status_check", Meaning::Invariant),
     Rule::Check("subscriptions_amount_is_price_times_months", Meaning::Invariant),

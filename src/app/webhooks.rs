@@ -5,7 +5,7 @@
 //! once and each endpoint's in sequence order; the POST, signed with Standard Webhooks headers,
 //! runs outside any transaction and is retried on the configured schedule.
 
-use super::constraints::{invalid, length, Meaning, Rule};
+use super::constraints::{gone, invalid, length, Meaning, Rule};
 use super::sealed::Sealer;
 use super::{check_precondition, clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::access::{Level, Scope};
@@ -39,19 +39,11 @@ pub const CONSTRAINTS: &[Rule] = &[
     Rule::Unique("webhook_deliveries_endpoint_id_event_id_key", Meaning::Invariant),
     // Deleting an endpoint deletes its deliveries and their attempts; an event is never deleted
     // while deliveries name it (the outbox is kept).
-    Rule::ForeignKey {
-        name: "webhook_deliveries_endpoint_id_fkey",
-        missing: Meaning::Gone { resource: "webhook_endpoint" },
-        in_use: None,
-    },
-    Rule::ForeignKey { name: "webhook_deliveries_event_id_fkey", missing: Meaning::Invariant, in_use: None },
+    Rule::foreign_key("webhook_deliveries_endpoint_id_fkey", gone("webhook_endpoint"), None),
+    Rule::foreign_key("webhook_deliveries_event_id_fkey", Meaning::Invariant, None),
     // The owner is the key creating the endpoint (a deleted key leaves it to admins).
-    Rule::ForeignKey { name: "webhook_endpoints_owner_key_id_fkey", missing: Meaning::Invariant, in_use: None },
-    Rule::ForeignKey {
-        name: "webhook_attempts_delivery_id_fkey",
-        missing: Meaning::Gone { resource: "delivery" },
-        in_use: None,
-    },
+    Rule::foreign_key("webhook_endpoints_owner_key_id_fkey", Meaning::Invariant, None),
+    Rule::foreign_key("webhook_attempts_delivery_id_fkey", gone("delivery"), None),
 ];
 
 /// Deliveries one endpoint gets per dispatcher round (one after another, in order), and
@@ -137,9 +129,7 @@ pub async fn create_endpoint(
         issues.extend(more);
         Vec::new()
     });
-    if !issues.is_empty() {
-        return Err(AppError::Validation(issues));
-    }
+    AppError::unless_issues(issues)?;
     check_readable(actor, &event_types)?;
     let limit = state.settings.webhook_endpoints_per_key;
     let (secret, stored) = new_secret(state)?;
@@ -200,9 +190,7 @@ pub async fn update_endpoint(
         }
         None => None,
     };
-    if !issues.is_empty() {
-        return Err(AppError::Validation(issues));
-    }
+    AppError::unless_issues(issues)?;
     if let Some(patterns) = &event_types {
         check_readable(actor, patterns)?;
     }

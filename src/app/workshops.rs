@@ -2,7 +2,7 @@
 //! workshop and added or removed with its capacity; enrolling claims one (`enrollments`).
 //! Capacity changes lock the workshop and add or remove free seats only.
 
-use super::constraints::{conflict, invalid, length, Meaning, Rule};
+use super::constraints::{conflict, gone, invalid, length, out_of_range, Meaning, Rule};
 use super::idempotency::recovery_point;
 use super::{clock, cursor_position, delete_row, AppError, AppResult, AppState, Found};
 use crate::domain::ids::{Located, WorkshopId};
@@ -18,37 +18,23 @@ pub const CONSTRAINTS: &[Rule] = &[
     Rule::Unique("workshops_name_key", conflict("name_taken", Some("name"), "a workshop with this name exists")),
     Rule::Check("workshops_name_check", length("name", 1, 200)),
     Rule::Check("workshops_description_check", length("description", 0, 5000)),
-    Rule::Check("workshops_capacity_check", invalid("capacity", "out_of_range", "must be between 1 and 10000")),
-    Rule::Check(
-        "workshops_duration_minutes_check",
-        invalid("duration_minutes", "out_of_range", "must be between 1 and 10080"),
-    ),
+    Rule::Check("workshops_capacity_check", out_of_range("capacity", "must be between 1 and 10000")),
+    Rule::Check("workshops_duration_minutes_check", out_of_range("duration_minutes", "must be between 1 and 10080")),
     Rule::Check("workshops_location_check", length("location", 1, 500)),
     Rule::Check("workshops_link_check", length("link", 1, 500)),
     Rule::Check("workshops_modality_check", invalid("modality", "invalid", "must be in_person or online")),
-    Rule::Check(
-        "workshops_price_check",
-        invalid("price", "out_of_range", "must be more than 0 and at most 1000000.00"),
-    ),
+    Rule::Check("workshops_price_check", out_of_range("price", "must be more than 0 and at most 1000000.00")),
     Rule::Check(
         "workshops_place_matches_modality",
         invalid("location", "required", "in_person workshops need a location, online workshops a link"),
     ),
-    Rule::ForeignKey {
-        name: "workshops_category_id_fkey",
-        missing: invalid("category_id", "unknown_category", "no interest has this id"),
-        in_use: Some(super::interests::IN_USE),
-    },
-    Rule::ForeignKey {
-        name: "workshop_seats_workshop_id_fkey",
-        missing: Meaning::Gone { resource: "workshop" },
-        in_use: None,
-    },
-    Rule::ForeignKey {
-        name: "workshop_seats_enrollment_id_fkey",
-        missing: Meaning::Gone { resource: "enrollment" },
-        in_use: None,
-    },
+    Rule::foreign_key(
+        "workshops_category_id_fkey",
+        invalid("category_id", "unknown_category", "no interest has this id"),
+        Some(super::interests::IN_USE),
+    ),
+    Rule::foreign_key("workshop_seats_workshop_id_fkey", gone("workshop"), None),
+    Rule::foreign_key("workshop_seats_enrollment_id_fkey", gone("enrollment"), None),
     Rule::Unique("workshop_seats_enrollment_key", Meaning::Invariant),
 ];
 

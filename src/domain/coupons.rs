@@ -10,13 +10,16 @@ text_enum!(
 );
 
 /// A coupon as the pricing rules see it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CouponTerms {
     pub kind: CouponKind,
+    /// Percent off (up to 100) for `percentage`, amount off for `fixed_amount`.
     pub value: Money,
     pub active: bool,
     pub valid_from: Option<DateTime<Utc>>,
+    /// Exclusive: the coupon stops working at this instant.
     pub valid_until: Option<DateTime<Utc>>,
+    /// The subtotal an order needs for the coupon to apply.
     pub min_order_amount: Money,
 }
 
@@ -59,51 +62,43 @@ pub struct Coupon {
     /// Unique regardless of case; clients type it at checkout.
     pub code: String,
     pub description: Option<String>,
-    pub kind: CouponKind,
-    /// Percent off (up to 100) for `percentage`, amount off for `fixed_amount`.
-    pub value: Money,
-    pub valid_from: Option<DateTime<Utc>>,
-    /// Exclusive: the coupon stops working at this instant.
-    pub valid_until: Option<DateTime<Utc>>,
-    /// The subtotal an order needs for the coupon to apply.
-    pub min_order_amount: Money,
+    pub terms: CouponTerms,
     /// `null`: unlimited.
     pub max_redemptions: Option<i32>,
     /// Orders currently holding a redemption (cancelling an order gives its redemption back).
     pub redemptions: i32,
     pub once_per_client: bool,
-    pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Bumped by every change; the `ETag` (`If-Match` names it).
     pub version: i32,
 }
 
-impl Coupon {
-    pub fn terms(&self) -> CouponTerms {
-        CouponTerms {
-            kind: self.kind,
-            value: self.value,
-            active: self.active,
-            valid_from: self.valid_from,
-            valid_until: self.valid_until,
-            min_order_amount: self.min_order_amount,
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewCoupon {
     pub code: String,
     pub description: Option<String>,
-    pub kind: CouponKind,
-    pub value: Money,
-    pub valid_from: Option<DateTime<Utc>>,
-    pub valid_until: Option<DateTime<Utc>>,
-    pub min_order_amount: Money,
+    pub terms: CouponTerms,
     pub max_redemptions: Option<i32>,
     pub once_per_client: bool,
-    pub active: bool,
+}
+
+impl NewCoupon {
+    /// The coupon as first stored: no redemptions yet.
+    pub fn into_coupon(self, now: DateTime<Utc>) -> Coupon {
+        Coupon {
+            id: CouponId::new(),
+            code: self.code,
+            description: self.description,
+            terms: self.terms,
+            max_redemptions: self.max_redemptions,
+            redemptions: 0,
+            once_per_client: self.once_per_client,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
 }
 
 /// The code cannot change.

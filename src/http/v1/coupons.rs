@@ -1,7 +1,7 @@
 //! `/api/v1/coupons`
 
 use crate::app::{coupons, AppState};
-use crate::domain::coupons::{Coupon, CouponChanges, CouponKind, NewCoupon};
+use crate::domain::coupons::{Coupon, CouponChanges, CouponKind, CouponTerms, NewCoupon};
 use crate::domain::ids::{CouponId, Located};
 use crate::domain::money::Money;
 use crate::domain::time::Timestamp;
@@ -61,17 +61,20 @@ pub struct CouponRequest {
 
 impl From<CouponRequest> for NewCoupon {
     fn from(r: CouponRequest) -> Self {
-        NewCoupon {
-            code: r.code,
-            description: r.description,
+        let terms = CouponTerms {
             kind: r.kind,
             value: r.value,
+            active: r.active.unwrap_or(true),
             valid_from: r.valid_from.map(Timestamp::get),
             valid_until: r.valid_until.map(Timestamp::get),
             min_order_amount: r.min_order_amount.unwrap_or(Money::ZERO),
+        };
+        NewCoupon {
+            code: r.code,
+            description: r.description,
+            terms,
             max_redemptions: r.max_redemptions,
             once_per_client: r.once_per_client.unwrap_or(false),
-            active: r.active.unwrap_or(true),
         }
     }
 }
@@ -147,19 +150,20 @@ pub struct CouponResponse {
 
 impl From<Coupon> for CouponResponse {
     fn from(c: Coupon) -> Self {
+        let terms = c.terms;
         CouponResponse {
             id: c.id,
             code: c.code,
             description: c.description,
-            kind: c.kind,
-            value: c.value,
-            valid_from: c.valid_from,
-            valid_until: c.valid_until,
-            min_order_amount: c.min_order_amount,
+            kind: terms.kind,
+            value: terms.value,
+            valid_from: terms.valid_from,
+            valid_until: terms.valid_until,
+            min_order_amount: terms.min_order_amount,
             max_redemptions: c.max_redemptions,
             redemptions: c.redemptions,
             once_per_client: c.once_per_client,
-            active: c.active,
+            active: terms.active,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

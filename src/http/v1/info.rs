@@ -1,6 +1,7 @@
 //! `/api/v1/clients/{id}/comments`, `/preferences` and `/attributes` (the MongoDB document).
 
-use crate::app::{info, AppState};
+use crate::app::info::{self, MapWrite};
+use crate::app::AppState;
 use crate::domain::free_form::{FreeFormObject, Preferences};
 use crate::domain::ids::{ClientId, CommentId, Nested};
 use crate::domain::view::{Comment, InfoMap};
@@ -189,7 +190,7 @@ macro_rules! map_endpoints {
         )]
         #[put($path)]
         pub async fn $put(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>, IfMatch(precondition): IfMatch, JsonBody(body): JsonBody<FreeFormBody>) -> ApiResult<HttpResponse> {
-            Ok(tagged::<_, Map<String, Value>>(info::replace_map(&state, ClientId(*id), $which, body.0, precondition).await?))
+            Ok(tagged::<_, Map<String, Value>>(info::write_map(&state, ClientId(*id), $which, MapWrite::Replace(body.0), precondition).await?))
         }
 
         #[doc = $patch_summary]
@@ -208,7 +209,7 @@ macro_rules! map_endpoints {
         )]
         #[patch($path)]
         pub async fn $patch(_caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>, IfMatch(precondition): IfMatch, JsonBody(body): JsonBody<FreeFormBody>) -> ApiResult<HttpResponse> {
-            Ok(tagged::<_, Map<String, Value>>(info::merge_map(&state, ClientId(*id), $which, body.0, precondition).await?))
+            Ok(tagged::<_, Map<String, Value>>(info::write_map(&state, ClientId(*id), $which, MapWrite::Merge(body.0), precondition).await?))
         }
     };
 }

@@ -5,8 +5,7 @@ use super::lower;
 
 use super::parse_text;
 use super::schema::{coupon_redemptions, coupons};
-use crate::domain::coupons::CouponKind;
-use crate::domain::coupons::{Coupon, CouponChanges};
+use crate::domain::coupons::{Coupon, CouponChanges, CouponKind, CouponTerms};
 use crate::domain::ids::{ClientId, CouponId, OrderId};
 use crate::domain::money::Money;
 use chrono::{DateTime, Utc};
@@ -147,17 +146,19 @@ impl CouponRow {
         Ok(Coupon {
             version: self.version,
             id: self.id.into(),
-            kind: parse_text("coupons.kind", &self.kind, CouponKind::parse)?,
             code: self.code,
             description: self.description,
-            value: Money::from_decimal(self.value),
-            valid_from: self.valid_from,
-            valid_until: self.valid_until,
-            min_order_amount: Money::from_decimal(self.min_order_amount),
+            terms: CouponTerms {
+                kind: parse_text("coupons.kind", &self.kind, CouponKind::parse)?,
+                value: Money::from_decimal(self.value),
+                active: self.active,
+                valid_from: self.valid_from,
+                valid_until: self.valid_until,
+                min_order_amount: Money::from_decimal(self.min_order_amount),
+            },
             max_redemptions: self.max_redemptions,
             redemptions: self.redemptions,
             once_per_client: self.once_per_client,
-            active: self.active,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -166,20 +167,21 @@ impl CouponRow {
 
 impl From<&Coupon> for CouponRow {
     fn from(c: &Coupon) -> Self {
+        let terms = &c.terms;
         CouponRow {
             version: c.version,
             id: c.id.0,
             code: c.code.clone(),
             description: c.description.clone(),
-            kind: c.kind.as_str().to_string(),
-            value: c.value.amount(),
-            valid_from: c.valid_from,
-            valid_until: c.valid_until,
-            min_order_amount: c.min_order_amount.amount(),
+            kind: terms.kind.as_str().to_string(),
+            value: terms.value.amount(),
+            valid_from: terms.valid_from,
+            valid_until: terms.valid_until,
+            min_order_amount: terms.min_order_amount.amount(),
             max_redemptions: c.max_redemptions,
             redemptions: c.redemptions,
             once_per_client: c.once_per_client,
-            active: c.active,
+            active: terms.active,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
