@@ -5,8 +5,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev && rm
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY migrations ./migrations
 COPY sql ./sql
-# The dashboard's files are compiled into the binary (`include_str!`).
+# The dashboard's files and the common-password list are compiled into the binary (`include_str!`).
 COPY static ./static
+COPY assets ./assets
 COPY src ./src
 RUN cargo build --release --locked --bin hybrid-crm
 

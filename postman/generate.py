@@ -106,6 +106,61 @@ folders = [
             "pm.test('the same entry', () => { const e = pm.response.json(); pm.expect(e.id).to.eql(pm.collectionVariables.get('auditEntryId')); pm.expect(e.key_id).to.eql(pm.collectionVariables.get('readonlyKeyId')); });"]),
         request("Get an unknown audit entry", "GET", "/api/v1/audit-log/00000000-0000-7000-8000-000000000000", status(404) + PROBLEM + code("audit_entry_not_found")),
     ]),
+    ("Staff sign-in", [
+        request("Create a staff user", "POST", "/api/v1/users", status(201) + save("staffUserId") + [
+            "pm.test('the role and its scopes, no password', () => { const b = pm.response.json(); pm.expect(b.role).to.eql('sales'); pm.expect(b.scopes).to.include('clients:write').and.not.include('admin:read'); pm.expect(b).to.not.have.property('password'); pm.expect(b).to.not.have.property('password_hash'); });",
+            "pm.test('Location and ETag', () => { pm.expect(pm.response.headers.get('Location')).to.eql('/api/v1/users/' + pm.response.json().id); pm.expect(pm.response.headers.get('ETag')).to.eql('\"1\"'); });"],
+            {"name": "Postman Staff", "email": f"staff.{R}@example.com", "role": "sales", "password": "first passphrase of postman"}),
+        request("Create a staff user with a common password", "POST", "/api/v1/users", status(422) + PROBLEM + [
+            "pm.test('names the password: too common', () => { const e = pm.response.json().errors.find(e => e.field === 'password'); pm.expect(e.code).to.eql('too_common'); });"],
+            {"name": "Weak", "email": f"weak.{R}@example.com", "role": "sales", "password": "password123"}),
+        request("List staff users", "GET", f"/api/v1/users?q=staff.{R}", status(200) + [
+            "pm.test('the new user', () => pm.expect(pm.response.json().items.map(u => u.id)).to.include(pm.collectionVariables.get('staffUserId')));"]),
+        request("Get a staff user", "GET", "/api/v1/users/{{staffUserId}}", status(200) + [
+            "pm.test('active, sales', () => { const b = pm.response.json(); pm.expect(b.active).to.be.true; pm.expect(b.role).to.eql('sales'); });"]),
+        request("Sign in with a wrong password", "POST", "/api/v1/auth/sign-in", status(401) + PROBLEM + code("invalid_credentials") + save("wrongPasswordDetail", "pm.response.json().detail"),
+            {"email": f"staff.{R}@example.com", "password": "not the passphrase"}, auth="none"),
+        request("Sign in with an unknown email", "POST", "/api/v1/auth/sign-in", status(401) + PROBLEM + code("invalid_credentials") + [
+            "pm.test('the same answer as a wrong password', () => pm.expect(pm.response.json().detail).to.eql(pm.collectionVariables.get('wrongPasswordDetail')));"],
+            {"email": f"nobody.{R}@example.com", "password": "not the passphrase"}, auth="none"),
+        request("Sign in", "POST", "/api/v1/auth/sign-in", status(200) + save("staffAccess", "pm.response.json().access_token") + save("staffRefresh", "pm.response.json().refresh_token") + save("staffSessionId", "pm.response.json().session_id") + [
+            "pm.test('bearer tokens of their kinds', () => { const b = pm.response.json(); pm.expect(b.token_type).to.eql('Bearer'); pm.expect(b.access_token).to.match(/^hcrm_at_[A-Za-z0-9_-]{43}$/); pm.expect(b.refresh_token).to.match(/^hcrm_rt_[A-Za-z0-9_-]{43}$/); pm.expect(b.expires_in).to.be.above(0); });",
+            "pm.test('never cached', () => pm.expect(pm.response.headers.get('Cache-Control')).to.include('no-store'));"],
+            {"email": f"staff.{R}@example.com", "password": "first passphrase of postman", "device": "Postman"}, auth="none"),
+        request("My profile", "GET", "/api/v1/auth/me", status(200) + [
+            "pm.test('the signed-in user', () => { const b = pm.response.json(); pm.expect(b.id).to.eql(pm.collectionVariables.get('staffUserId')); pm.expect(b.role).to.eql('sales'); });"], auth="staffAccess"),
+        request("Read clients with a staff token", "GET", "/api/v1/clients?limit=1", status(200) + [
+            "pm.test('a page', () => pm.expect(pm.response.json().items).to.be.an('array'));"], auth="staffAccess"),
+        request("Create an API key with a sales token", "POST", "/api/v1/api-keys", status(403) + PROBLEM + code("forbidden") + [
+            "pm.test('names the missing scope', () => pm.expect(pm.response.json().details.required_scope).to.eql('admin:write'));"],
+            {"name": "Not allowed", "role": "readonly"}, auth="staffAccess"),
+        request("My sessions with an API key", "GET", "/api/v1/auth/sessions", status(403) + PROBLEM + code("forbidden")),
+        request("Sign in on a second device", "POST", "/api/v1/auth/sign-in", status(200) + save("secondAccess", "pm.response.json().access_token") + save("secondSessionId", "pm.response.json().session_id"),
+            {"email": f"staff.{R}@example.com", "password": "first passphrase of postman", "device": "Second device"}, auth="none"),
+        request("My sessions", "GET", "/api/v1/auth/sessions", status(200) + [
+            "pm.test('both, the current one marked', () => { const items = pm.response.json().items; pm.expect(items.map(s => s.id)).to.include.members([pm.collectionVariables.get('staffSessionId'), pm.collectionVariables.get('secondSessionId')]); pm.expect(items.find(s => s.current).id).to.eql(pm.collectionVariables.get('staffSessionId')); });"], auth="staffAccess"),
+        request("End the second session", "DELETE", "/api/v1/auth/sessions/{{secondSessionId}}", status(204), auth="staffAccess"),
+        request("Call with the ended session's token", "GET", "/api/v1/auth/me", status(401) + PROBLEM + code("unauthenticated"), auth="secondAccess"),
+        request("Refresh", "POST", "/api/v1/auth/refresh", status(200) + save("spentRefresh", "pm.collectionVariables.get('staffRefresh')") + save("staffAccess", "pm.response.json().access_token") + save("staffRefresh", "pm.response.json().refresh_token") + [
+            "pm.test('new tokens for the same session', () => { const b = pm.response.json(); pm.expect(b.session_id).to.eql(pm.collectionVariables.get('staffSessionId')); pm.expect(b.refresh_token).to.not.eql(pm.collectionVariables.get('spentRefresh')); });"],
+            {"refresh_token": "{{staffRefresh}}"}, auth="none"),
+        request("Change my password with a wrong current one", "POST", "/api/v1/auth/password", status(422) + PROBLEM + [
+            "pm.test('names current_password', () => pm.expect(pm.response.json().errors[0].field).to.eql('current_password'));"],
+            {"current_password": "not it", "new_password": "second passphrase of postman"}, auth="staffAccess"),
+        request("Change my password", "POST", "/api/v1/auth/password", status(204),
+            {"current_password": "first passphrase of postman", "new_password": "second passphrase of postman"}, auth="staffAccess"),
+        request("Refresh with a spent token", "POST", "/api/v1/auth/refresh", status(401) + PROBLEM + code("invalid_refresh_token"),
+            {"refresh_token": "{{spentRefresh}}"}, auth="none"),
+        request("The reused token's session has ended", "GET", "/api/v1/auth/me", status(401) + PROBLEM + code("unauthenticated"), auth="staffAccess"),
+        request("Sign in with the new password", "POST", "/api/v1/auth/sign-in", status(200) + save("staffAccess", "pm.response.json().access_token"),
+            {"email": f"staff.{R}@example.com", "password": "second passphrase of postman"}, auth="none"),
+        request("Sign out", "POST", "/api/v1/auth/sign-out", status(204), auth="staffAccess"),
+        request("Call after signing out", "GET", "/api/v1/auth/me", status(401) + PROBLEM + code("unauthenticated"), auth="staffAccess"),
+        request("Disable the staff user", "PATCH", "/api/v1/users/{{staffUserId}}", status(200) + [
+            "pm.test('inactive', () => pm.expect(pm.response.json().active).to.be.false);"], {"active": False}),
+        request("Sign in as a disabled user", "POST", "/api/v1/auth/sign-in", status(401) + PROBLEM + code("invalid_credentials"),
+            {"email": f"staff.{R}@example.com", "password": "second passphrase of postman"}, auth="none"),
+    ]),
     ("Companies", [
         request("Create company", "POST", "/api/v1/companies", status(201) + save("companyId") + [
             "pm.test('Location header', () => pm.expect(pm.response.headers.get('Location')).to.eql('/api/v1/companies/' + pm.response.json().id));",

@@ -47,6 +47,26 @@ if [ -z "$key" ]; then
   key=$("$bin" api-key create --role admin --name "demo (scripts/run.sh)" 2>/dev/null)
   (umask 077 && printf '%s\n' "$key" >"$key_file")
 fi
+# A demo admin user for signing in (`POST /api/v1/auth/sign-in`, the back office), its password
+# kept in .demo-admin-password (not committed) and reused while it signs in.
+user_email=admin@demo.example.com
+password_file=.demo-admin-password
+password=""
+sign_in() {
+  python3 -c 'import json, sys; print(json.dumps({"email": sys.argv[1], "password": sys.argv[2], "device": "scripts/run.sh"}))' \
+    "$user_email" "$1" |
+    curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @- "$base/api/v1/auth/sign-in"
+}
+if [ -s "$password_file" ]; then
+  password=$(cat "$password_file")
+  [ "$(sign_in "$password")" = 200 ] || password=""
+fi
+if [ -z "$password" ]; then
+  password=$(python3 -c 'import secrets; print("demo-" + secrets.token_urlsafe(12))')
+  printf '%s\n' "$password" | "$bin" user create --email "$user_email" --role admin --name "Demo admin" >/dev/null 2>&1 ||
+    printf '%s\n' "$password" | "$bin" user set-password --email "$user_email" >/dev/null
+  (umask 077 && printf '%s\n' "$password" >"$password_file")
+fi
 cat <<EOT
 
 Hybrid CRM is serving on $base (Ctrl-C stops it)
@@ -57,5 +77,7 @@ Hybrid CRM is serving on $base (Ctrl-C stops it)
   Try:         curl -H "Authorization: Bearer $key" "$base/api/v1/clients?limit=3"
   API key:     $key
                (admin; saved in .demo-api-key and reused by the next run)
+  Sign in:     $user_email / $password   (admin; saved in .demo-admin-password)
+               curl -H 'Content-Type: application/json' -d '{"email": "$user_email", "password": "$password"}' $base/api/v1/auth/sign-in
 EOT
 wait "$server"

@@ -323,3 +323,5 @@ CREATE TRIGGER webhook_endpoints_version BEFORE UPDATE ON webhook_endpoints
     FOR EACH ROW EXECUTE FUNCTION r.next_version();
 CREATE TRIGGER workshops_version BEFORE UPDATE ON workshops
     FOR EACH ROW EXECUTE FUNCTION r.next_version();
+CREATE TRIGGER users_version BEFORE UPDATE ON users
+    FOR EACH ROW EXECUTE FUNCTION r.next_version();

@@ -141,6 +141,51 @@ pub struct AccessSettings {
     /// Proxies whose `X-Forwarded-For` names the client in logs (`TRUSTED_PROXIES`, addresses
     /// separated by commas); anyone else's header is ignored.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub auth: AuthSettings,
+}
+
+/// People's sign-in (`AUTH_*`).
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// How long an access token works (`AUTH_ACCESS_MINUTES`, 15).
+    pub access_ttl: Duration,
+    /// How long a refresh token works; each refresh issues a new one (`AUTH_REFRESH_DAYS`, 14).
+    pub refresh_ttl: Duration,
+    /// Password hashes computed at once (`AUTH_HASH_CONCURRENCY`, default: one per CPU, less
+    /// one, at least one): each takes ~19 MiB and tens of milliseconds of a blocking thread, so a
+    /// sign-in flood queues here instead of taking every core and the memory.
+    pub hash_concurrency: usize,
+    /// Failed sign-ins per account and per address allowed before each further failure doubles
+    /// the wait (`AUTH_FAILURES_ALLOWED`, 5).
+    pub failures_allowed: u32,
+    /// The longest wait the doubling reaches (`AUTH_MAX_WAIT_SECS`, 900).
+    pub max_wait: Duration,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        AuthSettings {
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_ttl: Duration::from_secs(14 * 24 * 3600),
+            hash_concurrency: cpus.saturating_sub(1).max(1),
+            failures_allowed: 5,
+            max_wait: Duration::from_secs(900),
+        }
+    }
+}
+
+impl AuthSettings {
+    fn from_env() -> anyhow::Result<Self> {
+        let defaults = AuthSettings::default();
+        Ok(AuthSettings {
+            access_ttl: Duration::from_secs(parsed::<u64>("AUTH_ACCESS_MINUTES", 15)?.max(1) * 60),
+            refresh_ttl: Duration::from_secs(parsed::<u64>("AUTH_REFRESH_DAYS", 14)?.max(1) * 24 * 3600),
+            hash_concurrency: parsed("AUTH_HASH_CONCURRENCY", defaults.hash_concurrency)?.max(1),
+            failures_allowed: parsed("AUTH_FAILURES_ALLOWED", defaults.failures_allowed)?,
+            max_wait: Duration::from_secs(parsed("AUTH_MAX_WAIT_SECS", 900)?.max(1)),
+        })
+    }
 }
 
 impl Default for AccessSettings {
@@ -156,6 +201,7 @@ impl Default for AccessSettings {
             metrics_refresh: Duration::from_secs(15),
             hsts_max_age: None,
             trusted_proxies: Vec::new(),
+            auth: AuthSettings::default(),
         }
     }
 }
@@ -216,6 +262,7 @@ impl AccessSettings {
                 .filter(|part| !part.is_empty())
                 .map(|part| part.parse().with_context(|| format!("TRUSTED_PROXIES: {part:?} is not an IP address")))
                 .collect::<anyhow::Result<_>>()?,
+            auth: AuthSettings::from_env()?,
         })
     }
 }

@@ -1,8 +1,9 @@
-//! Command line: `serve` (default) | `migrate` | `seed` | `reconcile` | `rollup` | `openapi` | `api-key`.
+//! Command line: `serve` (default) | `migrate` | `seed` | `reconcile` | `rollup` | `openapi` | `api-key` |
+//! `user`.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use hybrid_crm::app::{access, jobs, reconcile, reports, seed, AppState};
+use hybrid_crm::app::{access, jobs, reconcile, reports, seed, users, AppState};
 use hybrid_crm::config::Settings;
 use hybrid_crm::{http, telemetry};
 
@@ -58,6 +59,33 @@ enum Command {
     ApiKey {
         #[command(subcommand)]
         action: ApiKeyAction,
+    },
+    /// Create staff users and set their passwords (the first admin user comes from here).
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Create a staff user; the password is read from standard input (one line), so it never
+    /// appears in a process list or a shell history.
+    Create {
+        /// What they sign in with.
+        #[arg(long)]
+        email: String,
+        /// admin, manager, sales, inventory, support or readonly.
+        #[arg(long)]
+        role: String,
+        /// Their name, as shown to other staff (the email when absent).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Set a staff user's password, read from standard input; their sessions end.
+    SetPassword {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -176,6 +204,10 @@ async fn main() -> anyhow::Result<()> {
             migrate(&state).await?;
             api_key(&state, action).await
         }
+        Command::User { action } => {
+            migrate(&state).await?;
+            user(&state, action).await
+        }
         Command::Openapi => unreachable!("handled before settings are read"),
     }
 }
@@ -244,6 +276,71 @@ async fn api_key(state: &AppState, action: ApiKeyAction) -> anyhow::Result<()> {
             .await
             .map_err(failed)?;
             println!("revoked {} ({})", key.id, key.name);
+        }
+    }
+    Ok(())
+}
+
+/// One line of standard input: a password.
+fn password_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    anyhow::ensure!(!password.is_empty(), "no password on standard input (echo it, or pipe it from a file)");
+    Ok(password)
+}
+
+async fn user(state: &AppState, action: UserAction) -> anyhow::Result<()> {
+    use hybrid_crm::app::AppError;
+    use hybrid_crm::domain::access::Role;
+    use hybrid_crm::domain::users::NewUser;
+    // Field problems as a person reads them (`password: is one of the most common passwords`).
+    let failed = |err: AppError| match err {
+        AppError::Validation(issues) => {
+            let text: Vec<String> = issues.iter().map(|i| format!("{}: {}", i.field, i.message)).collect();
+            anyhow::anyhow!("{}", text.join("; "))
+        }
+        other => anyhow::anyhow!("{other}"),
+    };
+    match action {
+        UserAction::Create { email, role, name } => {
+            let role = Role::parse(&role).filter(|r| *r != Role::Custom).with_context(|| {
+                format!("{role:?} is not a role: admin, manager, sales, inventory, support, readonly")
+            })?;
+            let password = password_from_stdin()?;
+            let new = NewUser { name: name.unwrap_or_else(|| email.clone()), email, role };
+            let create = users::create(state, new, password);
+            let user = access::audit_command(state, "create_user", "hybrid-crm user create", None, 201, create, |u| {
+                u.id.to_string()
+            })
+            .await
+            .map_err(failed)?;
+            println!(
+                "created user {} ({}, role {}): sign in at POST /api/v1/auth/sign-in",
+                user.id,
+                user.email,
+                user.role.as_str()
+            );
+        }
+        UserAction::SetPassword { email } => {
+            let user = users::find_by_email(state, email.clone())
+                .await
+                .map_err(failed)?
+                .with_context(|| format!("no user has the email {email}"))?;
+            let password = password_from_stdin()?;
+            let set = users::set_password(state, user.id, password);
+            access::audit_command(
+                state,
+                "set_user_password",
+                "hybrid-crm user set-password",
+                Some(user.id.to_string()),
+                204,
+                set,
+                |()| user.id.to_string(),
+            )
+            .await
+            .map_err(failed)?;
+            println!("set the password of {} ({}); their sessions have ended", user.id, user.email);
         }
     }
     Ok(())

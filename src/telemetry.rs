@@ -130,6 +130,7 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
             otel.status_code = tracing::field::Empty,
             request_id = %request_id,
             key_id = tracing::field::Empty,
+            user_id = tracing::field::Empty,
             exception.message = tracing::field::Empty,
             exception.details = tracing::field::Empty,
         )
@@ -160,10 +161,19 @@ pub fn client_address(
     request: &actix_web::dev::ServiceRequest,
     trusted: &[std::net::IpAddr],
 ) -> Option<std::net::IpAddr> {
-    let peer = request.peer_addr()?.ip();
+    client_address_of(request.peer_addr(), request.headers(), trusted)
+}
+
+/// `client_address` from a request's parts (a handler's `HttpRequest` has them too).
+pub fn client_address_of(
+    peer: Option<std::net::SocketAddr>,
+    headers: &actix_web::http::header::HeaderMap,
+    trusted: &[std::net::IpAddr],
+) -> Option<std::net::IpAddr> {
+    let peer = peer?.ip();
     if !trusted.contains(&peer) {
         return Some(peer);
     }
-    let forwarded = request.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()).last();
+    let forwarded = headers.get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()).last();
     forwarded.and_then(|list| list.rsplit(',').next()).and_then(|last| last.trim().parse().ok()).or(Some(peer))
 }

@@ -175,6 +175,7 @@ pub async fn audit_command<T>(
         id: AuditEntryId::new(),
         occurred_at: clock::now(),
         key_id: None,
+        user_id: None,
         operation_id: operation.to_string(),
         method: "CLI".into(),
         path: command.to_string(),
@@ -239,6 +240,7 @@ struct CachedKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bucket {
     Key(ApiKeyId),
+    User(crate::domain::ids::UserId),
     Ip(Option<IpAddr>),
 }
 
@@ -324,6 +326,14 @@ impl CallerCache {
                 }
             }
         }
+    }
+
+    /// Whether the bucket has no token to give now (without taking one).
+    pub fn exhausted(&self, bucket: Bucket, limit: RateLimit) -> bool {
+        let Ok(buckets) = self.buckets.lock() else { return false };
+        buckets
+            .get(&bucket)
+            .is_some_and(|state| state.tokens + state.updated.elapsed().as_secs_f64() * limit.per_second < 1.0)
     }
 
     /// Returns a token taken for work that turned out to be a real key's.

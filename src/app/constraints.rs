@@ -91,6 +91,7 @@ pub fn rules() -> impl Iterator<Item = &'static Rule> {
         super::webhooks::CONSTRAINTS,
         super::notifications::CONSTRAINTS,
         super::access::CONSTRAINTS,
+        super::auth::CONSTRAINTS,
         super::reports::CONSTRAINTS,
     ]
     .into_iter()

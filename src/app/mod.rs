@@ -4,6 +4,7 @@
 //! `check_precondition`) are here once; a resource's module holds its own rules.
 
 pub mod access;
+pub mod auth;
 pub mod catalog;
 pub mod clients;
 pub mod clock;
@@ -28,6 +29,7 @@ pub mod seed;
 pub mod stats;
 pub mod subscriptions;
 pub mod timeline;
+pub mod users;
 pub mod webhooks;
 pub mod workshops;
 
@@ -60,6 +62,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Seals webhook signing secrets (`WEBHOOK_SECRET_KEY`); `serve` needs it.
     pub sealer: Option<Arc<sealed::Sealer>>,
+    /// Password hashes computed at once (`AUTH_HASH_CONCURRENCY`).
+    pub hashing: Arc<tokio::sync::Semaphore>,
 }
 
 /// Wake-ups between the server's background workers (each also polls, for other replicas).
@@ -98,6 +102,7 @@ impl AppState {
             &settings.smtp_from,
             settings.smtp_timeout,
         )?);
+        let settings_hash_concurrency = settings.access.auth.hash_concurrency;
         Ok(AppState {
             db,
             info,
@@ -110,6 +115,7 @@ impl AppState {
             audit_outcomes: Arc::default(),
             metrics,
             sealer,
+            hashing: Arc::new(tokio::sync::Semaphore::new(settings_hash_concurrency)),
         })
     }
 }
@@ -126,6 +132,13 @@ pub enum AppError {
     /// webhook to another family's events).
     #[error("{message}")]
     Forbidden { scope: String, message: String },
+    /// Credentials a person presented (a password, a refresh token, a link's token) do not
+    /// hold: 401 with a code that never says which part was wrong.
+    #[error("{message}")]
+    Unauthenticated { code: &'static str, message: &'static str },
+    /// Too many failed attempts from this address or at this account: 429 with `Retry-After`.
+    #[error("{message}")]
+    Throttled { retry_after_secs: u64, message: String },
     #[error("the resource changed: its current tag is {current}")]
     PreconditionFailed { current: String },
     #[error("{store} is unavailable")]

@@ -138,7 +138,7 @@ pub async fn create_endpoint(
     let endpoint = state
         .db
         .tx(move |conn| {
-            if repo::lock_and_count_owned(conn, actor.key)? >= limit {
+            if repo::lock_and_count_owned(conn, actor.owner)? >= limit {
                 return Err(AppError::conflict_with(
                     "endpoint_limit_reached",
                     None,
@@ -149,7 +149,7 @@ pub async fn create_endpoint(
                 ));
             }
             let id = WebhookEndpointId::new();
-            let endpoint = repo::insert_endpoint(conn, id, &new, &stored, actor.key, now)?;
+            let endpoint = repo::insert_endpoint(conn, id, &new, &stored, actor.owner, now)?;
             super::idempotency::recovery_point(id.path());
             Ok(endpoint)
         })

@@ -215,6 +215,55 @@ impl ApiKey {
     }
 }
 
+/// Who makes a request: an API key, or a staff user in one of their sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Actor {
+    Key(ApiKeyId),
+    User { id: crate::domain::ids::UserId, session: crate::domain::ids::SessionId },
+}
+
+impl Actor {
+    /// What owns what the actor creates (webhook endpoints) and scopes its idempotency keys.
+    pub fn owner(self) -> Owner {
+        match self {
+            Actor::Key(id) => Owner::Key(id),
+            Actor::User { id, .. } => Owner::User(id),
+        }
+    }
+}
+
+/// A key or a person, without the session a person acts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Owner {
+    Key(ApiKeyId),
+    User(crate::domain::ids::UserId),
+}
+
+impl fmt::Display for Owner {
+    /// A key's id as it always was (idempotency keys stored before people existed keep
+    /// matching); a user's with a prefix no key id has.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Owner::Key(id) => write!(f, "{id}"),
+            Owner::User(id) => write!(f, "user:{id}"),
+        }
+    }
+}
+
+/// A caller the access layer recognized: who, and what they may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal {
+    pub actor: Actor,
+    pub role: Role,
+    pub grant: Grant,
+}
+
+impl Principal {
+    pub fn of_key(key: &ApiKey) -> Principal {
+        Principal { actor: Actor::Key(key.id), role: key.role, grant: key.grant() }
+    }
+}
+
 /// What a new key is for.
 #[derive(Debug, Clone)]
 pub struct NewApiKey {
@@ -230,8 +279,10 @@ pub struct NewApiKey {
 pub struct AuditEntry {
     pub id: crate::domain::ids::AuditEntryId,
     pub occurred_at: DateTime<Utc>,
-    /// `None` for a write refused before a key was known.
+    /// The API key of the request, if a key made it.
     pub key_id: Option<ApiKeyId>,
+    /// The staff user of the request: a staff session's, or the person a sign-in named.
+    pub user_id: Option<crate::domain::ids::UserId>,
     pub operation_id: String,
     pub method: String,
     pub path: String,
@@ -246,6 +297,7 @@ pub struct AuditEntry {
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub key_id: Option<ApiKeyId>,
+    pub user_id: Option<crate::domain::ids::UserId>,
     pub subject_id: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,

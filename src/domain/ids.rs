@@ -78,6 +78,8 @@ typed_id!(
     NotificationId => "notification",
     ApiKeyId => "api_key",
     AuditEntryId => "audit_entry",
+    UserId => "user",
+    SessionId => "session",
 );
 
 /// Where the API is mounted. Every resource URL is built from it by `Located` and `Nested`, the
@@ -132,6 +134,7 @@ located!(
     NotificationId => "notifications",
     ApiKeyId => "api-keys",
     AuditEntryId => "audit-log",
+    UserId => "users",
 );
 
 macro_rules! nested {

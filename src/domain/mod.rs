@@ -32,6 +32,7 @@ macro_rules! text_enum {
 }
 
 pub mod access;
+pub mod auth;
 pub mod catalog;
 pub mod client;
 pub mod companies;
@@ -49,6 +50,7 @@ pub mod precondition;
 pub mod reports;
 pub mod time;
 pub mod timeline;
+pub mod users;
 pub mod view;
 pub mod webhooks;
 pub mod workshops;

@@ -77,6 +77,7 @@ tagged_by_version!(
     super::coupons::Coupon,
     super::orders::Order,
     super::webhooks::WebhookEndpoint,
+    super::users::User,
 );
 
 /// A workshop's seats live in their own rows, which enrolling changes without touching the

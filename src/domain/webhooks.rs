@@ -1,8 +1,8 @@
 //! Webhook endpoints and deliveries: the Standard Webhooks signature, which URLs may receive
 //! events, and the retry schedule.
 
-use crate::domain::access::{Family, Grant, Level, Scope};
-use crate::domain::ids::{ApiKeyId, DeliveryId, EventId, WebhookEndpointId};
+use crate::domain::access::{Family, Grant, Level, Owner, Scope};
+use crate::domain::ids::{DeliveryId, EventId, WebhookEndpointId};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -26,19 +26,20 @@ pub struct WebhookEndpoint {
     pub failing_since: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// The key that created it; `None` for endpoints older than ownership (admins only).
-    pub owner_key_id: Option<ApiKeyId>,
+    /// The key or the staff user that created it; `None` for endpoints older than ownership, or
+    /// whose owner is gone (admins only).
+    pub owner: Option<Owner>,
     /// Until when the secret rotated out last still signs deliveries beside the current one.
     pub previous_secret_until: Option<DateTime<Utc>>,
     /// Bumped by every change; the `ETag` (`If-Match` names it).
     pub version: i32,
 }
 
-/// Who acts on webhook endpoints: a key sees, changes, tests and retries only the endpoints it
-/// created; a key with `admin:write` every endpoint.
+/// Who acts on webhook endpoints: a key (or a staff user) sees, changes, tests and retries only
+/// the endpoints it created; a caller with `admin:write` every endpoint.
 #[derive(Debug, Clone, Copy)]
 pub struct EndpointActor {
-    pub key: ApiKeyId,
+    pub owner: Owner,
     pub grant: Grant,
 }
 
@@ -48,12 +49,12 @@ impl EndpointActor {
     }
 
     pub fn may_see(&self, endpoint: &WebhookEndpoint) -> bool {
-        self.sees_all() || endpoint.owner_key_id == Some(self.key)
+        self.sees_all() || endpoint.owner == Some(self.owner)
     }
 
     /// The owner a list is narrowed to (`None`: every endpoint).
-    pub fn owner_filter(&self) -> Option<ApiKeyId> {
-        (!self.sees_all()).then_some(self.key)
+    pub fn owner_filter(&self) -> Option<Owner> {
+        (!self.sees_all()).then_some(self.owner)
     }
 }
 

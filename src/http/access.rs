@@ -3,11 +3,16 @@
 //! The scope each operation needs is declared once, on its handler (`security(("api_key" =
 //! ["clients:read"]))`), and read back from the generated OpenAPI document at start: what the
 //! spec tells integrators is exactly what this middleware enforces. An operation under
-//! `/api/v1` without a declared scope is refused to everyone (and a test fails).
+//! `/api/v1` without a declared scope is refused to everyone (and a test fails). Two other
+//! declarations exist: `security(("staff_session" = []))` for what a signed-in person does to
+//! their own account (no key may), and `security(())` for signing in (anyone, rate-limited by
+//! address). Callers are API keys or staff users' access tokens (`hcrm_at_…`); a staff token
+//! carries its user's role's scopes and passes every scope check a key with that role would.
 
 use crate::app::access::{self, Bucket, RateDecision, Refusal};
+use crate::app::auth;
 use crate::app::AppState;
-use crate::domain::access::{ApiKey, AuditEntry, Scope};
+use crate::domain::access::{Actor, AuditEntry, Owner, Principal, Scope};
 use crate::domain::ids::AuditEntryId;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::routes::{RouteTable, Routed};
@@ -19,19 +24,42 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::net::IpAddr;
 use tracing_actix_web::{RequestId, RootSpan};
 
-/// The name of the security scheme in the spec.
+/// The names of the security schemes in the spec.
 pub const SCHEME: &str = "api_key";
+pub const SESSION_SCHEME: &str = "staff_session";
 pub const API_PREFIX: &str = "/api/v1/";
+
+/// What an operation's declared security asks of a caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// A key or a staff session holding the scope.
+    Scope(Scope),
+    /// A staff session, whatever its role (a person's own account); never a key.
+    SignedIn,
+    /// Anyone (signing in): no credentials are read.
+    Public,
+    /// Nothing the layer understands: refused to everyone.
+    Undeclared,
+}
+
+impl Requirement {
+    fn allows(self, principal: &Principal) -> bool {
+        match self {
+            Requirement::Scope(scope) => principal.grant.allows(scope),
+            Requirement::SignedIn => matches!(principal.actor, Actor::User { .. }),
+            Requirement::Public | Requirement::Undeclared => false,
+        }
+    }
+}
 
 /// One operation as the spec declares it.
 #[derive(Debug, Clone)]
 pub struct Operation {
     pub id: String,
-    /// `None` when the spec declares none: refused.
-    pub scope: Option<Scope>,
+    pub requirement: Requirement,
 }
 
 /// Every operation under `/api/v1`, by path template and method.
@@ -52,7 +80,7 @@ impl Operations {
                 operations
                     .entry(path.clone())
                     .or_insert_with(HashMap::new)
-                    .insert(method, Operation { id, scope: declared_scope(operation) });
+                    .insert(method, Operation { id, requirement: declared_requirement(operation) });
             }
         }
         Operations(operations)
@@ -65,51 +93,89 @@ impl Operations {
     }
 }
 
-/// The one scope of the operation's `api_key` requirement.
-pub fn declared_scope(operation: &Value) -> Option<Scope> {
-    let requirements = operation.get("security")?.as_array()?;
-    let scopes: Vec<&Value> =
-        requirements.iter().filter_map(|r| r.get(SCHEME)).filter_map(Value::as_array).flatten().collect();
-    match scopes.as_slice() {
-        [scope] => scope.as_str()?.parse().ok(),
-        _ => None,
+/// What the operation's security requirements ask: `[{}]` alone is public; one scope named by
+/// `api_key` (and the same by `staff_session`, which the spec adds beside it) is that scope;
+/// `staff_session` alone with no scope is any signed-in person.
+pub fn declared_requirement(operation: &Value) -> Requirement {
+    let Some(requirements) = operation.get("security").and_then(Value::as_array) else {
+        return Requirement::Undeclared;
+    };
+    let objects: Vec<&serde_json::Map<String, Value>> = requirements.iter().filter_map(Value::as_object).collect();
+    if objects.len() != requirements.len() || objects.is_empty() {
+        return Requirement::Undeclared;
+    }
+    if objects.len() == 1 && objects[0].is_empty() {
+        return Requirement::Public;
+    }
+    let scopes = |scheme: &str| -> Option<Vec<&Value>> {
+        let lists: Vec<&Vec<Value>> = objects.iter().filter_map(|o| o.get(scheme)?.as_array()).collect();
+        (!lists.is_empty()).then(|| lists.into_iter().flatten().collect())
+    };
+    let known = objects.iter().all(|o| o.len() == 1 && (o.contains_key(SCHEME) || o.contains_key(SESSION_SCHEME)));
+    if !known {
+        return Requirement::Undeclared;
+    }
+    match (scopes(SCHEME), scopes(SESSION_SCHEME)) {
+        (Some(keys), sessions) => match keys.as_slice() {
+            [scope] if sessions.as_ref().is_none_or(|s| s.iter().all(|other| other == scope)) => {
+                scope.as_str().and_then(|s| s.parse().ok()).map_or(Requirement::Undeclared, Requirement::Scope)
+            }
+            _ => Requirement::Undeclared,
+        },
+        (None, Some(sessions)) if sessions.is_empty() => Requirement::SignedIn,
+        _ => Requirement::Undeclared,
     }
 }
 
-/// What the access layer decided for a request: who calls and the operation it allowed.
+/// What the access layer decided for a request: who calls (nobody, for a public operation) and
+/// the operation it allowed.
 #[derive(Debug, Clone)]
 struct Authorized {
-    key: Arc<ApiKey>,
+    principal: Option<Principal>,
     operation: String,
 }
 
-/// The calling key: every `/api/v1` handler takes one. It exists only when the access layer
-/// authorized the request *and* the operation the router matched is the one it authorized, with
-/// the key holding its scope; otherwise the handler never runs (401 without the access layer's
-/// decision, 403 when the decision and the route disagree). A handler mounted without the access
-/// layer therefore refuses everyone.
-#[derive(Debug, Clone)]
-pub struct Caller(pub Arc<ApiKey>);
+/// The caller (an API key or a staff session): every `/api/v1` handler but signing in takes one.
+/// It exists only when the access layer authorized the request *and* the operation the router
+/// matched is the one it authorized, with the caller meeting its requirement; otherwise the
+/// handler never runs (401 without the access layer's decision, 403 when the decision and the
+/// route disagree). A handler mounted without the access layer therefore refuses everyone.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller(pub Principal);
 
 impl Caller {
-    pub fn key(&self) -> &ApiKey {
-        &self.0
+    pub fn grant(&self) -> crate::domain::access::Grant {
+        self.0.grant
     }
 
     /// The caller as the owner of webhook endpoints.
     pub fn endpoint_actor(&self) -> crate::domain::webhooks::EndpointActor {
-        crate::domain::webhooks::EndpointActor { key: self.0.id, grant: self.0.grant() }
+        crate::domain::webhooks::EndpointActor { owner: self.0.actor.owner(), grant: self.0.grant }
     }
 
     /// What of other families the responses to this caller may show.
     pub fn disclosure(&self) -> crate::http::dto::Disclosure {
-        crate::http::dto::Disclosure::new(self.0.grant())
+        crate::http::dto::Disclosure::new(self.0.grant)
+    }
+
+    /// The signed-in person, for the operations on one's own account (`SignedIn` ones, which
+    /// only a staff session passes).
+    pub fn person(&self) -> Result<crate::app::auth::Person, ApiError> {
+        crate::app::auth::Person::of(self.0.actor).ok_or_else(|| forbidden_problem(Requirement::SignedIn).into())
     }
 }
 
-/// The key the access layer authorized for this request and the operation, if it did.
-pub fn authorized(req: &ServiceRequest) -> Option<(crate::domain::ids::ApiKeyId, String)> {
-    req.extensions().get::<Authorized>().map(|authorized| (authorized.key.id, authorized.operation.clone()))
+/// A request to a public operation (signing in): the handler's proof that the access layer let
+/// it through as public, checked against the routed operation like `Caller`.
+#[derive(Debug, Clone, Copy)]
+pub struct Anyone;
+
+/// Who the access layer authorized for this request and the operation, if it did (a public
+/// operation has no owner).
+pub fn authorized(req: &ServiceRequest) -> Option<(Owner, String)> {
+    let extensions = req.extensions();
+    let authorized = extensions.get::<Authorized>()?;
+    Some((authorized.principal?.actor.owner(), authorized.operation.clone()))
 }
 
 impl actix_web::FromRequest for Caller {
@@ -117,11 +183,27 @@ impl actix_web::FromRequest for Caller {
     type Future = std::future::Ready<Result<Caller, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        std::future::ready(caller_of(req))
+        std::future::ready(routed_decision(req).and_then(|(principal, op)| match principal {
+            Some(principal) if op.requirement.allows(&principal) => Ok(Caller(principal)),
+            _ => Err(forbidden_problem(op.requirement).into()),
+        }))
     }
 }
 
-fn caller_of(req: &HttpRequest) -> Result<Caller, ApiError> {
+impl actix_web::FromRequest for Anyone {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Anyone, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(routed_decision(req).and_then(|(_, op)| match op.requirement {
+            Requirement::Public => Ok(Anyone),
+            other => Err(forbidden_problem(other).into()),
+        }))
+    }
+}
+
+/// The access layer's decision, if the operation the router chose is the one it decided on.
+fn routed_decision(req: &HttpRequest) -> Result<(Option<Principal>, Operation), ApiError> {
     let Some(authorized) = req.extensions().get::<Authorized>().cloned() else {
         return Err(
             Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", "the request was not authenticated").into()
@@ -132,17 +214,14 @@ fn caller_of(req: &HttpRequest) -> Result<Caller, ApiError> {
         .match_pattern()
         .and_then(|pattern| req.app_data::<web::Data<Operations>>()?.find(req.method(), &pattern).cloned());
     match operation {
-        Some(op) if op.id == authorized.operation && op.scope.is_some_and(|s| authorized.key.grant().allows(s)) => {
-            Ok(Caller(authorized.key))
-        }
-        Some(op) if op.id == authorized.operation => Err(forbidden_problem(op.scope).into()),
+        Some(op) if op.id == authorized.operation => Ok((authorized.principal, op)),
         other => {
             tracing::error!(
                 authorized = %authorized.operation,
                 routed = other.as_ref().map_or("none", |op| op.id.as_str()),
                 "the router chose another operation than the access layer authorized: refused"
             );
-            Err(forbidden_problem(None).into())
+            Err(forbidden_problem(Requirement::Undeclared).into())
         }
     }
 }
@@ -160,7 +239,9 @@ fn problem_response(problem: Problem) -> HttpResponse {
 
 fn unauthenticated(refusal: Option<Refusal>) -> HttpResponse {
     let (detail, challenge) = match refusal {
-        None => ("send an API key: Authorization: Bearer hcrm_…", r#"Bearer realm="hybrid-crm""#),
+        None => {
+            ("send an API key or a staff access token: Authorization: Bearer hcrm_…", r#"Bearer realm="hybrid-crm""#)
+        }
         Some(Refusal::Unknown) => ("the API key is not valid", r#"Bearer realm="hybrid-crm", error="invalid_token""#),
         Some(Refusal::Expired) => ("the API key has expired", r#"Bearer realm="hybrid-crm", error="invalid_token""#),
         Some(Refusal::Revoked) => {
@@ -172,15 +253,22 @@ fn unauthenticated(refusal: Option<Refusal>) -> HttpResponse {
     response
 }
 
-fn forbidden_problem(scope: Option<Scope>) -> Problem {
-    match scope {
-        Some(scope) => {
+fn forbidden_problem(requirement: Requirement) -> Problem {
+    match requirement {
+        Requirement::Scope(scope) => {
             let mut problem =
-                Problem::new(StatusCode::FORBIDDEN, "forbidden", format!("this API key lacks the scope {scope}"));
+                Problem::new(StatusCode::FORBIDDEN, "forbidden", format!("this caller lacks the scope {scope}"));
             problem.details = Some(serde_json::json!({ "required_scope": scope.to_string() }));
             problem
         }
-        None => Problem::new(StatusCode::FORBIDDEN, "forbidden", "no API key may call this operation"),
+        Requirement::SignedIn => Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this operation acts on a signed-in person's own account: call it with a staff access token",
+        ),
+        Requirement::Public | Requirement::Undeclared => {
+            Problem::new(StatusCode::FORBIDDEN, "forbidden", "no caller may call this operation")
+        }
     }
 }
 
@@ -240,90 +328,143 @@ pub async fn middleware(
     };
     let limits = &state.settings.access;
     let ip = req.peer_addr().map(|addr| addr.ip());
+    let operation = routed
+        .template
+        .as_deref()
+        .and_then(|template| req.app_data::<web::Data<Operations>>().and_then(|ops| ops.find(req.method(), template)))
+        .cloned();
 
-    // Who. A caller without a valid key costs no database work: a secret the cache does not know
-    // is looked up only after the address's bucket gives a token (`charged`; a refusal after
-    // the lookup takes no second one). A secret that matched a key when last looked up is
-    // refreshed without one: the requests in flight when a busy key's entry ages out are not
-    // the made-up secrets the bucket is for.
+    // Public operations (signing in) read no credentials; the address's bucket limits them.
+    if let Some(op) = operation.as_ref().filter(|op| op.requirement == Requirement::Public) {
+        let decision = state.callers.take(Bucket::Ip(ip), limits.anonymous_rate_limit);
+        if !decision.allowed {
+            state.metrics.access_refusals.with_label_values(&["rate_limited"]).inc();
+            return Ok(req.into_response(with_rate_headers(rate_limited(&decision), &decision)));
+        }
+        return authorized_call(&state, req, next, &routed, None, op.clone(), &decision).await;
+    }
+
+    let principal = match identify(&state, &req, ip).await {
+        Ok(principal) => principal,
+        Err(response) => return Ok(req.into_response(response)),
+    };
+    if let Some(span) = req.extensions().get::<RootSpan>() {
+        match principal.actor {
+            Actor::Key(id) => span.record("key_id", tracing::field::display(id)),
+            Actor::User { id, .. } => span.record("user_id", tracing::field::display(id)),
+        };
+    }
+
+    // How often.
+    let bucket = match principal.actor {
+        Actor::Key(id) => Bucket::Key(id),
+        Actor::User { id, .. } => Bucket::User(id),
+    };
+    let decision = state.callers.take(bucket, limits.rate_limit_for(principal.role.as_str()));
+    if !decision.allowed {
+        state.metrics.access_refusals.with_label_values(&["rate_limited"]).inc();
+        return Ok(req.into_response(with_rate_headers(rate_limited(&decision), &decision)));
+    }
+
+    // What: the operation of the route, and whether the caller may call it.
+    let Some(op) = operation else {
+        let routes = req.app_data::<web::Data<RouteTable>>().map(|routes| routes.get_ref());
+        let response = crate::http::routes::unrouted(routes, req.method(), &routed.path);
+        return Ok(req.into_response(with_rate_headers(response, &decision)));
+    };
+    authorized_call(&state, req, next, &routed, Some(principal), op, &decision).await
+}
+
+/// The caller of a request that is not public, or the response refusing it. A caller without
+/// valid credentials costs no database work beyond what its address's bucket allows: a key the
+/// cache does not know is looked up only after the bucket gives a token (a refusal after the
+/// lookup takes no second one); an access token is looked up on every request (so an ended
+/// session is refused at once everywhere) unless the address's bucket is already empty.
+async fn identify(state: &AppState, req: &ServiceRequest, ip: Option<IpAddr>) -> Result<Principal, HttpResponse> {
+    let limits = &state.settings.access;
     let mut charged: Option<RateDecision> = None;
     let recognized = match bearer(req.headers()) {
         None => Err(None),
-        Some(token) => match access::recognize(&state, token) {
-            access::Recognized::Known(known) => known.map_err(Some),
+        Some(token) if token.starts_with(crate::domain::auth::ACCESS_PREFIX) => {
+            if state.callers.exhausted(Bucket::Ip(ip), limits.anonymous_rate_limit) {
+                let decision = state.callers.take(Bucket::Ip(ip), limits.anonymous_rate_limit);
+                state.metrics.access_refusals.with_label_values(&["rate_limited"]).inc();
+                return Err(with_rate_headers(rate_limited(&decision), &decision));
+            }
+            match auth::authenticate(state, token).await {
+                Ok(Some(principal)) => Ok(principal),
+                Ok(None) => Err(Some(Refusal::Unknown)),
+                Err(err) => return Err(ApiError::from(err).error_response()),
+            }
+        }
+        Some(token) => match access::recognize(state, token) {
+            access::Recognized::Known(known) => known.map(|key| Principal::of_key(&key)).map_err(Some),
             access::Recognized::NeedsLookup { known } => {
                 if !known {
                     let decision = state.callers.take(Bucket::Ip(ip), limits.anonymous_rate_limit);
                     charged = Some(decision);
                     if !decision.allowed {
                         state.metrics.access_refusals.with_label_values(&["rate_limited"]).inc();
-                        let mut response = rate_limited(&decision);
-                        add_rate_headers(response.headers_mut(), &decision);
-                        return Ok(req.into_response(response));
+                        return Err(with_rate_headers(rate_limited(&decision), &decision));
                     }
                 }
-                match access::authenticate(&state, token).await {
+                match access::authenticate(state, token).await {
                     // A real key's lookup gives its token back: keys behind one proxy do not
                     // spend each other's budget, only secrets that match nothing do.
                     Ok(Ok(key)) => {
                         if !known {
                             state.callers.give_back(Bucket::Ip(ip), limits.anonymous_rate_limit);
                         }
-                        Ok(key)
+                        Ok(Principal::of_key(&key))
                     }
                     Ok(Err(refusal)) => Err(Some(refusal)),
-                    Err(err) => return Ok(req.into_response(ApiError::from(err).error_response())),
+                    Err(err) => return Err(ApiError::from(err).error_response()),
                 }
             }
         },
     };
-    let key = match recognized {
-        Ok(key) => key,
-        Err(refusal) => {
-            let reason = match refusal {
-                None => "missing_key",
-                Some(Refusal::Unknown) => "unknown_key",
-                Some(Refusal::Expired) => "expired_key",
-                Some(Refusal::Revoked) => "revoked_key",
-            };
-            state.metrics.access_refusals.with_label_values(&[reason]).inc();
-            let decision = charged.unwrap_or_else(|| state.callers.take(Bucket::Ip(ip), limits.anonymous_rate_limit));
-            let mut response = if decision.allowed { unauthenticated(refusal) } else { rate_limited(&decision) };
-            add_rate_headers(response.headers_mut(), &decision);
-            return Ok(req.into_response(response));
-        }
-    };
-    if let Some(span) = req.extensions().get::<RootSpan>() {
-        span.record("key_id", tracing::field::display(key.id));
-    }
+    recognized.map_err(|refusal| {
+        let reason = match refusal {
+            None => "missing_key",
+            Some(Refusal::Unknown) => "unknown_key",
+            Some(Refusal::Expired) => "expired_key",
+            Some(Refusal::Revoked) => "revoked_key",
+        };
+        state.metrics.access_refusals.with_label_values(&[reason]).inc();
+        let decision = charged.unwrap_or_else(|| state.callers.take(Bucket::Ip(ip), limits.anonymous_rate_limit));
+        let response = if decision.allowed { unauthenticated(refusal) } else { rate_limited(&decision) };
+        with_rate_headers(response, &decision)
+    })
+}
 
-    // How often.
-    let decision = state.callers.take(Bucket::Key(key.id), limits.rate_limit_for(key.role.as_str()));
-    if !decision.allowed {
-        state.metrics.access_refusals.with_label_values(&["rate_limited"]).inc();
-        let mut response = rate_limited(&decision);
-        add_rate_headers(response.headers_mut(), &decision);
-        return Ok(req.into_response(response));
-    }
+fn with_rate_headers(mut response: HttpResponse, decision: &RateDecision) -> HttpResponse {
+    add_rate_headers(response.headers_mut(), decision);
+    response
+}
 
-    // What: the operation of the route, and whether the key may call it.
-    let operation = routed
-        .template
-        .as_deref()
-        .and_then(|template| req.app_data::<web::Data<Operations>>().and_then(|ops| ops.find(req.method(), template)))
-        .cloned();
-    let Some(op) = operation else {
-        let routes = req.app_data::<web::Data<RouteTable>>().map(|routes| routes.get_ref());
-        let mut response = crate::http::routes::unrouted(routes, req.method(), &routed.path);
-        add_rate_headers(response.headers_mut(), &decision);
-        return Ok(req.into_response(response));
-    };
-    // Writes (and the reads of keys and of the audit log) are audited, refused or not.
+/// The operation called for an authorized caller (`None` for a public operation), or refused
+/// when the caller does not meet its requirement; writes (and the reads of keys and of the audit
+/// log) are audited, refused or not.
+async fn authorized_call(
+    state: &AppState,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+    routed: &Routed,
+    principal: Option<Principal>,
+    op: Operation,
+    decision: &RateDecision,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let audited = is_write(req.method()) || AUDITED_READS.contains(&op.id.as_str());
+    let (key_id, user_id) = match principal.map(|p| p.actor) {
+        Some(Actor::Key(id)) => (Some(id), None),
+        Some(Actor::User { id, .. }) => (None, Some(id)),
+        None => (None, None),
+    };
     let audit = audited.then(|| AuditEntry {
         id: AuditEntryId::new(),
         occurred_at: crate::app::clock::now(),
-        key_id: Some(key.id),
+        key_id,
+        user_id,
         operation_id: op.id.clone(),
         method: req.method().to_string(),
         path: routed.path.to_string(),
@@ -331,27 +472,33 @@ pub async fn middleware(
         status: None,
         request_id: req.extensions().get::<RequestId>().map(ToString::to_string),
     });
-    let mut response = if !op.scope.is_some_and(|scope| key.grant().allows(scope)) {
+    let allowed = op.requirement == Requirement::Public || principal.is_some_and(|p| op.requirement.allows(&p));
+    // The person a public request named (a sign-in's user), for its entry.
+    let mut person = None;
+    let mut response = if !allowed {
         state.metrics.access_refusals.with_label_values(&["forbidden"]).inc();
-        req.into_response(problem_response(forbidden_problem(op.scope)))
+        req.into_response(problem_response(forbidden_problem(op.requirement)))
     } else {
-        req.extensions_mut().insert(Authorized { key: key.clone(), operation: op.id });
+        req.extensions_mut().insert(Authorized { principal, operation: op.id });
         match &audit {
             Some(entry) => {
                 let unit = access::AuditUnit::new(entry.clone());
-                access::audit_scoped(unit, next.call(req)).await?.map_into_boxed_body()
+                let response = access::audit_scoped(unit.clone(), next.call(req)).await?.map_into_boxed_body();
+                person = unit.person();
+                response
             }
             None => next.call(req).await?.map_into_boxed_body(),
         }
     };
     if let Some(mut entry) = audit {
         entry.status = Some(response.status().as_u16() as i16);
+        entry.user_id = entry.user_id.or(person);
         if entry.subject_id.is_none() {
             entry.subject_id = subject_in_location(response.headers());
         }
-        access::finish_audit(&state, entry);
+        access::finish_audit(state, entry);
     }
-    add_rate_headers(response.headers_mut(), &decision);
+    add_rate_headers(response.headers_mut(), decision);
     Ok(response)
 }
 
@@ -369,10 +516,36 @@ mod tests {
     }
 
     #[test]
-    fn one_declared_scope_is_read_from_an_operation() {
-        let op = serde_json::json!({"security": [{"api_key": ["orders:write"]}]});
-        assert_eq!(declared_scope(&op).map(|s| s.to_string()), Some("orders:write".into()));
-        assert_eq!(declared_scope(&serde_json::json!({})), None);
-        assert_eq!(declared_scope(&serde_json::json!({"security": [{"api_key": ["a:b"]}]})), None);
+    fn what_an_operation_declares_is_read_strictly() {
+        use serde_json::json;
+        let scope = |text: &str| Requirement::Scope(text.parse().expect("scope"));
+        let read = |security: Value| declared_requirement(&json!({ "security": security }));
+        assert_eq!(read(json!([{"api_key": ["orders:write"]}])), scope("orders:write"));
+        assert_eq!(
+            read(json!([{"api_key": ["orders:write"]}, {"staff_session": ["orders:write"]}])),
+            scope("orders:write")
+        );
+        assert_eq!(read(json!([{"staff_session": []}])), Requirement::SignedIn);
+        assert_eq!(read(json!([{}])), Requirement::Public);
+        // Anything else is refused to everyone.
+        assert_eq!(declared_requirement(&json!({})), Requirement::Undeclared);
+        assert_eq!(read(json!([{"api_key": ["a:b"]}])), Requirement::Undeclared);
+        assert_eq!(
+            read(json!([{"api_key": ["orders:write"]}, {"staff_session": ["admin:write"]}])),
+            Requirement::Undeclared
+        );
+        assert_eq!(read(json!([{"api_key": ["orders:write", "clients:read"]}])), Requirement::Undeclared);
+        assert_eq!(
+            read(json!([{}, {"api_key": ["orders:write"]}])),
+            Requirement::Undeclared,
+            "public or not: not both"
+        );
+        assert_eq!(read(json!([{"other": []}])), Requirement::Undeclared);
+        assert_eq!(
+            read(json!([{"staff_session": ["orders:write"]}])),
+            Requirement::Undeclared,
+            "a scope needs api_key"
+        );
+        assert_eq!(read(json!([])), Requirement::Undeclared);
     }
 }

@@ -76,6 +76,9 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>, nullable = false)]
     pub details: Option<serde_json::Value>,
+    /// Seconds for `Retry-After` (429); a header, not part of the document.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -91,6 +94,7 @@ impl Problem {
             current_etag: None,
             current_version: None,
             details: None,
+            retry_after: None,
         }
     }
 
@@ -124,7 +128,9 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.0.status_code());
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
-        if self.0.status == 503 {
+        if let Some(seconds) = self.0.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        } else if self.0.status == 503 {
             response.insert_header((header::RETRY_AFTER, "5"));
         }
         response.body(serde_json::to_string(&self.0).unwrap_or_default())
@@ -167,6 +173,12 @@ impl From<AppError> for ApiError {
                 );
                 problem.current_version = current.parse().ok();
                 problem.current_etag = Some(format!("\"{current}\""));
+                problem
+            }
+            AppError::Unauthenticated { code, message } => Problem::new(StatusCode::UNAUTHORIZED, code, message),
+            AppError::Throttled { retry_after_secs, message } => {
+                let mut problem = Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
+                problem.retry_after = Some(retry_after_secs);
                 problem
             }
             AppError::Unavailable { store, detail } => {

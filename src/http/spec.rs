@@ -138,7 +138,7 @@ fn add_common_responses(spec: &mut OpenApi) {
             .map(move |operation| (api, operation))
     });
     for (api, operation) in operations {
-        let Operation { responses, request_body, parameters, .. } = operation;
+        let Operation { responses, request_body, parameters, security, .. } = operation;
         for (status, response) in responses.responses.iter_mut() {
             let error = status.parse::<u16>().is_ok_and(|status| status >= 400);
             match response {
@@ -167,10 +167,15 @@ fn add_common_responses(spec: &mut OpenApi) {
             add("422", "`validation_failed`: a query parameter is invalid");
         }
         add("503", "`store_unavailable`: a database does not answer; retry later");
-        if api {
-            add("401", "`unauthenticated`: no API key, or one that is unknown, expired or revoked");
-            add("403", "`forbidden`: the key lacks the operation's scope (`details.required_scope`)");
-            add("429", "`rate_limited`: over the key's rate limit; retry after `Retry-After` seconds");
+        let public = security
+            .as_ref()
+            .is_some_and(|s| s.len() == 1 && serde_json::to_value(&s[0]).is_ok_and(|v| v == json!({})));
+        if api && public {
+            add("429", "`rate_limited`: too many requests from this address; retry after `Retry-After` seconds");
+        } else if api {
+            add("401", "`unauthenticated`: no API key or access token, or one that is unknown, expired or revoked");
+            add("403", "`forbidden`: the caller lacks the operation's scope (`details.required_scope`)");
+            add("429", "`rate_limited`: over the caller's rate limit; retry after `Retry-After` seconds");
         }
     }
 }
@@ -235,8 +240,8 @@ fn add_preconditions(document: &mut Value) {
     }
 }
 
-/// The `Idempotency-Key` header on every POST under `/api/v1` (required on payments and
-/// refunds), as two reusable parameters, with the problems it can cause.
+/// The `Idempotency-Key` header on every POST under `/api/v1` but signing in (required on
+/// payments and refunds), as two reusable parameters, with the problems it can cause.
 fn add_idempotency_key(document: &mut Value) {
     let parameter = |required: bool| {
         json!({
@@ -260,7 +265,9 @@ fn add_idempotency_key(document: &mut Value) {
         return;
     };
     for (path, item) in paths.iter_mut() {
-        let Some(post) = item.get_mut("post").filter(|_| path.starts_with("/api/v1/")) else {
+        // Signing in has no caller to keep keys for (a retry signs in again: a session more).
+        let public = |post: &Value| super::access::declared_requirement(post) == super::access::Requirement::Public;
+        let Some(post) = item.get_mut("post").filter(|post| path.starts_with("/api/v1/") && !public(post)) else {
             continue;
         };
         let required = super::idempotency::requires_key(path);
@@ -313,6 +320,16 @@ fn add_access(document: &mut Value) {
                 family's read scope; otherwise the part is `null` or left out and `withheld` names it with the scope \
                 that would show it. Webhook endpoints belong to the key that created them (admins see all)."
         });
+        schemes[super::access::SESSION_SCHEME] = json!({
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "hcrm_at_…",
+            "description": "A staff user's access token (`hcrm_at_` and 43 characters) from `POST /auth/sign-in` or \
+                `POST /auth/refresh`, as a bearer token; it works for minutes (`expires_in`). It carries the scopes of the \
+                user's role and passes every operation that role's API key would. Operations on one's own account \
+                (`/auth/sessions`, `/auth/password`, `/auth/me`, `/auth/sign-out`) need it and take no API key. Signing \
+                out, a password change, a new role or a disabled user ends the session at once on every replica."
+        });
         let headers = components.entry("headers").or_insert_with(|| json!({}));
         for (name, description) in [
             ("RateLimit-Limit", "The key's burst size (requests)"),
@@ -333,6 +350,14 @@ fn add_access(document: &mut Value) {
     for (_, item) in paths.iter_mut().filter(|(path, _)| path.starts_with(super::access::API_PREFIX)) {
         let Some(item) = item.as_object_mut() else { continue };
         for (method, operation) in item.iter_mut() {
+            // A staff session with the same scope passes every operation a key with it does.
+            if let Some(requirements) = operation.get_mut("security").and_then(Value::as_array_mut) {
+                let scoped: Vec<Value> =
+                    requirements.iter().filter_map(|r| r.get(super::access::SCHEME).cloned()).collect();
+                for scopes in scoped {
+                    requirements.push(json!({ super::access::SESSION_SCHEME: scopes }));
+                }
+            }
             let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) else { continue };
             for (status, response) in responses.iter_mut() {
                 let Some(response) = response.as_object_mut() else { continue };

@@ -73,6 +73,8 @@ fn to_issue(path: &str, error: &ValidationError) -> FieldIssue {
         "required" => "required",
         "slug" => "invalid_slug",
         "invalid_character" => "invalid_character",
+        "invalid_length" => "invalid_length",
+        "too_common" => "too_common",
         _ => "invalid",
     };
     FieldIssue::new(path, code, message)
@@ -119,6 +121,15 @@ pub fn not_blank(value: &str) -> Result<(), ValidationError> {
         Err(ValidationError::new("blank").with_message("must not be blank".into()))
     } else {
         Ok(())
+    }
+}
+
+/// A new password: 8 to 128 characters and not one of the most common (NIST SP 800-63B); no
+/// composition rules.
+pub fn new_password(value: &str) -> Result<(), ValidationError> {
+    match crate::domain::auth::password_issue(value) {
+        Some((code, message)) => Err(ValidationError::new(code).with_message(message.into())),
+        None => Ok(()),
     }
 }
 

@@ -12,7 +12,8 @@ use actix_web::web;
 use hybrid_crm::app::{access, AppState};
 use hybrid_crm::config::RateLimit;
 use hybrid_crm::domain::access::Role;
-use hybrid_crm::http::access::declared_scope;
+use hybrid_crm::domain::users::NewUser;
+use hybrid_crm::http::access::{declared_requirement, Requirement};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -124,6 +125,8 @@ async fn one_of_each<S: crate::harness::TestApp<B>, B: actix_web::body::MessageB
     )
     .await;
     ids.insert("subscriptions", id(&subscription));
+    let (user, _) = crate::harness::new_staff(ctx, Role::Readonly, "matrix-existing").await;
+    ids.insert("users", user);
     let endpoint = send(
         app,
         json(
@@ -156,11 +159,27 @@ struct FittingWrite {
     body: Option<Value>,
     content_type: &'static str,
     status: u16,
+    /// Who sends it when not the matrix's caller: a signed-in person (their own account's
+    /// operations), or nobody (signing in).
+    sender: Option<Option<String>>,
 }
 
 impl FittingWrite {
     fn new(uri: String, body: Option<Value>, status: u16) -> Self {
-        FittingWrite { uri, body, content_type: "application/json", status }
+        FittingWrite { uri, body, content_type: "application/json", status, sender: None }
+    }
+
+    fn sent_by(mut self, sender: Option<String>) -> Self {
+        self.sender = Some(sender);
+        self
+    }
+
+    /// The token the request is sent with: its own sender's, else `key`.
+    fn caller<'a>(&'a self, key: &'a str) -> Option<&'a str> {
+        match &self.sender {
+            Some(sender) => sender.as_deref(),
+            None => Some(key),
+        }
     }
 
     fn request(&self, method: &Method, key: &str) -> actix_http::Request {
@@ -171,8 +190,20 @@ impl FittingWrite {
         if let Some(body) = &self.body {
             request = request.insert_header((header::CONTENT_TYPE, self.content_type)).set_payload(body.to_string());
         }
-        with_key(request, Some(key))
+        with_key(request, self.caller(key))
     }
+}
+
+/// A new support user signed in: their email and tokens.
+async fn staff_session(ctx: &TestContext) -> (String, hybrid_crm::app::auth::Tokens) {
+    let email = format!("{}@staff.example.com", uuid::Uuid::now_v7().simple());
+    let user = NewUser { name: "Fitting".into(), email: email.clone(), role: Role::Support };
+    hybrid_crm::app::users::create(&ctx.state, user, crate::harness::STAFF_PASSWORD.into()).await.expect("user");
+    let tokens =
+        hybrid_crm::app::auth::sign_in(&ctx.state, email.clone(), crate::harness::STAFF_PASSWORD.into(), None, None)
+            .await
+            .expect("sign-in");
+    (email, tokens)
 }
 
 fn created_id(reply: &Reply) -> String {
@@ -283,6 +314,7 @@ async fn fitting_write<S: crate::harness::TestApp<B>, B: actix_web::body::Messag
                 body: Some(json!({"theme": "light"})),
                 content_type: "application/merge-patch+json",
                 status: 200,
+                sender: None,
             };
             return write;
         }
@@ -389,6 +421,49 @@ async fn fitting_write<S: crate::harness::TestApp<B>, B: actix_web::body::Messag
             hybrid_crm::app::webhooks::deliver_all_due(&ctx.state).await.expect("delivered");
             (format!("/webhook-endpoints/{endpoint}/deliveries/{ping}/retry"), None, 202)
         }
+        ("POST", "/auth/sign-in") => {
+            let email = format!("{}@staff.example.com", uuid::Uuid::now_v7().simple());
+            let user = NewUser { name: "Fitting".into(), email: email.clone(), role: Role::Support };
+            hybrid_crm::app::users::create(&ctx.state, user, crate::harness::STAFF_PASSWORD.into())
+                .await
+                .expect("user");
+            let body = json!({"email": email, "password": crate::harness::STAFF_PASSWORD});
+            return FittingWrite::new("/api/v1/auth/sign-in".into(), Some(body), 200).sent_by(None);
+        }
+        ("POST", "/auth/refresh") => {
+            let (_, tokens) = staff_session(ctx).await;
+            let body = json!({"refresh_token": tokens.refresh_token});
+            return FittingWrite::new("/api/v1/auth/refresh".into(), Some(body), 200).sent_by(None);
+        }
+        ("POST", "/auth/sign-out") => {
+            let (_, tokens) = staff_session(ctx).await;
+            return FittingWrite::new("/api/v1/auth/sign-out".into(), None, 204).sent_by(Some(tokens.access_token));
+        }
+        ("POST", "/auth/password") => {
+            let (_, tokens) = staff_session(ctx).await;
+            let body = json!({"current_password": crate::harness::STAFF_PASSWORD, "new_password": "another long test passphrase"});
+            return FittingWrite::new("/api/v1/auth/password".into(), Some(body), 204)
+                .sent_by(Some(tokens.access_token));
+        }
+        ("DELETE", "/auth/sessions/{id}") => {
+            let (email, tokens) = staff_session(ctx).await;
+            let other =
+                hybrid_crm::app::auth::sign_in(&ctx.state, email, crate::harness::STAFF_PASSWORD.into(), None, None)
+                    .await
+                    .expect("second session");
+            let uri = format!("/api/v1/auth/sessions/{}", other.session.id);
+            return FittingWrite::new(uri, None, 204).sent_by(Some(tokens.access_token));
+        }
+        ("POST", "/users") => {
+            let email = format!("{}@staff.example.com", uuid::Uuid::now_v7().simple());
+            let body = json!({"name": "New staff", "email": email, "role": "support", "password": crate::harness::STAFF_PASSWORD});
+            ("/users".into(), Some(body), 201)
+        }
+        ("PATCH", "/users/{id}") => {
+            let (user, _) =
+                crate::harness::new_staff(ctx, Role::Support, &uuid::Uuid::now_v7().simple().to_string()).await;
+            (format!("/users/{user}"), Some(json!({"name": "Renamed"})), 200)
+        }
         _ => panic!("{method} {template} has no fitting request in the permission matrix: add one"),
     };
     FittingWrite::new(format!("/api/v1{uri}"), body, status)
@@ -407,15 +482,62 @@ async fn every_operation_declares_one_scope_and_every_role_gets_exactly_what_it_
     }
     let custom = vec!["orders:read".parse().unwrap(), "clients:write".parse().unwrap()];
     keys.push(("custom".into(), Some(custom.clone()), new_key(&ctx, Role::Custom, custom).await));
+    // A staff user of each role: their tokens get exactly what a key of the role gets.
+    for role in Role::NAMED {
+        let (_, token) = crate::harness::new_staff(&ctx, role, &format!("matrix-{}", role.as_str())).await;
+        keys.push((format!("{role:?} staff"), Some(role.scopes()), token));
+    }
 
     let mut checked = 0;
     for (method, template, uri, body, operation) in operations(&spec, &existing) {
+        let requirement = declared_requirement(&operation);
         if !template.starts_with("/api/v1/") {
-            assert!(declared_scope(&operation).is_none(), "{method} {template} is open and declares no scope");
+            assert!(
+                matches!(requirement, Requirement::Undeclared | Requirement::Public),
+                "{method} {template} is open and declares no scope"
+            );
             continue;
         }
-        let scope = declared_scope(&operation)
-            .unwrap_or_else(|| panic!("{method} {template} declares no scope: every operation needs exactly one"));
+        let scope = match requirement {
+            Requirement::Scope(scope) => scope,
+            // Anyone may try to sign in: no credentials are asked for.
+            Requirement::Public => {
+                let reply = send_as_is(
+                    &app,
+                    with_key(
+                        TestRequest::default()
+                            .method(method.clone())
+                            .uri(&uri)
+                            .set_json(body.clone().unwrap_or(Value::Null)),
+                        None,
+                    ),
+                )
+                .await;
+                assert_ne!(reply.body["code"], "unauthenticated", "{method} {template}: {}", reply.body);
+                assert_ne!(reply.status, 403, "{method} {template}: {}", reply.body);
+                continue;
+            }
+            // One's own account: no key of any role may, a staff session of any role may.
+            Requirement::SignedIn => {
+                let anonymous =
+                    send_as_is(&app, with_key(TestRequest::default().method(method.clone()).uri(&uri), None)).await;
+                anonymous.problem(401, "unauthenticated");
+                for (role, _, key) in keys.iter().filter(|(role, _, _)| !role.ends_with("staff")) {
+                    let request = TestRequest::default().method(method.clone()).uri(&uri);
+                    let request = match &body {
+                        Some(body) => request.set_json(body),
+                        None => request,
+                    };
+                    let reply = send_as_is(&app, with_key(request, Some(key))).await;
+                    assert_eq!(reply.status, 403, "{role} {method} {template}: {}", reply.body);
+                    checked += 1;
+                }
+                continue;
+            }
+            Requirement::Undeclared => {
+                panic!("{method} {template} declares no scope: every operation needs exactly one")
+            }
+        };
         let build = |key: Option<&str>| {
             let mut request = TestRequest::default().method(method.clone()).uri(&uri);
             if method == Method::POST {
@@ -434,7 +556,9 @@ async fn every_operation_declares_one_scope_and_every_role_gets_exactly_what_it_
                 let reply = send_as_is(&app, build(Some(key))).await;
                 let problem = reply.problem(403, "forbidden");
                 assert_eq!(problem["details"]["required_scope"], scope.to_string(), "{role} {method} {template}");
-            } else if method == Method::GET && template.starts_with("/api/v1/webhook-endpoints/{id}") && role != "Admin"
+            } else if method == Method::GET
+                && template.starts_with("/api/v1/webhook-endpoints/{id}")
+                && !role.starts_with("Admin")
             {
                 // An endpoint is its creator's (the test key's here): another key does not see it.
                 let reply = send_as_is(&app, build(Some(key))).await;
@@ -463,7 +587,7 @@ async fn every_operation_declares_one_scope_and_every_role_gets_exactly_what_it_
             checked += 1;
         }
     }
-    assert!(checked > 80 * 7, "the matrix covered {checked} cells");
+    assert!(checked > 90 * 13, "the matrix covered {checked} cells");
 }
 
 #[actix_web::test]
@@ -804,6 +928,7 @@ async fn an_audit_entry_commits_with_the_write_or_not_at_all() {
         id: AuditEntryId::new(),
         occurred_at: chrono::Utc::now(),
         key_id: Some(ApiKeyId(uuid::Uuid::parse_str(TEST_KEY_ID).unwrap())),
+        user_id: None,
         operation_id: "test".into(),
         method: "POST".into(),
         path: path.into(),
@@ -1165,6 +1290,7 @@ async fn inside_a_write_request_only_a_unit_of_work_writes_and_it_commits_the_au
         id: AuditEntryId::new(),
         occurred_at: chrono::Utc::now(),
         key_id: None,
+        user_id: None,
         operation_id: "create_interest".into(),
         method: "POST".into(),
         path: "/api/v1/interests".into(),
@@ -1365,6 +1491,10 @@ async fn every_post_whose_process_dies_after_its_commit_is_recognised_when_retri
     for (template, item) in spec["paths"].as_object().expect("paths") {
         let Some(operation) = item.get("post").filter(|_| template.starts_with("/api/v1/")) else { continue };
         let write = fitting_write(&ctx, &app, &Method::POST, template, &receiver, TEST_KEY).await;
+        if write.caller(TEST_KEY).is_none() {
+            // Signing in takes no Idempotency-Key (no caller to keep it for): a retry is a new session.
+            continue;
+        }
         let idempotency = uuid::Uuid::now_v7().to_string();
         let request = || {
             let mut request =
@@ -1373,15 +1503,16 @@ async fn every_post_whose_process_dies_after_its_commit_is_recognised_when_retri
                 request =
                     request.insert_header((header::CONTENT_TYPE, write.content_type)).set_payload(body.to_string());
             }
-            with_key(request, Some(TEST_KEY))
+            with_key(request, write.caller(TEST_KEY))
         };
         let first = send_as_is(&app, request()).await;
         assert_eq!(first.status, write.status, "POST {}: {}", write.uri, first.body);
-        let stored_key = format!("{TEST_KEY_ID}:{idempotency}");
+        // `<key id>:<key>`, or `user:<user id>:<key>` for a staff session.
+        let stored_key = format!("%:{idempotency}");
         let state = side
             .run(move |conn| {
                 use diesel::RunQueryDsl;
-                diesel::sql_query("SELECT state FROM idempotency_keys WHERE key = $1")
+                diesel::sql_query("SELECT state FROM idempotency_keys WHERE key LIKE $1")
                     .bind::<diesel::sql_types::Text, _>(stored_key)
                     .get_result::<State>(conn)
                     .expect("the key's row")
@@ -1395,6 +1526,12 @@ async fn every_post_whose_process_dies_after_its_commit_is_recognised_when_retri
         )
         .await;
         let retry = send_as_is(&app, request()).await;
+        if template == "/api/v1/auth/sign-out" {
+            // The session it ended is gone: the retry's token is refused before anything runs.
+            retry.problem(401, "unauthenticated");
+            checked += 1;
+            continue;
+        }
         match retry.status.as_u16() {
             303 => assert!(retry.header("location").is_some(), "POST {template}: 303 without Location"),
             409 => assert_eq!(retry.body["code"], "idempotency_key_in_use", "POST {template}: {}", retry.body),

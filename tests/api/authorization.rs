@@ -8,8 +8,8 @@ use crate::outages::sample;
 use actix_web::http::{header, Method};
 use actix_web::test::TestRequest;
 use hybrid_crm::app::access;
-use hybrid_crm::domain::access::{Role, Scope};
-use hybrid_crm::http::access::declared_scope;
+use hybrid_crm::domain::access::Role;
+use hybrid_crm::http::access::{declared_requirement, Requirement};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -67,8 +67,8 @@ async fn only_refusals_were_audited(ctx: &TestContext) {
 }
 
 /// The spec's operations under `/api/v1`: method, template, a path with fresh ids, a body its
-/// schema accepts, and the scope it declares.
-fn api_operations(spec: &Value) -> Vec<(Method, String, String, Option<Value>, Scope)> {
+/// schema accepts, and what it declares callers need.
+fn api_operations(spec: &Value) -> Vec<(Method, String, String, Option<Value>, Requirement)> {
     let mut out = Vec::new();
     for (template, item) in spec["paths"].as_object().expect("paths") {
         if !template.starts_with("/api/v1/") {
@@ -84,9 +84,10 @@ fn api_operations(spec: &Value) -> Vec<(Method, String, String, Option<Value>, S
                 .as_object()
                 .and_then(|content| content.values().next())
                 .map(|media| sample(spec, &media["schema"]));
-            let scope = declared_scope(operation).unwrap_or_else(|| panic!("{method} {template} declares no scope"));
+            let requirement = declared_requirement(operation);
+            assert_ne!(requirement, Requirement::Undeclared, "{method} {template} declares no requirement");
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
-            out.push((method, template.clone(), path, body, scope));
+            out.push((method, template.clone(), path, body, requirement));
         }
     }
     out
@@ -155,20 +156,44 @@ async fn every_operation_under_every_spelling_of_its_path_needs_a_key_and_its_sc
     let spec = hybrid_crm::http::openapi();
     let catalog_reader = key_with(&ctx, "catalog:read").await;
     let clients_reader = key_with(&ctx, "clients:read").await;
+    // A staff user of the narrowest role: its token lacks every scope `readonly` does not grant.
+    let (_, readonly_staff) = crate::harness::new_staff(&ctx, Role::Readonly, "spellings").await;
+    let readonly = hybrid_crm::domain::access::Grant::of(&Role::Readonly.scopes());
     let before = everything_stored(&ctx).await;
     let mut tried = 0;
-    for (method, template, path, body, scope) in api_operations(&spec) {
-        let lacking = if scope.to_string() == "catalog:read" { &clients_reader } else { &catalog_reader };
+    for (method, template, path, body, requirement) in api_operations(&spec) {
+        let scope = match requirement {
+            Requirement::Scope(scope) => Some(scope),
+            Requirement::SignedIn => None,
+            // Signing in is open to anyone (and counts failures): `auth.rs` tries it.
+            Requirement::Public | Requirement::Undeclared => continue,
+        };
+        let lacking =
+            if scope.is_some_and(|s| s.to_string() == "catalog:read") { &clients_reader } else { &catalog_reader };
         for uri in spellings(&path) {
             let anonymous = send_as_is(&app, request(&method, &uri, &body, None)).await;
             assert_eq!(anonymous.status, 401, "{method} {uri} ({template}) without a key: {}", anonymous.body);
             assert_eq!(anonymous.body["code"], "unauthenticated", "{method} {uri}");
             let refused = send_as_is(&app, request(&method, &uri, &body, Some(lacking))).await;
-            assert_eq!(refused.status, 403, "{method} {uri} ({template}) without {scope}: {}", refused.body);
-            assert_eq!(refused.body["details"]["required_scope"], scope.to_string(), "{method} {uri}");
+            assert_eq!(refused.status, 403, "{method} {uri} ({template}) with a key lacking it: {}", refused.body);
+            assert_eq!(
+                refused.body["details"]["required_scope"],
+                scope.map_or(Value::Null, |s| Value::String(s.to_string())),
+                "{method} {uri}"
+            );
             assert_eq!(refused.header("cache-control").as_deref(), Some("no-store"), "{method} {uri}");
             assert!(refused.header("ratelimit-remaining").is_some(), "{method} {uri}: the key's limit was charged");
             tried += 2;
+            if let Some(scope) = scope.filter(|s| !readonly.allows(*s)) {
+                let refused = send_as_is(&app, request(&method, &uri, &body, Some(&readonly_staff))).await;
+                assert_eq!(
+                    refused.status, 403,
+                    "{method} {uri} ({template}) with a readonly staff token: {}",
+                    refused.body
+                );
+                assert_eq!(refused.body["details"]["required_scope"], scope.to_string(), "{method} {uri}");
+                tried += 1;
+            }
         }
     }
     assert!(tried > 5_000, "{tried} requests");

@@ -138,6 +138,27 @@ pub async fn new_key(
     hybrid_crm::app::access::create_key(&ctx.state, new).await.expect("key").1
 }
 
+/// A password no test guesses and the policy accepts.
+pub const STAFF_PASSWORD: &str = "a long test passphrase nobody types";
+
+/// A new staff user of `role` (email `<name>@staff.example.com`), signed in: their id and access
+/// token.
+pub async fn new_staff(ctx: &TestContext, role: hybrid_crm::domain::access::Role, name: &str) -> (String, String) {
+    let new =
+        hybrid_crm::domain::users::NewUser { name: name.to_string(), email: format!("{name}@staff.example.com"), role };
+    let user = hybrid_crm::app::users::create(&ctx.state, new, STAFF_PASSWORD.into()).await.expect("user");
+    let tokens = hybrid_crm::app::auth::sign_in(
+        &ctx.state,
+        user.email.clone(),
+        STAFF_PASSWORD.into(),
+        Some("test".into()),
+        None,
+    )
+    .await
+    .expect("sign-in");
+    (user.id.to_string(), tokens.access_token)
+}
+
 pub fn bearer(key: &str) -> String {
     format!("Bearer {key}")
 }

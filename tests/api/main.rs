@@ -1,6 +1,7 @@
 //! Integration tests: the real HTTP application against real PostgreSQL and MongoDB servers.
 
 mod access;
+mod auth;
 mod authorization;
 mod clients;
 mod commerce;

@@ -19,7 +19,7 @@ fn the_committed_openapi_document_matches_the_generated_one() {
 fn every_operation_has_a_unique_id_and_documents_its_errors_as_problems() {
     let spec = hybrid_crm::http::openapi();
     let paths = spec["paths"].as_object().expect("paths");
-    assert_eq!(paths.len(), 65, "every route is in the spec");
+    assert_eq!(paths.len(), 74, "every route is in the spec");
     let mut ids = std::collections::HashSet::new();
     for (path, item) in paths {
         for (method, operation) in item.as_object().expect("path item") {
@@ -54,12 +54,14 @@ fn every_operation_has_a_summary_and_a_description_of_its_own() {
 }
 
 /// Every change of a resource can be made conditional: every PATCH and PUT, and every DELETE but
-/// an API key's revocation and a comment's removal (neither has versions: a key is revoked once, a
-/// comment is never edited), takes `If-Match` and documents its 412 and the new `ETag`.
+/// an API key's revocation, a comment's removal and a session's end (none has versions: a key is
+/// revoked once, a comment is never edited, a session only ends), takes `If-Match` and documents
+/// its 412 and the new `ETag`.
 #[test]
 fn every_change_of_a_resource_takes_if_match() {
     let spec = hybrid_crm::http::openapi();
-    let unversioned = ["/api/v1/api-keys/{id}", "/api/v1/clients/{id}/comments/{comment_id}"];
+    let unversioned =
+        ["/api/v1/api-keys/{id}", "/api/v1/clients/{id}/comments/{comment_id}", "/api/v1/auth/sessions/{id}"];
     let mut conditional = 0;
     for (path, item) in spec["paths"].as_object().expect("paths") {
         for (method, operation) in item.as_object().expect("path item") {
@@ -79,7 +81,10 @@ fn every_change_of_a_resource_takes_if_match() {
             }
         }
     }
-    assert_eq!(conditional, 22, "PATCH and DELETE of 8 resources, PUT and PATCH of 2 maps, 2 order status changes");
+    assert_eq!(
+        conditional, 23,
+        "PATCH and DELETE of 8 resources, PATCH of users, PUT and PATCH of 2 maps, 2 order status changes"
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use crate::app::{access, AppState};
 use crate::domain::access::{ApiKey, AuditEntry, AuditFilter, NewApiKey, Role, Scope, KEY_PREFIX};
 use crate::domain::free_form::FieldIssue;
-use crate::domain::ids::{ApiKeyId, AuditEntryId, Located};
+use crate::domain::ids::{ApiKeyId, AuditEntryId, Located, UserId};
 use crate::domain::time::Timestamp;
 use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
@@ -162,6 +162,8 @@ list_query! {
     pub struct AuditListQuery {
         /// Writes made with this key.
         pub key_id: Option<Uuid>,
+        /// Requests of this staff user: made in their sessions, or signing them in.
+        pub user_id: Option<Uuid>,
         /// Writes about this resource (its id).
         #[validate(custom(function = crate::http::validation::search_text))]
         #[param(max_length = 100)]
@@ -180,6 +182,8 @@ pub struct AuditEntryResponse {
     pub occurred_at: DateTime<Utc>,
     /// The key that made the request.
     pub key_id: Option<ApiKeyId>,
+    /// The staff user who made the request in a session, or whom a sign-in or refresh was for.
+    pub user_id: Option<UserId>,
     /// The spec's `operationId`.
     #[schema(example = "create_client")]
     pub operation_id: String,
@@ -204,6 +208,7 @@ impl From<AuditEntry> for AuditEntryResponse {
             id: e.id,
             occurred_at: e.occurred_at,
             key_id: e.key_id,
+            user_id: e.user_id,
             operation_id: e.operation_id,
             method: e.method,
             path: e.path,
@@ -305,7 +310,7 @@ pub async fn revoke_api_key(
 
 /// List the audit log
 ///
-/// Every write under `/api/v1` — who (key), what (operation, method, path, subject), when,
+/// Every write under `/api/v1` — who (key or staff user), what (operation, method, path, subject), when,
 /// the outcome (status) and the request id — newest first. An entry is written in the same
 /// transaction as the write it records.
 #[utoipa::path(
@@ -322,6 +327,7 @@ pub async fn list_audit_log(
 ) -> ApiResult<web::Json<PageOf<AuditEntryResponse>>> {
     let filter = AuditFilter {
         key_id: query.key_id.map(ApiKeyId),
+        user_id: query.user_id.map(UserId),
         subject_id: query.subject_id.clone(),
         from: query.from.map(Into::into),
         to: query.to.map(Into::into),

@@ -144,7 +144,7 @@ pub async fn list_events(
 ) -> ApiResult<web::Json<EventPage>> {
     let wanted = query.patterns().map_err(|issue| Problem::invalid(vec![issue]))?;
     let wanted = wanted.unwrap_or_else(|| vec![EventPattern::Any]);
-    let grant = caller.key().grant();
+    let grant = caller.grant();
     let mut disclosure = caller.disclosure();
     for event_type in EventType::ALL.iter().filter(|t| wanted.iter().any(|p| p.matches(**t))) {
         disclosure.shows(event_type.scope_family(), &[&format!("{}.*", event_type.family())]);
@@ -190,7 +190,7 @@ pub async fn get_event(
 ) -> ApiResult<web::Json<EventResponse>> {
     let event = events::get(&state, EventId(*id)).await?;
     // An event of a family the key cannot read is not there for it.
-    if !caller.key().grant().reads(event.event_type.scope_family()) {
+    if !caller.grant().reads(event.event_type.scope_family()) {
         return Err(AppError::not_found(EventId(*id)).into());
     }
     Ok(web::Json(EventResponse::from(event)))

@@ -1,6 +1,7 @@
 //! Version 1 of the API, mounted under `/api/v1`.
 
 pub mod access;
+pub mod auth;
 pub mod catalog;
 pub mod clients;
 pub mod companies;
@@ -16,6 +17,7 @@ pub mod reports;
 pub mod stats;
 pub mod subscriptions;
 pub mod timeline;
+pub mod users;
 pub mod webhooks;
 pub mod workshops;
 
@@ -23,7 +25,18 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Every handler goes through `.service(...)` so utoipa-actix-web puts it in the spec.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(access::create_api_key)
+    cfg.service(auth::sign_in)
+        .service(auth::refresh)
+        .service(auth::sign_out)
+        .service(auth::list_sessions)
+        .service(auth::end_session)
+        .service(auth::me)
+        .service(auth::change_password)
+        .service(users::create_user)
+        .service(users::list_users)
+        .service(users::get_user)
+        .service(users::update_user)
+        .service(access::create_api_key)
         .service(access::list_api_keys)
         .service(access::get_api_key)
         .service(access::revoke_api_key)

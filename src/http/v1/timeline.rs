@@ -98,6 +98,6 @@ pub async fn client_timeline(
     id: web::Path<Uuid>,
     Query(query): Query<PageParams>,
 ) -> ApiResult<web::Json<TimelineResponse>> {
-    let grant = caller.key().grant();
+    let grant = caller.grant();
     Ok(web::Json(timeline::timeline(&state, ClientId(*id), query.page(), grant).await?.into()))
 }

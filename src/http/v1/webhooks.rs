@@ -1,7 +1,8 @@
 //! `/api/v1/webhook-endpoints`: where integrators receive events, and what was delivered.
 
 use crate::app::{webhooks, AppState};
-use crate::domain::ids::{ApiKeyId, DeliveryId, EventId, Located, Nested, WebhookEndpointId};
+use crate::domain::access::Owner;
+use crate::domain::ids::{ApiKeyId, DeliveryId, EventId, Located, Nested, UserId, WebhookEndpointId};
 use crate::domain::webhooks::{
     Attempt, Delivery, DeliveryStatus, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChanges,
 };
@@ -117,9 +118,12 @@ pub struct WebhookEndpointResponse {
     pub failing_since: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// The API key that created the endpoint and owns it: only that key (or an admin key) sees,
-    /// changes, tests or retries it. `null` for endpoints made before ownership (admins only).
+    /// The API key that created the endpoint and owns it: only that key (or an admin) sees,
+    /// changes, tests or retries it. `null` for endpoints made before ownership (admins only)
+    /// or by a staff user.
     pub owner_key_id: Option<ApiKeyId>,
+    /// The staff user who created the endpoint in a session and owns it, as a key would.
+    pub owner_user_id: Option<UserId>,
     /// While a rotation's overlap lasts, deliveries carry two signatures (the new secret's and
     /// the previous one's) until this instant; `null` otherwise.
     pub previous_secret_until: Option<DateTime<Utc>>,
@@ -137,7 +141,14 @@ impl From<WebhookEndpoint> for WebhookEndpointResponse {
             failing_since: e.failing_since,
             created_at: e.created_at,
             updated_at: e.updated_at,
-            owner_key_id: e.owner_key_id,
+            owner_key_id: match e.owner {
+                Some(Owner::Key(id)) => Some(id),
+                _ => None,
+            },
+            owner_user_id: match e.owner {
+                Some(Owner::User(id)) => Some(id),
+                _ => None,
+            },
             previous_secret_until: e.previous_secret_until.filter(|until| *until > crate::app::clock::now()),
         }
     }

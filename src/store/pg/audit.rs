@@ -9,7 +9,7 @@
 
 use super::schema::audit_log;
 use crate::domain::access::{AuditEntry, AuditFilter};
-use crate::domain::ids::{ApiKeyId, AuditEntryId};
+use crate::domain::ids::{ApiKeyId, AuditEntryId, UserId};
 use diesel::prelude::*;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,13 +20,16 @@ use uuid::Uuid;
 #[derive(Debug)]
 pub struct AuditUnit {
     pub entry: AuditEntry,
+    /// The person a public request turned out to be about (a sign-in names its user once the
+    /// email is matched): written as the entry's `user_id`.
+    person: std::sync::OnceLock<UserId>,
     /// Set once a committed transaction holds the entry.
     committed: AtomicBool,
 }
 
 impl AuditUnit {
     pub fn new(entry: AuditEntry) -> Arc<AuditUnit> {
-        Arc::new(AuditUnit { entry, committed: AtomicBool::new(false) })
+        Arc::new(AuditUnit { entry, person: std::sync::OnceLock::new(), committed: AtomicBool::new(false) })
     }
 }
 
@@ -37,6 +40,19 @@ tokio::task_local! {
 /// Runs a write request's handler with its audit entry known to its units of work.
 pub async fn scoped<F: Future>(unit: Arc<AuditUnit>, handler: F) -> F::Output {
     REQUEST_AUDIT.scope(unit, handler).await
+}
+
+impl AuditUnit {
+    /// The person `identify` named, if any.
+    pub fn person(&self) -> Option<UserId> {
+        self.person.get().copied()
+    }
+}
+
+/// Names the person behind the request this task serves, when its entry has none (a sign-in,
+/// a refresh): its audit entry is theirs.
+pub fn identify(user: UserId) {
+    let _ = REQUEST_AUDIT.try_with(|unit| unit.person.set(user));
 }
 
 /// Whether this task serves a request that is audited (a write, or an audited read).
@@ -55,6 +71,7 @@ struct EntryRow<'a> {
     id: Uuid,
     occurred_at: chrono::DateTime<chrono::Utc>,
     key_id: Option<Uuid>,
+    user_id: Option<Uuid>,
     operation_id: &'a str,
     method: &'a str,
     path: &'a str,
@@ -69,6 +86,7 @@ impl<'a> From<&'a AuditEntry> for EntryRow<'a> {
             id: e.id.0,
             occurred_at: e.occurred_at,
             key_id: e.key_id.map(|k| k.0),
+            user_id: e.user_id.map(|u| u.0),
             operation_id: &e.operation_id,
             method: &e.method,
             path: &e.path,
@@ -82,12 +100,9 @@ impl<'a> From<&'a AuditEntry> for EntryRow<'a> {
 /// Inside a unit of work's transaction: the entry, without its status yet. Two units of one
 /// request may race here; the second finds the row and leaves it.
 pub(super) fn insert_in_unit(conn: &mut PgConnection, unit: &AuditUnit) -> QueryResult<()> {
-    diesel::insert_into(audit_log::table)
-        .values(EntryRow::from(&unit.entry))
-        .on_conflict(audit_log::id)
-        .do_nothing()
-        .execute(conn)
-        .map(drop)
+    let mut row = EntryRow::from(&unit.entry);
+    row.user_id = row.user_id.or(unit.person.get().map(|u| u.0));
+    diesel::insert_into(audit_log::table).values(row).on_conflict(audit_log::id).do_nothing().execute(conn).map(drop)
 }
 
 pub(super) fn mark_committed(unit: &AuditUnit) {
@@ -108,6 +123,9 @@ pub fn finish_all(conn: &mut PgConnection, entries: &[AuditEntry]) -> QueryResul
             .do_update()
             .set((
                 audit_log::status.eq(excluded(audit_log::status)),
+                audit_log::user_id.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>>(
+                    "COALESCE(audit_log.user_id, excluded.user_id)",
+                )),
                 audit_log::subject_id.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
                     "COALESCE(audit_log.subject_id, excluded.subject_id)",
                 )),
@@ -123,6 +141,7 @@ struct AuditRow {
     id: Uuid,
     occurred_at: chrono::DateTime<chrono::Utc>,
     key_id: Option<Uuid>,
+    user_id: Option<Uuid>,
     operation_id: String,
     method: String,
     path: String,
@@ -137,6 +156,7 @@ impl From<AuditRow> for AuditEntry {
             id: AuditEntryId(r.id),
             occurred_at: r.occurred_at,
             key_id: r.key_id.map(ApiKeyId),
+            user_id: r.user_id.map(UserId),
             operation_id: r.operation_id,
             method: r.method,
             path: r.path,
@@ -166,6 +186,9 @@ pub fn list(
     let mut query = audit_log::table.select(AuditRow::as_select()).into_boxed();
     if let Some(key) = filter.key_id {
         query = query.filter(audit_log::key_id.eq(key.0));
+    }
+    if let Some(user) = filter.user_id {
+        query = query.filter(audit_log::user_id.eq(user.0));
     }
     if let Some(subject) = &filter.subject_id {
         query = query.filter(audit_log::subject_id.eq(subject.clone()));

@@ -32,6 +32,7 @@ macro_rules! by_id {
 
 pub mod access;
 pub mod audit;
+pub mod auth;
 pub mod catalog;
 pub mod clients;
 pub mod companies;
@@ -52,6 +53,7 @@ pub mod reports;
 pub mod schema;
 pub mod seed;
 pub mod subscriptions;
+pub mod users;
 pub mod webhooks;
 pub mod workshops;
 

@@ -1,6 +1,14 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    access_tokens (hash) {
+        hash -> Bytea,
+        session_id -> Uuid,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     api_keys (id) {
         id -> Uuid,
         name -> Text,
@@ -26,6 +34,7 @@ diesel::table! {
         subject_id -> Nullable<Text>,
         status -> Nullable<Int2>,
         request_id -> Nullable<Text>,
+        user_id -> Nullable<Uuid>,
     }
 }
 
@@ -404,6 +413,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    sessions (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        device -> Nullable<Text>,
+        created_at -> Timestamptz,
+        last_used_at -> Timestamptz,
+        refresh_hash -> Bytea,
+        expires_at -> Timestamptz,
+        ended_at -> Nullable<Timestamptz>,
+        end_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sign_in_failures (subject) {
+        subject -> Text,
+        failures -> Int4,
+        last_failure_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     stock_movements (id) {
         id -> Uuid,
         product_id -> Uuid,
@@ -432,6 +463,28 @@ diesel::table! {
         updated_at -> Timestamptz,
         cancelled_at -> Nullable<Timestamptz>,
         amount_refunded -> Numeric,
+    }
+}
+
+diesel::table! {
+    used_refresh_tokens (hash) {
+        hash -> Bytea,
+        session_id -> Uuid,
+        used_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        name -> Text,
+        email -> Text,
+        role -> Text,
+        password_hash -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
     }
 }
 
@@ -482,6 +535,7 @@ diesel::table! {
         previous_secret -> Nullable<Text>,
         previous_secret_until -> Nullable<Timestamptz>,
         version -> Int4,
+        owner_user_id -> Nullable<Uuid>,
     }
 }
 
@@ -521,6 +575,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(access_tokens -> sessions (session_id));
 diesel::joinable!(client_interests -> clients (client_id));
 diesel::joinable!(client_interests -> interests (interest_id));
 diesel::joinable!(clients -> companies (company_id));
@@ -548,20 +603,24 @@ diesel::joinable!(payments -> orders (order_id));
 diesel::joinable!(payments -> subscriptions (subscription_id));
 diesel::joinable!(products -> categories (category_id));
 diesel::joinable!(refunds -> payments (payment_id));
+diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(stock_movements -> orders (order_id));
 diesel::joinable!(stock_movements -> products (product_id));
 diesel::joinable!(subscriptions -> clients (client_id));
 diesel::joinable!(subscriptions -> plans (plan));
+diesel::joinable!(used_refresh_tokens -> sessions (session_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(webhook_deliveries -> events (event_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_endpoints -> api_keys (owner_key_id));
+diesel::joinable!(webhook_endpoints -> users (owner_user_id));
 diesel::joinable!(workshop_seats -> enrollments (enrollment_id));
 diesel::joinable!(workshop_seats -> workshops (workshop_id));
 diesel::joinable!(workshop_sold_out -> workshops (workshop_id));
 diesel::joinable!(workshops -> interests (category_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    access_tokens,
     api_keys,
     audit_log,
     categories,
@@ -592,8 +651,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     refunds,
     relay_positions,
     report_changes,
+    sessions,
+    sign_in_failures,
     stock_movements,
     subscriptions,
+    used_refresh_tokens,
+    users,
     webhook_attempts,
     webhook_deliveries,
     webhook_endpoints,

@@ -5,7 +5,8 @@
 use super::column;
 use super::events::event_type_matches;
 use super::schema::{events, webhook_attempts, webhook_deliveries, webhook_endpoints};
-use crate::domain::ids::{ApiKeyId, DeliveryId, EventId, WebhookEndpointId};
+use crate::domain::access::Owner;
+use crate::domain::ids::{ApiKeyId, DeliveryId, EventId, UserId, WebhookEndpointId};
 use crate::domain::webhooks::{
     Attempt, Delivery, DeliveryStatus, NewWebhookEndpoint, WebhookEndpoint, WebhookEndpointChanges,
 };
@@ -28,6 +29,7 @@ struct EndpointRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     owner_key_id: Option<Uuid>,
+    owner_user_id: Option<Uuid>,
     previous_secret_until: Option<DateTime<Utc>>,
     version: i32,
 }
@@ -45,7 +47,11 @@ impl From<EndpointRow> for WebhookEndpoint {
             failing_since: r.failing_since,
             created_at: r.created_at,
             updated_at: r.updated_at,
-            owner_key_id: r.owner_key_id.map(ApiKeyId),
+            owner: match (r.owner_key_id, r.owner_user_id) {
+                (Some(key), _) => Some(Owner::Key(ApiKeyId(key))),
+                (None, Some(user)) => Some(Owner::User(UserId(user))),
+                (None, None) => None,
+            },
             previous_secret_until: r.previous_secret_until,
         }
     }
@@ -68,13 +74,15 @@ pub fn insert_endpoint(
     id: WebhookEndpointId,
     new: &NewWebhookEndpoint,
     secret: &str,
-    owner: ApiKeyId,
+    owner: Owner,
     now: DateTime<Utc>,
 ) -> QueryResult<WebhookEndpoint> {
+    let (key, user) = owner_columns(owner);
     diesel::insert_into(webhook_endpoints::table)
         .values((
             webhook_endpoints::id.eq(id.0),
-            webhook_endpoints::owner_key_id.eq(owner.0),
+            webhook_endpoints::owner_key_id.eq(key),
+            webhook_endpoints::owner_user_id.eq(user),
             webhook_endpoints::url.eq(&new.url),
             webhook_endpoints::description.eq(&new.description),
             webhook_endpoints::event_types.eq(&new.event_types),
@@ -90,23 +98,43 @@ pub fn insert_endpoint(
 
 by_id!(find_endpoint, lock_endpoint: webhook_endpoints, EndpointRow, WebhookEndpointId => WebhookEndpoint, |row| Ok(row.into()));
 
-/// Takes the owner's row lock (creations by one key queue here) and counts its endpoints.
-pub fn lock_and_count_owned(conn: &mut PgConnection, owner: ApiKeyId) -> QueryResult<i64> {
-    use super::schema::api_keys;
-    api_keys::table.find(owner.0).select(api_keys::id).for_no_key_update().first::<Uuid>(conn).optional()?;
-    webhook_endpoints::table.filter(webhook_endpoints::owner_key_id.eq(owner.0)).count().get_result(conn)
+fn owner_columns(owner: Owner) -> (Option<Uuid>, Option<Uuid>) {
+    match owner {
+        Owner::Key(id) => (Some(id.0), None),
+        Owner::User(id) => (None, Some(id.0)),
+    }
+}
+
+/// Takes the owner's row lock (creations by one key or user queue here) and counts its
+/// endpoints.
+pub fn lock_and_count_owned(conn: &mut PgConnection, owner: Owner) -> QueryResult<i64> {
+    use super::schema::{api_keys, users};
+    let owned = webhook_endpoints::table.into_boxed();
+    let owned = match owner {
+        Owner::Key(id) => {
+            api_keys::table.find(id.0).select(api_keys::id).for_no_key_update().first::<Uuid>(conn).optional()?;
+            owned.filter(webhook_endpoints::owner_key_id.eq(id.0))
+        }
+        Owner::User(id) => {
+            users::table.find(id.0).select(users::id).for_no_key_update().first::<Uuid>(conn).optional()?;
+            owned.filter(webhook_endpoints::owner_user_id.eq(id.0))
+        }
+    };
+    owned.count().get_result(conn)
 }
 
 /// Newest first, after the cursor's id; only `owner`'s when given.
 pub fn list_endpoints(
     conn: &mut PgConnection,
-    owner: Option<ApiKeyId>,
+    owner: Option<Owner>,
     before: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<WebhookEndpoint>> {
     let mut query = webhook_endpoints::table.select(EndpointRow::as_select()).into_boxed();
-    if let Some(owner) = owner {
-        query = query.filter(webhook_endpoints::owner_key_id.eq(owner.0));
+    match owner {
+        Some(Owner::Key(id)) => query = query.filter(webhook_endpoints::owner_key_id.eq(id.0)),
+        Some(Owner::User(id)) => query = query.filter(webhook_endpoints::owner_user_id.eq(id.0)),
+        None => {}
     }
     if let Some(before) = before {
         query = query.filter(webhook_endpoints::id.lt(before));

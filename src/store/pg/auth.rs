@@ -1,0 +1,278 @@
+//! Sessions and their tokens (`sessions`, `access_tokens`, `used_refresh_tokens`) and failed
+//! sign-ins (`sign_in_failures`). Tokens are looked up by their SHA-256, never stored in clear.
+
+use super::parse_text;
+use super::schema::{access_tokens, sessions, sign_in_failures, used_refresh_tokens, users};
+use crate::domain::access::Role;
+use crate::domain::auth::{EndReason, Session, SignedIn};
+use crate::domain::ids::{SessionId, UserId};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+/// A new session with its first refresh and access tokens.
+pub fn insert_session(
+    conn: &mut PgConnection,
+    session: &Session,
+    refresh_hash: &[u8],
+    access_hash: &[u8],
+    access_expires_at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id.eq(session.id.0),
+            sessions::user_id.eq(session.user_id.0),
+            sessions::device.eq(&session.device),
+            sessions::created_at.eq(session.created_at),
+            sessions::last_used_at.eq(session.last_used_at),
+            sessions::refresh_hash.eq(refresh_hash),
+            sessions::expires_at.eq(session.expires_at),
+        ))
+        .execute(conn)?;
+    insert_access_token(conn, session.id, access_hash, access_expires_at)
+}
+
+fn insert_access_token(
+    conn: &mut PgConnection,
+    session: SessionId,
+    hash: &[u8],
+    expires_at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::insert_into(access_tokens::table)
+        .values((
+            access_tokens::hash.eq(hash),
+            access_tokens::session_id.eq(session.0),
+            access_tokens::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Who a valid access token belongs to: the token unexpired, its session not ended, its user
+/// active. One indexed statement, run on every request made with a token, so an ended session
+/// is refused by every replica from the moment it ends.
+pub fn signed_in(conn: &mut PgConnection, access_hash: &[u8], now: DateTime<Utc>) -> QueryResult<Option<SignedIn>> {
+    access_tokens::table
+        .inner_join(sessions::table.inner_join(users::table))
+        .filter(access_tokens::hash.eq(access_hash))
+        .filter(access_tokens::expires_at.gt(now))
+        .filter(sessions::ended_at.is_null())
+        .filter(users::active.eq(true))
+        .select((users::id, sessions::id, users::role, sessions::last_used_at))
+        .first::<(Uuid, Uuid, String, DateTime<Utc>)>(conn)
+        .optional()?
+        .map(|(user, session, role, last_used_at)| {
+            Ok(SignedIn {
+                user_id: UserId(user),
+                session_id: SessionId(session),
+                role: parse_text("users.role", &role, Role::parse)?,
+                last_used_at,
+            })
+        })
+        .transpose()
+}
+
+pub fn touch_session(conn: &mut PgConnection, id: SessionId, now: DateTime<Utc>) -> QueryResult<()> {
+    diesel::update(sessions::table.find(id.0)).set(sessions::last_used_at.eq(now)).execute(conn).map(|_| ())
+}
+
+/// What presenting a refresh token found.
+pub enum Refreshed {
+    /// The token was current: the session now has the new tokens.
+    Rotated(Session),
+    /// The token was already used: its session has been ended (`refresh_reuse`).
+    Reused(Session),
+    /// No session has this token, or it has expired or ended.
+    Unknown,
+}
+
+/// Rotates a session's refresh token: the one presented must be current, unexpired, of a live
+/// session and an active user; it is exchanged for `new_refresh_hash` and a new access token,
+/// and remembered as used. One presented again ends its session. Run in a transaction: the
+/// conditional UPDATE lets exactly one of two simultaneous refreshes with the same token win.
+#[allow(clippy::too_many_arguments)]
+pub fn rotate(
+    conn: &mut PgConnection,
+    refresh_hash: &[u8],
+    new_refresh_hash: &[u8],
+    new_access_hash: &[u8],
+    access_expires_at: DateTime<Utc>,
+    refresh_expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> QueryResult<Refreshed> {
+    let live_users = users::table.filter(users::active.eq(true)).select(users::id);
+    let rotated = diesel::update(
+        sessions::table
+            .filter(sessions::refresh_hash.eq(refresh_hash))
+            .filter(sessions::ended_at.is_null())
+            .filter(sessions::expires_at.gt(now))
+            .filter(sessions::user_id.eq_any(live_users)),
+    )
+    .set((
+        sessions::refresh_hash.eq(new_refresh_hash),
+        sessions::expires_at.eq(refresh_expires_at),
+        sessions::last_used_at.eq(now),
+    ))
+    .returning(SessionRow::as_returning())
+    .get_result::<SessionRow>(conn)
+    .optional()?;
+    if let Some(row) = rotated {
+        let session = row.into_domain()?;
+        diesel::insert_into(used_refresh_tokens::table)
+            .values((
+                used_refresh_tokens::hash.eq(refresh_hash),
+                used_refresh_tokens::session_id.eq(session.id.0),
+                used_refresh_tokens::used_at.eq(now),
+            ))
+            .execute(conn)?;
+        insert_access_token(conn, session.id, new_access_hash, access_expires_at)?;
+        return Ok(Refreshed::Rotated(session));
+    }
+    let reused: Option<Uuid> =
+        used_refresh_tokens::table.find(refresh_hash).select(used_refresh_tokens::session_id).first(conn).optional()?;
+    match reused {
+        Some(id) => {
+            end_session(conn, SessionId(id), EndReason::RefreshReuse, now)?;
+            let session = sessions::table.find(id).select(SessionRow::as_select()).first::<SessionRow>(conn)?;
+            Ok(Refreshed::Reused(session.into_domain()?))
+        }
+        None => Ok(Refreshed::Unknown),
+    }
+}
+
+/// Ends a live session; `false` when it had already ended (or does not exist).
+pub fn end_session(conn: &mut PgConnection, id: SessionId, reason: EndReason, now: DateTime<Utc>) -> QueryResult<bool> {
+    diesel::update(sessions::table.find(id.0).filter(sessions::ended_at.is_null()))
+        .set((sessions::ended_at.eq(now), sessions::end_reason.eq(reason.as_str())))
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
+/// Ends every live session of a user but `keep`; how many ended.
+pub fn end_sessions_of(
+    conn: &mut PgConnection,
+    user: UserId,
+    keep: Option<SessionId>,
+    reason: EndReason,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    let keep = keep.map_or(Uuid::nil(), |id| id.0);
+    diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user.0))
+            .filter(sessions::ended_at.is_null())
+            .filter(sessions::id.ne(keep)),
+    )
+    .set((sessions::ended_at.eq(now), sessions::end_reason.eq(reason.as_str())))
+    .execute(conn)
+}
+
+pub fn find_session(conn: &mut PgConnection, id: SessionId) -> QueryResult<Option<Session>> {
+    sessions::table
+        .find(id.0)
+        .select(SessionRow::as_select())
+        .first::<SessionRow>(conn)
+        .optional()?
+        .map(SessionRow::into_domain)
+        .transpose()
+}
+
+/// A user's live sessions, newest first (before `before`), at most `limit`.
+pub fn live_sessions(
+    conn: &mut PgConnection,
+    user: UserId,
+    now: DateTime<Utc>,
+    before: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<Session>> {
+    let mut query = sessions::table
+        .filter(sessions::user_id.eq(user.0))
+        .filter(sessions::ended_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .select(SessionRow::as_select())
+        .order(sessions::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(sessions::id.lt(before));
+    }
+    query.load::<SessionRow>(conn)?.into_iter().map(SessionRow::into_domain).collect()
+}
+
+/// Drops access tokens that expired before `before` (an expired token is refused anyway).
+pub fn delete_expired_access_tokens(conn: &mut PgConnection, before: DateTime<Utc>) -> QueryResult<usize> {
+    diesel::delete(access_tokens::table.filter(access_tokens::expires_at.lt(before))).execute(conn)
+}
+
+/// Failures recorded for a subject: how many and when the last one was.
+pub fn failures(conn: &mut PgConnection, subject: &str) -> QueryResult<Option<(i32, DateTime<Utc>)>> {
+    sign_in_failures::table
+        .find(subject)
+        .select((sign_in_failures::failures, sign_in_failures::last_failure_at))
+        .first(conn)
+        .optional()
+}
+
+/// Counts one more failure; a count whose wait has run out (`forgiven_before`) starts again.
+pub fn add_failure(
+    conn: &mut PgConnection,
+    subject: &str,
+    now: DateTime<Utc>,
+    forgiven_before: DateTime<Utc>,
+) -> QueryResult<i32> {
+    use diesel::dsl::case_when;
+    use diesel::sql_types::Integer;
+    use diesel::upsert::excluded;
+    diesel::insert_into(sign_in_failures::table)
+        .values((
+            sign_in_failures::subject.eq(subject),
+            sign_in_failures::failures.eq(1),
+            sign_in_failures::last_failure_at.eq(now),
+        ))
+        .on_conflict(sign_in_failures::subject)
+        .do_update()
+        .set((
+            sign_in_failures::failures.eq(case_when(
+                sign_in_failures::last_failure_at.lt(forgiven_before),
+                1.into_sql::<Integer>(),
+            )
+            .otherwise(sign_in_failures::failures + 1)),
+            sign_in_failures::last_failure_at.eq(excluded(sign_in_failures::last_failure_at)),
+        ))
+        .returning(sign_in_failures::failures)
+        .get_result(conn)
+}
+
+pub fn clear_failures(conn: &mut PgConnection, subject: &str) -> QueryResult<()> {
+    diesel::delete(sign_in_failures::table.find(subject)).execute(conn).map(|_| ())
+}
+
+// --- Rows: the table as diesel reads and writes it, and its conversions to domain types ---
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
+struct SessionRow {
+    id: Uuid,
+    user_id: Uuid,
+    device: Option<String>,
+    created_at: DateTime<Utc>,
+    last_used_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    ended_at: Option<DateTime<Utc>>,
+    end_reason: Option<String>,
+}
+
+impl SessionRow {
+    fn into_domain(self) -> QueryResult<Session> {
+        Ok(Session {
+            id: SessionId(self.id),
+            user_id: UserId(self.user_id),
+            device: self.device,
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+            expires_at: self.expires_at,
+            ended_at: self.ended_at,
+            end_reason: self.end_reason.map(|r| parse_text("sessions.end_reason", &r, EndReason::parse)).transpose()?,
+        })
+    }
+}
