@@ -25,6 +25,9 @@ pub struct Metrics {
     pub mongodb_duration: prometheus::HistogramVec,
     pub mongodb_failures: prometheus::IntCounterVec,
     pub backlog: prometheus::IntGaugeVec,
+    /// Password hashes computed (`hash`: a new password; `verify`: a sign-in or a change, a
+    /// decoy's included) and how long each waited for a permit plus ran.
+    pub password_hashing: prometheus::HistogramVec,
 }
 
 /// Seconds; from a cached read (~1 ms) to a slow report.
@@ -72,6 +75,11 @@ impl Metrics {
                 Opts::new("background_backlog", "Work waiting for a background worker, by queue"),
                 &["queue"],
             )?,
+            password_hashing: histogram(
+                "password_hashing_duration_seconds",
+                "Time a password hash took, its wait for a permit (AUTH_HASH_CONCURRENCY) included, by operation",
+                &["operation"],
+            )?,
             registry,
         };
         metrics.registry.register(Box::new(metrics.http_duration.clone()))?;
@@ -81,6 +89,7 @@ impl Metrics {
         metrics.registry.register(Box::new(metrics.mongodb_duration.clone()))?;
         metrics.registry.register(Box::new(metrics.mongodb_failures.clone()))?;
         metrics.registry.register(Box::new(metrics.backlog.clone()))?;
+        metrics.registry.register(Box::new(metrics.password_hashing.clone()))?;
         Ok(metrics)
     }
 

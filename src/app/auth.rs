@@ -67,8 +67,10 @@ fn hasher() -> AppResult<Argon2<'static>> {
 /// a permit instead of taking every blocking thread and core from the other requests.
 async fn hashing<T: Send + 'static>(
     state: &AppState,
+    operation: &'static str,
     work: impl FnOnce() -> AppResult<T> + Send + 'static,
 ) -> AppResult<T> {
+    let _timer = state.metrics.password_hashing.with_label_values(&[operation]).start_timer();
     let _permit = state
         .hashing
         .acquire()
@@ -84,7 +86,7 @@ pub async fn hash_password(state: &AppState, field: &'static str, password: Stri
     if let Some((code, message)) = rules::password_issue(&password) {
         return Err(AppError::invalid(field, code, message));
     }
-    hashing(state, move || {
+    hashing(state, "hash", move || {
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt).map_err(|err| AppError::Internal(anyhow::anyhow!("no randomness: {err}")))?;
         let salt = SaltString::encode_b64(&salt).map_err(|err| AppError::Internal(anyhow::anyhow!("{err}")))?;
@@ -108,7 +110,7 @@ static DECOY: LazyLock<Option<String>> = LazyLock::new(|| {
 
 /// Whether the password matches the stored hash (`None`: the decoy, which never matches).
 async fn verify(state: &AppState, stored: Option<String>, password: String) -> AppResult<bool> {
-    hashing(state, move || {
+    hashing(state, "verify", move || {
         let real = stored.is_some();
         let Some(stored) = stored.or_else(|| DECOY.clone()) else {
             return Ok(false);

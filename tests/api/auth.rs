@@ -300,9 +300,14 @@ async fn failed_sign_ins_are_throttled_per_account_and_per_address_and_never_loc
     let app = actix_web::test::init_service(hybrid_crm::http::build_app(throttled(&ctx, 3, 2))).await;
     create_user(&app, "owner@example.com", "sales").await;
 
-    // Unknown and known emails are refused alike.
+    // Unknown and known emails are refused alike, and at the same cost: one argon2 verification
+    // each (a decoy hash for the unknown email).
+    let verifications = || ctx.state.metrics.password_hashing.with_label_values(&["verify"]).get_sample_count();
+    let before = verifications();
     let unknown = send_as_is(&app, sign_in_from("nobody@example.com", "whatever it is", 1)).await;
+    assert_eq!(verifications(), before + 1, "an unknown email verifies a decoy");
     let wrong = send_as_is(&app, sign_in_from("owner@example.com", "whatever it is", 2)).await;
+    assert_eq!(verifications(), before + 2, "a wrong password verifies the real hash");
     assert_eq!(unknown.problem(401, "invalid_credentials"), wrong.problem(401, "invalid_credentials"));
 
     // Failures at one account, each from another address: past the allowance (3), the next
