@@ -32,7 +32,7 @@ def request(name, method, path, tests, body=None, headers=None, content_type="ap
         "request": {
             "method": method,
             "header": [{"key": k, "value": v} for k, v in (headers or {}).items()],
-            "url": {"raw": "{{baseUrl}}" + path, "host": ["{{baseUrl}}"], "path": segments(path)},
+            "url": url(path),
         },
     }
     if auth == "none":
@@ -48,6 +48,14 @@ def request(name, method, path, tests, body=None, headers=None, content_type="ap
         item["request"]["body"] = {"mode": "raw", "raw": raw}
         item["request"]["header"].append({"key": "Content-Type", "value": content_type})
     return item
+
+
+def url(path):
+    """`path` on the API ({{baseUrl}}), or a whole URL starting with another variable ({{mailUrl}}/…)."""
+    if path.startswith("{{"):
+        host, rest = path.split("}}", 1)
+        return {"raw": path, "host": [host + "}}"], "path": segments(rest)}
+    return {"raw": "{{baseUrl}}" + path, "host": ["{{baseUrl}}"], "path": segments(path)}
 
 
 def segments(path):
@@ -160,6 +168,60 @@ folders = [
             "pm.test('inactive', () => pm.expect(pm.response.json().active).to.be.false);"], {"active": False}),
         request("Sign in as a disabled user", "POST", "/api/v1/auth/sign-in", status(401) + PROBLEM + code("invalid_credentials"),
             {"email": f"staff.{R}@example.com", "password": "second passphrase of postman"}, auth="none"),
+    ]),
+    ("Storefront", [
+        request("Register a customer", "POST", "/api/v1/store/register", status(202) + [
+            "pm.test('the same answer for every email', () => pm.expect(pm.response.json().detail).to.include('link'));"],
+            {"name": "Postman Shopper", "email": f"shop.{R}@example.com", "password": "shopper passphrase one"}, auth="none"),
+        request("Read the verification mail", "GET", f"{{{{mailUrl}}}}/messages?to=shop.{R}@example.com", status(200) + [
+            "const mails = pm.response.json().filter(m => m.subject === 'Confirm your email');",
+            "pm.test('a link with a token', () => pm.expect(mails[mails.length - 1].token).to.match(/^hcrm_et_/));",
+            "pm.collectionVariables.set('verifyToken', mails[mails.length - 1].token);"], auth="none"),
+        request("Sign in before verifying", "POST", "/api/v1/store/auth/sign-in", status(403) + PROBLEM + code("email_not_verified"),
+            {"email": f"shop.{R}@example.com", "password": "shopper passphrase one"}, auth="none"),
+        request("Verify the email", "POST", "/api/v1/store/auth/verify-email", status(204), {"token": "{{verifyToken}}"}, auth="none"),
+        request("Verify with a used link", "POST", "/api/v1/store/auth/verify-email", status(401) + PROBLEM + code("invalid_token"),
+            {"token": "{{verifyToken}}"}, auth="none"),
+        request("Store sign-in", "POST", "/api/v1/store/auth/sign-in", status(200) + save("storeAccess", "pm.response.json().access_token") + save("storeRefresh", "pm.response.json().refresh_token") + save("storeSessionId", "pm.response.json().session_id") + [
+            "pm.test('bearer tokens', () => { const b = pm.response.json(); pm.expect(b.token_type).to.eql('Bearer'); pm.expect(b.access_token).to.match(/^hcrm_at_/); });"],
+            {"email": f"shop.{R}@example.com", "password": "shopper passphrase one", "device": "Postman phone"}, auth="none"),
+        request("My store profile", "GET", "/api/v1/store/me", status(200) + save("storeProfileEtag", "pm.response.headers.get('ETag')") + [
+            "pm.test('the customer', () => { const b = pm.response.json(); pm.expect(b.email).to.eql('shop.' + pm.collectionVariables.get('runId') + '@example.com'); pm.expect(b.name).to.eql('Postman Shopper'); });"], auth="storeAccess"),
+        request("Change my store profile", "PATCH", "/api/v1/store/me", status(200) + [
+            "pm.test('the new phone', () => pm.expect(pm.response.json().phone).to.eql('+34 600 000 000'));"],
+            {"phone": "+34 600 000 000"}, headers={"If-Match": "{{storeProfileEtag}}"}, auth="storeAccess"),
+        request("Change my store profile with a stale ETag", "PATCH", "/api/v1/store/me", status(412) + PROBLEM + code("version_mismatch"),
+            {"name": "Too late"}, headers={"If-Match": "{{storeProfileEtag}}"}, auth="storeAccess"),
+        request("A staff route with a store token", "GET", "/api/v1/clients?limit=1", status(403) + PROBLEM + code("forbidden"), auth="storeAccess"),
+        request("The store profile with an API key", "GET", "/api/v1/store/me", status(403) + PROBLEM + code("forbidden")),
+        request("My store sessions", "GET", "/api/v1/store/auth/sessions", status(200) + [
+            "pm.test('the current one', () => pm.expect(pm.response.json().items.find(s => s.current).id).to.eql(pm.collectionVariables.get('storeSessionId')));"], auth="storeAccess"),
+        request("A store refresh token at the staff endpoint", "POST", "/api/v1/auth/refresh", status(401) + PROBLEM + code("invalid_refresh_token"),
+            {"refresh_token": "{{storeRefresh}}"}, auth="none"),
+        request("Store refresh", "POST", "/api/v1/store/auth/refresh", status(200) + save("storeAccess", "pm.response.json().access_token") + [
+            "pm.test('the same session', () => pm.expect(pm.response.json().session_id).to.eql(pm.collectionVariables.get('storeSessionId')));"],
+            {"refresh_token": "{{storeRefresh}}"}, auth="none"),
+        request("Change my store password", "POST", "/api/v1/store/auth/password", status(204),
+            {"current_password": "shopper passphrase one", "new_password": "shopper passphrase two"}, auth="storeAccess"),
+        request("Ask a reset for an unknown email", "POST", "/api/v1/store/auth/password-reset", status(202),
+            {"email": f"nobody.{R}@example.com"}, auth="none"),
+        request("Ask a password reset", "POST", "/api/v1/store/auth/password-reset", status(202) + [
+            "pm.test('the same answer as for an unknown email', () => pm.expect(pm.response.json().detail).to.include('link'));"],
+            {"email": f"shop.{R}@example.com"}, auth="none"),
+        request("Read the reset mail", "GET", f"{{{{mailUrl}}}}/messages?to=shop.{R}@example.com", status(200) + [
+            "const mails = pm.response.json().filter(m => m.subject === 'Reset your password');",
+            "pm.test('a link with a token', () => pm.expect(mails[mails.length - 1].token).to.match(/^hcrm_et_/));",
+            "pm.collectionVariables.set('resetToken', mails[mails.length - 1].token);"], auth="none"),
+        request("Reset the password", "POST", "/api/v1/store/auth/password-reset/confirm", status(204),
+            {"token": "{{resetToken}}", "new_password": "shopper passphrase three"}, auth="none"),
+        request("A reset ended every session", "GET", "/api/v1/store/me", status(401) + PROBLEM + code("unauthenticated"), auth="storeAccess"),
+        request("Store sign-in with the new password", "POST", "/api/v1/store/auth/sign-in", status(200) + save("storeAccess", "pm.response.json().access_token"),
+            {"email": f"shop.{R}@example.com", "password": "shopper passphrase three"}, auth="none"),
+        request("Store sign-in on another device", "POST", "/api/v1/store/auth/sign-in", status(200) + save("storeOtherSessionId", "pm.response.json().session_id"),
+            {"email": f"shop.{R}@example.com", "password": "shopper passphrase three", "device": "Tablet"}, auth="none"),
+        request("End my other store session", "DELETE", "/api/v1/store/auth/sessions/{{storeOtherSessionId}}", status(204), auth="storeAccess"),
+        request("Store sign-out", "POST", "/api/v1/store/auth/sign-out", status(204), auth="storeAccess"),
+        request("Call after the store sign-out", "GET", "/api/v1/store/me", status(401) + PROBLEM + code("unauthenticated"), auth="storeAccess"),
     ]),
     ("Companies", [
         request("Create company", "POST", "/api/v1/companies", status(201) + save("companyId") + [
@@ -614,6 +676,8 @@ environment = {
         {"key": "baseUrl", "value": "http://127.0.0.1:8080", "enabled": True},
         # An admin key: scripts/run.sh prints one; `hybrid-crm api-key create --role admin --name me` makes one.
         {"key": "apiKey", "value": "", "type": "secret", "enabled": True},
+        # The mail sink's messages (scripts/mail_sink.py): the storefront folder reads its links there.
+        {"key": "mailUrl", "value": "http://127.0.0.1:8025", "enabled": True},
     ],
 }
 files = {

@@ -121,7 +121,8 @@ pub struct AccessSettings {
     /// How long a key lookup is reused: a revoked key stops working within this time on every
     /// replica.
     pub key_cache_ttl: Duration,
-    /// Per key, by role name (`custom` for keys with their own scopes); `default` for the rest.
+    /// Per key and staff user, by role name (`custom` for keys with their own scopes), and per
+    /// customer (`customer`); `default` for the rest.
     pub rate_limits: Vec<(String, RateLimit)>,
     pub default_rate_limit: RateLimit,
     /// Per client IP, for requests without a valid key.
@@ -160,6 +161,14 @@ pub struct AuthSettings {
     pub failures_allowed: u32,
     /// The longest wait the doubling reaches (`AUTH_MAX_WAIT_SECS`, 900).
     pub max_wait: Duration,
+    /// Where the links mailed to customers point: the storefront's pages, which post the
+    /// `token` query parameter to the API (`STORE_LINK_BASE`, `http://127.0.0.1:8080/store`):
+    /// `<base>/verify-email?token=…` and `<base>/reset-password?token=…`.
+    pub link_base: String,
+    /// How long an email-verification link works (`AUTH_VERIFY_HOURS`, 48).
+    pub verify_ttl: Duration,
+    /// How long a password-reset link works (`AUTH_RESET_MINUTES`, 30; at most 59).
+    pub reset_ttl: Duration,
 }
 
 impl Default for AuthSettings {
@@ -171,6 +180,9 @@ impl Default for AuthSettings {
             hash_concurrency: cpus.saturating_sub(1).max(1),
             failures_allowed: 5,
             max_wait: Duration::from_secs(900),
+            link_base: "http://127.0.0.1:8080/store".into(),
+            verify_ttl: Duration::from_secs(48 * 3600),
+            reset_ttl: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -184,6 +196,10 @@ impl AuthSettings {
             hash_concurrency: parsed("AUTH_HASH_CONCURRENCY", defaults.hash_concurrency)?.max(1),
             failures_allowed: parsed("AUTH_FAILURES_ALLOWED", defaults.failures_allowed)?,
             max_wait: Duration::from_secs(parsed("AUTH_MAX_WAIT_SECS", 900)?.max(1)),
+            link_base: var("STORE_LINK_BASE").map_or(defaults.link_base, |base| base.trim_end_matches('/').to_string()),
+            verify_ttl: Duration::from_secs(parsed::<u64>("AUTH_VERIFY_HOURS", 48)?.max(1) * 3600),
+            // The reset link works for under an hour (its email may sit in an inbox).
+            reset_ttl: Duration::from_secs(parsed::<u64>("AUTH_RESET_MINUTES", 30)?.clamp(1, 59) * 60),
         })
     }
 }
@@ -222,7 +238,7 @@ impl AccessSettings {
                 let limit: RateLimit = limit.parse().map_err(|err| anyhow::anyhow!("RATE_LIMITS: {err}"))?;
                 match role.trim() {
                     "default" => default_rate_limit = limit,
-                    role if crate::domain::access::Role::parse(role).is_some() => {
+                    role if role == "customer" || crate::domain::access::Role::parse(role).is_some() => {
                         rate_limits.push((role.to_string(), limit))
                     }
                     other => bail!("RATE_LIMITS: {other:?} is not a role"),

@@ -140,6 +140,7 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
             request_id = %request_id,
             key_id = tracing::field::Empty,
             user_id = tracing::field::Empty,
+            account_id = tracing::field::Empty,
             exception.message = tracing::field::Empty,
             exception.details = tracing::field::Empty,
         )

@@ -176,6 +176,7 @@ pub async fn audit_command<T>(
         occurred_at: clock::now(),
         key_id: None,
         user_id: None,
+        account_id: None,
         operation_id: operation.to_string(),
         method: "CLI".into(),
         path: command.to_string(),
@@ -241,6 +242,7 @@ struct CachedKey {
 pub enum Bucket {
     Key(ApiKeyId),
     User(crate::domain::ids::UserId),
+    Account(crate::domain::ids::AccountId),
     Ip(Option<IpAddr>),
 }
 

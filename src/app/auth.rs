@@ -4,12 +4,14 @@
 use super::constraints::{gone, length, Meaning, Rule};
 use super::{clock, id_page, AppError, AppResult, AppState, Keyed};
 use crate::domain::access::{self, Actor, Principal};
-use crate::domain::auth::{self as rules, EndReason, Session, ACCESS_PREFIX, REFRESH_PREFIX};
-use crate::domain::ids::{SessionId, UserId};
+use crate::domain::auth::{
+    self as rules, Audience, EndReason, Session, SessionOf, SignedInAs, ACCESS_PREFIX, REFRESH_PREFIX,
+};
+use crate::domain::ids::{AccountId, ClientId, SessionId};
 use crate::domain::page::{Page, PageRequest};
 use crate::store::pg::audit;
 use crate::store::pg::auth::{self as repo, Refreshed};
-use crate::store::pg::users;
+use crate::store::pg::{customers, users};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -32,6 +34,8 @@ pub const CONSTRAINTS: &[Rule] = &[
     Rule::foreign_key("sessions_user_id_fkey", gone("user"), None),
     Rule::foreign_key("used_refresh_tokens_session_id_fkey", gone("session"), None),
     Rule::foreign_key("access_tokens_session_id_fkey", gone("session"), None),
+    Rule::Check("sessions_one_person", Meaning::Invariant),
+    Rule::foreign_key("sessions_account_id_fkey", gone("customer_account"), None),
     Rule::Check("sign_in_failures_subject_check", Meaning::Invariant),
     Rule::Check("sign_in_failures_failures_check", Meaning::Invariant),
     Rule::foreign_key("webhook_endpoints_owner_user_id_fkey", Meaning::Invariant, None),
@@ -130,9 +134,13 @@ const INVALID_REFRESH: AppError = AppError::Unauthenticated {
 };
 
 /// The throttle's subjects for a sign-in: the account and the source address.
-fn throttle_subjects(email: &str, ip: Option<IpAddr>) -> [String; 2] {
+fn throttle_subjects(audience: Audience, email: &str, ip: Option<IpAddr>) -> [String; 2] {
     let address = ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
-    [format!("email:{}", email.trim().to_lowercase()), format!("ip:{address}")]
+    let account = match audience {
+        Audience::Staff => "email",
+        Audience::Customers => "customer",
+    };
+    [format!("{account}:{}", email.trim().to_lowercase()), format!("ip:{address}")]
 }
 
 /// Seconds until a subject with `failures` (the last at `last`) may try again, if it must wait:
@@ -147,14 +155,44 @@ fn wait_for(failures: i32, last: DateTime<Utc>, now: DateTime<Utc>, allowed: u32
     (now < until).then(|| (until - now).num_seconds().max(1) as u64)
 }
 
-/// Signs a staff user in with email and password: a new session and its first tokens. Every
-/// refusal is the same 401 and costs the same work (an unknown email verifies a decoy hash), so
-/// neither the answer nor its timing tells whether the email has an account; failures are
-/// counted per account and per address, and past `AUTH_FAILURES_ALLOWED` each doubles the wait
-/// (429 with `Retry-After`) up to `AUTH_MAX_WAIT_SECS`.
+/// Who an email names at sign-in, as far as signing in is concerned.
+struct Candidate {
+    person: SessionOf,
+    hash: Option<String>,
+    /// May sign in (an active user; an active, verified account).
+    usable: bool,
+    /// An active customer account whose email is not verified yet: told so, but only to someone
+    /// who gave its password.
+    unverified: bool,
+}
+
+fn candidate(conn: &mut diesel::PgConnection, audience: Audience, email: &str) -> AppResult<Option<Candidate>> {
+    Ok(match audience {
+        Audience::Staff => users::find_for_sign_in(conn, email)?.map(|(user, hash)| Candidate {
+            person: SessionOf::User(user.id),
+            hash,
+            usable: user.active,
+            unverified: false,
+        }),
+        Audience::Customers => customers::find_by_email(conn, email, false)?.map(|(account, hash)| Candidate {
+            person: SessionOf::Account(account.id),
+            hash: Some(hash),
+            usable: account.usable(),
+            unverified: account.active && account.email_verified_at.is_none(),
+        }),
+    })
+}
+
+/// Signs a staff user or a customer in with email and password: a new session and its first
+/// tokens. Every refusal is the same 401 and costs the same work (an unknown email verifies a
+/// decoy hash), so neither the answer nor its timing tells whether the email has an account;
+/// failures are counted per account and per address, and past `AUTH_FAILURES_ALLOWED` each
+/// doubles the wait (429 with `Retry-After`) up to `AUTH_MAX_WAIT_SECS`. A customer whose email
+/// is not verified yet, having given the right password, is told so (403).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn sign_in(
     state: &AppState,
+    audience: Audience,
     email: String,
     password: String,
     device: Option<String>,
@@ -162,31 +200,26 @@ pub async fn sign_in(
 ) -> AppResult<Tokens> {
     let settings = state.settings.access.auth.clone();
     let now = clock::now();
-    let subjects = throttle_subjects(&email, ip);
+    let subjects = throttle_subjects(audience, &email, ip);
     let (found, waits) = {
         let subjects = subjects.clone();
         state
             .db
             .read(move |conn| {
-                let found = users::find_for_sign_in(conn, email.trim())?;
+                let found = candidate(conn, audience, email.trim())?;
                 let mut waits = Vec::new();
                 for subject in &subjects {
                     if let Some((failures, last)) = repo::failures(conn, subject)? {
-                        waits.extend(wait_for(
-                            failures,
-                            last,
-                            now,
-                            settings.failures_allowed,
-                            settings.max_wait.as_secs(),
-                        ));
+                        let (allowed, cap) = (settings.failures_allowed, settings.max_wait.as_secs());
+                        waits.extend(wait_for(failures, last, now, allowed, cap));
                     }
                 }
                 Ok((found, waits))
             })
             .await?
     };
-    if let Some((user, _)) = &found {
-        audit::identify(user.id);
+    if let Some(found) = &found {
+        audit::identify(found.person.owner());
     }
     if let Some(retry_after_secs) = waits.into_iter().max() {
         return Err(AppError::Throttled {
@@ -194,28 +227,30 @@ pub async fn sign_in(
             message: format!("too many failed sign-ins; retry in {retry_after_secs} s"),
         });
     }
-    let (user, stored) = match found {
-        Some((user, stored)) if user.active => (Some(user), stored),
+    let (found, stored) = match found {
+        Some(found) if found.usable || found.unverified => {
+            let stored = found.hash.clone();
+            (Some(found), stored)
+        }
         _ => (None, None),
     };
-    if !verify(state, stored, password).await? || user.is_none() {
-        let forgiven_before = now - TimeDelta::seconds(2 * settings.max_wait.as_secs() as i64);
-        state
-            .db
-            .tx(move |conn| {
-                for subject in &subjects {
-                    repo::add_failure(conn, subject, now, forgiven_before)?;
-                }
-                Ok(())
-            })
-            .await?;
-        return Err(INVALID_CREDENTIALS);
+    let Some(found) = found else {
+        verify(state, None, password).await?;
+        return Err(failed_sign_in(state, subjects, now).await);
+    };
+    if !verify(state, stored, password).await? {
+        return Err(failed_sign_in(state, subjects, now).await);
     }
-    let Some(user) = user else { return Err(INVALID_CREDENTIALS) };
+    if !found.usable {
+        return Err(AppError::NotAllowed {
+            code: "email_not_verified",
+            message: "the email is not verified yet: follow the link sent to it (registering again sends a new one)",
+        });
+    }
     let tokens = new_tokens()?;
     let session = Session {
         id: SessionId::new(),
-        user_id: user.id,
+        person: found.person,
         device: device.map(|d| d.trim().to_string()).filter(|d| !d.is_empty()),
         created_at: now,
         last_used_at: now,
@@ -224,7 +259,7 @@ pub async fn sign_in(
         end_reason: None,
     };
     let access_expires_at = now + settings.access_ttl;
-    let email_subject = subjects[0].clone();
+    let account_subject = subjects[0].clone();
     let stored_session = session.clone();
     let (refresh_hash, access_hash) = (access::secret_hash(&tokens.1), access::secret_hash(&tokens.0));
     state
@@ -233,11 +268,29 @@ pub async fn sign_in(
             repo::insert_session(conn, &stored_session, &refresh_hash, &access_hash, access_expires_at)?;
             // A success forgives the account's failures (not the address's: one person signing
             // in does not clear a flood from the same address at other accounts).
-            repo::clear_failures(conn, &email_subject)?;
+            repo::clear_failures(conn, &account_subject)?;
             Ok(())
         })
         .await?;
     Ok(Tokens { access_token: tokens.0, refresh_token: tokens.1, expires_in: settings.access_ttl.as_secs(), session })
+}
+
+/// Counts a failed sign-in at its account and its address; the refusal to answer.
+async fn failed_sign_in(state: &AppState, subjects: [String; 2], now: DateTime<Utc>) -> AppError {
+    let forgiven_before = now - TimeDelta::seconds(2 * state.settings.access.auth.max_wait.as_secs() as i64);
+    let counted = state
+        .db
+        .tx(move |conn| {
+            for subject in &subjects {
+                repo::add_failure(conn, subject, now, forgiven_before)?;
+            }
+            Ok(())
+        })
+        .await;
+    match counted {
+        Ok(()) => INVALID_CREDENTIALS,
+        Err(err) => err,
+    }
 }
 
 /// A fresh access token and refresh token.
@@ -251,9 +304,10 @@ fn new_tokens() -> AppResult<(String, String)> {
 /// Exchanges a refresh token for new tokens; the one presented stops working. One presented
 /// again (a copy was stolen, or a client retried with an old one) ends the whole session: the
 /// thief's tokens and the owner's both stop, and the owner signs in again (OAuth 2.0 Security
-/// BCP, refresh token rotation).
+/// BCP, refresh token rotation). A staff session refreshes at `/auth/refresh`, a customer's at
+/// `/store/auth/refresh` (`audience`).
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn refresh(state: &AppState, refresh_token: String) -> AppResult<Tokens> {
+pub async fn refresh(state: &AppState, audience: Audience, refresh_token: String) -> AppResult<Tokens> {
     if !rules::looks_like(REFRESH_PREFIX, &refresh_token) {
         return Err(INVALID_REFRESH);
     }
@@ -266,12 +320,13 @@ pub async fn refresh(state: &AppState, refresh_token: String) -> AppResult<Token
     let outcome = state
         .db
         .tx(move |conn| {
-            Ok(repo::rotate(conn, &presented, &new_refresh, &new_access, access_expires_at, refresh_expires_at, now)?)
+            let (access_until, refresh_until) = (access_expires_at, refresh_expires_at);
+            Ok(repo::rotate(conn, audience, &presented, &new_refresh, &new_access, access_until, refresh_until, now)?)
         })
         .await?;
     // The audit entry (written with the outcome) names the session's person.
     if let Refreshed::Rotated(session) | Refreshed::Reused(session) = &outcome {
-        audit::identify(session.user_id);
+        audit::identify(session.person.owner());
     }
     match outcome {
         Refreshed::Rotated(session) => Ok(Tokens {
@@ -281,54 +336,75 @@ pub async fn refresh(state: &AppState, refresh_token: String) -> AppResult<Token
             session,
         }),
         Refreshed::Reused(session) => {
-            tracing::warn!(session = %session.id, user = %session.user_id, "a used refresh token was presented: session ended");
+            tracing::warn!(session = %session.id, "a used refresh token was presented: session ended");
             Err(INVALID_REFRESH)
         }
         Refreshed::Unknown => Err(INVALID_REFRESH),
     }
 }
 
-/// The person of a staff session, for the handlers that act on one's own account.
+/// A signed-in person acting on their own account: a staff user's or a customer's session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Person {
-    pub user: UserId,
+pub struct Me {
+    pub person: SessionOf,
     pub session: SessionId,
 }
 
-impl Person {
-    pub fn of(actor: Actor) -> Option<Person> {
+impl Me {
+    pub fn of(actor: Actor) -> Option<Me> {
         match actor {
-            Actor::User { id, session } => Some(Person { user: id, session }),
+            Actor::User { id, session } => Some(Me { person: SessionOf::User(id), session }),
+            Actor::Customer { account, session, .. } => Some(Me { person: SessionOf::Account(account), session }),
             Actor::Key(_) => None,
         }
+    }
+}
+
+/// A signed-in customer: their account, the client they are, and the session they act in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Customer {
+    pub account: AccountId,
+    pub client: ClientId,
+    pub session: SessionId,
+}
+
+impl Customer {
+    pub fn of(actor: Actor) -> Option<Customer> {
+        match actor {
+            Actor::Customer { account, client, session } => Some(Customer { account, client, session }),
+            _ => None,
+        }
+    }
+
+    pub fn me(self) -> Me {
+        Me { person: SessionOf::Account(self.account), session: self.session }
     }
 }
 
 /// Ends the caller's own session at once, on every replica (the next request with its tokens,
 /// wherever it lands, finds it ended).
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn sign_out(state: &AppState, person: Person) -> AppResult<()> {
+pub async fn sign_out(state: &AppState, me: Me) -> AppResult<()> {
     let now = clock::now();
-    state.db.tx(move |conn| Ok(repo::end_session(conn, person.session, EndReason::SignOut, now)?)).await?;
+    state.db.tx(move |conn| Ok(repo::end_session(conn, me.session, EndReason::SignOut, now)?)).await?;
     Ok(())
 }
 
 /// The person's live sessions, newest first.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn sessions(state: &AppState, person: Person, page: PageRequest) -> AppResult<Page<Session>> {
+pub async fn sessions(state: &AppState, me: Me, page: PageRequest) -> AppResult<Page<Session>> {
     let now = clock::now();
-    id_page(state, page, move |conn, before, limit| Ok(repo::live_sessions(conn, person.user, now, before, limit)?))
-        .await
+    id_page(state, page, move |conn, before, limit| Ok(repo::live_sessions(conn, me.person, now, before, limit)?)).await
 }
 
 /// Ends one of the person's own sessions; another person's is answered as if it did not exist.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn end_session(state: &AppState, person: Person, id: SessionId) -> AppResult<()> {
+pub async fn end_session(state: &AppState, me: Me, id: SessionId) -> AppResult<()> {
     let now = clock::now();
     state
         .db
         .tx(move |conn| {
-            let own = repo::find_session(conn, id)?.is_some_and(|s| s.user_id == person.user && s.ended_at.is_none());
+            let own = repo::find_session(conn, id)?.is_some_and(|s| s.person == me.person && s.ended_at.is_none());
             if !own {
                 return Err(AppError::not_found(id));
             }
@@ -341,9 +417,16 @@ pub async fn end_session(state: &AppState, person: Person, id: SessionId) -> App
 /// Changes the person's password after checking the current one; every other session of theirs
 /// ends (the one asking stays signed in).
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn change_password(state: &AppState, person: Person, current: String, new: String) -> AppResult<()> {
-    let user = person.user;
-    let stored = state.db.run(move |conn| Ok(users::password_hash(conn, user)?)).await?;
+pub async fn change_password(state: &AppState, me: Me, current: String, new: String) -> AppResult<()> {
+    let stored = state
+        .db
+        .run(move |conn| {
+            Ok(match me.person {
+                SessionOf::User(id) => users::password_hash(conn, id)?,
+                SessionOf::Account(id) => customers::password_hash(conn, id)?,
+            })
+        })
+        .await?;
     if !verify(state, stored, current).await? {
         return Err(AppError::invalid("current_password", "incorrect", "is not the current password"));
     }
@@ -352,8 +435,11 @@ pub async fn change_password(state: &AppState, person: Person, current: String, 
     state
         .db
         .tx(move |conn| {
-            users::set_password(conn, user, &hash, now)?;
-            repo::end_sessions_of(conn, user, Some(person.session), EndReason::PasswordChanged, now)?;
+            match me.person {
+                SessionOf::User(id) => users::set_password(conn, id, &hash, now)?,
+                SessionOf::Account(id) => customers::set_password(conn, id, &hash, now)?,
+            };
+            repo::end_sessions_of(conn, me.person, Some(me.session), EndReason::PasswordChanged, now)?;
             Ok(())
         })
         .await
@@ -379,10 +465,13 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Option<Pri
             }
         });
     }
-    Ok(Some(Principal {
-        actor: Actor::User { id: signed_in.user_id, session: signed_in.session_id },
-        role: signed_in.role,
-        grant: access::Grant::of(&signed_in.role.scopes()),
+    Ok(Some(match signed_in.who {
+        SignedInAs::User { id, role } => Principal {
+            actor: Actor::User { id, session: signed_in.session_id },
+            role,
+            grant: access::Grant::of(&role.scopes()),
+        },
+        SignedInAs::Customer { account, client } => Principal::customer(account, client, signed_in.session_id),
     }))
 }
 

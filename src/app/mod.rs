@@ -11,6 +11,7 @@ pub mod clock;
 pub mod companies;
 pub mod constraints;
 pub mod coupons;
+pub mod customers;
 pub mod enrollments;
 pub mod events;
 pub mod health;
@@ -136,6 +137,10 @@ pub enum AppError {
     /// hold: 401 with a code that never says which part was wrong.
     #[error("{message}")]
     Unauthenticated { code: &'static str, message: &'static str },
+    /// What the caller asks is refused for a reason of their own account (403 with a code), such
+    /// as signing in before verifying the email.
+    #[error("{message}")]
+    NotAllowed { code: &'static str, message: &'static str },
     /// Too many failed attempts from this address or at this account: 429 with `Retry-After`.
     #[error("{message}")]
     Throttled { retry_after_secs: u64, message: String },

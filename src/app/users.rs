@@ -3,7 +3,7 @@
 //! never carries scopes its user no longer has.
 
 use super::{auth, clock, id_page, AppResult, AppState, Found, Keyed};
-use crate::domain::auth::EndReason;
+use crate::domain::auth::{EndReason, SessionOf};
 use crate::domain::ids::{Located, UserId};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::precondition::Precondition;
@@ -71,7 +71,7 @@ pub async fn update(state: &AppState, id: UserId, changes: UserChanges, precondi
                 None
             };
             if let Some(reason) = reason {
-                sessions::end_sessions_of(conn, id, None, reason, now)?;
+                sessions::end_sessions_of(conn, SessionOf::User(id), None, reason, now)?;
             }
             Ok(user)
         })
@@ -87,7 +87,7 @@ pub async fn set_password(state: &AppState, id: UserId, password: String) -> App
         .db
         .tx(move |conn| {
             repo::set_password(conn, id, &hash, now)?.then_some(()).found(id)?;
-            sessions::end_sessions_of(conn, id, None, EndReason::PasswordChanged, now)?;
+            sessions::end_sessions_of(conn, SessionOf::User(id), None, EndReason::PasswordChanged, now)?;
             Ok(())
         })
         .await

@@ -1,6 +1,6 @@
 //! Who may do what: API keys, scopes (`family:read|write`) and the roles that bundle them.
 
-use crate::domain::ids::ApiKeyId;
+use crate::domain::ids::{AccountId, ApiKeyId, ClientId, SessionId, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -215,11 +215,13 @@ impl ApiKey {
     }
 }
 
-/// Who makes a request: an API key, or a staff user in one of their sessions.
+/// Who makes a request: an API key, a staff user in one of their sessions, or a customer signed in
+/// to the store as their client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Actor {
     Key(ApiKeyId),
-    User { id: crate::domain::ids::UserId, session: crate::domain::ids::SessionId },
+    User { id: UserId, session: SessionId },
+    Customer { account: AccountId, client: ClientId, session: SessionId },
 }
 
 impl Actor {
@@ -228,6 +230,7 @@ impl Actor {
         match self {
             Actor::Key(id) => Owner::Key(id),
             Actor::User { id, .. } => Owner::User(id),
+            Actor::Customer { account, .. } => Owner::Account(account),
         }
     }
 }
@@ -236,7 +239,8 @@ impl Actor {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Owner {
     Key(ApiKeyId),
-    User(crate::domain::ids::UserId),
+    User(UserId),
+    Account(AccountId),
 }
 
 impl fmt::Display for Owner {
@@ -246,6 +250,7 @@ impl fmt::Display for Owner {
         match self {
             Owner::Key(id) => write!(f, "{id}"),
             Owner::User(id) => write!(f, "user:{id}"),
+            Owner::Account(id) => write!(f, "account:{id}"),
         }
     }
 }
@@ -261,6 +266,19 @@ pub struct Principal {
 impl Principal {
     pub fn of_key(key: &ApiKey) -> Principal {
         Principal { actor: Actor::Key(key.id), role: key.role, grant: key.grant() }
+    }
+
+    /// A customer holds no scope: only the store's own operations let them in.
+    pub fn customer(account: AccountId, client: ClientId, session: SessionId) -> Principal {
+        Principal { actor: Actor::Customer { account, client, session }, role: Role::Custom, grant: Grant::default() }
+    }
+
+    /// The name its rate limit is configured under (`RATE_LIMITS`): its role, or `customer`.
+    pub fn rate_class(&self) -> &'static str {
+        match self.actor {
+            Actor::Customer { .. } => "customer",
+            _ => self.role.as_str(),
+        }
     }
 }
 
@@ -282,7 +300,9 @@ pub struct AuditEntry {
     /// The API key of the request, if a key made it.
     pub key_id: Option<ApiKeyId>,
     /// The staff user of the request: a staff session's, or the person a sign-in named.
-    pub user_id: Option<crate::domain::ids::UserId>,
+    pub user_id: Option<UserId>,
+    /// The customer account of the request: a store session's, or the one a store sign-in named.
+    pub account_id: Option<AccountId>,
     pub operation_id: String,
     pub method: String,
     pub path: String,
@@ -297,7 +317,8 @@ pub struct AuditEntry {
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub key_id: Option<ApiKeyId>,
-    pub user_id: Option<crate::domain::ids::UserId>,
+    pub user_id: Option<UserId>,
+    pub account_id: Option<AccountId>,
     pub subject_id: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,

@@ -1,10 +1,11 @@
-//! Signing in: sessions and their tokens, and the password policy.
+//! Signing in, for staff users and customer accounts alike: sessions and their tokens, the
+//! single-use links mailed to customers, and the password policy.
 //!
 //! Tokens are opaque: `hcrm_at_` (access, minutes) or `hcrm_rt_` (refresh, days) and the
 //! base64url of 32 random bytes, stored only as their SHA-256, like API keys.
 
-use crate::domain::access::Role;
-use crate::domain::ids::{SessionId, UserId};
+use crate::domain::access::{Owner, Role};
+use crate::domain::ids::{AccountId, ClientId, SessionId, UserId};
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -41,15 +42,48 @@ text_enum!(
         PasswordChanged => "password_changed",
         UserDisabled => "user_disabled",
         RoleChanged => "role_changed",
+        PasswordReset => "password_reset",
         Expired => "expired"
     }
 );
+
+/// Whose a session is: a staff user's or a customer account's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionOf {
+    User(UserId),
+    Account(AccountId),
+}
+
+impl SessionOf {
+    pub fn owner(self) -> Owner {
+        match self {
+            SessionOf::User(id) => Owner::User(id),
+            SessionOf::Account(id) => Owner::Account(id),
+        }
+    }
+}
+
+/// Which sign-in a request uses: the staff's (`/auth/…`) or the store's (`/store/auth/…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Staff,
+    Customers,
+}
+
+impl Audience {
+    pub fn of(person: SessionOf) -> Audience {
+        match person {
+            SessionOf::User(_) => Audience::Staff,
+            SessionOf::Account(_) => Audience::Customers,
+        }
+    }
+}
 
 /// One sign-in on one device: the family of every token it issued.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
     pub id: SessionId,
-    pub user_id: UserId,
+    pub person: SessionOf,
     pub device: Option<String>,
     pub created_at: DateTime<Utc>,
     pub last_used_at: DateTime<Utc>,
@@ -62,11 +96,24 @@ pub struct Session {
 /// Who a valid access token belongs to, as the access layer needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignedIn {
-    pub user_id: UserId,
     pub session_id: SessionId,
-    pub role: Role,
+    pub who: SignedInAs,
     pub last_used_at: DateTime<Utc>,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SignedInAs {
+    User { id: UserId, role: Role },
+    Customer { account: AccountId, client: ClientId },
+}
+
+text_enum!(
+    /// What a mailed link is for.
+    EmailPurpose { VerifyEmail => "verify_email", ResetPassword => "reset_password" }
+);
+
+/// A mailed link's token: `hcrm_et_` and 32 random bytes, single use, kept only hashed.
+pub const EMAIL_TOKEN_PREFIX: &str = "hcrm_et_";
 
 /// A fresh token with its prefix.
 pub fn new_token(prefix: &str) -> Result<String, getrandom::Error> {

@@ -80,6 +80,7 @@ typed_id!(
     AuditEntryId => "audit_entry",
     UserId => "user",
     SessionId => "session",
+    AccountId => "customer_account",
 );
 
 /// Where the API is mounted. Every resource URL is built from it by `Located` and `Nested`, the

@@ -37,6 +37,7 @@ pub mod catalog;
 pub mod client;
 pub mod companies;
 pub mod coupons;
+pub mod customers;
 pub mod events;
 pub mod free_form;
 pub mod ids;

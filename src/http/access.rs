@@ -30,6 +30,7 @@ use tracing_actix_web::{RequestId, RootSpan};
 /// The names of the security schemes in the spec.
 pub const SCHEME: &str = "api_key";
 pub const SESSION_SCHEME: &str = "staff_session";
+pub const STORE_SCHEME: &str = "store_session";
 pub const API_PREFIX: &str = "/api/v1/";
 
 /// What an operation's declared security asks of a caller.
@@ -39,6 +40,8 @@ pub enum Requirement {
     Scope(Scope),
     /// A staff session, whatever its role (a person's own account); never a key.
     SignedIn,
+    /// A customer's store session (their own records); never a key or a staff session.
+    Customer,
     /// Anyone (signing in): no credentials are read.
     Public,
     /// Nothing the layer understands: refused to everyone.
@@ -50,6 +53,7 @@ impl Requirement {
         match self {
             Requirement::Scope(scope) => principal.grant.allows(scope),
             Requirement::SignedIn => matches!(principal.actor, Actor::User { .. }),
+            Requirement::Customer => matches!(principal.actor, Actor::Customer { .. }),
             Requirement::Public | Requirement::Undeclared => false,
         }
     }
@@ -111,6 +115,11 @@ pub fn declared_requirement(operation: &Value) -> Requirement {
         let lists: Vec<&Vec<Value>> = objects.iter().filter_map(|o| o.get(scheme)?.as_array()).collect();
         (!lists.is_empty()).then(|| lists.into_iter().flatten().collect())
     };
+    if let [only] = objects.as_slice() {
+        if only.len() == 1 && only.get(STORE_SCHEME).and_then(Value::as_array).is_some_and(Vec::is_empty) {
+            return Requirement::Customer;
+        }
+    }
     let known = objects.iter().all(|o| o.len() == 1 && (o.contains_key(SCHEME) || o.contains_key(SESSION_SCHEME)));
     if !known {
         return Requirement::Undeclared;
@@ -159,9 +168,18 @@ impl Caller {
     }
 
     /// The signed-in person, for the operations on one's own account (`SignedIn` ones, which
-    /// only a staff session passes).
-    pub fn person(&self) -> Result<crate::app::auth::Person, ApiError> {
-        crate::app::auth::Person::of(self.0.actor).ok_or_else(|| forbidden_problem(Requirement::SignedIn).into())
+    /// only a staff session passes; `Customer` ones, which only a store session passes).
+    pub fn person(&self) -> Result<crate::app::auth::Me, ApiError> {
+        match self.0.actor {
+            Actor::User { .. } => crate::app::auth::Me::of(self.0.actor),
+            _ => None,
+        }
+        .ok_or_else(|| forbidden_problem(Requirement::SignedIn).into())
+    }
+
+    /// The signed-in customer, for the store's own-records operations.
+    pub fn customer(&self) -> Result<crate::app::auth::Customer, ApiError> {
+        crate::app::auth::Customer::of(self.0.actor).ok_or_else(|| forbidden_problem(Requirement::Customer).into())
     }
 }
 
@@ -266,6 +284,11 @@ fn forbidden_problem(requirement: Requirement) -> Problem {
             "forbidden",
             "this operation acts on a signed-in person's own account: call it with a staff access token",
         ),
+        Requirement::Customer => Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this operation acts on a signed-in customer's own records: call it with a store access token",
+        ),
         Requirement::Public | Requirement::Undeclared => {
             Problem::new(StatusCode::FORBIDDEN, "forbidden", "no caller may call this operation")
         }
@@ -352,6 +375,7 @@ pub async fn middleware(
         match principal.actor {
             Actor::Key(id) => span.record("key_id", tracing::field::display(id)),
             Actor::User { id, .. } => span.record("user_id", tracing::field::display(id)),
+            Actor::Customer { account, .. } => span.record("account_id", tracing::field::display(account)),
         };
     }
 
@@ -359,8 +383,9 @@ pub async fn middleware(
     let bucket = match principal.actor {
         Actor::Key(id) => Bucket::Key(id),
         Actor::User { id, .. } => Bucket::User(id),
+        Actor::Customer { account, .. } => Bucket::Account(account),
     };
-    let decision = state.callers.take(bucket, limits.rate_limit_for(principal.role.as_str()));
+    let decision = state.callers.take(bucket, limits.rate_limit_for(principal.rate_class()));
     if !decision.allowed {
         state.metrics.access_refusals.with_label_values(&["rate_limited"]).inc();
         return Ok(req.into_response(with_rate_headers(rate_limited(&decision), &decision)));
@@ -455,16 +480,18 @@ async fn authorized_call(
     decision: &RateDecision,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let audited = is_write(req.method()) || AUDITED_READS.contains(&op.id.as_str());
-    let (key_id, user_id) = match principal.map(|p| p.actor) {
-        Some(Actor::Key(id)) => (Some(id), None),
-        Some(Actor::User { id, .. }) => (None, Some(id)),
-        None => (None, None),
+    let (key_id, user_id, account_id) = match principal.map(|p| p.actor) {
+        Some(Actor::Key(id)) => (Some(id), None, None),
+        Some(Actor::User { id, .. }) => (None, Some(id), None),
+        Some(Actor::Customer { account, .. }) => (None, None, Some(account)),
+        None => (None, None, None),
     };
     let audit = audited.then(|| AuditEntry {
         id: AuditEntryId::new(),
         occurred_at: crate::app::clock::now(),
         key_id,
         user_id,
+        account_id,
         operation_id: op.id.clone(),
         method: req.method().to_string(),
         path: routed.path.to_string(),
@@ -492,7 +519,11 @@ async fn authorized_call(
     };
     if let Some(mut entry) = audit {
         entry.status = Some(response.status().as_u16() as i16);
-        entry.user_id = entry.user_id.or(person);
+        match person {
+            Some(crate::domain::access::Owner::User(id)) => entry.user_id = entry.user_id.or(Some(id)),
+            Some(crate::domain::access::Owner::Account(id)) => entry.account_id = entry.account_id.or(Some(id)),
+            _ => {}
+        }
         if entry.subject_id.is_none() {
             entry.subject_id = subject_in_location(response.headers());
         }

@@ -176,6 +176,7 @@ impl From<AppError> for ApiError {
                 problem
             }
             AppError::Unauthenticated { code, message } => Problem::new(StatusCode::UNAUTHORIZED, code, message),
+            AppError::NotAllowed { code, message } => Problem::new(StatusCode::FORBIDDEN, code, message),
             AppError::Throttled { retry_after_secs, message } => {
                 let mut problem = Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
                 problem.retry_after = Some(retry_after_secs);

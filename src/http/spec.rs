@@ -330,6 +330,14 @@ fn add_access(document: &mut Value) {
                 (`/auth/sessions`, `/auth/password`, `/auth/me`, `/auth/sign-out`) need it and take no API key. Signing \
                 out, a password change, a new role or a disabled user ends the session at once on every replica."
         });
+        schemes[super::access::STORE_SCHEME] = json!({
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "hcrm_at_…",
+            "description": "A customer's access token from `POST /store/auth/sign-in` or `POST /store/auth/refresh`. It \
+                holds no scope: it passes only the store's own operations (`/store/me…`, `/store/auth/…`), each acting \
+                on the signed-in customer's own records; anything else answers 403."
+        });
         let headers = components.entry("headers").or_insert_with(|| json!({}));
         for (name, description) in [
             ("RateLimit-Limit", "The key's burst size (requests)"),

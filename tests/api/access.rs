@@ -12,6 +12,7 @@ use actix_web::web;
 use hybrid_crm::app::{access, AppState};
 use hybrid_crm::config::RateLimit;
 use hybrid_crm::domain::access::Role;
+use hybrid_crm::domain::auth::EmailPurpose;
 use hybrid_crm::domain::users::NewUser;
 use hybrid_crm::http::access::{declared_requirement, Requirement};
 use serde_json::{json, Value};
@@ -194,15 +195,46 @@ impl FittingWrite {
     }
 }
 
+/// A link's token for the account with `email`, as if mailed (a new one replaces the unused ones;
+/// the mail itself is read from an SMTP sink in `store.rs`).
+async fn mailed_token(ctx: &TestContext, email: &str, purpose: EmailPurpose) -> String {
+    let token = hybrid_crm::domain::auth::new_token(hybrid_crm::domain::auth::EMAIL_TOKEN_PREFIX).expect("token");
+    let (email, hash) = (email.to_string(), hybrid_crm::domain::access::secret_hash(&token));
+    ctx.state
+        .db
+        .tx(move |conn| {
+            let (account, _) = hybrid_crm::store::pg::customers::find_by_email(conn, &email, false)?.expect("account");
+            let now = chrono::Utc::now();
+            hybrid_crm::store::pg::customers::insert_token(
+                conn,
+                account.id,
+                purpose,
+                &hash,
+                now,
+                now + chrono::Duration::minutes(30),
+            )?;
+            Ok(())
+        })
+        .await
+        .expect("token");
+    token
+}
+
 /// A new support user signed in: their email and tokens.
 async fn staff_session(ctx: &TestContext) -> (String, hybrid_crm::app::auth::Tokens) {
     let email = format!("{}@staff.example.com", uuid::Uuid::now_v7().simple());
     let user = NewUser { name: "Fitting".into(), email: email.clone(), role: Role::Support };
     hybrid_crm::app::users::create(&ctx.state, user, crate::harness::STAFF_PASSWORD.into()).await.expect("user");
-    let tokens =
-        hybrid_crm::app::auth::sign_in(&ctx.state, email.clone(), crate::harness::STAFF_PASSWORD.into(), None, None)
-            .await
-            .expect("sign-in");
+    let tokens = hybrid_crm::app::auth::sign_in(
+        &ctx.state,
+        hybrid_crm::domain::auth::Audience::Staff,
+        email.clone(),
+        crate::harness::STAFF_PASSWORD.into(),
+        None,
+        None,
+    )
+    .await
+    .expect("sign-in");
     (email, tokens)
 }
 
@@ -447,12 +479,94 @@ async fn fitting_write<S: crate::harness::TestApp<B>, B: actix_web::body::Messag
         }
         ("DELETE", "/auth/sessions/{id}") => {
             let (email, tokens) = staff_session(ctx).await;
-            let other =
-                hybrid_crm::app::auth::sign_in(&ctx.state, email, crate::harness::STAFF_PASSWORD.into(), None, None)
-                    .await
-                    .expect("second session");
+            let other = hybrid_crm::app::auth::sign_in(
+                &ctx.state,
+                hybrid_crm::domain::auth::Audience::Staff,
+                email,
+                crate::harness::STAFF_PASSWORD.into(),
+                None,
+                None,
+            )
+            .await
+            .expect("second session");
             let uri = format!("/api/v1/auth/sessions/{}", other.session.id);
             return FittingWrite::new(uri, None, 204).sent_by(Some(tokens.access_token));
+        }
+        ("POST", "/store/register") => {
+            let email = format!("{}@customers.example.com", uuid::Uuid::now_v7().simple());
+            let body = json!({"name": "Fitting", "email": email, "password": crate::harness::STAFF_PASSWORD});
+            return FittingWrite::new("/api/v1/store/register".into(), Some(body), 202).sent_by(None);
+        }
+        ("POST", "/store/auth/verify-email") => {
+            let email = format!("{}@customers.example.com", uuid::Uuid::now_v7().simple());
+            hybrid_crm::app::customers::register(
+                &ctx.state,
+                "Fitting".into(),
+                email.clone(),
+                crate::harness::STAFF_PASSWORD.into(),
+            )
+            .await
+            .expect("registered");
+            let token = mailed_token(ctx, &email, EmailPurpose::VerifyEmail).await;
+            let body = json!({"token": token});
+            return FittingWrite::new("/api/v1/store/auth/verify-email".into(), Some(body), 204).sent_by(None);
+        }
+        ("POST", "/store/auth/sign-in") => {
+            let name = uuid::Uuid::now_v7().simple().to_string();
+            crate::harness::new_customer(ctx, &name).await;
+            let body =
+                json!({"email": format!("{name}@customers.example.com"), "password": crate::harness::STAFF_PASSWORD});
+            return FittingWrite::new("/api/v1/store/auth/sign-in".into(), Some(body), 200).sent_by(None);
+        }
+        ("POST", "/store/auth/refresh") => {
+            let (_, tokens) =
+                crate::harness::new_customer_session(ctx, &uuid::Uuid::now_v7().simple().to_string()).await;
+            let body = json!({"refresh_token": tokens.refresh_token});
+            return FittingWrite::new("/api/v1/store/auth/refresh".into(), Some(body), 200).sent_by(None);
+        }
+        ("POST", "/store/auth/sign-out") => {
+            let (_, token) = crate::harness::new_customer(ctx, &uuid::Uuid::now_v7().simple().to_string()).await;
+            return FittingWrite::new("/api/v1/store/auth/sign-out".into(), None, 204).sent_by(Some(token));
+        }
+        ("POST", "/store/auth/password") => {
+            let (_, token) = crate::harness::new_customer(ctx, &uuid::Uuid::now_v7().simple().to_string()).await;
+            let body = json!({"current_password": crate::harness::STAFF_PASSWORD, "new_password": "another long test passphrase"});
+            return FittingWrite::new("/api/v1/store/auth/password".into(), Some(body), 204).sent_by(Some(token));
+        }
+        ("DELETE", "/store/auth/sessions/{id}") => {
+            let name = uuid::Uuid::now_v7().simple().to_string();
+            let (_, token) = crate::harness::new_customer(ctx, &name).await;
+            let other = hybrid_crm::app::auth::sign_in(
+                &ctx.state,
+                hybrid_crm::domain::auth::Audience::Customers,
+                format!("{name}@customers.example.com"),
+                crate::harness::STAFF_PASSWORD.into(),
+                None,
+                None,
+            )
+            .await
+            .expect("second session");
+            let uri = format!("/api/v1/store/auth/sessions/{}", other.session.id);
+            return FittingWrite::new(uri, None, 204).sent_by(Some(token));
+        }
+        ("POST", "/store/auth/password-reset") => {
+            let name = uuid::Uuid::now_v7().simple().to_string();
+            crate::harness::new_customer(ctx, &name).await;
+            let body = json!({"email": format!("{name}@customers.example.com")});
+            return FittingWrite::new("/api/v1/store/auth/password-reset".into(), Some(body), 202).sent_by(None);
+        }
+        ("POST", "/store/auth/password-reset/confirm") => {
+            let name = uuid::Uuid::now_v7().simple().to_string();
+            crate::harness::new_customer(ctx, &name).await;
+            let token = mailed_token(ctx, &format!("{name}@customers.example.com"), EmailPurpose::ResetPassword).await;
+            let body = json!({"token": token, "new_password": "another long test passphrase"});
+            return FittingWrite::new("/api/v1/store/auth/password-reset/confirm".into(), Some(body), 204)
+                .sent_by(None);
+        }
+        ("PATCH", "/store/me") => {
+            let (_, token) = crate::harness::new_customer(ctx, &uuid::Uuid::now_v7().simple().to_string()).await;
+            let body = json!({"phone": "+34 600 000 000"});
+            return FittingWrite::new("/api/v1/store/me".into(), Some(body), 200).sent_by(Some(token));
         }
         ("POST", "/users") => {
             let email = format!("{}@staff.example.com", uuid::Uuid::now_v7().simple());
@@ -517,12 +631,15 @@ async fn every_operation_declares_one_scope_and_every_role_gets_exactly_what_it_
                 assert_ne!(reply.status, 403, "{method} {template}: {}", reply.body);
                 continue;
             }
-            // One's own account: no key of any role may, a staff session of any role may.
-            Requirement::SignedIn => {
+            // One's own account: no key of any role may, a staff session of any role may (staff
+            // operations) or only a customer's (the store's; `store.rs` tries those).
+            Requirement::SignedIn | Requirement::Customer => {
                 let anonymous =
                     send_as_is(&app, with_key(TestRequest::default().method(method.clone()).uri(&uri), None)).await;
                 anonymous.problem(401, "unauthenticated");
-                for (role, _, key) in keys.iter().filter(|(role, _, _)| !role.ends_with("staff")) {
+                let refused =
+                    keys.iter().filter(|(role, _, _)| requirement == Requirement::Customer || !role.ends_with("staff"));
+                for (role, _, key) in refused {
                     let request = TestRequest::default().method(method.clone()).uri(&uri);
                     let request = match &body {
                         Some(body) => request.set_json(body),
@@ -929,6 +1046,7 @@ async fn an_audit_entry_commits_with_the_write_or_not_at_all() {
         occurred_at: chrono::Utc::now(),
         key_id: Some(ApiKeyId(uuid::Uuid::parse_str(TEST_KEY_ID).unwrap())),
         user_id: None,
+        account_id: None,
         operation_id: "test".into(),
         method: "POST".into(),
         path: path.into(),
@@ -1291,6 +1409,7 @@ async fn inside_a_write_request_only_a_unit_of_work_writes_and_it_commits_the_au
         occurred_at: chrono::Utc::now(),
         key_id: None,
         user_id: None,
+        account_id: None,
         operation_id: "create_interest".into(),
         method: "POST".into(),
         path: "/api/v1/interests".into(),
@@ -1526,7 +1645,7 @@ async fn every_post_whose_process_dies_after_its_commit_is_recognised_when_retri
         )
         .await;
         let retry = send_as_is(&app, request()).await;
-        if template == "/api/v1/auth/sign-out" {
+        if template == "/api/v1/auth/sign-out" || template == "/api/v1/store/auth/sign-out" {
             // The session it ended is gone: the retry's token is refused before anything runs.
             retry.problem(401, "unauthenticated");
             checked += 1;

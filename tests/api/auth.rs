@@ -115,7 +115,9 @@ async fn twenty_simultaneous_refreshes_with_one_token_rotate_it_once() {
     let state = ctx.state.clone();
     let tries = (0..20).map(|_| {
         let (state, refresh) = (state.clone(), refresh.clone());
-        tokio::spawn(async move { hybrid_crm::app::auth::refresh(&state, refresh).await })
+        tokio::spawn(async move {
+            hybrid_crm::app::auth::refresh(&state, hybrid_crm::domain::auth::Audience::Staff, refresh).await
+        })
     });
     let outcomes: Vec<_> = futures_util::future::join_all(tries).await.into_iter().map(|r| r.expect("task")).collect();
     let rotated: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();

@@ -164,7 +164,7 @@ async fn every_operation_under_every_spelling_of_its_path_needs_a_key_and_its_sc
     for (method, template, path, body, requirement) in api_operations(&spec) {
         let scope = match requirement {
             Requirement::Scope(scope) => Some(scope),
-            Requirement::SignedIn => None,
+            Requirement::SignedIn | Requirement::Customer => None,
             // Signing in is open to anyone (and counts failures): `auth.rs` tries it.
             Requirement::Public | Requirement::Undeclared => continue,
         };

@@ -149,6 +149,7 @@ pub async fn new_staff(ctx: &TestContext, role: hybrid_crm::domain::access::Role
     let user = hybrid_crm::app::users::create(&ctx.state, new, STAFF_PASSWORD.into()).await.expect("user");
     let tokens = hybrid_crm::app::auth::sign_in(
         &ctx.state,
+        hybrid_crm::domain::auth::Audience::Staff,
         user.email.clone(),
         STAFF_PASSWORD.into(),
         Some("test".into()),
@@ -157,6 +158,62 @@ pub async fn new_staff(ctx: &TestContext, role: hybrid_crm::domain::access::Role
     .await
     .expect("sign-in");
     (user.id.to_string(), tokens.access_token)
+}
+
+/// A new customer (`<name>@customers.example.com`) whose email is verified, signed in to the
+/// store: their client's id and access token.
+pub async fn new_customer(ctx: &TestContext, name: &str) -> (String, String) {
+    let (client, tokens) = new_customer_session(ctx, name).await;
+    (client, tokens.access_token)
+}
+
+/// `new_customer`, with all the sign-in's tokens.
+pub async fn new_customer_session(ctx: &TestContext, name: &str) -> (String, hybrid_crm::app::auth::Tokens) {
+    use hybrid_crm::domain::client::{ClientKind, NewClient, Plan, PlanStatus};
+    use hybrid_crm::domain::customers::CustomerAccount;
+    let email = format!("{name}@customers.example.com");
+    let new = NewClient {
+        name: name.to_string(),
+        email: email.clone(),
+        phone: None,
+        kind: ClientKind::B2c,
+        company_id: None,
+        interest_ids: Vec::new(),
+        plan: Plan::Basic,
+        plan_status: PlanStatus::Active,
+        active: true,
+        preferences: Default::default(),
+        attributes: Default::default(),
+        tags: Vec::new(),
+    };
+    let client = hybrid_crm::app::clients::create(&ctx.state, new).await.expect("client");
+    let hash = hybrid_crm::app::auth::hash_password(&ctx.state, "password", STAFF_PASSWORD.into()).await.expect("hash");
+    let now = chrono::Utc::now();
+    let account = CustomerAccount {
+        id: hybrid_crm::domain::ids::AccountId::new(),
+        client_id: Some(client.id),
+        email: email.clone(),
+        email_verified_at: Some(now),
+        active: true,
+        created_at: now,
+        updated_at: now,
+    };
+    ctx.state
+        .db
+        .tx(move |conn| Ok(hybrid_crm::store::pg::customers::insert(conn, &account, &hash)?))
+        .await
+        .expect("account");
+    let tokens = hybrid_crm::app::auth::sign_in(
+        &ctx.state,
+        hybrid_crm::domain::auth::Audience::Customers,
+        email,
+        STAFF_PASSWORD.into(),
+        Some("test".into()),
+        None,
+    )
+    .await
+    .expect("sign-in");
+    (client.id.to_string(), tokens)
 }
 
 pub fn bearer(key: &str) -> String {

@@ -30,6 +30,7 @@ mod shutdown;
 mod snapshots;
 mod spec;
 mod stats_and_health;
+mod store;
 mod timeline;
 mod webhooks;
 mod workshops;

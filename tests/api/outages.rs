@@ -61,8 +61,9 @@ pub(crate) fn sample(spec: &Value, schema: &Value) -> Value {
 }
 
 /// One request per operation of the spec, with fresh ids and a body its schema accepts; the
-/// operations on one's own account carry the staff access token `staff`.
-fn every_operation(staff: &str) -> Vec<(String, Request)> {
+/// operations on one's own account carry the staff access token `staff`, the store's the
+/// customer's `customer`.
+fn every_operation(staff: &str, customer: &str) -> Vec<(String, Request)> {
     let spec = hybrid_crm::http::openapi();
     let mut requests = Vec::new();
     for (path, item) in spec["paths"].as_object().unwrap() {
@@ -82,10 +83,14 @@ fn every_operation(staff: &str) -> Vec<(String, Request)> {
                 .join("/");
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let mut request = TestRequest::default().method(method.clone()).uri(&uri);
-            if hybrid_crm::http::access::declared_requirement(operation)
-                == hybrid_crm::http::access::Requirement::SignedIn
-            {
-                request = request.insert_header(("authorization", crate::harness::bearer(staff)));
+            use hybrid_crm::http::access::{declared_requirement, Requirement};
+            let token = match declared_requirement(operation) {
+                Requirement::SignedIn => Some(staff),
+                Requirement::Customer => Some(customer),
+                _ => None,
+            };
+            if let Some(token) = token {
+                request = request.insert_header(("authorization", crate::harness::bearer(token)));
             }
             if method == Method::POST {
                 // As the spec documents (required on payments and refunds).
@@ -109,11 +114,12 @@ async fn with_postgresql_cut_every_route_answers_503_in_time_and_recovers_when_i
     // Pooled connections exist (and will be broken by the cut), as in a server that has served.
     let client = create_client(&app, "Before", "before@example.com").await;
     let (_, staff) = crate::harness::new_staff(&ctx, hybrid_crm::domain::access::Role::Support, "outage").await;
+    let (_, customer) = crate::harness::new_customer(&ctx, "outage").await;
     let pg = ctx.pg_proxy.as_ref().unwrap();
     pg.set(Passage::Cut);
 
     let started = Instant::now();
-    let replies = join_all(every_operation(&staff).into_iter().map(|(what, request)| {
+    let replies = join_all(every_operation(&staff, &customer).into_iter().map(|(what, request)| {
         let app = &app;
         async move {
             let begun = Instant::now();

@@ -3,7 +3,7 @@
 use crate::app::{access, AppState};
 use crate::domain::access::{ApiKey, AuditEntry, AuditFilter, NewApiKey, Role, Scope, KEY_PREFIX};
 use crate::domain::free_form::FieldIssue;
-use crate::domain::ids::{ApiKeyId, AuditEntryId, Located, UserId};
+use crate::domain::ids::{AccountId, ApiKeyId, AuditEntryId, Located, UserId};
 use crate::domain::time::Timestamp;
 use crate::http::access::Caller;
 use crate::http::dto::{created, no_content, PageOf};
@@ -164,6 +164,8 @@ list_query! {
         pub key_id: Option<Uuid>,
         /// Requests of this staff user: made in their sessions, or signing them in.
         pub user_id: Option<Uuid>,
+        /// Requests of this customer account: made in their store sessions, or signing them in.
+        pub account_id: Option<Uuid>,
         /// Writes about this resource (its id).
         #[validate(custom(function = crate::http::validation::search_text))]
         #[param(max_length = 100)]
@@ -184,6 +186,9 @@ pub struct AuditEntryResponse {
     pub key_id: Option<ApiKeyId>,
     /// The staff user who made the request in a session, or whom a sign-in or refresh was for.
     pub user_id: Option<UserId>,
+    /// The customer account that made the request in a store session, or whom a store sign-in,
+    /// refresh, verification or reset was for.
+    pub account_id: Option<AccountId>,
     /// The spec's `operationId`.
     #[schema(example = "create_client")]
     pub operation_id: String,
@@ -209,6 +214,7 @@ impl From<AuditEntry> for AuditEntryResponse {
             occurred_at: e.occurred_at,
             key_id: e.key_id,
             user_id: e.user_id,
+            account_id: e.account_id,
             operation_id: e.operation_id,
             method: e.method,
             path: e.path,
@@ -328,6 +334,7 @@ pub async fn list_audit_log(
     let filter = AuditFilter {
         key_id: query.key_id.map(ApiKeyId),
         user_id: query.user_id.map(UserId),
+        account_id: query.account_id.map(AccountId),
         subject_id: query.subject_id.clone(),
         from: query.from.map(Into::into),
         to: query.to.map(Into::into),

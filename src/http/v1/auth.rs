@@ -3,7 +3,7 @@
 
 use crate::app::auth::{self, Tokens};
 use crate::app::{users, AppState};
-use crate::domain::auth::Session;
+use crate::domain::auth::{Audience, Session, SessionOf};
 use crate::domain::ids::SessionId;
 use crate::http::access::{Anyone, Caller};
 use crate::http::dto::{no_content, tagged, PageOf};
@@ -89,8 +89,13 @@ impl From<Tokens> for TokensResponse {
     }
 }
 
+/// The caller's address as the throttle counts it (`TRUSTED_PROXIES` decide, as in logs).
+pub(super) fn client_address(state: &AppState, req: &HttpRequest) -> Option<std::net::IpAddr> {
+    crate::telemetry::client_address_of(req.peer_addr(), req.headers(), &state.settings.access.trusted_proxies)
+}
+
 /// Tokens are never stored by caches (RFC 6749 5.1).
-fn tokens_response(tokens: Tokens) -> HttpResponse {
+pub(super) fn tokens_response(tokens: Tokens) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .insert_header((header::PRAGMA, "no-cache"))
@@ -111,7 +116,7 @@ pub struct SessionResponse {
     pub current: bool,
 }
 
-fn session_response(current: SessionId) -> impl Fn(Session) -> SessionResponse {
+pub(super) fn session_response(current: SessionId) -> impl Fn(Session) -> SessionResponse {
     move |s| SessionResponse {
         current: s.id == current,
         id: s.id,
@@ -147,9 +152,8 @@ pub async fn sign_in(
     req: HttpRequest,
     JsonBody(input): JsonBody<SignInRequest>,
 ) -> ApiResult<HttpResponse> {
-    let ip =
-        crate::telemetry::client_address_of(req.peer_addr(), req.headers(), &state.settings.access.trusted_proxies);
-    let tokens = auth::sign_in(&state, input.email, input.password, input.device, ip).await?;
+    let ip = client_address(&state, &req);
+    let tokens = auth::sign_in(&state, Audience::Staff, input.email, input.password, input.device, ip).await?;
     Ok(tokens_response(tokens))
 }
 
@@ -173,7 +177,7 @@ pub async fn refresh(
     state: web::Data<AppState>,
     JsonBody(input): JsonBody<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
-    Ok(tokens_response(auth::refresh(&state, input.refresh_token).await?))
+    Ok(tokens_response(auth::refresh(&state, Audience::Staff, input.refresh_token).await?))
 }
 
 /// Sign out
@@ -241,7 +245,15 @@ pub async fn end_session(caller: Caller, state: web::Data<AppState>, id: web::Pa
 )]
 #[get("/auth/me")]
 pub async fn me(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    Ok(tagged::<_, UserResponse>(users::get(&state, caller.person()?.user).await?))
+    let SessionOf::User(id) = caller.person()?.person else {
+        return Err(crate::http::problem::Problem::new(
+            actix_web::http::StatusCode::FORBIDDEN,
+            "forbidden",
+            "only a staff session has a staff profile",
+        )
+        .into());
+    };
+    Ok(tagged::<_, UserResponse>(users::get(&state, id).await?))
 }
 
 /// Change my password

@@ -15,6 +15,7 @@ pub mod orders;
 pub mod payments;
 pub mod reports;
 pub mod stats;
+pub mod store;
 pub mod subscriptions;
 pub mod timeline;
 pub mod users;
@@ -32,6 +33,18 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(auth::end_session)
         .service(auth::me)
         .service(auth::change_password)
+        .service(store::register_customer)
+        .service(store::verify_customer_email)
+        .service(store::store_sign_in)
+        .service(store::store_refresh)
+        .service(store::store_sign_out)
+        .service(store::list_store_sessions)
+        .service(store::end_store_session)
+        .service(store::change_store_password)
+        .service(store::request_password_reset)
+        .service(store::confirm_password_reset)
+        .service(store::get_store_profile)
+        .service(store::update_store_profile)
         .service(users::create_user)
         .service(users::list_users)
         .service(users::get_user)

@@ -8,8 +8,9 @@
 //! request's handler by the HTTP layer.
 
 use super::schema::audit_log;
+use crate::domain::access::Owner;
 use crate::domain::access::{AuditEntry, AuditFilter};
-use crate::domain::ids::{ApiKeyId, AuditEntryId, UserId};
+use crate::domain::ids::{AccountId, ApiKeyId, AuditEntryId, UserId};
 use diesel::prelude::*;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,9 +21,9 @@ use uuid::Uuid;
 #[derive(Debug)]
 pub struct AuditUnit {
     pub entry: AuditEntry,
-    /// The person a public request turned out to be about (a sign-in names its user once the
-    /// email is matched): written as the entry's `user_id`.
-    person: std::sync::OnceLock<UserId>,
+    /// The person a public request turned out to be about (a sign-in names its user or account
+    /// once the email is matched): written as the entry's `user_id` or `account_id`.
+    person: std::sync::OnceLock<Owner>,
     /// Set once a committed transaction holds the entry.
     committed: AtomicBool,
 }
@@ -44,15 +45,15 @@ pub async fn scoped<F: Future>(unit: Arc<AuditUnit>, handler: F) -> F::Output {
 
 impl AuditUnit {
     /// The person `identify` named, if any.
-    pub fn person(&self) -> Option<UserId> {
+    pub fn person(&self) -> Option<Owner> {
         self.person.get().copied()
     }
 }
 
 /// Names the person behind the request this task serves, when its entry has none (a sign-in,
 /// a refresh): its audit entry is theirs.
-pub fn identify(user: UserId) {
-    let _ = REQUEST_AUDIT.try_with(|unit| unit.person.set(user));
+pub fn identify(person: Owner) {
+    let _ = REQUEST_AUDIT.try_with(|unit| unit.person.set(person));
 }
 
 /// Whether this task serves a request that is audited (a write, or an audited read).
@@ -72,6 +73,7 @@ struct EntryRow<'a> {
     occurred_at: chrono::DateTime<chrono::Utc>,
     key_id: Option<Uuid>,
     user_id: Option<Uuid>,
+    account_id: Option<Uuid>,
     operation_id: &'a str,
     method: &'a str,
     path: &'a str,
@@ -87,6 +89,7 @@ impl<'a> From<&'a AuditEntry> for EntryRow<'a> {
             occurred_at: e.occurred_at,
             key_id: e.key_id.map(|k| k.0),
             user_id: e.user_id.map(|u| u.0),
+            account_id: e.account_id.map(|a| a.0),
             operation_id: &e.operation_id,
             method: &e.method,
             path: &e.path,
@@ -101,7 +104,11 @@ impl<'a> From<&'a AuditEntry> for EntryRow<'a> {
 /// request may race here; the second finds the row and leaves it.
 pub(super) fn insert_in_unit(conn: &mut PgConnection, unit: &AuditUnit) -> QueryResult<()> {
     let mut row = EntryRow::from(&unit.entry);
-    row.user_id = row.user_id.or(unit.person.get().map(|u| u.0));
+    match unit.person.get() {
+        Some(Owner::User(id)) => row.user_id = row.user_id.or(Some(id.0)),
+        Some(Owner::Account(id)) => row.account_id = row.account_id.or(Some(id.0)),
+        _ => {}
+    }
     diesel::insert_into(audit_log::table).values(row).on_conflict(audit_log::id).do_nothing().execute(conn).map(drop)
 }
 
@@ -126,6 +133,9 @@ pub fn finish_all(conn: &mut PgConnection, entries: &[AuditEntry]) -> QueryResul
                 audit_log::user_id.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>>(
                     "COALESCE(audit_log.user_id, excluded.user_id)",
                 )),
+                audit_log::account_id.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>>(
+                    "COALESCE(audit_log.account_id, excluded.account_id)",
+                )),
                 audit_log::subject_id.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
                     "COALESCE(audit_log.subject_id, excluded.subject_id)",
                 )),
@@ -142,6 +152,7 @@ struct AuditRow {
     occurred_at: chrono::DateTime<chrono::Utc>,
     key_id: Option<Uuid>,
     user_id: Option<Uuid>,
+    account_id: Option<Uuid>,
     operation_id: String,
     method: String,
     path: String,
@@ -157,6 +168,7 @@ impl From<AuditRow> for AuditEntry {
             occurred_at: r.occurred_at,
             key_id: r.key_id.map(ApiKeyId),
             user_id: r.user_id.map(UserId),
+            account_id: r.account_id.map(AccountId),
             operation_id: r.operation_id,
             method: r.method,
             path: r.path,
@@ -189,6 +201,9 @@ pub fn list(
     }
     if let Some(user) = filter.user_id {
         query = query.filter(audit_log::user_id.eq(user.0));
+    }
+    if let Some(account) = filter.account_id {
+        query = query.filter(audit_log::account_id.eq(account.0));
     }
     if let Some(subject) = &filter.subject_id {
         query = query.filter(audit_log::subject_id.eq(subject.clone()));

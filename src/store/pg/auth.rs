@@ -2,10 +2,10 @@
 //! sign-ins (`sign_in_failures`). Tokens are looked up by their SHA-256, never stored in clear.
 
 use super::parse_text;
-use super::schema::{access_tokens, sessions, sign_in_failures, used_refresh_tokens, users};
+use super::schema::{access_tokens, customer_accounts, sessions, sign_in_failures, used_refresh_tokens, users};
 use crate::domain::access::Role;
-use crate::domain::auth::{EndReason, Session, SignedIn};
-use crate::domain::ids::{SessionId, UserId};
+use crate::domain::auth::{Audience, EndReason, Session, SessionOf, SignedIn, SignedInAs};
+use crate::domain::ids::{AccountId, ClientId, SessionId, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -21,7 +21,14 @@ pub fn insert_session(
     diesel::insert_into(sessions::table)
         .values((
             sessions::id.eq(session.id.0),
-            sessions::user_id.eq(session.user_id.0),
+            sessions::user_id.eq(match session.person {
+                SessionOf::User(id) => Some(id.0),
+                SessionOf::Account(_) => None,
+            }),
+            sessions::account_id.eq(match session.person {
+                SessionOf::Account(id) => Some(id.0),
+                SessionOf::User(_) => None,
+            }),
             sessions::device.eq(&session.device),
             sessions::created_at.eq(session.created_at),
             sessions::last_used_at.eq(session.last_used_at),
@@ -48,28 +55,54 @@ fn insert_access_token(
         .map(|_| ())
 }
 
-/// Who a valid access token belongs to: the token unexpired, its session not ended, its user
-/// active. One indexed statement, run on every request made with a token, so an ended session
-/// is refused by every replica from the moment it ends.
+/// Who a valid access token belongs to: the token unexpired, its session not ended, its person
+/// able to sign in (an active user; an active, verified customer account). One indexed
+/// statement, run on every request made with a token, so an ended session is refused by every
+/// replica from the moment it ends.
 pub fn signed_in(conn: &mut PgConnection, access_hash: &[u8], now: DateTime<Utc>) -> QueryResult<Option<SignedIn>> {
-    access_tokens::table
-        .inner_join(sessions::table.inner_join(users::table))
+    type Found = (
+        Uuid,
+        DateTime<Utc>,
+        Option<Uuid>,
+        Option<String>,
+        Option<bool>,
+        Option<Uuid>,
+        Option<Uuid>,
+        Option<bool>,
+        Option<DateTime<Utc>>,
+    );
+    let found: Option<Found> = access_tokens::table
+        .inner_join(sessions::table.left_join(users::table).left_join(customer_accounts::table))
         .filter(access_tokens::hash.eq(access_hash))
         .filter(access_tokens::expires_at.gt(now))
         .filter(sessions::ended_at.is_null())
-        .filter(users::active.eq(true))
-        .select((users::id, sessions::id, users::role, sessions::last_used_at))
-        .first::<(Uuid, Uuid, String, DateTime<Utc>)>(conn)
-        .optional()?
-        .map(|(user, session, role, last_used_at)| {
-            Ok(SignedIn {
-                user_id: UserId(user),
-                session_id: SessionId(session),
-                role: parse_text("users.role", &role, Role::parse)?,
-                last_used_at,
-            })
-        })
-        .transpose()
+        .select((
+            sessions::id,
+            sessions::last_used_at,
+            users::id.nullable(),
+            users::role.nullable(),
+            users::active.nullable(),
+            customer_accounts::id.nullable(),
+            customer_accounts::client_id.nullable(),
+            customer_accounts::active.nullable(),
+            customer_accounts::email_verified_at.nullable(),
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((session, last_used_at, user, role, user_active, account, client, account_active, verified)) = found
+    else {
+        return Ok(None);
+    };
+    let who = match (user, role, account, client) {
+        (Some(id), Some(role), _, _) if user_active == Some(true) => {
+            SignedInAs::User { id: UserId(id), role: parse_text("users.role", &role, Role::parse)? }
+        }
+        (None, _, Some(account), Some(client)) if account_active == Some(true) && verified.is_some() => {
+            SignedInAs::Customer { account: AccountId(account), client: ClientId(client) }
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(SignedIn { session_id: SessionId(session), who, last_used_at }))
 }
 
 pub fn touch_session(conn: &mut PgConnection, id: SessionId, now: DateTime<Utc>) -> QueryResult<()> {
@@ -86,13 +119,15 @@ pub enum Refreshed {
     Unknown,
 }
 
-/// Rotates a session's refresh token: the one presented must be current, unexpired, of a live
-/// session and an active user; it is exchanged for `new_refresh_hash` and a new access token,
-/// and remembered as used. One presented again ends its session. Run in a transaction: the
-/// conditional UPDATE lets exactly one of two simultaneous refreshes with the same token win.
+/// Rotates a session's refresh token: the one presented must be the current one of a live,
+/// unexpired session of `audience` whose person may still sign in; it is exchanged for
+/// `new_refresh_hash` and a new access token, and remembered as used. One presented again ends
+/// its session. Run in a transaction: the row lock taken on the session makes a simultaneous
+/// refresh with the same token wait, then find it spent.
 #[allow(clippy::too_many_arguments)]
 pub fn rotate(
     conn: &mut PgConnection,
+    audience: Audience,
     refresh_hash: &[u8],
     new_refresh_hash: &[u8],
     new_access_hash: &[u8],
@@ -100,24 +135,30 @@ pub fn rotate(
     refresh_expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> QueryResult<Refreshed> {
-    let live_users = users::table.filter(users::active.eq(true)).select(users::id);
-    let rotated = diesel::update(
-        sessions::table
-            .filter(sessions::refresh_hash.eq(refresh_hash))
-            .filter(sessions::ended_at.is_null())
-            .filter(sessions::expires_at.gt(now))
-            .filter(sessions::user_id.eq_any(live_users)),
-    )
-    .set((
-        sessions::refresh_hash.eq(new_refresh_hash),
-        sessions::expires_at.eq(refresh_expires_at),
-        sessions::last_used_at.eq(now),
-    ))
-    .returning(SessionRow::as_returning())
-    .get_result::<SessionRow>(conn)
-    .optional()?;
-    if let Some(row) = rotated {
-        let session = row.into_domain()?;
+    let current = sessions::table
+        .filter(sessions::refresh_hash.eq(refresh_hash))
+        .select(SessionRow::as_select())
+        .for_update()
+        .first::<SessionRow>(conn)
+        .optional()?
+        .map(SessionRow::into_domain)
+        .transpose()?;
+    if let Some(session) = current {
+        let live = session.ended_at.is_none()
+            && session.expires_at > now
+            && Audience::of(session.person) == audience
+            && may_sign_in(conn, session.person)?;
+        if !live {
+            return Ok(Refreshed::Unknown);
+        }
+        let row = diesel::update(sessions::table.find(session.id.0))
+            .set((
+                sessions::refresh_hash.eq(new_refresh_hash),
+                sessions::expires_at.eq(refresh_expires_at),
+                sessions::last_used_at.eq(now),
+            ))
+            .returning(SessionRow::as_returning())
+            .get_result::<SessionRow>(conn)?;
         diesel::insert_into(used_refresh_tokens::table)
             .values((
                 used_refresh_tokens::hash.eq(refresh_hash),
@@ -126,7 +167,7 @@ pub fn rotate(
             ))
             .execute(conn)?;
         insert_access_token(conn, session.id, new_access_hash, access_expires_at)?;
-        return Ok(Refreshed::Rotated(session));
+        return Ok(Refreshed::Rotated(row.into_domain()?));
     }
     let reused: Option<Uuid> =
         used_refresh_tokens::table.find(refresh_hash).select(used_refresh_tokens::session_id).first(conn).optional()?;
@@ -140,6 +181,25 @@ pub fn rotate(
     }
 }
 
+/// Whether the session's person may still sign in (an active user; an active, verified account).
+fn may_sign_in(conn: &mut PgConnection, person: SessionOf) -> QueryResult<bool> {
+    match person {
+        SessionOf::User(id) => users::table
+            .find(id.0)
+            .select(users::active)
+            .first::<bool>(conn)
+            .optional()
+            .map(|active| active == Some(true)),
+        SessionOf::Account(id) => customer_accounts::table
+            .find(id.0)
+            .filter(customer_accounts::active.eq(true))
+            .filter(customer_accounts::email_verified_at.is_not_null())
+            .count()
+            .get_result::<i64>(conn)
+            .map(|n| n == 1),
+    }
+}
+
 /// Ends a live session; `false` when it had already ended (or does not exist).
 pub fn end_session(conn: &mut PgConnection, id: SessionId, reason: EndReason, now: DateTime<Utc>) -> QueryResult<bool> {
     diesel::update(sessions::table.find(id.0).filter(sessions::ended_at.is_null()))
@@ -148,23 +208,21 @@ pub fn end_session(conn: &mut PgConnection, id: SessionId, reason: EndReason, no
         .map(|n| n > 0)
 }
 
-/// Ends every live session of a user but `keep`; how many ended.
+/// Ends every live session of a person but `keep`; how many ended.
 pub fn end_sessions_of(
     conn: &mut PgConnection,
-    user: UserId,
+    person: SessionOf,
     keep: Option<SessionId>,
     reason: EndReason,
     now: DateTime<Utc>,
 ) -> QueryResult<usize> {
     let keep = keep.map_or(Uuid::nil(), |id| id.0);
-    diesel::update(
-        sessions::table
-            .filter(sessions::user_id.eq(user.0))
-            .filter(sessions::ended_at.is_null())
-            .filter(sessions::id.ne(keep)),
-    )
-    .set((sessions::ended_at.eq(now), sessions::end_reason.eq(reason.as_str())))
-    .execute(conn)
+    let live = sessions::table.filter(sessions::ended_at.is_null()).filter(sessions::id.ne(keep));
+    let end = (sessions::ended_at.eq(now), sessions::end_reason.eq(reason.as_str()));
+    match person {
+        SessionOf::User(id) => diesel::update(live.filter(sessions::user_id.eq(id.0))).set(end).execute(conn),
+        SessionOf::Account(id) => diesel::update(live.filter(sessions::account_id.eq(id.0))).set(end).execute(conn),
+    }
 }
 
 pub fn find_session(conn: &mut PgConnection, id: SessionId) -> QueryResult<Option<Session>> {
@@ -177,22 +235,25 @@ pub fn find_session(conn: &mut PgConnection, id: SessionId) -> QueryResult<Optio
         .transpose()
 }
 
-/// A user's live sessions, newest first (before `before`), at most `limit`.
+/// A person's live sessions, newest first (before `before`), at most `limit`.
 pub fn live_sessions(
     conn: &mut PgConnection,
-    user: UserId,
+    person: SessionOf,
     now: DateTime<Utc>,
     before: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<Session>> {
-    let mut query = sessions::table
-        .filter(sessions::user_id.eq(user.0))
+    let mut query = sessions::table.into_boxed();
+    query = match person {
+        SessionOf::User(id) => query.filter(sessions::user_id.eq(id.0)),
+        SessionOf::Account(id) => query.filter(sessions::account_id.eq(id.0)),
+    };
+    let mut query = query
         .filter(sessions::ended_at.is_null())
         .filter(sessions::expires_at.gt(now))
         .select(SessionRow::as_select())
         .order(sessions::id.desc())
-        .limit(limit)
-        .into_boxed();
+        .limit(limit);
     if let Some(before) = before {
         query = query.filter(sessions::id.lt(before));
     }
@@ -253,7 +314,8 @@ pub fn clear_failures(conn: &mut PgConnection, subject: &str) -> QueryResult<()>
 #[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
 struct SessionRow {
     id: Uuid,
-    user_id: Uuid,
+    user_id: Option<Uuid>,
+    account_id: Option<Uuid>,
     device: Option<String>,
     created_at: DateTime<Utc>,
     last_used_at: DateTime<Utc>,
@@ -264,9 +326,14 @@ struct SessionRow {
 
 impl SessionRow {
     fn into_domain(self) -> QueryResult<Session> {
+        let person = match (self.user_id, self.account_id) {
+            (Some(user), _) => SessionOf::User(UserId(user)),
+            (None, Some(account)) => SessionOf::Account(AccountId(account)),
+            (None, None) => return Err(super::corrupt("sessions.user_id", "neither a user nor an account")),
+        };
         Ok(Session {
             id: SessionId(self.id),
-            user_id: UserId(self.user_id),
+            person,
             device: self.device,
             created_at: self.created_at,
             last_used_at: self.last_used_at,

@@ -396,6 +396,16 @@ pub fn existing_ids(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<Uu
     clients::table.filter(clients::id.eq_any(ids)).select(clients::id).load(conn)
 }
 
+/// The client with this email, regardless of case (the unique index is on `lower(email)`).
+pub fn id_by_email(conn: &mut PgConnection, email: &str) -> QueryResult<Option<ClientId>> {
+    clients::table
+        .filter(super::lower(clients::email).eq(super::lower(email)))
+        .select(clients::id)
+        .first::<Uuid>(conn)
+        .optional()
+        .map(|id| id.map(ClientId))
+}
+
 pub fn exists(conn: &mut PgConnection, id: ClientId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(clients::table.find(id.0))).get_result(conn)
 }

@@ -38,6 +38,7 @@ pub mod clients;
 pub mod companies;
 pub mod coupons;
 pub mod custom_plan;
+pub mod customers;
 pub mod enrollments;
 pub mod events;
 pub mod idempotency;

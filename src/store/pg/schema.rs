@@ -35,6 +35,7 @@ diesel::table! {
         status -> Nullable<Int2>,
         request_id -> Nullable<Text>,
         user_id -> Nullable<Uuid>,
+        account_id -> Nullable<Uuid>,
     }
 }
 
@@ -122,6 +123,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    customer_accounts (id) {
+        id -> Uuid,
+        client_id -> Nullable<Uuid>,
+        email -> Text,
+        password_hash -> Text,
+        email_verified_at -> Nullable<Timestamptz>,
+        active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     daily_client_orders (day) {
         day -> Date,
         client_numbers -> Array<Int4>,
@@ -179,6 +193,17 @@ diesel::table! {
         enrollments -> Int4,
         received -> Numeric,
         refunded -> Numeric,
+    }
+}
+
+diesel::table! {
+    email_tokens (hash) {
+        hash -> Bytea,
+        account_id -> Uuid,
+        purpose -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -415,7 +440,7 @@ diesel::table! {
 diesel::table! {
     sessions (id) {
         id -> Uuid,
-        user_id -> Uuid,
+        user_id -> Nullable<Uuid>,
         device -> Nullable<Text>,
         created_at -> Timestamptz,
         last_used_at -> Timestamptz,
@@ -423,6 +448,7 @@ diesel::table! {
         expires_at -> Timestamptz,
         ended_at -> Nullable<Timestamptz>,
         end_reason -> Nullable<Text>,
+        account_id -> Nullable<Uuid>,
     }
 }
 
@@ -583,11 +609,13 @@ diesel::joinable!(clients -> plans (plan));
 diesel::joinable!(coupon_redemptions -> clients (client_id));
 diesel::joinable!(coupon_redemptions -> coupons (coupon_id));
 diesel::joinable!(coupon_redemptions -> orders (order_id));
+diesel::joinable!(customer_accounts -> clients (client_id));
 diesel::joinable!(daily_client_orders -> daily_sales (day));
 diesel::joinable!(daily_payment_methods -> daily_sales (day));
 diesel::joinable!(daily_product_sales -> daily_sales (day));
 diesel::joinable!(daily_segment_sales -> daily_sales (day));
 diesel::joinable!(daily_workshop_sales -> daily_sales (day));
+diesel::joinable!(email_tokens -> customer_accounts (account_id));
 diesel::joinable!(enrollments -> clients (client_id));
 diesel::joinable!(enrollments -> workshops (workshop_id));
 diesel::joinable!(notifications -> clients (client_id));
@@ -603,6 +631,7 @@ diesel::joinable!(payments -> orders (order_id));
 diesel::joinable!(payments -> subscriptions (subscription_id));
 diesel::joinable!(products -> categories (category_id));
 diesel::joinable!(refunds -> payments (payment_id));
+diesel::joinable!(sessions -> customer_accounts (account_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(stock_movements -> orders (order_id));
 diesel::joinable!(stock_movements -> products (product_id));
@@ -629,12 +658,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     companies,
     coupon_redemptions,
     coupons,
+    customer_accounts,
     daily_client_orders,
     daily_payment_methods,
     daily_product_sales,
     daily_sales,
     daily_segment_sales,
     daily_workshop_sales,
+    email_tokens,
     enrollments,
     events,
     idempotency_keys,

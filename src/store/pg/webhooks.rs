@@ -98,10 +98,13 @@ pub fn insert_endpoint(
 
 by_id!(find_endpoint, lock_endpoint: webhook_endpoints, EndpointRow, WebhookEndpointId => WebhookEndpoint, |row| Ok(row.into()));
 
+/// The owner columns of an endpoint. A customer holds no scope and never reaches webhook
+/// operations; were one to, the endpoint would have no owner (admins only).
 fn owner_columns(owner: Owner) -> (Option<Uuid>, Option<Uuid>) {
     match owner {
         Owner::Key(id) => (Some(id.0), None),
         Owner::User(id) => (None, Some(id.0)),
+        Owner::Account(_) => (None, None),
     }
 }
 
@@ -119,6 +122,8 @@ pub fn lock_and_count_owned(conn: &mut PgConnection, owner: Owner) -> QueryResul
             users::table.find(id.0).select(users::id).for_no_key_update().first::<Uuid>(conn).optional()?;
             owned.filter(webhook_endpoints::owner_user_id.eq(id.0))
         }
+        // Fails closed: no customer may create endpoints (see `owner_columns`).
+        Owner::Account(_) => return Ok(i64::MAX),
     };
     owned.count().get_result(conn)
 }
@@ -134,6 +139,8 @@ pub fn list_endpoints(
     match owner {
         Some(Owner::Key(id)) => query = query.filter(webhook_endpoints::owner_key_id.eq(id.0)),
         Some(Owner::User(id)) => query = query.filter(webhook_endpoints::owner_user_id.eq(id.0)),
+        // Fails closed: a customer owns no endpoint.
+        Some(Owner::Account(_)) => query = query.filter(webhook_endpoints::id.is_null()),
         None => {}
     }
     if let Some(before) = before {

@@ -1,0 +1,239 @@
+//! Customers: registering (verification before attaching), links read from an SMTP sink, reset
+//! without enumeration, and the store's own-records operations against every other caller.
+
+use crate::harness::{bearer, send, send_as_is, SmtpSink, TestContext, STAFF_PASSWORD};
+use actix_web::http::Method;
+use actix_web::test::TestRequest;
+use hybrid_crm::domain::access::Role;
+use hybrid_crm::http::access::{declared_requirement, Requirement};
+use serde_json::{json, Value};
+
+fn public(uri: &str, body: Value) -> actix_http::Request {
+    TestRequest::post().uri(uri).set_json(body).to_request()
+}
+
+fn as_customer(method: Method, uri: &str, token: &str, body: Option<Value>) -> actix_http::Request {
+    let mut request = TestRequest::default().method(method).uri(uri).insert_header(("Authorization", bearer(token)));
+    if let Some(body) = body {
+        request = request.set_json(body);
+    }
+    request.to_request()
+}
+
+/// The token of the newest link mailed to `to` whose text contains `path`.
+fn link_token(sink: &SmtpSink, to: &str, path: &str) -> Option<String> {
+    sink.mails().iter().rev().filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(to))).find_map(|m| {
+        // Quoted-printable: soft line breaks, and `=` written `=3D`.
+        let data = m.data.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+        let at = data.find(&format!("{path}?token="))? + path.len() + "?token=".len();
+        Some(data[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect())
+    })
+}
+
+fn mails_to(sink: &SmtpSink, to: &str) -> usize {
+    sink.mails().iter().filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(to))).count()
+}
+
+fn sign_in(email: &str, password: &str) -> actix_http::Request {
+    public("/api/v1/store/auth/sign-in", json!({"email": email, "password": password}))
+}
+
+#[actix_web::test]
+async fn a_customer_registers_verifies_through_the_mailed_link_and_signs_in() {
+    let sink = SmtpSink::start(0).await;
+    let ctx = TestContext::with_smtp(&sink.url).await;
+    let app = crate::app!(ctx);
+    let body = json!({"name": "Lucía Pérez", "email": "lucia@example.com", "password": "my own long passphrase"});
+    let registered = send_as_is(&app, public("/api/v1/store/register", body)).await;
+    assert_eq!(registered.status, 202, "{}", registered.body);
+
+    // The client exists as any client (its MongoDB document too), the account cannot sign in yet.
+    let clients = send(&app, crate::harness::get("/api/v1/clients?q=lucia@example.com")).await;
+    let client = clients.body["items"][0]["id"].as_str().expect("the new client").to_string();
+    assert!(ctx.document_of(hybrid_crm::domain::ids::ClientId(client.parse().unwrap())).await.is_some());
+    send_as_is(&app, sign_in("lucia@example.com", "my own long passphrase")).await.problem(403, "email_not_verified");
+    // A wrong password is not told about verification.
+    send_as_is(&app, sign_in("lucia@example.com", "not my passphrase")).await.problem(401, "invalid_credentials");
+
+    let token = link_token(&sink, "lucia@example.com", "/verify-email").expect("a verification link");
+    let verified = send_as_is(&app, public("/api/v1/store/auth/verify-email", json!({"token": token}))).await;
+    assert_eq!(verified.status, 204, "{}", verified.body);
+    let again = send_as_is(&app, public("/api/v1/store/auth/verify-email", json!({"token": token}))).await;
+    again.problem(401, "invalid_token");
+
+    let signed_in = send_as_is(&app, sign_in("LUCIA@example.com", "my own long passphrase")).await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.body);
+    let access = signed_in.body["access_token"].as_str().unwrap().to_string();
+    let me = send_as_is(&app, as_customer(Method::GET, "/api/v1/store/me", &access, None)).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(me.body["client_id"], client);
+    assert_eq!(me.body["name"], "Lucía Pérez");
+
+    // Name and phone change with If-Match; a stale tag is refused.
+    let tag = me.header("etag").expect("ETag");
+    let patch = |tag: &str, body: Value| {
+        TestRequest::patch()
+            .uri("/api/v1/store/me")
+            .insert_header(("Authorization", bearer(&access)))
+            .insert_header(("If-Match", tag.to_string()))
+            .set_json(body)
+            .to_request()
+    };
+    let changed = send_as_is(&app, patch(&tag, json!({"phone": "+34 600 111 222"}))).await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(changed.body["phone"], "+34 600 111 222");
+    send_as_is(&app, patch(&tag, json!({"name": "Stale"}))).await.problem(412, "version_mismatch");
+    let email = send_as_is(&app, patch(&changed.header("etag").unwrap(), json!({"email": "new@example.com"}))).await;
+    email.problem(422, "validation_failed");
+}
+
+#[actix_web::test]
+async fn registering_an_existing_clients_email_attaches_only_once_the_link_is_followed() {
+    let sink = SmtpSink::start(0).await;
+    let ctx = TestContext::with_smtp(&sink.url).await;
+    let app = crate::app!(ctx);
+    let existing = crate::create_client(&app, "Ada Lovelace", "ada@example.com").await;
+
+    let body = json!({"name": "Not Ada", "email": "ADA@example.com", "password": "an impostor passphrase"});
+    let first_answer = send_as_is(&app, public("/api/v1/store/register", body)).await;
+    assert_eq!(first_answer.status, 202);
+    // No second client, the existing one untouched, and the impostor cannot sign in.
+    let clients = send(&app, crate::harness::get("/api/v1/clients?q=ada@example.com")).await;
+    assert_eq!(clients.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(clients.body["items"][0]["name"], "Ada Lovelace");
+    send_as_is(&app, sign_in("ada@example.com", "an impostor passphrase")).await.problem(403, "email_not_verified");
+
+    // The real owner registers too: the unverified account takes the new password, and only the
+    // newest link works.
+    let first = link_token(&sink, "ada@example.com", "/verify-email").unwrap();
+    let body = json!({"name": "Ada", "email": "ada@example.com", "password": "the real owner's passphrase"});
+    assert_eq!(send_as_is(&app, public("/api/v1/store/register", body)).await.status, 202);
+    let newest = link_token(&sink, "ada@example.com", "/verify-email").unwrap();
+    assert_ne!(first, newest);
+    send_as_is(&app, public("/api/v1/store/auth/verify-email", json!({"token": first})))
+        .await
+        .problem(401, "invalid_token");
+    let verified = send_as_is(&app, public("/api/v1/store/auth/verify-email", json!({"token": newest}))).await;
+    assert_eq!(verified.status, 204, "{}", verified.body);
+    send_as_is(&app, sign_in("ada@example.com", "an impostor passphrase")).await.problem(401, "invalid_credentials");
+    let signed_in = send_as_is(&app, sign_in("ada@example.com", "the real owner's passphrase")).await;
+    let access = signed_in.body["access_token"].as_str().expect("signed in").to_string();
+    let me = send_as_is(&app, as_customer(Method::GET, "/api/v1/store/me", &access, None)).await;
+    assert_eq!(me.body["client_id"], existing, "attached to the existing client");
+    assert_eq!(me.body["name"], "Ada Lovelace");
+
+    // Registering a verified email again: the same 202, a note to the owner, nothing changed.
+    let before = mails_to(&sink, "ada@example.com");
+    let body = json!({"name": "Again", "email": "ada@example.com", "password": "yet another passphrase"});
+    let again = send_as_is(&app, public("/api/v1/store/register", body)).await;
+    assert_eq!((again.status, &again.body), (first_answer.status, &first_answer.body), "the same answer");
+    assert_eq!(mails_to(&sink, "ada@example.com"), before + 1);
+    assert!(sink.mails().last().unwrap().data.contains("already have an account"));
+    assert_eq!(send_as_is(&app, sign_in("ada@example.com", "the real owner's passphrase")).await.status, 200);
+}
+
+#[actix_web::test]
+async fn a_password_reset_tells_nobody_who_has_an_account_and_ends_every_session() {
+    let sink = SmtpSink::start(0).await;
+    let ctx = TestContext::with_smtp(&sink.url).await;
+    let app = crate::app!(ctx);
+    let (_, tokens) = crate::harness::new_customer_session(&ctx, "reset").await;
+    let email = "reset@customers.example.com";
+
+    let unknown =
+        send_as_is(&app, public("/api/v1/store/auth/password-reset", json!({"email": "nobody@example.com"}))).await;
+    let known = send_as_is(&app, public("/api/v1/store/auth/password-reset", json!({"email": email}))).await;
+    assert_eq!((unknown.status.as_u16(), &unknown.body), (known.status.as_u16(), &known.body), "the same answer");
+    assert_eq!(known.status, 202);
+    assert_eq!(mails_to(&sink, "nobody@example.com"), 0);
+    let token = link_token(&sink, email, "/reset-password").expect("a reset link");
+
+    // A common password is refused and the link stays usable.
+    let weak = json!({"token": token, "new_password": "password123"});
+    let refused = send_as_is(&app, public("/api/v1/store/auth/password-reset/confirm", weak)).await;
+    assert_eq!(refused.error_fields(), vec!["new_password"]);
+    let body = json!({"token": token, "new_password": "a fresh long passphrase"});
+    let reset = send_as_is(&app, public("/api/v1/store/auth/password-reset/confirm", body.clone())).await;
+    assert_eq!(reset.status, 204, "{}", reset.body);
+    send_as_is(&app, public("/api/v1/store/auth/password-reset/confirm", body)).await.problem(401, "invalid_token");
+    let me = send_as_is(&app, as_customer(Method::GET, "/api/v1/store/me", &tokens.access_token, None)).await;
+    me.problem(401, "unauthenticated");
+    send_as_is(&app, sign_in(email, STAFF_PASSWORD)).await.problem(401, "invalid_credentials");
+    assert_eq!(send_as_is(&app, sign_in(email, "a fresh long passphrase")).await.status, 200);
+
+    // An expired link does not work.
+    send_as_is(&app, public("/api/v1/store/auth/password-reset", json!({"email": email}))).await;
+    let expired = link_token(&sink, email, "/reset-password").unwrap();
+    ctx.side_connection().await.execute("UPDATE email_tokens SET expires_at = now() - interval '1 second'").await;
+    let body = json!({"token": expired, "new_password": "another fresh passphrase"});
+    send_as_is(&app, public("/api/v1/store/auth/password-reset/confirm", body)).await.problem(401, "invalid_token");
+    assert!(ctx.state.settings.access.auth.reset_ttl < std::time::Duration::from_secs(3600), "under an hour");
+}
+
+/// Every operation of the spec with each kind of caller: a customer's token passes only the
+/// store's own operations (and there only as themselves), nothing else does.
+#[actix_web::test]
+async fn the_store_matrix_customers_keys_and_staff_reach_only_their_own_operations() {
+    let ctx = TestContext::new().await;
+    let app = crate::app!(ctx);
+    let spec = hybrid_crm::http::openapi();
+    let (client_a, a) = crate::harness::new_customer(&ctx, "matrix-a").await;
+    let (client_b, b) = crate::harness::new_customer_session(&ctx, "matrix-b").await;
+    let (_, staff) = crate::harness::new_staff(&ctx, Role::Admin, "matrix-store-admin").await;
+    let admin_key = crate::harness::new_key(&ctx, Role::Admin, Vec::new()).await;
+    let mut checked = 0;
+    for (template, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let uri: String = template
+                .split('/')
+                .map(|s| if s.starts_with('{') { uuid::Uuid::now_v7().to_string() } else { s.to_string() })
+                .collect::<Vec<_>>()
+                .join("/");
+            let body = operation["requestBody"]["content"]
+                .as_object()
+                .and_then(|content| content.values().next())
+                .map(|media| crate::outages::sample(&spec, &media["schema"]));
+            let request = |token: Option<&str>| {
+                let mut request = TestRequest::default().method(method.clone()).uri(&uri);
+                if let Some(token) = token {
+                    request = request.insert_header(("Authorization", bearer(token)));
+                }
+                if let Some(body) = &body {
+                    request = request.set_json(body);
+                }
+                request.to_request()
+            };
+            match declared_requirement(operation) {
+                Requirement::Customer => {
+                    send_as_is(&app, request(None)).await.problem(401, "unauthenticated");
+                    for other in [&staff, &admin_key] {
+                        send_as_is(&app, request(Some(other))).await.problem(403, "forbidden");
+                    }
+                }
+                Requirement::Scope(_) | Requirement::SignedIn if template.starts_with("/api/v1/") => {
+                    let reply = send_as_is(&app, request(Some(&a))).await;
+                    assert_eq!(reply.status, 403, "{method} {template} with a customer token: {}", reply.body);
+                }
+                _ => continue,
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "{checked} operations");
+
+    // Own records only: B's session through A's token is as if it did not exist.
+    let uri = format!("/api/v1/store/auth/sessions/{}", b.session.id);
+    send_as_is(&app, as_customer(Method::DELETE, &uri, &a, None)).await.problem(404, "session_not_found");
+    let b_me = send_as_is(&app, as_customer(Method::GET, "/api/v1/store/me", &b.access_token, None)).await;
+    assert_eq!(b_me.body["client_id"], client_b);
+    let a_me = send_as_is(&app, as_customer(Method::GET, "/api/v1/store/me", &a, None)).await;
+    assert_eq!(a_me.body["client_id"], client_a);
+    // A customer token at the staff refresh, and the reverse, are not valid.
+    let refresh = json!({"refresh_token": b.refresh_token});
+    send_as_is(&app, public("/api/v1/auth/refresh", refresh)).await.problem(401, "invalid_refresh_token");
+    // A staff user's credentials do not sign in to the store.
+    send_as_is(&app, sign_in("matrix-store-admin@staff.example.com", STAFF_PASSWORD))
+        .await
+        .problem(401, "invalid_credentials");
+}
