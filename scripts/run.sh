@@ -23,10 +23,20 @@ bin="$target_dir/$profile/hybrid-crm"
 "$bin" migrate
 "$bin" seed "$@"
 
+# Mail goes to SMTP_URL when set; otherwise to a local sink whose messages (the store's
+# verification and reset links among them) are readable at http://127.0.0.1:8025/messages.
+sink=""
+if [ -z "${SMTP_URL:-}" ]; then
+  python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet 'aiosmtpd==1.4.6'
+  python3 scripts/mail_sink.py --smtp-port 1025 --http-port 8025 >/dev/null &
+  sink=$!
+  export SMTP_URL=smtp://127.0.0.1:1025
+fi
+
 base="http://127.0.0.1:${PORT:-8080}"
 "$bin" serve --no-migrate &
 server=$!
-trap 'kill -TERM "$server" 2>/dev/null || true; wait "$server"' INT TERM
+trap 'kill -TERM "$server" 2>/dev/null || true; wait "$server"; [ -z "$sink" ] || kill "$sink" 2>/dev/null || true' INT TERM
 for _ in $(seq 1 120); do
   curl -fsS -o /dev/null "$base/health/ready" 2>/dev/null && break
   kill -0 "$server" 2>/dev/null || { wait "$server"; exit 1; }
@@ -74,6 +84,7 @@ Hybrid CRM is serving on $base (Ctrl-C stops it)
   Swagger UI:  $base/swagger-ui/   ("Authorize" with the key below)
   Dashboard:   $base/dashboard   (paste the same key)
   Metrics:     $base/metrics
+  Mail:        ${sink:+http://127.0.0.1:8025/messages   (what the API mailed: store verification and reset links)}${sink:-through SMTP_URL}
   Try:         curl -H "Authorization: Bearer $key" "$base/api/v1/clients?limit=3"
   API key:     $key
                (admin; saved in .demo-api-key and reused by the next run)
