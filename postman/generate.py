@@ -410,6 +410,25 @@ folders = [
         request("Deactivate the ordering client instead", "PATCH", "/api/v1/clients/{{orderClientId}}", status(200) + [
             "pm.test('inactive', () => pm.expect(pm.response.json().active).to.eql(false));"], {"active": False}),
     ]),
+    ("Storefront orders", [
+        request("Store sign-in for orders", "POST", "/api/v1/store/auth/sign-in", status(200) + save("storeAccess", "pm.response.json().access_token"),
+            {"email": f"shop.{R}@example.com", "password": "shopper passphrase three"}, auth="none"),
+        request("The shopper's client", "GET", "/api/v1/store/me", status(200) + save("storeClientId", "pm.response.json().client_id"), auth="storeAccess"),
+        request("Staff place an order for the shopper", "POST", "/api/v1/orders", status(201) + save("storeOrderId"),
+            {"client_id": "{{storeClientId}}", "items": [{"product_id": "{{productId}}", "quantity": 1}],
+             "shipping_address": "5 Shop Street", "payment_method": "card"}),
+        request("List my orders", "GET", "/api/v1/store/me/orders", status(200) + [
+            "pm.test('only the shopper\'s order', () => { const items = pm.response.json().items; pm.expect(items.map(o => o.id)).to.eql([pm.collectionVariables.get('storeOrderId')]); pm.expect(items[0].cancellable).to.be.true; });"], auth="storeAccess"),
+        request("Get my order", "GET", "/api/v1/store/me/orders/{{storeOrderId}}", status(200) + save("storeOrderEtag", "pm.response.headers.get('ETag')") + [
+            "pm.test('lines and totals', () => { const b = pm.response.json(); pm.expect(b.items).to.have.lengthOf(1); pm.expect(b.total).to.match(/^[0-9]+\\.[0-9]{2}$/); pm.expect(b).to.not.have.property('client_id'); });"], auth="storeAccess"),
+        request("Get another client's order", "GET", "/api/v1/store/me/orders/{{orderId}}", status(404) + PROBLEM + code("order_not_found"), auth="storeAccess"),
+        request("Cancel another client's order", "POST", "/api/v1/store/me/orders/{{orderId}}/cancel", status(404) + PROBLEM + code("order_not_found"), auth="storeAccess"),
+        request("Cancel my order", "POST", "/api/v1/store/me/orders/{{storeOrderId}}/cancel", status(200) + [
+            "pm.test('cancelled', () => { const b = pm.response.json(); pm.expect(b.status).to.eql('cancelled'); pm.expect(b.cancellable).to.be.false; });"],
+            headers={"If-Match": "{{storeOrderEtag}}"}, auth="storeAccess"),
+        request("Cancel my order again", "POST", "/api/v1/store/me/orders/{{storeOrderId}}/cancel", status(409) + PROBLEM + code("invalid_transition"), auth="storeAccess"),
+        request("Store sign-out after orders", "POST", "/api/v1/store/auth/sign-out", status(204), auth="storeAccess"),
+    ]),
     ("Workshops and enrollments", [
         request("Create workshop", "POST", "/api/v1/workshops", status(201) + save("workshopId") + [
             "pm.test('all seats free', () => pm.expect(pm.response.json().seats_available).to.eql(2));"],

@@ -252,6 +252,53 @@ pub async fn list(state: &AppState, filter: OrderFilter, page: PageRequest) -> A
     id_page(state, page, move |conn, before, limit| Ok(repo::list(conn, &filter, before, limit)?)).await
 }
 
+/// A customer's own order; another client's is answered as if it did not exist.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn get_own(state: &AppState, client: ClientId, id: OrderId) -> AppResult<Order> {
+    let order = get(state, id).await?;
+    if order.client_id != client {
+        return Err(AppError::not_found(id));
+    }
+    Ok(order)
+}
+
+/// A customer cancels their own order, only while it is pending (staff can cancel a confirmed
+/// one too); stock and coupon go back as with any cancel.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn cancel_own(
+    state: &AppState,
+    client: ClientId,
+    id: OrderId,
+    precondition: Precondition,
+) -> AppResult<Order> {
+    let now = clock::now();
+    state
+        .db
+        .tx(move |conn| {
+            let (from, _) = repo::lock_status(conn, id)?.found(id)?;
+            if repo::client_of(conn, id)? != Some(client) {
+                return Err(AppError::not_found(id));
+            }
+            if from != OrderStatus::Pending {
+                return Err(AppError::conflict_with(
+                    "invalid_transition",
+                    Some("status".into()),
+                    format!("a {from} order cannot be cancelled by its customer: only a pending one"),
+                    json!({"status": from, "requested": OrderStatus::Cancelled, "allowed": []}),
+                ));
+            }
+            change_status_in(
+                conn,
+                id,
+                OrderStatus::Cancelled,
+                Some("cancelled by the customer".into()),
+                &precondition,
+                now,
+            )
+        })
+        .await
+}
+
 /// Moves the order to `to` under its row lock. Cancelling puts the stock back (recorded as
 /// `in` movements) and gives the coupon redemption back.
 #[tracing::instrument(level = "debug", skip_all)]

@@ -563,6 +563,13 @@ async fn fitting_write<S: crate::harness::TestApp<B>, B: actix_web::body::Messag
             return FittingWrite::new("/api/v1/store/auth/password-reset/confirm".into(), Some(body), 204)
                 .sent_by(None);
         }
+        ("POST", "/store/me/orders/{id}/cancel") => {
+            let (client, token) = crate::harness::new_customer(ctx, &uuid::Uuid::now_v7().simple().to_string()).await;
+            let product = create_product(app, &format!("Fit {}", uuid::Uuid::now_v7()), "10.00", 10).await;
+            let order = order_in(app, &client, &product, "pending").await;
+            let uri = format!("/api/v1/store/me/orders/{order}/cancel");
+            return FittingWrite::new(uri, None, 200).sent_by(Some(token));
+        }
         ("PATCH", "/store/me") => {
             let (_, token) = crate::harness::new_customer(ctx, &uuid::Uuid::now_v7().simple().to_string()).await;
             let body = json!({"phone": "+34 600 000 000"});

@@ -237,3 +237,44 @@ async fn the_store_matrix_customers_keys_and_staff_reach_only_their_own_operatio
         .await
         .problem(401, "invalid_credentials");
 }
+
+#[actix_web::test]
+async fn a_customer_lists_reads_and_cancels_only_their_own_orders() {
+    let ctx = TestContext::new().await;
+    let app = crate::app!(ctx);
+    let (client_a, a) = crate::harness::new_customer(&ctx, "orders-a").await;
+    let (client_b, b) = crate::harness::new_customer(&ctx, "orders-b").await;
+    let product = crate::create_product(&app, "Store kit", "12.50", 10).await;
+    let order_a = crate::order_in(&app, &client_a, &product, "pending").await;
+    let confirmed_a = crate::order_in(&app, &client_a, &product, "confirmed").await;
+    let order_b = crate::order_in(&app, &client_b, &product, "pending").await;
+
+    let listed = send_as_is(&app, as_customer(Method::GET, "/api/v1/store/me/orders", &a, None)).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let ids: Vec<&str> = listed.body["items"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![confirmed_a.as_str(), order_a.as_str()], "A's orders, newest first, not B's");
+    let pending = send_as_is(&app, as_customer(Method::GET, "/api/v1/store/me/orders?status=pending", &a, None)).await;
+    assert_eq!(pending.body["items"].as_array().unwrap().len(), 1);
+
+    // B's order through A's token: as if it did not exist, and untouched.
+    let uri = format!("/api/v1/store/me/orders/{order_b}");
+    send_as_is(&app, as_customer(Method::GET, &uri, &a, None)).await.problem(404, "order_not_found");
+    let cancel_b = format!("/api/v1/store/me/orders/{order_b}/cancel");
+    send_as_is(&app, as_customer(Method::POST, &cancel_b, &a, None)).await.problem(404, "order_not_found");
+    let still = send(&app, crate::harness::get(&format!("/api/v1/orders/{order_b}"))).await;
+    assert_eq!(still.body["status"], "pending");
+    assert_eq!(send_as_is(&app, as_customer(Method::GET, &uri, &b, None)).await.status, 200);
+
+    // A cancels the pending order (stock back), not the confirmed one.
+    let stock = crate::stock_of(&app, &product).await;
+    let cancelled =
+        send_as_is(&app, as_customer(Method::POST, &format!("/api/v1/store/me/orders/{order_a}/cancel"), &a, None))
+            .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    assert_eq!(cancelled.body["status"], "cancelled");
+    assert_eq!(crate::stock_of(&app, &product).await, stock + 1);
+    let refused =
+        send_as_is(&app, as_customer(Method::POST, &format!("/api/v1/store/me/orders/{confirmed_a}/cancel"), &a, None))
+            .await;
+    refused.problem(409, "invalid_transition");
+}

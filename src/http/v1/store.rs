@@ -1,20 +1,23 @@
 //! `/api/v1/store/…`: customers register, verify their email, sign in and out, reset a forgotten
-//! password, and read and change their own profile. Every `/store/me…` operation acts on the
+//! password, read and change their own profile, and list, read and cancel their own orders. Every `/store/me…` operation acts on the
 //! signed-in customer's own records only; keys and staff tokens are refused there (403).
 
 use crate::app::auth;
-use crate::app::{customers, AppState};
+use crate::app::{customers, orders, AppState};
 use crate::domain::auth::Audience;
 use crate::domain::client::Client;
-use crate::domain::ids::{ClientId, SessionId};
+use crate::domain::ids::{ClientId, OrderId, SessionId};
+use crate::domain::money::Money;
+use crate::domain::orders::{Order, OrderFilter, OrderStatus, PaymentMethod};
 use crate::http::access::{Anyone, Caller};
 use crate::http::dto::{no_content, tagged, PageOf};
-use crate::http::extract::{IfMatch, JsonBody, PageParams, Query};
+use crate::http::extract::{list_query, IfMatch, JsonBody, PageParams, Query};
 use crate::http::problem::ApiResult;
 use crate::http::v1::auth::{
     client_address, session_response, tokens_response, PasswordChangeRequest, RefreshRequest, SessionResponse,
     SignInRequest, TokensResponse,
 };
+use crate::http::v1::orders::OrderItemResponse;
 use crate::http::validation::double_option;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -366,4 +369,135 @@ pub async fn update_store_profile(
     let client = caller.customer()?.client;
     let updated = customers::update_profile(&state, client, input.name, input.phone, precondition).await?;
     Ok(tagged::<_, ProfileResponse>(updated))
+}
+
+list_query! {
+    /// Filters for `GET /store/me/orders`; newest first.
+    pub struct StoreOrderListQuery {
+        #[param(inline)]
+        pub status: Option<OrderStatus>,
+    }
+}
+
+/// One of the customer's orders, as the store shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoreOrderResponse {
+    pub id: OrderId,
+    pub status: OrderStatus,
+    /// Whether `POST /store/me/orders/{id}/cancel` may cancel it now (only while pending).
+    pub cancellable: bool,
+    pub shipping_address: String,
+    pub payment_method: PaymentMethod,
+    pub coupon_code: Option<String>,
+    pub subtotal: Money,
+    pub discount: Money,
+    pub total: Money,
+    /// Payments less refunds.
+    pub amount_paid: Money,
+    pub amount_refunded: Money,
+    /// What is still owed.
+    pub balance: Money,
+    pub items: Vec<OrderItemResponse>,
+    /// When it reached each status, oldest first (staff notes are not shown).
+    pub status_history: Vec<StoreStatusChange>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoreStatusChange {
+    pub status: OrderStatus,
+    pub at: DateTime<Utc>,
+}
+
+impl From<Order> for StoreOrderResponse {
+    fn from(o: Order) -> Self {
+        let balance = o.balance();
+        StoreOrderResponse {
+            cancellable: o.status == OrderStatus::Pending,
+            id: o.id,
+            status: o.status,
+            shipping_address: o.shipping_address,
+            payment_method: o.payment_method,
+            coupon_code: o.coupon_code,
+            subtotal: o.subtotal,
+            discount: o.discount,
+            total: o.total,
+            amount_paid: o.amount_paid,
+            amount_refunded: o.amount_refunded,
+            balance,
+            items: o.items.into_iter().map(Into::into).collect(),
+            status_history: o
+                .status_history
+                .into_iter()
+                .map(|c| StoreStatusChange { status: c.to, at: c.changed_at })
+                .collect(),
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+/// List my orders
+///
+/// The signed-in customer's orders, newest first, optionally of one status.
+#[utoipa::path(
+    security(("store_session" = [])),
+    tag = "store",
+    params(StoreOrderListQuery),
+    responses((status = 200, description = "A page of the customer's orders", body = PageOf<StoreOrderResponse>))
+)]
+#[get("/store/me/orders")]
+pub async fn list_my_orders(
+    caller: Caller,
+    state: web::Data<AppState>,
+    Query(query): Query<StoreOrderListQuery>,
+) -> ApiResult<web::Json<PageOf<StoreOrderResponse>>> {
+    let filter = OrderFilter { client_id: Some(caller.customer()?.client), status: query.status, ..Default::default() };
+    let page = orders::list(&state, filter, query.page()).await?;
+    Ok(web::Json(PageOf::from_page(page, StoreOrderResponse::from)))
+}
+
+/// Get my order
+///
+/// One of the signed-in customer's orders with its lines and totals. Another client's order
+/// answers 404, as one that does not exist.
+#[utoipa::path(
+    security(("store_session" = [])),
+    tag = "store",
+    params(("id" = Uuid, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "The order", body = StoreOrderResponse),
+        (status = 404, description = "`order_not_found`"),
+    )
+)]
+#[get("/store/me/orders/{id}")]
+pub async fn get_my_order(caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    let order = orders::get_own(&state, caller.customer()?.client, OrderId(*id)).await?;
+    Ok(tagged::<_, StoreOrderResponse>(order))
+}
+
+/// Cancel my order
+///
+/// While it is pending: the stock and any coupon redemption go back. Another client's order
+/// answers 404; one past pending 409 (staff can still cancel a confirmed one).
+#[utoipa::path(
+    security(("store_session" = [])),
+    tag = "store",
+    params(("id" = Uuid, Path, description = "Order id"), IfMatch),
+    responses(
+        (status = 200, description = "The cancelled order", body = StoreOrderResponse),
+        (status = 404, description = "`order_not_found`"),
+        (status = 409, description = "`invalid_transition`: only a pending order can be cancelled by its customer"),
+    )
+)]
+#[post("/store/me/orders/{id}/cancel")]
+pub async fn cancel_my_order(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    IfMatch(precondition): IfMatch,
+) -> ApiResult<HttpResponse> {
+    let order = orders::cancel_own(&state, caller.customer()?.client, OrderId(*id), precondition).await?;
+    Ok(tagged::<_, StoreOrderResponse>(order))
 }
