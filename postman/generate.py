@@ -418,7 +418,7 @@ folders = [
             {"client_id": "{{storeClientId}}", "items": [{"product_id": "{{productId}}", "quantity": 1}],
              "shipping_address": "5 Shop Street", "payment_method": "card"}),
         request("List my orders", "GET", "/api/v1/store/me/orders", status(200) + [
-            "pm.test('only the shopper\'s order', () => { const items = pm.response.json().items; pm.expect(items.map(o => o.id)).to.eql([pm.collectionVariables.get('storeOrderId')]); pm.expect(items[0].cancellable).to.be.true; });"], auth="storeAccess"),
+            "pm.test('only the order of the shopper', () => { const items = pm.response.json().items; pm.expect(items.map(o => o.id)).to.eql([pm.collectionVariables.get('storeOrderId')]); pm.expect(items[0].cancellable).to.be.true; });"], auth="storeAccess"),
         request("Get my order", "GET", "/api/v1/store/me/orders/{{storeOrderId}}", status(200) + save("storeOrderEtag", "pm.response.headers.get('ETag')") + [
             "pm.test('lines and totals', () => { const b = pm.response.json(); pm.expect(b.items).to.have.lengthOf(1); pm.expect(b.total).to.match(/^[0-9]+\\.[0-9]{2}$/); pm.expect(b).to.not.have.property('client_id'); });"], auth="storeAccess"),
         request("Get another client's order", "GET", "/api/v1/store/me/orders/{{orderId}}", status(404) + PROBLEM + code("order_not_found"), auth="storeAccess"),
