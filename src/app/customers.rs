@@ -8,7 +8,7 @@ use super::constraints::{conflict, gone, length, Meaning, Rule};
 use super::{auth, clients, clock, AppError, AppResult, AppState, Found};
 use crate::domain::access;
 use crate::domain::auth::{self as rules, EmailPurpose, EndReason, SessionOf, EMAIL_TOKEN_PREFIX};
-use crate::domain::client::{Client, ClientChanges, ClientKind, NewClient, Plan, PlanStatus};
+use crate::domain::client::{Client, ClientChanges, NewClient};
 use crate::domain::customers::CustomerAccount;
 use crate::domain::ids::{AccountId, ClientId};
 use crate::outside::smtp::Outgoing;
@@ -178,23 +178,9 @@ async fn register_again(state: &AppState, account: CustomerAccount, hash: String
 }
 
 async fn new_client(state: &AppState, name: &str, email: &str) -> AppResult<Client> {
-    let new = NewClient {
-        name: name.to_string(),
-        email: email.to_string(),
-        phone: None,
-        kind: ClientKind::B2c,
-        company_id: None,
-        interest_ids: Vec::new(),
-        plan: Plan::Basic,
-        plan_status: PlanStatus::Active,
-        active: true,
-        preferences: Default::default(),
-        attributes: Default::default(),
-        tags: Vec::new(),
-    };
     // Not the registering request's unit of work: the client stands on its own, like one staff
     // created (its audit entry is the registration's).
-    clients::create(state, new).await
+    clients::create(state, NewClient::b2c(name, email)).await
 }
 
 /// Follows a verification link: the email is verified, and the account attached to the client

@@ -122,6 +122,27 @@ mod records {
         pub tags: Vec<String>,
     }
 
+    impl NewClient {
+        /// A person buying for themselves, on the basic plan, with an empty document: what a
+        /// customer's registration creates.
+        pub fn b2c(name: &str, email: &str) -> NewClient {
+            NewClient {
+                name: name.to_string(),
+                email: email.to_string(),
+                phone: None,
+                kind: ClientKind::B2c,
+                company_id: None,
+                interest_ids: Vec::new(),
+                plan: Plan::Basic,
+                plan_status: PlanStatus::Active,
+                active: true,
+                preferences: Default::default(),
+                attributes: Default::default(),
+                tags: Vec::new(),
+            }
+        }
+    }
+
     #[derive(Debug, Clone, Default, PartialEq)]
     pub struct ClientChanges {
         pub name: Option<String>,

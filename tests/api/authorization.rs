@@ -68,7 +68,7 @@ async fn only_refusals_were_audited(ctx: &TestContext) {
 
 /// The spec's operations under `/api/v1`: method, template, a path with fresh ids, a body its
 /// schema accepts, and what it declares callers need.
-fn api_operations(spec: &Value) -> Vec<(Method, String, String, Option<Value>, Requirement)> {
+pub(crate) fn api_operations(spec: &Value) -> Vec<(Method, String, String, Option<Value>, Requirement)> {
     let mut out = Vec::new();
     for (template, item) in spec["paths"].as_object().expect("paths") {
         if !template.starts_with("/api/v1/") {

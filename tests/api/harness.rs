@@ -169,23 +169,9 @@ pub async fn new_customer(ctx: &TestContext, name: &str) -> (String, String) {
 
 /// `new_customer`, with all the sign-in's tokens.
 pub async fn new_customer_session(ctx: &TestContext, name: &str) -> (String, hybrid_crm::app::auth::Tokens) {
-    use hybrid_crm::domain::client::{ClientKind, NewClient, Plan, PlanStatus};
     use hybrid_crm::domain::customers::CustomerAccount;
     let email = format!("{name}@customers.example.com");
-    let new = NewClient {
-        name: name.to_string(),
-        email: email.clone(),
-        phone: None,
-        kind: ClientKind::B2c,
-        company_id: None,
-        interest_ids: Vec::new(),
-        plan: Plan::Basic,
-        plan_status: PlanStatus::Active,
-        active: true,
-        preferences: Default::default(),
-        attributes: Default::default(),
-        tags: Vec::new(),
-    };
+    let new = hybrid_crm::domain::client::NewClient::b2c(name, &email);
     let client = hybrid_crm::app::clients::create(&ctx.state, new).await.expect("client");
     let hash = hybrid_crm::app::auth::hash_password(&ctx.state, "password", STAFF_PASSWORD.into()).await.expect("hash");
     let now = chrono::Utc::now();

@@ -5,7 +5,7 @@ use crate::harness::{bearer, send, send_as_is, SmtpSink, TestContext, STAFF_PASS
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use hybrid_crm::domain::access::Role;
-use hybrid_crm::http::access::{declared_requirement, Requirement};
+use hybrid_crm::http::access::Requirement;
 use serde_json::{json, Value};
 
 fn public(uri: &str, body: Value) -> actix_http::Request {
@@ -182,43 +182,31 @@ async fn the_store_matrix_customers_keys_and_staff_reach_only_their_own_operatio
     let (_, staff) = crate::harness::new_staff(&ctx, Role::Admin, "matrix-store-admin").await;
     let admin_key = crate::harness::new_key(&ctx, Role::Admin, Vec::new()).await;
     let mut checked = 0;
-    for (template, item) in spec["paths"].as_object().unwrap() {
-        for (method, operation) in item.as_object().unwrap() {
-            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let uri: String = template
-                .split('/')
-                .map(|s| if s.starts_with('{') { uuid::Uuid::now_v7().to_string() } else { s.to_string() })
-                .collect::<Vec<_>>()
-                .join("/");
-            let body = operation["requestBody"]["content"]
-                .as_object()
-                .and_then(|content| content.values().next())
-                .map(|media| crate::outages::sample(&spec, &media["schema"]));
-            let request = |token: Option<&str>| {
-                let mut request = TestRequest::default().method(method.clone()).uri(&uri);
-                if let Some(token) = token {
-                    request = request.insert_header(("Authorization", bearer(token)));
-                }
-                if let Some(body) = &body {
-                    request = request.set_json(body);
-                }
-                request.to_request()
-            };
-            match declared_requirement(operation) {
-                Requirement::Customer => {
-                    send_as_is(&app, request(None)).await.problem(401, "unauthenticated");
-                    for other in [&staff, &admin_key] {
-                        send_as_is(&app, request(Some(other))).await.problem(403, "forbidden");
-                    }
-                }
-                Requirement::Scope(_) | Requirement::SignedIn if template.starts_with("/api/v1/") => {
-                    let reply = send_as_is(&app, request(Some(&a))).await;
-                    assert_eq!(reply.status, 403, "{method} {template} with a customer token: {}", reply.body);
-                }
-                _ => continue,
+    for (method, template, uri, body, requirement) in crate::authorization::api_operations(&spec) {
+        let request = |token: Option<&str>| {
+            let mut request = TestRequest::default().method(method.clone()).uri(&uri);
+            if let Some(token) = token {
+                request = request.insert_header(("Authorization", bearer(token)));
             }
-            checked += 1;
+            if let Some(body) = &body {
+                request = request.set_json(body);
+            }
+            request.to_request()
+        };
+        match requirement {
+            Requirement::Customer => {
+                send_as_is(&app, request(None)).await.problem(401, "unauthenticated");
+                for other in [&staff, &admin_key] {
+                    send_as_is(&app, request(Some(other))).await.problem(403, "forbidden");
+                }
+            }
+            Requirement::Scope(_) | Requirement::SignedIn => {
+                let reply = send_as_is(&app, request(Some(&a))).await;
+                assert_eq!(reply.status, 403, "{method} {template} with a customer token: {}", reply.body);
+            }
+            Requirement::Public | Requirement::Undeclared => continue,
         }
+        checked += 1;
     }
     assert!(checked > 100, "{checked} operations");
 

@@ -90,7 +90,7 @@ impl From<Tokens> for TokensResponse {
 }
 
 /// The caller's address as the throttle counts it (`TRUSTED_PROXIES` decide, as in logs).
-pub(super) fn client_address(state: &AppState, req: &HttpRequest) -> Option<std::net::IpAddr> {
+fn client_address(state: &AppState, req: &HttpRequest) -> Option<std::net::IpAddr> {
     crate::telemetry::client_address_of(req.peer_addr(), req.headers(), &state.settings.access.trusted_proxies)
 }
 
@@ -152,8 +152,18 @@ pub async fn sign_in(
     req: HttpRequest,
     JsonBody(input): JsonBody<SignInRequest>,
 ) -> ApiResult<HttpResponse> {
-    let ip = client_address(&state, &req);
-    let tokens = auth::sign_in(&state, Audience::Staff, input.email, input.password, input.device, ip).await?;
+    signed_in(&state, &req, Audience::Staff, input).await
+}
+
+/// A sign-in of `audience` (staff here, customers at `/store/auth/sign-in`) and its tokens.
+pub(super) async fn signed_in(
+    state: &AppState,
+    req: &HttpRequest,
+    audience: Audience,
+    input: SignInRequest,
+) -> ApiResult<HttpResponse> {
+    let ip = client_address(state, req);
+    let tokens = auth::sign_in(state, audience, input.email, input.password, input.device, ip).await?;
     Ok(tokens_response(tokens))
 }
 

@@ -14,7 +14,7 @@ use crate::http::dto::{no_content, tagged, PageOf};
 use crate::http::extract::{list_query, IfMatch, JsonBody, PageParams, Query};
 use crate::http::problem::ApiResult;
 use crate::http::v1::auth::{
-    client_address, session_response, tokens_response, PasswordChangeRequest, RefreshRequest, SessionResponse,
+    session_response, signed_in, tokens_response, PasswordChangeRequest, RefreshRequest, SessionResponse,
     SignInRequest, TokensResponse,
 };
 use crate::http::v1::orders::OrderItemResponse;
@@ -196,9 +196,7 @@ pub async fn store_sign_in(
     req: HttpRequest,
     JsonBody(input): JsonBody<SignInRequest>,
 ) -> ApiResult<HttpResponse> {
-    let ip = client_address(&state, &req);
-    let tokens = auth::sign_in(&state, Audience::Customers, input.email, input.password, input.device, ip).await?;
-    Ok(tokens_response(tokens))
+    signed_in(&state, &req, Audience::Customers, input).await
 }
 
 /// Refresh store tokens
