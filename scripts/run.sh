@@ -77,6 +77,8 @@ if [ -z "$password" ]; then
     printf '%s\n' "$password" | "$bin" user set-password --email "$user_email" >/dev/null
   (umask 077 && printf '%s\n' "$password" >"$password_file")
 fi
+mail="through SMTP_URL"
+[ -z "$sink" ] || mail="http://127.0.0.1:8025/messages   (what the API mailed: store verification and reset links)"
 cat <<EOT
 
 Hybrid CRM is serving on $base (Ctrl-C stops it)
@@ -84,7 +86,7 @@ Hybrid CRM is serving on $base (Ctrl-C stops it)
   Swagger UI:  $base/swagger-ui/   ("Authorize" with the key below)
   Dashboard:   $base/dashboard   (paste the same key)
   Metrics:     $base/metrics
-  Mail:        ${sink:+http://127.0.0.1:8025/messages   (what the API mailed: store verification and reset links)}${sink:-through SMTP_URL}
+  Mail:        $mail
   Try:         curl -H "Authorization: Bearer $key" "$base/api/v1/clients?limit=3"
   API key:     $key
                (admin; saved in .demo-api-key and reused by the next run)
