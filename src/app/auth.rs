@@ -19,13 +19,6 @@ use std::net::IpAddr;
 use std::sync::LazyLock;
 
 pub const CONSTRAINTS: &[Rule] = &[
-    Rule::Unique(
-        "users_email_key",
-        super::constraints::conflict("email_taken", Some("email"), "a user has this email"),
-    ),
-    Rule::Check("users_name_check", length("name", 1, 200)),
-    Rule::Check("users_email_check", length("email", 3, 254)),
-    Rule::Check("users_role_check", Meaning::Invariant),
     Rule::Check("sessions_device_check", length("device", 1, 200)),
     Rule::Check("sessions_end_reason_check", Meaning::Invariant),
     Rule::Check("sessions_check", Meaning::Invariant),
@@ -475,10 +468,11 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Option<Pri
     }))
 }
 
-/// Drops access tokens that expired a day ago or more (a periodic job).
+/// Drops tokens that can no longer work (expired access tokens, the spent refresh tokens of
+/// sessions over) a day after: the upkeep job runs it.
 pub async fn sweep_expired_tokens(state: &AppState) -> AppResult<usize> {
     let before = clock::now() - TimeDelta::days(1);
-    state.db.run(move |conn| Ok(repo::delete_expired_access_tokens(conn, before)?)).await
+    state.db.tx(move |conn| Ok(repo::sweep(conn, before)?)).await
 }
 
 #[cfg(test)]

@@ -92,6 +92,7 @@ pub fn rules() -> impl Iterator<Item = &'static Rule> {
         super::notifications::CONSTRAINTS,
         super::access::CONSTRAINTS,
         super::auth::CONSTRAINTS,
+        super::users::CONSTRAINTS,
         super::customers::CONSTRAINTS,
         super::reports::CONSTRAINTS,
     ]

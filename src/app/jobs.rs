@@ -74,8 +74,9 @@ impl Job {
             Job::Billing => {
                 let lapsed = subscriptions::lapse(state).await?;
                 let expired = idempotency::purge_expired(state).await?;
-                if lapsed > 0 || expired > 0 {
-                    tracing::info!(lapsed, expired_keys = expired, "billing upkeep");
+                let tokens = super::auth::sweep_expired_tokens(state).await?;
+                if lapsed > 0 || expired > 0 || tokens > 0 {
+                    tracing::info!(lapsed, expired_keys = expired, dead_tokens = tokens, "billing upkeep");
                 }
                 Ok(())
             }

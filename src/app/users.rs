@@ -2,6 +2,7 @@
 //! disabled. Disabling a user or changing their role ends every session of theirs: a token
 //! never carries scopes its user no longer has.
 
+use super::constraints::{conflict, length, Meaning, Rule};
 use super::{auth, clock, id_page, AppResult, AppState, Found, Keyed};
 use crate::domain::auth::{EndReason, SessionOf};
 use crate::domain::ids::{Located, UserId};
@@ -9,6 +10,13 @@ use crate::domain::page::{Page, PageRequest};
 use crate::domain::precondition::Precondition;
 use crate::domain::users::{NewUser, User, UserChanges};
 use crate::store::pg::{auth as sessions, users as repo};
+
+pub const CONSTRAINTS: &[Rule] = &[
+    Rule::Unique("users_email_key", conflict("email_taken", Some("email"), "a user has this email")),
+    Rule::Check("users_name_check", length("name", 1, 200)),
+    Rule::Check("users_email_check", length("email", 3, 254)),
+    Rule::Check("users_role_check", Meaning::Invariant),
+];
 
 impl Keyed for User {
     fn key(&self) -> uuid::Uuid {

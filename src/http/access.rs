@@ -3,11 +3,13 @@
 //! The scope each operation needs is declared once, on its handler (`security(("api_key" =
 //! ["clients:read"]))`), and read back from the generated OpenAPI document at start: what the
 //! spec tells integrators is exactly what this middleware enforces. An operation under
-//! `/api/v1` without a declared scope is refused to everyone (and a test fails). Two other
-//! declarations exist: `security(("staff_session" = []))` for what a signed-in person does to
-//! their own account (no key may), and `security(())` for signing in (anyone, rate-limited by
-//! address). Callers are API keys or staff users' access tokens (`hcrm_at_…`); a staff token
-//! carries its user's role's scopes and passes every scope check a key with that role would.
+//! `/api/v1` without a declared scope is refused to everyone (and a test fails). Three other
+//! declarations exist: `security(("staff_session" = []))` for what a signed-in staff user does to
+//! their own account, `security(("store_session" = []))` for a signed-in customer's own records
+//! (no key may call either), and `security(())` for signing in, registering and resets (anyone,
+//! rate-limited by address). Callers are API keys or people's access tokens (`hcrm_at_…`): a staff
+//! token carries its user's role's scopes and passes every scope check a key with that role
+//! would; a customer's carries none.
 
 use crate::app::access::{self, Bucket, RateDecision, Refusal};
 use crate::app::auth;
@@ -144,7 +146,8 @@ struct Authorized {
     operation: String,
 }
 
-/// The caller (an API key or a staff session): every `/api/v1` handler but signing in takes one.
+/// The caller (an API key, a staff session or a customer's): every `/api/v1` handler but the
+/// public ones takes one.
 /// It exists only when the access layer authorized the request *and* the operation the router
 /// matched is the one it authorized, with the caller meeting its requirement; otherwise the
 /// handler never runs (401 without the access layer's decision, 403 when the decision and the

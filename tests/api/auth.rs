@@ -106,6 +106,34 @@ async fn sign_in_gives_rotating_tokens_and_a_reused_refresh_token_ends_the_sessi
 }
 
 #[actix_web::test]
+async fn the_upkeep_drops_tokens_that_can_no_longer_work_and_keeps_live_ones() {
+    let ctx = TestContext::new().await;
+    let app = crate::app!(ctx);
+    create_user(&app, "sweep@example.com", "support").await;
+    let live = send_as_is(&app, sign_in_request("sweep@example.com", STAFF_PASSWORD)).await;
+    let ended = send_as_is(&app, sign_in_request("sweep@example.com", STAFF_PASSWORD)).await;
+    let ended_refresh = ended.body["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(send_as_is(&app, refresh_request(&ended_refresh)).await.status, 200);
+    let side = ctx.side_connection().await;
+    // The second session ended two days ago; one of the first's access tokens expired as long ago.
+    side.execute(&format!(
+        "UPDATE sessions SET ended_at = now() - interval '2 days', end_reason = 'sign_out' WHERE id = '{}'",
+        ended.body["session_id"].as_str().unwrap()
+    ))
+    .await;
+    side.execute(&format!(
+        "INSERT INTO access_tokens (hash, session_id, expires_at) VALUES ('\\x00', '{}', now() - interval '2 days')",
+        live.body["session_id"].as_str().unwrap()
+    ))
+    .await;
+    let swept = hybrid_crm::app::auth::sweep_expired_tokens(&ctx.state).await.expect("sweep");
+    assert_eq!(swept, 2, "the expired access token and the ended session's spent refresh token");
+    let access = live.body["access_token"].as_str().unwrap();
+    assert_eq!(send_as_is(&app, as_person(Method::GET, "/api/v1/auth/me", access, None)).await.status, 200);
+    assert_eq!(hybrid_crm::app::auth::sweep_expired_tokens(&ctx.state).await.expect("sweep"), 0);
+}
+
+#[actix_web::test]
 async fn twenty_simultaneous_refreshes_with_one_token_rotate_it_once() {
     let ctx = TestContext::new().await;
     let app = crate::app!(ctx);

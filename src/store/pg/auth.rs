@@ -260,9 +260,16 @@ pub fn live_sessions(
     query.load::<SessionRow>(conn)?.into_iter().map(SessionRow::into_domain).collect()
 }
 
-/// Drops access tokens that expired before `before` (an expired token is refused anyway).
-pub fn delete_expired_access_tokens(conn: &mut PgConnection, before: DateTime<Utc>) -> QueryResult<usize> {
-    diesel::delete(access_tokens::table.filter(access_tokens::expires_at.lt(before))).execute(conn)
+/// Drops what can no longer be used: access tokens that expired before `before`, and the spent
+/// refresh tokens of sessions that ended or expired before it (reuse of one of those is refused
+/// as unknown: there is no session left to end). The sessions stay, as history.
+pub fn sweep(conn: &mut PgConnection, before: DateTime<Utc>) -> QueryResult<usize> {
+    let tokens = diesel::delete(access_tokens::table.filter(access_tokens::expires_at.lt(before))).execute(conn)?;
+    let dead =
+        sessions::table.filter(sessions::ended_at.lt(before).or(sessions::expires_at.lt(before))).select(sessions::id);
+    let spent = diesel::delete(used_refresh_tokens::table.filter(used_refresh_tokens::session_id.eq_any(dead)))
+        .execute(conn)?;
+    Ok(tokens + spent)
 }
 
 /// Failures recorded for a subject: how many and when the last one was.
