@@ -92,6 +92,12 @@ impl Operations {
         Operations(operations)
     }
 
+    /// Whether every operation of the path is public: a wrong method there is answered 405
+    /// without asking for credentials (it reveals nothing a public operation does not).
+    fn public_path(&self, template: &str) -> bool {
+        self.0.get(template).is_some_and(|ops| ops.values().all(|op| op.requirement == Requirement::Public))
+    }
+
     fn find(&self, method: &Method, template: &str) -> Option<&Operation> {
         // HEAD is answered by the GET handler.
         let method = if method == Method::HEAD { &Method::GET } else { method };
@@ -359,6 +365,18 @@ pub async fn middleware(
         .as_deref()
         .and_then(|template| req.app_data::<web::Data<Operations>>().and_then(|ops| ops.find(req.method(), template)))
         .cloned();
+
+    let public_path = routed
+        .template
+        .as_deref()
+        .is_some_and(|template| req.app_data::<web::Data<Operations>>().is_some_and(|ops| ops.public_path(template)));
+    if operation.is_none() && public_path {
+        let response = {
+            let routes = req.app_data::<web::Data<RouteTable>>();
+            crate::http::routes::unrouted(routes.as_ref().map(|routes| routes.get_ref()), req.method(), &routed.path)
+        };
+        return Ok(req.into_response(response));
+    }
 
     // Public operations (signing in) read no credentials; the address's bucket limits them.
     if let Some(op) = operation.as_ref().filter(|op| op.requirement == Requirement::Public) {

@@ -60,7 +60,9 @@ fn forbid_nul_in_text(node: &mut Value) {
                 Some(Value::Array(types)) => types.iter().any(|t| t == "string"),
                 _ => false,
             };
-            if is_text && !map.contains_key("format") && !map.contains_key("enum") && !map.contains_key("pattern") {
+            // A password is text like any other (its format only asks tools to hide it).
+            let formatted = map.get("format").is_some_and(|f| f != "password");
+            if is_text && !formatted && !map.contains_key("enum") && !map.contains_key("pattern") {
                 map.insert("pattern".into(), Value::String(TEXT_PATTERN.into()));
             }
             for (key, child) in map.iter_mut() {
@@ -107,6 +109,10 @@ fn forbid_nul_in_text(node: &mut Value) {
         (name = "stats", description = "Statistics computed by both databases"),
         (name = "reports", description = "Business figures over a period of UTC days, exact, from daily rollups and the base tables; JSON or CSV"),
         (name = "access", description = "API keys (admin) and the audit log of every write"),
+        (name = "auth", description = "Staff sign-in: access and refresh tokens, one's sessions, profile and password"),
+        (name = "users", description = "Staff users (admin): who signs in, with which role"),
+        (name = "store", description = "The store API for customers: register, verify the email, sign in, reset a \
+            password, and one's own profile and orders"),
         (name = "health", description = "Liveness and readiness"),
         (name = "dashboard", description = "The report page for people, served by the API itself"),
     )

@@ -405,3 +405,17 @@ async fn passwords_follow_the_policy_and_a_change_needs_the_current_one() {
     // Nothing changed: the old password still signs in.
     assert_eq!(send_as_is(&app, sign_in_request("policy@example.com", STAFF_PASSWORD)).await.status, 200);
 }
+
+#[actix_web::test]
+async fn a_wrong_method_on_a_public_path_is_405_without_credentials() {
+    let ctx = TestContext::new().await;
+    let app = crate::app!(ctx);
+    for uri in ["/api/v1/auth/sign-in", "/api/v1/store/register", "/api/v1/store/auth/password-reset/confirm"] {
+        let reply = send_as_is(&app, TestRequest::put().uri(uri).to_request()).await;
+        reply.problem(405, "method_not_allowed");
+        assert_eq!(reply.header("allow").as_deref(), Some("POST"), "{uri}");
+    }
+    // A secured path still asks for credentials first (its methods are not revealed).
+    let reply = send_as_is(&app, TestRequest::put().uri("/api/v1/auth/sessions").to_request()).await;
+    reply.problem(401, "unauthenticated");
+}
