@@ -427,7 +427,15 @@ folders = [
             "pm.test('cancelled', () => { const b = pm.response.json(); pm.expect(b.status).to.eql('cancelled'); pm.expect(b.cancellable).to.be.false; });"],
             headers={"If-Match": "{{storeOrderEtag}}"}, auth="storeAccess"),
         request("Cancel my order again", "POST", "/api/v1/store/me/orders/{{storeOrderId}}/cancel", status(409) + PROBLEM + code("invalid_transition"), auth="storeAccess"),
-        request("Store sign-out after orders", "POST", "/api/v1/store/auth/sign-out", status(204), auth="storeAccess"),
+        request("The shopper's account", "GET", "/api/v1/clients/{{storeClientId}}/account", status(200) + save("storeAccountEtag", "pm.response.headers.get('ETag')") + [
+            "pm.test('verified and active, no secrets', () => { const b = pm.response.json(); pm.expect(b.active).to.be.true; pm.expect(b.email_verified_at).to.not.eql(null); pm.expect(b).to.not.have.property('password_hash'); });"]),
+        request("Disable the shopper's account", "PATCH", "/api/v1/clients/{{storeClientId}}/account", status(200) + save("storeAccountEtag", "pm.response.headers.get('ETag')") + [
+            "pm.test('inactive', () => pm.expect(pm.response.json().active).to.be.false);"],
+            {"active": False}, headers={"If-Match": "{{storeAccountEtag}}"}),
+        request("A disabled account's session has ended", "GET", "/api/v1/store/me", status(401) + PROBLEM + code("unauthenticated"), auth="storeAccess"),
+        request("Enable the shopper's account", "PATCH", "/api/v1/clients/{{storeClientId}}/account", status(200) + [
+            "pm.test('active', () => pm.expect(pm.response.json().active).to.be.true);"],
+            {"active": True}, headers={"If-Match": "{{storeAccountEtag}}"}),
     ]),
     ("Workshops and enrollments", [
         request("Create workshop", "POST", "/api/v1/workshops", status(201) + save("workshopId") + [

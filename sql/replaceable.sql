@@ -325,3 +325,5 @@ CREATE TRIGGER workshops_version BEFORE UPDATE ON workshops
     FOR EACH ROW EXECUTE FUNCTION r.next_version();
 CREATE TRIGGER users_version BEFORE UPDATE ON users
     FOR EACH ROW EXECUTE FUNCTION r.next_version();
+CREATE TRIGGER customer_accounts_version BEFORE UPDATE ON customer_accounts
+    FOR EACH ROW EXECUTE FUNCTION r.next_version();

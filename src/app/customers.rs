@@ -128,6 +128,7 @@ pub async fn register(state: &AppState, name: String, email: String, password: S
         active: true,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     audit::identify(access::Owner::Account(account.id));
     let stored = state.clone();
@@ -297,4 +298,41 @@ pub async fn update_profile(
 ) -> AppResult<Client> {
     let changes = ClientChanges { name, phone, ..Default::default() };
     clients::update(state, client, changes, precondition).await
+}
+
+/// The customer account of a client (staff: `GET /clients/{id}/account`).
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn account_of(state: &AppState, client: ClientId) -> AppResult<CustomerAccount> {
+    state
+        .db
+        .run(move |conn| {
+            repo::of_client(conn, client, false)?
+                .ok_or_else(|| AppError::NotFound { resource: "customer_account", id: client.to_string() })
+        })
+        .await
+}
+
+/// Disables or enables a client's account; disabling ends every session of it at once (its
+/// tokens stop on every replica) and refuses its sign-ins.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn set_account_active(
+    state: &AppState,
+    client: ClientId,
+    active: bool,
+    precondition: crate::domain::precondition::Precondition,
+) -> AppResult<CustomerAccount> {
+    let now = clock::now();
+    state
+        .db
+        .tx(move |conn| {
+            let account = repo::of_client(conn, client, true)?
+                .ok_or_else(|| AppError::NotFound { resource: "customer_account", id: client.to_string() })?;
+            precondition.check(&account)?;
+            let changed = repo::set_active(conn, account.id, active, now)?;
+            if !active {
+                sessions::end_sessions_of(conn, SessionOf::Account(account.id), None, EndReason::UserDisabled, now)?;
+            }
+            Ok(changed)
+        })
+        .await
 }

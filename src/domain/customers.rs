@@ -14,6 +14,8 @@ pub struct CustomerAccount {
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every change; the `ETag` (`If-Match` names it).
+    pub version: i32,
 }
 
 impl CustomerAccount {

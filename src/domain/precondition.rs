@@ -78,6 +78,7 @@ tagged_by_version!(
     super::orders::Order,
     super::webhooks::WebhookEndpoint,
     super::users::User,
+    super::customers::CustomerAccount,
 );
 
 /// A workshop's seats live in their own rows, which enrolling changes without touching the

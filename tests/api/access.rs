@@ -79,6 +79,7 @@ async fn one_of_each<S: crate::harness::TestApp<B>, B: actix_web::body::MessageB
     ids.insert("interests", interest.clone());
     let client = create_client(app, "Matrix", "matrix@example.com").await;
     ids.insert("clients", client.clone());
+    crate::harness::attach_account(ctx, &client, "matrix@example.com").await;
     let comment =
         send(app, json(Method::POST, &format!("/api/v1/clients/{client}/comments"), json!({"text": "hi"}))).await;
     ids.insert("comments", id(&comment));
@@ -569,6 +570,10 @@ async fn fitting_write<S: crate::harness::TestApp<B>, B: actix_web::body::Messag
             let order = order_in(app, &client, &product, "pending").await;
             let uri = format!("/api/v1/store/me/orders/{order}/cancel");
             return FittingWrite::new(uri, None, 200).sent_by(Some(token));
+        }
+        ("PATCH", "/clients/{id}/account") => {
+            let (client, _) = crate::harness::new_customer(ctx, &uuid::Uuid::now_v7().simple().to_string()).await;
+            return FittingWrite::new(format!("/api/v1/clients/{client}/account"), Some(json!({"active": false})), 200);
         }
         ("PATCH", "/store/me") => {
             let (_, token) = crate::harness::new_customer(ctx, &uuid::Uuid::now_v7().simple().to_string()).await;

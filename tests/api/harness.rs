@@ -167,28 +167,33 @@ pub async fn new_customer(ctx: &TestContext, name: &str) -> (String, String) {
     (client, tokens.access_token)
 }
 
-/// `new_customer`, with all the sign-in's tokens.
-pub async fn new_customer_session(ctx: &TestContext, name: &str) -> (String, hybrid_crm::app::auth::Tokens) {
-    use hybrid_crm::domain::customers::CustomerAccount;
-    let email = format!("{name}@customers.example.com");
-    let new = hybrid_crm::domain::client::NewClient::b2c(name, &email);
-    let client = hybrid_crm::app::clients::create(&ctx.state, new).await.expect("client");
+/// A verified customer account for an existing client (signing in with `STAFF_PASSWORD`).
+pub async fn attach_account(ctx: &TestContext, client: &str, email: &str) {
     let hash = hybrid_crm::app::auth::hash_password(&ctx.state, "password", STAFF_PASSWORD.into()).await.expect("hash");
     let now = chrono::Utc::now();
-    let account = CustomerAccount {
+    let account = hybrid_crm::domain::customers::CustomerAccount {
         id: hybrid_crm::domain::ids::AccountId::new(),
-        client_id: Some(client.id),
-        email: email.clone(),
+        client_id: Some(hybrid_crm::domain::ids::ClientId(client.parse().expect("client id"))),
+        email: email.to_string(),
         email_verified_at: Some(now),
         active: true,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     ctx.state
         .db
         .tx(move |conn| Ok(hybrid_crm::store::pg::customers::insert(conn, &account, &hash)?))
         .await
         .expect("account");
+}
+
+/// `new_customer`, with all the sign-in's tokens.
+pub async fn new_customer_session(ctx: &TestContext, name: &str) -> (String, hybrid_crm::app::auth::Tokens) {
+    let email = format!("{name}@customers.example.com");
+    let new = hybrid_crm::domain::client::NewClient::b2c(name, &email);
+    let client = hybrid_crm::app::clients::create(&ctx.state, new).await.expect("client");
+    attach_account(ctx, &client.id.to_string(), &email).await;
     let tokens = hybrid_crm::app::auth::sign_in(
         &ctx.state,
         hybrid_crm::domain::auth::Audience::Customers,

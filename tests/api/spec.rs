@@ -19,7 +19,7 @@ fn the_committed_openapi_document_matches_the_generated_one() {
 fn every_operation_has_a_unique_id_and_documents_its_errors_as_problems() {
     let spec = hybrid_crm::http::openapi();
     let paths = spec["paths"].as_object().expect("paths");
-    assert_eq!(paths.len(), 88, "every route is in the spec");
+    assert_eq!(paths.len(), 89, "every route is in the spec");
     let mut ids = std::collections::HashSet::new();
     for (path, item) in paths {
         for (method, operation) in item.as_object().expect("path item") {
@@ -86,8 +86,8 @@ fn every_change_of_a_resource_takes_if_match() {
         }
     }
     assert_eq!(
-        conditional, 25,
-        "PATCH and DELETE of 8 resources, PATCH of users and of a customer's profile, PUT and PATCH of 2 maps, \
+        conditional, 26,
+        "PATCH and DELETE of 8 resources, PATCH of users, of a customer's profile and of a client's account, PUT and PATCH of 2 maps, \
          2 order status changes and a customer's cancel"
     );
 }

@@ -266,3 +266,40 @@ async fn a_customer_lists_reads_and_cancels_only_their_own_orders() {
             .await;
     refused.problem(409, "invalid_transition");
 }
+
+#[actix_web::test]
+async fn staff_disable_a_customer_account_and_its_sessions_end_at_once() {
+    let ctx = TestContext::new().await;
+    let app = crate::app!(ctx);
+    let (client, token) = crate::harness::new_customer(&ctx, "disabled").await;
+    let uri = format!("/api/v1/clients/{client}/account");
+    let account = send(&app, crate::harness::get(&uri)).await;
+    assert_eq!(account.status, 200, "{}", account.body);
+    assert_eq!(account.body["active"], true);
+    assert!(account.body.get("password_hash").is_none());
+    let tag = account.header("etag").expect("ETag");
+
+    let patch = |tag: &str, active: bool| {
+        TestRequest::patch()
+            .uri(&uri)
+            .insert_header(("If-Match", tag.to_string()))
+            .set_json(json!({"active": active}))
+            .to_request()
+    };
+    let disabled = send(&app, patch(&tag, false)).await;
+    assert_eq!(disabled.status, 200, "{}", disabled.body);
+    assert_eq!(disabled.body["active"], false);
+    send(&app, patch(&tag, true)).await.problem(412, "version_mismatch");
+    let me = send_as_is(&app, as_customer(Method::GET, "/api/v1/store/me", &token, None)).await;
+    me.problem(401, "unauthenticated");
+    let email = "disabled@customers.example.com";
+    send_as_is(&app, sign_in(email, STAFF_PASSWORD)).await.problem(401, "invalid_credentials");
+
+    let enabled = send(&app, patch(&disabled.header("etag").unwrap(), true)).await;
+    assert_eq!(enabled.status, 200, "{}", enabled.body);
+    assert_eq!(send_as_is(&app, sign_in(email, STAFF_PASSWORD)).await.status, 200);
+    // A client without an account.
+    let other = crate::create_client(&app, "No account", "no-account@example.com").await;
+    let missing = send(&app, crate::harness::get(&format!("/api/v1/clients/{other}/account"))).await;
+    missing.problem(404, "customer_account_not_found");
+}

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod clients;
 pub mod companies;
 pub mod coupons;
+pub mod customers;
 pub mod enrollments;
 pub mod events;
 pub mod info;
@@ -74,6 +75,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(clients::update_client)
         .service(clients::delete_client)
         .service(clients::client_view)
+        .service(customers::get_customer_account)
+        .service(customers::update_customer_account)
         .service(timeline::client_timeline)
         .service(info::add_comment)
         .service(info::list_comments)

@@ -54,6 +54,28 @@ pub fn find(conn: &mut PgConnection, id: AccountId) -> QueryResult<Option<Custom
         .map(|row| row.map(Into::into))
 }
 
+/// The account of a client, locked for a change when `lock`.
+pub fn of_client(conn: &mut PgConnection, client: ClientId, lock: bool) -> QueryResult<Option<CustomerAccount>> {
+    let query =
+        customer_accounts::table.filter(customer_accounts::client_id.eq(client.0)).select(AccountRow::as_select());
+    let found =
+        if lock { query.for_no_key_update().first::<AccountRow>(conn) } else { query.first::<AccountRow>(conn) };
+    found.optional().map(|row| row.map(Into::into))
+}
+
+pub fn set_active(
+    conn: &mut PgConnection,
+    id: AccountId,
+    active: bool,
+    now: DateTime<Utc>,
+) -> QueryResult<CustomerAccount> {
+    diesel::update(customer_accounts::table.find(id.0))
+        .set((customer_accounts::active.eq(active), customer_accounts::updated_at.eq(now)))
+        .returning(AccountRow::as_returning())
+        .get_result::<AccountRow>(conn)
+        .map(Into::into)
+}
+
 pub fn password_hash(conn: &mut PgConnection, id: AccountId) -> QueryResult<Option<String>> {
     customer_accounts::table.find(id.0).select(customer_accounts::password_hash).first(conn).optional()
 }
@@ -146,6 +168,7 @@ struct AccountRow {
     active: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    version: i32,
 }
 
 impl From<AccountRow> for CustomerAccount {
@@ -158,6 +181,7 @@ impl From<AccountRow> for CustomerAccount {
             active: r.active,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            version: r.version,
         }
     }
 }

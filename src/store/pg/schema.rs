@@ -132,6 +132,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        version -> Int4,
     }
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE customer_accounts DROP COLUMN version;
