@@ -7,7 +7,7 @@ use crate::domain::access::{self, Actor, Principal};
 use crate::domain::auth::{
     self as rules, Audience, EndReason, Session, SessionOf, SignedInAs, ACCESS_PREFIX, REFRESH_PREFIX,
 };
-use crate::domain::ids::{AccountId, ClientId, SessionId};
+use crate::domain::ids::{AccountId, ClientId, SessionId, UserId};
 use crate::domain::page::{Page, PageRequest};
 use crate::store::pg::audit;
 use crate::store::pg::auth::{self as repo, Refreshed};
@@ -31,7 +31,6 @@ pub const CONSTRAINTS: &[Rule] = &[
     Rule::foreign_key("sessions_account_id_fkey", gone("customer_account"), None),
     Rule::Check("sign_in_failures_subject_check", Meaning::Invariant),
     Rule::Check("sign_in_failures_failures_check", Meaning::Invariant),
-    Rule::foreign_key("webhook_endpoints_owner_user_id_fkey", Meaning::Invariant, None),
 ];
 
 /// How often a session's `last_used_at` is written, at most.
@@ -167,7 +166,7 @@ fn candidate(conn: &mut diesel::PgConnection, audience: Audience, email: &str) -
             usable: user.active,
             unverified: false,
         }),
-        Audience::Customers => customers::find_by_email(conn, email, false)?.map(|(account, hash)| Candidate {
+        Audience::Customers => customers::find_by_email(conn, email)?.map(|(account, hash)| Candidate {
             person: SessionOf::Account(account.id),
             hash: Some(hash),
             usable: account.usable(),
@@ -220,20 +219,12 @@ pub async fn sign_in(
             message: format!("too many failed sign-ins; retry in {retry_after_secs} s"),
         });
     }
-    let (found, stored) = match found {
-        Some(found) if found.usable || found.unverified => {
-            let stored = found.hash.clone();
-            (Some(found), stored)
-        }
-        _ => (None, None),
-    };
-    let Some(found) = found else {
-        verify(state, None, password).await?;
+    // Whoever may not sign in (an unknown email, a disabled person) verifies the decoy.
+    let found = found.filter(|found| found.usable || found.unverified);
+    let stored = found.as_ref().and_then(|found| found.hash.clone());
+    let (true, Some(found)) = (verify(state, stored, password).await?, found) else {
         return Err(failed_sign_in(state, subjects, now).await);
     };
-    if !verify(state, stored, password).await? {
-        return Err(failed_sign_in(state, subjects, now).await);
-    }
     if !found.usable {
         return Err(AppError::NotAllowed {
             code: "email_not_verified",
@@ -343,13 +334,23 @@ pub struct Me {
     pub session: SessionId,
 }
 
-impl Me {
-    pub fn of(actor: Actor) -> Option<Me> {
+/// A signed-in staff user and the session they act in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Staff {
+    pub user: UserId,
+    pub session: SessionId,
+}
+
+impl Staff {
+    pub fn of(actor: Actor) -> Option<Staff> {
         match actor {
-            Actor::User { id, session } => Some(Me { person: SessionOf::User(id), session }),
-            Actor::Customer { account, session, .. } => Some(Me { person: SessionOf::Account(account), session }),
-            Actor::Key(_) => None,
+            Actor::User { id, session } => Some(Staff { user: id, session }),
+            _ => None,
         }
+    }
+
+    pub fn me(self) -> Me {
+        Me { person: SessionOf::User(self.user), session: self.session }
     }
 }
 

@@ -100,12 +100,13 @@ pub async fn register(state: &AppState, name: String, email: String, password: S
     let lookup = email.clone();
     let (account, client) = state
         .db
-        .read(move |conn| Ok((repo::find_by_email(conn, &lookup, false)?, client_repo::id_by_email(conn, &lookup)?)))
+        .read(move |conn| Ok((repo::find_by_email(conn, &lookup)?, client_repo::id_by_email(conn, &lookup)?)))
         .await?;
     if let Some((account, _)) = account {
         return register_again(state, account, hash).await;
     }
-    let client = match client {
+    // The client, and whether this registration created it.
+    let (client, created) = match client {
         Some(existing) => (existing, false),
         None => match new_client(state, &name, &email).await {
             Ok(created) => (created.id, true),
@@ -122,7 +123,7 @@ pub async fn register(state: &AppState, name: String, email: String, password: S
     let account = CustomerAccount {
         id: AccountId::new(),
         // Only a client this registration created is attached before the email is verified.
-        client_id: client.1.then_some(client.0),
+        client_id: created.then_some(client),
         email: email.clone(),
         email_verified_at: None,
         active: true,
@@ -225,7 +226,7 @@ pub async fn request_reset(state: &AppState, email: String) -> AppResult<()> {
     let made = state
         .db
         .tx(move |conn| {
-            let Some((account, _)) = repo::find_by_email(conn, email.trim(), false)? else {
+            let Some((account, _)) = repo::find_by_email(conn, email.trim())? else {
                 return Ok(None);
             };
             if !account.active {

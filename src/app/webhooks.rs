@@ -43,6 +43,7 @@ pub const CONSTRAINTS: &[Rule] = &[
     Rule::foreign_key("webhook_deliveries_event_id_fkey", Meaning::Invariant, None),
     // The owner is the key creating the endpoint (a deleted key leaves it to admins).
     Rule::foreign_key("webhook_endpoints_owner_key_id_fkey", Meaning::Invariant, None),
+    Rule::foreign_key("webhook_endpoints_owner_user_id_fkey", Meaning::Invariant, None),
     Rule::foreign_key("webhook_attempts_delivery_id_fkey", gone("delivery"), None),
 ];
 

@@ -176,14 +176,10 @@ impl Caller {
         crate::http::dto::Disclosure::new(self.0.grant)
     }
 
-    /// The signed-in person, for the operations on one's own account (`SignedIn` ones, which
-    /// only a staff session passes; `Customer` ones, which only a store session passes).
-    pub fn person(&self) -> Result<crate::app::auth::Me, ApiError> {
-        match self.0.actor {
-            Actor::User { .. } => crate::app::auth::Me::of(self.0.actor),
-            _ => None,
-        }
-        .ok_or_else(|| forbidden_problem(Requirement::SignedIn).into())
+    /// The signed-in staff user, for the operations on one's own account (`SignedIn` ones, which
+    /// only a staff session passes).
+    pub fn staff(&self) -> Result<crate::app::auth::Staff, ApiError> {
+        crate::app::auth::Staff::of(self.0.actor).ok_or_else(|| forbidden_problem(Requirement::SignedIn).into())
     }
 
     /// The signed-in customer, for the store's own-records operations.
@@ -366,11 +362,12 @@ pub async fn middleware(
         .and_then(|template| req.app_data::<web::Data<Operations>>().and_then(|ops| ops.find(req.method(), template)))
         .cloned();
 
-    let public_path = routed
-        .template
-        .as_deref()
-        .is_some_and(|template| req.app_data::<web::Data<Operations>>().is_some_and(|ops| ops.public_path(template)));
-    if operation.is_none() && public_path {
+    // Only a method that matched no operation asks whether the path is public.
+    let public_path = || {
+        let operations = req.app_data::<web::Data<Operations>>();
+        routed.template.as_deref().is_some_and(|template| operations.is_some_and(|ops| ops.public_path(template)))
+    };
+    if operation.is_none() && public_path() {
         let response = {
             let routes = req.app_data::<web::Data<RouteTable>>();
             crate::http::routes::unrouted(routes.as_ref().map(|routes| routes.get_ref()), req.method(), &routed.path)

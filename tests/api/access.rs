@@ -204,7 +204,7 @@ async fn mailed_token(ctx: &TestContext, email: &str, purpose: EmailPurpose) -> 
     ctx.state
         .db
         .tx(move |conn| {
-            let (account, _) = hybrid_crm::store::pg::customers::find_by_email(conn, &email, false)?.expect("account");
+            let (account, _) = hybrid_crm::store::pg::customers::find_by_email(conn, &email)?.expect("account");
             let now = chrono::Utc::now();
             hybrid_crm::store::pg::customers::insert_token(
                 conn,

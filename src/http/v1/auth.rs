@@ -3,7 +3,7 @@
 
 use crate::app::auth::{self, Tokens};
 use crate::app::{users, AppState};
-use crate::domain::auth::{Audience, Session, SessionOf};
+use crate::domain::auth::{Audience, Session};
 use crate::domain::ids::SessionId;
 use crate::http::access::{Anyone, Caller};
 use crate::http::dto::{no_content, tagged, PageOf};
@@ -201,7 +201,7 @@ pub async fn refresh(
 )]
 #[post("/auth/sign-out")]
 pub async fn sign_out(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    auth::sign_out(&state, caller.person()?).await?;
+    auth::sign_out(&state, caller.staff()?.me()).await?;
     Ok(no_content())
 }
 
@@ -221,9 +221,9 @@ pub async fn list_sessions(
     state: web::Data<AppState>,
     Query(query): Query<PageParams>,
 ) -> ApiResult<web::Json<PageOf<SessionResponse>>> {
-    let person = caller.person()?;
-    let page = auth::sessions(&state, person, query.page()).await?;
-    Ok(web::Json(PageOf::from_page(page, session_response(person.session))))
+    let own = caller.staff()?.me();
+    let page = auth::sessions(&state, own, query.page()).await?;
+    Ok(web::Json(PageOf::from_page(page, session_response(own.session))))
 }
 
 /// End one of my sessions
@@ -241,7 +241,7 @@ pub async fn list_sessions(
 )]
 #[delete("/auth/sessions/{id}")]
 pub async fn end_session(caller: Caller, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
-    auth::end_session(&state, caller.person()?, SessionId(*id)).await?;
+    auth::end_session(&state, caller.staff()?.me(), SessionId(*id)).await?;
     Ok(no_content())
 }
 
@@ -255,14 +255,7 @@ pub async fn end_session(caller: Caller, state: web::Data<AppState>, id: web::Pa
 )]
 #[get("/auth/me")]
 pub async fn me(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let SessionOf::User(id) = caller.person()?.person else {
-        return Err(crate::http::problem::Problem::new(
-            actix_web::http::StatusCode::FORBIDDEN,
-            "forbidden",
-            "only a staff session has a staff profile",
-        )
-        .into());
-    };
+    let id = caller.staff()?.user;
     Ok(tagged::<_, UserResponse>(users::get(&state, id).await?))
 }
 
@@ -282,6 +275,6 @@ pub async fn change_password(
     state: web::Data<AppState>,
     JsonBody(input): JsonBody<PasswordChangeRequest>,
 ) -> ApiResult<HttpResponse> {
-    auth::change_password(&state, caller.person()?, input.current_password, input.new_password).await?;
+    auth::change_password(&state, caller.staff()?.me(), input.current_password, input.new_password).await?;
     Ok(no_content())
 }

@@ -28,21 +28,14 @@ pub fn insert(conn: &mut PgConnection, account: &CustomerAccount, password_hash:
         .map(Into::into)
 }
 
-/// The account with this email (regardless of case) and its password hash, locked when `lock`.
-pub fn find_by_email(
-    conn: &mut PgConnection,
-    email: &str,
-    lock: bool,
-) -> QueryResult<Option<(CustomerAccount, String)>> {
-    let query = customer_accounts::table
+/// The account with this email (regardless of case) and its password hash.
+pub fn find_by_email(conn: &mut PgConnection, email: &str) -> QueryResult<Option<(CustomerAccount, String)>> {
+    customer_accounts::table
         .filter(lower(customer_accounts::email).eq(lower(email)))
-        .select((AccountRow::as_select(), customer_accounts::password_hash));
-    let found = if lock {
-        query.for_no_key_update().first::<(AccountRow, String)>(conn).optional()?
-    } else {
-        query.first::<(AccountRow, String)>(conn).optional()?
-    };
-    Ok(found.map(|(row, hash)| (row.into(), hash)))
+        .select((AccountRow::as_select(), customer_accounts::password_hash))
+        .first::<(AccountRow, String)>(conn)
+        .optional()
+        .map(|found| found.map(|(row, hash)| (row.into(), hash)))
 }
 
 pub fn find(conn: &mut PgConnection, id: AccountId) -> QueryResult<Option<CustomerAccount>> {
