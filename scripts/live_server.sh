@@ -15,12 +15,16 @@ start_live_server() {
     export MONGODB_URI="mongodb://127.0.0.1:27017/?directConnection=true" MONGODB_DB="$db" RUST_LOG=warn
     export RATE_LIMITS="default=100000/100000" RATE_LIMIT_ANONYMOUS="100000/100000" PAYMENT_GATEWAY=sandbox
     export WEBHOOK_SECRET_KEY="${WEBHOOK_SECRET_KEY:-$(head -c 32 /dev/urandom | base64)}"
-    target/debug/hybrid-crm migrate
-    target/debug/hybrid-crm seed --clients 50 --reset
-    API_KEY=$(target/debug/hybrid-crm api-key create --role admin --name "$db" 2>".data/$db-key.log")
+    # Wherever cargo builds: CARGO_TARGET_DIR, a `build.target-dir` setting, or ./target.
+    local bin
+    bin="$(cargo metadata --format-version 1 --no-deps |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug/hybrid-crm"
+    "$bin" migrate
+    "$bin" seed --clients 50 --reset
+    API_KEY=$("$bin" api-key create --role admin --name "$db" 2>".data/$db-key.log")
     API_KEY_ID=$(sed -nE 's/^created API key ([0-9a-f-]{36}) .*/\1/p' ".data/$db-key.log")
     export API_KEY API_KEY_ID
-    target/debug/hybrid-crm serve --no-migrate >".data/$db-server.log" 2>&1 &
+    "$bin" serve --no-migrate >".data/$db-server.log" 2>&1 &
     LIVE_SERVER_PID=$!
     trap 'kill $LIVE_SERVER_PID 2>/dev/null || true' EXIT
     for _ in $(seq 1 50); do
