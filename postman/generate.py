@@ -484,6 +484,35 @@ folders = [
              "duration_minutes": 60, "modality": "online", "link": "https://meet.example.com/x", "price": "5.00", "capacity": 5}),
         request("Delete workshop", "DELETE", "/api/v1/workshops/{{throwawayWorkshopId}}", status(204)),
     ]),
+    ("Storefront catalog", [
+        request("Create a publishable key", "POST", "/api/v1/api-keys", status(201) + save("publishableKey", "pm.response.json().key") + save("publishableKeyId") + [
+            "pm.test('a publishable key without scopes', () => { const b = pm.response.json(); pm.expect(b.kind).to.eql('publishable'); pm.expect(b.key).to.match(/^hcrm_pk_/); pm.expect(b.scopes).to.eql([]); pm.expect(b.allowed_origins).to.eql(['https://shop.example.com']); });"],
+            {"name": f"Postman storefront {R}", "kind": "publishable", "allowed_origins": ["https://shop.example.com"]}),
+        request("Create a publishable key without origins", "POST", "/api/v1/api-keys", status(422) + PROBLEM + [
+            "pm.test('names allowed_origins', () => pm.expect(pm.response.json().errors.map(e => e.field)).to.eql(['allowed_origins']));"],
+            {"name": "No origins", "kind": "publishable"}),
+        request("Store products", "GET", "/api/v1/store/products?category_id={{categoryId}}&sort=name", status(200) + [
+            "pm.test('the category\u2019s active products, in stock or not, never the stock', () => { const items = pm.response.json().items; pm.expect(items.map(p => p.id)).to.include(pm.collectionVariables.get('productId')); items.forEach(p => { pm.expect(p.in_stock).to.be.a('boolean'); pm.expect(p).to.not.have.property('stock'); }); });"],
+            headers={"X-Publishable-Key": "{{publishableKey}}"}, auth="none"),
+        request("Store product", "GET", "/api/v1/store/products/{{productId}}", status(200) + [
+            "pm.test('price and in stock', () => { const b = pm.response.json(); pm.expect(b.price).to.match(/^[0-9]+\\.[0-9]{2}$/); pm.expect(b.in_stock).to.be.true; });"],
+            headers={"X-Publishable-Key": "{{publishableKey}}"}, auth="none"),
+        request("Store categories", "GET", "/api/v1/store/categories", status(200) + [
+            "pm.test('lists the category', () => pm.expect(pm.response.json().items.map(c => c.id)).to.include(pm.collectionVariables.get('categoryId')));"],
+            headers={"X-Publishable-Key": "{{publishableKey}}"}, auth="none"),
+        request("Store workshops", "GET", "/api/v1/store/workshops?has_seats=true", status(200) + [
+            "pm.test('upcoming with seats left, no link', () => pm.response.json().items.forEach(w => { pm.expect(w.seats_left).to.be.above(0); pm.expect(w).to.not.have.property('link'); pm.expect(new Date(w.starts_at) > new Date()).to.be.true; }));"],
+            headers={"X-Publishable-Key": "{{publishableKey}}"}, auth="none"),
+        request("A deactivated workshop is not in the store", "GET", "/api/v1/store/workshops/{{workshopId}}", status(404) + PROBLEM + code("workshop_not_found"),
+            headers={"X-Publishable-Key": "{{publishableKey}}"}, auth="none"),
+        request("Store products without a publishable key", "GET", "/api/v1/store/products", status(401) + PROBLEM + code("unauthenticated"), auth="none"),
+        request("A staff route with the publishable key", "GET", "/api/v1/products", status(401) + PROBLEM + code("unauthenticated"),
+            headers={"X-Publishable-Key": "{{publishableKey}}"}, auth="none"),
+        request("The publishable key as a bearer token", "GET", "/api/v1/products", status(403) + PROBLEM + code("forbidden"), auth="publishableKey"),
+        request("Revoke the publishable key", "DELETE", "/api/v1/api-keys/{{publishableKeyId}}", status(204)),
+        request("Store products with a revoked key", "GET", "/api/v1/store/products", status(401) + PROBLEM + code("unauthenticated"),
+            headers={"X-Publishable-Key": "{{publishableKey}}"}, auth="none"),
+    ]),
     ("Payments", [
         request("Create paying client", "POST", "/api/v1/clients", status(201) + save("payClientId"),
             {"name": "Postman Payer", "email": f"payer.{R}@example.com", "kind": "b2c"}),

@@ -23,7 +23,9 @@ start_live_server() {
     "$bin" seed --clients 50 --reset
     API_KEY=$("$bin" api-key create --role admin --name "$db" 2>".data/$db-key.log")
     API_KEY_ID=$(sed -nE 's/^created API key ([0-9a-f-]{36}) .*/\1/p' ".data/$db-key.log")
-    export API_KEY API_KEY_ID
+    # The storefront's catalog reads a publishable key (schemathesis sends it per the spec).
+    PUBLISHABLE_KEY=$("$bin" api-key create --name "$db storefront" --publishable-for "http://127.0.0.1:$port" 2>>".data/$db-key.log")
+    export API_KEY API_KEY_ID PUBLISHABLE_KEY
     "$bin" serve --no-migrate >".data/$db-server.log" 2>&1 &
     LIVE_SERVER_PID=$!
     trap 'kill $LIVE_SERVER_PID 2>/dev/null || true' EXIT

@@ -121,8 +121,9 @@ pub struct AccessSettings {
     /// How long a key lookup is reused: a revoked key stops working within this time on every
     /// replica.
     pub key_cache_ttl: Duration,
-    /// Per key and staff user, by role name (`custom` for keys with their own scopes), and per
-    /// customer (`customer`); `default` for the rest.
+    /// Per key and staff user, by role name (`custom` for keys with their own scopes), per
+    /// customer (`customer`) and per publishable key and address (`publishable`); `default` for
+    /// the rest.
     pub rate_limits: Vec<(String, RateLimit)>,
     pub default_rate_limit: RateLimit,
     /// Per client IP, for requests without a valid key.
@@ -238,7 +239,9 @@ impl AccessSettings {
                 let limit: RateLimit = limit.parse().map_err(|err| anyhow::anyhow!("RATE_LIMITS: {err}"))?;
                 match role.trim() {
                     "default" => default_rate_limit = limit,
-                    role if role == "customer" || crate::domain::access::Role::parse(role).is_some() => {
+                    role if ["customer", "publishable"].contains(&role)
+                        || crate::domain::access::Role::parse(role).is_some() =>
+                    {
                         rate_limits.push((role.to_string(), limit))
                     }
                     other => bail!("RATE_LIMITS: {other:?} is not a role"),
@@ -251,9 +254,7 @@ impl AccessSettings {
             })
             .unwrap_or_default();
         for origin in &cors_allowed_origins {
-            let url = url::Url::parse(origin)
-                .with_context(|| format!("CORS_ALLOWED_ORIGINS: {origin:?} is not an origin"))?;
-            if url.origin().ascii_serialization() != *origin {
+            if !crate::domain::access::is_origin(origin) {
                 bail!("CORS_ALLOWED_ORIGINS: {origin:?} is not an origin (scheme://host[:port], no path)");
             }
         }

@@ -97,7 +97,7 @@ enum ApiKeyAction {
         #[arg(long)]
         name: String,
         /// admin, manager, sales, inventory, support or readonly.
-        #[arg(long, conflicts_with = "scopes", required_unless_present = "scopes")]
+        #[arg(long, conflicts_with = "scopes", required_unless_present_any = ["scopes", "origins"])]
         role: Option<String>,
         /// Comma-separated scopes for a key without a role (`clients:read,orders:write`).
         #[arg(long, value_delimiter = ',')]
@@ -105,6 +105,10 @@ enum ApiKeyAction {
         /// RFC 3339 instant after which the key stops working.
         #[arg(long)]
         expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// A publishable key (`hcrm_pk_…`, the storefront's catalog) for these comma-separated
+        /// browser origins (`https://shop.example.com`), instead of a role or scopes.
+        #[arg(long = "publishable-for", value_delimiter = ',', conflicts_with_all = ["role", "scopes"])]
+        origins: Vec<String>,
     },
     /// List keys (newest first).
     List,
@@ -213,11 +217,11 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn api_key(state: &AppState, action: ApiKeyAction) -> anyhow::Result<()> {
-    use hybrid_crm::domain::access::{NewApiKey, Role, Scope};
+    use hybrid_crm::domain::access::{KeyKind, NewApiKey, Role, Scope};
     use hybrid_crm::domain::ids::ApiKeyId;
     let failed = |err: hybrid_crm::app::AppError| anyhow::anyhow!("{err}: {err:?}");
     match action {
-        ApiKeyAction::Create { name, role, scopes, expires_at } => {
+        ApiKeyAction::Create { name, role, scopes, expires_at, origins } => {
             let role = match role.as_deref() {
                 None => Role::Custom,
                 Some(text) => Role::parse(text).filter(|r| *r != Role::Custom).with_context(|| {
@@ -228,7 +232,18 @@ async fn api_key(state: &AppState, action: ApiKeyAction) -> anyhow::Result<()> {
                 .iter()
                 .map(|s| s.parse::<Scope>().map_err(|()| anyhow::anyhow!("{s:?} is not a scope (family:read|write)")))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let create = access::create_key(state, NewApiKey { name, role, scopes, expires_at });
+            if let Some(origin) = origins.iter().find(|o| !hybrid_crm::domain::access::is_origin(o)) {
+                anyhow::bail!("{origin:?} is not an origin (scheme://host[:port], no path)");
+            }
+            let new = match origins.is_empty() {
+                true => NewApiKey::secret(name, role, scopes, expires_at),
+                false => NewApiKey {
+                    kind: KeyKind::Publishable,
+                    allowed_origins: origins,
+                    ..NewApiKey::secret(name, role, scopes, expires_at)
+                },
+            };
+            let create = access::create_key(state, new);
             let (key, secret) = access::audit_command(
                 state,
                 "create_api_key",
@@ -241,9 +256,10 @@ async fn api_key(state: &AppState, action: ApiKeyAction) -> anyhow::Result<()> {
             .await
             .map_err(failed)?;
             eprintln!(
-                "created API key {} ({}, role {}); keep the secret: it is not shown again",
+                "created API key {} ({}, {} key, role {}); keep the secret: it is not shown again",
                 key.id,
                 key.name,
+                key.kind,
                 key.role.as_str()
             );
             println!("{secret}");

@@ -4,7 +4,7 @@
 use super::constraints::{length, Meaning, Rule};
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::config::RateLimit;
-use crate::domain::access::{self, ApiKey, AuditEntry, AuditFilter, NewApiKey, Role};
+use crate::domain::access::{self, ApiKey, AuditEntry, AuditFilter, KeyKind, NewApiKey, Role};
 use crate::domain::ids::{ApiKeyId, AuditEntryId, Located};
 use crate::domain::page::{Page, PageRequest};
 use crate::store::pg::{access as repo, audit as audit_repo};
@@ -18,6 +18,7 @@ pub use crate::store::pg::audit::{scoped as audit_scoped, AuditUnit};
 pub const CONSTRAINTS: &[Rule] = &[
     Rule::Check("api_keys_name_check", length("name", 1, 100)),
     Rule::Check("api_keys_role_check", Meaning::Invariant),
+    Rule::Check("api_keys_kind_check", Meaning::Invariant),
     // 32 random bytes: a collision is not something a caller can cause.
     Rule::Unique("api_keys_secret_hash_key", Meaning::Invariant),
 ];
@@ -47,12 +48,22 @@ impl Keyed for AuditEntry {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create_key(state: &AppState, new: NewApiKey) -> AppResult<(ApiKey, String)> {
     let now = clock::now();
-    match new.role {
-        Role::Custom if new.scopes.is_empty() => {
+    match (new.kind, new.role) {
+        (KeyKind::Publishable, _) if new.role != Role::Custom || !new.scopes.is_empty() => {
+            return Err(AppError::invalid("role", "not_allowed", "a publishable key holds no role and no scope"))
+        }
+        (KeyKind::Publishable, _) if new.allowed_origins.is_empty() => {
+            return Err(AppError::invalid("allowed_origins", "required", "a publishable key needs its browser origins"))
+        }
+        (KeyKind::Publishable, _) => {}
+        (KeyKind::Secret, _) if !new.allowed_origins.is_empty() => {
+            return Err(AppError::invalid("allowed_origins", "not_allowed", "only publishable keys name origins"))
+        }
+        (KeyKind::Secret, Role::Custom) if new.scopes.is_empty() => {
             return Err(AppError::invalid("scopes", "required", "a key without a role needs at least one scope"))
         }
-        Role::Custom => {}
-        _ if !new.scopes.is_empty() => {
+        (KeyKind::Secret, Role::Custom) => {}
+        (KeyKind::Secret, _) if !new.scopes.is_empty() => {
             return Err(AppError::invalid("scopes", "not_allowed", "give either a role or a list of scopes, not both"))
         }
         _ => {}
@@ -60,8 +71,8 @@ pub async fn create_key(state: &AppState, new: NewApiKey) -> AppResult<(ApiKey, 
     if new.expires_at.is_some_and(|at| at <= now) {
         return Err(AppError::invalid("expires_at", "in_the_past", "must be in the future"));
     }
-    let secret =
-        access::new_secret().map_err(|err| AppError::Internal(anyhow::anyhow!("no randomness for a key: {err}")))?;
+    let secret = access::new_secret(new.kind)
+        .map_err(|err| AppError::Internal(anyhow::anyhow!("no randomness for a key: {err}")))?;
     let hash = access::secret_hash(&secret);
     let last_four = access::last_four(&secret);
     let key = state
@@ -73,7 +84,37 @@ pub async fn create_key(state: &AppState, new: NewApiKey) -> AppResult<(ApiKey, 
             Ok(key)
         })
         .await?;
+    state.callers.forget_origins();
     Ok((key, secret))
+}
+
+/// The origins some usable publishable key names, read at most once per `API_KEY_CACHE_SECS`
+/// on each replica (at once on the one that created or revoked a key). While PostgreSQL cannot
+/// be asked, the last list read stays (empty if none was).
+pub async fn storefront_origins(state: &AppState) -> Arc<Vec<String>> {
+    let ttl = state.settings.access.key_cache_ttl;
+    let cached = state.callers.storefront_origins.lock().ok().and_then(|cached| cached.clone());
+    if let Some((fetched, origins)) = &cached {
+        if fetched.elapsed() < ttl {
+            return origins.clone();
+        }
+    }
+    let now = clock::now();
+    match state.db.run(move |conn| Ok(repo::publishable_origins(conn, now)?)).await {
+        Ok(mut origins) => {
+            origins.sort();
+            origins.dedup();
+            let origins = Arc::new(origins);
+            if let Ok(mut cached) = state.callers.storefront_origins.lock() {
+                *cached = Some((Instant::now(), origins.clone()));
+            }
+            origins
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "the publishable keys' origins could not be read");
+            cached.map(|(_, origins)| origins).unwrap_or_default()
+        }
+    }
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
@@ -219,6 +260,8 @@ pub struct CallerCache {
     /// looked up wait for that lookup instead of making their own (a cold cache under a burst
     /// of one key's requests costs one query, not one per request).
     flights: Mutex<HashMap<[u8; 32], Arc<tokio::sync::OnceCell<Lookup>>>>,
+    /// Every usable publishable key's origins, as last read (the store's CORS preflights).
+    storefront_origins: Mutex<Option<(Instant, Arc<Vec<String>>)>>,
 }
 
 /// A lookup's outcome as every request waiting on it sees it (the error as text: each waiter
@@ -243,6 +286,8 @@ pub enum Bucket {
     Key(ApiKeyId),
     User(crate::domain::ids::UserId),
     Account(crate::domain::ids::AccountId),
+    /// A publishable key, per address.
+    Storefront(ApiKeyId, Option<IpAddr>),
     Ip(Option<IpAddr>),
 }
 
@@ -267,6 +312,13 @@ impl CallerCache {
     fn forget(&self, id: ApiKeyId) {
         if let Ok(mut keys) = self.keys.lock() {
             keys.retain(|_, cached| cached.key.id != id);
+        }
+        self.forget_origins();
+    }
+
+    fn forget_origins(&self) {
+        if let Ok(mut origins) = self.storefront_origins.lock() {
+            *origins = None;
         }
     }
 
@@ -478,6 +530,7 @@ mod tests {
     fn key() -> Arc<ApiKey> {
         Arc::new(ApiKey {
             id: ApiKeyId::new(),
+            kind: KeyKind::Secret,
             name: "real".into(),
             role: Role::Admin,
             scopes: Vec::new(),
@@ -486,6 +539,7 @@ mod tests {
             created_at: clock::now(),
             last_used_at: None,
             revoked_at: None,
+            allowed_origins: Vec::new(),
         })
     }
 

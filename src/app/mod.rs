@@ -28,6 +28,7 @@ pub mod reports;
 pub mod sealed;
 pub mod seed;
 pub mod stats;
+pub mod storefront;
 pub mod subscriptions;
 pub mod timeline;
 pub mod users;

@@ -9,6 +9,12 @@ use std::str::FromStr;
 
 /// Every key starts with this, so leaked keys are easy to spot (and to scan for).
 pub const KEY_PREFIX: &str = "hcrm_";
+/// A publishable key's prefix: it is meant to be seen (it ships inside a storefront's pages).
+pub const PUBLISHABLE_PREFIX: &str = "hcrm_pk_";
+/// The header a publishable key travels in.
+pub const PUBLISHABLE_HEADER: &str = "x-publishable-key";
+/// Most origins one publishable key names.
+pub const MAX_ORIGINS: usize = 16;
 /// Random bytes in a key's secret.
 pub const KEY_BYTES: usize = 32;
 
@@ -189,10 +195,27 @@ impl Grant {
     }
 }
 
+text_enum!(
+    /// `secret`: an integrator's or a back office's key, sent as `Authorization: Bearer`, holding
+    /// its role's scopes. `publishable`: a storefront's, sent as `X-Publishable-Key` from the
+    /// browser origins it names, reading the public catalog and nothing else.
+    KeyKind { Secret => "secret", Publishable => "publishable" }
+);
+
+impl KeyKind {
+    pub fn prefix(self) -> &'static str {
+        match self {
+            KeyKind::Secret => KEY_PREFIX,
+            KeyKind::Publishable => PUBLISHABLE_PREFIX,
+        }
+    }
+}
+
 /// What is known about a key; never its secret.
 #[derive(Debug, Clone)]
 pub struct ApiKey {
     pub id: ApiKeyId,
+    pub kind: KeyKind,
     pub name: String,
     pub role: Role,
     /// For a named role, its scopes; for `Custom`, the key's list.
@@ -202,6 +225,8 @@ pub struct ApiKey {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// For a publishable key: the exact browser origins (`scheme://host[:port]`) that may use it.
+    pub allowed_origins: Vec<String>,
 }
 
 impl ApiKey {
@@ -220,15 +245,24 @@ impl ApiKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Actor {
     Key(ApiKeyId),
-    User { id: UserId, session: SessionId },
-    Customer { account: AccountId, client: ClientId, session: SessionId },
+    /// A publishable key: a storefront reading the public catalog, nobody in particular.
+    Storefront(ApiKeyId),
+    User {
+        id: UserId,
+        session: SessionId,
+    },
+    Customer {
+        account: AccountId,
+        client: ClientId,
+        session: SessionId,
+    },
 }
 
 impl Actor {
     /// What owns what the actor creates (webhook endpoints) and scopes its idempotency keys.
     pub fn owner(self) -> Owner {
         match self {
-            Actor::Key(id) => Owner::Key(id),
+            Actor::Key(id) | Actor::Storefront(id) => Owner::Key(id),
             Actor::User { id, .. } => Owner::User(id),
             Actor::Customer { account, .. } => Owner::Account(account),
         }
@@ -264,8 +298,15 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// A secret key holds its role's scopes; a publishable one none (only the storefront's
+    /// catalog operations let it in).
     pub fn of_key(key: &ApiKey) -> Principal {
-        Principal { actor: Actor::Key(key.id), role: key.role, grant: key.grant() }
+        match key.kind {
+            KeyKind::Secret => Principal { actor: Actor::Key(key.id), role: key.role, grant: key.grant() },
+            KeyKind::Publishable => {
+                Principal { actor: Actor::Storefront(key.id), role: Role::Custom, grant: Grant::default() }
+            }
+        }
     }
 
     /// A customer holds no scope: only the store's own operations let them in.
@@ -273,10 +314,12 @@ impl Principal {
         Principal { actor: Actor::Customer { account, client, session }, role: Role::Custom, grant: Grant::default() }
     }
 
-    /// The name its rate limit is configured under (`RATE_LIMITS`): its role, or `customer`.
+    /// The name its rate limit is configured under (`RATE_LIMITS`): its role, `customer` or
+    /// `publishable`.
     pub fn rate_class(&self) -> &'static str {
         match self.actor {
             Actor::Customer { .. } => "customer",
+            Actor::Storefront(_) => "publishable",
             _ => self.role.as_str(),
         }
     }
@@ -285,11 +328,21 @@ impl Principal {
 /// What a new key is for.
 #[derive(Debug, Clone)]
 pub struct NewApiKey {
+    pub kind: KeyKind,
     pub name: String,
     pub role: Role,
     /// Only for `Role::Custom`.
     pub scopes: Vec<Scope>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// Only for publishable keys, which need at least one.
+    pub allowed_origins: Vec<String>,
+}
+
+impl NewApiKey {
+    /// A secret key with a role (or, for `Role::Custom`, its own scopes).
+    pub fn secret(name: String, role: Role, scopes: Vec<Scope>, expires_at: Option<DateTime<Utc>>) -> NewApiKey {
+        NewApiKey { kind: KeyKind::Secret, name, role, scopes, expires_at, allowed_origins: Vec::new() }
+    }
 }
 
 /// One write under `/api/v1`: who, what, when, and how it ended.
@@ -324,12 +377,12 @@ pub struct AuditFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// A fresh secret: `hcrm_` and the base64url of 32 random bytes.
-pub fn new_secret() -> Result<String, getrandom::Error> {
+/// A fresh secret: the kind's prefix and the base64url of 32 random bytes.
+pub fn new_secret(kind: KeyKind) -> Result<String, getrandom::Error> {
     use base64::Engine;
     let mut bytes = [0u8; KEY_BYTES];
     getrandom::fill(&mut bytes)?;
-    Ok(format!("{KEY_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
+    Ok(format!("{}{}", kind.prefix(), base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
 }
 
 /// What is stored of a secret and what it is looked up by.
@@ -342,11 +395,21 @@ pub fn last_four(secret: &str) -> String {
     secret.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect()
 }
 
-/// Whether text could be a key at all (before any lookup).
+/// Whether text could be a key of either kind at all (before any lookup).
 pub fn looks_like_key(text: &str) -> bool {
-    text.len() == KEY_PREFIX.len() + 43
-        && text.starts_with(KEY_PREFIX)
-        && text[KEY_PREFIX.len()..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    let random = |prefix: &str| {
+        text.len() == prefix.len() + 43
+            && text.starts_with(prefix)
+            && text[prefix.len()..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    random(KEY_PREFIX) || random(PUBLISHABLE_PREFIX)
+}
+
+/// Whether text is a browser origin exactly as browsers send it (`scheme://host[:port]`, no
+/// path, no trailing slash, the default port left out).
+pub fn is_origin(text: &str) -> bool {
+    url::Url::parse(text)
+        .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.origin().ascii_serialization() == text)
 }
 
 #[cfg(test)]
@@ -378,12 +441,32 @@ mod tests {
 
     #[test]
     fn secrets_are_long_random_and_recognizable() {
-        let (a, b) = (new_secret().unwrap(), new_secret().unwrap());
+        let (a, b) = (new_secret(KeyKind::Secret).unwrap(), new_secret(KeyKind::Secret).unwrap());
         assert_ne!(a, b);
         assert!(looks_like_key(&a), "{a}");
         assert!(!looks_like_key("hcrm_short"));
         assert_eq!(last_four("hcrm_abcdWXYZ"), "WXYZ");
         assert_ne!(secret_hash(&a), secret_hash(&b));
+        let publishable = new_secret(KeyKind::Publishable).unwrap();
+        assert!(publishable.starts_with("hcrm_pk_") && looks_like_key(&publishable), "{publishable}");
+    }
+
+    #[test]
+    fn origins_are_taken_only_as_browsers_send_them() {
+        assert!(is_origin("https://shop.example.com"));
+        assert!(is_origin("http://127.0.0.1:5173"));
+        for not in [
+            "https://shop.example.com/",
+            "https://shop.example.com/store",
+            "shop.example.com",
+            "https://shop.example.com:443",
+            "ftp://shop.example.com",
+            "*",
+            "null",
+            "HTTPS://SHOP.example.com",
+        ] {
+            assert!(!is_origin(not), "{not}");
+        }
     }
 
     impl Role {

@@ -14,7 +14,7 @@
 use crate::app::access::{self, Bucket, RateDecision, Refusal};
 use crate::app::auth;
 use crate::app::AppState;
-use crate::domain::access::{Actor, AuditEntry, Owner, Principal, Scope};
+use crate::domain::access::{Actor, ApiKey, AuditEntry, KeyKind, Owner, Principal, Scope, PUBLISHABLE_PREFIX};
 use crate::domain::ids::AuditEntryId;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::routes::{RouteTable, Routed};
@@ -27,12 +27,14 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use tracing_actix_web::{RequestId, RootSpan};
 
 /// The names of the security schemes in the spec.
 pub const SCHEME: &str = "api_key";
 pub const SESSION_SCHEME: &str = "staff_session";
 pub const STORE_SCHEME: &str = "store_session";
+pub const PUBLISHABLE_SCHEME: &str = "publishable_key";
 pub const API_PREFIX: &str = "/api/v1/";
 
 /// What an operation's declared security asks of a caller.
@@ -44,6 +46,8 @@ pub enum Requirement {
     SignedIn,
     /// A customer's store session (their own records); never a key or a staff session.
     Customer,
+    /// A publishable key in `X-Publishable-Key` (the public catalog); nothing else is read.
+    Storefront,
     /// Anyone (signing in): no credentials are read.
     Public,
     /// Nothing the layer understands: refused to everyone.
@@ -56,6 +60,7 @@ impl Requirement {
             Requirement::Scope(scope) => principal.grant.allows(scope),
             Requirement::SignedIn => matches!(principal.actor, Actor::User { .. }),
             Requirement::Customer => matches!(principal.actor, Actor::Customer { .. }),
+            Requirement::Storefront => matches!(principal.actor, Actor::Storefront(_)),
             Requirement::Public | Requirement::Undeclared => false,
         }
     }
@@ -124,8 +129,13 @@ pub fn declared_requirement(operation: &Value) -> Requirement {
         (!lists.is_empty()).then(|| lists.into_iter().flatten().collect())
     };
     if let [only] = objects.as_slice() {
-        if only.len() == 1 && only.get(STORE_SCHEME).and_then(Value::as_array).is_some_and(Vec::is_empty) {
+        let alone =
+            |scheme: &str| only.len() == 1 && only.get(scheme).and_then(Value::as_array).is_some_and(Vec::is_empty);
+        if alone(STORE_SCHEME) {
             return Requirement::Customer;
+        }
+        if alone(PUBLISHABLE_SCHEME) {
+            return Requirement::Storefront;
         }
     }
     let known = objects.iter().all(|o| o.len() == 1 && (o.contains_key(SCHEME) || o.contains_key(SESSION_SCHEME)));
@@ -151,6 +161,10 @@ struct Authorized {
     principal: Option<Principal>,
     operation: String,
 }
+
+/// The publishable key a storefront request was made with: its origins decide the CORS answer.
+#[derive(Debug, Clone)]
+pub struct StorefrontKey(pub Arc<ApiKey>);
 
 /// The caller (an API key, a staff session or a customer's): every `/api/v1` handler but the
 /// public ones takes one.
@@ -249,6 +263,15 @@ fn routed_decision(req: &HttpRequest) -> Result<(Option<Principal>, Operation), 
     }
 }
 
+/// The credential the operation reads: the publishable key for the storefront's catalog, else
+/// the bearer token.
+fn credential(headers: &HeaderMap, requirement: Requirement) -> Option<&str> {
+    match requirement {
+        Requirement::Storefront => headers.get(crate::domain::access::PUBLISHABLE_HEADER)?.to_str().ok().map(str::trim),
+        _ => bearer(headers),
+    }
+}
+
 /// The bearer token of a request, if it sent one.
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -260,8 +283,11 @@ fn problem_response(problem: Problem) -> HttpResponse {
     ApiError::from(problem).error_response()
 }
 
-fn unauthenticated(refusal: Option<Refusal>) -> HttpResponse {
+fn unauthenticated(refusal: Option<Refusal>, requirement: Requirement) -> HttpResponse {
     let (detail, challenge) = match refusal {
+        None if requirement == Requirement::Storefront => {
+            ("send the storefront's publishable key: X-Publishable-Key: hcrm_pk_…", r#"Bearer realm="hybrid-crm""#)
+        }
         None => {
             ("send an API key or a staff access token: Authorization: Bearer hcrm_…", r#"Bearer realm="hybrid-crm""#)
         }
@@ -293,6 +319,11 @@ fn forbidden_problem(requirement: Requirement) -> Problem {
             StatusCode::FORBIDDEN,
             "forbidden",
             "this operation acts on a signed-in customer's own records: call it with a store access token",
+        ),
+        Requirement::Storefront => Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this operation reads the storefront's catalog: send a publishable key in X-Publishable-Key",
         ),
         Requirement::Public | Requirement::Undeclared => {
             Problem::new(StatusCode::FORBIDDEN, "forbidden", "no caller may call this operation")
@@ -385,13 +416,14 @@ pub async fn middleware(
         return authorized_call(&state, req, next, &routed, None, op.clone(), &decision).await;
     }
 
-    let principal = match identify(&state, &req, ip).await {
+    let requirement = operation.as_ref().map_or(Requirement::Undeclared, |op| op.requirement);
+    let principal = match identify(&state, &req, ip, requirement).await {
         Ok(principal) => principal,
         Err(response) => return Ok(req.into_response(response)),
     };
     if let Some(span) = req.extensions().get::<RootSpan>() {
         match principal.actor {
-            Actor::Key(id) => span.record("key_id", tracing::field::display(id)),
+            Actor::Key(id) | Actor::Storefront(id) => span.record("key_id", tracing::field::display(id)),
             Actor::User { id, .. } => span.record("user_id", tracing::field::display(id)),
             Actor::Customer { account, .. } => span.record("account_id", tracing::field::display(account)),
         };
@@ -400,6 +432,9 @@ pub async fn middleware(
     // How often.
     let bucket = match principal.actor {
         Actor::Key(id) => Bucket::Key(id),
+        // A publishable key is public: each address using it has its own budget, so one
+        // visitor cannot spend the storefront's.
+        Actor::Storefront(id) => Bucket::Storefront(id, ip),
         Actor::User { id, .. } => Bucket::User(id),
         Actor::Customer { account, .. } => Bucket::Account(account),
     };
@@ -423,10 +458,31 @@ pub async fn middleware(
 /// cache does not know is looked up only after the bucket gives a token (a refusal after the
 /// lookup takes no second one); an access token is looked up on every request (so an ended
 /// session is refused at once everywhere) unless the address's bucket is already empty.
-async fn identify(state: &AppState, req: &ServiceRequest, ip: Option<IpAddr>) -> Result<Principal, HttpResponse> {
+async fn identify(
+    state: &AppState,
+    req: &ServiceRequest,
+    ip: Option<IpAddr>,
+    requirement: Requirement,
+) -> Result<Principal, HttpResponse> {
     let limits = &state.settings.access;
     let mut charged: Option<RateDecision> = None;
-    let recognized = match bearer(req.headers()) {
+    // A publishable key is read only from its header, and a secret key never is (it would
+    // then sit in a storefront's pages).
+    let of_kind = |key: Arc<ApiKey>| {
+        let wanted = if requirement == Requirement::Storefront { KeyKind::Publishable } else { key.kind };
+        if key.kind != wanted {
+            return Err(Some(Refusal::Unknown));
+        }
+        let principal = Principal::of_key(&key);
+        if key.kind == KeyKind::Publishable {
+            req.extensions_mut().insert(StorefrontKey(key));
+        }
+        Ok(principal)
+    };
+    let recognized = match credential(req.headers(), requirement) {
+        Some(token) if requirement == Requirement::Storefront && !token.starts_with(PUBLISHABLE_PREFIX) => {
+            Err(Some(Refusal::Unknown))
+        }
         None => Err(None),
         Some(token) if token.starts_with(crate::domain::auth::ACCESS_PREFIX) => {
             if state.callers.exhausted(Bucket::Ip(ip), limits.anonymous_rate_limit) {
@@ -441,7 +497,7 @@ async fn identify(state: &AppState, req: &ServiceRequest, ip: Option<IpAddr>) ->
             }
         }
         Some(token) => match access::recognize(state, token) {
-            access::Recognized::Known(known) => known.map(|key| Principal::of_key(&key)).map_err(Some),
+            access::Recognized::Known(known) => known.map_err(Some).and_then(of_kind),
             access::Recognized::NeedsLookup { known } => {
                 if !known {
                     let decision = state.callers.take(Bucket::Ip(ip), limits.anonymous_rate_limit);
@@ -458,7 +514,7 @@ async fn identify(state: &AppState, req: &ServiceRequest, ip: Option<IpAddr>) ->
                         if !known {
                             state.callers.give_back(Bucket::Ip(ip), limits.anonymous_rate_limit);
                         }
-                        Ok(Principal::of_key(&key))
+                        of_kind(key)
                     }
                     Ok(Err(refusal)) => Err(Some(refusal)),
                     Err(err) => return Err(ApiError::from(err).error_response()),
@@ -475,7 +531,7 @@ async fn identify(state: &AppState, req: &ServiceRequest, ip: Option<IpAddr>) ->
         };
         state.metrics.access_refusals.with_label_values(&[reason]).inc();
         let decision = charged.unwrap_or_else(|| state.callers.take(Bucket::Ip(ip), limits.anonymous_rate_limit));
-        let response = if decision.allowed { unauthenticated(refusal) } else { rate_limited(&decision) };
+        let response = if decision.allowed { unauthenticated(refusal, requirement) } else { rate_limited(&decision) };
         with_rate_headers(response, &decision)
     })
 }
@@ -499,7 +555,7 @@ async fn authorized_call(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let audited = is_write(req.method()) || AUDITED_READS.contains(&op.id.as_str());
     let (key_id, user_id, account_id) = match principal.map(|p| p.actor) {
-        Some(Actor::Key(id)) => (Some(id), None, None),
+        Some(Actor::Key(id) | Actor::Storefront(id)) => (Some(id), None, None),
         Some(Actor::User { id, .. }) => (None, Some(id), None),
         Some(Actor::Customer { account, .. }) => (None, None, Some(account)),
         None => (None, None, None),

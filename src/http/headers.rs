@@ -1,6 +1,7 @@
 //! Headers for browsers and caches: security headers, CORS, and conditional GETs (`ETag`,
 //! `If-None-Match` → 304).
 
+use super::access::StorefrontKey;
 use super::routes::Routed;
 use crate::http::problem::{ApiError, Problem};
 use actix_web::body::{to_bytes, BodySize, BoxBody, MessageBody};
@@ -8,7 +9,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpResponse, ResponseError};
+use actix_web::{web, HttpMessage as _, HttpResponse, ResponseError};
 use std::hash::Hasher as _;
 
 /// The Swagger UI loads its own scripts and styles only (it sets inline `style` attributes).
@@ -23,8 +24,16 @@ const API_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
 
 /// Methods and request headers browsers may use; response headers scripts may read.
 const CORS_METHODS: &str = "GET, POST, PUT, PATCH, DELETE";
-const CORS_REQUEST_HEADERS: [&str; 7] =
-    ["authorization", "content-type", "accept", "if-match", "if-none-match", "idempotency-key", "prefer"];
+const CORS_REQUEST_HEADERS: [&str; 8] = [
+    "authorization",
+    "content-type",
+    "accept",
+    "if-match",
+    "if-none-match",
+    "idempotency-key",
+    "prefer",
+    "x-publishable-key",
+];
 const CORS_EXPOSED: &str = "ETag, Location, Idempotent-Replayed, Retry-After, RateLimit-Limit, RateLimit-Remaining, \
     RateLimit-Reset, X-Request-Id, WWW-Authenticate";
 /// Seconds a browser may reuse a preflight answer.
@@ -78,15 +87,27 @@ fn is_html_or_script(content_type: &HeaderValue) -> bool {
 pub struct CorsOrigins(pub Vec<String>);
 
 /// CORS for the exact origins configured; requests from other origins get no CORS headers, so
-/// the browser keeps the response from the page (other callers are not affected).
+/// the browser keeps the response from the page (other callers are not affected). Under
+/// `/api/v1/store/` the storefronts' origins count too: a request made with a publishable key,
+/// its key's; any other (a preflight, a signed-in customer's call), those of every usable
+/// publishable key.
 pub async fn cors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let origin = req.headers().get(header::ORIGIN).cloned();
-    let allowed = origin.as_ref().is_some_and(|origin| {
-        req.app_data::<web::Data<CorsOrigins>>().is_some_and(|o| o.0.iter().any(|a| a.as_bytes() == origin.as_bytes()))
-    });
+    let configured_list = req.app_data::<web::Data<CorsOrigins>>().cloned().unwrap_or_default();
+    let configured = |origin: &HeaderValue| listed(&configured_list.0, origin);
+    let store = Routed::of(&req).path.starts_with(STORE_PREFIX);
+    let allowed = match &origin {
+        None => false,
+        Some(origin) if configured(origin) => true,
+        Some(origin) if store => match req.app_data::<web::Data<crate::app::AppState>>() {
+            Some(state) => listed(&crate::app::access::storefront_origins(state).await, origin),
+            None => false,
+        },
+        Some(_) => false,
+    };
     let preflight =
         req.method() == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     if preflight {
@@ -120,6 +141,13 @@ pub async fn cors(
         return Ok(req.into_response(response));
     }
     let mut response = next.call(req).await?.map_into_boxed_body();
+    // A storefront's request: its own key's origins (configured ones aside).
+    let allowed = match response.request().extensions().get::<StorefrontKey>() {
+        Some(StorefrontKey(key)) if store => {
+            origin.as_ref().is_some_and(|origin| configured(origin) || listed(&key.allowed_origins, origin))
+        }
+        _ => allowed,
+    };
     let headers = response.headers_mut();
     vary(headers);
     if let Some(origin) = origin.filter(|_| allowed) {
@@ -127,6 +155,12 @@ pub async fn cors(
         headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(CORS_EXPOSED));
     }
     Ok(response)
+}
+
+const STORE_PREFIX: &str = "/api/v1/store/";
+
+fn listed(origins: &[String], origin: &HeaderValue) -> bool {
+    origins.iter().any(|allowed| allowed.as_bytes() == origin.as_bytes())
 }
 
 fn vary(headers: &mut HeaderMap) {

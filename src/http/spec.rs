@@ -113,6 +113,9 @@ fn forbid_nul_in_text(node: &mut Value) {
         (name = "users", description = "Staff users (admin): who signs in, with which role"),
         (name = "store", description = "The store API for customers: register, verify the email, sign in, reset a \
             password, and one's own profile and orders"),
+        (name = "storefront", description = "The public catalog a storefront reads with its publishable key \
+            (`X-Publishable-Key`): active products with price and whether in stock, categories, upcoming workshops \
+            with seats left"),
         (name = "health", description = "Liveness and readiness"),
         (name = "dashboard", description = "The report page for people, served by the API itself"),
     )
@@ -343,6 +346,16 @@ fn add_access(document: &mut Value) {
             "description": "A customer's access token from `POST /store/auth/sign-in` or `POST /store/auth/refresh`. It \
                 holds no scope: it passes only the store's own operations (`/store/me…`, `/store/auth/…`), each acting \
                 on the signed-in customer's own records; anything else answers 403."
+        });
+        schemes[super::access::PUBLISHABLE_SCHEME] = json!({
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Publishable-Key",
+            "description": "A storefront's publishable key (`hcrm_pk_` and 43 characters), made by an admin with \
+                `POST /api-keys` {kind: \"publishable\", allowed_origins}. It is meant to ship inside the storefront's \
+                pages: it reads the public catalog (`/store/products`, `/store/categories`, `/store/workshops`) and \
+                nothing else, and browsers may use it only from its `allowed_origins` (CORS). Its rate limit counts \
+                each address apart."
         });
         let headers = components.entry("headers").or_insert_with(|| json!({}));
         for (name, description) in [

@@ -82,7 +82,12 @@ fn to_issue(path: &str, error: &ValidationError) -> FieldIssue {
 
 fn describe(error: &ValidationError) -> String {
     let param = |name: &str| error.params.get(name).map(|v| v.to_string());
+    // The length rule counts a list's items and a text's characters.
+    let list = error.params.get("value").is_some_and(serde_json::Value::is_array);
     match (error.code.as_ref(), param("min"), param("max")) {
+        ("length", Some(min), Some(max)) if list => format!("must list {min} to {max} items"),
+        ("length", None, Some(max)) if list => format!("must list at most {max} items"),
+        ("length", Some(min), None) if list => format!("must list at least {min} items"),
         ("length", Some(min), Some(max)) => format!("must be {min} to {max} characters long"),
         ("length", None, Some(max)) => format!("must be at most {max} characters long"),
         ("length", Some(min), None) => format!("must be at least {min} characters long"),

@@ -663,6 +663,17 @@ async fn every_operation_declares_one_scope_and_every_role_gets_exactly_what_it_
                 }
                 continue;
             }
+            // The storefront's catalog reads only `X-Publishable-Key`: no bearer of any kind
+            // passes (`storefront.rs` tries publishable keys).
+            Requirement::Storefront => {
+                for (role, _, key) in keys.iter() {
+                    let request = TestRequest::default().method(method.clone()).uri(&uri);
+                    let reply = send_as_is(&app, with_key(request, Some(key))).await;
+                    assert_eq!(reply.status, 401, "{role} {method} {template}: {}", reply.body);
+                    checked += 1;
+                }
+                continue;
+            }
             Requirement::Undeclared => {
                 panic!("{method} {template} declares no scope: every operation needs exactly one")
             }

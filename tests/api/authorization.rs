@@ -165,6 +165,19 @@ async fn every_operation_under_every_spelling_of_its_path_needs_a_key_and_its_sc
         let scope = match requirement {
             Requirement::Scope(scope) => Some(scope),
             Requirement::SignedIn | Requirement::Customer => None,
+            // The catalog reads only `X-Publishable-Key`: a bearer key of any scope is no
+            // credential there, under any spelling.
+            Requirement::Storefront => {
+                for uri in spellings(&path) {
+                    for key in [None, Some(catalog_reader.as_str())] {
+                        let reply = send_as_is(&app, request(&method, &uri, &body, key)).await;
+                        assert_eq!(reply.status, 401, "{method} {uri} ({template}): {}", reply.body);
+                        assert_eq!(reply.body["code"], "unauthenticated", "{method} {uri}");
+                        tried += 1;
+                    }
+                }
+                continue;
+            }
             // Signing in is open to anyone (and counts failures): `auth.rs` tries it.
             Requirement::Public | Requirement::Undeclared => continue,
         };

@@ -134,8 +134,21 @@ pub async fn new_key(
     scopes: Vec<hybrid_crm::domain::access::Scope>,
 ) -> String {
     let name: String = format!("{role:?} {scopes:?}").chars().take(100).collect();
-    let new = hybrid_crm::domain::access::NewApiKey { name, role, scopes, expires_at: None };
+    let new = hybrid_crm::domain::access::NewApiKey::secret(name, role, scopes, None);
     hybrid_crm::app::access::create_key(&ctx.state, new).await.expect("key").1
+}
+
+/// A new publishable key for `origins`; its secret.
+pub async fn new_publishable_key(ctx: &TestContext, origins: &[&str]) -> String {
+    let new = hybrid_crm::domain::access::NewApiKey {
+        kind: hybrid_crm::domain::access::KeyKind::Publishable,
+        name: format!("storefront {origins:?}"),
+        role: hybrid_crm::domain::access::Role::Custom,
+        scopes: Vec::new(),
+        expires_at: None,
+        allowed_origins: origins.iter().map(ToString::to_string).collect(),
+    };
+    hybrid_crm::app::access::create_key(&ctx.state, new).await.expect("publishable key").1
 }
 
 /// A password no test guesses and the policy accepts.

@@ -31,6 +31,7 @@ mod snapshots;
 mod spec;
 mod stats_and_health;
 mod store;
+mod storefront;
 mod timeline;
 mod webhooks;
 mod workshops;

@@ -62,8 +62,8 @@ pub(crate) fn sample(spec: &Value, schema: &Value) -> Value {
 
 /// One request per operation of the spec, with fresh ids and a body its schema accepts; the
 /// operations on one's own account carry the staff access token `staff`, the store's the
-/// customer's `customer`.
-fn every_operation(staff: &str, customer: &str) -> Vec<(String, Request)> {
+/// customer's `customer`, the storefront's catalog the publishable key `publishable`.
+fn every_operation(staff: &str, customer: &str, publishable: &str) -> Vec<(String, Request)> {
     let spec = hybrid_crm::http::openapi();
     let mut requests = Vec::new();
     for (path, item) in spec["paths"].as_object().unwrap() {
@@ -92,6 +92,9 @@ fn every_operation(staff: &str, customer: &str) -> Vec<(String, Request)> {
             if let Some(token) = token {
                 request = request.insert_header(("authorization", crate::harness::bearer(token)));
             }
+            if declared_requirement(operation) == Requirement::Storefront {
+                request = request.insert_header(("x-publishable-key", publishable));
+            }
             if method == Method::POST {
                 // As the spec documents (required on payments and refunds).
                 request = request.insert_header(("idempotency-key", uuid::Uuid::now_v7().to_string()));
@@ -115,11 +118,16 @@ async fn with_postgresql_cut_every_route_answers_503_in_time_and_recovers_when_i
     let client = create_client(&app, "Before", "before@example.com").await;
     let (_, staff) = crate::harness::new_staff(&ctx, hybrid_crm::domain::access::Role::Support, "outage").await;
     let (_, customer) = crate::harness::new_customer(&ctx, "outage").await;
+    let publishable = crate::harness::new_publishable_key(&ctx, &["https://shop.example.com"]).await;
+    // Looked up once, as a storefront in use has been: the key is known when PostgreSQL goes.
+    let browsed =
+        TestRequest::get().uri("/api/v1/store/categories").insert_header(("x-publishable-key", publishable.as_str()));
+    assert_eq!(send(&app, browsed.to_request()).await.status, 200);
     let pg = ctx.pg_proxy.as_ref().unwrap();
     pg.set(Passage::Cut);
 
     let started = Instant::now();
-    let replies = join_all(every_operation(&staff, &customer).into_iter().map(|(what, request)| {
+    let replies = join_all(every_operation(&staff, &customer, &publishable).into_iter().map(|(what, request)| {
         let app = &app;
         async move {
             let begun = Instant::now();

@@ -181,28 +181,47 @@ async fn the_store_matrix_customers_keys_and_staff_reach_only_their_own_operatio
     let (client_b, b) = crate::harness::new_customer_session(&ctx, "matrix-b").await;
     let (_, staff) = crate::harness::new_staff(&ctx, Role::Admin, "matrix-store-admin").await;
     let admin_key = crate::harness::new_key(&ctx, Role::Admin, Vec::new()).await;
+    let publishable = crate::harness::new_publishable_key(&ctx, &["https://shop.example.com"]).await;
     let mut checked = 0;
     for (method, template, uri, body, requirement) in crate::authorization::api_operations(&spec) {
-        let request = |token: Option<&str>| {
+        let sent = |token: Option<&str>, header: Option<(&str, String)>| {
             let mut request = TestRequest::default().method(method.clone()).uri(&uri);
             if let Some(token) = token {
                 request = request.insert_header(("Authorization", bearer(token)));
+            }
+            if let Some(header) = header {
+                request = request.insert_header(header);
             }
             if let Some(body) = &body {
                 request = request.set_json(body);
             }
             request.to_request()
         };
+        let request = |token: Option<&str>| sent(token, None);
+        let with_publishable = || sent(None, Some(("X-Publishable-Key", publishable.clone())));
         match requirement {
             Requirement::Customer => {
                 send_as_is(&app, request(None)).await.problem(401, "unauthenticated");
-                for other in [&staff, &admin_key] {
+                for other in [&staff, &admin_key, &publishable] {
                     send_as_is(&app, request(Some(other))).await.problem(403, "forbidden");
                 }
+                send_as_is(&app, with_publishable()).await.problem(401, "unauthenticated");
+            }
+            Requirement::Storefront => {
+                for other in [None, Some(a.as_str()), Some(&b.access_token), Some(&staff), Some(&admin_key)] {
+                    let reply = send_as_is(&app, request(other)).await;
+                    assert_eq!(reply.status, 401, "{method} {template}: {}", reply.body);
+                }
+                let reply = send_as_is(&app, with_publishable()).await;
+                assert!([200, 404].contains(&reply.status.as_u16()), "{method} {template}: {}", reply.body);
             }
             Requirement::Scope(_) | Requirement::SignedIn => {
-                let reply = send_as_is(&app, request(Some(&a))).await;
-                assert_eq!(reply.status, 403, "{method} {template} with a customer token: {}", reply.body);
+                for other in [&a, &publishable] {
+                    let reply = send_as_is(&app, request(Some(other))).await;
+                    assert_eq!(reply.status, 403, "{method} {template} with a customer token: {}", reply.body);
+                }
+                let reply = send_as_is(&app, with_publishable()).await;
+                assert_eq!(reply.status, 401, "{method} {template} with a publishable key: {}", reply.body);
             }
             Requirement::Public | Requirement::Undeclared => continue,
         }

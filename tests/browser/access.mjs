@@ -4,18 +4,9 @@
 // 2. CORS: a page on an allowed origin (another port) calls the API with a key and reads the
 //    exposed headers; a page on another origin is blocked by the browser.
 // Usage: node access.mjs API_BASE API_KEY ALLOWED_PORT OTHER_PORT
-import http from 'node:http';
-import { check, finish, launch, shots } from './common.mjs';
+import { check, finish, launch, servePage, shots } from './common.mjs';
 
 const [api, key, allowedPort, otherPort] = process.argv.slice(2);
-// A plain page on another origin: the test runs fetch() from it.
-function servePage(port) {
-  const server = http.createServer((_, res) => {
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end('<!doctype html><title>SPA</title><h1>Another origin</h1>');
-  });
-  return new Promise((resolve) => server.listen(Number(port), '127.0.0.1', () => resolve(server)));
-}
 
 const browser = await launch();
 try {

@@ -2,6 +2,7 @@
 // folder (target/browser/) and the exit status.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
+import http from 'node:http';
 
 export const shots = new URL('../../target/browser/', import.meta.url);
 fs.mkdirSync(shots, { recursive: true });
@@ -27,4 +28,13 @@ export function finish(name, passed) {
     process.exit(1);
   }
   console.log(passed);
+}
+
+// A plain page on another origin (127.0.0.1:port): the checks run fetch() from it.
+export function servePage(port) {
+  const server = http.createServer((_, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end('<!doctype html><title>SPA</title><h1>Another origin</h1>');
+  });
+  return new Promise((resolve) => server.listen(Number(port), '127.0.0.1', () => resolve(server)));
 }

@@ -1,7 +1,7 @@
 //! `/api/v1/api-keys` and `/api/v1/audit-log` (admin only).
 
 use crate::app::{access, AppState};
-use crate::domain::access::{ApiKey, AuditEntry, AuditFilter, NewApiKey, Role, Scope, KEY_PREFIX};
+use crate::domain::access::{is_origin, ApiKey, AuditEntry, AuditFilter, KeyKind, NewApiKey, Role, Scope};
 use crate::domain::free_form::FieldIssue;
 use crate::domain::ids::{AccountId, ApiKeyId, AuditEntryId, Located, UserId};
 use crate::domain::time::Timestamp;
@@ -36,6 +36,9 @@ impl ToSchema for ScopeName {}
 #[serde(deny_unknown_fields)]
 #[validate(schema(function = api_key_rules, skip_on_field_errors = false))]
 pub struct ApiKeyRequest {
+    /// `secret` (the default) or `publishable`: a storefront's key for the public catalog,
+    /// with `allowed_origins` and no role or scopes.
+    pub kind: Option<KeyKind>,
     /// What the key is for, to tell keys apart.
     #[validate(length(min = 1, max = 100))]
     #[schema(min_length = 1, max_length = 100, example = "Mobile app (production)")]
@@ -48,6 +51,12 @@ pub struct ApiKeyRequest {
     pub scopes: Option<Vec<String>>,
     /// When the key stops working; never when absent.
     pub expires_at: Option<Timestamp>,
+    /// A publishable key's browser origins (1 to 16), exactly as browsers send them:
+    /// `scheme://host[:port]`, no path. Browsers on other origins cannot use the key, and the
+    /// store's CORS answers follow these lists.
+    #[validate(length(min = 1, max = 16))]
+    #[schema(min_items = 1, max_items = 16, example = json!(["https://shop.example.com"]))]
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 /// The roles a key can be given.
@@ -77,12 +86,43 @@ impl From<NamedRole> for Role {
 
 fn api_key_rules(request: &ApiKeyRequest) -> Result<(), ValidationError> {
     let mut issues = Vec::new();
-    match (&request.role, &request.scopes) {
-        (None, None) => issues.push(FieldIssue::new("role", "required", "give a role or a list of scopes")),
-        (Some(_), Some(_)) => {
+    match (request.kind.unwrap_or(KeyKind::Secret), &request.role, &request.scopes) {
+        (KeyKind::Secret, None, None) => {
+            issues.push(FieldIssue::new("role", "required", "give a role or a list of scopes"))
+        }
+        (KeyKind::Secret, Some(_), Some(_)) => {
             issues.push(FieldIssue::new("scopes", "not_allowed", "give either a role or a list of scopes, not both"))
         }
+        (KeyKind::Secret, _, _) => {}
+        (KeyKind::Publishable, role, scopes) => {
+            if role.is_some() {
+                issues.push(FieldIssue::new("role", "not_allowed", "a publishable key holds no role"));
+            }
+            if scopes.is_some() {
+                issues.push(FieldIssue::new("scopes", "not_allowed", "a publishable key holds no scope"));
+            }
+        }
+    }
+    match (request.kind.unwrap_or(KeyKind::Secret), &request.allowed_origins) {
+        (KeyKind::Publishable, None) => {
+            issues.push(FieldIssue::new("allowed_origins", "required", "name the browser origins that may use the key"))
+        }
+        (KeyKind::Secret, Some(_)) => {
+            issues.push(FieldIssue::new("allowed_origins", "not_allowed", "only publishable keys name origins"))
+        }
         _ => {}
+    }
+    let origins = request.allowed_origins.iter().flatten();
+    for (i, origin) in origins.clone().enumerate() {
+        if !is_origin(origin) {
+            issues.push(FieldIssue::new(
+                format!("allowed_origins[{i}]"),
+                "invalid_origin",
+                format!("{origin:?} is not an origin: scheme://host[:port], no path, no trailing slash"),
+            ));
+        } else if origins.clone().take(i).any(|earlier| earlier == origin) {
+            issues.push(FieldIssue::new(format!("allowed_origins[{i}]"), "duplicate", "listed twice"));
+        }
     }
     for (i, scope) in request.scopes.iter().flatten().enumerate() {
         if scope.parse::<Scope>().is_err() {
@@ -96,10 +136,12 @@ impl From<ApiKeyRequest> for NewApiKey {
     fn from(r: ApiKeyRequest) -> Self {
         let scopes: Vec<Scope> = r.scopes.iter().flatten().filter_map(|s| s.parse().ok()).collect();
         NewApiKey {
+            kind: r.kind.unwrap_or(KeyKind::Secret),
             name: r.name,
             role: r.role.map_or(Role::Custom, Role::from),
             scopes,
             expires_at: r.expires_at.map(Into::into),
+            allowed_origins: r.allowed_origins.unwrap_or_default(),
         }
     }
 }
@@ -107,13 +149,14 @@ impl From<ApiKeyRequest> for NewApiKey {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApiKeyResponse {
     pub id: ApiKeyId,
+    pub kind: KeyKind,
     #[schema(example = "Mobile app (production)")]
     pub name: String,
     pub role: Role,
     /// What the key may do (a named role's scopes, or the key's own).
     #[schema(value_type = Vec<ScopeName>)]
     pub scopes: Vec<String>,
-    /// Every key starts with it.
+    /// Every key of its kind starts with it: `hcrm_`, or `hcrm_pk_` for a publishable key.
     #[schema(example = "hcrm_")]
     pub prefix: &'static str,
     /// The key's last four characters.
@@ -124,21 +167,26 @@ pub struct ApiKeyResponse {
     /// To the minute; `null` when never used.
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// A publishable key's browser origins; empty for a secret key.
+    #[schema(example = json!([]))]
+    pub allowed_origins: Vec<String>,
 }
 
 impl From<ApiKey> for ApiKeyResponse {
     fn from(k: ApiKey) -> Self {
         ApiKeyResponse {
             id: k.id,
+            kind: k.kind,
             name: k.name,
             role: k.role,
             scopes: k.scopes.iter().map(ToString::to_string).collect(),
-            prefix: KEY_PREFIX,
+            prefix: k.kind.prefix(),
             last_four: k.last_four,
             expires_at: k.expires_at,
             created_at: k.created_at,
             last_used_at: k.last_used_at,
             revoked_at: k.revoked_at,
+            allowed_origins: k.allowed_origins,
         }
     }
 }
@@ -148,7 +196,8 @@ impl From<ApiKey> for ApiKeyResponse {
 pub struct CreatedApiKeyResponse {
     #[serde(flatten)]
     pub api_key: ApiKeyResponse,
-    /// The secret: send it as `Authorization: Bearer <key>`. Only its hash is kept, so it cannot
+    /// The key: a secret one goes in `Authorization: Bearer <key>`, a publishable one in
+    /// `X-Publishable-Key: <key>` (from the storefront's pages). Only its hash is kept, so it cannot
     /// be shown again: a replay of the creating request (same `Idempotency-Key`) answers `null`
     /// here, with `secret_withheld: true`.
     #[schema(example = "hcrm_Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5")]
@@ -227,7 +276,9 @@ impl From<AuditEntry> for AuditEntryResponse {
 
 /// Create an API key
 ///
-/// With a named role, or (without one) a list of scopes. The secret is in `key`, shown this
+/// A secret key with a named role, or (without one) a list of scopes; or, with `kind:
+/// "publishable"` and `allowed_origins`, a storefront's key that reads the public catalog
+/// (`/store/products`, `/store/categories`, `/store/workshops`) and nothing else. The secret is in `key`, shown this
 /// once: only its SHA-256 is stored.
 #[utoipa::path(
     security(("api_key" = ["admin:write"])),

@@ -17,6 +17,7 @@ pub mod payments;
 pub mod reports;
 pub mod stats;
 pub mod store;
+pub mod storefront;
 pub mod subscriptions;
 pub mod timeline;
 pub mod users;
@@ -49,6 +50,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(store::list_my_orders)
         .service(store::get_my_order)
         .service(store::cancel_my_order)
+        .service(storefront::list_store_products)
+        .service(storefront::get_store_product)
+        .service(storefront::list_store_categories)
+        .service(storefront::list_store_workshops)
+        .service(storefront::get_store_workshop)
         .service(users::create_user)
         .service(users::list_users)
         .service(users::get_user)

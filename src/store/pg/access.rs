@@ -1,7 +1,7 @@
 //! API keys (`api_keys`): looked up by the SHA-256 of the secret, never stored in clear.
 
 use super::schema::api_keys;
-use crate::domain::access::{ApiKey, NewApiKey, Role, Scope};
+use crate::domain::access::{ApiKey, KeyKind, NewApiKey, Role, Scope};
 use crate::domain::ids::ApiKeyId;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -11,6 +11,7 @@ use uuid::Uuid;
 #[diesel(table_name = api_keys)]
 struct KeyRow {
     id: Uuid,
+    kind: String,
     name: String,
     role: String,
     scopes: Vec<String>,
@@ -19,6 +20,7 @@ struct KeyRow {
     created_at: DateTime<Utc>,
     last_used_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
+    allowed_origins: Vec<String>,
 }
 
 impl From<KeyRow> for ApiKey {
@@ -30,8 +32,11 @@ impl From<KeyRow> for ApiKey {
             Role::Custom => r.scopes.iter().filter_map(|s| s.parse::<Scope>().ok()).collect(),
             named => named.scopes(),
         };
+        // Likewise an unknown kind: a publishable key grants nothing beyond the catalog.
+        let kind = KeyKind::parse(&r.kind).unwrap_or(KeyKind::Publishable);
         ApiKey {
             id: ApiKeyId(r.id),
+            kind,
             name: r.name,
             role,
             scopes,
@@ -40,6 +45,7 @@ impl From<KeyRow> for ApiKey {
             created_at: r.created_at,
             last_used_at: r.last_used_at,
             revoked_at: r.revoked_at,
+            allowed_origins: r.allowed_origins,
         }
     }
 }
@@ -56,6 +62,7 @@ pub fn insert_key(
     diesel::insert_into(api_keys::table)
         .values((
             api_keys::id.eq(id.0),
+            api_keys::kind.eq(new.kind.as_str()),
             api_keys::name.eq(&new.name),
             api_keys::role.eq(new.role.as_str()),
             api_keys::scopes.eq(scopes),
@@ -63,6 +70,7 @@ pub fn insert_key(
             api_keys::last_four.eq(last_four),
             api_keys::expires_at.eq(new.expires_at),
             api_keys::created_at.eq(now),
+            api_keys::allowed_origins.eq(&new.allowed_origins),
         ))
         .returning(KeyRow::as_returning())
         .get_result::<KeyRow>(conn)
@@ -110,4 +118,15 @@ pub fn revoke_key(conn: &mut PgConnection, id: ApiKeyId, now: DateTime<Utc>) -> 
 /// Records use of the key (callers do it at most once a minute per key).
 pub fn touch_key(conn: &mut PgConnection, id: ApiKeyId, now: DateTime<Utc>) -> QueryResult<()> {
     diesel::update(api_keys::table.find(id.0)).set(api_keys::last_used_at.eq(now)).execute(conn).map(drop)
+}
+
+/// Every origin a usable publishable key names (the storefront's CORS preflights ask for any).
+pub fn publishable_origins(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Vec<String>> {
+    api_keys::table
+        .filter(api_keys::kind.eq(KeyKind::Publishable.as_str()))
+        .filter(api_keys::revoked_at.is_null())
+        .filter(api_keys::expires_at.is_null().or(api_keys::expires_at.gt(now)))
+        .select(api_keys::allowed_origins)
+        .load::<Vec<String>>(conn)
+        .map(|lists| lists.into_iter().flatten().collect())
 }

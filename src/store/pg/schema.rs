@@ -20,6 +20,8 @@ diesel::table! {
         created_at -> Timestamptz,
         last_used_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
+        kind -> Text,
+        allowed_origins -> Array<Text>,
     }
 }
 
