@@ -484,6 +484,59 @@ folders = [
              "duration_minutes": 60, "modality": "online", "link": "https://meet.example.com/x", "price": "5.00", "capacity": 5}),
         request("Delete workshop", "DELETE", "/api/v1/workshops/{{throwawayWorkshopId}}", status(204)),
     ]),
+    ("Storefront enrollments and payments", [
+        request("Store sign-in for enrollments", "POST", "/api/v1/store/auth/sign-in", status(200) + save("storeAccess", "pm.response.json().access_token"),
+            {"email": f"shop.{R}@example.com", "password": "shopper passphrase three"}, auth="none"),
+        request("Staff open a workshop the shopper may cancel until it starts", "POST", "/api/v1/workshops", status(201) + save("storeWorkshopId") + [
+            "pm.test('the cancellation window', () => pm.expect(pm.response.json().cancellation_hours).to.eql(0));"],
+            {"name": f"Postman Store Class {R}", "category_id": "{{interestId}}", "starts_at": "2099-07-01T15:00:00Z",
+             "duration_minutes": 90, "modality": "online", "link": "https://meet.example.com/postman", "price": "30.00", "capacity": 3,
+             "cancellation_hours": 0}),
+        request("Enroll me", "POST", "/api/v1/store/me/enrollments", status(201) + save("storeEnrollmentId") + [
+            "pm.test('my seat, owed, with the online link', () => { const b = pm.response.json(); pm.expect(b.balance).to.eql('30.00'); pm.expect(b.cancellable).to.be.true; pm.expect(b.workshop.link).to.eql('https://meet.example.com/postman'); pm.expect(pm.response.headers.get('Location')).to.eql('/api/v1/store/me/enrollments/' + b.id); });"],
+            {"workshop_id": "{{storeWorkshopId}}"}, auth="storeAccess"),
+        request("Enroll me twice", "POST", "/api/v1/store/me/enrollments", status(409) + PROBLEM + code("already_enrolled"),
+            {"workshop_id": "{{storeWorkshopId}}"}, auth="storeAccess"),
+        request("List my enrollments", "GET", "/api/v1/store/me/enrollments?status=pending_payment", status(200) + [
+            "pm.test('mine only', () => pm.expect(pm.response.json().items.map(e => e.id)).to.eql([pm.collectionVariables.get('storeEnrollmentId')]));"], auth="storeAccess"),
+        request("Get my enrollment", "GET", "/api/v1/store/me/enrollments/{{storeEnrollmentId}}", status(200) + [
+            "pm.test('with its workshop', () => pm.expect(pm.response.json().workshop.id).to.eql(pm.collectionVariables.get('storeWorkshopId')));"], auth="storeAccess"),
+        request("Get another client's enrollment", "GET", "/api/v1/store/me/enrollments/{{enrollmentId}}", status(404) + PROBLEM + code("enrollment_not_found"), auth="storeAccess"),
+        request("Pay my seat without an idempotency key", "POST", "/api/v1/store/me/payments", status(400) + PROBLEM + code("idempotency_key_required"),
+            {"subject": {"type": "enrollment", "id": "{{storeEnrollmentId}}"}, "amount": "30.00", "method": "card", "token": "tok_visa"}, auth="storeAccess"),
+        request("Pay another client's enrollment", "POST", "/api/v1/store/me/payments", status(404) + PROBLEM + code("enrollment_not_found"),
+            {"subject": {"type": "enrollment", "id": "{{enrollmentId}}"}, "amount": "1.00", "method": "card", "token": "tok_visa"},
+            headers={"Idempotency-Key": f"store-other-{R}"}, auth="storeAccess"),
+        request("Pay my seat in cash", "POST", "/api/v1/store/me/payments", status(422) + PROBLEM + [
+            "pm.test('names method', () => pm.expect(pm.response.json().errors.map(e => e.field)).to.eql(['method']));"],
+            {"subject": {"type": "enrollment", "id": "{{storeEnrollmentId}}"}, "amount": "30.00", "method": "cash", "token": "tok_visa"},
+            headers={"Idempotency-Key": f"store-cash-{R}"}, auth="storeAccess"),
+        request("Pay my seat", "POST", "/api/v1/store/me/payments", status(201) + save("storePaymentId") + [
+            "pm.test('succeeded', () => pm.expect(pm.response.json().status).to.eql('succeeded'));"],
+            {"subject": {"type": "enrollment", "id": "{{storeEnrollmentId}}"}, "amount": "30.00", "method": "card", "token": "tok_visa"},
+            headers={"Idempotency-Key": f"store-pay-{R}"}, auth="storeAccess"),
+        request("Pay my seat again with the same key", "POST", "/api/v1/store/me/payments", status(201) + [
+            "pm.test('the same payment, replayed', () => { pm.expect(pm.response.json().id).to.eql(pm.collectionVariables.get('storePaymentId')); pm.expect(pm.response.headers.get('Idempotent-Replayed')).to.eql('true'); });"],
+            {"subject": {"type": "enrollment", "id": "{{storeEnrollmentId}}"}, "amount": "30.00", "method": "card", "token": "tok_visa"},
+            headers={"Idempotency-Key": f"store-pay-{R}"}, auth="storeAccess"),
+        request("List my payments", "GET", "/api/v1/store/me/payments?status=succeeded", status(200) + [
+            "pm.test('the one charge', () => pm.expect(pm.response.json().items.map(p => p.id)).to.eql([pm.collectionVariables.get('storePaymentId')]));"], auth="storeAccess"),
+        request("Get my payment", "GET", "/api/v1/store/me/payments/{{storePaymentId}}", status(200) + [
+            "pm.test('for my enrollment', () => pm.expect(pm.response.json().subject.id).to.eql(pm.collectionVariables.get('storeEnrollmentId')));"], auth="storeAccess"),
+        request("Cancel my paid seat", "POST", "/api/v1/store/me/enrollments/{{storeEnrollmentId}}/cancel", status(409) + PROBLEM + code("enrollment_paid"), auth="storeAccess"),
+        request("My subscription before buying one", "GET", "/api/v1/store/me/subscription", status(404) + PROBLEM + code("subscription_not_found"), auth="storeAccess"),
+        request("Subscribe me", "POST", "/api/v1/store/me/subscription", status(201) + save("storeSubscriptionId") + save("storeSubscriptionDue", "pm.response.json().amount_due") + [
+            "pm.test('premium, owed', () => { const b = pm.response.json(); pm.expect(b.plan).to.eql('premium'); pm.expect(b.amount_due).to.not.eql('0.00'); });"],
+            {"plan": "premium", "months": 1}, auth="storeAccess"),
+        request("Pay my subscription", "POST", "/api/v1/store/me/payments", status(201) + [
+            "pm.test('succeeded', () => pm.expect(pm.response.json().status).to.eql('succeeded'));"],
+            {"subject": {"type": "subscription", "id": "{{storeSubscriptionId}}"}, "amount": "{{storeSubscriptionDue}}", "method": "paypal", "token": "tok_visa"},
+            headers={"Idempotency-Key": f"store-sub-{R}"}, auth="storeAccess"),
+        request("My subscription", "GET", "/api/v1/store/me/subscription", status(200) + [
+            "pm.test('active and paid', () => { const b = pm.response.json(); pm.expect(b.status).to.eql('active'); pm.expect(b.amount_due).to.eql('0.00'); });"], auth="storeAccess"),
+        request("Staff enroll the shopper where they already are", "POST", "/api/v1/workshops/{{storeWorkshopId}}/enrollments", status(409) + PROBLEM + code("already_enrolled"),
+            {"client_id": "{{storeClientId}}"}),
+    ]),
     ("Storefront catalog", [
         request("Create a publishable key", "POST", "/api/v1/api-keys", status(201) + save("publishableKey", "pm.response.json().key") + save("publishableKeyId") + [
             "pm.test('a publishable key without scopes', () => { const b = pm.response.json(); pm.expect(b.kind).to.eql('publishable'); pm.expect(b.key).to.match(/^hcrm_pk_/); pm.expect(b.scopes).to.eql([]); pm.expect(b.allowed_origins).to.eql(['https://shop.example.com']); });"],

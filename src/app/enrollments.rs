@@ -18,7 +18,7 @@ use crate::domain::events::EventType;
 use crate::domain::ids::{ClientId, EnrollmentId, Located, WorkshopId};
 use crate::domain::money::Money;
 use crate::domain::page::{Page, PageRequest};
-use crate::domain::workshops::{Enrollment, EnrollmentFilter, EnrollmentStatus, Workshop};
+use crate::domain::workshops::{Enrollment, EnrollmentFilter, EnrollmentStatus, OwnEnrollment, Workshop};
 use crate::store::pg::{clients, enrollments as repo, workshops};
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
@@ -145,17 +145,77 @@ pub async fn list(state: &AppState, filter: EnrollmentFilter, page: PageRequest)
     id_page(state, page, move |conn, before, limit| Ok(repo::list(conn, &filter, before, limit)?)).await
 }
 
+/// A customer's own enrollments, newest first, each with its workshop (read in one more query).
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn list_own(
+    state: &AppState,
+    client: ClientId,
+    statuses: Vec<EnrollmentStatus>,
+    page: PageRequest,
+) -> AppResult<Page<OwnEnrollment>> {
+    let filter = EnrollmentFilter { client_id: Some(client), statuses, ..Default::default() };
+    let page = list(state, filter, page).await?;
+    let ids: Vec<WorkshopId> = page.items.iter().map(|e| e.workshop_id).collect();
+    let found = state.db.run(move |conn| Ok(workshops::find_many(conn, &ids)?)).await?;
+    page.try_map(|enrollment| {
+        let workshop = found.iter().find(|w| w.id == enrollment.workshop_id).cloned().found(enrollment.workshop_id)?;
+        Ok(OwnEnrollment { enrollment, workshop })
+    })
+}
+
+/// A customer's own enrollment with its workshop; another client's is as if it did not exist.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn get_own(state: &AppState, client: ClientId, id: EnrollmentId) -> AppResult<OwnEnrollment> {
+    state
+        .db
+        .run(move |conn| {
+            let enrollment = repo::find(conn, id)?.filter(|e| e.client_id == client).found(id)?;
+            let workshop = workshops::find(conn, enrollment.workshop_id)?.found(enrollment.workshop_id)?;
+            Ok(OwnEnrollment { enrollment, workshop })
+        })
+        .await
+}
+
+/// A customer enrolls their own client (the seat is taken as for any enrollment).
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn enroll_own(state: &AppState, client: ClientId, workshop: WorkshopId) -> AppResult<OwnEnrollment> {
+    let enrollment = enroll(state, workshop, client).await?;
+    let workshop = super::workshops::get(state, workshop).await?;
+    Ok(OwnEnrollment { enrollment, workshop })
+}
+
 /// Cancels the enrollment and releases its seat, once: a second cancel is a 409. Payments
 /// already made stay recorded (refunds belong to payments).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn cancel(state: &AppState, id: EnrollmentId) -> AppResult<Enrollment> {
+    cancel_as(state, id, None).await
+}
+
+/// A customer cancels their own enrollment under the workshop's rule: while nothing is paid,
+/// until `cancellation_hours` before the start. A paid seat is cancelled by staff, who refund it.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn cancel_own(state: &AppState, client: ClientId, id: EnrollmentId) -> AppResult<OwnEnrollment> {
+    let enrollment = cancel_as(state, id, Some(client)).await?;
+    let workshop = super::workshops::get(state, enrollment.workshop_id).await?;
+    Ok(OwnEnrollment { enrollment, workshop })
+}
+
+async fn cancel_as(state: &AppState, id: EnrollmentId, customer: Option<ClientId>) -> AppResult<Enrollment> {
     let now = clock::now();
     state
         .db
         .tx(move |conn| {
             let enrollment = repo::lock(conn, id)?.found(id)?;
+            if let Some(client) = customer {
+                if enrollment.client_id != client {
+                    return Err(AppError::not_found(id));
+                }
+            }
             if enrollment.status == EnrollmentStatus::Cancelled {
                 return Err(AppError::conflict("already_cancelled", None, "this enrollment is already cancelled"));
+            }
+            if customer.is_some() {
+                customer_may_cancel(conn, &enrollment, now)?;
             }
             let cancelled = repo::cancel(conn, id, now)?;
             workshops::release_seat(conn, id)?;
@@ -163,4 +223,29 @@ pub async fn cancel(state: &AppState, id: EnrollmentId) -> AppResult<Enrollment>
             Ok(cancelled)
         })
         .await
+}
+
+/// The workshop's rule for a customer cancelling their own seat.
+fn customer_may_cancel(conn: &mut PgConnection, enrollment: &Enrollment, now: DateTime<Utc>) -> AppResult<()> {
+    if !enrollment.amount_paid.is_zero() {
+        return Err(AppError::conflict(
+            "enrollment_paid",
+            None,
+            "a paid seat is cancelled by the staff, who refund it: contact the business",
+        ));
+    }
+    let workshop = workshops::find(conn, enrollment.workshop_id)?.found(enrollment.workshop_id)?;
+    let until = workshop.cancellable_until();
+    if now > until {
+        return Err(AppError::conflict_with(
+            "cancellation_closed",
+            None,
+            format!(
+                "this workshop's seats can be cancelled until {} hours before it starts",
+                workshop.cancellation_hours
+            ),
+            json!({"cancellable_until": until, "starts_at": workshop.starts_at}),
+        ));
+    }
+    Ok(())
 }

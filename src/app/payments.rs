@@ -26,7 +26,7 @@ use super::idempotency::recovery_point;
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::client::PlanStatus;
 use crate::domain::events::EventType;
-use crate::domain::ids::{EnrollmentId, Located, Nested, PaymentId, RefundId, SubscriptionId};
+use crate::domain::ids::{ClientId, EnrollmentId, Located, Nested, PaymentId, RefundId, SubscriptionId};
 use crate::domain::money::Money;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::payments::{
@@ -103,10 +103,24 @@ fn lock_subject(conn: &mut PgConnection, subject: Subject) -> AppResult<Payable>
 /// `respond_async`), and returned `processing` if the gateway has not answered by then.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn pay(state: &AppState, new: NewPayment, respond_async: bool) -> AppResult<Payment> {
+    pay_as(state, new, None, respond_async).await
+}
+
+/// A customer pays their own order, enrollment or subscription, with a card or PayPal token (the
+/// desk's methods are the staff's). Another client's subject is as if it did not exist.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn pay_own(state: &AppState, client: ClientId, new: NewPayment) -> AppResult<Payment> {
+    if !new.method.uses_gateway() {
+        return Err(AppError::invalid("method", "not_allowed", "pay with `card` or `paypal` and its token"));
+    }
+    pay_as(state, new, Some(client), false).await
+}
+
+async fn pay_as(state: &AppState, new: NewPayment, payer: Option<ClientId>, respond_async: bool) -> AppResult<Payment> {
     check_token(state.gateway.as_ref(), &new)?;
     let now = clock::now();
     let lease_until = now + state.settings.payment_lease;
-    let payment = state.db.tx(move |conn| reserve(conn, new, now, lease_until)).await?;
+    let payment = state.db.tx(move |conn| reserve(conn, new, payer, now, lease_until)).await?;
     if payment.status != PaymentStatus::Processing {
         return Ok(payment);
     }
@@ -145,13 +159,18 @@ fn check_token(gateway: &dyn PaymentGateway, new: &NewPayment) -> AppResult<()> 
 
 /// Reserve: checks the balance under the subject's lock and records the payment. A payment
 /// that needs no gateway is applied in the same transaction.
+/// `payer`: the only client whose subject this may be (a customer paying their own).
 fn reserve(
     conn: &mut PgConnection,
     new: NewPayment,
+    payer: Option<ClientId>,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
 ) -> AppResult<Payment> {
     let payable = lock_subject(conn, new.subject)?;
+    if payer.is_some_and(|payer| payer != payable.client_id) {
+        return Err(subject_not_found(new.subject));
+    }
     let reserved = repo::reserved(conn, new.subject)?;
     if !payable.open {
         let code = match new.subject {
@@ -232,7 +251,7 @@ pub(crate) fn record_in(conn: &mut PgConnection, new: NewPayment, now: DateTime<
     if new.token.is_some() {
         return Err(AppError::Internal(anyhow::anyhow!("a payment with a token must go through the gateway")));
     }
-    reserve(conn, new, now, now)
+    reserve(conn, new, None, now, now)
 }
 
 /// Records a payment towards an enrollment taken at the desk (`POST /enrollments/{id}/payments`)
@@ -848,6 +867,12 @@ impl Keyed for Payment {
     fn key(&self) -> uuid::Uuid {
         self.id.0
     }
+}
+
+/// A customer's own payment; another client's is as if it did not exist.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn get_own(state: &AppState, client: ClientId, id: PaymentId) -> AppResult<Payment> {
+    state.db.read(move |conn| repo::find(conn, id)?.filter(|p| p.client_id == client).found(id)).await
 }
 
 #[tracing::instrument(level = "debug", skip_all)]

@@ -410,6 +410,7 @@ fn commerce_in(
                 capacity,
                 seats_taken: 0,
                 seats_available: capacity,
+                cancellation_hours: 24,
                 active: true,
                 created_at,
                 updated_at: created_at,

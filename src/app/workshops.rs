@@ -22,6 +22,7 @@ pub const CONSTRAINTS: &[Rule] = &[
     Rule::Check("workshops_duration_minutes_check", out_of_range("duration_minutes", "must be between 1 and 10080")),
     Rule::Check("workshops_location_check", length("location", 1, 500)),
     Rule::Check("workshops_link_check", length("link", 1, 500)),
+    Rule::Check("workshops_cancellation_hours_check", out_of_range("cancellation_hours", "must be between 0 and 720")),
     Rule::Check("workshops_modality_check", invalid("modality", "invalid", "must be in_person or online")),
     Rule::Check("workshops_price_check", out_of_range("price", "must be more than 0 and at most 1000000.00")),
     Rule::Check(
@@ -78,6 +79,7 @@ pub async fn create(state: &AppState, input: NewWorkshop) -> AppResult<Workshop>
         capacity: input.capacity,
         seats_taken: 0,
         seats_available: input.capacity,
+        cancellation_hours: input.cancellation_hours,
         active: input.active,
         created_at: now,
         updated_at: now,

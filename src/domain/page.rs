@@ -105,6 +105,11 @@ impl<T> Page<T> {
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
     }
+
+    /// `map` with a conversion that may fail (the first error is the page's).
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        Ok(Page { items: self.items.into_iter().map(f).collect::<Result<_, E>>()?, next_cursor: self.next_cursor })
+    }
 }
 
 #[cfg(test)]

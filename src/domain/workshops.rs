@@ -47,6 +47,8 @@ pub struct NewWorkshop {
     pub link: Option<String>,
     pub price: Money,
     pub capacity: i32,
+    /// Customers may cancel their own unpaid enrollment until this many hours before the start.
+    pub cancellation_hours: i32,
     pub active: bool,
 }
 
@@ -62,6 +64,7 @@ pub struct WorkshopChanges {
     pub link: Option<Option<String>>,
     pub price: Option<Money>,
     pub capacity: Option<i32>,
+    pub cancellation_hours: Option<i32>,
     pub active: Option<bool>,
 }
 
@@ -125,6 +128,8 @@ pub struct Workshop {
     pub seats_taken: i32,
     /// `capacity - seats_taken`.
     pub seats_available: i32,
+    /// Customers may cancel their own unpaid enrollment until this many hours before the start.
+    pub cancellation_hours: i32,
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -148,6 +153,20 @@ pub struct Enrollment {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl Workshop {
+    /// Until when a customer may cancel their own enrollment.
+    pub fn cancellable_until(&self) -> DateTime<Utc> {
+        self.starts_at - chrono::Duration::hours(i64::from(self.cancellation_hours))
+    }
+}
+
+/// A customer's enrollment with the workshop it is for (what their own pages show).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnEnrollment {
+    pub enrollment: Enrollment,
+    pub workshop: Workshop,
 }
 
 #[cfg(test)]

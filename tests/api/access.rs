@@ -571,6 +571,37 @@ async fn fitting_write<S: crate::harness::TestApp<B>, B: actix_web::body::Messag
             let uri = format!("/api/v1/store/me/orders/{order}/cancel");
             return FittingWrite::new(uri, None, 200).sent_by(Some(token));
         }
+        ("POST", "/store/me/enrollments") => {
+            let (_, token) = crate::harness::new_customer(ctx, &uuid::Uuid::now_v7().simple().to_string()).await;
+            let interest = create_interest(app, &format!("Fit {unique}")).await;
+            let workshop = create_workshop(app, &format!("Fit {unique}"), &interest, 3).await;
+            let body = json!({"workshop_id": workshop});
+            return FittingWrite::new("/api/v1/store/me/enrollments".into(), Some(body), 201).sent_by(Some(token));
+        }
+        ("POST", "/store/me/enrollments/{id}/cancel") => {
+            let (_, token) = crate::harness::new_customer(ctx, &uuid::Uuid::now_v7().simple().to_string()).await;
+            let interest = create_interest(app, &format!("Fit {unique}")).await;
+            let workshop = create_workshop(app, &format!("Fit {unique}"), &interest, 3).await;
+            let request = TestRequest::post()
+                .uri("/api/v1/store/me/enrollments")
+                .insert_header(("Authorization", crate::harness::bearer(&token)))
+                .set_json(json!({"workshop_id": workshop}));
+            let enrolled = crate::harness::send_as_is(app, request.to_request()).await;
+            let uri = format!("/api/v1/store/me/enrollments/{}/cancel", enrolled.body["id"].as_str().expect("id"));
+            return FittingWrite::new(uri, None, 200).sent_by(Some(token));
+        }
+        ("POST", "/store/me/payments") => {
+            let (client, token) = crate::harness::new_customer(ctx, &uuid::Uuid::now_v7().simple().to_string()).await;
+            let product = create_product(app, &format!("Fit {}", uuid::Uuid::now_v7()), "10.00", 10).await;
+            let order = order_in(app, &client, &product, "pending").await;
+            let body = json!({"subject": {"type": "order", "id": order}, "amount": "10.00", "method": "card", "token": "tok_visa"});
+            return FittingWrite::new("/api/v1/store/me/payments".into(), Some(body), 201).sent_by(Some(token));
+        }
+        ("POST", "/store/me/subscription") => {
+            let (_, token) = crate::harness::new_customer(ctx, &uuid::Uuid::now_v7().simple().to_string()).await;
+            let body = json!({"plan": "basic", "months": 1});
+            return FittingWrite::new("/api/v1/store/me/subscription".into(), Some(body), 201).sent_by(Some(token));
+        }
         ("PATCH", "/clients/{id}/account") => {
             let (client, _) = crate::harness::new_customer(ctx, &uuid::Uuid::now_v7().simple().to_string()).await;
             return FittingWrite::new(format!("/api/v1/clients/{client}/account"), Some(json!({"active": false})), 200);

@@ -322,3 +322,144 @@ async fn staff_disable_a_customer_account_and_its_sessions_end_at_once() {
     let missing = send(&app, crate::harness::get(&format!("/api/v1/clients/{other}/account"))).await;
     missing.problem(404, "customer_account_not_found");
 }
+
+fn paying(token: &str, key: Option<&str>, body: Value) -> actix_http::Request {
+    let mut request =
+        TestRequest::post().uri("/api/v1/store/me/payments").insert_header(("Authorization", bearer(token)));
+    if let Some(key) = key {
+        request = request.insert_header(("Idempotency-Key", key));
+    }
+    request.set_json(body).to_request()
+}
+
+#[actix_web::test]
+async fn a_customer_enrolls_pays_once_and_cancels_only_under_the_workshop_s_rule() {
+    let ctx = TestContext::new().await;
+    let app = crate::app!(ctx);
+    let (_, a) = crate::harness::new_customer_session(&ctx, "learner-a").await;
+    let (_, b) = crate::harness::new_customer_session(&ctx, "learner-b").await;
+    let (a, b) = (a.access_token, b.access_token);
+    let interest = crate::create_interest(&app, "Joinery").await;
+    let week_ahead = crate::create_workshop(&app, "Dovetails", &interest, 2).await;
+    let mut soon = crate::workshop_body("Tomorrow morning", &interest, 5);
+    soon["starts_at"] = json!((chrono::Utc::now() + chrono::Duration::hours(10)).to_rfc3339());
+    let soon = crate::post(&app, "/api/v1/workshops", soon).await.body["id"].as_str().unwrap().to_string();
+    let mut flexible = crate::workshop_body("Flexible", &interest, 5);
+    flexible["cancellation_hours"] = json!(0);
+    let flexible = crate::post(&app, "/api/v1/workshops", flexible).await;
+    assert_eq!(flexible.body["cancellation_hours"], 0, "{}", flexible.body);
+    let flexible = flexible.body["id"].as_str().unwrap().to_string();
+    let enroll = |token: &str, workshop: &str| {
+        as_customer(Method::POST, "/api/v1/store/me/enrollments", token, Some(json!({"workshop_id": workshop})))
+    };
+
+    let enrolled = send_as_is(&app, enroll(&a, &week_ahead)).await;
+    assert_eq!(enrolled.status, 201, "{}", enrolled.body);
+    let enrollment = enrolled.body["id"].as_str().unwrap().to_string();
+    assert_eq!(enrolled.header("location"), Some(format!("/api/v1/store/me/enrollments/{enrollment}")));
+    assert_eq!(enrolled.body["workshop"]["name"], "Dovetails");
+    assert_eq!(
+        (enrolled.body["balance"].as_str(), enrolled.body["cancellable"].as_bool()),
+        (Some("80.00"), Some(true))
+    );
+    assert!(enrolled.body.get("client_id").is_none(), "{}", enrolled.body);
+    send_as_is(&app, enroll(&a, &week_ahead)).await.problem(409, "already_enrolled");
+    let listed = send_as_is(&app, as_customer(Method::GET, "/api/v1/store/me/enrollments", &a, None)).await;
+    assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(1));
+    let none = send_as_is(&app, as_customer(Method::GET, "/api/v1/store/me/enrollments", &b, None)).await;
+    assert_eq!(none.body["items"], json!([]));
+
+    // B reaches none of A's records, by any of their ids.
+    let uri = format!("/api/v1/store/me/enrollments/{enrollment}");
+    send_as_is(&app, as_customer(Method::GET, &uri, &b, None)).await.problem(404, "enrollment_not_found");
+    send_as_is(&app, as_customer(Method::POST, &format!("{uri}/cancel"), &b, None))
+        .await
+        .problem(404, "enrollment_not_found");
+    let pay = |amount: &str, method: &str, token: &str| json!({"subject": {"type": "enrollment", "id": enrollment}, "amount": amount, "method": method, "token": token});
+    send_as_is(&app, paying(&b, Some("b-tries"), pay("80.00", "card", "tok_visa")))
+        .await
+        .problem(404, "enrollment_not_found");
+
+    // Paying: a key is required, the desk's methods are not the customer's, and a retry never
+    // charges twice.
+    send_as_is(&app, paying(&a, None, pay("80.00", "card", "tok_visa"))).await.problem(400, "idempotency_key_required");
+    let cash = send_as_is(&app, paying(&a, Some("a-cash"), pay("80.00", "cash", "tok_visa"))).await;
+    assert_eq!((cash.status.as_u16(), cash.error_fields()), (422, vec!["method".to_string()]), "{}", cash.body);
+    let declined = send_as_is(&app, paying(&a, Some("a-declined"), pay("80.00", "card", "tok_declined"))).await;
+    assert_eq!(
+        (declined.status.as_u16(), declined.body["status"].as_str()),
+        (201, Some("failed")),
+        "{}",
+        declined.body
+    );
+    let paid = send_as_is(&app, paying(&a, Some("a-visa"), pay("80.00", "card", "tok_visa"))).await;
+    assert_eq!((paid.status.as_u16(), paid.body["status"].as_str()), (201, Some("succeeded")), "{}", paid.body);
+    let payment = paid.body["id"].as_str().unwrap().to_string();
+    assert_eq!(paid.header("location"), Some(format!("/api/v1/store/me/payments/{payment}")));
+    let again = send_as_is(&app, paying(&a, Some("a-visa"), pay("80.00", "card", "tok_visa"))).await;
+    assert_eq!(
+        (again.body["id"].as_str(), again.header("idempotent-replayed").as_deref()),
+        (Some(payment.as_str()), Some("true"))
+    );
+    send_as_is(&app, paying(&a, Some("a-more"), pay("1.00", "card", "tok_visa"))).await.problem(409, "overpayment");
+    let mine = send_as_is(&app, as_customer(Method::GET, "/api/v1/store/me/payments", &a, None)).await;
+    assert_eq!(mine.body["items"].as_array().map(Vec::len), Some(2), "the declined one and the paid one");
+    let theirs = send_as_is(&app, as_customer(Method::GET, "/api/v1/store/me/payments", &b, None)).await;
+    assert_eq!(theirs.body["items"], json!([]));
+    let payment_uri = format!("/api/v1/store/me/payments/{payment}");
+    send_as_is(&app, as_customer(Method::GET, &payment_uri, &b, None)).await.problem(404, "payment_not_found");
+    let staff_view = send(&app, crate::harness::get(&format!("/api/v1/payments/{payment}"))).await;
+    assert_eq!(staff_view.body["amount"], "80.00", "one charge in the ledger");
+
+    // The workshop's rule: a paid seat is the staff's to cancel; a seat of a workshop starting
+    // within its window is not cancellable; otherwise it is, and the seat is free again.
+    let now_paid = send_as_is(&app, as_customer(Method::GET, &uri, &a, None)).await;
+    assert_eq!((now_paid.body["status"].as_str(), now_paid.body["cancellable"].as_bool()), (Some("paid"), Some(false)));
+    send_as_is(&app, as_customer(Method::POST, &format!("{uri}/cancel"), &a, None))
+        .await
+        .problem(409, "enrollment_paid");
+    let late = send_as_is(&app, enroll(&a, &soon)).await;
+    assert_eq!(late.body["cancellable"], false, "{}", late.body);
+    let late_uri = format!("/api/v1/store/me/enrollments/{}/cancel", late.body["id"].as_str().unwrap());
+    let closed = send_as_is(&app, as_customer(Method::POST, &late_uri, &a, None)).await;
+    assert!(closed.problem(409, "cancellation_closed")["details"]["cancellable_until"].is_string(), "{}", closed.body);
+    let open = send_as_is(&app, enroll(&a, &flexible)).await;
+    let open_uri = format!("/api/v1/store/me/enrollments/{}/cancel", open.body["id"].as_str().unwrap());
+    let cancelled = send_as_is(&app, as_customer(Method::POST, &open_uri, &a, None)).await;
+    assert_eq!(
+        (cancelled.status.as_u16(), cancelled.body["status"].as_str()),
+        (200, Some("cancelled")),
+        "{}",
+        cancelled.body
+    );
+    send_as_is(&app, as_customer(Method::POST, &open_uri, &a, None)).await.problem(409, "already_cancelled");
+    let seats = send(&app, crate::harness::get(&format!("/api/v1/workshops/{flexible}"))).await;
+    assert_eq!(seats.body["seats_available"], 5);
+}
+
+#[actix_web::test]
+async fn a_customer_buys_and_pays_their_own_subscription() {
+    let ctx = TestContext::new().await;
+    let app = crate::app!(ctx);
+    let (client, a) = crate::harness::new_customer_session(&ctx, "subscriber").await;
+    let a = a.access_token;
+    let uri = "/api/v1/store/me/subscription";
+    send_as_is(&app, as_customer(Method::GET, uri, &a, None)).await.problem(404, "subscription_not_found");
+    let bought =
+        send_as_is(&app, as_customer(Method::POST, uri, &a, Some(json!({"plan": "premium", "months": 2})))).await;
+    assert_eq!(bought.status, 201, "{}", bought.body);
+    assert_eq!(
+        (bought.body["client_id"].as_str(), bought.header("location").as_deref()),
+        (Some(client.as_str()), Some(uri))
+    );
+    let due = bought.body["amount_due"].as_str().unwrap().to_string();
+    let subject = json!({"type": "subscription", "id": bought.body["id"]});
+    let paid = send_as_is(
+        &app,
+        paying(&a, Some("sub-1"), json!({"subject": subject, "amount": due, "method": "paypal", "token": "tok_visa"})),
+    )
+    .await;
+    assert_eq!(paid.body["status"], "succeeded", "{}", paid.body);
+    let current = send_as_is(&app, as_customer(Method::GET, uri, &a, None)).await;
+    assert_eq!((current.body["status"].as_str(), current.body["amount_due"].as_str()), (Some("active"), Some("0.00")));
+}

@@ -17,6 +17,7 @@ pub mod payments;
 pub mod reports;
 pub mod stats;
 pub mod store;
+pub mod store_me;
 pub mod storefront;
 pub mod subscriptions;
 pub mod timeline;
@@ -50,6 +51,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(store::list_my_orders)
         .service(store::get_my_order)
         .service(store::cancel_my_order)
+        .service(store_me::enroll_me)
+        .service(store_me::list_my_enrollments)
+        .service(store_me::get_my_enrollment)
+        .service(store_me::cancel_my_enrollment)
+        .service(store_me::pay_mine)
+        .service(store_me::list_my_payments)
+        .service(store_me::get_my_payment)
+        .service(store_me::subscribe_me)
+        .service(store_me::my_subscription)
         .service(storefront::list_store_products)
         .service(storefront::get_store_product)
         .service(storefront::list_store_categories)

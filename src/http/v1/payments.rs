@@ -175,7 +175,7 @@ impl From<Payment> for PaymentResponse {
 }
 
 /// `failure_code` and `failure_message`, as payments and refunds write them.
-fn failure_fields(failure: Option<Failure>) -> (Option<String>, Option<String>) {
+pub(crate) fn failure_fields(failure: Option<Failure>) -> (Option<String>, Option<String>) {
     failure.map(|f| (Some(f.code), Some(f.message))).unwrap_or_default()
 }
 
@@ -227,7 +227,7 @@ fn prefers_async(request: &HttpRequest) -> bool {
 }
 
 /// 201 with the record once final, 202 (and `Retry-After`) while it is still `processing`.
-fn accepted_or_created<T: Serialize>(location: String, processing: bool, body: &T) -> HttpResponse {
+pub(crate) fn accepted_or_created<T: Serialize>(location: String, processing: bool, body: &T) -> HttpResponse {
     if processing {
         HttpResponse::Accepted()
             .insert_header((header::LOCATION, location))

@@ -82,10 +82,13 @@ pub struct StoreWorkshopResponse {
     /// Seats still free now (checked again when enrolling).
     #[schema(example = 3)]
     pub seats_left: i32,
+    /// Until when those enrolled may cancel an unpaid seat themselves.
+    pub cancellable_until: DateTime<Utc>,
 }
 
 impl From<Workshop> for StoreWorkshopResponse {
     fn from(w: Workshop) -> Self {
+        let cancellable_until = w.cancellable_until();
         StoreWorkshopResponse {
             id: w.id,
             name: w.name,
@@ -96,6 +99,7 @@ impl From<Workshop> for StoreWorkshopResponse {
             modality: w.modality,
             location: w.location,
             price: w.price,
+            cancellable_until,
             seats_left: w.seats_available,
         }
     }

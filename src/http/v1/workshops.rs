@@ -54,6 +54,11 @@ pub struct WorkshopRequest {
     #[validate(range(min = 1, max = 10_000))]
     #[schema(minimum = 1, maximum = 10_000, example = 12)]
     pub capacity: i32,
+    /// Customers may cancel their own unpaid enrollment until this many hours before the start
+    /// (default 24; 0 until it starts). Staff may cancel any enrollment at any time.
+    #[validate(range(min = 0, max = 720))]
+    #[schema(minimum = 0, maximum = 720, example = 48)]
+    pub cancellation_hours: Option<i32>,
     /// Default `true`; inactive workshops take no enrollments.
     pub active: Option<bool>,
 }
@@ -71,6 +76,7 @@ impl From<WorkshopRequest> for NewWorkshop {
             link: r.link,
             price: r.price,
             capacity: r.capacity,
+            cancellation_hours: r.cancellation_hours.unwrap_or(24),
             active: r.active.unwrap_or(true),
         }
     }
@@ -107,6 +113,9 @@ pub struct WorkshopPatchRequest {
     #[validate(range(min = 1, max = 10_000))]
     #[schema(minimum = 1, maximum = 10_000)]
     pub capacity: Option<i32>,
+    #[validate(range(min = 0, max = 720))]
+    #[schema(minimum = 0, maximum = 720)]
+    pub cancellation_hours: Option<i32>,
     pub active: Option<bool>,
 }
 
@@ -123,6 +132,7 @@ impl From<WorkshopPatchRequest> for WorkshopChanges {
             link: r.link,
             price: r.price,
             capacity: r.capacity,
+            cancellation_hours: r.cancellation_hours,
             active: r.active,
         }
     }
@@ -172,6 +182,9 @@ pub struct WorkshopResponse {
     /// `capacity - seats_taken`.
     #[schema(example = 3)]
     pub seats_available: i32,
+    /// Customers may cancel their own unpaid enrollment until this many hours before the start.
+    #[schema(example = 24)]
+    pub cancellation_hours: i32,
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -193,6 +206,7 @@ impl From<Workshop> for WorkshopResponse {
             capacity: w.capacity,
             seats_taken: w.seats_taken,
             seats_available: w.seats_available,
+            cancellation_hours: w.cancellation_hours,
             active: w.active,
             created_at: w.created_at,
             updated_at: w.updated_at,

@@ -601,6 +601,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         search_text -> Text,
         version -> Int4,
+        cancellation_hours -> Int4,
     }
 }
 

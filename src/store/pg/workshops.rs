@@ -44,6 +44,18 @@ pub fn find(conn: &mut PgConnection, id: WorkshopId) -> QueryResult<Option<Works
         .transpose()
 }
 
+/// The workshops of these ids (those that exist), each with its seats taken.
+pub fn find_many(conn: &mut PgConnection, ids: &[WorkshopId]) -> QueryResult<Vec<Workshop>> {
+    let ids: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
+    workshops::table
+        .filter(workshops::id.eq_any(ids))
+        .select((WorkshopRow::as_select(), seats_taken()))
+        .load(conn)?
+        .into_iter()
+        .map(into_domain)
+        .collect()
+}
+
 /// Reads the workshop and holds a share lock on it until the transaction ends: enrollments do
 /// not block each other, but a change to the workshop (price, activity, start) waits for them,
 /// and they for it, so an enrollment never commits with terms the workshop no longer has.
@@ -214,6 +226,7 @@ pub(super) struct WorkshopRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
+    pub cancellation_hours: i32,
 }
 
 impl WorkshopRow {
@@ -235,6 +248,7 @@ impl WorkshopRow {
             capacity: self.capacity,
             seats_taken,
             seats_available: self.capacity - seats_taken,
+            cancellation_hours: self.cancellation_hours,
             active: self.active,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -257,6 +271,7 @@ impl From<&Workshop> for WorkshopRow {
             link: w.link.clone(),
             price: w.price.amount(),
             capacity: w.capacity,
+            cancellation_hours: w.cancellation_hours,
             active: w.active,
             created_at: w.created_at,
             updated_at: w.updated_at,
@@ -277,6 +292,7 @@ pub(super) struct WorkshopChangeset {
     link: Option<Option<String>>,
     price: Option<Decimal>,
     capacity: Option<i32>,
+    cancellation_hours: Option<i32>,
     active: Option<bool>,
     updated_at: DateTime<Utc>,
 }
@@ -294,6 +310,7 @@ impl WorkshopChangeset {
             link: changes.link.clone(),
             price: changes.price.map(Money::amount),
             capacity: changes.capacity,
+            cancellation_hours: changes.cancellation_hours,
             active: changes.active,
             updated_at: now,
         }
