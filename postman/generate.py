@@ -537,6 +537,52 @@ folders = [
         request("Staff enroll the shopper where they already are", "POST", "/api/v1/workshops/{{storeWorkshopId}}/enrollments", status(409) + PROBLEM + code("already_enrolled"),
             {"client_id": "{{storeClientId}}"}),
     ]),
+    ("Storefront cart", [
+        request("Store sign-in for the cart", "POST", "/api/v1/store/auth/sign-in", status(200) + save("storeAccess", "pm.response.json().access_token"),
+            {"email": f"shop.{R}@example.com", "password": "shopper passphrase three"}, auth="none"),
+        request("Staff add a product for the cart", "POST", "/api/v1/products", status(201) + save("cartProductId"),
+            {"name": f"Postman Cart Saw {R}", "price": "12.00", "stock": 4}),
+        request("My empty cart", "GET", "/api/v1/store/me/cart", status(200) + save("cartEtag", "pm.response.headers.get('ETag')") + [
+            "pm.test('nothing in it yet', () => { const b = pm.response.json(); pm.expect(b.lines).to.eql([]); pm.expect(b.ready).to.be.false; });"], auth="storeAccess"),
+        request("Add to my cart", "POST", "/api/v1/store/me/cart/lines", status(200) + save("cartEtag", "pm.response.headers.get('ETag')") + [
+            "pm.test('priced now', () => { const b = pm.response.json(); pm.expect(b.lines[0].quantity).to.eql(2); pm.expect(b.subtotal).to.eql('24.00'); pm.expect(b.lines[0].product).to.not.have.property('stock'); });"],
+            {"product_id": "{{cartProductId}}", "quantity": 2}, headers={"If-Match": "{{cartEtag}}"}, auth="storeAccess"),
+        request("Add an unknown product", "POST", "/api/v1/store/me/cart/lines", status(404) + PROBLEM + code("product_not_found"),
+            {"product_id": "00000000-0000-7000-8000-000000000000", "quantity": 1}, auth="storeAccess"),
+        request("Set a line of my cart", "PUT", "/api/v1/store/me/cart/lines/{{cartProductId}}", status(200) + save("cartEtag", "pm.response.headers.get('ETag')") + [
+            "pm.test('three units', () => pm.expect(pm.response.json().lines[0].quantity).to.eql(3));"],
+            {"quantity": 3}, headers={"If-Match": "{{cartEtag}}"}, auth="storeAccess"),
+        request("Set a line with a stale ETag", "PUT", "/api/v1/store/me/cart/lines/{{cartProductId}}", status(412) + PROBLEM + code("version_mismatch"),
+            {"quantity": 1}, headers={"If-Match": "\"1\""}, auth="storeAccess"),
+        request("Put a coupon on my cart", "PATCH", "/api/v1/store/me/cart", status(200) + save("cartEtag", "pm.response.headers.get('ETag')") + [
+            "pm.test('the coupon applies', () => { const b = pm.response.json(); pm.expect(b.coupon_code).to.eql('PM' + pm.collectionVariables.get('runId')); pm.expect(b.coupon_issue).to.eql(null); pm.expect(b.discount).to.not.eql('0.00'); });"],
+            {"coupon_code": f"PM{R}"}, headers={"If-Match": "{{cartEtag}}"}, auth="storeAccess"),
+        request("Take the coupon off my cart", "PATCH", "/api/v1/store/me/cart", status(200) + save("cartEtag", "pm.response.headers.get('ETag')") + [
+            "pm.test('no coupon', () => { const b = pm.response.json(); pm.expect(b.coupon_code).to.eql(null); pm.expect(b.discount).to.eql('0.00'); });"],
+            {"coupon_code": None}, headers={"If-Match": "{{cartEtag}}"}, auth="storeAccess"),
+        request("Remove a line that is not in my cart", "DELETE", "/api/v1/store/me/cart/lines/{{productId}}", status(404) + PROBLEM + code("cart_line_not_found"), auth="storeAccess"),
+        request("Check out without an idempotency key", "POST", "/api/v1/store/me/cart/checkout", status(400) + PROBLEM + code("idempotency_key_required"),
+            {"shipping_address": "5 Shop Street", "payment_method": "card"}, auth="storeAccess"),
+        request("Check out my cart", "POST", "/api/v1/store/me/cart/checkout", status(201) + save("cartOrderId") + [
+            "pm.test('one pending order of my lines', () => { const b = pm.response.json(); pm.expect(b.status).to.eql('pending'); pm.expect(b.total).to.eql('36.00'); pm.expect(pm.response.headers.get('Location')).to.eql('/api/v1/store/me/orders/' + b.id); });"],
+            {"shipping_address": "5 Shop Street", "payment_method": "card"}, headers={"Idempotency-Key": f"cart-{R}"}, auth="storeAccess"),
+        request("Check out again with the same key", "POST", "/api/v1/store/me/cart/checkout", status(201) + [
+            "pm.test('the same order, replayed', () => { pm.expect(pm.response.json().id).to.eql(pm.collectionVariables.get('cartOrderId')); pm.expect(pm.response.headers.get('Idempotent-Replayed')).to.eql('true'); });"],
+            {"shipping_address": "5 Shop Street", "payment_method": "card"}, headers={"Idempotency-Key": f"cart-{R}"}, auth="storeAccess"),
+        request("Check out an empty cart", "POST", "/api/v1/store/me/cart/checkout", status(409) + PROBLEM + code("cart_empty"),
+            {"shipping_address": "5 Shop Street", "payment_method": "card"}, headers={"Idempotency-Key": f"cart-empty-{R}"}, auth="storeAccess"),
+        request("The stock was taken", "GET", "/api/v1/products/{{cartProductId}}", status(200) + [
+            "pm.test('one unit left', () => pm.expect(pm.response.json().stock).to.eql(1));"]),
+        request("Add the last unit again", "POST", "/api/v1/store/me/cart/lines", status(200) + save("cartEtag", "pm.response.headers.get('ETag')"),
+            {"product_id": "{{cartProductId}}", "quantity": 1}, auth="storeAccess"),
+        request("Remove it from my cart", "DELETE", "/api/v1/store/me/cart/lines/{{cartProductId}}", status(200) + [
+            "pm.test('empty again', () => pm.expect(pm.response.json().lines).to.eql([]));"],
+            headers={"If-Match": "{{cartEtag}}"}, auth="storeAccess"),
+        request("Pay my cart's order", "POST", "/api/v1/store/me/payments", status(201) + [
+            "pm.test('succeeded', () => pm.expect(pm.response.json().status).to.eql('succeeded'));"],
+            {"subject": {"type": "order", "id": "{{cartOrderId}}"}, "amount": "36.00", "method": "card", "token": "tok_visa"},
+            headers={"Idempotency-Key": f"cart-pay-{R}"}, auth="storeAccess"),
+    ]),
     ("Storefront catalog", [
         request("Create a publishable key", "POST", "/api/v1/api-keys", status(201) + save("publishableKey", "pm.response.json().key") + save("publishableKeyId") + [
             "pm.test('a publishable key without scopes', () => { const b = pm.response.json(); pm.expect(b.kind).to.eql('publishable'); pm.expect(b.key).to.match(/^hcrm_pk_/); pm.expect(b.scopes).to.eql([]); pm.expect(b.allowed_origins).to.eql(['https://shop.example.com']); });"],
@@ -565,6 +611,36 @@ folders = [
         request("Revoke the publishable key", "DELETE", "/api/v1/api-keys/{{publishableKeyId}}", status(204)),
         request("Store products with a revoked key", "GET", "/api/v1/store/products", status(401) + PROBLEM + code("unauthenticated"),
             headers={"X-Publishable-Key": "{{publishableKey}}"}, auth="none"),
+    ]),
+    ("Storefront profile", [
+        request("Store sign-in for the profile", "POST", "/api/v1/store/auth/sign-in", status(200) + save("storeAccess", "pm.response.json().access_token"),
+            {"email": f"shop.{R}@example.com", "password": "shopper passphrase three"}, auth="none"),
+        request("My preferences", "GET", "/api/v1/store/me/preferences", status(200) + save("storePrefsEtag", "pm.response.headers.get('ETag')") + [
+            "pm.test('only the keys a customer may set', () => Object.keys(pm.response.json()).forEach(k => pm.expect(['language', 'notifications']).to.include(k)));"], auth="storeAccess"),
+        request("Change my preferences", "PATCH", "/api/v1/store/me/preferences", status(200) + [
+            "pm.test('language and opt-out', () => { const b = pm.response.json(); pm.expect(b.language).to.eql('es'); pm.expect(b.notifications).to.eql({email: false}); });"],
+            {"language": "es", "notifications": {"email": False}}, headers={"If-Match": "{{storePrefsEtag}}"}, content_type="application/merge-patch+json", auth="storeAccess"),
+        request("Change a preference that is the business's", "PATCH", "/api/v1/store/me/preferences", status(422) + PROBLEM + [
+            "pm.test('names the key', () => pm.expect(pm.response.json().errors.map(e => e.field)).to.eql(['preferences.vip_tier']));"],
+            {"vip_tier": "gold"}, content_type="application/merge-patch+json", auth="storeAccess"),
+        request("Change my email with a wrong password", "POST", "/api/v1/store/me/email", status(422) + PROBLEM + [
+            "pm.test('names password', () => pm.expect(pm.response.json().errors.map(e => e.field)).to.eql(['password']));"],
+            {"new_email": f"moved.{R}@example.com", "password": "not the passphrase"}, auth="storeAccess"),
+        request("Change my email", "POST", "/api/v1/store/me/email", status(202),
+            {"new_email": f"moved.{R}@example.com", "password": "shopper passphrase three"}, auth="storeAccess"),
+        request("Not changed before the link is followed", "GET", "/api/v1/store/me", status(200) + [
+            "pm.test('the old email', () => pm.expect(pm.response.json().email).to.eql('shop.' + pm.collectionVariables.get('runId') + '@example.com'));"], auth="storeAccess"),
+        request("Read the new address's mail", "GET", f"{{{{mailUrl}}}}/messages?to=moved.{R}@example.com", status(200) + [
+            "const mails = pm.response.json().filter(m => m.subject === 'Confirm your new email');",
+            "pm.test('a link with a token', () => pm.expect(mails[mails.length - 1].token).to.match(/^hcrm_et_/));",
+            "pm.collectionVariables.set('changeToken', mails[mails.length - 1].token);"], auth="none"),
+        request("Confirm the new email", "POST", "/api/v1/store/auth/confirm-email", status(204), {"token": "{{changeToken}}"}, auth="none"),
+        request("Confirm with a used link", "POST", "/api/v1/store/auth/confirm-email", status(401) + PROBLEM + code("invalid_token"),
+            {"token": "{{changeToken}}"}, auth="none"),
+        request("My profile has the new email", "GET", "/api/v1/store/me", status(200) + [
+            "pm.test('the new email', () => pm.expect(pm.response.json().email).to.eql('moved.' + pm.collectionVariables.get('runId') + '@example.com'));"], auth="storeAccess"),
+        request("Store sign-in with the new email", "POST", "/api/v1/store/auth/sign-in", status(200),
+            {"email": f"moved.{R}@example.com", "password": "shopper passphrase three"}, auth="none"),
     ]),
     ("Payments", [
         request("Create paying client", "POST", "/api/v1/clients", status(201) + save("payClientId"),

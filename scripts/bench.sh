@@ -40,6 +40,15 @@
 #                                 over BASE_CALLS (20; 0 skips it) from the base tables alone
 #                                 (rollups emptied)
 #
+#   scripts/bench.sh people       people as principals (examples/store_load.rs): 2,000 customers
+#                                 enroll in a 100-seat workshop at 256 connections, already
+#                                 signed in, and signing in (then browsing) as they enroll,
+#                                 REPEAT (2) rounds alternating; the client view at a fixed RATE
+#                                 (default 200) alone and beside a flood of 200 concurrent
+#                                 sign-ins; a customer's `/store/me/orders` (access token looked
+#                                 up on every request) against the same list with an API key
+#                                 (`/orders?client_id=`, cached) and the view with a key
+#
 # DURATION (default 20s) per run; RATE (default 1000) requests/s for the fixed-rate runs;
 # BINARY (default target/release/hybrid-crm, built first) to compare builds.
 set -euo pipefail
@@ -491,6 +500,69 @@ if [ "$mode" = payments ]; then
     floor payments
     echo "== server resident memory"; grep -E "VmRSS|VmHWM" "/proc/$server/status" | tee "$out/memory.txt"
     summary
+    exit 0
+fi
+
+if [ "$mode" = people ]; then
+    cargo build --release --locked --example store_load
+    load=target/release/examples/store_load
+    seed "${CLIENTS:-10000}" --reset
+    start_server
+    url_files
+    warm_up
+    publishable=$("$binary" api-key create --name "bench storefront" --publishable-for "http://127.0.0.1:$port" 2>/dev/null)
+    # 2,000 verified customers of existing clients, all with one password: its argon2id hash made
+    # once by the CLI (a staff user's), copied to their accounts.
+    password="bench passphrase for customers"
+    echo "$password" | "$binary" user create --email "hash.$(date +%s)@bench.example.com" --role readonly --name Hash >/dev/null 2>&1
+    hash=$(sql "SELECT password_hash FROM users WHERE name = 'Hash' ORDER BY created_at DESC LIMIT 1")
+    sql "INSERT INTO customer_accounts (id, client_id, email, password_hash, email_verified_at, active, created_at, updated_at)
+         SELECT gen_random_uuid(), id, email, '$hash', now(), true, now(), now() FROM clients
+          WHERE active AND id NOT IN (SELECT client_id FROM customer_accounts WHERE client_id IS NOT NULL)
+          ORDER BY random() LIMIT 2000" >/dev/null
+    sql "SELECT email FROM customer_accounts WHERE password_hash = '$hash' LIMIT 2000" >"$out/emails.txt"
+    echo "customers: $(wc -l <"$out/emails.txt")"
+    interest=$(sql "SELECT id FROM interests ORDER BY name LIMIT 1")
+    new_workshop() {
+        curl -fs -X POST "${auth[@]}" -H 'content-type: application/json' "$base/api/v1/workshops" \
+            -d "{\"name\": \"Rush $(date +%s%N)\", \"category_id\": \"$interest\", \"starts_at\": \"2099-01-01T10:00:00Z\",
+                 \"duration_minutes\": 60, \"modality\": \"online\", \"link\": \"https://meet.example.com/rush\",
+                 \"price\": \"50.00\", \"capacity\": 100}" | sed -E 's/.*"id":"([^"]+)".*/\1/'
+    }
+    rush() {
+        local kind="$1" round="$2" workshop; workshop=$(new_workshop)
+        echo "== rush-$kind-$round (2000 customers, 256 connections, 100 seats)"
+        "$load" rush "127.0.0.1:$port" "$out/emails.txt" "$password" "$publishable" "$workshop" 256 "$kind" | tee "$out/rush-$kind-$round.txt"
+        echo "enrolled: $(sql "SELECT count(*) FROM enrollments WHERE workshop_id = '$workshop' AND status <> 'cancelled'"), seats taken: $(sql "SELECT count(enrollment_id) FROM workshop_seats WHERE workshop_id = '$workshop'")" | tee -a "$out/rush-$kind-$round.txt"
+    }
+    for i in $(seq 1 "${REPEAT:-2}"); do
+        if [ $((i % 2)) = 1 ]; then rush presigned "$i"; rush signin "$i"; else rush signin "$i"; rush presigned "$i"; fi
+    done
+    # The view at a fixed rate, alone and beside 200 concurrent sign-ins (the flood starts first).
+    view_rate="${RATE:-200}"
+    for i in $(seq 1 "${REPEAT:-2}"); do
+        run "view-${view_rate}rps-alone-$i" -c 64 -q "$view_rate" --latency-correction --urls-from-file "$out/view-urls.txt"
+        "$load" flood "127.0.0.1:$port" "$out/emails.txt" "$password" 200 "$((${duration%s} + 4))" >"$out/flood-$i.txt" &
+        flood=$!
+        sleep 2
+        run "view-${view_rate}rps-flood-$i" -c 64 -q "$view_rate" --latency-correction --urls-from-file "$out/view-urls.txt"
+        wait "$flood"; cat "$out/flood-$i.txt"
+    done
+    # Authentication: a customer's orders with their access token against the same list with a key.
+    email=$(sql "SELECT a.email FROM customer_accounts a JOIN orders o ON o.client_id = a.client_id
+                  WHERE a.password_hash = '$hash' GROUP BY a.email ORDER BY count(*) DESC LIMIT 1")
+    client=$(sql "SELECT client_id FROM customer_accounts WHERE email = '$email'")
+    token=$(curl -fs -X POST -H 'content-type: application/json' "$base/api/v1/store/auth/sign-in" \
+        -d "{\"email\": \"$email\", \"password\": \"$password\"}" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+    echo "customer $email: $(sql "SELECT count(*) FROM orders WHERE client_id = '$client'") orders"
+    for i in $(seq 1 "${REPEAT:-2}"); do
+        echo "== store-orders-token-max-64-$i"
+        oha --no-tui -z "$duration" -c 64 -H "Authorization: Bearer $token" "$base/api/v1/store/me/orders" |
+            tee "$out/store-orders-token-$i.txt" | grep -E "Success rate|Requests/sec|50.00%|99.00%|\[[0-9]{3}\]"
+        run "orders-key-max-64-$i" -c 64 "$base/api/v1/orders?client_id=$client"
+        run "view-key-max-64-$i" -c 64 "$base/api/v1/clients/$client/view"
+    done
+    floor people
     exit 0
 fi
 

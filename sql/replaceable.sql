@@ -327,3 +327,6 @@ CREATE TRIGGER users_version BEFORE UPDATE ON users
     FOR EACH ROW EXECUTE FUNCTION r.next_version();
 CREATE TRIGGER customer_accounts_version BEFORE UPDATE ON customer_accounts
     FOR EACH ROW EXECUTE FUNCTION r.next_version();
+-- A cart's lines are rows of their own: each change of them touches the cart, moving its tag.
+CREATE TRIGGER carts_version BEFORE UPDATE ON carts
+    FOR EACH ROW EXECUTE FUNCTION r.next_version();

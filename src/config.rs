@@ -170,6 +170,10 @@ pub struct AuthSettings {
     pub verify_ttl: Duration,
     /// How long a password-reset link works (`AUTH_RESET_MINUTES`, 30; at most 59).
     pub reset_ttl: Duration,
+    /// The preference keys customers may set themselves besides `language` and `notifications`
+    /// (`STORE_EDITABLE_PREFERENCES`, comma-separated; none by default). Every other key is the
+    /// staff's.
+    pub editable_preferences: Vec<String>,
 }
 
 impl Default for AuthSettings {
@@ -184,6 +188,7 @@ impl Default for AuthSettings {
             link_base: "http://127.0.0.1:8080/store".into(),
             verify_ttl: Duration::from_secs(48 * 3600),
             reset_ttl: Duration::from_secs(30 * 60),
+            editable_preferences: Vec::new(),
         }
     }
 }
@@ -201,6 +206,9 @@ impl AuthSettings {
             verify_ttl: Duration::from_secs(parsed::<u64>("AUTH_VERIFY_HOURS", 48)?.max(1) * 3600),
             // The reset link works for under an hour (its email may sit in an inbox).
             reset_ttl: Duration::from_secs(parsed::<u64>("AUTH_RESET_MINUTES", 30)?.clamp(1, 59) * 60),
+            editable_preferences: var("STORE_EDITABLE_PREFERENCES")
+                .map(|raw| raw.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_string).collect())
+                .unwrap_or_default(),
         })
     }
 }

@@ -105,7 +105,7 @@ static DECOY: LazyLock<Option<String>> = LazyLock::new(|| {
 });
 
 /// Whether the password matches the stored hash (`None`: the decoy, which never matches).
-async fn verify(state: &AppState, stored: Option<String>, password: String) -> AppResult<bool> {
+pub(crate) async fn verify(state: &AppState, stored: Option<String>, password: String) -> AppResult<bool> {
     hashing(state, "verify", move || {
         let real = stored.is_some();
         let Some(stored) = stored.or_else(|| DECOY.clone()) else {

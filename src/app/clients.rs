@@ -26,6 +26,8 @@ use crate::domain::time::Timestamp;
 use crate::domain::view::{merge_view, ClientView, InfoLookup};
 use crate::store::mongo::InfoError;
 use crate::store::pg::clients::{self as repo, Position};
+use chrono::{DateTime, Utc};
+use diesel::PgConnection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -217,18 +219,29 @@ pub async fn update(
         .tx(move |conn| {
             let current = repo::lock_for_update(conn, id)?.found(id)?;
             precondition.check(&current)?;
-            let kind = changes.kind.unwrap_or(current.kind);
-            let company = changes.company_id.unwrap_or(current.company_id);
-            if let Some(issue) = company_issue(kind, company) {
-                return Err(AppError::Validation(vec![issue]));
-            }
-            let changes = ClientChanges { interest_ids: changes.interest_ids.as_deref().map(dedup), ..changes };
-            repo::update(conn, id, &changes, now)?;
-            let updated = repo::find(conn, id)?.found(id)?;
-            record(conn, EventType::ClientUpdated, &updated)?;
-            Ok(updated)
+            update_in(conn, &current, changes, now)
         })
         .await
+}
+
+/// Applies the changes to the client read under its lock (`current`), with its event.
+pub(crate) fn update_in(
+    conn: &mut PgConnection,
+    current: &Client,
+    changes: ClientChanges,
+    now: DateTime<Utc>,
+) -> AppResult<Client> {
+    let id = current.id;
+    let kind = changes.kind.unwrap_or(current.kind);
+    let company = changes.company_id.unwrap_or(current.company_id);
+    if let Some(issue) = company_issue(kind, company) {
+        return Err(AppError::Validation(vec![issue]));
+    }
+    let changes = ClientChanges { interest_ids: changes.interest_ids.as_deref().map(dedup), ..changes };
+    repo::update(conn, id, &changes, now)?;
+    let updated = repo::find(conn, id)?.found(id)?;
+    record(conn, EventType::ClientUpdated, &updated)?;
+    Ok(updated)
 }
 
 /// Deletes the client, refused (409 `client_in_use`) while orders, enrollments or coupon

@@ -82,6 +82,7 @@ pub fn rules() -> impl Iterator<Item = &'static Rule> {
         super::catalog::CONSTRAINTS,
         super::coupons::CONSTRAINTS,
         super::orders::CONSTRAINTS,
+        super::carts::CONSTRAINTS,
         super::workshops::CONSTRAINTS,
         super::enrollments::CONSTRAINTS,
         super::payments::CONSTRAINTS,

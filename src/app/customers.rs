@@ -22,6 +22,7 @@ pub const CONSTRAINTS: &[Rule] = &[
     Rule::Check("customer_accounts_check", Meaning::Invariant),
     Rule::foreign_key("customer_accounts_client_id_fkey", gone("client"), None),
     Rule::Check("email_tokens_purpose_check", Meaning::Invariant),
+    Rule::Check("email_tokens_new_email_check", Meaning::Invariant),
     Rule::foreign_key("email_tokens_account_id_fkey", gone("customer_account"), None),
 ];
 
@@ -60,16 +61,17 @@ fn new_link(
     state: &AppState,
     account: AccountId,
     purpose: EmailPurpose,
+    new_email: Option<&str>,
     now: DateTime<Utc>,
 ) -> AppResult<String> {
     let token = rules::new_token(EMAIL_TOKEN_PREFIX)
         .map_err(|err| AppError::Internal(anyhow::anyhow!("no randomness for a link: {err}")))?;
     let settings = &state.settings.access.auth;
     let ttl = match purpose {
-        EmailPurpose::VerifyEmail => settings.verify_ttl,
+        EmailPurpose::VerifyEmail | EmailPurpose::ChangeEmail => settings.verify_ttl,
         EmailPurpose::ResetPassword => settings.reset_ttl,
     };
-    repo::insert_token(conn, account, purpose, &access::secret_hash(&token), now, now + ttl)?;
+    repo::insert_token(conn, account, purpose, &access::secret_hash(&token), new_email, now, now + ttl)?;
     Ok(token)
 }
 
@@ -137,7 +139,7 @@ pub async fn register(state: &AppState, name: String, email: String, password: S
         .db
         .tx(move |conn| {
             let account = repo::insert(conn, &account, &hash)?;
-            let token = new_link(conn, &stored, account.id, EmailPurpose::VerifyEmail, now)?;
+            let token = new_link(conn, &stored, account.id, EmailPurpose::VerifyEmail, None, now)?;
             Ok((account, token))
         })
         .await;
@@ -172,7 +174,7 @@ async fn register_again(state: &AppState, account: CustomerAccount, hash: String
         .db
         .tx(move |conn| {
             repo::set_password(conn, id, &hash, now)?;
-            new_link(conn, &stored, id, EmailPurpose::VerifyEmail, now)
+            new_link(conn, &stored, id, EmailPurpose::VerifyEmail, None, now)
         })
         .await?;
     deliver(state, account.id, verification_mail(state, &account.email, &token)).await;
@@ -232,7 +234,7 @@ pub async fn request_reset(state: &AppState, email: String) -> AppResult<()> {
             if !account.active {
                 return Ok(None);
             }
-            let token = new_link(conn, &stored, account.id, EmailPurpose::ResetPassword, now)?;
+            let token = new_link(conn, &stored, account.id, EmailPurpose::ResetPassword, None, now)?;
             Ok(Some((account, token)))
         })
         .await?;
@@ -336,4 +338,111 @@ pub async fn set_account_active(
             Ok(changed)
         })
         .await
+}
+
+/// A signed-in customer asks to change their email; the password proves it is them. A link goes
+/// to the new address (the change happens only when it is followed, within `AUTH_VERIFY_HOURS`)
+/// and a notice to the current one. The answer does not tell whether another account has the new
+/// address: that address gets a note instead of a link.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn request_email_change(
+    state: &AppState,
+    account: AccountId,
+    password: String,
+    new_email: String,
+) -> AppResult<()> {
+    let hash = state.db.run(move |conn| Ok(repo::password_hash(conn, account)?)).await?;
+    if !auth::verify(state, hash, password).await? {
+        return Err(AppError::invalid("password", "incorrect", "is not the current password"));
+    }
+    let now = clock::now();
+    let stored = state.clone();
+    let (current, mail) = state
+        .db
+        .tx(move |conn| {
+            let current = repo::find(conn, account)?.found(account)?;
+            if current.email.eq_ignore_ascii_case(&new_email) {
+                return Err(AppError::invalid("new_email", "unchanged", "is the account's email already"));
+            }
+            if repo::find_by_email(conn, &new_email)?.is_some() {
+                return Ok((current, in_use_mail(&new_email)));
+            }
+            let token = new_link(conn, &stored, account, EmailPurpose::ChangeEmail, Some(&new_email), now)?;
+            Ok((current, change_mail(&stored, &new_email, &token)))
+        })
+        .await?;
+    deliver(state, account, mail).await;
+    let notice = Mail {
+        to: current.email,
+        template: "email_change_requested",
+        subject: "Your email is being changed",
+        body: "Someone signed in to your account asked to move it to another email address. The change \
+               happens only when the link sent to that address is followed. If it was not you, change your \
+               password now."
+            .into(),
+    };
+    deliver(state, account, notice).await;
+    Ok(())
+}
+
+fn change_mail(state: &AppState, to: &str, token: &str) -> Mail {
+    let base = &state.settings.access.auth.link_base;
+    let hours = state.settings.access.auth.verify_ttl.as_secs() / 3600;
+    Mail {
+        to: to.to_string(),
+        template: "change_email",
+        subject: "Confirm your new email",
+        body: format!(
+            "Confirm this address as your account's new email by opening:\n\n{base}/confirm-email?token={token}\n\n\
+             The link works once, for {hours} hours. If you did not ask for it, ignore this message."
+        ),
+    }
+}
+
+fn in_use_mail(to: &str) -> Mail {
+    Mail {
+        to: to.to_string(),
+        template: "email_in_use",
+        subject: "This email already has an account",
+        body: "Someone asked to move their account to this address, but an account already uses it: \
+               nothing changed. Sign in with this address, or reset its password if it is forgotten."
+            .into(),
+    }
+}
+
+/// Follows an email-change link: the account's email — and its client's — becomes the new
+/// address, verified; the old address is told.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn confirm_email_change(state: &AppState, token: String) -> AppResult<CustomerAccount> {
+    if !rules::looks_like(EMAIL_TOKEN_PREFIX, &token) {
+        return Err(INVALID_LINK);
+    }
+    let hash = access::secret_hash(&token);
+    let now = clock::now();
+    let (old_email, account) = state
+        .db
+        .tx(move |conn| {
+            let (id, new_email) = repo::use_change_token(conn, &hash, now)?.ok_or(INVALID_LINK)?;
+            let before = repo::find(conn, id)?.found(id)?;
+            let account = repo::set_email(conn, id, &new_email, now)?;
+            if let Some(client) = account.client_id {
+                let current = client_repo::lock_for_update(conn, client)?.found(client)?;
+                let changes = ClientChanges { email: Some(new_email), ..Default::default() };
+                clients::update_in(conn, &current, changes, now)?;
+            }
+            Ok((before.email, account))
+        })
+        .await?;
+    audit::identify(access::Owner::Account(account.id));
+    let notice = Mail {
+        to: old_email,
+        template: "email_changed",
+        subject: "Your email was changed",
+        body: format!(
+            "Your account's email is now {}. If you did not make this change, contact us at once.",
+            account.email
+        ),
+    };
+    deliver(state, account.id, notice).await;
+    Ok(account)
 }

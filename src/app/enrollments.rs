@@ -15,7 +15,7 @@ use super::idempotency::recovery_point;
 use super::orders::{check_buyer, lock_buyer, note_activity};
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::events::EventType;
-use crate::domain::ids::{ClientId, EnrollmentId, Located, WorkshopId};
+use crate::domain::ids::{own_path, ClientId, EnrollmentId, Located, WorkshopId};
 use crate::domain::money::Money;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::workshops::{Enrollment, EnrollmentFilter, EnrollmentStatus, OwnEnrollment, Workshop};
@@ -179,7 +179,15 @@ pub async fn get_own(state: &AppState, client: ClientId, id: EnrollmentId) -> Ap
 /// A customer enrolls their own client (the seat is taken as for any enrollment).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn enroll_own(state: &AppState, client: ClientId, workshop: WorkshopId) -> AppResult<OwnEnrollment> {
-    let enrollment = enroll(state, workshop, client).await?;
+    let now = clock::now();
+    let enrollment = state
+        .db
+        .tx(move |conn| {
+            let enrollment = enroll_in(conn, workshop, client, now)?;
+            recovery_point(own_path("enrollments", Some(&enrollment.id)));
+            Ok(enrollment)
+        })
+        .await?;
     let workshop = super::workshops::get(state, workshop).await?;
     Ok(OwnEnrollment { enrollment, workshop })
 }

@@ -111,6 +111,49 @@ pub async fn write_map(
     Ok(InfoMapValue { map, rev })
 }
 
+/// The preference keys every customer may set on their own: the rest are the business's, or the
+/// ones it lists in `STORE_EDITABLE_PREFERENCES`.
+pub const CUSTOMER_PREFERENCES: [&str; 2] = ["language", "notifications"];
+
+fn customer_may_set(state: &AppState, key: &str) -> bool {
+    CUSTOMER_PREFERENCES.contains(&key) || state.settings.access.auth.editable_preferences.iter().any(|k| k == key)
+}
+
+/// The preferences a customer sees of their own: the keys they may set (a document that was lost
+/// reads as none set).
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn customer_preferences(state: &AppState, client_id: ClientId) -> AppResult<InfoMapValue> {
+    let found = state.info.read_map(client_id, InfoMap::Preferences).await?;
+    let (map, rev) = found.unwrap_or_default();
+    Ok(only_customers(state, InfoMapValue { map, rev }))
+}
+
+/// A customer's merge patch of their own preferences: only the keys they may set (422 naming any
+/// other, which stays the staff's), merged like any preferences patch.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn update_customer_preferences(
+    state: &AppState,
+    client_id: ClientId,
+    patch: Map<String, Value>,
+    precondition: Precondition,
+) -> AppResult<InfoMapValue> {
+    let issues: Vec<FieldIssue> = patch
+        .keys()
+        .filter(|key| !customer_may_set(state, key))
+        .map(|key| {
+            FieldIssue::new(format!("preferences.{key}"), "not_editable", "this preference is the business's to set")
+        })
+        .collect();
+    AppError::unless_issues(issues)?;
+    let merged = write_map(state, client_id, InfoMap::Preferences, MapWrite::Merge(patch), precondition).await?;
+    Ok(only_customers(state, merged))
+}
+
+fn only_customers(state: &AppState, value: InfoMapValue) -> InfoMapValue {
+    let map = value.map.into_iter().filter(|(key, _)| customer_may_set(state, key)).collect();
+    InfoMapValue { map, rev: value.rev }
+}
+
 /// Preferences decide what the client is sent, so their changes are events (attributes are
 /// free-form notes and are not: their request commits its audit entry in a unit of its own).
 async fn announce(state: &AppState, client_id: ClientId, which: InfoMap, map: &Map<String, Value>) {

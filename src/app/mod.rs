@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod carts;
 pub mod catalog;
 pub mod clients;
 pub mod clock;

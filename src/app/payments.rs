@@ -26,7 +26,7 @@ use super::idempotency::recovery_point;
 use super::{clock, id_page, AppError, AppResult, AppState, Found, Keyed};
 use crate::domain::client::PlanStatus;
 use crate::domain::events::EventType;
-use crate::domain::ids::{ClientId, EnrollmentId, Located, Nested, PaymentId, RefundId, SubscriptionId};
+use crate::domain::ids::{own_path, ClientId, EnrollmentId, Located, Nested, PaymentId, RefundId, SubscriptionId};
 use crate::domain::money::Money;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::payments::{
@@ -120,7 +120,16 @@ async fn pay_as(state: &AppState, new: NewPayment, payer: Option<ClientId>, resp
     check_token(state.gateway.as_ref(), &new)?;
     let now = clock::now();
     let lease_until = now + state.settings.payment_lease;
-    let payment = state.db.tx(move |conn| reserve(conn, new, payer, now, lease_until)).await?;
+    let payment = state
+        .db
+        .tx(move |conn| {
+            let payment = reserve(conn, new, payer, now, lease_until)?;
+            if payer.is_some() {
+                recovery_point(own_path("payments", Some(&payment.id)));
+            }
+            Ok(payment)
+        })
+        .await?;
     if payment.status != PaymentStatus::Processing {
         return Ok(payment);
     }

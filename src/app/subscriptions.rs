@@ -8,7 +8,7 @@ use super::idempotency::recovery_point;
 use super::{clock, cursor_position, AppError, AppResult, AppState, Found};
 use crate::domain::client::Plan;
 use crate::domain::events::EventType;
-use crate::domain::ids::{ClientId, Located, SubscriptionId};
+use crate::domain::ids::{own_path, ClientId, Located, SubscriptionId};
 use crate::domain::money::Money;
 use crate::domain::page::{encode_cursor, Page, PageRequest};
 use crate::domain::payments::{PlanOffer, Subscription, SubscriptionStatus};
@@ -53,6 +53,21 @@ pub async fn plans(state: &AppState, page: PageRequest) -> AppResult<Page<PlanOf
 /// subscription at a time: a second is 409 `subscription_unpaid` naming the first.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn subscribe(state: &AppState, client: ClientId, plan: Plan, months: u32) -> AppResult<Subscription> {
+    subscribe_as(state, client, plan, months, false).await
+}
+
+/// A customer buys their own plan (a retry's recovery point is their own subscription).
+pub async fn subscribe_own(state: &AppState, client: ClientId, plan: Plan, months: u32) -> AppResult<Subscription> {
+    subscribe_as(state, client, plan, months, true).await
+}
+
+async fn subscribe_as(
+    state: &AppState,
+    client: ClientId,
+    plan: Plan,
+    months: u32,
+    own: bool,
+) -> AppResult<Subscription> {
     let now = clock::now();
     state
         .db
@@ -89,7 +104,7 @@ pub async fn subscribe(state: &AppState, client: ClientId, plan: Plan, months: u
                 cancelled_at: None,
             };
             repo::insert_subscription(conn, &subscription)?;
-            recovery_point(subscription.id.path());
+            recovery_point(if own { own_path("subscription", None) } else { subscription.id.path() });
             Ok(subscription)
         })
         .await

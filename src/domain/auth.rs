@@ -109,7 +109,7 @@ pub enum SignedInAs {
 
 text_enum!(
     /// What a mailed link is for.
-    EmailPurpose { VerifyEmail => "verify_email", ResetPassword => "reset_password" }
+    EmailPurpose { VerifyEmail => "verify_email", ResetPassword => "reset_password", ChangeEmail => "change_email" }
 );
 
 /// A mailed link's token: `hcrm_et_` and 32 random bytes, single use, kept only hashed.

@@ -96,6 +96,15 @@ pub trait Located: std::fmt::Display {
     }
 }
 
+/// Where a signed-in customer reaches one of their own records: `/api/v1/store/me/<collection>[/<id>]`
+/// (`Location` of what they create, and the recovery point of their retried requests).
+pub fn own_path(collection: &str, id: Option<&dyn std::fmt::Display>) -> String {
+    match id {
+        Some(id) => format!("{API_BASE}/store/me/{collection}/{id}"),
+        None => format!("{API_BASE}/store/me/{collection}"),
+    }
+}
+
 /// A resource whose URL is under its parent's: `<parent's path>/<collection>/<id>`.
 pub trait Nested: std::fmt::Display {
     type Parent: Located;

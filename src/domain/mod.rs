@@ -33,6 +33,7 @@ macro_rules! text_enum {
 
 pub mod access;
 pub mod auth;
+pub mod carts;
 pub mod catalog;
 pub mod client;
 pub mod companies;

@@ -60,6 +60,7 @@ const KEPT_HEADERS: [&str; 4] = ["content-type", "location", "retry-after", "eta
 pub fn requires_key(path: &str) -> bool {
     path == "/api/v1/payments"
         || path == "/api/v1/store/me/payments"
+        || path == "/api/v1/store/me/cart/checkout"
         || path
             .strip_prefix("/api/v1/payments/")
             .is_some_and(|rest| rest.ends_with("/refunds") && rest.matches('/').count() == 1)

@@ -206,11 +206,14 @@ async fn mailed_token(ctx: &TestContext, email: &str, purpose: EmailPurpose) -> 
         .tx(move |conn| {
             let (account, _) = hybrid_crm::store::pg::customers::find_by_email(conn, &email)?.expect("account");
             let now = chrono::Utc::now();
+            // A change link confirms an address of its own.
+            let new_email = (purpose == EmailPurpose::ChangeEmail).then(|| format!("moved.{}", account.email));
             hybrid_crm::store::pg::customers::insert_token(
                 conn,
                 account.id,
                 purpose,
                 &hash,
+                new_email.as_deref(),
                 now,
                 now + chrono::Duration::minutes(30),
             )?;
@@ -498,6 +501,24 @@ async fn fitting_write<S: crate::harness::TestApp<B>, B: actix_web::body::Messag
             let body = json!({"name": "Fitting", "email": email, "password": crate::harness::STAFF_PASSWORD});
             return FittingWrite::new("/api/v1/store/register".into(), Some(body), 202).sent_by(None);
         }
+        ("POST", "/store/auth/confirm-email") => {
+            let name = uuid::Uuid::now_v7().simple().to_string();
+            crate::harness::new_customer(ctx, &name).await;
+            let token = mailed_token(ctx, &format!("{name}@customers.example.com"), EmailPurpose::ChangeEmail).await;
+            return FittingWrite::new("/api/v1/store/auth/confirm-email".into(), Some(json!({"token": token})), 204)
+                .sent_by(None);
+        }
+        ("POST", "/store/me/email") => {
+            let (_, token) = crate::harness::new_customer(ctx, &uuid::Uuid::now_v7().simple().to_string()).await;
+            let email = format!("{}@moved.example.com", uuid::Uuid::now_v7().simple());
+            let body = json!({"new_email": email, "password": crate::harness::STAFF_PASSWORD});
+            return FittingWrite::new("/api/v1/store/me/email".into(), Some(body), 202).sent_by(Some(token));
+        }
+        ("PATCH", "/store/me/preferences") => {
+            let (_, token) = crate::harness::new_customer(ctx, &uuid::Uuid::now_v7().simple().to_string()).await;
+            let body = json!({"language": "es"});
+            return FittingWrite::new("/api/v1/store/me/preferences".into(), Some(body), 200).sent_by(Some(token));
+        }
         ("POST", "/store/auth/verify-email") => {
             let email = format!("{}@customers.example.com", uuid::Uuid::now_v7().simple());
             hybrid_crm::app::customers::register(
@@ -596,6 +617,37 @@ async fn fitting_write<S: crate::harness::TestApp<B>, B: actix_web::body::Messag
             let order = order_in(app, &client, &product, "pending").await;
             let body = json!({"subject": {"type": "order", "id": order}, "amount": "10.00", "method": "card", "token": "tok_visa"});
             return FittingWrite::new("/api/v1/store/me/payments".into(), Some(body), 201).sent_by(Some(token));
+        }
+        ("POST", "/store/me/cart/lines")
+        | ("PUT", "/store/me/cart/lines/{product_id}")
+        | ("DELETE", "/store/me/cart/lines/{product_id}")
+        | ("PATCH", "/store/me/cart")
+        | ("POST", "/store/me/cart/checkout") => {
+            let (_, token) = crate::harness::new_customer(ctx, &uuid::Uuid::now_v7().simple().to_string()).await;
+            let product = create_product(app, &format!("Fit {}", uuid::Uuid::now_v7()), "10.00", 10).await;
+            if *method != Method::POST || path.ends_with("/checkout") {
+                let request = TestRequest::post()
+                    .uri("/api/v1/store/me/cart/lines")
+                    .insert_header(("Authorization", crate::harness::bearer(&token)))
+                    .set_json(json!({"product_id": product, "quantity": 1}));
+                assert_eq!(crate::harness::send_as_is(app, request.to_request()).await.status, 200);
+            }
+            let (uri, body, status) = match (method.as_str(), path) {
+                ("POST", "/store/me/cart/lines") => (
+                    "/api/v1/store/me/cart/lines".to_string(),
+                    Some(json!({"product_id": product, "quantity": 2})),
+                    200,
+                ),
+                ("PUT", _) => (format!("/api/v1/store/me/cart/lines/{product}"), Some(json!({"quantity": 3})), 200),
+                ("DELETE", _) => (format!("/api/v1/store/me/cart/lines/{product}"), None, 200),
+                ("PATCH", _) => ("/api/v1/store/me/cart".to_string(), Some(json!({"coupon_code": null})), 200),
+                _ => (
+                    "/api/v1/store/me/cart/checkout".to_string(),
+                    Some(json!({"shipping_address": "1 Fit Street", "payment_method": "card"})),
+                    201,
+                ),
+            };
+            return FittingWrite::new(uri, body, status).sent_by(Some(token));
         }
         ("POST", "/store/me/subscription") => {
             let (_, token) = crate::harness::new_customer(ctx, &uuid::Uuid::now_v7().simple().to_string()).await;
@@ -1706,7 +1758,14 @@ async fn every_post_whose_process_dies_after_its_commit_is_recognised_when_retri
             continue;
         }
         match retry.status.as_u16() {
-            303 => assert!(retry.header("location").is_some(), "POST {template}: 303 without Location"),
+            303 => {
+                let location = retry.header("location").unwrap_or_default();
+                assert!(!location.is_empty(), "POST {template}: 303 without Location");
+                // A customer is sent to their own record, never to a staff route.
+                if template.starts_with("/api/v1/store/me/") {
+                    assert!(location.starts_with("/api/v1/store/me/"), "POST {template}: 303 to {location}");
+                }
+            }
             409 => assert_eq!(retry.body["code"], "idempotency_key_in_use", "POST {template}: {}", retry.body),
             other => panic!(
                 "POST {template} ({}) ran again after its commit: {other} {}",

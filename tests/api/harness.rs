@@ -50,6 +50,15 @@ fn template_name() -> String {
     TEST_KEY_ID.hash(&mut hasher);
     TEST_KEY.hash(&mut hasher);
     hybrid_crm::store::pg::migrations::REPLACEABLE.hash(&mut hasher);
+    // What the binary embeds, beside what is on disk: a build that missed a new migration makes a
+    // template of another name rather than a stale one under the current name.
+    let embedded = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(
+        &hybrid_crm::store::pg::migrations::MIGRATIONS,
+    )
+    .expect("embedded migrations");
+    for migration in embedded {
+        migration.name().to_string().hash(&mut hasher);
+    }
     let mut entries: Vec<_> = walk(&dir);
     entries.sort();
     for path in entries {

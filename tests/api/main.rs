@@ -3,6 +3,7 @@
 mod access;
 mod auth;
 mod authorization;
+mod cart;
 mod clients;
 mod commerce;
 mod companies_and_interests;

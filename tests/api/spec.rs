@@ -19,7 +19,7 @@ fn the_committed_openapi_document_matches_the_generated_one() {
 fn every_operation_has_a_unique_id_and_documents_its_errors_as_problems() {
     let spec = hybrid_crm::http::openapi();
     let paths = spec["paths"].as_object().expect("paths");
-    assert_eq!(paths.len(), 100, "every route is in the spec");
+    assert_eq!(paths.len(), 107, "every route is in the spec");
     let mut ids = std::collections::HashSet::new();
     for (path, item) in paths {
         for (method, operation) in item.as_object().expect("path item") {
@@ -86,9 +86,9 @@ fn every_change_of_a_resource_takes_if_match() {
         }
     }
     assert_eq!(
-        conditional, 26,
+        conditional, 32,
         "PATCH and DELETE of 8 resources, PATCH of users, of a customer's profile and of a client's account, PUT and PATCH of 2 maps, \
-         2 order status changes and a customer's cancel"
+         2 order status changes, a customer's cancel, the cart's five writes and a customer's preferences"
     );
 }
 

@@ -463,3 +463,105 @@ async fn a_customer_buys_and_pays_their_own_subscription() {
     let current = send_as_is(&app, as_customer(Method::GET, uri, &a, None)).await;
     assert_eq!((current.body["status"].as_str(), current.body["amount_due"].as_str()), (Some("active"), Some("0.00")));
 }
+
+#[actix_web::test]
+async fn a_customer_sets_the_preferences_they_may_and_never_the_business_s() {
+    let ctx = TestContext::new().await;
+    let mut settings = (*ctx.state.settings).clone();
+    settings.access.auth.editable_preferences = vec!["newsletter_topics".into()];
+    let state = actix_web::web::Data::new(hybrid_crm::app::AppState {
+        settings: std::sync::Arc::new(settings),
+        ..ctx.state.clone()
+    });
+    let app = actix_web::test::init_service(hybrid_crm::http::build_app(state)).await;
+    let (client, token) = crate::harness::new_customer(&ctx, "prefers").await;
+    let staff_prefs = format!("/api/v1/clients/{client}/preferences");
+    let set = json!({"language": "en", "notifications": true, "vip_tier": "gold"});
+    assert_eq!(send(&app, crate::harness::json(Method::PUT, &staff_prefs, set)).await.status, 200);
+    let noted = crate::post(&app, &format!("/api/v1/clients/{client}/comments"), json!({"text": "Pays late"})).await;
+    assert_eq!(noted.status, 201);
+
+    let uri = "/api/v1/store/me/preferences";
+    let mine = send_as_is(&app, as_customer(Method::GET, uri, &token, None)).await;
+    assert_eq!(mine.body, json!({"language": "en", "notifications": true}), "only the customer's keys");
+    let tag = mine.header("etag").expect("ETag");
+    let patch = |body: Value, tag: Option<&str>| {
+        let mut request = TestRequest::patch().uri(uri).insert_header(("Authorization", bearer(&token))).set_json(body);
+        if let Some(tag) = tag {
+            request = request.insert_header(("If-Match", tag.to_string()));
+        }
+        request.to_request()
+    };
+    let changed = send_as_is(&app, patch(json!({"language": "es", "newsletter_topics": ["tools"]}), Some(&tag))).await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(changed.body, json!({"language": "es", "notifications": true, "newsletter_topics": ["tools"]}));
+    send_as_is(&app, patch(json!({"language": "fr"}), Some(&tag))).await.problem(412, "version_mismatch");
+    let refused = send_as_is(&app, patch(json!({"vip_tier": "platinum", "notifications": false}), None)).await;
+    assert_eq!(refused.error_fields(), vec!["preferences.vip_tier".to_string()]);
+    assert!(refused.error_codes().contains(&"not_editable".to_string()), "{}", refused.body);
+    let invalid = send_as_is(&app, patch(json!({"language": 5}), None)).await;
+    assert_eq!(invalid.error_fields(), vec!["preferences.language".to_string()]);
+    let opted_out = send_as_is(&app, patch(json!({"notifications": {"email": false}}), None)).await;
+    assert_eq!(opted_out.body["notifications"], json!({"email": false}));
+
+    let staff_view = send(&app, crate::harness::get(&staff_prefs)).await;
+    assert_eq!(
+        staff_view.body,
+        json!({"language": "es", "notifications": {"email": false}, "vip_tier": "gold", "newsletter_topics": ["tools"]}),
+        "the business's key is untouched, the refused patches changed nothing"
+    );
+}
+
+#[actix_web::test]
+async fn a_customer_changes_their_email_only_through_a_link_sent_to_the_new_address() {
+    let sink = SmtpSink::start(0).await;
+    let ctx = TestContext::with_smtp(&sink.url).await;
+    let app = crate::app!(ctx);
+    let (client, token) = crate::harness::new_customer(&ctx, "mover").await;
+    let (_, _) = crate::harness::new_customer(&ctx, "occupant").await;
+    let old = "mover@customers.example.com";
+    let change = |body: Value| as_customer(Method::POST, "/api/v1/store/me/email", &token, Some(body));
+
+    let wrong =
+        send_as_is(&app, change(json!({"new_email": "mover@new.example.com", "password": "not it at all"}))).await;
+    assert_eq!(wrong.error_fields(), vec!["password".to_string()]);
+    let same = send_as_is(&app, change(json!({"new_email": old.to_uppercase(), "password": STAFF_PASSWORD}))).await;
+    assert_eq!(same.error_fields(), vec!["new_email".to_string()]);
+    // Another account's address: the same answer, a note to that address, no link.
+    let taken =
+        send_as_is(&app, change(json!({"new_email": "occupant@customers.example.com", "password": STAFF_PASSWORD})))
+            .await;
+    assert_eq!(taken.status, 202, "{}", taken.body);
+    assert_eq!(link_token(&sink, "occupant@customers.example.com", "/confirm-email"), None);
+    assert_eq!(mails_to(&sink, "occupant@customers.example.com"), 1);
+
+    let asked =
+        send_as_is(&app, change(json!({"new_email": "mover@new.example.com", "password": STAFF_PASSWORD}))).await;
+    assert_eq!(asked.status, 202, "{}", asked.body);
+    // Nothing changed yet; the old address is told, the new one gets the link.
+    let me = send_as_is(&app, as_customer(Method::GET, "/api/v1/store/me", &token, None)).await;
+    assert_eq!(me.body["email"], old);
+    assert!(mails_to(&sink, old) >= 2, "a notice per request to the current address");
+    let link = link_token(&sink, "mover@new.example.com", "/confirm-email").expect("a link to the new address");
+    let confirm = |token: &str| public("/api/v1/store/auth/confirm-email", json!({"token": token}));
+    // A verification or reset token is not a change token.
+    send_as_is(&app, confirm("hcrm_et_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"))
+        .await
+        .problem(401, "invalid_token");
+    let confirmed = send_as_is(&app, confirm(&link)).await;
+    assert_eq!(confirmed.status, 204, "{}", confirmed.body);
+    send_as_is(&app, confirm(&link)).await.problem(401, "invalid_token");
+
+    let me = send_as_is(&app, as_customer(Method::GET, "/api/v1/store/me", &token, None)).await;
+    assert_eq!(me.body["email"], "mover@new.example.com");
+    let staff = send(&app, crate::harness::get(&format!("/api/v1/clients/{client}"))).await;
+    assert_eq!(staff.body["email"], "mover@new.example.com", "the client's email moved with the account");
+    let changed_notice = sink
+        .mails()
+        .iter()
+        .any(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(old)) && m.data.contains("mover@new.example.com"));
+    assert!(changed_notice, "the old address is told where the account went");
+    send_as_is(&app, sign_in(old, STAFF_PASSWORD)).await.problem(401, "invalid_credentials");
+    let signed_in = send_as_is(&app, sign_in("mover@new.example.com", STAFF_PASSWORD)).await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.body);
+}

@@ -17,6 +17,7 @@ pub mod payments;
 pub mod reports;
 pub mod stats;
 pub mod store;
+pub mod store_cart;
 pub mod store_me;
 pub mod storefront;
 pub mod subscriptions;
@@ -38,6 +39,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(auth::change_password)
         .service(store::register_customer)
         .service(store::verify_customer_email)
+        .service(store::confirm_customer_email)
+        .service(store::change_my_email)
         .service(store::store_sign_in)
         .service(store::store_refresh)
         .service(store::store_sign_out)
@@ -51,6 +54,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(store::list_my_orders)
         .service(store::get_my_order)
         .service(store::cancel_my_order)
+        .service(store_cart::get_my_cart)
+        .service(store_cart::update_my_cart)
+        .service(store_cart::add_to_my_cart)
+        .service(store_cart::set_my_cart_line)
+        .service(store_cart::remove_my_cart_line)
+        .service(store_cart::check_out_my_cart)
         .service(store_me::enroll_me)
         .service(store_me::list_my_enrollments)
         .service(store_me::get_my_enrollment)
@@ -60,6 +69,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(store_me::get_my_payment)
         .service(store_me::subscribe_me)
         .service(store_me::my_subscription)
+        .service(store_me::get_my_preferences)
+        .service(store_me::update_my_preferences)
         .service(storefront::list_store_products)
         .service(storefront::get_store_product)
         .service(storefront::list_store_categories)

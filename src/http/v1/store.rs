@@ -172,6 +172,67 @@ pub async fn verify_customer_email(
     Ok(no_content())
 }
 
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct EmailChangeRequest {
+    #[validate(email, length(max = 254))]
+    #[schema(format = Email, max_length = 254, example = "lucia.perez@example.org")]
+    pub new_email: String,
+    /// The account's current password.
+    #[validate(length(min = 1, max = 128))]
+    #[schema(min_length = 1, max_length = 128, format = Password, example = "my own long passphrase")]
+    pub password: String,
+}
+
+/// Change my email
+///
+/// The current password proves it is the customer. A link goes to the new address (the change
+/// happens only when it is followed: `POST /store/auth/confirm-email`) and a notice to the
+/// current one. The answer is the same whether or not another account has the new address.
+#[utoipa::path(
+    security(("store_session" = [])),
+    tag = "store",
+    request_body = EmailChangeRequest,
+    responses(
+        (status = 202, description = "A link is on its way to the new address", body = AcceptedResponse),
+        (status = 422, description = "Invalid fields; `password` `incorrect`, `new_email` `unchanged`"),
+    )
+)]
+#[post("/store/me/email")]
+pub async fn change_my_email(
+    caller: Caller,
+    state: web::Data<AppState>,
+    JsonBody(input): JsonBody<EmailChangeRequest>,
+) -> ApiResult<HttpResponse> {
+    let account = caller.customer()?.account;
+    customers::request_email_change(&state, account, input.password, input.new_email).await?;
+    Ok(accepted())
+}
+
+/// Confirm a new email
+///
+/// The token of the link mailed to the new address (single use, expiring after
+/// `AUTH_VERIFY_HOURS`): the account's email, and its client's, become that address.
+#[utoipa::path(
+    security(()),
+    tag = "store",
+    request_body = EmailTokenRequest,
+    responses(
+        (status = 204, description = "The email is changed"),
+        (status = 401, description = "`invalid_token`: used, expired, replaced by a newer link, or never issued"),
+        (status = 409, description = "`email_taken`: another account or client took the address meanwhile"),
+    )
+)]
+#[post("/store/auth/confirm-email")]
+pub async fn confirm_customer_email(
+    _anyone: Anyone,
+    state: web::Data<AppState>,
+    JsonBody(input): JsonBody<EmailTokenRequest>,
+) -> ApiResult<HttpResponse> {
+    customers::confirm_email_change(&state, input.token).await?;
+    Ok(no_content())
+}
+
 /// Sign in to the store
 ///
 /// A customer's email and password for an access token and a refresh token, as staff sign in

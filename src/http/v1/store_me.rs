@@ -3,29 +3,27 @@
 //! orders, enrollments and subscription with a card or PayPal token, and buys a plan. Every
 //! operation acts on the customer's own records only: another client's id answers 404.
 
-use crate::app::{enrollments, payments, subscriptions, AppState};
-use crate::domain::ids::{EnrollmentId, PaymentId, WorkshopId};
+use crate::app::{enrollments, info, payments, subscriptions, AppState};
+use crate::domain::free_form::Preferences;
+use crate::domain::ids::{own_path, EnrollmentId, PaymentId, WorkshopId};
 use crate::domain::money::Money;
 use crate::domain::orders::PaymentMethod;
 use crate::domain::payments::{NewPayment, Payment, PaymentFilter, PaymentStatus, Subject};
 use crate::domain::workshops::{EnrollmentFilter, EnrollmentStatus, Modality, OwnEnrollment};
 use crate::http::access::Caller;
-use crate::http::dto::{created, PageOf};
-use crate::http::extract::{list_query, JsonBody, Query};
+use crate::http::dto::{created, tagged, PageOf};
+use crate::http::extract::{list_query, IfMatch, JsonBody, Query};
 use crate::http::problem::ApiResult;
+use crate::http::v1::info::FreeFormBody;
 use crate::http::v1::payments::{failure_fields, SubjectRef};
 use crate::http::v1::subscriptions::{SubscriptionRequest, SubscriptionResponse};
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
-
-/// Where a customer's own records live.
-fn my(resource: &str, id: impl std::fmt::Display) -> String {
-    format!("/api/v1/store/me/{resource}/{id}")
-}
 
 #[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
@@ -129,7 +127,7 @@ pub async fn enroll_me(
     JsonBody(input): JsonBody<StoreEnrollRequest>,
 ) -> ApiResult<HttpResponse> {
     let own = enrollments::enroll_own(&state, caller.customer()?.client, input.workshop_id).await?;
-    Ok(created(my("enrollments", own.enrollment.id), &StoreEnrollmentResponse::from(own)))
+    Ok(created(own_path("enrollments", Some(&own.enrollment.id)), &StoreEnrollmentResponse::from(own)))
 }
 
 /// List my enrollments
@@ -296,7 +294,7 @@ pub async fn pay_mine(
     };
     let payment = payments::pay_own(&state, caller.customer()?.client, new).await?;
     let processing = payment.status == PaymentStatus::Processing;
-    let location = my("payments", payment.id);
+    let location = own_path("payments", Some(&payment.id));
     Ok(crate::http::v1::payments::accepted_or_created(location, processing, &StorePaymentResponse::from(payment)))
 }
 
@@ -363,8 +361,9 @@ pub async fn subscribe_me(
     state: web::Data<AppState>,
     JsonBody(input): JsonBody<SubscriptionRequest>,
 ) -> ApiResult<HttpResponse> {
-    let subscription = subscriptions::subscribe(&state, caller.customer()?.client, input.plan, input.months).await?;
-    Ok(created("/api/v1/store/me/subscription".into(), &SubscriptionResponse::from(subscription)))
+    let subscription =
+        subscriptions::subscribe_own(&state, caller.customer()?.client, input.plan, input.months).await?;
+    Ok(created(own_path("subscription", None), &SubscriptionResponse::from(subscription)))
 }
 
 /// Get my subscription
@@ -381,4 +380,47 @@ pub async fn subscribe_me(
 #[get("/store/me/subscription")]
 pub async fn my_subscription(caller: Caller, state: web::Data<AppState>) -> ApiResult<web::Json<SubscriptionResponse>> {
     Ok(web::Json(subscriptions::current(&state, caller.customer()?.client).await?.into()))
+}
+
+/// Get my preferences
+///
+/// The preferences the signed-in customer may set: `language`, `notifications` (`false`, or
+/// `{"email": false}`, stops the messages the business sends) and the keys the business lets
+/// customers set (`STORE_EDITABLE_PREFERENCES`). The staff's keys and comments are never shown.
+#[utoipa::path(
+    security(("store_session" = [])),
+    tag = "store",
+    responses((status = 200, description = "The customer's preferences", body = Preferences))
+)]
+#[get("/store/me/preferences")]
+pub async fn get_my_preferences(caller: Caller, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    Ok(tagged::<_, Map<String, Value>>(info::customer_preferences(&state, caller.customer()?.client).await?))
+}
+
+/// Change my preferences
+///
+/// An RFC 7396 merge patch of the preferences the customer may set (`null` removes a key); any
+/// other key is 422 `not_editable`, naming it. `language` must be a language tag, `notifications`
+/// a boolean or booleans per channel.
+#[utoipa::path(
+    security(("store_session" = [])),
+    tag = "store",
+    params(IfMatch),
+    request_body(content = Preferences, description = "An RFC 7396 merge patch", content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The customer's preferences", body = Preferences),
+        (status = 409, description = "`concurrent_update`: too many simultaneous changes; retry"),
+        (status = 422, description = "`not_editable` (the business's key), or an invalid value"),
+    )
+)]
+#[patch("/store/me/preferences")]
+pub async fn update_my_preferences(
+    caller: Caller,
+    state: web::Data<AppState>,
+    IfMatch(precondition): IfMatch,
+    JsonBody(body): JsonBody<FreeFormBody>,
+) -> ApiResult<HttpResponse> {
+    let client = caller.customer()?.client;
+    let merged = info::update_customer_preferences(&state, client, body.0, precondition).await?;
+    Ok(tagged::<_, Map<String, Value>>(merged))
 }

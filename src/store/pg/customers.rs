@@ -100,11 +100,14 @@ pub fn verify(
 }
 
 /// A new single-use link's token (its hash), replacing the account's unused ones of the purpose.
+/// A new link of `purpose` (replacing the account's unused one of that purpose); `new_email` is
+/// the address a `change_email` link confirms.
 pub fn insert_token(
     conn: &mut PgConnection,
     account: AccountId,
     purpose: EmailPurpose,
     hash: &[u8],
+    new_email: Option<&str>,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> QueryResult<()> {
@@ -122,6 +125,7 @@ pub fn insert_token(
             email_tokens::purpose.eq(purpose.as_str()),
             email_tokens::created_at.eq(now),
             email_tokens::expires_at.eq(expires_at),
+            email_tokens::new_email.eq(new_email),
         ))
         .execute(conn)
         .map(|_| ())
@@ -147,6 +151,44 @@ pub fn use_token(
     .get_result::<Uuid>(conn)
     .optional()
     .map(|id| id.map(AccountId))
+}
+
+/// Uses a `change_email` link: the account and the address it confirms (as `use_token`).
+pub fn use_change_token(
+    conn: &mut PgConnection,
+    hash: &[u8],
+    now: DateTime<Utc>,
+) -> QueryResult<Option<(AccountId, String)>> {
+    diesel::update(
+        email_tokens::table
+            .find(hash)
+            .filter(email_tokens::purpose.eq(EmailPurpose::ChangeEmail.as_str()))
+            .filter(email_tokens::used_at.is_null())
+            .filter(email_tokens::expires_at.gt(now)),
+    )
+    .set(email_tokens::used_at.eq(now))
+    .returning((email_tokens::account_id, email_tokens::new_email))
+    .get_result::<(Uuid, Option<String>)>(conn)
+    .optional()
+    .map(|found| found.and_then(|(id, email)| Some((AccountId(id), email?))))
+}
+
+/// The account's new email, verified now (the link to it was followed).
+pub fn set_email(
+    conn: &mut PgConnection,
+    id: AccountId,
+    email: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<CustomerAccount> {
+    diesel::update(customer_accounts::table.find(id.0))
+        .set((
+            customer_accounts::email.eq(email),
+            customer_accounts::email_verified_at.eq(now),
+            customer_accounts::updated_at.eq(now),
+        ))
+        .returning(AccountRow::as_returning())
+        .get_result::<AccountRow>(conn)
+        .map(Into::into)
 }
 
 // --- Rows: the table as diesel reads and writes it, and its conversions to domain types ---

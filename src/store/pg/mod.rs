@@ -33,6 +33,7 @@ macro_rules! by_id {
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod carts;
 pub mod catalog;
 pub mod clients;
 pub mod companies;

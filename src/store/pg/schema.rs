@@ -42,6 +42,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    cart_lines (client_id, product_id) {
+        client_id -> Uuid,
+        product_id -> Uuid,
+        quantity -> Int4,
+        added_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    carts (client_id) {
+        client_id -> Uuid,
+        coupon_code -> Nullable<Text>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     categories (id) {
         id -> Uuid,
         name -> Text,
@@ -207,6 +226,7 @@ diesel::table! {
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
+        new_email -> Nullable<Text>,
     }
 }
 
@@ -606,6 +626,9 @@ diesel::table! {
 }
 
 diesel::joinable!(access_tokens -> sessions (session_id));
+diesel::joinable!(cart_lines -> carts (client_id));
+diesel::joinable!(cart_lines -> products (product_id));
+diesel::joinable!(carts -> clients (client_id));
 diesel::joinable!(client_interests -> clients (client_id));
 diesel::joinable!(client_interests -> interests (interest_id));
 diesel::joinable!(clients -> companies (company_id));
@@ -656,6 +679,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_tokens,
     api_keys,
     audit_log,
+    cart_lines,
+    carts,
     categories,
     client_interests,
     clients,
