@@ -5,11 +5,14 @@
 //!
 //!     cargo run --release --example pay_load -- 127.0.0.1:18090 bodies.txt 64 20
 
+#[path = "common/http1.rs"]
+mod http1;
+use http1::read_response;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 struct Shared {
@@ -89,31 +92,8 @@ async fn worker(shared: Arc<Shared>) -> std::io::Result<()> {
         );
         let sent = Instant::now();
         stream.get_mut().write_all(request.as_bytes()).await?;
-        let status = read_response(&mut stream).await?;
+        let (status, _) = read_response(&mut stream).await?;
         shared.latencies.lock().expect("latencies").push(sent.elapsed());
         *shared.statuses.lock().expect("statuses").entry(status).or_default() += 1;
     }
-}
-
-/// Reads one response (status line, headers, `Content-Length` body); returns the status.
-async fn read_response(stream: &mut BufReader<TcpStream>) -> std::io::Result<u16> {
-    let mut line = String::new();
-    stream.read_line(&mut line).await?;
-    let status = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let mut length = 0usize;
-    loop {
-        line.clear();
-        stream.read_line(&mut line).await?;
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    stream.read_exact(&mut body).await?;
-    Ok(status)
 }

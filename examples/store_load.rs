@@ -10,11 +10,14 @@
 //! so the enrollments run while sign-ins hash passwords. `flood`: sign-ins, round the customers,
 //! for `seconds`.
 
+#[path = "common/http1.rs"]
+mod http1;
+use http1::read_response;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 #[derive(Default)]
@@ -217,27 +220,4 @@ async fn timed(shared: &Shared, conn: &mut Conn, kind: &'static str, request: St
     entry.latencies.push(took);
     *entry.statuses.entry(status).or_default() += 1;
     Ok(body)
-}
-
-/// Reads one response (status line, headers, `Content-Length` body).
-async fn read_response(stream: &mut Conn) -> std::io::Result<(u16, Vec<u8>)> {
-    let mut line = String::new();
-    stream.read_line(&mut line).await?;
-    let status = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let mut length = 0usize;
-    loop {
-        line.clear();
-        stream.read_line(&mut line).await?;
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    stream.read_exact(&mut body).await?;
-    Ok((status, body))
 }

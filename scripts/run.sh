@@ -77,6 +77,20 @@ if [ -z "$password" ]; then
     printf '%s\n' "$password" | "$bin" user set-password --email "$user_email" >/dev/null
   (umask 077 && printf '%s\n' "$password" >"$password_file")
 fi
+# A demo storefront key (publishable: the public catalog only) for a local shop page, kept in
+# .demo-publishable-key (not committed) and reused while the catalog accepts it.
+publishable_file=.demo-publishable-key
+publishable=""
+if [ -s "$publishable_file" ]; then
+  publishable=$(cat "$publishable_file")
+  status=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Publishable-Key: $publishable" "$base/api/v1/store/categories?limit=1")
+  [ "$status" = 200 ] || publishable=""
+fi
+if [ -z "$publishable" ]; then
+  publishable=$("$bin" api-key create --name "demo storefront (scripts/run.sh)" \
+    --publishable-for "http://127.0.0.1:5173,http://localhost:5173" 2>/dev/null)
+  printf '%s\n' "$publishable" >"$publishable_file"
+fi
 mail="through SMTP_URL"
 [ -z "$sink" ] || mail="http://127.0.0.1:8025/messages   (what the API mailed: store verification and reset links)"
 cat <<EOT
@@ -92,5 +106,8 @@ Hybrid CRM is serving on $base (Ctrl-C stops it)
                (admin; saved in .demo-api-key and reused by the next run)
   Sign in:     $user_email / $password   (admin; saved in .demo-admin-password)
                curl -H 'Content-Type: application/json' -d '{"email": "$user_email", "password": "$password"}' $base/api/v1/auth/sign-in
+  Storefront:  publishable key $publishable
+               (the public catalog from http://127.0.0.1:5173 or http://localhost:5173; saved in .demo-publishable-key)
+               curl -H "X-Publishable-Key: $publishable" "$base/api/v1/store/products?limit=3"
 EOT
 wait "$server"

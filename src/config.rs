@@ -174,6 +174,11 @@ pub struct AuthSettings {
     /// (`STORE_EDITABLE_PREFERENCES`, comma-separated; none by default). Every other key is the
     /// staff's.
     pub editable_preferences: Vec<String>,
+    /// How long registering, asking for a password reset and asking for an email change take at
+    /// least (`AUTH_ANSWER_FLOOR_MS`, 300): whatever the email's state made them do (a new client,
+    /// a link, nothing), their answers come after the same time, so timing tells nobody who has
+    /// an account. Their mails go out beside the answer.
+    pub answer_floor: Duration,
 }
 
 impl Default for AuthSettings {
@@ -189,6 +194,7 @@ impl Default for AuthSettings {
             verify_ttl: Duration::from_secs(48 * 3600),
             reset_ttl: Duration::from_secs(30 * 60),
             editable_preferences: Vec::new(),
+            answer_floor: Duration::from_millis(300),
         }
     }
 }
@@ -209,6 +215,7 @@ impl AuthSettings {
             editable_preferences: var("STORE_EDITABLE_PREFERENCES")
                 .map(|raw| raw.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_string).collect())
                 .unwrap_or_default(),
+            answer_floor: Duration::from_millis(parsed("AUTH_ANSWER_FLOOR_MS", 300)?),
         })
     }
 }

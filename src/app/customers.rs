@@ -55,6 +55,41 @@ async fn deliver(state: &AppState, account: AccountId, mail: Mail) {
     }
 }
 
+/// The answer of a request that must not tell whether an email has an account: its mails go out
+/// beside it (a slow mail server does not show in its timing), and it comes no sooner than
+/// `AUTH_ANSWER_FLOOR_MS` after the request began, whatever work the email's state made.
+struct EvenAnswer {
+    due: tokio::time::Instant,
+    mails: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl EvenAnswer {
+    fn start(state: &AppState) -> Self {
+        let due = tokio::time::Instant::now() + state.settings.access.auth.answer_floor;
+        EvenAnswer { due, mails: std::sync::Mutex::new(Vec::new()) }
+    }
+
+    fn send(&self, state: &AppState, account: AccountId, mail: Mail) {
+        use tracing::Instrument;
+        let state = state.clone();
+        let sending = tokio::spawn(async move { deliver(&state, account, mail).await }.in_current_span());
+        if let Ok(mut mails) = self.mails.lock() {
+            mails.push(sending);
+        }
+    }
+
+    /// Waits for the floor (and for the mails, within it: a reader of the mailbox finds them as
+    /// soon as the answer comes, unless the mail server is slower than the floor).
+    async fn finish<T>(self, outcome: AppResult<T>) -> AppResult<T> {
+        let mails = self.mails.into_inner().unwrap_or_default();
+        for mail in mails {
+            let _ = tokio::time::timeout_at(self.due, mail).await;
+        }
+        tokio::time::sleep_until(self.due).await;
+        outcome
+    }
+}
+
 /// A new single-use link of `purpose` for the account: its token (only its hash is stored).
 fn new_link(
     conn: &mut diesel::PgConnection,
@@ -97,6 +132,18 @@ fn verification_mail(state: &AppState, to: &str, token: &str) -> Mail {
 /// attached to that client only when the link is followed.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn register(state: &AppState, name: String, email: String, password: String) -> AppResult<()> {
+    let answer = EvenAnswer::start(state);
+    let outcome = register_as(state, name, email, password, &answer).await;
+    answer.finish(outcome).await
+}
+
+async fn register_as(
+    state: &AppState,
+    name: String,
+    email: String,
+    password: String,
+    answer: &EvenAnswer,
+) -> AppResult<()> {
     let email = email.trim().to_string();
     let hash = auth::hash_password(state, "password", password).await?;
     let lookup = email.clone();
@@ -105,7 +152,7 @@ pub async fn register(state: &AppState, name: String, email: String, password: S
         .read(move |conn| Ok((repo::find_by_email(conn, &lookup)?, client_repo::id_by_email(conn, &lookup)?)))
         .await?;
     if let Some((account, _)) = account {
-        return register_again(state, account, hash).await;
+        return register_again(state, account, hash, answer).await;
     }
     // The client, and whether this registration created it.
     let (client, created) = match client {
@@ -144,7 +191,7 @@ pub async fn register(state: &AppState, name: String, email: String, password: S
         })
         .await;
     match made {
-        Ok((account, token)) => deliver(state, account.id, verification_mail(state, &email, &token)).await,
+        Ok((account, token)) => answer.send(state, account.id, verification_mail(state, &email, &token)),
         // Registered meanwhile by a simultaneous request: that one mails its link.
         Err(AppError::Conflict { code: "email_taken", .. }) => {}
         Err(err) => return Err(err),
@@ -153,7 +200,12 @@ pub async fn register(state: &AppState, name: String, email: String, password: S
 }
 
 /// Registering an email that already has an account.
-async fn register_again(state: &AppState, account: CustomerAccount, hash: String) -> AppResult<()> {
+async fn register_again(
+    state: &AppState,
+    account: CustomerAccount,
+    hash: String,
+    answer: &EvenAnswer,
+) -> AppResult<()> {
     audit::identify(access::Owner::Account(account.id));
     if account.email_verified_at.is_some() {
         let mail = Mail {
@@ -164,7 +216,7 @@ async fn register_again(state: &AppState, account: CustomerAccount, hash: String
                    in, or ask for a password reset if you forgot the password. If it was not you, nothing changed."
                 .into(),
         };
-        deliver(state, account.id, mail).await;
+        answer.send(state, account.id, mail);
         return Ok(());
     }
     let now = clock::now();
@@ -177,7 +229,7 @@ async fn register_again(state: &AppState, account: CustomerAccount, hash: String
             new_link(conn, &stored, id, EmailPurpose::VerifyEmail, None, now)
         })
         .await?;
-    deliver(state, account.id, verification_mail(state, &account.email, &token)).await;
+    answer.send(state, account.id, verification_mail(state, &account.email, &token));
     Ok(())
 }
 
@@ -223,6 +275,12 @@ fn attach_verified(conn: &mut diesel::PgConnection, id: AccountId, now: DateTime
 /// active account gets a link that works once, for `AUTH_RESET_MINUTES`.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn request_reset(state: &AppState, email: String) -> AppResult<()> {
+    let answer = EvenAnswer::start(state);
+    let outcome = request_reset_as(state, email, &answer).await;
+    answer.finish(outcome).await
+}
+
+async fn request_reset_as(state: &AppState, email: String, answer: &EvenAnswer) -> AppResult<()> {
     let now = clock::now();
     let stored = state.clone();
     let made = state
@@ -251,7 +309,7 @@ pub async fn request_reset(state: &AppState, email: String) -> AppResult<()> {
                  for {minutes} minutes, and signs you out everywhere. If you did not ask for it, ignore this message."
             ),
         };
-        deliver(state, account.id, mail).await;
+        answer.send(state, account.id, mail);
     }
     Ok(())
 }
@@ -351,6 +409,18 @@ pub async fn request_email_change(
     password: String,
     new_email: String,
 ) -> AppResult<()> {
+    let answer = EvenAnswer::start(state);
+    let outcome = request_email_change_as(state, account, password, new_email, &answer).await;
+    answer.finish(outcome).await
+}
+
+async fn request_email_change_as(
+    state: &AppState,
+    account: AccountId,
+    password: String,
+    new_email: String,
+    answer: &EvenAnswer,
+) -> AppResult<()> {
     let hash = state.db.run(move |conn| Ok(repo::password_hash(conn, account)?)).await?;
     if !auth::verify(state, hash, password).await? {
         return Err(AppError::invalid("password", "incorrect", "is not the current password"));
@@ -371,7 +441,7 @@ pub async fn request_email_change(
             Ok((current, change_mail(&stored, &new_email, &token)))
         })
         .await?;
-    deliver(state, account, mail).await;
+    answer.send(state, account, mail);
     let notice = Mail {
         to: current.email,
         template: "email_change_requested",
@@ -381,7 +451,7 @@ pub async fn request_email_change(
                password now."
             .into(),
     };
-    deliver(state, account, notice).await;
+    answer.send(state, account, notice);
     Ok(())
 }
 
