@@ -47,7 +47,8 @@
 #                                 (default 200) alone and beside a flood of 200 concurrent
 #                                 sign-ins; a customer's `/store/me/orders` (access token looked
 #                                 up on every request) against the same list with an API key
-#                                 (`/orders?client_id=`, cached) and the view with a key
+#                                 (`/orders?client_id=`, cached) and the view with a key;
+#                                 PARTS (default `rush,flood,auth`) picks some
 #
 # DURATION (default 20s) per run; RATE (default 1000) requests/s for the fixed-rate runs;
 # BINARY (default target/release/hybrid-crm, built first) to compare builds.
@@ -535,12 +536,15 @@ if [ "$mode" = people ]; then
         "$load" rush "127.0.0.1:$port" "$out/emails.txt" "$password" "$publishable" "$workshop" 256 "$kind" | tee "$out/rush-$kind-$round.txt"
         echo "enrolled: $(sql "SELECT count(*) FROM enrollments WHERE workshop_id = '$workshop' AND status <> 'cancelled'"), seats taken: $(sql "SELECT count(enrollment_id) FROM workshop_seats WHERE workshop_id = '$workshop'")" | tee -a "$out/rush-$kind-$round.txt"
     }
+    parts="${PARTS:-rush,flood,auth}"
     for i in $(seq 1 "${REPEAT:-2}"); do
+        [[ "$parts" == *rush* ]] || break
         if [ $((i % 2)) = 1 ]; then rush presigned "$i"; rush signin "$i"; else rush signin "$i"; rush presigned "$i"; fi
     done
     # The view at a fixed rate, alone and beside 200 concurrent sign-ins (the flood starts first).
     view_rate="${RATE:-200}"
     for i in $(seq 1 "${REPEAT:-2}"); do
+        [[ "$parts" == *flood* ]] || break
         run "view-${view_rate}rps-alone-$i" -c 64 -q "$view_rate" --latency-correction --urls-from-file "$out/view-urls.txt"
         "$load" flood "127.0.0.1:$port" "$out/emails.txt" "$password" 200 "$((${duration%s} + 4))" >"$out/flood-$i.txt" &
         flood=$!
@@ -556,6 +560,7 @@ if [ "$mode" = people ]; then
         -d "{\"email\": \"$email\", \"password\": \"$password\"}" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
     echo "customer $email: $(sql "SELECT count(*) FROM orders WHERE client_id = '$client'") orders"
     for i in $(seq 1 "${REPEAT:-2}"); do
+        [[ "$parts" == *auth* ]] || break
         echo "== store-orders-token-max-64-$i"
         oha --no-tui -z "$duration" -c 64 -H "Authorization: Bearer $token" "$base/api/v1/store/me/orders" |
             tee "$out/store-orders-token-$i.txt" | grep -E "Success rate|Requests/sec|50.00%|99.00%|\[[0-9]{3}\]"

@@ -153,9 +153,9 @@ pub struct AuthSettings {
     pub access_ttl: Duration,
     /// How long a refresh token works; each refresh issues a new one (`AUTH_REFRESH_DAYS`, 14).
     pub refresh_ttl: Duration,
-    /// Password hashes computed at once (`AUTH_HASH_CONCURRENCY`, default: one per CPU, less
-    /// one, at least one): each takes ~19 MiB and tens of milliseconds of a blocking thread, so a
-    /// sign-in flood queues here instead of taking every core and the memory.
+    /// Password-hashing threads (`AUTH_HASH_CONCURRENCY`, default: one per CPU, less one, at
+    /// least one): each hash takes ~19 MiB and tens of milliseconds of one, so a sign-in flood
+    /// queues here instead of taking every core and the memory.
     pub hash_concurrency: usize,
     /// Failed sign-ins per account and per address allowed before each further failure doubles
     /// the wait (`AUTH_FAILURES_ALLOWED`, 5).

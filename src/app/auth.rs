@@ -16,7 +16,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::net::IpAddr;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 pub const CONSTRAINTS: &[Rule] = &[
     Rule::Check("sessions_device_check", length("device", 1, 200)),
@@ -59,22 +59,67 @@ fn hasher() -> AppResult<Argon2<'static>> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// Hashes computed at once are bounded (`AUTH_HASH_CONCURRENCY`): a flood of sign-ins waits for
-/// a permit instead of taking every blocking thread and core from the other requests.
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// The threads that hash passwords, `AUTH_HASH_CONCURRENCY` of them, and nothing else: a flood of
+/// sign-ins queues here instead of taking the blocking threads and the cores the other requests
+/// need. They run under Linux's `SCHED_IDLE` policy: while requests want the CPU the scheduler
+/// gives it to them, and hashing takes what is left (a nice value of 10 still let a flood triple
+/// the view's p99 on two cores; see docs/BENCHMARKS.md).
+pub struct HashPool {
+    jobs: std::sync::mpsc::Sender<HashJob>,
+}
+
+impl HashPool {
+    pub fn new(threads: usize) -> std::io::Result<HashPool> {
+        let (jobs, queue) = std::sync::mpsc::channel::<HashJob>();
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for i in 0..threads.max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new().name(format!("password-hash-{i}")).spawn(move || {
+                // Linux keeps a scheduling policy per thread: this one only (a move to SCHED_IDLE
+                // needs no privilege).
+                let idle = libc::sched_param { sched_priority: 0 };
+                // SAFETY: sched_setscheduler reads `idle`, which outlives the call; 0 names the
+                // calling thread.
+                if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &idle) } != 0 {
+                    tracing::warn!("the password-hashing thread keeps the requests' CPU priority");
+                }
+                loop {
+                    let job = match queue.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            })?;
+        }
+        Ok(HashPool { jobs })
+    }
+
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        let job: HashJob = Box::new(move || {
+            let _ = done.send(work());
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("the password-hashing threads are gone")))?;
+        outcome.await.map_err(|_| AppError::Internal(anyhow::anyhow!("password hashing failed")))?
+    }
+}
+
+/// A password hash or verification, on the hashing threads.
 async fn hashing<T: Send + 'static>(
     state: &AppState,
     operation: &'static str,
     work: impl FnOnce() -> AppResult<T> + Send + 'static,
 ) -> AppResult<T> {
     let _timer = state.metrics.password_hashing.with_label_values(&[operation]).start_timer();
-    let _permit = state
-        .hashing
-        .acquire()
-        .await
-        .map_err(|err| AppError::Internal(anyhow::anyhow!("password hashing closed: {err}")))?;
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|err| AppError::Internal(anyhow::anyhow!("password hashing failed: {err}")))?
+    state.hashing.run(work).await
 }
 
 /// A new password's PHC string, after the policy (length, not common) accepted it.
@@ -497,5 +542,22 @@ mod tests {
         let hash = PasswordHash::new(&decoy).expect("a PHC string");
         assert!(hasher().unwrap().verify_password(b"", &hash).is_err());
         assert!(decoy.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{decoy}");
+    }
+
+    #[tokio::test]
+    async fn passwords_are_hashed_on_threads_of_their_own_below_the_requests_priority() {
+        let pool = HashPool::new(2).expect("threads");
+        // SAFETY: sched_getscheduler reads no memory of ours; 0 names the calling thread.
+        let here = unsafe { libc::sched_getscheduler(0) };
+        let (name, policy) = pool
+            .run(|| {
+                let name = std::thread::current().name().map(str::to_string);
+                Ok((name, unsafe { libc::sched_getscheduler(0) }))
+            })
+            .await
+            .expect("a job");
+        assert!(name.is_some_and(|n| n.starts_with("password-hash-")));
+        assert_eq!(policy, libc::SCHED_IDLE, "the hashing thread runs on what requests leave");
+        assert_eq!(unsafe { libc::sched_getscheduler(0) }, here, "only the hashing threads changed");
     }
 }

@@ -66,7 +66,7 @@ pub struct AppState {
     /// Seals webhook signing secrets (`WEBHOOK_SECRET_KEY`); `serve` needs it.
     pub sealer: Option<Arc<sealed::Sealer>>,
     /// Password hashes computed at once (`AUTH_HASH_CONCURRENCY`).
-    pub hashing: Arc<tokio::sync::Semaphore>,
+    pub hashing: Arc<auth::HashPool>,
 }
 
 /// Wake-ups between the server's background workers (each also polls, for other replicas).
@@ -118,7 +118,7 @@ impl AppState {
             audit_outcomes: Arc::default(),
             metrics,
             sealer,
-            hashing: Arc::new(tokio::sync::Semaphore::new(settings_hash_concurrency)),
+            hashing: Arc::new(auth::HashPool::new(settings_hash_concurrency)?),
         })
     }
 }

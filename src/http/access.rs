@@ -3,13 +3,15 @@
 //! The scope each operation needs is declared once, on its handler (`security(("api_key" =
 //! ["clients:read"]))`), and read back from the generated OpenAPI document at start: what the
 //! spec tells integrators is exactly what this middleware enforces. An operation under
-//! `/api/v1` without a declared scope is refused to everyone (and a test fails). Three other
+//! `/api/v1` without a declared scope is refused to everyone (and a test fails). Four other
 //! declarations exist: `security(("staff_session" = []))` for what a signed-in staff user does to
 //! their own account, `security(("store_session" = []))` for a signed-in customer's own records
-//! (no key may call either), and `security(())` for signing in, registering and resets (anyone,
-//! rate-limited by address). Callers are API keys or people's access tokens (`hcrm_at_…`): a staff
-//! token carries its user's role's scopes and passes every scope check a key with that role
-//! would; a customer's carries none.
+//! (no key may call either), `security(("publishable_key" = []))` for the storefront's public
+//! catalog (read only from `X-Publishable-Key`, never a bearer token), and `security(())` for
+//! signing in, registering and resets (anyone, rate-limited by address). Callers are API keys
+//! (secret or publishable) or people's access tokens (`hcrm_at_…`): a staff token carries its
+//! user's role's scopes and passes every scope check a key with that role would; a customer's
+//! carries none, nor does a publishable key.
 
 use crate::app::access::{self, Bucket, RateDecision, Refusal};
 use crate::app::auth;
