@@ -61,11 +61,14 @@ fn hasher() -> AppResult<Argon2<'static>> {
 
 type HashJob = Box<dyn FnOnce() + Send>;
 
+/// How much lower than the requests' the hashing threads' priority is (nice levels).
+const HASHING_NICENESS: i32 = 10;
+
 /// The threads that hash passwords, `AUTH_HASH_CONCURRENCY` of them, and nothing else: a flood of
 /// sign-ins queues here instead of taking the blocking threads and the cores the other requests
-/// need. They run under Linux's `SCHED_IDLE` policy: while requests want the CPU the scheduler
-/// gives it to them, and hashing takes what is left (a nice value of 10 still let a flood triple
-/// the view's p99 on two cores; see docs/BENCHMARKS.md).
+/// need. They run 10 nice levels below the rest of the process: while requests want the CPU the
+/// scheduler gives it to them first (measured against Linux's `SCHED_IDLE` too, which did no
+/// better on two cores; see docs/BENCHMARKS.md).
 pub struct HashPool {
     jobs: std::sync::mpsc::Sender<HashJob>,
 }
@@ -77,12 +80,14 @@ impl HashPool {
         for i in 0..threads.max(1) {
             let queue = queue.clone();
             std::thread::Builder::new().name(format!("password-hash-{i}")).spawn(move || {
-                // Linux keeps a scheduling policy per thread: this one only (a move to SCHED_IDLE
-                // needs no privilege).
-                let idle = libc::sched_param { sched_priority: 0 };
-                // SAFETY: sched_setscheduler reads `idle`, which outlives the call; 0 names the
-                // calling thread.
-                if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &idle) } != 0 {
+                // Linux keeps a nice value per thread: this one only, lowered from the process's
+                // (raising a nice value needs no privilege).
+                // SAFETY: get/setpriority read no memory of ours; 0 names the calling thread.
+                let lowered = unsafe {
+                    let current = libc::getpriority(libc::PRIO_PROCESS, 0);
+                    libc::setpriority(libc::PRIO_PROCESS, 0, (current + HASHING_NICENESS).min(19))
+                };
+                if lowered != 0 {
                     tracing::warn!("the password-hashing thread keeps the requests' CPU priority");
                 }
                 loop {
@@ -547,17 +552,17 @@ mod tests {
     #[tokio::test]
     async fn passwords_are_hashed_on_threads_of_their_own_below_the_requests_priority() {
         let pool = HashPool::new(2).expect("threads");
-        // SAFETY: sched_getscheduler reads no memory of ours; 0 names the calling thread.
-        let here = unsafe { libc::sched_getscheduler(0) };
-        let (name, policy) = pool
+        // SAFETY: getpriority reads no memory of ours; 0 names the calling thread.
+        let here = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+        let (name, niceness) = pool
             .run(|| {
                 let name = std::thread::current().name().map(str::to_string);
-                Ok((name, unsafe { libc::sched_getscheduler(0) }))
+                Ok((name, unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }))
             })
             .await
             .expect("a job");
         assert!(name.is_some_and(|n| n.starts_with("password-hash-")));
-        assert_eq!(policy, libc::SCHED_IDLE, "the hashing thread runs on what requests leave");
-        assert_eq!(unsafe { libc::sched_getscheduler(0) }, here, "only the hashing threads changed");
+        assert_eq!(niceness, (here + HASHING_NICENESS).min(19), "the hashing thread yields to requests");
+        assert_eq!(unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }, here, "only the hashing threads changed");
     }
 }
