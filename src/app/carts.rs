@@ -97,7 +97,8 @@ pub async fn change(
             let cart = repo::lock_or_create(conn, client, now)?;
             precondition.check(&cart)?;
             apply(conn, &cart, change, now)?;
-            let changed = repo::lock_or_create(conn, client, now)?;
+            // Already locked and made: a plain read of it as changed.
+            let changed = repo::find(conn, client, now)?;
             view(conn, changed, now)
         })
         .await

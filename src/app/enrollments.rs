@@ -180,35 +180,40 @@ pub async fn get_own(state: &AppState, client: ClientId, id: EnrollmentId) -> Ap
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn enroll_own(state: &AppState, client: ClientId, workshop: WorkshopId) -> AppResult<OwnEnrollment> {
     let now = clock::now();
-    let enrollment = state
+    state
         .db
         .tx(move |conn| {
             let enrollment = enroll_in(conn, workshop, client, now)?;
             recovery_point(own_path("enrollments", Some(&enrollment.id)));
-            Ok(enrollment)
+            let workshop = workshops::find(conn, workshop)?.found(workshop)?;
+            Ok(OwnEnrollment { enrollment, workshop })
         })
-        .await?;
-    let workshop = super::workshops::get(state, workshop).await?;
-    Ok(OwnEnrollment { enrollment, workshop })
+        .await
 }
 
 /// Cancels the enrollment and releases its seat, once: a second cancel is a 409. Payments
 /// already made stay recorded (refunds belong to payments).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn cancel(state: &AppState, id: EnrollmentId) -> AppResult<Enrollment> {
-    cancel_as(state, id, None).await
+    Ok(cancel_as(state, id, None).await?.0)
 }
 
 /// A customer cancels their own enrollment under the workshop's rule: while nothing is paid,
 /// until `cancellation_hours` before the start. A paid seat is cancelled by staff, who refund it.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn cancel_own(state: &AppState, client: ClientId, id: EnrollmentId) -> AppResult<OwnEnrollment> {
-    let enrollment = cancel_as(state, id, Some(client)).await?;
-    let workshop = super::workshops::get(state, enrollment.workshop_id).await?;
+    let (enrollment, workshop) = cancel_as(state, id, Some(client)).await?;
+    let workshop =
+        workshop.ok_or_else(|| AppError::Internal(anyhow::anyhow!("a customer's cancel read no workshop")))?;
     Ok(OwnEnrollment { enrollment, workshop })
 }
 
-async fn cancel_as(state: &AppState, id: EnrollmentId, customer: Option<ClientId>) -> AppResult<Enrollment> {
+/// The cancelled enrollment, and for a customer the workshop whose rule allowed it.
+async fn cancel_as(
+    state: &AppState,
+    id: EnrollmentId,
+    customer: Option<ClientId>,
+) -> AppResult<(Enrollment, Option<Workshop>)> {
     let now = clock::now();
     state
         .db
@@ -222,19 +227,20 @@ async fn cancel_as(state: &AppState, id: EnrollmentId, customer: Option<ClientId
             if enrollment.status == EnrollmentStatus::Cancelled {
                 return Err(AppError::conflict("already_cancelled", None, "this enrollment is already cancelled"));
             }
-            if customer.is_some() {
-                customer_may_cancel(conn, &enrollment, now)?;
-            }
+            let workshop = match customer {
+                Some(_) => Some(customer_may_cancel(conn, &enrollment, now)?),
+                None => None,
+            };
             let cancelled = repo::cancel(conn, id, now)?;
             workshops::release_seat(conn, id)?;
             record(conn, EventType::EnrollmentCancelled, &cancelled)?;
-            Ok(cancelled)
+            Ok((cancelled, workshop))
         })
         .await
 }
 
-/// The workshop's rule for a customer cancelling their own seat.
-fn customer_may_cancel(conn: &mut PgConnection, enrollment: &Enrollment, now: DateTime<Utc>) -> AppResult<()> {
+/// The workshop's rule for a customer cancelling their own seat; the workshop, when it allows it.
+fn customer_may_cancel(conn: &mut PgConnection, enrollment: &Enrollment, now: DateTime<Utc>) -> AppResult<Workshop> {
     if !enrollment.amount_paid.is_zero() {
         return Err(AppError::conflict(
             "enrollment_paid",
@@ -255,5 +261,5 @@ fn customer_may_cancel(conn: &mut PgConnection, enrollment: &Enrollment, now: Da
             json!({"cancellable_until": until, "starts_at": workshop.starts_at}),
         ));
     }
-    Ok(())
+    Ok(workshop)
 }
